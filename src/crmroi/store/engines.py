@@ -1,0 +1,247 @@
+"""Engine seams for writing: one small class per database engine.
+
+Reads are plain Ibis; writes need real transactions and bulk loading, which Ibis
+does not expose uniformly, so each engine gives a `Transaction` with the same
+operations. The SQL of the upsert is shared: it runs unchanged on DuckDB and
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pyarrow as pa
+from ibis.backends import BaseBackend
+
+from crmroi.errors import ConfigurationError
+
+SQL_TYPES: dict[str, dict[str, str]] = {
+    "duckdb": {
+        "string": "VARCHAR",
+        "timestamp[us]": "TIMESTAMP",
+        "date32[day]": "DATE",
+        "double": "DOUBLE",
+        "int64": "BIGINT",
+        "bool": "BOOLEAN",
+    },
+    "postgres": {
+        "string": "TEXT",
+        "timestamp[us]": "TIMESTAMP",
+        "date32[day]": "DATE",
+        "double": "DOUBLE PRECISION",
+        "int64": "BIGINT",
+        "bool": "BOOLEAN",
+    },
+}
+
+
+def q(name: str) -> str:
+    """Quote an identifier for both dialects."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    """What an upsert did: rows new to the table, rows changed, rows already identical."""
+
+    inserted: int
+    updated: int
+    unchanged: int
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated
+
+
+class Transaction(Protocol):
+    """The write operations available inside one all-or-nothing unit of work."""
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]: ...
+
+    def create_table(self, name: str, schema: pa.Schema, *, lineage_index: bool) -> None: ...
+
+    def append(self, name: str, rows: pa.Table) -> None: ...
+
+    def upsert(self, name: str, rows: pa.Table, compare: list[str]) -> UpsertCounts: ...
+
+    def write_settings(self, values: dict[str, Any]) -> None: ...
+
+
+class _SqlTransaction:
+    """Operations written once in SQL both engines accept; subclasses load staging data."""
+
+    dialect = "duckdb"
+    _counter = 0
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _stage(self, rows: pa.Table, like: str) -> str:
+        """Load `rows` into a temporary table shaped like `like`; return its name."""
+        raise NotImplementedError
+
+    def _drop_stage(self, name: str) -> None:
+        raise NotImplementedError
+
+    def create_table(self, name: str, schema: pa.Schema, *, lineage_index: bool) -> None:
+        types = SQL_TYPES[self.dialect]
+        cols = ", ".join(f"{q(f.name)} {types[str(f.type)]}" for f in schema)
+        self.execute(f"CREATE TABLE {q(name)} ({cols})")
+        if lineage_index and self.dialect == "postgres":
+            self.execute(
+                f"CREATE INDEX {q(name + '_lineage')} ON {q(name)} (source_system, source_id)"
+            )
+
+    def append(self, name: str, rows: pa.Table) -> None:
+        if rows.num_rows == 0:
+            return
+        stage = self._stage(rows, name)
+        cols = ", ".join(q(c) for c in rows.column_names)
+        self.execute(f"INSERT INTO {q(name)} ({cols}) SELECT {cols} FROM {q(stage)}")
+        self._drop_stage(stage)
+
+    def upsert(self, name: str, rows: pa.Table, compare: list[str]) -> UpsertCounts:
+        """Insert new rows, replace changed ones, leave identical ones untouched.
+
+        Rows are matched on (source_system, source_id); `compare` lists the columns
+        whose difference makes a row "changed" (lineage columns such as batch_id are
+        left out, so re-importing the same file changes nothing).
+        """
+        if rows.num_rows == 0:
+            return UpsertCounts(0, 0, 0)
+        stage = self._stage(rows, name)
+        t, s = q(name), q(stage)
+        match = "s.source_system = t.source_system AND s.source_id = t.source_id"
+        differs = " OR ".join(f"s.{q(c)} IS DISTINCT FROM t.{q(c)}" for c in compare) or "FALSE"
+        existing = self.execute(f"SELECT count(*) FROM {s} s WHERE EXISTS (SELECT 1 FROM {t} t WHERE {match})")[0][0]
+        changed = self.execute(
+            f"SELECT count(*) FROM {s} s WHERE EXISTS (SELECT 1 FROM {t} t WHERE {match} AND ({differs}))"
+        )[0][0]
+        if changed:
+            self.execute(
+                f"DELETE FROM {t} t WHERE EXISTS (SELECT 1 FROM {s} s WHERE {match} AND ({differs}))"
+            )
+        cols = ", ".join(q(c) for c in rows.column_names)
+        self.execute(
+            f"INSERT INTO {t} ({cols}) SELECT {cols} FROM {s} s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {t} t WHERE {match})"
+        )
+        self._drop_stage(stage)
+        total = rows.num_rows
+        return UpsertCounts(inserted=total - existing, updated=changed, unchanged=existing - changed)
+
+    def write_settings(self, values: dict[str, Any]) -> None:
+        ph = self._ph
+        for key, value in values.items():
+            self.execute(f'DELETE FROM "workspace_settings" WHERE key = {ph}', (key,))
+            self.execute(
+                f'INSERT INTO "workspace_settings" (key, value) VALUES ({ph}, {ph})',
+                (key, json.dumps(value, default=str)),
+            )
+
+    @property
+    def _ph(self) -> str:
+        return "?" if self.dialect == "duckdb" else "%s"
+
+    @classmethod
+    def _stage_name(cls) -> str:
+        _SqlTransaction._counter += 1
+        return f"crmroi_stage_{_SqlTransaction._counter}"
+
+
+class DuckDBTransaction(_SqlTransaction):
+    dialect = "duckdb"
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        cursor = self.con.execute(sql, list(params)) if params else self.con.execute(sql)
+        try:
+            return list(cursor.fetchall())
+        except Exception:  # statements without a result set
+            return []
+
+    def _stage(self, rows: pa.Table, like: str) -> str:
+        name = self._stage_name()
+        self.con.register(name, rows)
+        return name
+
+    def _drop_stage(self, name: str) -> None:
+        self.con.unregister(name)
+
+
+class PostgresTransaction(_SqlTransaction):
+    dialect = "postgres"
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        self.cursor.execute(sql, params or None)
+        if self.cursor.description is None:
+            return []
+        return list(self.cursor.fetchall())
+
+    def _stage(self, rows: pa.Table, like: str) -> str:
+        name = self._stage_name()
+        self.execute(f"CREATE TEMP TABLE {q(name)} (LIKE {q(like)}) ON COMMIT DROP")
+        cols = ", ".join(q(c) for c in rows.column_names)
+        with self.cursor.copy(f"COPY {q(name)} ({cols}) FROM STDIN") as copy:
+            for batch in rows.to_batches(max_chunksize=50_000):
+                for row in zip(*(col.to_pylist() for col in batch.columns), strict=True):
+                    copy.write_row(row)
+        return name
+
+    def _drop_stage(self, name: str) -> None:
+        self.execute(f"DROP TABLE {q(name)}")
+
+
+class Engine(Protocol):
+    """Gives transactions on one backend."""
+
+    name: str
+
+    def transaction(self) -> contextlib.AbstractContextManager[Transaction]: ...
+
+
+class DuckDBEngine:
+    name = "duckdb"
+
+    def __init__(self, backend: BaseBackend) -> None:
+        self.con = backend.con  # type: ignore[attr-defined]
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield DuckDBTransaction(self.con)
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+
+class PostgresEngine:
+    name = "postgres"
+
+    def __init__(self, backend: BaseBackend) -> None:
+        self.con = backend.con  # type: ignore[attr-defined]
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self.con.transaction(), self.con.cursor() as cursor:
+            yield PostgresTransaction(cursor)
+
+
+def engine_for(name: str, backend: BaseBackend) -> Engine:
+    """The write engine for an Ibis backend name."""
+    if name == "duckdb":
+        return DuckDBEngine(backend)
+    if name == "postgres":
+        return PostgresEngine(backend)
+    raise ConfigurationError(f"crmroi cannot write to a {name} workspace yet (duckdb, postgres)")

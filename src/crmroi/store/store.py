@@ -1,0 +1,198 @@
+"""The workspace store: one Ibis connection over the canonical tables.
+
+Reads go through Ibis expressions (`Store.table`), so the same KPI code runs on
+DuckDB and PostgreSQL. Writes go through `Store.transaction()`, which gives one
+database transaction for a whole multi-file import: the caller owns the unit of
+work and nothing is visible until it commits (a killed process leaves the
+workspace as it was).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pyarrow as pa
+from ibis.backends import BaseBackend
+
+from crmroi.errors import ConfigurationError, WorkspaceError
+from crmroi.store.engines import Engine, engine_for
+from crmroi.store.schema import IMPORT_BATCHES, SETTINGS, TABLES
+
+WORKSPACE_FILE = "workspace.duckdb"
+SETTINGS_TABLE = "workspace_settings"
+BATCHES_TABLE = "import_batches"
+
+DEFAULT_SETTINGS = {"base_currency": "USD", "schema_version": "1"}
+
+
+def is_url(location: str | Path) -> bool:
+    """True when `location` is a database URL rather than a workspace folder."""
+    return "://" in str(location)
+
+
+class Store:
+    """A workspace: the canonical tables behind one Ibis connection.
+
+    Open it with `Store.open(path_or_url)`; use it as a context manager to close it.
+    """
+
+    def __init__(self, backend: BaseBackend, engine: Engine, location: str) -> None:
+        self.backend = backend
+        self.engine = engine
+        self.location = location
+
+    # -- opening ------------------------------------------------------------------
+    @classmethod
+    def open(cls, workspace: str | Path, *, create: bool = False) -> Store:
+        """Open a workspace folder (DuckDB) or a `postgresql://` URL.
+
+        With `create`, a missing folder is made and the tables are created;
+        without it a missing workspace is a `WorkspaceError`.
+        """
+        location = str(workspace)
+        if is_url(location):
+            backend = _connect_url(location)
+            engine_name = backend.name
+        else:
+            folder = Path(workspace)
+            db_file = folder / WORKSPACE_FILE
+            if not db_file.exists() and not create:
+                raise WorkspaceError(
+                    f"{folder}: not a crmroi workspace (no {WORKSPACE_FILE}); "
+                    "create one with `crmroi demo` or `crmroi import`"
+                )
+            if folder.exists() and not folder.is_dir():
+                raise WorkspaceError(f"{folder}: exists and is not a folder")
+            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                backend = ibis.duckdb.connect(str(db_file))
+            except Exception as exc:  # duckdb raises IOException on a lock or bad file
+                raise WorkspaceError(f"{db_file}: cannot open workspace ({exc})") from exc
+            engine_name = "duckdb"
+        store = cls(backend, engine_for(engine_name, backend), location)
+        store.ensure_schema()
+        return store
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.backend.disconnect()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def folder(self) -> Path | None:
+        """The workspace folder, or None for a database URL."""
+        return None if is_url(self.location) else Path(self.location)
+
+    # -- schema -------------------------------------------------------------------
+    def ensure_schema(self) -> None:
+        """Create any canonical table that is missing (existing data is never touched)."""
+        existing = set(self.backend.list_tables())
+        wanted: dict[str, pa.Schema] = {name: t.arrow_schema() for name, t in TABLES.items()}
+        wanted[BATCHES_TABLE] = IMPORT_BATCHES
+        wanted[SETTINGS_TABLE] = SETTINGS
+        missing = {n: s for n, s in wanted.items() if n not in existing}
+        if not missing:
+            return
+        with self.engine.transaction() as tx:
+            for name, schema in missing.items():
+                tx.create_table(name, schema, lineage_index=name in TABLES)
+            if SETTINGS_TABLE in missing:
+                rows = pa.table(
+                    {
+                        "key": list(DEFAULT_SETTINGS),
+                        "value": list(DEFAULT_SETTINGS.values()),
+                    },
+                    schema=SETTINGS,
+                )
+                tx.append(SETTINGS_TABLE, rows)
+
+    # -- reading ------------------------------------------------------------------
+    def table(self, name: str) -> ibis.Table:
+        """The Ibis expression for a canonical table (lazy: nothing is read yet)."""
+        if name not in TABLES and name not in (BATCHES_TABLE, SETTINGS_TABLE):
+            raise WorkspaceError(f"unknown table {name!r}; tables are: {', '.join(TABLES)}")
+        return self.backend.table(name)
+
+    def to_arrow(self, name: str, *, order_by: list[str] | None = None) -> pa.Table:
+        """A whole table as Arrow, optionally sorted (for stable comparisons)."""
+        expr = self.table(name)
+        if order_by:
+            expr = expr.order_by(order_by)
+        return expr.to_pyarrow()
+
+    def count(self, name: str) -> int:
+        return int(self.table(name).count().execute())
+
+    def counts(self) -> dict[str, int]:
+        """Row count of every canonical table."""
+        return {name: self.count(name) for name in TABLES}
+
+    # -- settings -----------------------------------------------------------------
+    def settings(self) -> dict[str, Any]:
+        """Workspace settings (base currency, go-live dates...), values JSON-decoded."""
+        frame = self.table(SETTINGS_TABLE).to_pyarrow().to_pylist()
+        out: dict[str, Any] = {}
+        for row in frame:
+            try:
+                out[row["key"]] = json.loads(row["value"])
+            except (TypeError, ValueError):
+                out[row["key"]] = row["value"]
+        return out
+
+    def set_settings(self, **values: Any) -> None:
+        """Store settings (JSON-encoded) in one transaction."""
+        with self.engine.transaction() as tx:
+            tx.write_settings(values)
+
+    @property
+    def base_currency(self) -> str:
+        return str(self.settings().get("base_currency", "USD"))
+
+    def transaction(self) -> contextlib.AbstractContextManager[Any]:
+        """One all-or-nothing unit of work (see `crmroi.store.engines.Transaction`)."""
+        return self.engine.transaction()
+
+
+def _connect_url(url: str) -> BaseBackend:
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise ConfigurationError(
+                "PostgreSQL workspaces need the postgres extra: pip install 'crmroi[postgres]'"
+            ) from None
+        try:
+            return ibis.connect(url.replace("postgresql://", "postgres://", 1))
+        except Exception as exc:
+            raise WorkspaceError(f"cannot connect to {_redact(url)}: {exc}") from exc
+    raise ConfigurationError(f"unsupported workspace URL {_redact(url)}; use postgresql://...")
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+@contextlib.contextmanager
+def open_store(workspace: str | Path, *, create: bool = False) -> Iterator[Store]:
+    """`Store.open` as a context manager that always closes the connection."""
+    store = Store.open(workspace, create=create)
+    try:
+        yield store
+    finally:
+        store.close()
