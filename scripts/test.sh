@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Install everything, then run the linters, the type checker and the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+.venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff format --check src tests benchmarks
+.venv/bin/mypy
+.venv/bin/pytest "$@"

@@ -1,0 +1,214 @@
+"""Mappings: how the columns of an export become the columns of a canonical table.
+
+A mapping file (YAML) holds one or more table mappings. The vendor presets
+(Salesforce, HubSpot, Pipedrive, Odoo) are mapping files shipped in the package;
+the `generic` source takes the user's own. Example::
+
+    source_system: maven_crm
+    tables:
+      - entity: deals
+        files: ["sales_pipeline*.csv"]      # which files this mapping reads
+        detect: [opportunity_id, deal_stage] # header columns that identify the export
+        columns:
+          deal_id: opportunity_id           # canonical column: source column
+          amount: [close_value, Amount]     # first one present in the file is used
+          is_won: {column: deal_stage, map: {Won: true}, default: false}
+          created_at: {column: engage_date, format: "%Y-%m-%d"}
+        constants: {kind: new, currency: USD}
+        dates: {order: DMY}                  # DD.MM.YYYY when a column is ambiguous
+        numbers: {decimal: ",", thousands: " "}
+        csv: {encoding: cp1251, delimiter: ";"}
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from crmroi.errors import MappingError
+from crmroi.ingest.yaml_lines import describe_validation_error, load_yaml_with_lines
+from crmroi.store.schema import TABLES
+
+ScalarValue = str | int | float | bool | None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnSpec(_Strict):
+    """Where a canonical column comes from and how its values are translated.
+
+    `column`: source column name, or a list of alternatives (the first present wins).
+    `map`: source value -> canonical value (matched ignoring case and surrounding
+    spaces); values not in the map pass through unless `default` is set.
+    `pattern`: a regular expression the raw value must match to be used (others
+    become empty), e.g. Salesforce ids starting with 006 are opportunities.
+    `format`: a strftime format or DMY/MDY/YMD for a date column.
+    `multiply`: a factor for numbers (HubSpot call durations in ms -> minutes).
+    """
+
+    column: str | list[str] | None = None
+    map: dict[str, ScalarValue] | None = None
+    default: ScalarValue = None
+    pattern: str | None = None
+    format: str | None = None
+    multiply: float | None = None
+
+    @property
+    def alternatives(self) -> list[str]:
+        if self.column is None:
+            return []
+        return [self.column] if isinstance(self.column, str) else list(self.column)
+
+    def lookup(self) -> dict[str, ScalarValue]:
+        """The value map with normalised keys (stripped, case-folded)."""
+        return {str(k).strip().casefold(): v for k, v in (self.map or {}).items()}
+
+
+class DateSettings(_Strict):
+    order: Literal["DMY", "MDY", "YMD"] | None = None
+    format: str | None = None
+
+
+class NumberSettings(_Strict):
+    decimal: Literal[".", ","] | None = None
+    thousands: str | None = None
+
+
+class CsvSettings(_Strict):
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+
+
+class TableMapping(_Strict):
+    """How one kind of export file maps to one canonical table."""
+
+    entity: str
+    name: str | None = Field(default=None, description="a label such as 'Opportunity'")
+    files: list[str] = Field(default_factory=list)
+    detect: list[str] = Field(default_factory=list)
+    columns: dict[str, ColumnSpec] = Field(default_factory=dict)
+    constants: dict[str, ScalarValue] = Field(default_factory=dict)
+    dates: DateSettings = DateSettings()
+    numbers: NumberSettings = NumberSettings()
+    csv: CsvSettings = CsvSettings()
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _short_forms(cls, value: Any) -> Any:
+        """Accept `canonical: source` and `canonical: [a, b]` as short forms."""
+        if not isinstance(value, dict):
+            return value
+        return {
+            k: {"column": v} if isinstance(v, str | list) or v is None else v
+            for k, v in value.items()
+        }
+
+    @model_validator(mode="after")
+    def _known_columns(self) -> TableMapping:
+        if self.entity not in TABLES:
+            raise ValueError(
+                f"unknown entity {self.entity!r}; entities are: {', '.join(TABLES)}"
+            )
+        allowed = set(TABLES[self.entity].column_names) - {"source_system", "batch_id"}
+        for key in [*self.columns, *self.constants]:
+            if key not in allowed:
+                raise ValueError(
+                    f"{self.entity} has no column {key!r}; its columns are: "
+                    f"{', '.join(sorted(allowed))}"
+                )
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.entity
+
+    def matches_file(self, path: Path) -> bool:
+        return any(fnmatch.fnmatch(path.name.lower(), g.lower()) for g in self.files)
+
+    def detect_score(self, header: list[str]) -> int:
+        """How many `detect` columns the header has, or -1 when any is missing."""
+        present = {h.strip().casefold() for h in header}
+        wanted = [d.strip().casefold() for d in self.detect]
+        if not wanted or any(w not in present for w in wanted):
+            return -1
+        return len(wanted)
+
+
+class MappingFile(_Strict):
+    """A whole mapping file: one source system, several table mappings."""
+
+    source_system: str
+    description: str | None = None
+    tables: list[TableMapping]
+
+    def for_entity(self, entity: str) -> list[TableMapping]:
+        return [t for t in self.tables if t.entity == entity]
+
+
+def parse_mapping(text: str, source: str | Path) -> MappingFile:
+    """Validate mapping YAML; errors name the file, the line and the field."""
+    name = Path(source).name
+    try:
+        data, index = load_yaml_with_lines(text, str(source))
+    except yaml.YAMLError as exc:
+        raise MappingError(f"{name}: not valid YAML: {exc}".replace("\n", " ")) from None
+    if not isinstance(data, dict):
+        raise MappingError(f"{name}: a mapping file must be a YAML mapping with 'tables'")
+    try:
+        return MappingFile.model_validate(data)
+    except ValidationError as exc:
+        raise MappingError(describe_validation_error(exc, index, source)) from None
+
+
+def load_mapping(path: Path) -> MappingFile:
+    """Read and validate a mapping file from disk."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise MappingError(f"{path}: cannot read mapping file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise MappingError(f"{path}: mapping file is not UTF-8 text") from None
+    return parse_mapping(text, path)
+
+
+def choose_table_mapping(
+    mapping: MappingFile, path: Path, header: list[str], entity: str | None
+) -> TableMapping:
+    """Pick the table mapping for one file: by --entity, by file name, then by header."""
+    candidates = mapping.tables
+    if entity is not None:
+        if entity not in TABLES:
+            raise MappingError(f"unknown entity {entity!r}; entities are: {', '.join(TABLES)}")
+        candidates = mapping.for_entity(entity)
+        if not candidates:
+            raise MappingError(
+                f"{path.name}: the {mapping.source_system} mapping has nothing for {entity}"
+            )
+        if len(candidates) == 1:
+            return candidates[0]
+    by_name = [t for t in candidates if t.matches_file(path)]
+    if len(by_name) == 1:
+        return by_name[0]
+    pool = by_name or candidates
+    scored = sorted(((t.detect_score(header), i, t) for i, t in enumerate(pool)), reverse=True)
+    scored = [s for s in scored if s[0] >= 0]
+    if not scored and len(pool) == 1 and not pool[0].detect:
+        return pool[0]
+    if not scored:
+        kinds = ", ".join(sorted({t.label for t in pool}))
+        raise MappingError(
+            f"{path.name}: columns do not match any {mapping.source_system} export "
+            f"({kinds}); pass --entity or a --mapping file"
+        )
+    best = [s for s in scored if s[0] == scored[0][0]]
+    if len(best) > 1 and len({s[2].entity for s in best}) > 1:
+        kinds = ", ".join(s[2].label for s in best)
+        raise MappingError(f"{path.name}: could be any of {kinds}; pass --entity")
+    return best[0][2]

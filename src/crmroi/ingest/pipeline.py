@@ -1,0 +1,302 @@
+"""The import use case: read files, map them, and load them in one transaction.
+
+Everything is read, mapped and validated before the transaction opens; the
+writes of all files and the `import_batches` record then commit together or not
+at all. Rows are upserted on (source_system, source_id), so importing the same
+file twice leaves the tables unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from crmroi.errors import CrmroiError, ImportAborted, InputFileError, MappingError, UserError
+from crmroi.ingest.currency import FxRates
+from crmroi.ingest.mapping import MappingFile, TableMapping, choose_table_mapping, load_mapping
+from crmroi.ingest.presets import PRESETS, load_preset
+from crmroi.ingest.reading import RawTable, read_raw
+from crmroi.ingest.rejects import Reject, write_rejects_csv
+from crmroi.ingest.transform import MappedTable, map_table
+from crmroi.store.schema import IMPORT_BATCHES, TABLES
+from crmroi.store.store import BATCHES_TABLE, Store
+
+SOURCES = (*PRESETS, "generic")
+
+Progress = Callable[[str, int, int], None]
+"""Called with (step description, steps done, steps in all)."""
+
+
+@dataclass
+class FileReport:
+    """What happened to one file."""
+
+    path: Path
+    entity: str
+    label: str
+    rows_in: int
+    rejected: int
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    encoding: str | None = None
+    delimiter: str | None = None
+    detected: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def loaded(self) -> int:
+        return self.inserted + self.updated + self.unchanged
+
+
+@dataclass
+class ImportReport:
+    """What an import did, file by file, and the rows it refused."""
+
+    batch_id: str
+    source_system: str
+    files: list[FileReport]
+    rejects: list[Reject]
+    rejects_path: Path | None = None
+
+    @property
+    def rows_in(self) -> int:
+        return sum(f.rows_in for f in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.loaded for f in self.files)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+
+def resolve_mapping(source: str, mapping: Path | None) -> MappingFile:
+    """The mapping to use: the user's file when given, else the vendor preset."""
+    if mapping is not None:
+        return load_mapping(mapping)
+    if source == "generic":
+        raise MappingError("the generic source needs a mapping file: --mapping MAP.yaml")
+    if source not in PRESETS:
+        raise MappingError(f"unknown source {source!r}; sources are: {', '.join(SOURCES)}")
+    return load_preset(source)
+
+
+def new_batch_id(source_system: str) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return f"{source_system}-{stamp}-{uuid.uuid4().hex[:8]}"
+
+
+def import_files(
+    store: Store,
+    files: Sequence[Path],
+    *,
+    source: str = "generic",
+    mapping: Path | None = None,
+    entity: str | None = None,
+    strict: bool = False,
+    rejects_path: Path | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import `files` into `store` atomically; see the module docstring.
+
+    Raises `InputFileError`/`MappingError` (nothing written) for a file that cannot
+    be read or mapped at all, `UserError` with `strict` when any row is refused,
+    and `ImportAborted` when the database refuses the write (rolled back).
+    """
+    paths = [Path(f) for f in files]
+    if not paths:
+        raise UserError("no files to import")
+    started = _now()
+    mapping_file = resolve_mapping(source, mapping)
+    batch_id = new_batch_id(mapping_file.source_system)
+    step = _stepper(progress, len(paths) * 2 + 1)
+    try:
+        mapped = _read_and_map(store, paths, mapping_file, entity, batch_id, step)
+    except CrmroiError as exc:
+        _record_failure(store, batch_id, mapping_file.source_system, paths, started, str(exc))
+        raise
+    report = ImportReport(
+        batch_id,
+        mapping_file.source_system,
+        [m[0] for m in mapped],
+        [r for _, table in mapped for r in table.rejects],
+    )
+    if report.rejects:
+        target = rejects_path or _default_rejects_path(store, batch_id)
+        if target is not None:
+            write_rejects_csv(report.rejects, target)
+            report.rejects_path = target
+    if strict and report.rejects:
+        _record_failure(store, batch_id, mapping_file.source_system, paths, started, "rows refused")
+        where = f"; see {report.rejects_path}" if report.rejects_path else ""
+        raise UserError(
+            f"{len(report.rejects)} problems in {report.rows_rejected} rows; nothing was "
+            f"imported (--strict){where}"
+        )
+    try:
+        with store.transaction() as tx:
+            for file_report, table in mapped:
+                step(f"loading {file_report.path.name}")
+                compare = TABLES[table.entity].content_names
+                if TABLES[table.entity].has_currency:
+                    compare = [*compare, "currency", "amount_original"]
+                counts = tx.upsert(table.entity, table.table, compare)
+                file_report.inserted = counts.inserted
+                file_report.updated = counts.updated
+                file_report.unchanged = counts.unchanged
+            tx.append(BATCHES_TABLE, _batch_row(report, paths, started, "loaded"))
+    except CrmroiError:
+        raise
+    except Exception as exc:  # the database refused the write: it rolled back
+        _record_failure(store, batch_id, mapping_file.source_system, paths, started, str(exc))
+        raise ImportAborted(f"import rolled back, nothing was written: {exc}") from exc
+    step("done")
+    return report
+
+
+def _read_and_map(
+    store: Store,
+    paths: list[Path],
+    mapping_file: MappingFile,
+    entity: str | None,
+    batch_id: str,
+    step: Callable[[str], None],
+) -> list[tuple[FileReport, MappedTable]]:
+    """Read and map every file (fx_rates first, so the other files can use them)."""
+    read: list[tuple[RawTable, TableMapping]] = []
+    for path in paths:
+        step(f"reading {path.name}")
+        read.extend(_read_for_mapping(path, mapping_file, entity))
+    read.sort(key=lambda pair: pair[1].entity != "fx_rates")
+    rates = FxRates.from_frame(store.base_currency, store.table("fx_rates").to_pandas())
+    out: list[tuple[FileReport, MappedTable]] = []
+    for raw, table_mapping in read:
+        step(f"mapping {raw.path.name}")
+        table = map_table(
+            raw,
+            table_mapping,
+            source_system=mapping_file.source_system,
+            batch_id=batch_id,
+            rates=rates,
+        )
+        if table.entity == "fx_rates":
+            rates = rates.with_rates(
+                table.table.select(["rate_date", "currency", "rate_to_base"]).to_pandas()
+            )
+        report = FileReport(
+            path=raw.path,
+            entity=table.entity,
+            label=table.label,
+            rows_in=table.rows_in,
+            rejected=len({r.row for r in table.rejects}),
+            encoding=raw.encoding,
+            delimiter=raw.delimiter,
+            detected=table.detected,
+        )
+        out.append((report, table))
+    return out
+
+
+def _read_for_mapping(
+    path: Path, mapping_file: MappingFile, entity: str | None
+) -> list[tuple[RawTable, TableMapping]]:
+    """Read a file and pick its table mapping(s).
+
+    A generic mapping may load one file into several tables (each with the file in
+    its `files` globs); otherwise one table mapping is chosen by name or header.
+    The file is read again when the chosen mapping fixes encoding or delimiter.
+    """
+    if not path.exists():
+        raise InputFileError(path, "file not found")
+    hinted = [
+        t for t in mapping_file.tables if t.matches_file(path) and entity in (None, t.entity)
+    ]
+    first = hinted[0].csv if hinted else None
+    raw = read_raw(
+        path,
+        encoding=first.encoding if first else None,
+        delimiter=first.delimiter if first else None,
+        sheet=first.sheet if first else None,
+    )
+    if len(hinted) > 1 and len({t.entity for t in hinted}) == len(hinted):
+        chosen = hinted
+    else:
+        header = [str(c) for c in raw.frame.columns]
+        chosen = [choose_table_mapping(mapping_file, path, header, entity)]
+    out = []
+    for table_mapping in chosen:
+        settings = table_mapping.csv
+        if first != settings and (settings.encoding or settings.delimiter or settings.sheet):
+            reread = read_raw(
+                path, encoding=settings.encoding, delimiter=settings.delimiter, sheet=settings.sheet
+            )
+            out.append((reread, table_mapping))
+        else:
+            out.append((raw, table_mapping))
+    return out
+
+
+def _default_rejects_path(store: Store, batch_id: str) -> Path | None:
+    folder = store.folder
+    return None if folder is None else folder / "rejects" / f"{batch_id}.csv"
+
+
+def _batch_row(report: ImportReport, paths: list[Path], started: datetime, status: str) -> pa.Table:
+    return pa.Table.from_pylist(
+        [
+            {
+                "batch_id": report.batch_id,
+                "started_at": started,
+                "finished_at": _now(),
+                "source_system": report.source_system,
+                "files": json.dumps([p.name for p in paths], ensure_ascii=False),
+                "rows_in": report.rows_in,
+                "rows_loaded": report.rows_loaded,
+                "rows_rejected": report.rows_rejected,
+                "status": status,
+            }
+        ],
+        schema=IMPORT_BATCHES,
+    )
+
+
+def _record_failure(
+    store: Store,
+    batch_id: str,
+    source_system: str,
+    paths: list[Path],
+    started: datetime,
+    reason: str,
+) -> None:
+    """Log a failed import in its own small transaction (the data itself is untouched)."""
+    report = ImportReport(batch_id, source_system, [], [])
+    row = _batch_row(report, paths, started, f"failed: {reason}"[:500])
+    try:
+        with store.transaction() as tx:
+            tx.append(BATCHES_TABLE, row)
+    except Exception:  # the log is best effort: never mask the real error
+        return
+
+
+def _stepper(progress: Progress | None, total: int) -> Callable[[str], None]:
+    done = 0
+
+    def step(description: str) -> None:
+        nonlocal done
+        done = min(done + 1, total)
+        if progress is not None:
+            progress(description, done, total)
+
+    return step
+
+
+def _now() -> datetime:
+    return pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime()

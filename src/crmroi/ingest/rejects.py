@@ -1,0 +1,40 @@
+"""Rejected rows: what was refused, where, and why."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One refused row (or cell): file, 1-based row as a spreadsheet shows it, column, reason."""
+
+    file: str
+    row: int
+    column: str
+    reason: str
+    value: str = ""
+
+
+def neutralise_formula(text: str) -> str:
+    """Prefix text a spreadsheet would run as a formula with a quote (CSV injection guard)."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def write_rejects_csv(rejects: Iterable[Reject], path: Path) -> int:
+    """Write rejects as UTF-8 CSV (with BOM, so spreadsheets pick the encoding); return count."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[f.name for f in fields(Reject)])
+        writer.writeheader()
+        for reject in rejects:
+            row = {k: neutralise_formula(str(v)) for k, v in asdict(reject).items()}
+            writer.writerow(row)
+            count += 1
+    return count

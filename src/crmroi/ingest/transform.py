@@ -1,0 +1,317 @@
+"""Turn one raw export (strings) into rows of a canonical table, refusing bad rows.
+
+Pure: takes a `RawTable` and a `TableMapping`, returns an Arrow table in the
+canonical schema plus the rejected rows with file, row, column and reason. A row
+with any bad cell is refused whole, so no half-understood row reaches the store.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from crmroi.errors import MappingError
+from crmroi.ingest.currency import FxRates
+from crmroi.ingest.mapping import ColumnSpec, TableMapping
+from crmroi.ingest.reading import RawTable
+from crmroi.ingest.rejects import Reject
+from crmroi.ingest.values import parse_booleans, parse_dates, parse_numbers
+from crmroi.store.schema import ID_COLUMN, TABLES, Column, Table
+
+ORDERS = ("DMY", "MDY", "YMD")
+
+Refuse = Callable[[pd.Series, str, str, "pd.Series | None"], None]
+"""Marks rows as refused: (mask, source column, reason with {v} for the value, values)."""
+
+
+@dataclass
+class MappedTable:
+    """The canonical rows of one file, what was refused, and what was detected."""
+
+    entity: str
+    label: str
+    table: pa.Table
+    rejects: list[Reject]
+    rows_in: int
+    detected: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Cell:
+    """One canonical column while it is being built."""
+
+    values: pd.Series
+    source: str  # the source column name shown in errors
+
+
+def map_table(
+    raw: RawTable,
+    mapping: TableMapping,
+    *,
+    source_system: str,
+    batch_id: str,
+    rates: FxRates,
+) -> MappedTable:
+    """Map, parse and validate `raw` into `mapping.entity`'s canonical schema."""
+    table = TABLES[mapping.entity]
+    frame = raw.frame.reset_index(drop=True)
+    n = len(frame)
+    rows = pd.Series(np.arange(n) + raw.first_data_line, dtype="int64")
+    header = {str(c).strip().casefold(): str(c) for c in frame.columns}
+    problems: dict[int, list[Reject]] = {}
+    detected: dict[str, str] = {}
+
+    def refuse(mask: pd.Series, column: str, reason: str, values: pd.Series | None) -> None:
+        for i in np.flatnonzero(mask.to_numpy(dtype=bool)):
+            shown = "" if values is None or values.iloc[i] is None else str(values.iloc[i])
+            problems.setdefault(int(i), []).append(
+                Reject(raw.path.name, int(rows.iloc[i]), column, reason.format(v=shown), shown[:200])
+            )
+
+    for line, reason in getattr(raw, "bad_rows", {}).items():
+        index = line - raw.first_data_line
+        if 0 <= index < n:
+            problems.setdefault(index, []).append(Reject(raw.path.name, line, "", reason))
+
+    columns: dict[str, _Cell] = {}
+    wanted = [*table.columns]
+    if table.has_currency:
+        wanted.append(table.column("currency"))
+    extra_id = "source_id" in mapping.columns or "source_id" in mapping.constants
+    if extra_id:
+        wanted.append(table.column("source_id"))
+    for col in wanted:
+        text = _source_text(col, mapping, frame, header, raw, n)
+        if text is None:
+            columns[col.name] = _Cell(pd.Series([None] * n, dtype="object"), col.name)
+            continue
+        raw_values, source = text
+        cell = _parse(col, raw_values, source, mapping, refuse, detected)
+        columns[col.name] = cell
+
+    for col in table.columns:
+        if col.required:
+            missing = columns[col.name].values.isna()
+            refuse(missing, columns[col.name].source, f"{col.name} is empty", None)
+
+    key = _source_ids(table, columns, extra_id)
+    key_given = key.notna()
+    refuse(~key_given, ID_COLUMN.get(table.name, "key"), "row has no id", None)
+    _refuse_duplicates(key, raw, rows, problems)
+
+    if table.has_currency:
+        _convert_currency(table, columns, rates, refuse)
+
+    bad = np.zeros(n, dtype=bool)
+    bad[list(problems)] = True
+    keep = ~bad
+    arrays: dict[str, pa.Array] = {}
+    for col in table.all_columns:
+        if col.name == "source_system":
+            values: pd.Series = pd.Series([source_system] * n, dtype="object")
+        elif col.name == "batch_id":
+            values = pd.Series([batch_id] * n, dtype="object")
+        elif col.name == "source_id":
+            values = key
+        else:
+            values = columns[col.name].values
+        arrays[col.name] = _to_arrow(values[keep], col)
+    result = pa.table(arrays, schema=table.arrow_schema())
+    rejects = [r for i in sorted(problems) for r in problems[i]]
+    return MappedTable(mapping.entity, mapping.label, result, rejects, n, detected)
+
+
+def _source_text(
+    col: Column,
+    mapping: TableMapping,
+    frame: pd.DataFrame,
+    header: dict[str, str],
+    raw: RawTable,
+    n: int,
+) -> tuple[pd.Series, str] | None:
+    """The raw strings for a canonical column (mapped, constant or default), or None."""
+    spec = mapping.columns.get(col.name)
+    if spec is None and col.name in mapping.constants:
+        value = mapping.constants[col.name]
+        return pd.Series([_as_text(value)] * n, dtype="object"), col.name
+    if spec is None:
+        spec = ColumnSpec(column=col.name) if col.name.casefold() in header else None
+    if spec is None:
+        if col.required:
+            raise MappingError(
+                f"{raw.path.name}: no column is mapped to {mapping.entity}.{col.name} "
+                "(required); add it to the mapping's columns or constants"
+            )
+        return None
+    source = next((header[a.strip().casefold()] for a in spec.alternatives if a.strip().casefold() in header), None)
+    if source is None:
+        if spec.alternatives and col.required and spec.default is None:
+            raise MappingError(
+                f"{raw.path.name}: missing required column for {mapping.entity}.{col.name} "
+                f"(looked for: {', '.join(spec.alternatives)})"
+            )
+        if spec.default is None:
+            return None
+        return pd.Series([_as_text(spec.default)] * n, dtype="object"), col.name
+    values = frame[source].astype("object")
+    values = values.where(values.notna(), None)
+    if spec.pattern:
+        matches = values.fillna("").astype(str).str.match(re.compile(spec.pattern))
+        values = values.where(matches, None)
+    if spec.map is not None or spec.default is not None:
+        lookup = spec.lookup()
+        norm = values.fillna("").astype(str).str.strip().str.casefold()
+        mapped = norm.map(lambda v: _as_text(lookup[v]) if v in lookup else _UNMAPPED)
+        hit = mapped != _UNMAPPED
+        values = values.where(~hit, mapped)
+        if spec.default is not None:
+            values = values.where(hit, _as_text(spec.default))
+    return values, source
+
+
+_UNMAPPED = "\x00unmapped\x00"
+
+
+def _as_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _parse(
+    col: Column,
+    values: pd.Series,
+    source: str,
+    mapping: TableMapping,
+    refuse: Refuse,
+    detected: dict[str, str],
+) -> _Cell:
+    """Parse strings into the column's kind, refusing unreadable cells."""
+    spec = mapping.columns.get(col.name)
+    text = values.astype("object").where(values.notna(), None)
+    text = text.map(lambda v: v.strip() if isinstance(v, str) else v)
+    text = text.where(text != "", None)
+    if col.kind in ("id", "text"):
+        if col.choices:
+            norm = text.map(lambda v: v.casefold().replace(" ", "_").replace("-", "_") if isinstance(v, str) else v)
+            wrong = norm.notna() & ~norm.isin(col.choices)
+            refuse(wrong, source, f"{col.name} {{v!r}} is not one of {', '.join(col.choices)}", text)
+            text = norm
+        return _Cell(text, source)
+    if col.kind in ("money", "number", "integer"):
+        parsed = parse_numbers(text, decimal=mapping.numbers.decimal, thousands=mapping.numbers.thousands)
+        refuse(parsed.bad, source, f"cannot read {{v!r}} as a number", text)
+        numbers = parsed.values.astype("float64")
+        if spec is not None and spec.multiply is not None:
+            numbers = numbers * spec.multiply
+        if col.kind == "integer":
+            fractional = numbers.notna() & (numbers != numbers.round())
+            refuse(fractional, source, "{v!r} is not a whole number", text)
+        detected[col.name] = parsed.detail
+        return _Cell(numbers, source)
+    if col.kind in ("timestamp", "date"):
+        fmt = spec.format if spec is not None else None
+        order = fmt if fmt in ORDERS else mapping.dates.order
+        strftime = fmt if fmt and fmt not in ORDERS else mapping.dates.format
+        parsed = parse_dates(text, fmt=strftime, order=order)  # type: ignore[arg-type]
+        refuse(parsed.bad, source, f"cannot read {{v!r}} as a date", text)
+        detected[col.name] = parsed.detail
+        return _Cell(parsed.values, source)
+    if col.kind == "boolean":
+        parsed = parse_booleans(text)
+        refuse(parsed.bad, source, f"cannot read {{v!r}} as true/false", text)
+        return _Cell(parsed.values, source)
+    raise AssertionError(f"unhandled kind {col.kind}")
+
+
+def _source_ids(table: Table, columns: dict[str, _Cell], explicit: bool) -> pd.Series:
+    """The row's id in its source: the id column, else the natural key joined by '|'."""
+    if explicit:
+        return columns["source_id"].values.astype("object")
+    id_column = ID_COLUMN.get(table.name)
+    if id_column is not None and columns[id_column].values.notna().any():
+        return columns[id_column].values.astype("object")
+    parts = []
+    for name in table.key:
+        values = columns[name].values
+        if pd.api.types.is_datetime64_any_dtype(values):
+            text = values.dt.strftime("%Y-%m-%d").astype("object")
+        else:
+            text = values.astype("object").map(lambda v: "" if v is None or v is pd.NA else str(v))
+        parts.append(text.where(values.notna(), ""))
+    joined = parts[0].astype(str)
+    for part in parts[1:]:
+        joined = joined + "|" + part.astype(str)
+    first = columns[table.key[0]].values
+    return joined.where(first.notna(), None).astype("object")
+
+
+def _refuse_duplicates(
+    key: pd.Series, raw: RawTable, rows: pd.Series, problems: dict[int, list[Reject]]
+) -> None:
+    """Refuse all but the last row with the same id (exports repeat edited rows)."""
+    dup = key.notna() & key.duplicated(keep="last")
+    if not dup.any():
+        return
+    last_row = pd.Series(rows.to_numpy(), index=key.to_numpy()).groupby(level=0).last()
+    for i in np.flatnonzero(dup.to_numpy()):
+        kept = int(last_row[key.iloc[i]])
+        problems.setdefault(int(i), []).append(
+            Reject(
+                raw.path.name,
+                int(rows.iloc[i]),
+                "",
+                f"duplicate id {key.iloc[i]!r}: row {kept} has the same id and was kept",
+                str(key.iloc[i]),
+            )
+        )
+
+
+def _convert_currency(
+    table: Table, columns: dict[str, _Cell], rates: FxRates, refuse: Refuse
+) -> None:
+    """Convert money columns into the base currency, keeping the original amount."""
+    currency = columns["currency"].values
+    currency = currency.map(lambda v: v.upper() if isinstance(v, str) else v)
+    currency = currency.fillna(rates.base_currency)
+    columns["currency"] = _Cell(currency, columns["currency"].source)
+    when_name = "closed_at" if table.name == "deals" else table.time_column
+    when = columns[when_name].values if when_name else pd.Series(pd.NaT, index=currency.index)
+    if table.name == "deals":
+        when = when.fillna(columns["created_at"].values)
+    rate = rates.rates_for(currency, pd.Series(when))
+    missing = rate.isna()
+    refuse(missing, columns["currency"].source, "no exchange rate for {v} into " + rates.base_currency + " (import fx_rates first)", currency)
+    if "amount" in columns:
+        columns["amount_original"] = _Cell(columns["amount"].values.copy(), columns["amount"].source)
+    for name in table.money_columns:
+        cell = columns[name]
+        columns[name] = _Cell(cell.values * rate.fillna(1.0), cell.source)
+
+
+def _to_arrow(values: pd.Series, col: Column) -> pa.Array:
+    """A pandas column as an Arrow array of the column's canonical type."""
+    kind = col.kind
+    if kind in ("id", "text"):
+        return pa.array(values.astype("object").where(values.notna(), None).tolist(), pa.string())
+    if kind in ("money", "number"):
+        return pa.array(values.astype("float64").to_numpy(), pa.float64(), mask=values.isna().to_numpy())
+    if kind == "integer":
+        mask = values.isna().to_numpy()
+        return pa.array(values.fillna(0).astype("int64").to_numpy(), pa.int64(), mask=mask)
+    if kind == "timestamp":
+        stamps = pd.to_datetime(values).astype("datetime64[us]")
+        return pa.array(stamps, pa.timestamp("us"))
+    if kind == "date":
+        stamps = pd.to_datetime(values).astype("datetime64[us]").dt.normalize()
+        return pa.array(stamps, pa.timestamp("us")).cast(pa.date32())
+    if kind == "boolean":
+        return pa.array(values.astype("boolean"), pa.bool_())
+    raise AssertionError(f"unhandled kind {kind}")
