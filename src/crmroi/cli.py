@@ -94,6 +94,9 @@ def import_(
     rejects: Annotated[
         Path | None, typer.Option(help="Where to write the CSV of refused rows.")
     ] = None,
+    base_currency: Annotated[
+        str | None, typer.Option(help="ISO code amounts are converted into (set once).")
+    ] = None,
 ) -> None:
     """Load CRM exports into the workspace's canonical tables (atomic, idempotent)."""
     from crmroi.ingest.pipeline import import_files
@@ -113,6 +116,7 @@ def import_(
             entity=entity,
             strict=strict,
             rejects_path=rejects,
+            base_currency=base_currency,
             progress=on_step,
         )
     _print_import_report(report)

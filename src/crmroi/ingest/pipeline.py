@@ -89,6 +89,23 @@ def resolve_mapping(source: str, mapping: Path | None) -> MappingFile:
     return load_preset(source)
 
 
+def set_base_currency(store: Store, code: str) -> None:
+    """Fix the workspace's base currency; refused once money is stored in another one."""
+    code = code.strip().upper()
+    if len(code) != 3 or not code.isalpha():
+        raise UserError(f"base currency {code!r} is not a three-letter ISO 4217 code")
+    current = store.base_currency
+    if code == current:
+        return
+    with_money = [name for name, t in TABLES.items() if t.money_columns and store.count(name)]
+    if with_money:
+        raise UserError(
+            f"the workspace already holds amounts in {current} ({', '.join(with_money)}); "
+            f"its base currency cannot become {code}"
+        )
+    store.set_settings(base_currency=code)
+
+
 def new_batch_id(source_system: str) -> str:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     return f"{source_system}-{stamp}-{uuid.uuid4().hex[:8]}"
@@ -103,6 +120,7 @@ def import_files(
     entity: str | None = None,
     strict: bool = False,
     rejects_path: Path | None = None,
+    base_currency: str | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import `files` into `store` atomically; see the module docstring.
@@ -115,6 +133,8 @@ def import_files(
     if not paths:
         raise UserError("no files to import")
     started = _now()
+    if base_currency is not None:
+        set_base_currency(store, base_currency)
     mapping_file = resolve_mapping(source, mapping)
     batch_id = new_batch_id(mapping_file.source_system)
     step = _stepper(progress, len(paths) * 2 + 1)
