@@ -22,6 +22,7 @@ from crmroi.errors import CrmroiError
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    pretty_exceptions_enable=False,
     help="crmroi: does your CRM pay for itself? Measure, decide, improve.",
 )
 console = Console()
@@ -40,6 +41,7 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         console=err_console,
         transient=False,
+        disable=not err_console.is_terminal,
     )
 
 
@@ -99,9 +101,10 @@ def import_(
     ] = None,
 ) -> None:
     """Load CRM exports into the workspace's canonical tables (atomic, idempotent)."""
-    from crmroi.ingest.pipeline import import_files
+    from crmroi.ingest.pipeline import import_files, resolve_mapping
     from crmroi.store import open_store
 
+    mapping_file = resolve_mapping(source, mapping)  # fail on a bad mapping before creating anything
     with open_store(workspace, create=True) as store, _progress() as progress:
         task = progress.add_task("importing", total=None)
 
@@ -112,7 +115,7 @@ def import_(
             store,
             files,
             source=source,
-            mapping=mapping,
+            mapping=mapping_file,
             entity=entity,
             strict=strict,
             rejects_path=rejects,
@@ -147,7 +150,7 @@ def _print_import_report(report: object) -> None:
         for name in ("file", "row", "column", "reason"):
             shown.add_column(name)
         for r in report.rejects[:20]:
-            shown.add_row(r.file, str(r.row), r.column, r.reason, markup=False)
+            shown.add_row(*(escape(x) for x in (r.file, str(r.row), r.column, r.reason)))
         console.print(shown)
         if report.rejects_path:
             console.print(f"All refused rows: {report.rejects_path}")
@@ -164,20 +167,10 @@ def _delimiter_name(delimiter: str | None) -> str | None:
 def main() -> None:
     """Entry point: run the app, turning crmroi's own errors into one line and exit 1."""
     try:
-        app(standalone_mode=False)
+        app()
     except CrmroiError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(1)
-    except Exception as exc:  # click's usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

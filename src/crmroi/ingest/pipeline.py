@@ -78,8 +78,10 @@ class ImportReport:
         return sum(f.rejected for f in self.files)
 
 
-def resolve_mapping(source: str, mapping: Path | None) -> MappingFile:
+def resolve_mapping(source: str, mapping: Path | MappingFile | None) -> MappingFile:
     """The mapping to use: the user's file when given, else the vendor preset."""
+    if isinstance(mapping, MappingFile):
+        return mapping
     if mapping is not None:
         return load_mapping(mapping)
     if source == "generic":
@@ -116,7 +118,7 @@ def import_files(
     files: Sequence[Path],
     *,
     source: str = "generic",
-    mapping: Path | None = None,
+    mapping: Path | MappingFile | None = None,
     entity: str | None = None,
     strict: bool = False,
     rejects_path: Path | None = None,
