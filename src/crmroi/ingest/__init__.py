@@ -1,0 +1,1 @@
+"""Importing CRM exports: readers, value parsers, mappings and rejects."""

@@ -1,0 +1,505 @@
+"""Low-level readers: CSV/TSV/TXT (any common encoding and delimiter) and XLSX to raw strings.
+
+Every reader returns a :class:`RawTable` whose frame holds only ``str`` or ``None``; typing the
+values is the job of :mod:`crmroi.ingest.values`. A file that cannot be read at all raises
+:class:`~crmroi.errors.InputFileError`; nothing else escapes :func:`read_raw`.
+
+Conventions:
+
+* Row numbers are the ones a spreadsheet user sees: the header is row 1, the first data record
+  row 2 (a quoted field with embedded newlines still counts as one row). Blank lines inside the
+  data are kept as all-``None`` rows so the numbering stays right; trailing blank rows are dropped.
+* NUL characters in text files are stripped (some tools pad exports with them).
+* Rows with more fields than the header are kept (extra fields dropped) and reported in
+  ``RawTable.bad_rows``; rows with fewer fields are padded with ``None``. Fields longer than
+  ``max_field_chars`` are kept but reported in ``bad_rows`` too.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import datetime as dt
+import io
+import sys
+import warnings
+import zipfile
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmroi.errors import InputFileError
+
+__all__ = [
+    "DELIMITERS",
+    "TEXT_EXTENSIONS",
+    "XLSX_EXTENSIONS",
+    "RawTable",
+    "detect_delimiter",
+    "detect_encoding",
+    "read_raw",
+]
+
+TEXT_EXTENSIONS = frozenset({".csv", ".txt", ".tsv", ".tab"})
+XLSX_EXTENSIONS = frozenset({".xlsx", ".xlsm"})
+DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
+
+_SNIFF_CHARS = 64_000
+_SNIFF_ROWS = 50
+_BOM_CHARS = "\ufeff"
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A table read from a file: every cell a ``str`` or ``None``, header from the first row."""
+
+    path: Path
+    frame: pd.DataFrame
+    encoding: str | None
+    delimiter: str | None
+    sheet: str | None
+    first_data_line: int = 2
+    bad_rows: dict[int, str] = field(default_factory=dict)
+
+    def row_number(self, position: int) -> int:
+        """The file row number (as a spreadsheet shows it) of ``frame.iloc[position]``."""
+        return self.first_data_line + position
+
+
+# --------------------------------------------------------------------------- encodings
+
+
+def _bom_encoding(data: bytes) -> str | None:
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return None
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """Guess BOM-less UTF-16 from the position of NUL bytes in ASCII-heavy text."""
+    sample = data[:4096]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def _utf16_non_latin(data: bytes) -> str | None:
+    """Guess BOM-less UTF-16 of non-Latin text: one byte of each pair takes very few values."""
+    sample = data[:4096]
+    if len(sample) < 8 or len(data) % 2:
+        return None
+    for enc, high in (("utf-16-le", sample[1::2]), ("utf-16-be", sample[0::2])):
+        top = sum(c for _, c in Counter(high).most_common(2))
+        if top >= 0.9 * len(high):
+            try:
+                data[:4096].decode(enc)
+            except UnicodeDecodeError:
+                continue
+            return enc
+    return None
+
+
+def _cp1251_or_gbk(data: bytes) -> str:
+    """Decide between cp1251 (Cyrillic) and GBK (Chinese) for non-UTF-8 bytes.
+
+    Russian text in cp1251 is mostly letters 0xC0-0xFF separated by ASCII spaces, which is rarely
+    valid GBK; when it is, its "lead bytes" sit in GBK's rare-character rows (0xD8-0xFE). Real
+    Chinese text uses mostly GB2312 level-1 characters (lead bytes 0xB0-0xD7) and full-width
+    punctuation (0xA1-0xA9).
+    """
+    sample = data[:1_000_000]
+    try:
+        sample.decode("gbk")
+    except UnicodeDecodeError as exc:
+        # a truncated final character at the sample's end is not evidence against GBK
+        if len(data) <= len(sample) or exc.start < len(sample) - 2:
+            return "cp1251"
+    common = rare = 0
+    i, n = 0, len(sample)
+    while i < n:
+        b = sample[i]
+        if b < 0x80:
+            i += 1
+            continue
+        if 0xB0 <= b <= 0xD7 or 0xA1 <= b <= 0xA9:
+            common += 1
+        else:
+            rare += 1
+        i += 2
+    return "gbk" if common > rare else "cp1251"
+
+
+def detect_encoding(data: bytes) -> str:
+    """Detect the text encoding of ``data``.
+
+    Returns one of "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-8", "cp1251", "gbk":
+    BOM first, then BOM-less UTF-16, then strict UTF-8, then cp1251 versus GBK.
+    """
+    bom = _bom_encoding(data)
+    if bom is not None:
+        return bom
+    utf16 = _utf16_without_bom(data)
+    if utf16 is not None:
+        return utf16
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _utf16_non_latin(data) or _cp1251_or_gbk(data)
+    return "utf-8"
+
+
+def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
+    """Decode ``data`` strictly; return (text without BOM and NULs, encoding name used)."""
+    if encoding is None:
+        enc = detect_encoding(data)
+        candidates = [enc]
+        if enc in ("cp1251", "gbk"):
+            candidates.append("gbk" if enc == "cp1251" else "cp1251")
+    else:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise InputFileError(path, f"unknown encoding {encoding!r}") from None
+        enc = encoding
+        candidates = [encoding]
+    first_error: UnicodeDecodeError | None = None
+    for candidate in candidates:
+        try:
+            text = data.decode(candidate)
+        except UnicodeDecodeError as exc:
+            first_error = first_error or exc
+            continue
+        text = text.lstrip(_BOM_CHARS)
+        if "\x00" in text:
+            text = text.replace("\x00", "")
+        return text, candidate
+    assert first_error is not None
+    if encoding is None:
+        reason = (
+            f"cannot detect the text encoding (tried {', '.join(candidates)}; "
+            f"invalid byte at offset {first_error.start}); pass the encoding explicitly"
+        )
+    else:
+        reason = (
+            f"cannot decode the file as {enc}: invalid byte 0x{data[first_error.start]:02x} "
+            f"at offset {first_error.start}"
+        )
+    raise InputFileError(path, reason)
+
+
+# --------------------------------------------------------------------------- delimiters
+
+
+def _sample_rows(text_sample: str, delimiter: str) -> list[list[str]]:
+    lines = text_sample.splitlines(keepends=True)
+    if len(lines) > 1 and not text_sample.endswith(("\n", "\r")):
+        lines = lines[:-1]  # drop a possibly cut-off last line
+    rows: list[list[str]] = []
+    reader = csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
+    with contextlib.suppress(csv.Error):
+        for row in reader:
+            if row:
+                rows.append(row)
+            if len(rows) >= _SNIFF_ROWS:
+                break
+    return rows
+
+
+def detect_delimiter(text_sample: str) -> str:
+    """Detect the field delimiter (",", ";", tab or "|") from the first lines of a text file.
+
+    Each candidate splits the sample with Python's csv module (so quoted delimiters do not
+    count); the winner gives the header more than one field and the most rows with exactly the
+    header's field count, then the most fields. Defaults to "," for single-column files.
+    """
+    best: tuple[float, int, int] | None = None
+    best_delim = ","
+    for rank, delim in enumerate(DELIMITERS):
+        rows = _sample_rows(text_sample, delim)
+        if not rows:
+            continue
+        width = len(rows[0])
+        if width < 2:
+            continue
+        consistent = sum(1 for r in rows if len(r) == width) / len(rows)
+        score = (consistent, width, -rank)
+        if best is None or score > best:
+            best, best_delim = score, delim
+    return best_delim
+
+
+# --------------------------------------------------------------------------- text files
+
+
+def _finish_names(path: Path, header: Sequence[object]) -> list[str]:
+    names: list[str] = []
+    for i, raw in enumerate(header):
+        name = "" if raw is None or (isinstance(raw, float) and np.isnan(raw)) else str(raw)
+        name = name.strip().strip(_BOM_CHARS).strip()
+        names.append(name or f"column_{i + 1}")
+    if not any(not n.startswith("column_") for n in names):
+        raise InputFileError(path, "no header row: the first row is empty")
+    dupes = [n for n, c in Counter(names).items() if c > 1]
+    if dupes:
+        raise InputFileError(
+            path, "duplicate column names: " + ", ".join(repr(d) for d in sorted(dupes))
+        )
+    return names
+
+
+def _to_object_none(col: pd.Series) -> np.ndarray:
+    arr = np.asarray(col.to_numpy(dtype=object), dtype=object)
+    empty = pd.isna(arr) | (arr == "")
+    if empty.any():
+        arr[empty] = None
+    return arr
+
+
+def _drop_trailing_blank(frame: pd.DataFrame) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    filled = frame.notna().any(axis=1).to_numpy()
+    nz = np.flatnonzero(filled)
+    last = int(nz[-1]) + 1 if len(nz) else 0
+    return frame.iloc[:last].reset_index(drop=True) if last < len(frame) else frame
+
+
+def _long_fields(frame: pd.DataFrame, max_chars: int, first: int, bad: dict[int, str]) -> None:
+    for name in frame.columns:
+        lengths = frame[name].str.len()
+        hits = np.flatnonzero((lengths > max_chars).fillna(False).to_numpy(dtype=bool))
+        for pos in hits:
+            bad.setdefault(
+                first + int(pos),
+                f"field in column {name} is longer than {max_chars} characters",
+            )
+
+
+def _parse_fast(payload: str | bytes, delimiter: str) -> pd.DataFrame:
+    """pandas C engine; raises pd.errors.ParserError on ragged rows."""
+    buf: io.StringIO | io.BytesIO
+    buf = io.BytesIO(payload) if isinstance(payload, bytes) else io.StringIO(payload)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pd.read_csv(
+            buf,
+            sep=delimiter,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            quotechar='"',
+            doublequote=True,
+            engine="c",
+            encoding="utf-8",
+            encoding_errors="strict",
+        )
+
+
+def _parse_slow(text: str, delimiter: str, bad: dict[int, str]) -> tuple[list[str], list[list]]:
+    """Python csv module: keeps rows with too many fields and records them in ``bad``."""
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    header = next(reader, [])
+    width = len(header)
+    rows: list[list] = []
+    for i, row in enumerate(reader):
+        n = len(row)
+        if n > width:
+            if any(v != "" for v in row[width:]):
+                bad[i + 2] = f"row has {n} fields, header has {width}"
+            row = row[:width]
+        elif n < width:
+            row = row + [""] * (width - n)
+        rows.append(row)
+    return header, rows
+
+
+def _read_text(
+    path: Path, encoding: str | None, delimiter: str | None, max_field_chars: int
+) -> RawTable:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputFileError(path, f"cannot open the file: {exc.strerror or exc}") from None
+    if not data.strip(b" \t\r\n\x00" + codecs.BOM_UTF8):
+        raise InputFileError(path, "the file is empty")
+    text, used = _decode(path, data, encoding)
+    if not text.strip():
+        raise InputFileError(path, "the file is empty")
+    if delimiter is None:
+        delim = detect_delimiter(text[:_SNIFF_CHARS])
+    elif len(delimiter) != 1 or delimiter in '"\r\n':
+        raise InputFileError(path, f"invalid delimiter {delimiter!r}")
+    else:
+        delim = delimiter
+
+    bad: dict[int, str] = {}
+    if used in ("utf-8", "utf-8-sig") and b"\x00" not in data:
+        payload: str | bytes = data[3:] if data.startswith(codecs.BOM_UTF8) else data
+    else:
+        payload = text
+    try:
+        raw = _parse_fast(payload, delim)
+        header: Sequence[object] = list(raw.iloc[0]) if len(raw) else []
+        names = _finish_names(path, header)
+        body = raw.iloc[1:].reset_index(drop=True)
+        body.columns = pd.Index(names)
+        frame = pd.DataFrame({n: _to_object_none(body[n]) for n in names}, dtype=object)
+    except (pd.errors.ParserError, ValueError, csv.Error):
+        bad = {}
+        try:
+            head, rows = _parse_slow(text, delim, bad)
+        except csv.Error as exc:
+            raise InputFileError(path, f"cannot parse the file as CSV: {exc}") from None
+        names = _finish_names(path, head)
+        frame = pd.DataFrame(rows, columns=names, dtype=object)
+        frame = frame.where(frame != "", None).astype(object) if len(frame) else frame
+    frame = _drop_trailing_blank(frame)
+    _long_fields(frame, max_field_chars, 2, bad)
+    return RawTable(path, frame, used, delim, None, 2, dict(sorted(bad.items())))
+
+
+# --------------------------------------------------------------------------- xlsx
+
+
+def _cell_to_str(value: Any) -> str | None:
+    """Render an openpyxl cell value as the string a user would type."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0) and value.tzinfo is None:
+            return value.date().isoformat()
+        return value.replace(tzinfo=None).isoformat(
+            timespec="seconds" if not value.microsecond else "microseconds"
+        )
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.isoformat()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        return repr(value)
+    text = str(value)
+    return text if text != "" else None
+
+
+def _xlsx_rows(path: Path, sheet: str | None) -> tuple[str, list[list[str | None]]]:
+    if not zipfile.is_zipfile(path):
+        raise InputFileError(path, "not a real XLSX workbook (not a zip archive)")
+    from openpyxl import load_workbook
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            wb = load_workbook(path, read_only=True, data_only=True)
+        except InputFileError:
+            raise
+        except Exception as exc:
+            raise InputFileError(path, f"not a readable XLSX workbook: {exc}") from None
+        try:
+            names = list(wb.sheetnames)
+            if not names:
+                raise InputFileError(path, "the workbook has no sheets")
+            if sheet is None:
+                chosen = names[0]
+            elif sheet in names:
+                chosen = sheet
+            else:
+                raise InputFileError(
+                    path, f"no sheet named {sheet!r}; sheets: {', '.join(map(repr, names))}"
+                )
+            ws = wb[chosen]
+            rows = [[_cell_to_str(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        except InputFileError:
+            raise
+        except Exception as exc:
+            raise InputFileError(path, f"cannot read the XLSX workbook: {exc}") from None
+        finally:
+            wb.close()
+    return chosen, rows
+
+
+def _read_xlsx(path: Path, sheet: str | None, max_field_chars: int) -> RawTable:
+    chosen, rows = _xlsx_rows(path, sheet)
+    # skip leading completely empty rows? no: the header is the first row, as documented
+    if not rows or all(v is None for v in rows[0]):
+        if not any(any(v is not None for v in r) for r in rows):
+            raise InputFileError(path, f"sheet {chosen!r} is empty")
+        raise InputFileError(path, f"no header row: row 1 of sheet {chosen!r} is empty")
+    header = list(rows[0])
+    while header and header[-1] is None:
+        header.pop()
+    names = _finish_names(path, header)
+    width = len(names)
+    bad: dict[int, str] = {}
+    body: list[list[str | None]] = []
+    for i, row in enumerate(rows[1:]):
+        extra = [v for v in row[width:] if v is not None]
+        if extra:
+            n = width + max(j for j, v in enumerate(row[width:]) if v is not None) + 1
+            bad[i + 2] = f"row has {n} fields, header has {width}"
+        cells = list(row[:width])
+        if len(cells) < width:
+            cells.extend([None] * (width - len(cells)))
+        body.append(cells)
+    frame = pd.DataFrame(body, columns=names, dtype=object)
+    if frame.empty:
+        frame = pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
+    frame = _drop_trailing_blank(frame)
+    _long_fields(frame, max_field_chars, 2, bad)
+    return RawTable(path, frame, None, None, chosen, 2, dict(sorted(bad.items())))
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def read_raw(
+    path: Path,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    max_field_chars: int = 100_000,
+) -> RawTable:
+    """Read a CSV/TSV/TXT or XLSX/XLSM file into a :class:`RawTable` of strings.
+
+    ``encoding`` and ``delimiter`` are detected when not given (text files only); ``sheet``
+    defaults to the first sheet (XLSX only). Raises only :class:`InputFileError`.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in TEXT_EXTENSIONS and suffix not in XLSX_EXTENSIONS:
+        known = ", ".join(sorted(TEXT_EXTENSIONS | XLSX_EXTENSIONS))
+        raise InputFileError(path, f"unknown file extension {path.suffix!r} (expected {known})")
+    if not path.is_file():
+        raise InputFileError(path, "no such file")
+    try:
+        if suffix in XLSX_EXTENSIONS:
+            return _read_xlsx(path, sheet, max_field_chars)
+        return _read_text(path, encoding, delimiter, max_field_chars)
+    except InputFileError:
+        raise
+    except MemoryError:
+        raise InputFileError(path, "the file is too large to read into memory") from None
+    except Exception as exc:  # contract: a bad file never raises anything else
+        raise InputFileError(path, f"cannot read the file: {type(exc).__name__}: {exc}") from None

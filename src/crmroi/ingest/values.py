@@ -1,0 +1,469 @@
+"""Vectorised value parsers: numbers, dates and booleans from columns of raw strings.
+
+Every parser takes a pandas Series of ``str``/``None`` and returns :class:`Parsed`: the typed
+values, a mask of cells that were non-empty but could not be parsed, and a one-line description
+of what was detected (decimal separator, date order, ...). Formats are decided for the whole
+column, never per value, except that a column mixing recognisable shapes (ISO and DD.MM.YYYY,
+say) parses each value in its own shape. All work is done with pandas/pyarrow string kernels;
+Python loops only run over a handful of format groups.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = [
+    "FALSE_VALUES",
+    "TRUE_VALUES",
+    "Parsed",
+    "parse_booleans",
+    "parse_dates",
+    "parse_numbers",
+    "to_ascii_digits",
+]
+
+DateOrder = Literal["DMY", "MDY", "YMD"]
+
+TRUE_VALUES: tuple[str, ...] = ("true", "yes", "y", "t", "1", "да", "д", "是", "بله", "on")
+FALSE_VALUES: tuple[str, ...] = ("false", "no", "n", "f", "0", "нет", "н", "否", "خیر", "off")
+
+_STR = pd.StringDtype("pyarrow")
+_PERSIAN = "۰۱۲۳۴۵۶۷۸۹"
+_ARABIC = "٠١٢٣٤٥٦٧٨٩"
+_DIGIT_TABLE = str.maketrans(_PERSIAN + _ARABIC, "0123456789" * 2)
+_NON_ASCII_DIGITS = "[۰-۹٠-٩]"
+
+# currency symbols, ISO codes and common abbreviations stripped from numbers. Patterns avoid
+# \s, \b, \d and lookarounds so that pandas runs them in pyarrow's RE2 (fast) instead of re.
+_CURRENCY = "[$€£¥₽₹₩₺₴₪₫฿¢₸₦₱元]|[A-Z]{3}|руб\\.?|грн\\.?|Rs\\.?|R\\$|zł|Kč|kr\\.?|Ft|р\\."
+_SPACES = "[ \t\r\n\f\v    '’]"
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """Result of parsing a column: typed values, a bad-value mask and what was detected."""
+
+    values: pd.Series
+    bad: pd.Series
+    detail: str
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _clean(s: pd.Series) -> pd.Series:
+    """Strings (pyarrow) stripped, empty strings -> <NA>, non-ASCII digits -> ASCII."""
+    st = s.astype(_STR) if s.dtype != _STR else s
+    st = st.str.strip()
+    st = st.mask((st == "").fillna(False))
+    return _ascii(st)
+
+
+def _mask(b: pd.Series) -> pd.Series:
+    """A boolean (maybe nullable) Series as plain numpy bool, <NA> -> False."""
+    return b.fillna(False).astype(bool)
+
+
+def _ascii(st: pd.Series) -> pd.Series:
+    """Persian/Arabic-Indic digits -> ASCII on a pyarrow string Series (only rows that need it)."""
+    hits = _mask(st.str.contains(_NON_ASCII_DIGITS, regex=True))
+    if not hits.any():
+        return st
+    out = st.copy()
+    fixed = [v.translate(_DIGIT_TABLE) for v in st[hits]]
+    out[hits] = pd.Series(fixed, index=st.index[hits.to_numpy()], dtype=_STR)
+    return out
+
+
+def to_ascii_digits(s: pd.Series) -> pd.Series:
+    """Convert Persian (۰-۹) and Arabic-Indic (٠-٩) digits to ASCII 0-9; other text unchanged.
+
+    Returns an object Series of ``str``/``None`` with the input's index.
+    """
+    st = _ascii(s.astype(_STR))
+    arr = np.asarray(st.to_numpy(dtype=object), dtype=object)
+    arr[pd.isna(arr)] = None
+    return pd.Series(arr, index=s.index, dtype="object")
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def _number_regex(decimal: str, thousands: str | None) -> str:
+    d = "\\" + decimal
+    body = (
+        r"[0-9]+" if thousands is None else rf"(?:[0-9]{{1,3}}(?:\{thousands}[0-9]{{3}})+|[0-9]+)"
+    )
+    return rf"^[+-]?(?:{body}(?:{d}[0-9]*)?|{d}[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+
+
+def _vote_decimal(st: pd.Series) -> tuple[str | None, str]:
+    """Detect the decimal separator of a cleaned number column; returns (sep or None, why)."""
+    has_dot = _mask(st.str.contains(".", regex=False))
+    has_comma = _mask(st.str.contains(",", regex=False))
+    both = has_dot & has_comma
+    votes = {".": 0, ",": 0}
+    if both.any():
+        sub = st[both]
+        last_dot = sub.str.rfind(".")
+        last_comma = sub.str.rfind(",")
+        votes["."] += int((last_dot > last_comma).sum())
+        votes[","] += int((last_comma > last_dot).sum())
+    for sep, other in ((".", ","), (",", ".")):
+        only = (has_dot if sep == "." else has_comma) & ~both
+        if not only.any():
+            continue
+        sub = st[only]
+        count = sub.str.count("\\" + sep)
+        votes[other] += int((count > 1).sum())  # 1.234.567: '.' groups thousands
+        single = sub[count == 1]
+        grouped = _mask(single.str.contains(rf"^[+-]?[1-9][0-9]{{0,2}}\{sep}[0-9]{{3}}(?:[eE]|$)"))
+        votes[sep] += int((~grouped).sum())  # 1234,5 / 0,250 / 1,23: a decimal
+    if votes["."] == votes[","] == 0:
+        return None, "ambiguous"
+    if votes[","] > votes["."]:
+        return ",", "detected"
+    return ".", "detected"
+
+
+def parse_numbers(
+    s: pd.Series, *, decimal: str | None = None, thousands: str | None = None
+) -> Parsed:
+    """Parse numbers written in any common locale into float64.
+
+    Handles decimal point or comma, thousands separators (",", ".", spaces, NBSP, narrow NBSP,
+    apostrophes), currency symbols and codes, accounting negatives "(12)", scientific notation
+    and Persian/Arabic digits. The decimal separator is decided for the whole column unless
+    given; a lone separator followed by exactly three digits is ambiguous and resolved by the
+    other values, defaulting to '.'.
+    """
+    st = _clean(s)
+    present = st.notna().to_numpy()
+    st = st.str.replace("−", "-", regex=False)  # unicode minus
+    paren = _mask(st.str.contains(r"^\(.*\)$", regex=True))
+    if paren.any():
+        st = st.str.replace(r"^\((.*)\)$", r"\1", regex=True)
+    st = st.str.replace(_CURRENCY, "", regex=True)
+    st = st.str.replace(_SPACES, "", regex=True)
+    # "-$5" / "$-5" / "5-" style leftovers are handled by the regex below (only a leading sign)
+
+    how = "given"
+    if decimal is None:
+        if thousands in (",", "."):
+            decimal = "." if thousands == "," else ","
+        else:
+            found, how = _vote_decimal(st)
+            decimal = found or "."
+            if found is None:
+                how = "ambiguous, assumed"
+    if thousands is None:
+        thousands = "," if decimal == "." else "." if decimal == "," else None
+    thou_re = None if thousands is None or thousands.isspace() or thousands == "" else thousands
+    if thou_re is not None and thou_re in "\u00a0\u202f\u2009'’":
+        thou_re = None  # already stripped with the spaces
+
+    ok = _mask(st.str.contains(_number_regex(decimal, thou_re), regex=True))
+    norm = st.where(ok)
+    if thou_re is not None:
+        norm = norm.str.replace(thou_re, "", regex=False)
+    if decimal != ".":
+        norm = norm.str.replace(decimal, ".", regex=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nums = pd.to_numeric(norm, errors="coerce")
+    values = pd.Series(np.asarray(nums.astype("float64"), dtype="float64"), index=s.index)
+    if paren.any():
+        values = values.where(~paren.to_numpy(), -values.abs())
+    bad = pd.Series(present & values.isna().to_numpy(), index=s.index)
+    name = {".": "decimal point", ",": "decimal comma"}.get(decimal, f"decimal {decimal!r}")
+    detail = f"{name} ({how}), thousands {thousands!r}" if thousands else f"{name} ({how})"
+    return Parsed(values, bad, detail)
+
+
+# --------------------------------------------------------------------------- dates
+
+_ISO = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?)?"
+    r"(?:Z|[+-][0-9]{2}:?[0-9]{2}| ?UTC)?$"
+)
+_GENERAL = (
+    r"^(?P<a>[0-9]{1,4})(?P<s1>[./-])(?P<b>[0-9]{1,2})(?P<s2>[./-])(?P<c>[0-9]{1,4})"
+    r"(?:(?:T| +)(?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2})(?:[.,](?P<F>[0-9]{1,9}))?)?"
+    r" *(?P<ampm>[AaPp]\.?[Mm]\.?)?)?"
+    r" *(?P<tz>Z|[+-][0-9]{2}:?[0-9]{2}|UTC)?$"
+)
+_NUMERIC = r"^[0-9]+(?:\.[0-9]+)?$"
+_EXCEL_EPOCH = np.datetime64("1899-12-30T00:00:00", "us")
+
+
+def _to_us(x: pd.Series) -> pd.Series:
+    """Any datetime Series (maybe tz-aware) -> naive UTC datetime64[us]."""
+    if isinstance(x.dtype, pd.DatetimeTZDtype):
+        x = x.dt.tz_convert("UTC").dt.tz_localize(None)
+    return x.astype("datetime64[us]")
+
+
+def _parse_iso(st: pd.Series) -> pd.Series:
+    st = st.str.replace(r" ?UTC$", "Z", regex=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = pd.to_datetime(st, format="ISO8601", utc=True, errors="coerce")
+    return _to_us(out)
+
+
+def _num(x: pd.Series) -> pd.Series:
+    return pd.to_numeric(x, errors="coerce").astype("float64")
+
+
+def _arrow(st: pd.Series) -> pa.ChunkedArray:
+    """The pyarrow string data behind a pyarrow-backed string Series."""
+    arr = pa.array(st.array)
+    return arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
+
+
+def _field(parts: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
+    """A string field of an extract_regex result; unmatched optional groups -> null."""
+    f = pc.struct_field(parts, name)
+    return pc.if_else(pc.equal(f, ""), pa.scalar(None, pa.string()), f)
+
+
+def _f64(x: pa.ChunkedArray) -> np.ndarray:
+    """Digit strings -> float64 numpy array, NaN for null."""
+    x = pc.if_else(pc.equal(x, ""), pa.scalar(None, pa.string()), x)
+    return np.asarray(pc.cast(x, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
+
+
+def _np_bool(x: pa.ChunkedArray) -> np.ndarray:
+    """A pyarrow boolean array as numpy bool, null -> False."""
+    return np.asarray(pc.fill_null(x, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 for proleptic Gregorian y/m/d (int64 arrays; H. Hinnant)."""
+    y = y - (m <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    doy = (153 * (m + np.where(m > 2, -3, 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype="int64")
+
+
+def _assemble(
+    year: np.ndarray, month: np.ndarray, day: np.ndarray, parts: pa.ChunkedArray
+) -> np.ndarray:
+    """Build datetime64[us] (NaT where invalid) from component arrays and extracted times."""
+    hour = np.nan_to_num(_f64(_field(parts, "H")))
+    minute = np.nan_to_num(_f64(_field(parts, "M")))
+    second = np.nan_to_num(_f64(_field(parts, "S")))
+    frac = pc.utf8_slice_codeunits(pc.utf8_rpad(pc.struct_field(parts, "F"), 9, "0"), 0, 6)
+    micro = np.nan_to_num(_f64(frac))
+    ampm = pc.replace_substring(pc.utf8_lower(pc.struct_field(parts, "ampm")), ".", "")
+    ampm_np = np.asarray(ampm.to_numpy(zero_copy_only=False), dtype=object)
+    pm, am = ampm_np == "pm", ampm_np == "am"
+    valid = ~(np.isnan(year) | np.isnan(month) | np.isnan(day))
+    valid &= ~((am | pm) & ((hour < 1) | (hour > 12)))
+    hour = np.where(am & (hour == 12), 0, hour)
+    hour = np.where(pm & (hour < 12), hour + 12, hour)
+    y = np.nan_to_num(year).astype("int64")
+    m = np.clip(np.nan_to_num(month), 0, 12).astype("int64")
+    d = np.nan_to_num(day).astype("int64")
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    mdays = _MONTH_DAYS[m] + ((m == 2) & leap)
+    valid &= (month >= 1) & (month <= 12) & (d >= 1) & (d <= mdays)
+    valid &= (hour < 24) & (minute < 60) & (second < 60) & (y >= 1) & (y <= 9999)
+    tz = pc.replace_substring(pc.struct_field(parts, "tz"), ":", "")
+    sign = np.where(_np_bool(pc.starts_with(tz, "-")), -1, 1)
+    offset = np.zeros(len(y), dtype="int64")
+    off_mask = pc.match_substring_regex(tz, "^[+-][0-9]{4}$")
+    has_off = _np_bool(off_mask)
+    tz = pc.if_else(pc.fill_null(off_mask, False), tz, pa.scalar(None, pa.string()))
+    if has_off.any():
+        hh = _f64(pc.utf8_slice_codeunits(tz, 1, 3))
+        mm = _f64(pc.utf8_slice_codeunits(tz, 3, 5))
+        offset = np.where(has_off, sign * (np.nan_to_num(hh) * 60 + np.nan_to_num(mm)), 0)
+    days = _days_from_civil(y, np.where(valid, m, 1), np.where(valid, d, 1))
+    micros = (
+        days * 86_400_000_000
+        + (hour * 3_600_000_000).astype("int64")
+        + (minute * 60_000_000).astype("int64")
+        + (second * 1_000_000).astype("int64")
+        + micro.astype("int64")
+        - (offset * 60_000_000).astype("int64")
+    )
+    out = micros.astype("datetime64[us]")
+    out[~valid] = np.datetime64("NaT")
+    return out
+
+
+def _resolve_order(
+    first: np.ndarray, second: np.ndarray, given: DateOrder | None, default: DateOrder
+) -> tuple[DateOrder, str]:
+    """Decide DMY vs MDY for values whose year is last."""
+    dmy = int((first > 12).sum())
+    mdy = int((second > 12).sum())
+    if dmy or mdy:
+        order: DateOrder = "DMY" if dmy >= mdy else "MDY"
+        note = "" if not (dmy and mdy) else f" (conflicting: {dmy} DMY vs {mdy} MDY values)"
+        return order, note
+    if given in ("DMY", "MDY"):
+        return given, " (ambiguous: order given)"
+    return default, " (ambiguous: assumed from the separator)"
+
+
+def _pattern_name(order: DateOrder, sep: str, with_time: bool) -> str:
+    names = {
+        "DMY": f"DD{sep}MM{sep}YYYY",
+        "MDY": f"M{sep}D{sep}YYYY",
+        "YMD": f"YYYY{sep}M{sep}D",
+    }
+    return names[order] + (" HH:MM" if with_time else "")
+
+
+def _parse_general(st: pd.Series, order: DateOrder | None) -> tuple[np.ndarray, list[str]]:
+    """Y-M-D / D.M.Y / M/D/Y shapes with optional time, AM/PM and offset."""
+    n = len(st)
+    out = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+    notes: list[str] = []
+    parts = pc.extract_regex(_arrow(st), _GENERAL)
+    s1 = pc.struct_field(parts, "s1")
+    same_sep = pc.equal(s1, pc.struct_field(parts, "s2"))
+    matched = _np_bool(same_sep)
+    if not matched.any():
+        return out, notes
+    a = _f64(_field(parts, "a"))
+    b = _f64(_field(parts, "b"))
+    c = _f64(_field(parts, "c"))
+    alen = np.asarray(pc.fill_null(pc.utf8_length(pc.struct_field(parts, "a")), 0), dtype="int64")
+    clen = np.asarray(pc.fill_null(pc.utf8_length(pc.struct_field(parts, "c")), 0), dtype="int64")
+    has_time = _np_bool(pc.is_valid(_field(parts, "H")))
+    seps = np.asarray(pc.fill_null(s1, "").to_numpy(zero_copy_only=False), dtype=object)
+    nan = np.full(n, np.nan)
+
+    ymd = matched & (alen == 4)
+    rest = matched & (alen <= 2) & ((clen == 2) | (clen == 4))
+    year_last = np.where(clen == 4, c, c + np.where(c <= 68, 2000, 1900))
+    overall, _ = _resolve_order(a[rest], b[rest], None, "DMY")
+    any_evidence = bool(((a[rest] > 12) | (b[rest] > 12)).any())
+    year, month, day = nan.copy(), nan.copy(), nan.copy()
+    year[ymd], month[ymd], day[ymd] = a[ymd], b[ymd], c[ymd]
+    for sep in ("-", "/", "."):
+        grp = ymd & (seps == sep)
+        if grp.any():
+            notes.append(_pattern_name("YMD", sep, bool(has_time[grp].any())))
+        grp = rest & (seps == sep)
+        if not grp.any():
+            continue
+        ga, gb = a[grp], b[grp]
+        default: DateOrder = "MDY" if sep == "/" else "DMY"
+        if not bool(((ga > 12) | (gb > 12)).any()) and any_evidence:
+            ord_, note = overall, " (ambiguous: same order as the rest of the column)"
+        else:
+            ord_, note = _resolve_order(ga, gb, order, default)
+        year[grp] = year_last[grp]
+        day[grp], month[grp] = (ga, gb) if ord_ == "DMY" else (gb, ga)
+        notes.append(_pattern_name(ord_, sep, bool(has_time[grp].any())) + note)
+    out = _assemble(year, month, day, parts)
+    return out, notes
+
+
+def _parse_all_numeric(st: pd.Series) -> tuple[pd.Series, str] | None:
+    """Whole-column numeric dates: YYYYMMDD, Excel serial days, epoch ms or seconds."""
+    nums = _num(st)
+    lens = st.str.len()
+    if bool((lens == 8).all()):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = pd.to_datetime(st, format="%Y%m%d", errors="coerce")
+        if out.notna().mean() > 0.9:
+            return _to_us(out), "dates YYYYMMDD"
+    if bool(nums.between(20_000, 80_000).all()):
+        days = nums.to_numpy(dtype="float64")
+        us = np.round(days * 86_400_000_000).astype("int64").astype("timedelta64[us]")
+        return pd.Series(_EXCEL_EPOCH + us, index=st.index), "Excel serial dates (1900 system)"
+    if bool(nums.between(1e12, 1e13).all()) and bool((lens >= 13).all()):
+        ms = nums.round().astype("int64").to_numpy().astype("datetime64[ms]")
+        return pd.Series(ms.astype("datetime64[us]"), index=st.index), "epoch milliseconds"
+    if bool(nums.between(1e9, 1e10).all()) and bool((lens == 10).all()):
+        sec = nums.round().astype("int64").to_numpy().astype("datetime64[s]")
+        return pd.Series(sec.astype("datetime64[us]"), index=st.index), "epoch seconds"
+    return None
+
+
+def parse_dates(s: pd.Series, *, fmt: str | None = None, order: DateOrder | None = None) -> Parsed:
+    """Parse dates/timestamps into naive-UTC datetime64[us].
+
+    Recognises ISO 8601 (with Z/offsets, converted to UTC), D.M.Y, D-M-Y, M/D/Y, Y/M/D (with
+    optional times and AM/PM), whole-column YYYYMMDD, Excel serial days and epoch milliseconds.
+    The day/month order is decided for the whole column: a first part > 12 means DMY, a second
+    part > 12 means MDY; otherwise ``order`` if given, else '.' and '-' mean DMY and '/' MDY.
+    ``fmt`` (strftime) overrides detection.
+    """
+    st = _clean(s)
+    present = st.notna()
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    notes: list[str] = []
+    if fmt is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = pd.to_datetime(st, format=fmt, errors="coerce", utc="%z" in fmt)
+        out = _to_us(parsed)
+        notes.append(f"dates in the given format {fmt!r}")
+    elif present.any():
+        vals = st[present]
+        numeric = _mask(vals.str.contains(_NUMERIC, regex=True))
+        handled = None
+        if bool(numeric.all()):
+            handled = _parse_all_numeric(vals)
+        if handled is not None:
+            out[vals.index] = handled[0]
+            notes.append(handled[1])
+        else:
+            iso = _mask(vals.str.contains(_ISO, regex=True))
+            if iso.any():
+                out[iso[iso].index] = _parse_iso(vals[iso])
+                notes.append("ISO 8601")
+            other = vals[~iso & ~numeric]
+            if len(other):
+                general, gnotes = _parse_general(other, order)
+                out[other.index] = general
+                notes.extend(gnotes)
+    bad = pd.Series(present.to_numpy(dtype=bool) & out.isna().to_numpy(), index=s.index)
+    detail = "dates " + "; ".join(notes) if notes else "no dates"
+    if notes and notes[0].startswith(("dates", "Excel", "epoch")):
+        detail = "; ".join(notes)
+    return Parsed(out, bad, detail)
+
+
+# --------------------------------------------------------------------------- booleans
+
+
+def parse_booleans(
+    s: pd.Series,
+    *,
+    true_values: Iterable[str] = TRUE_VALUES,
+    false_values: Iterable[str] = FALSE_VALUES,
+) -> Parsed:
+    """Parse yes/no style values (case-insensitive) into the pandas "boolean" dtype."""
+    st = _clean(s).str.lower()
+    trues = [v.strip().lower() for v in true_values]
+    falses = [v.strip().lower() for v in false_values]
+    is_true = _mask(st.isin(trues)).to_numpy()
+    is_false = _mask(st.isin(falses)).to_numpy() & ~is_true
+    values = pd.Series(pd.array([pd.NA] * len(st), dtype="boolean"), index=s.index)
+    values[is_true] = True
+    values[is_false] = False
+    present = st.notna().to_numpy(dtype=bool)
+    bad = pd.Series(present & ~is_true & ~is_false, index=s.index)
+    detail = f"booleans ({int(is_true.sum())} true, {int(is_false.sum())} false)"
+    return Parsed(values, bad, detail)
