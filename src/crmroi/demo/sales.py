@@ -1,0 +1,375 @@
+"""Leads, accounts and deals of the demo company, with the CRM effects injected.
+
+Flow: leads arrive per team and month (seasonality x trend x market shock); a
+converted lead creates an account and a "new" deal; won accounts become customers
+who churn at a monthly hazard (lower after go-live) and, while active, open
+upsell, cross-sell and renewal deals.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from crmroi.demo import effects as fx
+from crmroi.demo.columns import US_PER_DAY, finish, make_ids, money, take, ts
+from crmroi.demo.company import N_MONTHS, TEAM_REGION, TEAM_WIN_FE, TEAMS, Reps, World
+from crmroi.demo.names import COUNTRIES, companies
+
+SEGMENTS: tuple[str, ...] = ("SMB", "Mid-market", "Enterprise")
+SEGMENT_SHARE = np.array([0.62, 0.28, 0.10])
+SEGMENT_AMOUNT = np.array([9_000.0, 32_000.0, 120_000.0])  # median deal size, USD
+SEGMENT_CYCLE = np.array([38.0, 65.0, 110.0])  # median sales cycle, days
+INDUSTRIES: tuple[str, ...] = (
+    "Manufacturing", "Retail", "Healthcare", "Finance", "Logistics", "Software",
+    "Construction", "Energy", "Food & Beverage", "Professional Services",
+)  # fmt: skip
+PRODUCTS: tuple[str, ...] = (
+    "Core Platform", "Analytics Add-on", "Support Plan", "Hardware Kit",
+    "Training Pack", "Integration Service",
+)  # fmt: skip
+KINDS: tuple[str, ...] = ("new", "upsell", "cross_sell", "renewal")
+OPEN_STAGES: tuple[str, ...] = ("Qualification", "Proposal", "Negotiation")
+LEADS_PER_SLOT_MONTH = 12.0
+BASE_WIN = 0.25
+EXPANSION_PER_MONTH = 0.11  # upsell/cross-sell/renewal opportunities per customer-month
+COUNTRY_NAMES: list[str] = list(COUNTRIES)
+
+
+@dataclass
+class Deals:
+    """Deal rows (sorted by creation) with what later steps need."""
+
+    team: np.ndarray
+    slot: np.ndarray
+    account: np.ndarray
+    created: np.ndarray
+    end: np.ndarray  # closing time, or the period end for open deals
+    is_closed: np.ndarray
+    won: np.ndarray
+    p_win: np.ndarray
+    treated: np.ndarray
+    segment: np.ndarray
+    amount: np.ndarray  # USD
+
+
+@dataclass
+class Sales:
+    """Outputs of the sales step: tables plus arrays for later steps."""
+
+    tables: dict[str, pa.Table]
+    account_team: np.ndarray
+    account_slot: np.ndarray
+    account_segment: np.ndarray
+    account_country: np.ndarray
+    account_slug: np.ndarray
+    account_ids: pa.Array
+    active_from: np.ndarray  # customer since (int64 max when never a customer)
+    active_to: np.ndarray  # churned at, or the period end
+    deals: Deals
+    deal_ids: pa.Array
+    lead_created: np.ndarray
+    lead_until: np.ndarray  # conversion or end of work on the lead
+    lead_owner: np.ndarray
+    lead_source: np.ndarray
+    lead_ids: pa.Array
+    realised: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass
+class _Outcome:
+    created: np.ndarray
+    closed: np.ndarray
+    is_closed: np.ndarray
+    won: np.ndarray
+    won_cf: np.ndarray
+    p_win: np.ndarray
+    treated: np.ndarray
+    amount: np.ndarray
+    amount_cf: np.ndarray
+    cost: np.ndarray
+    stage: np.ndarray
+
+
+def _outcomes(
+    world: World,
+    rng: np.random.Generator,
+    team: np.ndarray,
+    rep: np.ndarray,
+    segment: np.ndarray,
+    created: np.ndarray,
+    skill: np.ndarray,
+) -> _Outcome:
+    """Win/loss, cycle, amount and cost of deals; `_cf` = the same draws without CRM."""
+    n = len(team)
+    treated = world.treated(team, created)
+    month = world.month_of(created)
+    p_cf = BASE_WIN + np.array(TEAM_WIN_FE)[team] + skill[rep] + world.win_shift[month]
+    p_cf = np.clip(p_cf, 0.02, 0.93)
+    p = p_cf + fx.WIN_RATE_ABS * treated
+    u = rng.random(n)
+    won, won_cf = u < p, u < p_cf
+    cycle_days = np.exp(np.log(SEGMENT_CYCLE[segment]) + rng.normal(0.0, 0.45, n))
+    cycle_days *= np.where(treated, 1 + fx.SALES_CYCLE_REL, 1.0)
+    closed = created + (cycle_days * US_PER_DAY).astype(np.int64)
+    is_closed = closed < world.end_us
+    amount_cf = SEGMENT_AMOUNT[segment] * rng.lognormal(-0.125, 0.5, n) * world.size_factor[month]
+    amount_cf = np.round(amount_cf, -1)
+    amount = np.round(amount_cf * np.where(treated, 1 + fx.DEAL_SIZE_REL, 1.0), 2)
+    margin = 0.42 + rng.normal(0.0, 0.06, n) + fx.GROSS_MARGIN_ABS * treated
+    cost = np.round(amount * (1 - margin), 2)
+    stage = np.where(won, "Closed Won", "Closed Lost").astype(object)
+    open_stage = np.array(OPEN_STAGES, dtype=object)[rng.integers(0, len(OPEN_STAGES), n)]
+    stage = np.where(is_closed, stage, open_stage)
+    return _Outcome(
+        created=created,
+        closed=closed,
+        is_closed=is_closed,
+        won=won & is_closed,
+        won_cf=won_cf & is_closed,
+        p_win=p,
+        treated=treated,
+        amount=amount,
+        amount_cf=amount_cf,
+        cost=cost,
+        stage=stage,
+    )
+
+
+def _churn(
+    world: World, rng: np.random.Generator, team: np.ndarray, start: np.ndarray
+) -> np.ndarray:
+    """Churn times of customers active from `start`: hazard falls at go-live."""
+    month_us = 30.4375 * US_PER_DAY
+    h0 = -math.log(fx.RETENTION_BASE) / 12 / month_us
+    h1 = -math.log(fx.RETENTION_BASE + fx.RETENTION_ABS) / 12 / month_us
+    e = rng.exponential(1.0, len(team))
+    g = world.go_live_us[team].astype(np.float64)
+    a = start.astype(np.float64)
+    before = np.maximum(g - a, 0.0) * h0
+    t = np.where(
+        a >= g,
+        a + e / h1,
+        np.where(e <= before, a + e / h0, g + (e - before) / h1),
+    )
+    return np.minimum(t, 9.0e18).astype(np.int64)
+
+
+def make_sales(world: World, reps: Reps) -> Sales:
+    """Leads, accounts and deals (new and expansion) for the whole period."""
+    n_teams = len(TEAMS)
+    # -- leads ------------------------------------------------------------------
+    rng = world.rng()
+    rate = (
+        LEADS_PER_SLOT_MONTH
+        * reps.team_slot_count[:, None].astype(np.float64)
+        * world.month_factor[None, :]
+    )
+    counts = rng.poisson(rate).ravel()
+    cell = np.repeat(np.arange(n_teams * N_MONTHS), counts)
+    l_team, l_month = cell // N_MONTHS, cell % N_MONTHS
+    l_created = world.in_month(rng, l_month)
+    order = np.lexsort((l_team, l_created))
+    l_team, l_created = l_team[order], l_created[order]
+    n_leads = len(l_team)
+    l_slot = reps.random_slot(rng, l_team)
+    l_owner = reps.rep_at(l_slot, l_created)
+    l_source = rng.choice(len(fx.LEAD_SOURCES), n_leads, p=np.array(fx.LEAD_SOURCE_SHARE))
+    l_segment = rng.choice(len(SEGMENTS), n_leads, p=SEGMENT_SHARE)
+    l_treated = world.treated(l_team, l_created)
+    base = np.array(fx.LEAD_CONVERSION_BASE)[l_source]
+    p_conv = base + np.array(fx.LEAD_CONVERSION_ABS)[l_source] * l_treated
+    u = rng.random(n_leads)
+    lag = ((2 + rng.exponential(14.0, n_leads)) * US_PER_DAY).astype(np.int64)
+    l_conv_at = l_created + lag
+    converted = (u < p_conv) & (l_conv_at < world.end_us)
+    induced = converted & (u >= base)
+    recent = l_created > world.end_us - 45 * US_PER_DAY
+    l_status = np.where(rng.random(n_leads) < 0.7, "disqualified", "nurturing").astype(object)
+    l_status[recent] = "working"
+    l_status[converted] = "converted"
+    l_until = np.where(converted, l_conv_at, l_created + 30 * US_PER_DAY)
+    l_until = np.minimum(l_until, world.end_us - 1)
+
+    # -- accounts: pre-existing ones, then one per converted lead -----------------
+    rng = world.rng()
+    n_pre = max(n_teams, round(2000 * world.scale))
+    pre_team = rng.choice(n_teams, n_pre, p=reps.team_slot_count / reps.team_slot_count.sum())
+    pre_created = world.start_us - rng.integers(30, 8 * 365, n_pre) * US_PER_DAY
+    pre_created = np.sort(pre_created)
+    pre_customer = rng.random(n_pre) < 0.8
+    conv = np.flatnonzero(converted)
+    conv = conv[np.argsort(l_conv_at[conv], kind="stable")]
+    n_acc = n_pre + conv.size
+    a_team = np.concatenate([pre_team, l_team[conv]])
+    a_slot = np.concatenate([reps.random_slot(rng, pre_team), l_slot[conv]])
+    a_created = np.concatenate([pre_created, l_conv_at[conv]])
+    a_segment = np.concatenate([rng.choice(3, n_pre, p=SEGMENT_SHARE), l_segment[conv]])
+    a_owner = reps.rep_at(a_slot, np.maximum(a_created, world.start_us))
+    lead_account = np.full(n_leads, -1, dtype=np.int64)
+    lead_account[conv] = n_pre + np.arange(conv.size)
+    region = np.array(TEAM_REGION)[a_team]
+    a_country = np.zeros(n_acc, dtype=np.int64)
+    for reg in sorted(set(TEAM_REGION)):
+        names = [c for c in COUNTRY_NAMES if COUNTRIES[c][0] == reg]
+        share = np.array([COUNTRIES[c][1] for c in names])
+        sel = np.flatnonzero(region == reg)
+        pick = rng.choice(len(names), sel.size, p=share / share.sum())
+        a_country[sel] = np.array([COUNTRY_NAMES.index(c) for c in names])[pick]
+    a_name, a_slug = companies(rng, a_country, COUNTRY_NAMES)
+    credit = rng.choice(3, n_acc, p=[0.9, 0.07, 0.03])
+    account_ids = make_ids("A", n_acc, 6)
+
+    # -- new deals: one per converted lead -------------------------------------
+    rng = world.rng()
+    n_team, n_seg = l_team[conv], l_segment[conv]
+    n_rep = l_owner[conv]
+    new = _outcomes(world, rng, n_team, n_rep, n_seg, l_conv_at[conv], reps.rep_skill)
+
+    # -- customers and churn ----------------------------------------------------
+    rng = world.rng()
+    never = np.iinfo(np.int64).max
+    first_win = np.full(n_acc, never, dtype=np.int64)
+    first_win[:n_pre][pre_customer] = world.start_us
+    first_win[n_pre:][new.won] = new.closed[new.won]
+    is_customer = first_win < never
+    active_to = np.full(n_acc, world.end_us, dtype=np.int64)
+    churn = _churn(world, rng, a_team[is_customer], first_win[is_customer])
+    active_to[is_customer] = np.minimum(churn, world.end_us)
+
+    # -- expansion deals while customers are active -----------------------------
+    rng = world.rng()
+    cust = np.flatnonzero(is_customer)
+    owner, x_created = world.events(
+        rng, first_win[cust], active_to[cust], EXPANSION_PER_MONTH, demand=True
+    )
+    x_acc = cust[owner]
+    x_team = a_team[x_acc]
+    x_rep = reps.rep_at(a_slot[x_acc], x_created)
+    x_kind = rng.choice([1, 2, 3], x_acc.size, p=[0.35, 0.25, 0.40])
+    x_source_idx = np.full(x_acc.size, -1, dtype=np.int64)
+    exp = _outcomes(world, rng, x_team, x_rep, a_segment[x_acc], x_created, reps.rep_skill)
+
+    # -- all deals, sorted by creation -----------------------------------------
+    d_acc = np.concatenate([n_pre + np.arange(conv.size), x_acc])
+    d_team = np.concatenate([n_team, x_team])
+    d_rep = np.concatenate([n_rep, x_rep])
+    d_kind = np.concatenate([np.zeros(conv.size, dtype=np.int64), x_kind])
+    d_source = np.concatenate([l_source[conv], x_source_idx])
+    d_lead = np.concatenate([conv, np.full(x_acc.size, -1, dtype=np.int64)])
+    d_induced = np.concatenate([induced[conv], np.zeros(x_acc.size, dtype=bool)])
+    out = {
+        k: np.concatenate([getattr(new, k), getattr(exp, k)]) for k in _Outcome.__dataclass_fields__
+    }
+    order = np.lexsort((d_acc, out["created"]))
+    d_acc, d_team, d_rep, d_kind = d_acc[order], d_team[order], d_rep[order], d_kind[order]
+    d_source, d_lead, d_induced = d_source[order], d_lead[order], d_induced[order]
+    out = {k: v[order] for k, v in out.items()}
+    n_deals = len(d_acc)
+    deal_ids = make_ids("D", n_deals, 7)
+    lead_deal = np.full(n_leads, -1, dtype=np.int64)
+    has_lead = d_lead >= 0
+    lead_deal[d_lead[has_lead]] = np.flatnonzero(has_lead)
+    product = rng.choice(len(PRODUCTS), n_deals, p=[0.35, 0.15, 0.15, 0.15, 0.1, 0.1])
+    sources = [*fx.LEAD_SOURCES, "customer_base"]
+    d_source = np.where(d_source < 0, len(fx.LEAD_SOURCES), d_source)
+    is_closed = out["is_closed"]
+
+    # -- realised effects on sales volume and won deals (treated, closed deals) --
+    t = out["treated"] & is_closed
+    vol = float((out["amount"] * out["won"])[t].sum())
+    vol_cf = float((out["amount_cf"] * out["won_cf"])[t & ~d_induced].sum())
+    won_n = float(out["won"][t].sum())
+    won_cf_n = float(out["won_cf"][t & ~d_induced].sum())
+    realised = {
+        "sales_volume": {"change_rel": round(vol / vol_cf - 1, 4) if vol_cf else 0.0},
+        "won_deals": {"change_rel": round(won_n / won_cf_n - 1, 4) if won_cf_n else 0.0},
+    }
+
+    seed = world.seed
+    rep_ids = reps.table.column("rep_id").combine_chunks()
+    tables = {
+        "accounts": finish(
+            "accounts",
+            {
+                "account_id": account_ids,
+                "name": pa.array(a_name, pa.string()),
+                "segment": take(list(SEGMENTS), a_segment),
+                "industry": take(list(INDUSTRIES), rng.integers(0, len(INDUSTRIES), n_acc)),
+                "region": pa.array(region, pa.string()),
+                "country": take(COUNTRY_NAMES, a_country),
+                "created_at": ts(a_created),
+                "owner_rep_id": take(rep_ids, a_owner),
+                "credit_status": take(["ok", "watch", "hold"], credit),
+            },
+            seed,
+        ),
+        "leads": finish(
+            "leads",
+            {
+                "lead_id": make_ids("L", n_leads, 6),
+                "created_at": ts(l_created),
+                "source": take(list(fx.LEAD_SOURCES), l_source),
+                "status": pa.array(l_status, pa.string()),
+                "owner_rep_id": take(rep_ids, l_owner),
+                "converted_at": ts(l_conv_at, mask=~converted),
+                "account_id": take(account_ids, lead_account),
+                "deal_id": take(deal_ids, lead_deal),
+                "segment": take(list(SEGMENTS), l_segment),
+            },
+            seed,
+        ),
+        "deals": finish(
+            "deals",
+            {
+                "deal_id": deal_ids,
+                "account_id": take(account_ids, d_acc),
+                "owner_rep_id": take(rep_ids, d_rep),
+                "source": take(sources, d_source),
+                "kind": take(list(KINDS), d_kind),
+                "created_at": ts(out["created"]),
+                "closed_at": ts(out["closed"], mask=~is_closed),
+                "stage": pa.array(out["stage"], pa.string()),
+                "is_closed": pa.array(is_closed),
+                "is_won": pa.array(out["won"]),
+                "amount": money(out["amount"]),
+                "cost": money(out["cost"]),
+                "product": take(list(PRODUCTS), product),
+            },
+            seed,
+        ),
+    }
+    return Sales(
+        tables=tables,
+        account_team=a_team,
+        account_slot=a_slot,
+        account_segment=a_segment,
+        account_country=a_country,
+        account_slug=a_slug,
+        account_ids=account_ids,
+        active_from=first_win,
+        active_to=active_to,
+        deals=Deals(
+            team=d_team,
+            slot=a_slot[d_acc],
+            account=d_acc,
+            created=out["created"],
+            end=np.where(is_closed, out["closed"], world.end_us - 1),
+            is_closed=is_closed,
+            won=out["won"],
+            p_win=out["p_win"],
+            treated=out["treated"],
+            segment=a_segment[d_acc],
+            amount=out["amount"],
+        ),
+        deal_ids=deal_ids,
+        lead_created=l_created,
+        lead_until=l_until,
+        lead_owner=l_owner,
+        lead_source=l_source,
+        lead_ids=make_ids("L", n_leads, 6),
+        realised=realised,
+    )
