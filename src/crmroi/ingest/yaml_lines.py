@@ -7,6 +7,7 @@ where the offending value stands.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,25 @@ import yaml
 from pydantic import ValidationError
 
 Path_ = tuple[str | int, ...]
+
+
+class Yaml12Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans: only true/false, so `Yes: true` keeps "Yes".
+
+    YAML 1.1 turns yes/no/on/off/y/n into booleans, which silently breaks value
+    maps such as `{Yes: true, No: false}` that CRM exports need.
+    """
+
+
+Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
 
 
 @dataclass
@@ -39,11 +59,11 @@ def load_yaml_with_lines(text: str, source: str) -> tuple[Any, LineIndex]:
 
     Raises `yaml.YAMLError` (with its own line information) on a syntax error.
     """
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    node = yaml.compose(text, Loader=Yaml12Loader)
     index = LineIndex()
     if node is None:
         return None, index
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
     for path, line in _walk(node, ()):
         index.lines[path] = line
     return data, index
