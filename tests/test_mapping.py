@@ -34,10 +34,16 @@ def test_short_forms_and_yaml_12_booleans() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("source_system: x\ntables:\n  - entity: dealz\n", r"m.yaml line 3: tables.0: .*unknown entity 'dealz'"),
+        (
+            "source_system: x\ntables:\n  - entity: dealz\n",
+            r"m.yaml line 3: tables.0: .*unknown entity 'dealz'",
+        ),
         ("source_system: x\ntables: []\nextra: 1\n", r"m.yaml line 3: extra: Extra inputs"),
         ("tables:\n  - entity: deals\n", r"m.yaml.*source_system: Field required"),
-        ("source_system: x\ntables:\n  - entity: deals\n    dates: {order: DDMM}\n", r"line 4: tables.0.dates.order"),
+        (
+            "source_system: x\ntables:\n  - entity: deals\n    dates: {order: DDMM}\n",
+            r"line 4: tables.0.dates.order",
+        ),
         ("source_system: [unclosed\n", r"m.yaml: not valid YAML"),
         ("- just\n- a list\n", r"must be a YAML mapping"),
     ],

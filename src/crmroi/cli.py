@@ -76,7 +76,9 @@ def demo(
     go_lives = ", ".join(f"{t} {d:%Y-%m-%d}" for t, d in sorted(company.go_live_by_team.items()))
     console.print(f"CRM go-live by team: {go_lives}")
     folder = Path(workspace)
-    console.print(f"Wrote {folder / 'workspace.duckdb'} and {folder / 'truth.json'} in {elapsed:.1f} s")
+    console.print(
+        f"Wrote {folder / 'workspace.duckdb'} and {folder / 'truth.json'} in {elapsed:.1f} s"
+    )
 
 
 @app.command("import")
@@ -104,7 +106,9 @@ def import_(
     from crmroi.ingest.pipeline import import_files, resolve_mapping
     from crmroi.store import open_store
 
-    mapping_file = resolve_mapping(source, mapping)  # fail on a bad mapping before creating anything
+    mapping_file = resolve_mapping(
+        source, mapping
+    )  # fail on a bad mapping before creating anything
     with open_store(workspace, create=True) as store, _progress() as progress:
         task = progress.add_task("importing", total=None)
 
@@ -154,9 +158,8 @@ def _print_import_report(report: object) -> None:
         console.print(shown)
         if report.rejects_path:
             console.print(f"All refused rows: {report.rejects_path}")
-    console.print(
-        f"Loaded {report.rows_loaded:,} of {report.rows_in:,} rows; refused {report.rows_rejected:,}."
-    )
+    loaded, total, refused = report.rows_loaded, report.rows_in, report.rows_rejected
+    console.print(f"Loaded {loaded:,} of {total:,} rows; refused {refused:,}.")
 
 
 def _delimiter_name(delimiter: str | None) -> str | None:

@@ -24,7 +24,12 @@ class FxRates:
     def from_frame(cls, base_currency: str, frame: pd.DataFrame | None) -> FxRates:
         cols = ["rate_date", "currency", "rate_to_base"]
         if frame is None or frame.empty:
-            empty = pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(cols, ["datetime64[us]", "object", "float64"], strict=True)})
+            empty = pd.DataFrame(
+                {
+                    c: pd.Series(dtype=t)
+                    for c, t in zip(cols, ["datetime64[us]", "object", "float64"], strict=True)
+                }
+            )
             return cls(base_currency.upper(), empty)
         clean = frame[cols].dropna().copy()
         clean["rate_date"] = pd.to_datetime(clean["rate_date"]).astype("datetime64[us]")

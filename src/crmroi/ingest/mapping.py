@@ -113,9 +113,7 @@ class TableMapping(_Strict):
     @model_validator(mode="after")
     def _known_columns(self) -> TableMapping:
         if self.entity not in TABLES:
-            raise ValueError(
-                f"unknown entity {self.entity!r}; entities are: {', '.join(TABLES)}"
-            )
+            raise ValueError(f"unknown entity {self.entity!r}; entities are: {', '.join(TABLES)}")
         allowed = set(TABLES[self.entity].column_names) - {"source_system", "batch_id"}
         for key in [*self.columns, *self.constants]:
             if key not in allowed:

@@ -238,9 +238,7 @@ def _read_for_mapping(
     """
     if not path.exists():
         raise InputFileError(path, "file not found")
-    hinted = [
-        t for t in mapping_file.tables if t.matches_file(path) and entity in (None, t.entity)
-    ]
+    hinted = [t for t in mapping_file.tables if t.matches_file(path) and entity in (None, t.entity)]
     first = hinted[0].csv if hinted else None
     raw = read_raw(
         path,

@@ -70,7 +70,9 @@ def map_table(
         for i in np.flatnonzero(mask.to_numpy(dtype=bool)):
             shown = "" if values is None or values.iloc[i] is None else str(values.iloc[i])
             problems.setdefault(int(i), []).append(
-                Reject(raw.path.name, int(rows.iloc[i]), column, reason.format(v=shown), shown[:200])
+                Reject(
+                    raw.path.name, int(rows.iloc[i]), column, reason.format(v=shown), shown[:200]
+                )
             )
 
     for line, reason in getattr(raw, "bad_rows", {}).items():
@@ -148,7 +150,10 @@ def _source_text(
                 "(required); add it to the mapping's columns or constants"
             )
         return None
-    source = next((header[a.strip().casefold()] for a in spec.alternatives if a.strip().casefold() in header), None)
+    source = next(
+        (header[a.strip().casefold()] for a in spec.alternatives if a.strip().casefold() in header),
+        None,
+    )
     if source is None:
         if spec.alternatives and col.required and spec.default is None:
             raise MappingError(
@@ -200,14 +205,22 @@ def _parse(
     text = text.where(text != "", None)
     if col.kind in ("id", "text"):
         if col.choices:
-            norm = text.map(lambda v: v.casefold().replace(" ", "_").replace("-", "_") if isinstance(v, str) else v)
+            norm = text.map(
+                lambda v: (
+                    v.casefold().replace(" ", "_").replace("-", "_") if isinstance(v, str) else v
+                )
+            )
             wrong = norm.notna() & ~norm.isin(col.choices)
-            refuse(wrong, source, f"{col.name} {{v!r}} is not one of {', '.join(col.choices)}", text)
+            refuse(
+                wrong, source, f"{col.name} {{v!r}} is not one of {', '.join(col.choices)}", text
+            )
             text = norm
         return _Cell(text, source)
     if col.kind in ("money", "number", "integer"):
-        parsed = parse_numbers(text, decimal=mapping.numbers.decimal, thousands=mapping.numbers.thousands)
-        refuse(parsed.bad, source, f"cannot read {{v!r}} as a number", text)
+        parsed = parse_numbers(
+            text, decimal=mapping.numbers.decimal, thousands=mapping.numbers.thousands
+        )
+        refuse(parsed.bad, source, "cannot read {v!r} as a number", text)
         numbers = parsed.values.astype("float64")
         if spec is not None and spec.multiply is not None:
             numbers = numbers * spec.multiply
@@ -221,12 +234,12 @@ def _parse(
         order = fmt if fmt in ORDERS else mapping.dates.order
         strftime = fmt if fmt and fmt not in ORDERS else mapping.dates.format
         parsed = parse_dates(text, fmt=strftime, order=order)  # type: ignore[arg-type]
-        refuse(parsed.bad, source, f"cannot read {{v!r}} as a date", text)
+        refuse(parsed.bad, source, "cannot read {v!r} as a date", text)
         detected[col.name] = parsed.detail
         return _Cell(parsed.values, source)
     if col.kind == "boolean":
         parsed = parse_booleans(text)
-        refuse(parsed.bad, source, f"cannot read {{v!r}} as true/false", text)
+        refuse(parsed.bad, source, "cannot read {v!r} as true/false", text)
         return _Cell(parsed.values, source)
     raise AssertionError(f"unhandled kind {col.kind}")
 
@@ -288,9 +301,16 @@ def _convert_currency(
         when = when.fillna(columns["created_at"].values)
     rate = rates.rates_for(currency, pd.Series(when))
     missing = rate.isna()
-    refuse(missing, columns["currency"].source, "no exchange rate for {v} into " + rates.base_currency + " (import fx_rates first)", currency)
+    refuse(
+        missing,
+        columns["currency"].source,
+        "no exchange rate for {v} into " + rates.base_currency + " (import fx_rates first)",
+        currency,
+    )
     if "amount" in columns:
-        columns["amount_original"] = _Cell(columns["amount"].values.copy(), columns["amount"].source)
+        columns["amount_original"] = _Cell(
+            columns["amount"].values.copy(), columns["amount"].source
+        )
     for name in table.money_columns:
         cell = columns[name]
         columns[name] = _Cell(cell.values * rate.fillna(1.0), cell.source)
@@ -302,7 +322,9 @@ def _to_arrow(values: pd.Series, col: Column) -> pa.Array:
     if kind in ("id", "text"):
         return pa.array(values.astype("object").where(values.notna(), None).tolist(), pa.string())
     if kind in ("money", "number"):
-        return pa.array(values.astype("float64").to_numpy(), pa.float64(), mask=values.isna().to_numpy())
+        return pa.array(
+            values.astype("float64").to_numpy(), pa.float64(), mask=values.isna().to_numpy()
+        )
     if kind == "integer":
         mask = values.isna().to_numpy()
         return pa.array(values.fillna(0).astype("int64").to_numpy(), pa.int64(), mask=mask)

@@ -63,7 +63,7 @@ def load_yaml_with_lines(text: str, source: str) -> tuple[Any, LineIndex]:
     index = LineIndex()
     if node is None:
         return None, index
-    data = yaml.load(text, Loader=Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+    data = yaml.load(text, Loader=Yaml12Loader)
     for path, line in _walk(node, ()):
         index.lines[path] = line
     return data, index

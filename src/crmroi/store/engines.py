@@ -117,14 +117,13 @@ class _SqlTransaction:
         t, s = q(name), q(stage)
         match = "s.source_system = t.source_system AND s.source_id = t.source_id"
         differs = " OR ".join(f"s.{q(c)} IS DISTINCT FROM t.{q(c)}" for c in compare) or "FALSE"
-        existing = self.execute(f"SELECT count(*) FROM {s} s WHERE EXISTS (SELECT 1 FROM {t} t WHERE {match})")[0][0]
-        changed = self.execute(
-            f"SELECT count(*) FROM {s} s WHERE EXISTS (SELECT 1 FROM {t} t WHERE {match} AND ({differs}))"
+        existing = self.execute(
+            f"SELECT count(*) FROM {s} s WHERE EXISTS (SELECT 1 FROM {t} t WHERE {match})"
         )[0][0]
+        changed_rows = f"SELECT 1 FROM {s} s WHERE {match} AND ({differs})"
+        changed = self.execute(f"SELECT count(*) FROM {t} t WHERE EXISTS ({changed_rows})")[0][0]
         if changed:
-            self.execute(
-                f"DELETE FROM {t} t WHERE EXISTS (SELECT 1 FROM {s} s WHERE {match} AND ({differs}))"
-            )
+            self.execute(f"DELETE FROM {t} t WHERE EXISTS ({changed_rows})")
         cols = ", ".join(q(c) for c in rows.column_names)
         self.execute(
             f"INSERT INTO {t} ({cols}) SELECT {cols} FROM {s} s "
@@ -132,7 +131,9 @@ class _SqlTransaction:
         )
         self._drop_stage(stage)
         total = rows.num_rows
-        return UpsertCounts(inserted=total - existing, updated=changed, unchanged=existing - changed)
+        return UpsertCounts(
+            inserted=total - existing, updated=changed, unchanged=existing - changed
+        )
 
     def write_settings(self, values: dict[str, Any]) -> None:
         ph = self._ph
@@ -213,7 +214,7 @@ class DuckDBEngine:
     name = "duckdb"
 
     def __init__(self, backend: BaseBackend) -> None:
-        self.con = backend.con  # type: ignore[attr-defined]
+        self.con = backend.con
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -230,7 +231,7 @@ class PostgresEngine:
     name = "postgres"
 
     def __init__(self, backend: BaseBackend) -> None:
-        self.con = backend.con  # type: ignore[attr-defined]
+        self.con = backend.con
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
