@@ -261,8 +261,9 @@ def _finish_names(path: Path, header: Sequence[object]) -> list[str]:
 
 
 def _to_object_none(col: pd.Series) -> np.ndarray:
+    """A parsed string column as an object array of ``str``/``None`` (empty -> None)."""
+    empty = col.isna().to_numpy(dtype=bool) | (col == "").to_numpy(dtype=bool, na_value=False)
     arr = np.asarray(col.to_numpy(dtype=object), dtype=object)
-    empty = pd.isna(arr) | (arr == "")
     if empty.any():
         arr[empty] = None
     return arr
@@ -278,10 +279,13 @@ def _drop_trailing_blank(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _long_fields(frame: pd.DataFrame, max_chars: int, first: int, bad: dict[int, str]) -> None:
+    """Record rows holding a field longer than ``max_chars`` in ``bad``."""
     for name in frame.columns:
-        lengths = frame[name].str.len()
-        hits = np.flatnonzero((lengths > max_chars).fillna(False).to_numpy(dtype=bool))
-        for pos in hits:
+        col = frame[name]
+        if col.dtype == object:
+            col = col.astype("string[pyarrow]")
+        too_long = (col.str.len() > max_chars).to_numpy(dtype=bool, na_value=False)
+        for pos in np.flatnonzero(too_long):
             bad.setdefault(
                 first + int(pos),
                 f"field in column {name} is longer than {max_chars} characters",
@@ -359,6 +363,8 @@ def _read_text(
         names = _finish_names(path, header)
         body = raw.iloc[1:].reset_index(drop=True)
         body.columns = pd.Index(names)
+        if len(text) > max_field_chars:
+            _long_fields(body, max_field_chars, 2, bad)
         frame = pd.DataFrame({n: _to_object_none(body[n]) for n in names}, dtype=object)
     except (pd.errors.ParserError, ValueError, csv.Error):
         bad = {}
@@ -369,8 +375,9 @@ def _read_text(
         names = _finish_names(path, head)
         frame = pd.DataFrame(rows, columns=names, dtype=object)
         frame = frame.where(frame != "", None).astype(object) if len(frame) else frame
+        if len(text) > max_field_chars:
+            _long_fields(frame, max_field_chars, 2, bad)
     frame = _drop_trailing_blank(frame)
-    _long_fields(frame, max_field_chars, 2, bad)
     return RawTable(path, frame, used, delim, None, 2, dict(sorted(bad.items())))
 
 
