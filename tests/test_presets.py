@@ -223,19 +223,20 @@ def test_salesforce_object_exports(tmp_path: Path) -> None:
 
 
 def test_salesforce_report_exports(tmp_path: Path) -> None:
+    # reports show 15-character ids (Data Loader gives the 18-character form)
     store = _import(tmp_path, "salesforce", ["opportunity_report.csv", "lead_report.csv"])
     deals = _rows(store, "deals")
-    won = deals["0066g00000AbCdEAAV"]
+    won = deals["0066g00000AbCdE"]
     assert won["is_won"] is True and won["is_closed"] is True and won["kind"] == "new"
     assert won["closed_at"] == datetime(2024, 3, 25)  # M/D/YYYY
     assert won["created_at"] == datetime(2024, 1, 15)
     assert won["owner_rep_id"] == "Maria Lopez"
-    lost = deals["0066g00000AbCdFAAV"]
+    lost = deals["0066g00000AbCdF"]
     assert (lost["is_won"], lost["is_closed"], lost["kind"]) == (False, True, "upsell")
-    assert deals["0066g00000AbCdHAAV"]["amount"] == pytest.approx(15500.5)
+    assert deals["0066g00000AbCdH"]["amount"] == pytest.approx(15500.5)
     leads = _rows(store, "leads")
-    assert leads["00Q6g00000LmNoTEAV"]["converted_at"] == datetime(2024, 3, 2)
-    assert leads["00Q6g00000LmNoQEAV"]["status"] == "Working - Contacted"
+    assert leads["00Q6g00000LmNoT"]["converted_at"] == datetime(2024, 3, 2)
+    assert leads["00Q6g00000LmNoQ"]["status"] == "Working - Contacted"
 
 
 def test_salesforce_report_from_xlsx(tmp_path: Path) -> None:
@@ -256,7 +257,7 @@ def test_salesforce_report_from_xlsx(tmp_path: Path) -> None:
     report = pipeline.import_files(store, [path], source="salesforce")
     assert report.rejects == []
     assert report.files[0].entity == "deals"
-    won = _rows(store, "deals")["0066g00000AbCdEAAV"]
+    won = _rows(store, "deals")["0066g00000AbCdE"]
     assert won["is_won"] is True and won["amount"] == pytest.approx(25000.0)
 
 
