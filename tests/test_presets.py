@@ -13,6 +13,7 @@ import pytest
 from crmroi.errors import MappingError
 from crmroi.ingest.mapping import choose_table_mapping
 from crmroi.ingest.presets import PRESETS, load_preset
+from crmroi.store.schema import TABLES
 
 EXPORTS = Path(__file__).parent / "fixtures" / "exports"
 
@@ -110,6 +111,22 @@ def test_detect_signatures_of_different_entities_differ(name: str) -> None:
     for table in load_preset(name).tables:
         key = frozenset(d.casefold() for d in table.detect)
         assert seen.setdefault(key, table.entity) == table.entity, table.label
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_mapped_values_are_allowed_choices(name: str) -> None:
+    for table in load_preset(name).tables:
+        canonical = TABLES[table.entity]
+        for column, spec in table.columns.items():
+            choices = canonical.column(column).choices
+            if not choices:
+                continue
+            targets = [*(spec.map or {}).values(), spec.default]
+            for value in targets:
+                assert value in (None, "", *choices), f"{table.label}.{column}: {value!r}"
+        for column, value in table.constants.items():
+            choices = canonical.column(column).choices
+            assert not choices or value in choices, f"{table.label}.{column}: {value!r}"
 
 
 # ------------------------------------------------------------------ detection
