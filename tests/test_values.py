@@ -323,3 +323,28 @@ def test_olist_deals_dates_are_dmy() -> None:
     assert p.values.iloc[0] == ts("2018-02-26 19:58")
     revenue = parse_numbers(raw.frame["declared_monthly_revenue"])
     assert not revenue.bad.any()
+
+
+@pytest.mark.parametrize(
+    ("jalali", "gregorian"),
+    [
+        ("1390/01/01", "2011-03-21"),
+        ("1395/01/01", "2016-03-20"),
+        ("1398/01/01", "2019-03-21"),
+        ("1399/01/01", "2020-03-20"),
+        ("1399/12/30", "2021-03-20"),
+        ("1400-01-01", "2021-03-21"),
+        ("1402/10/11", "2024-01-01"),
+        ("1403/01/01", "2024-03-20"),
+        ("۱۴۰۴/۰۱/۰۱", "2025-03-21"),
+        ("1370/06/31", "1991-09-22"),
+    ],
+)
+def test_solar_hijri(jalali: str, gregorian: str) -> None:
+    p = parse_dates(S(jalali))
+    assert p.values.iloc[0] == ts(gregorian)
+    assert "Solar Hijri" in p.detail
+
+
+def test_solar_hijri_invalid() -> None:
+    assert parse_dates(S("1402/07/31", "1402/13/01")).bad.tolist() == [True, True]

@@ -306,6 +306,37 @@ def _assemble(
     return out
 
 
+_JALALI_YEARS = (1200, 1499)  # year-first dates in this range are Solar Hijri (Persian calendar)
+
+
+def _jalali_days(jy: np.ndarray, jm: np.ndarray, jd: np.ndarray) -> np.ndarray:
+    """A day count for Solar Hijri dates (arithmetic 33-year cycle, as in the jdf library)."""
+    jy = jy + 1595
+    days = -355668 + 365 * jy + (jy // 33) * 8 + ((jy % 33) + 3) // 4 + jd
+    return days + np.where(jm < 7, (jm - 1) * 31, (jm - 7) * 30 + 186)
+
+
+_NOWRUZ_1403 = np.datetime64("2024-03-20", "D")
+_NOWRUZ_1403_DAYS = int(_jalali_days(np.array([1403]), np.array([1]), np.array([1]))[0])
+
+
+def _jalali_to_gregorian(
+    jy: np.ndarray, jm: np.ndarray, jd: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Solar Hijri y/m/d (float arrays, NaN allowed) -> Gregorian y/m/d (NaN where invalid)."""
+    ok = ~(np.isnan(jy) | np.isnan(jm) | np.isnan(jd))
+    ok &= (jm >= 1) & (jm <= 12) & (jd >= 1) & (jd <= np.where(jm <= 6, 31, 30))
+    y, m, d = (np.where(ok, v, 1).astype("int64") for v in (jy, jm, jd))
+    dates = _NOWRUZ_1403 + (_jalali_days(y, m, d) - _NOWRUZ_1403_DAYS).astype("timedelta64[D]")
+    idx = pd.DatetimeIndex(dates.astype("datetime64[s]"))
+    nan = np.nan
+    return (
+        np.where(ok, idx.year, nan),
+        np.where(ok, idx.month, nan),
+        np.where(ok, idx.day, nan),
+    )
+
+
 def _resolve_order(
     first: np.ndarray, second: np.ndarray, given: DateOrder | None, default: DateOrder
 ) -> tuple[DateOrder, str]:
@@ -357,9 +388,16 @@ def _parse_general(st: pd.Series, order: DateOrder | None) -> tuple[np.ndarray, 
     any_evidence = bool(((a[rest] > 12) | (b[rest] > 12)).any())
     year, month, day = nan.copy(), nan.copy(), nan.copy()
     year[ymd], month[ymd], day[ymd] = a[ymd], b[ymd], c[ymd]
+    jalali = ymd & (a >= _JALALI_YEARS[0]) & (a <= _JALALI_YEARS[1])
+    if jalali.any():
+        year[jalali], month[jalali], day[jalali] = _jalali_to_gregorian(
+            a[jalali], b[jalali], c[jalali]
+        )
     for sep in ("-", "/", "."):
         grp = ymd & (seps == sep)
-        if grp.any():
+        if (grp & jalali).any():
+            notes.append("Solar Hijri " + _pattern_name("YMD", sep, bool(has_time[grp].any())))
+        if (grp & ~jalali).any():
             notes.append(_pattern_name("YMD", sep, bool(has_time[grp].any())))
         grp = rest & (seps == sep)
         if not grp.any():
@@ -430,6 +468,7 @@ def parse_dates(s: pd.Series, *, fmt: str | None = None, order: DateOrder | None
             notes.append(handled[1])
         else:
             iso = _mask(vals.str.contains(_ISO, regex=True))
+            iso &= ~_mask(vals.str.contains("^1[2-4][0-9][0-9]-", regex=True))  # Solar Hijri
             if iso.any():
                 out[iso[iso].index] = _parse_iso(vals[iso])
                 notes.append("ISO 8601")
