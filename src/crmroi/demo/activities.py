@@ -60,8 +60,9 @@ def make_activities(world: World, reps: Reps, sales: Sales, service: Service) ->
     calls = CALLS_PER_WON * (0.5 * d.p_win + 0.5 * outcome)
     rates[:, CALL] = calls * np.where(d.treated, 1 + fx.CALLS_PER_WON_REL, 1.0)
     rates[:, FAX] *= ~d.treated
+    rates *= (d.end >= world.start_us)[:, None]  # deals over before the start: no activities
     row, kind1 = _expand(rng, rates)
-    t1 = _uniform(rng, d.created[row], d.end[row])
+    t1 = _uniform(rng, np.maximum(d.created[row], world.start_us), d.end[row])
     acc1 = d.account[row]
     rep1 = reps.rep_at(d.slot[row], t1)
     contact1 = random_contact(rng, service, acc1)

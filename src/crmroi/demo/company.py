@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +38,14 @@ def _us(day: dt.date) -> int:
 def _add_months(day: dt.date, months: int) -> dt.date:
     y, m = divmod(day.month - 1 + months, 12)
     return dt.date(day.year + y, m + 1, 1)
+
+
+@functools.cache
+def _normal_grid(points: int = 8193) -> tuple[np.ndarray, np.ndarray]:
+    """Quantiles of the standard normal on a fixed grid (for interpolating draws)."""
+    u = (np.arange(points) + 0.5) / points
+    ppf = statistics.NormalDist().inv_cdf
+    return u, np.array([ppf(float(x)) for x in u])
 
 
 @dataclass
@@ -77,6 +87,31 @@ class World:
     def treated(self, team: np.ndarray, us: np.ndarray) -> np.ndarray:
         """True where a row of `team` at time `us` is on or after the team's go-live."""
         return np.asarray(us >= self.go_live_us[team])
+
+    def strat(self, rng: np.random.Generator, cell: np.ndarray) -> np.ndarray:
+        """Stratified uniforms in [0, 1): within each cell they spread evenly, in random order.
+
+        Each value is still uniform, but a cell's draws cover [0, 1) evenly, so
+        rates per team and month carry less sampling noise than independent draws.
+        """
+        n = len(cell)
+        order = np.lexsort((rng.random(n), cell))
+        sc = np.asarray(cell)[order]
+        first = np.concatenate([[0], np.flatnonzero(sc[1:] != sc[:-1]) + 1]).astype(np.int64)
+        size = np.diff(np.concatenate([first, [n]]))
+        grp = np.repeat(np.arange(first.size), size)
+        u = np.empty(n)
+        u[order] = (np.arange(n) - first[grp] + rng.random(n)) / size[grp]
+        return u
+
+    def strat_normal(self, rng: np.random.Generator, cell: np.ndarray) -> np.ndarray:
+        """Standard normal draws stratified within cells (see `strat`)."""
+        grid_u, grid_z = _normal_grid()
+        return np.interp(self.strat(rng, cell), grid_u, grid_z)
+
+    def cell(self, team: np.ndarray, us: np.ndarray) -> np.ndarray:
+        """Team-month cell number of rows (for stratified draws)."""
+        return np.asarray(team) * N_MONTHS + self.month_of(us)
 
     def in_month(self, rng: np.random.Generator, month: np.ndarray) -> np.ndarray:
         """A uniform random time within each given month."""

@@ -72,7 +72,7 @@ def _time_entries(world: World, rng: np.random.Generator, reps: Reps) -> pa.Tabl
 
 def _forecasts(world: World, rng: np.random.Generator, sales: Sales) -> pa.Table:
     d = sales.deals
-    won = d.won
+    won = d.won & (d.end >= world.start_us)
     cell = d.team[won] * N_MONTHS + world.month_of(d.end[won])
     n_teams = len(TEAMS)
     actual = np.bincount(cell, weights=d.amount[won], minlength=n_teams * N_MONTHS)
@@ -103,9 +103,8 @@ def _spend(world: World, rng: np.random.Generator, reps: Reps, sales: Sales, ser
     ).reshape(N_MONTHS, n_src)
     marketing = leads * COST_PER_LEAD[None, :] * rng.lognormal(0.0, 0.1, leads.shape)
     d = sales.deals
-    won_volume = np.bincount(
-        world.month_of(d.end[d.won]), weights=d.amount[d.won], minlength=N_MONTHS
-    )
+    won = d.won & (d.end >= world.start_us)
+    won_volume = np.bincount(world.month_of(d.end[won]), weights=d.amount[won], minlength=N_MONTHS)
     n_slots = len(reps.slot_team)
     sales_spend = 0.06 * won_volume + 650.0 * n_slots * rng.lognormal(0.0, 0.08, N_MONTHS)
     service_spend = service.ticket_cost_by_month + 3000.0 * world.scale

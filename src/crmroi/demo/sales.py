@@ -21,7 +21,7 @@ from crmroi.demo.names import COUNTRIES, companies
 
 SEGMENTS: tuple[str, ...] = ("SMB", "Mid-market", "Enterprise")
 SEGMENT_SHARE = np.array([0.62, 0.28, 0.10])
-SEGMENT_AMOUNT = np.array([9_000.0, 32_000.0, 120_000.0])  # median deal size, USD
+SEGMENT_AMOUNT = np.array([12_000.0, 28_000.0, 60_000.0])  # median deal size, USD
 SEGMENT_CYCLE = np.array([38.0, 65.0, 110.0])  # median sales cycle, days
 INDUSTRIES: tuple[str, ...] = (
     "Manufacturing", "Retail", "Healthcare", "Finance", "Logistics", "Software",
@@ -33,9 +33,10 @@ PRODUCTS: tuple[str, ...] = (
 )  # fmt: skip
 KINDS: tuple[str, ...] = ("new", "upsell", "cross_sell", "renewal")
 OPEN_STAGES: tuple[str, ...] = ("Qualification", "Proposal", "Negotiation")
-LEADS_PER_SLOT_MONTH = 12.0
+LEADS_PER_SLOT_MONTH = 13.0
+WARMUP_MONTHS = 4  # history simulated before the start so the pipeline is full on day one
 BASE_WIN = 0.25
-EXPANSION_PER_MONTH = 0.11  # upsell/cross-sell/renewal opportunities per customer-month
+EXPANSION_PER_MONTH = 0.2  # upsell/cross-sell/renewal opportunities per customer-month
 COUNTRY_NAMES: list[str] = list(COUNTRIES)
 
 
@@ -110,16 +111,17 @@ def _outcomes(
     p_cf = BASE_WIN + np.array(TEAM_WIN_FE)[team] + skill[rep] + world.win_shift[month]
     p_cf = np.clip(p_cf, 0.02, 0.93)
     p = p_cf + fx.WIN_RATE_ABS * treated
-    u = rng.random(n)
+    cell = world.cell(team, created) * len(SEGMENTS) + segment
+    u = world.strat(rng, cell)
     won, won_cf = u < p, u < p_cf
-    cycle_days = np.exp(np.log(SEGMENT_CYCLE[segment]) + rng.normal(0.0, 0.45, n))
+    cycle_days = np.exp(np.log(SEGMENT_CYCLE[segment]) + 0.4 * world.strat_normal(rng, cell * 2 + won))
     cycle_days *= np.where(treated, 1 + fx.SALES_CYCLE_REL, 1.0)
     closed = created + (cycle_days * US_PER_DAY).astype(np.int64)
     is_closed = closed < world.end_us
-    amount_cf = SEGMENT_AMOUNT[segment] * rng.lognormal(-0.125, 0.5, n) * world.size_factor[month]
+    amount_cf = SEGMENT_AMOUNT[segment] * np.exp(0.35 * world.strat_normal(rng, cell * 2 + won) - 0.061) * world.size_factor[month]
     amount_cf = np.round(amount_cf, -1)
     amount = np.round(amount_cf * np.where(treated, 1 + fx.DEAL_SIZE_REL, 1.0), 2)
-    margin = 0.42 + rng.normal(0.0, 0.06, n) + fx.GROSS_MARGIN_ABS * treated
+    margin = 0.42 + 0.05 * world.strat_normal(rng, cell * 2 + won) + fx.GROSS_MARGIN_ABS * treated
     cost = np.round(amount * (1 - margin), 2)
     stage = np.where(won, "Closed Won", "Closed Lost").astype(object)
     open_stage = np.array(OPEN_STAGES, dtype=object)[rng.integers(0, len(OPEN_STAGES), n)]
@@ -146,7 +148,7 @@ def _churn(
     month_us = 30.4375 * US_PER_DAY
     h0 = -math.log(fx.RETENTION_BASE) / 12 / month_us
     h1 = -math.log(fx.RETENTION_BASE + fx.RETENTION_ABS) / 12 / month_us
-    e = rng.exponential(1.0, len(team))
+    e = -np.log1p(-world.strat(rng, team))
     g = world.go_live_us[team].astype(np.float64)
     a = start.astype(np.float64)
     before = np.maximum(g - a, 0.0) * h0
@@ -172,17 +174,26 @@ def make_sales(world: World, reps: Reps) -> Sales:
     cell = np.repeat(np.arange(n_teams * N_MONTHS), counts)
     l_team, l_month = cell // N_MONTHS, cell % N_MONTHS
     l_created = world.in_month(rng, l_month)
+    # warm-up leads before the start: their deals and accounts are kept, the leads not
+    warm = rng.poisson(rate[:, 0] * WARMUP_MONTHS)
+    w_team = np.repeat(np.arange(n_teams), warm)
+    warm_us = WARMUP_MONTHS * 30.4375 * US_PER_DAY
+    w_created = world.start_us - 1 - (rng.random(w_team.size) * warm_us).astype(np.int64)
+    l_team = np.concatenate([w_team, l_team])
+    l_created = np.concatenate([w_created, l_created])
     order = np.lexsort((l_team, l_created))
     l_team, l_created = l_team[order], l_created[order]
     n_leads = len(l_team)
     l_slot = reps.random_slot(rng, l_team)
     l_owner = reps.rep_at(l_slot, l_created)
-    l_source = rng.choice(len(fx.LEAD_SOURCES), n_leads, p=np.array(fx.LEAD_SOURCE_SHARE))
-    l_segment = rng.choice(len(SEGMENTS), n_leads, p=SEGMENT_SHARE)
+    l_cell = world.cell(l_team, l_created)
+    cum_share = np.cumsum(fx.LEAD_SOURCE_SHARE)[:-1]
+    l_source = np.searchsorted(cum_share, world.strat(rng, l_cell), side="right")
+    l_segment = np.searchsorted(np.cumsum(SEGMENT_SHARE)[:-1], world.strat(rng, l_cell), side="right")
     l_treated = world.treated(l_team, l_created)
     base = np.array(fx.LEAD_CONVERSION_BASE)[l_source]
     p_conv = base + np.array(fx.LEAD_CONVERSION_ABS)[l_source] * l_treated
-    u = rng.random(n_leads)
+    u = world.strat(rng, l_cell * len(fx.LEAD_SOURCES) + l_source)
     lag = ((2 + rng.exponential(14.0, n_leads)) * US_PER_DAY).astype(np.int64)
     l_conv_at = l_created + lag
     converted = (u < p_conv) & (l_conv_at < world.end_us)
@@ -196,9 +207,9 @@ def make_sales(world: World, reps: Reps) -> Sales:
 
     # -- accounts: pre-existing ones, then one per converted lead -----------------
     rng = world.rng()
-    n_pre = max(n_teams, round(2000 * world.scale))
+    n_pre = max(n_teams, round(1750 * world.scale))
     pre_team = rng.choice(n_teams, n_pre, p=reps.team_slot_count / reps.team_slot_count.sum())
-    pre_created = world.start_us - rng.integers(30, 8 * 365, n_pre) * US_PER_DAY
+    pre_created = world.start_us - int(warm_us) - rng.integers(1, 8 * 365, n_pre) * US_PER_DAY
     pre_created = np.sort(pre_created)
     pre_customer = rng.random(n_pre) < 0.8
     conv = np.flatnonzero(converted)
@@ -233,7 +244,7 @@ def make_sales(world: World, reps: Reps) -> Sales:
     rng = world.rng()
     never = np.iinfo(np.int64).max
     first_win = np.full(n_acc, never, dtype=np.int64)
-    first_win[:n_pre][pre_customer] = world.start_us
+    first_win[:n_pre][pre_customer] = world.start_us - int(warm_us)
     first_win[n_pre:][new.won] = new.closed[new.won]
     is_customer = first_win < never
     active_to = np.full(n_acc, world.end_us, dtype=np.int64)
@@ -289,6 +300,11 @@ def make_sales(world: World, reps: Reps) -> Sales:
         "won_deals": {"change_rel": round(won_n / won_cf_n - 1, 4) if won_cf_n else 0.0},
     }
 
+    # leads from the warm-up are not part of the data set (they come first)
+    n_warm = int(w_team.size)
+    keep = slice(n_warm, None)
+    n_kept = n_leads - n_warm
+    lead_ids = make_ids("L", n_kept, 6)
     seed = world.seed
     rep_ids = reps.table.column("rep_id").combine_chunks()
     tables = {
@@ -310,15 +326,15 @@ def make_sales(world: World, reps: Reps) -> Sales:
         "leads": finish(
             "leads",
             {
-                "lead_id": make_ids("L", n_leads, 6),
-                "created_at": ts(l_created),
-                "source": take(list(fx.LEAD_SOURCES), l_source),
-                "status": pa.array(l_status, pa.string()),
-                "owner_rep_id": take(rep_ids, l_owner),
-                "converted_at": ts(l_conv_at, mask=~converted),
-                "account_id": take(account_ids, lead_account),
-                "deal_id": take(deal_ids, lead_deal),
-                "segment": take(list(SEGMENTS), l_segment),
+                "lead_id": lead_ids,
+                "created_at": ts(l_created[keep]),
+                "source": take(list(fx.LEAD_SOURCES), l_source[keep]),
+                "status": pa.array(l_status[keep], pa.string()),
+                "owner_rep_id": take(rep_ids, l_owner[keep]),
+                "converted_at": ts(l_conv_at[keep], mask=~converted[keep]),
+                "account_id": take(account_ids, lead_account[keep]),
+                "deal_id": take(deal_ids, lead_deal[keep]),
+                "segment": take(list(SEGMENTS), l_segment[keep]),
             },
             seed,
         ),
@@ -350,7 +366,7 @@ def make_sales(world: World, reps: Reps) -> Sales:
         account_country=a_country,
         account_slug=a_slug,
         account_ids=account_ids,
-        active_from=first_win,
+        active_from=np.where(is_customer, np.maximum(first_win, world.start_us), never),
         active_to=active_to,
         deals=Deals(
             team=d_team,
@@ -366,10 +382,10 @@ def make_sales(world: World, reps: Reps) -> Sales:
             amount=out["amount"],
         ),
         deal_ids=deal_ids,
-        lead_created=l_created,
-        lead_until=l_until,
-        lead_owner=l_owner,
-        lead_source=l_source,
-        lead_ids=make_ids("L", n_leads, 6),
+        lead_created=l_created[keep],
+        lead_until=l_until[keep],
+        lead_owner=l_owner[keep],
+        lead_source=l_source[keep],
+        lead_ids=lead_ids,
         realised=realised,
     )

@@ -131,7 +131,8 @@ def _tickets(world: World, rng: np.random.Generator, sales: Sales) -> tuple[pa.T
     closed = opened + (hours * 3_600_000_000).astype(np.int64)
     is_closed = closed < world.end_us
     treated = world.treated(sales.account_team[acc], opened)
-    u = rng.random(n)
+    answered = (rng.random(n) < CSAT_RESPONSE) & is_closed
+    u = world.strat(rng, world.cell(sales.account_team[acc], opened) * 2 + answered)
     cdf_before = np.cumsum(fx.CSAT_PROBS_BEFORE)
     cdf_after = np.cumsum(fx.CSAT_PROBS_AFTER)
     score = np.where(
@@ -140,7 +141,6 @@ def _tickets(world: World, rng: np.random.Generator, sales: Sales) -> tuple[pa.T
         np.searchsorted(cdf_before, u, side="right"),
     )
     score = np.minimum(score, 4) + 1.0
-    answered = (rng.random(n) < CSAT_RESPONSE) & is_closed
     cost = CHANNEL_COST[channel] * rng.lognormal(-0.1, 0.45, n)
     by_month = np.bincount(world.month_of(opened), weights=cost, minlength=N_MONTHS)
     table = finish(
