@@ -150,8 +150,10 @@ def make_world(seed: int, scale: float) -> World:
     k = np.arange(N_MONTHS)
     season = np.array(fx.SEASON)[np.array([d.month - 1 for d in months[:-1]])]
     shocked = k >= fx.SHOCK_MONTH
-    demand = season * (1 + fx.TREND_PER_YEAR) ** (k / 12) * np.where(
-        shocked, 1 + fx.DEMAND_SHOCK_REL, 1.0
+    demand = (
+        season
+        * (1 + fx.TREND_PER_YEAR) ** (k / 12)
+        * np.where(shocked, 1 + fx.DEMAND_SHOCK_REL, 1.0)
     )
     go_live = np.array([_us(months[g]) for g in GO_LIVE_MONTH], dtype=np.int64)
     return World(
@@ -185,7 +187,9 @@ class Reps:
 
     def rep_at(self, slot: np.ndarray, us: np.ndarray) -> np.ndarray:
         """The rep holding each slot at each time."""
-        return np.where(us < self.slot_switch_us[slot], self.slot_first[slot], self.slot_second[slot])
+        return np.where(
+            us < self.slot_switch_us[slot], self.slot_first[slot], self.slot_second[slot]
+        )
 
     def random_slot(self, rng: np.random.Generator, team: np.ndarray) -> np.ndarray:
         """A uniformly random slot of each row's team."""

@@ -95,12 +95,14 @@ def _forecasts(world: World, rng: np.random.Generator, sales: Sales) -> pa.Table
     )
 
 
-def _spend(world: World, rng: np.random.Generator, reps: Reps, sales: Sales, service: Service) -> pa.Table:
+def _spend(
+    world: World, rng: np.random.Generator, reps: Reps, sales: Sales, service: Service
+) -> pa.Table:
     n_src = len(fx.LEAD_SOURCES)
     lead_month = world.month_of(sales.lead_created)
-    leads = np.bincount(
-        lead_month * n_src + sales.lead_source, minlength=N_MONTHS * n_src
-    ).reshape(N_MONTHS, n_src)
+    leads = np.bincount(lead_month * n_src + sales.lead_source, minlength=N_MONTHS * n_src).reshape(
+        N_MONTHS, n_src
+    )
     marketing = leads * COST_PER_LEAD[None, :] * rng.lognormal(0.0, 0.1, leads.shape)
     d = sales.deals
     won = d.won & (d.end >= world.start_us)
@@ -160,16 +162,23 @@ def _crm_costs(world: World, rng: np.random.Generator, reps: Reps) -> pa.Table:
         rows.append((mdays[m] + 14, "internal_labour", 11_000.0 * f, True))
     for t, g in enumerate(go):
         rows.append((mdays[g], "training", 2_000.0 + 450.0 * users[t], True))
-        rows.append((mdays[g + 1] if g + 1 < N_MONTHS else mdays[g] + 20, "parallel_running", 220.0 * users[t], True))
+        rows.append(
+            (
+                mdays[g + 1] if g + 1 < N_MONTHS else mdays[g] + 20,
+                "parallel_running",
+                220.0 * users[t],
+                True,
+            )
+        )
     rows.sort(key=lambda r: (r[0], r[1]))
-    amount = np.array([r[2] for r in rows]) * rng.lognormal(0.0, 0.04, len(rows))
+    amounts = np.array([r[2] for r in rows]) * rng.lognormal(0.0, 0.04, len(rows))
     return finish(
         "crm_costs",
         {
             "cost_id": make_ids("K", len(rows), 4),
             "incurred_on": dates(np.array([r[0] for r in rows])),
             "category": pa.array([r[1] for r in rows], pa.string()),
-            "amount": money(amount),
+            "amount": money(amounts),
             "one_time": pa.array([r[3] for r in rows], pa.bool_()),
         },
         world.seed,

@@ -70,7 +70,9 @@ def effects_truth() -> dict[str, dict[str, float]]:
         "admin_time_share": {"change_abs": ADMIN_SHARE_ABS},
         "retention_rate": {"change_abs": RETENTION_ABS},
         "gross_margin": {"change_abs": GROSS_MARGIN_ABS},
-        "csat": {"change_abs": round(csat_mean(CSAT_PROBS_AFTER) - csat_mean(CSAT_PROBS_BEFORE), 6)},
+        "csat": {
+            "change_abs": round(csat_mean(CSAT_PROBS_AFTER) - csat_mean(CSAT_PROBS_BEFORE), 6)
+        },
         "calls_per_won_deal": {"change_rel": CALLS_PER_WON_REL},
         "lead_conversion_rate": {"change_abs": round(overall_lead_conversion_abs(), 6)},
         "forecast_accuracy": {"change_abs": round(forecast_accuracy_abs(), 4)},

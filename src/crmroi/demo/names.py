@@ -6,26 +6,41 @@ and web domains, so Cyrillic, Chinese and Persian names still get ASCII e-mails.
 
 from __future__ import annotations
 
+import unicodedata
+from typing import NamedTuple
+
 import numpy as np
 
 Pair = tuple[str, str]
 
+
+def _words(text: str) -> list[str]:
+    """The space-separated words of `text`."""
+    return text.split()
+
+
+def _ascii(text: str) -> str:
+    """Lower-case ASCII form of a Latin name (accents dropped) for e-mail addresses."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return plain.lower()
+
+
 _WESTERN_FIRST: list[Pair] = [
     (n, n.lower())
-    for n in (
+    for n in _words(
         "James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William "
         "Barbara Thomas Susan Daniel Jessica Lukas Anna Sophie Jonas Emma Pierre Camille "
         "Lucas Chloe Carlos Lucia Pedro Ana Sanne Daan Olivia Liam Noah Grace Oliver"
-    ).split()
+    )
 ]
 _WESTERN_LAST: list[Pair] = [
-    (n, n.lower().replace("ü", "ue").replace("é", "e"))
-    for n in (
+    (n, _ascii(n.replace("ü", "ue")))
+    for n in _words(
         "Smith Johnson Williams Brown Jones Miller Davis Wilson Anderson Taylor Moore "
         "Müller Schmidt Schneider Fischer Weber Martin Bernard Dubois Moreau García "
-        "Fernández López Silva Santos Oliveira Jansen de-Vries Bakker Clarke Walsh Kelly "
+        "Fernández López Silva Santos Oliveira Jansen Visser Bakker Clarke Walsh Kelly "
         "Nguyen Patel Singh Cohen Rossi Novak"
-    ).split()
+    )
 ]
 _RU_MALE: list[Pair] = [
     ("Иван", "ivan"), ("Алексей", "aleksey"), ("Дмитрий", "dmitry"), ("Сергей", "sergey"),
@@ -100,39 +115,68 @@ PERSON_POOLS: dict[str, list[Pair]] = {
     "persian": _cross(_FA_FIRST, _FA_LAST, family_first=False, sep=" "),
 }
 
-_W_ROOTS = (
-    "Northwind Bluefield Harbor Summit Ironwood Crescent Pioneer Granite Redwood Silverline "
-    "Brightpath Keystone Meridian Oakridge Riverside Sterling Westgate Evergreen Falcon Horizon "
-    "Lakeshore Maple Orion Pinnacle Quantum Sapphire Trident Vanguard Wavecrest Zenith Atlas "
-    "Beacon Cobalt Delta Ember Fjord Gemini Helix Juniper Kestrel"
-).split()
-_W_WORDS = (
-    "Logistics Systems Foods Manufacturing Health Energy Retail Analytics Partners Labs "
-    "Industries Software Textiles Construction Pharma Motors Media Capital Supply Robotics"
-).split()
+_W_ROOTS = _words(
+    "Northwind Bluefield Harbor Summit Ironwood Crescent Pioneer Granite Redwood "
+    "Silverline Brightpath Keystone Meridian Oakridge Riverside Sterling Westgate "
+    "Evergreen Falcon Horizon Lakeshore Maple Orion Pinnacle Quantum Sapphire Trident "
+    "Vanguard Wavecrest Zenith Atlas Beacon Cobalt Delta Ember Fjord Gemini Helix "
+    "Juniper Kestrel"
+)
+_W_WORDS = _words(
+    "Logistics Systems Foods Manufacturing Health Energy Retail Analytics Partners "
+    "Labs Industries Software Textiles Construction Pharma Motors Media Capital "
+    "Supply Robotics"
+)
 _RU_ROOTS: list[Pair] = [
-    ("Альфа-Строй", "alfa-stroy"), ("Техносервис", "tekhnoservis"), ("СибЭнерго", "sibenergo"),
-    ("Волга-Логистик", "volga-logistik"), ("УралМаш", "uralmash-trade"), ("Северсталь-Снаб", "seversnab"),
-    ("Инфотех", "infotekh"), ("Росагро", "rosagro-trade"), ("Мегаполис", "megapolis"),
-    ("Балтика-Пром", "baltika-prom"), ("Гранит", "granit"), ("Меридиан", "meridian-ru"),
-]  # fmt: skip
+    ("Альфа-Строй", "alfa-stroy"),
+    ("Техносервис", "tekhnoservis"),
+    ("СибЭнерго", "sibenergo"),
+    ("Волга-Логистик", "volga-logistik"),
+    ("УралМаш", "uralmash-trade"),
+    ("Северсталь-Снаб", "seversnab"),
+    ("Инфотех", "infotekh"),
+    ("Росагро", "rosagro-trade"),
+    ("Мегаполис", "megapolis"),
+    ("Балтика-Пром", "baltika-prom"),
+    ("Гранит", "granit"),
+    ("Меридиан", "meridian-ru"),
+]
 _BG_ROOTS: list[Pair] = [
-    ("Витоша Трейд", "vitosha-trade"), ("Балкан Софт", "balkan-soft"), ("Родопи Фуудс", "rodopi-foods"),
-    ("Тракия Логистик", "trakia-logistik"), ("Дунав Инвест", "dunav-invest"), ("Пирин Енерджи", "pirin-energy"),
-]  # fmt: skip
+    ("Витоша Трейд", "vitosha-trade"),
+    ("Балкан Софт", "balkan-soft"),
+    ("Родопи Фуудс", "rodopi-foods"),
+    ("Тракия Логистик", "trakia-logistik"),
+    ("Дунав Инвест", "dunav-invest"),
+    ("Пирин Енерджи", "pirin-energy"),
+]
 _ZH_CITIES: list[Pair] = [
-    ("北京", "beijing"), ("上海", "shanghai"), ("深圳", "shenzhen"), ("广州", "guangzhou"),
-    ("杭州", "hangzhou"), ("成都", "chengdu"), ("苏州", "suzhou"), ("武汉", "wuhan"),
-]  # fmt: skip
+    ("北京", "beijing"),
+    ("上海", "shanghai"),
+    ("深圳", "shenzhen"),
+    ("广州", "guangzhou"),
+    ("杭州", "hangzhou"),
+    ("成都", "chengdu"),
+    ("苏州", "suzhou"),
+    ("武汉", "wuhan"),
+]
 _ZH_ROOTS: list[Pair] = [
-    ("华信科技", "huaxin-tech"), ("东方物流", "dongfang-logistics"), ("天成制造", "tiancheng-mfg"),
-    ("宏达贸易", "hongda-trade"), ("金桥软件", "jinqiao-soft"), ("新元能源", "xinyuan-energy"),
-    ("永盛食品", "yongsheng-foods"), ("博远医疗", "boyuan-medical"),
-]  # fmt: skip
+    ("华信科技", "huaxin-tech"),
+    ("东方物流", "dongfang-logistics"),
+    ("天成制造", "tiancheng-mfg"),
+    ("宏达贸易", "hongda-trade"),
+    ("金桥软件", "jinqiao-soft"),
+    ("新元能源", "xinyuan-energy"),
+    ("永盛食品", "yongsheng-foods"),
+    ("博远医疗", "boyuan-medical"),
+]
 _FA_ROOTS: list[Pair] = [
-    ("پارس صنعت", "pars-sanat"), ("آریا تجارت", "arya-tejarat"), ("نوین سیستم", "novin-system"),
-    ("البرز پخش", "alborz-pakhsh"), ("سپهر داده", "sepehr-dadeh"), ("کاوه لجستیک", "kaveh-logistics"),
-]  # fmt: skip
+    ("پارس صنعت", "pars-sanat"),
+    ("آریا تجارت", "arya-tejarat"),
+    ("نوین سیستم", "novin-system"),
+    ("البرز پخش", "alborz-pakhsh"),
+    ("سپهر داده", "sepehr-dadeh"),
+    ("کاوه لجستیک", "kaveh-logistics"),
+]
 
 
 def _company_pool(culture: str) -> list[Pair]:
@@ -141,38 +185,89 @@ def _company_pool(culture: str) -> list[Pair]:
     if culture == "bulgarian":
         return [(f"{r} ООД", s) for r, s in _BG_ROOTS] + [(f"{r} ЕООД", s) for r, s in _BG_ROOTS]
     if culture == "chinese":
-        return [
-            (f"{c}{r}有限公司", f"{cs}-{rs}") for c, cs in _ZH_CITIES for r, rs in _ZH_ROOTS
-        ]
+        return [(f"{c}{r}有限公司", f"{cs}-{rs}") for c, cs in _ZH_CITIES for r, rs in _ZH_ROOTS]
     if culture == "persian":
-        return [(f"شرکت {r}", s) for r, s in _FA_ROOTS] + [(f"گروه {r}", s + "-group") for r, s in _FA_ROOTS]
-    return [
-        (f"{r} {w}", f"{r.lower()}-{w.lower()}") for r in _W_ROOTS for w in _W_WORDS
-    ]
+        return [(f"شرکت {r}", s) for r, s in _FA_ROOTS] + [
+            (f"گروه {r}", s + "-group") for r, s in _FA_ROOTS
+        ]
+    return [(f"{r} {w}", f"{r.lower()}-{w.lower()}") for r in _W_ROOTS for w in _W_WORDS]
 
 
 COMPANY_POOLS: dict[str, list[Pair]] = {
     c: _company_pool(c) for c in ("western", "russian", "bulgarian", "chinese", "persian")
 }
 
-# Country: (region, share of its region, e-mail TLD, phone prefix, company culture,
-#           {person culture: probability}, legal suffix for Western company names)
-COUNTRIES: dict[str, tuple[str, float, str, str, str, dict[str, float], str]] = {
-    "United States": ("Americas", 0.60, "com", "+1", "western", {"western": 0.9, "chinese": 0.04, "persian": 0.03, "russian": 0.03}, " Inc."),
-    "Canada": ("Americas", 0.15, "ca", "+1", "western", {"western": 0.88, "chinese": 0.07, "persian": 0.05}, " Ltd."),
-    "Mexico": ("Americas", 0.10, "com.mx", "+52", "western", {"western": 1.0}, " S.A. de C.V."),
-    "Brazil": ("Americas", 0.15, "com.br", "+55", "western", {"western": 1.0}, " Ltda."),
-    "Germany": ("EMEA", 0.25, "de", "+49", "western", {"western": 0.9, "russian": 0.05, "persian": 0.05}, " GmbH"),
-    "United Kingdom": ("EMEA", 0.25, "co.uk", "+44", "western", {"western": 0.9, "chinese": 0.05, "persian": 0.05}, " Ltd"),
-    "France": ("EMEA", 0.15, "fr", "+33", "western", {"western": 1.0}, " SAS"),
-    "Netherlands": ("EMEA", 0.08, "nl", "+31", "western", {"western": 1.0}, " B.V."),
-    "Russia": ("EMEA", 0.12, "ru", "+7", "russian", {"russian": 1.0}, ""),
-    "Bulgaria": ("EMEA", 0.07, "bg", "+359", "bulgarian", {"bulgarian": 0.9, "western": 0.1}, ""),
-    "United Arab Emirates": ("EMEA", 0.08, "ae", "+971", "persian", {"persian": 0.6, "western": 0.4}, ""),
-    "China": ("APAC", 0.40, "cn", "+86", "chinese", {"chinese": 1.0}, ""),
-    "Singapore": ("APAC", 0.30, "sg", "+65", "western", {"chinese": 0.5, "western": 0.5}, " Pte. Ltd."),
-    "Australia": ("APAC", 0.30, "com.au", "+61", "western", {"western": 0.9, "chinese": 0.1}, " Pty Ltd"),
-}  # fmt: skip
+
+class Country(NamedTuple):
+    """How accounts and people of one country look."""
+
+    region: str
+    share: float  # of its region's accounts
+    tld: str  # web-domain ending
+    phone: str  # international dialling prefix
+    company_culture: str  # which company-name pool
+    people: dict[str, float]  # person-name pool -> probability
+    suffix: str  # legal-form suffix of Western company names
+
+
+COUNTRIES: dict[str, Country] = {
+    "United States": Country(
+        "Americas",
+        0.60,
+        "com",
+        "+1",
+        "western",
+        {"western": 0.9, "chinese": 0.04, "persian": 0.03, "russian": 0.03},
+        " Inc.",
+    ),
+    "Canada": Country(
+        "Americas",
+        0.15,
+        "ca",
+        "+1",
+        "western",
+        {"western": 0.88, "chinese": 0.07, "persian": 0.05},
+        " Ltd.",
+    ),
+    "Mexico": Country(
+        "Americas", 0.10, "com.mx", "+52", "western", {"western": 1.0}, " S.A. de C.V."
+    ),
+    "Brazil": Country("Americas", 0.15, "com.br", "+55", "western", {"western": 1.0}, " Ltda."),
+    "Germany": Country(
+        "EMEA",
+        0.25,
+        "de",
+        "+49",
+        "western",
+        {"western": 0.9, "russian": 0.05, "persian": 0.05},
+        " GmbH",
+    ),
+    "United Kingdom": Country(
+        "EMEA",
+        0.25,
+        "co.uk",
+        "+44",
+        "western",
+        {"western": 0.9, "chinese": 0.05, "persian": 0.05},
+        " Ltd",
+    ),
+    "France": Country("EMEA", 0.15, "fr", "+33", "western", {"western": 1.0}, " SAS"),
+    "Netherlands": Country("EMEA", 0.08, "nl", "+31", "western", {"western": 1.0}, " B.V."),
+    "Russia": Country("EMEA", 0.12, "ru", "+7", "russian", {"russian": 1.0}, ""),
+    "Bulgaria": Country(
+        "EMEA", 0.07, "bg", "+359", "bulgarian", {"bulgarian": 0.9, "western": 0.1}, ""
+    ),
+    "United Arab Emirates": Country(
+        "EMEA", 0.08, "ae", "+971", "persian", {"persian": 0.6, "western": 0.4}, ""
+    ),
+    "China": Country("APAC", 0.40, "cn", "+86", "chinese", {"chinese": 1.0}, ""),
+    "Singapore": Country(
+        "APAC", 0.30, "sg", "+65", "western", {"chinese": 0.5, "western": 0.5}, " Pte. Ltd."
+    ),
+    "Australia": Country(
+        "APAC", 0.30, "com.au", "+61", "western", {"western": 0.9, "chinese": 0.1}, " Pty Ltd"
+    ),
+}
 
 TITLES = (
     "CEO", "CFO", "COO", "Head of Procurement", "Purchasing Manager", "IT Director",
@@ -201,7 +296,7 @@ def people(
         sel = np.flatnonzero(country_idx == ci)
         if sel.size == 0:
             continue
-        mix = COUNTRIES[country][5]
+        mix = COUNTRIES[country].people
         probs = np.array([mix.get(c, 0.0) for c in cultures])
         culture = rng.choice(len(cultures), size=sel.size, p=probs / probs.sum())
         for k, name in enumerate(cultures):
@@ -222,7 +317,7 @@ def companies(
         sel = np.flatnonzero(country_idx == ci)
         if sel.size == 0:
             continue
-        culture, suffix = COUNTRIES[country][4], COUNTRIES[country][6]
+        culture, suffix = COUNTRIES[country].company_culture, COUNTRIES[country].suffix
         d, s = pick(rng, COMPANY_POOLS[culture], sel.size)
         display[sel] = d + suffix if suffix else d
         slug[sel] = s

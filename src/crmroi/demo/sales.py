@@ -114,11 +114,17 @@ def _outcomes(
     cell = world.cell(team, created) * len(SEGMENTS) + segment
     u = world.strat(rng, cell)
     won, won_cf = u < p, u < p_cf
-    cycle_days = np.exp(np.log(SEGMENT_CYCLE[segment]) + 0.4 * world.strat_normal(rng, cell * 2 + won))
+    cycle_days = np.exp(
+        np.log(SEGMENT_CYCLE[segment]) + 0.4 * world.strat_normal(rng, cell * 2 + won)
+    )
     cycle_days *= np.where(treated, 1 + fx.SALES_CYCLE_REL, 1.0)
     closed = created + (cycle_days * US_PER_DAY).astype(np.int64)
     is_closed = closed < world.end_us
-    amount_cf = SEGMENT_AMOUNT[segment] * np.exp(0.35 * world.strat_normal(rng, cell * 2 + won) - 0.061) * world.size_factor[month]
+    amount_cf = (
+        SEGMENT_AMOUNT[segment]
+        * np.exp(0.35 * world.strat_normal(rng, cell * 2 + won) - 0.061)
+        * world.size_factor[month]
+    )
     amount_cf = np.round(amount_cf, -1)
     amount = np.round(amount_cf * np.where(treated, 1 + fx.DEAL_SIZE_REL, 1.0), 2)
     margin = 0.42 + 0.05 * world.strat_normal(rng, cell * 2 + won) + fx.GROSS_MARGIN_ABS * treated
@@ -189,7 +195,9 @@ def make_sales(world: World, reps: Reps) -> Sales:
     l_cell = world.cell(l_team, l_created)
     cum_share = np.cumsum(fx.LEAD_SOURCE_SHARE)[:-1]
     l_source = np.searchsorted(cum_share, world.strat(rng, l_cell), side="right")
-    l_segment = np.searchsorted(np.cumsum(SEGMENT_SHARE)[:-1], world.strat(rng, l_cell), side="right")
+    l_segment = np.searchsorted(
+        np.cumsum(SEGMENT_SHARE)[:-1], world.strat(rng, l_cell), side="right"
+    )
     l_treated = world.treated(l_team, l_created)
     base = np.array(fx.LEAD_CONVERSION_BASE)[l_source]
     p_conv = base + np.array(fx.LEAD_CONVERSION_ABS)[l_source] * l_treated
@@ -225,8 +233,8 @@ def make_sales(world: World, reps: Reps) -> Sales:
     region = np.array(TEAM_REGION)[a_team]
     a_country = np.zeros(n_acc, dtype=np.int64)
     for reg in sorted(set(TEAM_REGION)):
-        names = [c for c in COUNTRY_NAMES if COUNTRIES[c][0] == reg]
-        share = np.array([COUNTRIES[c][1] for c in names])
+        names = [c for c in COUNTRY_NAMES if COUNTRIES[c].region == reg]
+        share = np.array([COUNTRIES[c].share for c in names])
         sel = np.flatnonzero(region == reg)
         pick = rng.choice(len(names), sel.size, p=share / share.sum())
         a_country[sel] = np.array([COUNTRY_NAMES.index(c) for c in names])[pick]

@@ -39,15 +39,15 @@ class Service:
     order_ids: pa.Array
 
 
-def random_contact(
-    rng: np.random.Generator, service: Service, account: np.ndarray
-) -> np.ndarray:
+def random_contact(rng: np.random.Generator, service: Service, account: np.ndarray) -> np.ndarray:
     """A random contact index of each given account."""
     u = rng.random(len(account))
     return service.contact_start[account] + (u * service.contact_count[account]).astype(np.int64)
 
 
-def _contacts(world: World, rng: np.random.Generator, sales: Sales) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+def _contacts(
+    world: World, rng: np.random.Generator, sales: Sales
+) -> tuple[pa.Table, np.ndarray, np.ndarray]:
     n_acc = len(sales.account_team)
     count = rng.choice([1, 2, 3, 4], n_acc, p=[0.3, 0.3, 0.25, 0.15])
     count = count + (sales.account_segment == 2)  # enterprises have a few more
@@ -57,14 +57,14 @@ def _contacts(world: World, rng: np.random.Generator, sales: Sales) -> tuple[pa.
     country_names = list(COUNTRIES)
     country = sales.account_country[acc]
     name, local = people(rng, country, country_names)
-    tld = np.array([COUNTRIES[c][2] for c in country_names], dtype=object)[country]
+    tld = np.array([COUNTRIES[c].tld for c in country_names], dtype=object)[country]
     domain = sales.account_slug[acc]
     email = pc.binary_join_element_wise(
         pa.array(local, pa.string()),
         pa.array("@" + domain + "." + tld, pa.string()),
         "",
     )
-    prefix = np.array([COUNTRIES[c][3] for c in country_names], dtype=object)[country]
+    prefix = np.array([COUNTRIES[c].phone for c in country_names], dtype=object)[country]
     digits = pc.utf8_lpad(
         pc.cast(pa.array(rng.integers(0, 10**9, n)), pa.string()), width=9, padding="0"
     )
