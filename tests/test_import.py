@@ -282,3 +282,22 @@ def test_base_currency_is_fixed_once_money_is_stored(
     with pytest.raises(UserError, match="cannot become EUR"):
         import_files(workspace, [deals_file], mapping=mapping, base_currency="EUR")
     assert workspace.base_currency == "RUB"
+
+
+def test_blank_lines_and_report_footer_are_not_rows(
+    workspace: Store, mapping: Path, tmp_path: Path
+) -> None:
+    text = (
+        HEADER
+        + ROWS[0]
+        + ";;;;;\n"
+        + ROWS[1]
+        + "\n"
+        + '"Confidential Information - Do Not Distribute"\n'
+        + '"Copyright (c) 2000-2024 salesforce.com, inc. All rights reserved."\n'
+    )
+    path = write(tmp_path / "deals_report.csv", text)
+    report = import_files(workspace, [path], mapping=mapping)
+    assert report.rejects == []
+    assert report.files[0].rows_in == 2
+    assert [r["deal_id"] for r in deals(workspace)] == ["D-1", "D-2"]

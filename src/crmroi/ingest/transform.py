@@ -7,7 +7,6 @@ with any bad cell is refused whole, so no half-understood row reaches the store.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,6 +23,7 @@ from crmroi.ingest.values import parse_booleans, parse_dates, parse_numbers
 from crmroi.store.schema import ID_COLUMN, TABLES, Column, Table
 
 ORDERS = ("DMY", "MDY", "YMD")
+STR = pd.StringDtype("pyarrow")  # Arrow-backed strings: vectorised str methods, NA for missing
 
 Refuse = Callable[[pd.Series, str, str, "pd.Series | None"], None]
 """Marks rows as refused: (mask, source column, reason with {v} for the value, values)."""
@@ -59,26 +59,29 @@ def map_table(
 ) -> MappedTable:
     """Map, parse and validate `raw` into `mapping.entity`'s canonical schema."""
     table = TABLES[mapping.entity]
-    frame = raw.frame.reset_index(drop=True)
+    keep_rows = _content_rows(raw.frame)
+    frame = raw.frame[keep_rows].reset_index(drop=True)
     n = len(frame)
-    rows = pd.Series(np.arange(n) + raw.first_data_line, dtype="int64")
+    all_rows = np.arange(len(raw.frame)) + raw.first_data_line
+    rows = pd.Series(all_rows[keep_rows], dtype="int64")
+    position = {int(line): i for i, line in enumerate(rows)}
     header = {str(c).strip().casefold(): str(c) for c in frame.columns}
     problems: dict[int, list[Reject]] = {}
     detected: dict[str, str] = {}
 
     def refuse(mask: pd.Series, column: str, reason: str, values: pd.Series | None) -> None:
         for i in np.flatnonzero(mask.to_numpy(dtype=bool)):
-            shown = "" if values is None or values.iloc[i] is None else str(values.iloc[i])
+            value = None if values is None else values.iloc[i]
+            shown = "" if value is None or value is pd.NA else str(value)
             problems.setdefault(int(i), []).append(
                 Reject(
                     raw.path.name, int(rows.iloc[i]), column, reason.format(v=shown), shown[:200]
                 )
             )
 
-    for line, reason in getattr(raw, "bad_rows", {}).items():
-        index = line - raw.first_data_line
-        if 0 <= index < n:
-            problems.setdefault(index, []).append(Reject(raw.path.name, line, "", reason))
+    for line, reason in raw.bad_rows.items():
+        if line in position:
+            problems.setdefault(position[line], []).append(Reject(raw.path.name, line, "", reason))
 
     columns: dict[str, _Cell] = {}
     wanted = [*table.columns]
@@ -90,7 +93,7 @@ def map_table(
     for col in wanted:
         text = _source_text(col, mapping, frame, header, raw, n)
         if text is None:
-            columns[col.name] = _Cell(pd.Series([None] * n, dtype="object"), col.name)
+            columns[col.name] = _Cell(_empty(col, n), col.name)
             continue
         raw_values, source = text
         cell = _parse(col, raw_values, source, mapping, refuse, detected)
@@ -115,9 +118,9 @@ def map_table(
     arrays: dict[str, pa.Array] = {}
     for col in table.all_columns:
         if col.name == "source_system":
-            values: pd.Series = pd.Series([source_system] * n, dtype="object")
+            values: pd.Series = pd.Series([source_system] * n, dtype=STR)
         elif col.name == "batch_id":
-            values = pd.Series([batch_id] * n, dtype="object")
+            values = pd.Series([batch_id] * n, dtype=STR)
         elif col.name == "source_id":
             values = key
         else:
@@ -126,6 +129,23 @@ def map_table(
     result = pa.table(arrays, schema=table.arrow_schema())
     rejects = [r for i in sorted(problems) for r in problems[i]]
     return MappedTable(mapping.entity, mapping.label, result, rejects, n, detected)
+
+
+def _content_rows(frame: pd.DataFrame, max_footer_rows: int = 5) -> np.ndarray:
+    """Rows that hold data: not blank, not a report footer.
+
+    Spreadsheet and CRM report exports (Salesforce reports among them) end with a
+    blank line and a few one-cell lines such as "Confidential Information - Do Not
+    Distribute"; those are layout, not records.
+    """
+    filled = frame.notna().to_numpy().sum(axis=1) if len(frame.columns) else np.zeros(0)
+    keep = filled > 0
+    blanks = np.flatnonzero(~keep)
+    if len(blanks):
+        tail = filled[blanks[-1] + 1 :]
+        if 0 < len(tail) <= max_footer_rows and (tail <= 1).all() and len(frame.columns) > 1:
+            keep[blanks[-1] + 1 :] = False
+    return keep
 
 
 def _source_text(
@@ -140,7 +160,7 @@ def _source_text(
     spec = mapping.columns.get(col.name)
     if spec is None and col.name in mapping.constants:
         value = mapping.constants[col.name]
-        return pd.Series([_as_text(value)] * n, dtype="object"), col.name
+        return pd.Series([_as_text(value)] * n, dtype=STR), col.name
     if spec is None:
         spec = ColumnSpec(column=col.name) if col.name.casefold() in header else None
     if spec is None:
@@ -162,24 +182,34 @@ def _source_text(
             )
         if spec.default is None:
             return None
-        return pd.Series([_as_text(spec.default)] * n, dtype="object"), col.name
-    values = frame[source].astype("object")
-    values = values.where(values.notna(), None)
+        return pd.Series([_as_text(spec.default)] * n, dtype=STR), col.name
+    values = frame[source].astype(STR)
     if spec.pattern:
-        matches = values.fillna("").astype(str).str.match(re.compile(spec.pattern))
-        values = values.where(matches, None)
+        matches = values.str.match(spec.pattern).fillna(False).astype(bool)
+        values = values.where(matches)
     if spec.map is not None or spec.default is not None:
-        lookup = spec.lookup()
-        norm = values.fillna("").astype(str).str.strip().str.casefold()
-        mapped = norm.map(lambda v: _as_text(lookup[v]) if v in lookup else _UNMAPPED)
-        hit = mapped != _UNMAPPED
-        values = values.where(~hit, mapped)
+        lookup = {key: _as_text(value) for key, value in spec.lookup().items()}
+        norm = values.fillna("").str.strip().str.casefold()
+        hit = norm.isin(list(lookup)).astype(bool)
+        values = values.where(~hit, norm.map(lookup).astype(STR))
         if spec.default is not None:
             values = values.where(hit, _as_text(spec.default))
     return values, source
 
 
-_UNMAPPED = "\x00unmapped\x00"
+EMPTY_DTYPES = {
+    "money": "float64",
+    "number": "float64",
+    "integer": "float64",
+    "timestamp": "datetime64[us]",
+    "date": "datetime64[us]",
+    "boolean": "boolean",
+}
+
+
+def _empty(col: Column, n: int) -> pd.Series:
+    """An all-missing column of the right dtype, for a column the file does not have."""
+    return pd.Series([None] * n, dtype=EMPTY_DTYPES.get(col.kind, STR))
 
 
 def _as_text(value: object) -> str | None:
@@ -200,17 +230,13 @@ def _parse(
 ) -> _Cell:
     """Parse strings into the column's kind, refusing unreadable cells."""
     spec = mapping.columns.get(col.name)
-    text = values.astype("object").where(values.notna(), None)
-    text = text.map(lambda v: v.strip() if isinstance(v, str) else v)
-    text = text.where(text != "", None)
+    text = values.astype(STR).str.strip()
+    text = text.mask((text == "").fillna(False).astype(bool))
     if col.kind in ("id", "text"):
         if col.choices:
-            norm = text.map(
-                lambda v: (
-                    v.casefold().replace(" ", "_").replace("-", "_") if isinstance(v, str) else v
-                )
-            )
-            wrong = norm.notna() & ~norm.isin(col.choices)
+            norm = text.str.casefold().str.replace(" ", "_", regex=False)
+            norm = norm.str.replace("-", "_", regex=False)
+            wrong = norm.notna() & ~norm.isin(col.choices).fillna(False).astype(bool)
             refuse(
                 wrong, source, f"{col.name} {{v!r}} is not one of {', '.join(col.choices)}", text
             )
@@ -247,23 +273,23 @@ def _parse(
 def _source_ids(table: Table, columns: dict[str, _Cell], explicit: bool) -> pd.Series:
     """The row's id in its source: the id column, else the natural key joined by '|'."""
     if explicit:
-        return columns["source_id"].values.astype("object")
+        return columns["source_id"].values.astype(STR)
     id_column = ID_COLUMN.get(table.name)
     if id_column is not None and columns[id_column].values.notna().any():
-        return columns[id_column].values.astype("object")
+        return columns[id_column].values.astype(STR)
     parts = []
     for name in table.key:
         values = columns[name].values
         if pd.api.types.is_datetime64_any_dtype(values):
-            text = values.dt.strftime("%Y-%m-%d").astype("object")
+            text = values.dt.strftime("%Y-%m-%d").astype(STR)
         else:
-            text = values.astype("object").map(lambda v: "" if v is None or v is pd.NA else str(v))
-        parts.append(text.where(values.notna(), ""))
+            text = values.astype(STR)
+        parts.append(text.fillna("").astype(STR))
     joined = parts[0].astype(str)
     for part in parts[1:]:
         joined = joined + "|" + part.astype(str)
     first = columns[table.key[0]].values
-    return joined.where(first.notna(), None).astype("object")
+    return joined.where(first.notna()).astype(STR)
 
 
 def _refuse_duplicates(
@@ -292,8 +318,7 @@ def _convert_currency(
 ) -> None:
     """Convert money columns into the base currency, keeping the original amount."""
     currency = columns["currency"].values
-    currency = currency.map(lambda v: v.upper() if isinstance(v, str) else v)
-    currency = currency.fillna(rates.base_currency)
+    currency = currency.astype(STR).str.upper().fillna(rates.base_currency)
     columns["currency"] = _Cell(currency, columns["currency"].source)
     when_name = "closed_at" if table.name == "deals" else table.time_column
     when = columns[when_name].values if when_name else pd.Series(pd.NaT, index=currency.index)
@@ -320,7 +345,7 @@ def _to_arrow(values: pd.Series, col: Column) -> pa.Array:
     """A pandas column as an Arrow array of the column's canonical type."""
     kind = col.kind
     if kind in ("id", "text"):
-        return pa.array(values.astype("object").where(values.notna(), None).tolist(), pa.string())
+        return pa.array(values.astype(STR), pa.string())
     if kind in ("money", "number"):
         return pa.array(
             values.astype("float64").to_numpy(), pa.float64(), mask=values.isna().to_numpy()

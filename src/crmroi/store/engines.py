@@ -115,6 +115,16 @@ class _SqlTransaction:
             return UpsertCounts(0, 0, 0)
         stage = self._stage(rows, name)
         t, s = q(name), q(stage)
+        systems = sorted({str(v) for v in rows.column("source_system").unique().to_pylist()})
+        ph = ", ".join([self._ph] * len(systems))
+        known = self.execute(
+            f"SELECT count(*) FROM {t} WHERE source_system IN ({ph})", tuple(systems)
+        )[0][0]
+        cols = ", ".join(q(c) for c in rows.column_names)
+        if not known:  # nothing from this source yet: a plain insert
+            self.execute(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM {s}")
+            self._drop_stage(stage)
+            return UpsertCounts(inserted=rows.num_rows, updated=0, unchanged=0)
         match = "s.source_system = t.source_system AND s.source_id = t.source_id"
         differs = " OR ".join(f"s.{q(c)} IS DISTINCT FROM t.{q(c)}" for c in compare) or "FALSE"
         existing = self.execute(
@@ -124,7 +134,6 @@ class _SqlTransaction:
         changed = self.execute(f"SELECT count(*) FROM {t} t WHERE EXISTS ({changed_rows})")[0][0]
         if changed:
             self.execute(f"DELETE FROM {t} t WHERE EXISTS ({changed_rows})")
-        cols = ", ".join(q(c) for c in rows.column_names)
         self.execute(
             f"INSERT INTO {t} ({cols}) SELECT {cols} FROM {s} s "
             f"WHERE NOT EXISTS (SELECT 1 FROM {t} t WHERE {match})"
@@ -168,12 +177,16 @@ class DuckDBTransaction(_SqlTransaction):
             return []
 
     def _stage(self, rows: pa.Table, like: str) -> str:
+        """Copy the Arrow rows into a temporary table (scanned several times by upserts)."""
         name = self._stage_name()
-        self.con.register(name, rows)
+        view = name + "_arrow"
+        self.con.register(view, rows)
+        self.con.execute(f"CREATE TEMP TABLE {q(name)} AS SELECT * FROM {q(view)}")
+        self.con.unregister(view)
         return name
 
     def _drop_stage(self, name: str) -> None:
-        self.con.unregister(name)
+        self.con.execute(f"DROP TABLE {q(name)}")
 
 
 class PostgresTransaction(_SqlTransaction):
