@@ -1,84 +1,16 @@
-"""The command line: thin commands over the core, errors translated here only.
-
-Exit codes: 0 success, 1 a user error (one line on stderr, no traceback),
-2 bad usage (typer/click's own).
-"""
+"""`crmroi import`: load CRM exports into the canonical tables."""
 
 from __future__ import annotations
 
-import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from crmroi.errors import CrmroiError
-
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    help="crmroi: does your CRM pay for itself? Measure, decide, improve.",
-)
-console = Console()
-err_console = Console(stderr=True)
-
-WorkspaceArg = Annotated[
-    str, typer.Argument(help="Workspace folder (holds workspace.duckdb) or a postgresql:// URL.")
-]
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description:<32}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=False,
-        disable=not err_console.is_terminal,
-    )
-
-
-@app.command()
-def demo(
-    workspace: WorkspaceArg,
-    scale: Annotated[float, typer.Option(min=0.01, help="Volume multiplier (1 = ~40 reps).")] = 1.0,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same company.")] = 42,
-) -> None:
-    """Generate the demo company into WORKSPACE and write truth.json."""
-    from crmroi.demo import generate_company, write_demo
-    from crmroi.store import open_store
-
-    started = time.perf_counter()
-    with _progress() as progress:
-        task = progress.add_task("generating", total=100)
-
-        def on_step(description: str, fraction: float) -> None:
-            progress.update(task, description=description, completed=round(fraction * 100))
-
-        company = generate_company(scale=scale, seed=seed, progress=on_step)
-        progress.update(task, description="writing workspace", completed=100)
-        with open_store(workspace, create=True) as store:
-            counts = write_demo(store, company, store.folder)
-    elapsed = time.perf_counter() - started
-    table = Table(title=f"Demo company (seed {seed}, scale {scale:g}) in {workspace}")
-    table.add_column("table")
-    table.add_column("rows", justify="right")
-    for name, count in counts.items():
-        table.add_row(name, f"{count:,}")
-    console.print(table)
-    go_lives = ", ".join(f"{t} {d:%Y-%m-%d}" for t, d in sorted(company.go_live_by_team.items()))
-    console.print(f"CRM go-live by team: {go_lives}")
-    folder = Path(workspace)
-    console.print(
-        f"Wrote {folder / 'workspace.duckdb'} and {folder / 'truth.json'} in {elapsed:.1f} s"
-    )
+from crmroi.cli.app import WorkspaceArg, app, console, progress_bar
+from crmroi.ingest.pipeline import ImportReport
 
 
 @app.command("import")
@@ -109,7 +41,7 @@ def import_(
     mapping_file = resolve_mapping(
         source, mapping
     )  # fail on a bad mapping before creating anything
-    with open_store(workspace, create=True) as store, _progress() as progress:
+    with open_store(workspace, create=True) as store, progress_bar() as progress:
         task = progress.add_task("importing", total=None)
 
         def on_step(description: str, done: int, total: int) -> None:
@@ -129,10 +61,7 @@ def import_(
     _print_import_report(report)
 
 
-def _print_import_report(report: object) -> None:
-    from crmroi.ingest.pipeline import ImportReport
-
-    assert isinstance(report, ImportReport)
+def _print_import_report(report: ImportReport) -> None:
     table = Table(title=f"Import {report.batch_id}")
     for name in ("file", "table", "rows", "new", "changed", "unchanged", "refused", "read as"):
         table.add_column(name, justify="left" if name in ("file", "table", "read as") else "right")
@@ -165,16 +94,3 @@ def _print_import_report(report: object) -> None:
 def _delimiter_name(delimiter: str | None) -> str | None:
     names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
     return None if delimiter is None else names.get(delimiter, repr(delimiter))
-
-
-def main() -> None:
-    """Entry point: run the app, turning crmroi's own errors into one line and exit 1."""
-    try:
-        app()
-    except CrmroiError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        sys.exit(1)
-
-
-if __name__ == "__main__":
-    main()
