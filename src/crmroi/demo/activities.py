@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from crmroi.demo import effects as fx
-from crmroi.demo.columns import finish, make_ids, take, ts
+from crmroi.demo.columns import business_time, finish, make_ids, take, ts
 from crmroi.demo.company import Reps, World
 from crmroi.demo.sales import Sales
 from crmroi.demo.service import Service, random_contact
@@ -62,7 +62,8 @@ def make_activities(world: World, reps: Reps, sales: Sales, service: Service) ->
     rates[:, FAX] *= ~d.treated
     rates *= (d.end >= world.start_us)[:, None]  # deals over before the start: no activities
     row, kind1 = _expand(rng, rates)
-    t1 = _uniform(rng, np.maximum(d.created[row], world.start_us), d.end[row])
+    lo = np.maximum(d.created[row], world.start_us)
+    t1 = np.clip(business_time(_uniform(rng, lo, d.end[row])), lo, d.end[row])
     acc1 = d.account[row]
     rep1 = reps.rep_at(d.slot[row], t1)
     contact1 = random_contact(rng, service, acc1)
@@ -71,7 +72,8 @@ def make_activities(world: World, reps: Reps, sales: Sales, service: Service) ->
     # -- on leads ---------------------------------------------------------------------
     n_leads = len(sales.lead_created)
     row, kind2 = _expand(rng, np.broadcast_to(LEAD_RATES, (n_leads, len(KINDS))))
-    t2 = _uniform(rng, sales.lead_created[row], sales.lead_until[row])
+    lo, hi = sales.lead_created[row], sales.lead_until[row]
+    t2 = np.clip(business_time(_uniform(rng, lo, hi)), lo, hi)
     rep2 = sales.lead_owner[row]
     lead2 = row
     none2 = np.full(row.size, -1, dtype=np.int64)
@@ -80,6 +82,7 @@ def make_activities(world: World, reps: Reps, sales: Sales, service: Service) ->
     owner, t3 = world.events(
         rng, sales.active_from[cust], sales.active_to[cust], ACCOUNT_RATES.sum(), demand=False
     )
+    t3 = business_time(t3)
     kind3 = rng.choice(len(KINDS), owner.size, p=ACCOUNT_RATES / ACCOUNT_RATES.sum())
     acc3 = cust[owner]
     rep3 = reps.rep_at(sales.account_slot[acc3], t3)

@@ -14,6 +14,25 @@ US_PER_DAY = 86_400_000_000
 """Microseconds in a day: timestamps are int64 microseconds since 1970 (naive UTC)."""
 
 
+def business_time(us: np.ndarray) -> np.ndarray:
+    """Move timestamps into working hours: Monday-Friday, 08:00-18:00.
+
+    Each week's seven days (Sunday to Saturday) are squeezed evenly onto its five
+    working days and each day onto ten hours, so times stay in order and in the
+    same week. (The demo period starts on a Sunday and ends on a Wednesday, so no
+    time leaves the period.)
+    """
+    us = np.asarray(us, dtype=np.int64)
+    day = np.floor_divide(us, US_PER_DAY)
+    weekday = (day + 4) % 7  # 1970-01-01 was a Thursday; 0 = Sunday
+    sunday = day - weekday
+    pos = (weekday + (us - day * US_PER_DAY) / US_PER_DAY) * (5.0 / 7.0)  # 0..5 days
+    work_day = np.floor(pos)
+    hour_us = US_PER_DAY // 24
+    in_day = ((pos - work_day) * 10 * hour_us).astype(np.int64)
+    return (sunday + 1 + work_day.astype(np.int64)) * US_PER_DAY + 8 * hour_us + in_day
+
+
 def make_ids(prefix: str, n: int, width: int) -> pa.Array:
     """Ids `prefix` + 1-based zero-padded number, e.g. R0001 (wider if n needs it)."""
     width = max(width, len(str(n)))

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from crmroi.demo import effects as fx
-from crmroi.demo.columns import US_PER_DAY, finish, make_ids, money, take, ts
+from crmroi.demo.columns import US_PER_DAY, business_time, finish, make_ids, money, take, ts
 from crmroi.demo.company import N_MONTHS, TEAM_REGION, TEAM_WIN_FE, TEAMS, Reps, World
 from crmroi.demo.names import COUNTRIES, companies
 
@@ -111,14 +111,17 @@ def _outcomes(
     p_cf = BASE_WIN + np.array(TEAM_WIN_FE)[team] + skill[rep] + world.win_shift[month]
     p_cf = np.clip(p_cf, 0.02, 0.93)
     p = p_cf + fx.WIN_RATE_ABS * treated
-    cell = world.cell(team, created) * len(SEGMENTS) + segment
+    # strata: team x quarter x segment x before/after go-live
+    quarter = np.asarray(team) * 12 + month // 3
+    cell = (quarter * len(SEGMENTS) + segment) * 2 + treated
     u = world.strat(rng, cell)
     won, won_cf = u < p, u < p_cf
     cycle_days = np.exp(
         np.log(SEGMENT_CYCLE[segment]) + 0.4 * world.strat_normal(rng, cell * 2 + won)
     )
     cycle_days *= np.where(treated, 1 + fx.SALES_CYCLE_REL, 1.0)
-    closed = created + (cycle_days * US_PER_DAY).astype(np.int64)
+    closed = business_time(created + (cycle_days * US_PER_DAY).astype(np.int64))
+    closed = np.maximum(closed, created + US_PER_DAY // 24)
     is_closed = closed < world.end_us
     amount_cf = (
         SEGMENT_AMOUNT[segment]
@@ -186,7 +189,7 @@ def make_sales(world: World, reps: Reps) -> Sales:
     warm_us = WARMUP_MONTHS * 30.4375 * US_PER_DAY
     w_created = world.start_us - 1 - (rng.random(w_team.size) * warm_us).astype(np.int64)
     l_team = np.concatenate([w_team, l_team])
-    l_created = np.concatenate([w_created, l_created])
+    l_created = business_time(np.concatenate([w_created, l_created]))
     order = np.lexsort((l_team, l_created))
     l_team, l_created = l_team[order], l_created[order]
     n_leads = len(l_team)
@@ -201,16 +204,18 @@ def make_sales(world: World, reps: Reps) -> Sales:
     l_treated = world.treated(l_team, l_created)
     base = np.array(fx.LEAD_CONVERSION_BASE)[l_source]
     p_conv = base + np.array(fx.LEAD_CONVERSION_ABS)[l_source] * l_treated
-    u = world.strat(rng, l_cell * len(fx.LEAD_SOURCES) + l_source)
+    l_quarter = l_team * 12 + world.month_of(l_created) // 3
+    strata = ((l_quarter * len(fx.LEAD_SOURCES) + l_source) * 3 + l_segment) * 2 + l_treated
+    u = world.strat(rng, strata)
     lag = ((2 + rng.exponential(14.0, n_leads)) * US_PER_DAY).astype(np.int64)
-    l_conv_at = l_created + lag
+    l_conv_at = np.maximum(business_time(l_created + lag), l_created + US_PER_DAY // 24)
     converted = (u < p_conv) & (l_conv_at < world.end_us)
     induced = converted & (u >= base)
     recent = l_created > world.end_us - 45 * US_PER_DAY
     l_status = np.where(rng.random(n_leads) < 0.7, "disqualified", "nurturing").astype(object)
     l_status[recent] = "working"
     l_status[converted] = "converted"
-    l_until = np.where(converted, l_conv_at, l_created + 30 * US_PER_DAY)
+    l_until = np.where(converted, l_conv_at, business_time(l_created + 30 * US_PER_DAY))
     l_until = np.minimum(l_until, world.end_us - 1)
 
     # -- accounts: pre-existing ones, then one per converted lead -----------------
@@ -218,7 +223,7 @@ def make_sales(world: World, reps: Reps) -> Sales:
     n_pre = max(n_teams, round(1750 * world.scale))
     pre_team = rng.choice(n_teams, n_pre, p=reps.team_slot_count / reps.team_slot_count.sum())
     pre_created = world.start_us - int(warm_us) - rng.integers(1, 8 * 365, n_pre) * US_PER_DAY
-    pre_created = np.sort(pre_created)
+    pre_created = np.sort(business_time(pre_created + rng.integers(0, US_PER_DAY, n_pre)))
     pre_customer = rng.random(n_pre) < 0.8
     conv = np.flatnonzero(converted)
     conv = conv[np.argsort(l_conv_at[conv], kind="stable")]
@@ -265,6 +270,7 @@ def make_sales(world: World, reps: Reps) -> Sales:
     owner, x_created = world.events(
         rng, first_win[cust], active_to[cust], EXPANSION_PER_MONTH, demand=True
     )
+    x_created = business_time(x_created)
     x_acc = cust[owner]
     x_team = a_team[x_acc]
     x_rep = reps.rep_at(a_slot[x_acc], x_created)

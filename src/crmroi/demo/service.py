@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from crmroi.demo import effects as fx
-from crmroi.demo.columns import finish, make_ids, money, take, ts
+from crmroi.demo.columns import business_time, finish, make_ids, money, take, ts
 from crmroi.demo.company import N_MONTHS, Reps, World
 from crmroi.demo.names import COUNTRIES, TITLES, people
 from crmroi.demo.sales import PRODUCTS, Sales
@@ -93,7 +93,7 @@ def _orders(world: World, rng: np.random.Generator, sales: Sales) -> tuple[pa.Ta
     )
     acc = cust[owner]
     order = np.lexsort((acc, at))
-    acc, at = acc[order], at[order]
+    acc, at = acc[order], business_time(at[order])
     n = acc.size
     seg = sales.account_segment[acc]
     month = world.month_of(at)
@@ -124,7 +124,7 @@ def _tickets(world: World, rng: np.random.Generator, sales: Sales) -> tuple[pa.T
     )
     acc = cust[owner]
     order = np.lexsort((acc, opened))
-    acc, opened = acc[order], opened[order]
+    acc, opened = acc[order], business_time(opened[order])
     n = acc.size
     channel = rng.choice(len(CHANNELS), n, p=CHANNEL_SHARE)
     hours = rng.exponential(30.0, n) + 0.25
