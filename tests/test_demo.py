@@ -73,6 +73,8 @@ def test_every_table_matches_the_schema(small: DemoCompany) -> None:
         assert len(set(source_ids)) == len(source_ids), f"{name}: duplicate source_id"
         if name in ID_COLUMN:
             assert table.column(ID_COLUMN[name]).equals(table.column("source_id")), name
+        key = table.select(list(TABLES[name].key)).to_pandas()
+        assert not key.duplicated().any(), f"{name}: duplicate natural key"
 
 
 def test_ids_are_padded_and_sorted(small: DemoCompany) -> None:
