@@ -261,6 +261,19 @@ def test_write_demo_is_idempotent_and_reproducible(tmp_path: Path, small: DemoCo
     assert copies[0]["deals"].column("amount").equals(expected.column("amount"))
 
 
+def test_write_demo_keeps_other_sources(tmp_path: Path, small: DemoCompany) -> None:
+    other = small.tables["reps"].slice(0, 1)
+    other = other.set_column(
+        other.schema.get_field_index("source_system"), "source_system", pa.array(["hubspot"])
+    )
+    with Store.open(tmp_path / "ws", create=True) as store:
+        with store.transaction() as tx:
+            tx.append("reps", other)
+        write_demo(store, small, None)
+        assert store.count("reps") == small.tables["reps"].num_rows + 1
+    assert not (tmp_path / "ws" / "truth.json").exists()
+
+
 def test_progress_is_reported() -> None:
     seen: list[tuple[str, float]] = []
     generate_company(scale=0.05, seed=1, progress=lambda step, frac: seen.append((step, frac)))
