@@ -301,3 +301,14 @@ def test_blank_lines_and_report_footer_are_not_rows(
     assert report.rejects == []
     assert report.files[0].rows_in == 2
     assert [r["deal_id"] for r in deals(workspace)] == ["D-1", "D-2"]
+
+
+def test_rejects_csv_neutralises_formula_like_cells(tmp_path: Path) -> None:
+    from crmroi.ingest.rejects import write_rejects_csv
+
+    path = tmp_path / "rejects.csv"
+    rejects = [Reject("f.csv", 2, "amount", "cannot read", '=HYPERLINK("http://x")')]
+    assert write_rejects_csv([*rejects, Reject("f.csv", 3, "@x", "-bad", "+1")], path) == 2
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[1] == 'f.csv,2,amount,cannot read,"\'=HYPERLINK(""http://x"")"'
+    assert lines[2] == "f.csv,3,'@x,'-bad,'+1"
