@@ -1,0 +1,206 @@
+"""The business case (`case.yaml`) as pydantic models, loaded with errors naming file and line.
+
+Units: money is per month in the workspace's base currency unless a field says
+otherwise; rates and shares are fractions (0.10, not 10); growth and discount
+rates are per year; months count from 1 (month 0 is "at signing").
+
+A number that is uncertain may be given as a range, `{low: 1, likely: 2, high: 4}`,
+which the simulation draws from a PERT distribution and the deterministic case
+takes at `likely`. A driver's `change` may instead be `measured`: it is then read
+from the KPI engine's change on the workspace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from crmroi.errors import ConfigurationError, InputFileError
+from crmroi.finance.case_errors import readable_errors
+from crmroi.finance.drivers import Driver
+from crmroi.finance.estimates import Estimate, Range, likely
+from crmroi.ingest.yaml_lines import LineIndex, describe_validation_error, load_yaml_with_lines
+from crmroi.store.schema import CRM_COST_CATEGORIES
+
+__all__ = [
+    "AvoidedLoss",
+    "Case",
+    "CostItem",
+    "Estimate",
+    "Ramp",
+    "Range",
+    "RiskDefaults",
+    "case_problems",
+    "likely",
+    "load_case",
+    "parse_case",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Ramp(_Strict):
+    """A share by month from go-live: linear from `start` to `end` over `months`, then flat.
+
+    Or `by_month`: explicit shares for months 1, 2, ... after go-live (the last one is held).
+    """
+
+    start: float = Field(default=1.0, ge=0, le=1)
+    end: float = Field(default=1.0, ge=0, le=1)
+    months: int = Field(default=1, ge=1)
+    by_month: list[Annotated[float, Field(ge=0, le=1)]] | None = None
+
+
+class CostItem(_Strict):
+    """One cost line, in a category of the data contract's `crm_costs`.
+
+    `amount` is money (per month when recurring, per user and month with
+    `per_user`); `actual` reads the category's rows from the workspace's
+    `crm_costs` instead (months after the last actual month continue at the run
+    rate of the last three months' recurring rows).
+    """
+
+    category: Literal[CRM_COST_CATEGORIES]  # type: ignore[valid-type]
+    name: str | None = None
+    kind: Literal["one_time", "recurring"] = "recurring"
+    amount: Estimate | Literal["actual"]
+    per_user: bool = False
+    start_month: int = Field(default=1, ge=0)
+    end_month: int | None = Field(default=None, ge=0)
+    growth: float = Field(default=0.0, ge=-1, description="per year (fraction)")
+    risk_adjustment: float | None = Field(default=None, ge=0, le=5)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.category
+
+
+class AvoidedLoss(_Strict):
+    """A loss of the "do nothing" scenario the CRM avoids (money per month), e.g. churn."""
+
+    name: str
+    amount: Estimate
+    start_month: int = Field(default=1, ge=0)
+    growth: float = Field(default=0.0, ge=-1, description="change of the loss per year (fraction)")
+    kpi: str | None = None
+    risk_adjustment: float | None = Field(default=None, ge=0, le=1)
+
+
+class RiskDefaults(_Strict):
+    """TEI-style risk adjustment: benefits reduced by `benefits`, costs raised by `costs`."""
+
+    benefits: float = Field(default=0.10, ge=0, le=1)
+    costs: float = Field(default=0.10, ge=0, le=5)
+
+
+class Case(_Strict):
+    """A whole business case (see docs/business_case.md)."""
+
+    name: str
+    currency: str = "USD"
+    start: dt.date | None = Field(default=None, description="first day of month 1")
+    horizon_months: int = Field(default=36, ge=1, le=240)
+    discount_rate: float = Field(default=0.10, ge=0, le=1, description="per year")
+    users: int = Field(default=1, ge=1, description="licensed users")
+    go_live_month: int = Field(default=1, ge=1, description="first month with benefits")
+    adoption: Ramp = Ramp()
+    benefit_ramp: Ramp = Ramp()
+    risk: RiskDefaults = RiskDefaults()
+    costs: list[CostItem] | Literal["actual"] = Field(default_factory=list)
+    benefits: list[Driver] = Field(default_factory=list)
+    do_nothing: list[AvoidedLoss] = Field(default_factory=list)
+    intangible_benefits: list[str] = Field(default_factory=list)
+    risks: list[str] = Field(default_factory=list)
+
+    @property
+    def uses_actuals(self) -> bool:
+        """True when any cost is read from the workspace's crm_costs."""
+        if self.costs == "actual":
+            return True
+        return any(c.amount == "actual" for c in self.costs)
+
+    @property
+    def uses_measured(self) -> bool:
+        """True when any benefit driver's change is measured on the workspace."""
+        return any(d.change == "measured" for d in self.benefits)
+
+
+def case_problems(case: Case) -> list[tuple[tuple[str | int, ...], str]]:
+    """Problems pydantic cannot see field by field: (YAML path, message) pairs.
+
+    Double counting (two benefits drawing value from one KPI), duplicate benefit
+    names, and actual costs without a `start` date.
+    """
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    claims: dict[str, str] = {}
+    seen: set[str] = set()
+    items: list[tuple[tuple[str | int, ...], str, str | None]] = [
+        (("benefits", i), d.label, d.kpi) for i, d in enumerate(case.benefits)
+    ]
+    items += [(("do_nothing", i), x.name, x.kpi) for i, x in enumerate(case.do_nothing)]
+    for loc, label, kpi in items:
+        if label in seen:
+            problems.append((loc, f"benefit name {label!r} is used twice; names must be unique"))
+        seen.add(label)
+        if kpi is None:
+            continue
+        if kpi in claims:
+            problems.append(
+                (
+                    loc,
+                    f"double counting: benefits {claims[kpi]!r} and {label!r} both draw their "
+                    f"value from the KPI {kpi!r}; keep one (or merge them)",
+                )
+            )
+        claims.setdefault(kpi, label)
+    if case.uses_actuals and case.start is None:
+        problems.append(
+            (("costs",), "`start` (first day of month 1) is needed to place actual costs")
+        )
+    return problems
+
+
+def parse_case(data: Any, source: str | Path = "case.yaml", index: LineIndex | None = None) -> Case:
+    """Validate already-loaded YAML data; errors name `source`, the line and the field."""
+    index = index or LineIndex()
+    try:
+        case = Case.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigurationError(
+            describe_validation_error(readable_errors(exc), index, source)
+        ) from None
+    problems = case_problems(case)
+    if problems:
+        name = Path(source).name
+        parts = []
+        for loc, message in problems:
+            line = index.line_for(loc)
+            at = f" line {line}" if line else ""
+            parts.append(f"{name}{at}: {'.'.join(map(str, loc))}: {message}")
+        raise ConfigurationError("; ".join(parts))
+    return case
+
+
+def load_case(path: str | Path) -> Case:
+    """Read and validate a case file; `ConfigurationError` naming file, line and field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(path, f"cannot read the case file ({exc})") from None
+    try:
+        data, index = load_yaml_with_lines(text, str(path))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigurationError(f"{path.name}{where}: not valid YAML: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"{path.name}: a case file must be a YAML mapping")
+    return parse_case(data, path, index)

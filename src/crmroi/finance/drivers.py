@@ -1,0 +1,291 @@
+"""Benefit drivers: formulas from business inputs to money per month.
+
+Each driver declares the one KPI it draws its value from (`KPI`) and how its
+`change` is expressed: an absolute change for rates (fractions, e.g. +0.05 win
+rate) or a relative change for amounts and durations (e.g. -0.15 cycle days).
+That is the unit of the KPI engine's `change_abs` / `change_rel`, so a
+`measured` change is read straight from it. Two benefits may not claim the same
+KPI (that would count one change twice); `Case` refuses such a case.
+
+Revenue effects are valued at gross margin, never at revenue; time saved is
+valued at the loaded hourly cost times the share of freed time that turns
+productive. `value` works on numbers or numpy arrays (one value per run) and
+returns money per month at full adoption and full benefit ramp.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from crmroi.finance.estimates import Estimate
+
+Num = float | np.ndarray
+Measured = Literal["measured"]
+
+
+class _Driver(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    KPI: ClassVar[str | None] = None
+    CHANGE_FIELD: ClassVar[Literal["change_abs", "change_rel"]] = "change_abs"
+    INPUTS: ClassVar[tuple[str, ...]] = ()
+    FORMULA: ClassVar[str] = ""
+
+    name: str | None = None
+    change: Estimate | Measured = 0.0
+    risk_adjustment: float | None = Field(default=None, ge=0, le=1)
+    ramp_months: int | None = Field(
+        default=None, ge=1, description="months to full effect (overrides the case's benefit ramp)"
+    )
+
+    @property
+    def kind_name(self) -> str:
+        return str(getattr(self, "kind", type(self).__name__))
+
+    @property
+    def label(self) -> str:
+        return self.name or self.kind_name
+
+    @property
+    def kpi(self) -> str | None:
+        return self.KPI
+
+    def estimates(self) -> dict[str, Estimate | Measured]:
+        """The driver's numeric inputs (including `change`) by field name."""
+        return {name: getattr(self, name) for name in ("change", *self.INPUTS)}
+
+    def value(self, x: Mapping[str, Num]) -> Num:  # pragma: no cover - abstract
+        """Money per month at full adoption, from inputs `x` (numbers or arrays)."""
+        raise NotImplementedError
+
+    def relative_change(self, x: Mapping[str, float]) -> float | None:
+        """The KPI change relative to its baseline (for the benchmark ranges), if known."""
+        return x["change"] if self.CHANGE_FIELD == "change_rel" else None
+
+
+class WinRate(_Driver):
+    kind: Literal["win_rate"]
+    KPI = "win_rate"
+    INPUTS = ("opportunities_per_month", "win_rate", "avg_deal_size", "gross_margin")
+    FORMULA = "opportunities/month x change in win rate x deal size x gross margin"
+    opportunities_per_month: Estimate
+    win_rate: Estimate = Field(description="baseline win rate (fraction)")
+    avg_deal_size: Estimate
+    gross_margin: Estimate
+
+    def value(self, x: Mapping[str, Num]) -> Num:
+        return x["opportunities_per_month"] * x["change"] * x["avg_deal_size"] * x["gross_margin"]
+
+    def relative_change(self, x: Mapping[str, float]) -> float | None:
+        return x["change"] / x["win_rate"] if x["win_rate"] else None
+
+
+class DealSize(_Driver):
+    kind: Literal["deal_size"]
+    KPI = "avg_deal_size"
+    CHANGE_FIELD = "change_rel"
+    INPUTS = ("won_deals_per_month", "avg_deal_size", "gross_margin")
+    FORMULA = "won deals/month x deal size x relative change x gross margin"
+    won_deals_per_month: Estimate
+    avg_deal_size: Estimate
+    gross_margin: Estimate
+
+    def value(self, x: Mapping[str, Num]) -> Num:
+        return x["won_deals_per_month"] * x["avg_deal_size"] * x["change"] * x["gross_margin"]
+
+
+class SalesCycle(_Driver):
+    kind: Literal["sales_cycle"]
+    KPI = "sales_cycle_days"
+    CHANGE_FIELD = "change_rel"
+    INPUTS = ("monthly_revenue", "gross_margin", "capacity_share")
+    FORMULA = (
+        "revenue/month x gross margin x (1/(1 + change) - 1) x share of the freed "
+        "capacity that turns into sales"
+    )
+    monthly_revenue: Estimate
+    gross_margin: Estimate
+    capacity_share: Estimate = 0.5
+
+    def value(self, x: Mapping[str, Num]) -> Num:
+        throughput = 1.0 / (1.0 + x["change"]) - 1.0
+        return x["monthly_revenue"] * x["gross_margin"] * throughput * x["capacity_share"]
+
+
+class Retention(_Driver):
+    kind: Literal["retention"]
+    KPI = "retention_rate"
+    INPUTS = ("customers", "revenue_per_customer", "gross_margin")
+    FORMULA = "customers x change in annual retention x revenue per customer/month x gross margin"
+    customers: Estimate
+    revenue_per_customer: Estimate = Field(description="money per customer per month")
+    gross_margin: Estimate
+
+    def value(self, x: Mapping[str, Num]) -> Num:
+        return x["customers"] * x["change"] * x["revenue_per_customer"] * x["gross_margin"]
+
+
+class Upsell(_Driver):
+    kind: Literal["upsell"]
+    KPI = "upsell_rate"
+    INPUTS = ("customers", "avg_upsell_size", "gross_margin")
+    FORMULA = "customers x change in annual upsell rate / 12 x upsell size x gross margin"
+    customers: Estimate
+    avg_upsell_size: Estimate
+    gross_margin: Estimate
+
+    def value(self, x: Mapping[str, Num]) -> Num:
+        return x["customers"] * x["change"] / 12.0 * x["avg_upsell_size"] * x["gross_margin"]
+
+
+class LeadConversion(_Driver):
+    kind: Literal["lead_conversion"]
+    KPI = "lead_conversion_rate"
+    INPUTS = ("leads_per_month", "win_rate", "avg_deal_size", "gross_margin")
+    FORMULA = "leads/month x change in conversion x win rate x deal size x gross margin"
+    leads_per_month: Estimate
+    win_rate: Estimate
+    avg_deal_size: Estimate
+    gross_margin: Estimate
+
+    def value(self, x: Mapping[str, Num]) -> Num:
+        return (
+            x["leads_per_month"]
+            * x["change"]
+            * x["win_rate"]
+            * x["avg_deal_size"]
+            * x["gross_margin"]
+        )
+
+
+class Margin(_Driver):
+    kind: Literal["margin"]
+    KPI = "gross_margin"
+    INPUTS = ("monthly_revenue", "gross_margin")
+    FORMULA = "revenue/month x change in gross margin (points)"
+    monthly_revenue: Estimate
+    gross_margin: Estimate = Field(description="baseline gross margin (fraction)")
+
+    def value(self, x: Mapping[str, Num]) -> Num:
+        return x["monthly_revenue"] * x["change"]
+
+    def relative_change(self, x: Mapping[str, float]) -> float | None:
+        return x["change"] / x["gross_margin"] if x["gross_margin"] else None
+
+
+class TimeSaved(_Driver):
+    kind: Literal["time_saved"]
+    KPI = "admin_time_share"
+    INPUTS = (
+        "users",
+        "hours_per_user_month",
+        "admin_share",
+        "loaded_hourly_cost",
+        "productive_share",
+    )
+    FORMULA = (
+        "users x hours/month x -(change in admin share) x loaded hourly cost x "
+        "share of freed time that turns productive"
+    )
+    users: Estimate | None = Field(default=None, description="default: the case's users")
+    hours_per_user_month: Estimate = 160.0
+    admin_share: Estimate = Field(description="baseline share of hours spent on admin")
+    loaded_hourly_cost: Estimate
+    productive_share: Estimate = 0.5
+
+    def value(self, x: Mapping[str, Num]) -> Num:
+        hours = x["users"] * x["hours_per_user_month"] * -x["change"]
+        return hours * x["loaded_hourly_cost"] * x["productive_share"]
+
+    def relative_change(self, x: Mapping[str, float]) -> float | None:
+        return x["change"] / x["admin_share"] if x["admin_share"] else None
+
+
+class CostPerCustomer(_Driver):
+    kind: Literal["cost_per_customer"]
+    KPI = "cost_per_customer"
+    CHANGE_FIELD = "change_rel"
+    INPUTS = ("customers", "cost_per_customer")
+    FORMULA = "customers x cost per customer/month x -(relative change)"
+    customers: Estimate
+    cost_per_customer: Estimate
+
+    def value(self, x: Mapping[str, Num]) -> Num:
+        return x["customers"] * x["cost_per_customer"] * -x["change"]
+
+
+class Cac(_Driver):
+    kind: Literal["cac"]
+    KPI = "cac"
+    CHANGE_FIELD = "change_rel"
+    INPUTS = ("new_customers_per_month", "cac")
+    FORMULA = "new customers/month x acquisition cost x -(relative change)"
+    new_customers_per_month: Estimate
+    cac: Estimate
+
+    def value(self, x: Mapping[str, Num]) -> Num:
+        return x["new_customers_per_month"] * x["cac"] * -x["change"]
+
+
+class ServiceCost(_Driver):
+    kind: Literal["service_cost"]
+    KPI = "service_cost_per_ticket"
+    CHANGE_FIELD = "change_rel"
+    INPUTS = ("tickets_per_month", "cost_per_ticket")
+    FORMULA = "tickets/month x cost per ticket x -(relative change)"
+    tickets_per_month: Estimate
+    cost_per_ticket: Estimate
+
+    def value(self, x: Mapping[str, Num]) -> Num:
+        return x["tickets_per_month"] * x["cost_per_ticket"] * -x["change"]
+
+
+class Custom(_Driver):
+    """A benefit given directly as money per month (`change`), optionally claiming a KPI."""
+
+    kind: Literal["custom"]
+    FORMULA = "the amount given (money per month)"
+    claims_kpi: str | None = Field(default=None, alias="kpi")
+    change: Estimate = Field(description="money per month")
+
+    @property
+    def kpi(self) -> str | None:
+        return self.claims_kpi
+
+    def value(self, x: Mapping[str, Num]) -> Num:
+        return x["change"]
+
+
+Driver = Annotated[
+    WinRate
+    | DealSize
+    | SalesCycle
+    | Retention
+    | Upsell
+    | LeadConversion
+    | Margin
+    | TimeSaved
+    | CostPerCustomer
+    | Cac
+    | ServiceCost
+    | Custom,
+    Field(discriminator="kind"),
+]
+DRIVER_KINDS: tuple[str, ...] = (
+    "win_rate",
+    "deal_size",
+    "sales_cycle",
+    "retention",
+    "upsell",
+    "lead_conversion",
+    "margin",
+    "time_saved",
+    "cost_per_customer",
+    "cac",
+    "service_cost",
+    "custom",
+)

@@ -1,0 +1,281 @@
+"""From a case to monthly cash flows by category, before and after risk adjustment.
+
+Every benefit and cost becomes a `Line`: an amount (money per month, from the
+line's inputs) times a deterministic shape over the periods 0..H (which month
+it starts, growth, adoption and benefit ramps). Because the shape does not
+depend on the uncertain inputs, the flows of many simulation runs are one matrix
+product, amounts (runs x lines) @ shapes (lines x periods).
+
+No double counting: each benefit line declares the KPI it draws its value from
+(`Driver.KPI`, or `kpi:` on a custom driver or an avoided loss), and `Case`
+refuses a case in which two lines claim the same KPI. Time saved is valued as
+time (loaded cost x productive share) and never also as the revenue that time
+might bring; revenue effects are valued at gross margin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from crmroi.errors import ConfigurationError
+from crmroi.finance.case import AvoidedLoss, Case, CostItem, Ramp
+from crmroi.finance.cashflow import CashFlowTable, FloatArray
+from crmroi.finance.drivers import Num, _Driver
+from crmroi.finance.estimates import Estimate, Range, likely
+
+__all__ = ["CaseModel", "Line", "MeasuredChange", "build_model", "ramp_shares"]
+
+
+@dataclass(frozen=True)
+class MeasuredChange:
+    """A KPI change measured on a workspace, in the driver's unit (abs or rel)."""
+
+    value: float
+    low: float | None = None
+    high: float | None = None
+
+    def estimate(self) -> Estimate:
+        """The change as a number, or a range when a confidence interval is known."""
+        if self.low is None or self.high is None:
+            return self.value
+        lo, hi = sorted((self.low, self.high))
+        if not lo <= self.value <= hi:
+            return self.value
+        return Range(low=lo, likely=self.value, high=hi)
+
+
+@dataclass
+class Line:
+    """One benefit or cost: amount(inputs) x shape, money per month."""
+
+    name: str
+    side: Literal["benefit", "cost"]
+    category: str  # a crm_costs category for costs; "driver" or "avoided_loss" for benefits
+    shape: FloatArray
+    risk: float
+    inputs: dict[str, Estimate] = field(default_factory=dict)
+    formula: Callable[[Mapping[str, Num]], Num] | None = None
+    kpi: str | None = None
+    driver: _Driver | None = None
+
+    def key(self, name: str) -> str:
+        """The global name of one of this line's inputs, e.g. 'win rate uplift.change'."""
+        return f"{self.name}.{name}"
+
+    def amount(self, draws: Mapping[str, FloatArray] | None = None) -> Num:
+        """The line's amount: its formula of its inputs (drawn ones from `draws`)."""
+        x: dict[str, Num] = {}
+        for name, est in self.inputs.items():
+            key = self.key(name)
+            x[name] = draws[key] if draws is not None and key in draws else likely(est)
+        return 1.0 if self.formula is None else self.formula(x)
+
+
+@dataclass
+class CaseModel:
+    """The lines of a case and how to turn amounts into flows."""
+
+    case: Case
+    lines: list[Line]
+
+    @property
+    def horizon(self) -> int:
+        return self.case.horizon_months
+
+    @property
+    def n_periods(self) -> int:
+        return self.case.horizon_months + 1
+
+    def inputs(self) -> dict[str, Estimate]:
+        """Every input of every line by global name."""
+        return {line.key(n): est for line in self.lines for n, est in line.inputs.items()}
+
+    def ranged_inputs(self) -> dict[str, Range]:
+        """The inputs given as ranges (what the simulation draws)."""
+        return {k: v for k, v in self.inputs().items() if isinstance(v, Range)}
+
+    def shapes(self) -> FloatArray:
+        """lines x periods matrix of shapes."""
+        return np.vstack([line.shape for line in self.lines])
+
+    def signs(self, risk_adjusted: bool) -> FloatArray:
+        """+1 x (1 - risk) for benefits, -1 x (1 + risk) for costs (or +-1 unadjusted)."""
+        out = np.empty(len(self.lines))
+        for i, line in enumerate(self.lines):
+            r = line.risk if risk_adjusted else 0.0
+            out[i] = (1.0 - r) if line.side == "benefit" else -(1.0 + r)
+        return out
+
+    def amounts(self, draws: Mapping[str, FloatArray] | None = None, runs: int = 1) -> FloatArray:
+        """runs x lines matrix of amounts (money per month before the shapes)."""
+        out = np.empty((runs, len(self.lines)))
+        for i, line in enumerate(self.lines):
+            out[:, i] = line.amount(draws)
+        return out
+
+    def table(self, risk_adjusted: bool = False) -> CashFlowTable:
+        """Deterministic monthly flows (inputs at their most likely values) by line."""
+        amounts = self.amounts()[0]
+        signs = np.abs(self.signs(risk_adjusted))
+        out = CashFlowTable(self.horizon)
+        for line, a, s in zip(self.lines, amounts, signs, strict=True):
+            target = out.benefits if line.side == "benefit" else out.costs
+            key = line.name if line.side == "benefit" else line.category
+            flows = a * s * line.shape
+            target[key] = target[key] + flows if key in target else flows
+        return out
+
+
+def ramp_shares(ramp: Ramp, months: int) -> FloatArray:
+    """Share for months 1..`months` after go-live (fractions)."""
+    k = np.arange(months, dtype=np.float64)
+    if ramp.by_month:
+        vals = np.asarray(ramp.by_month, dtype=np.float64)
+        return vals[np.minimum(k, vals.size - 1).astype(int)]
+    if ramp.months <= 1:
+        return np.full(months, ramp.end)
+    frac = np.minimum(k / (ramp.months - 1), 1.0)
+    return ramp.start + (ramp.end - ramp.start) * frac
+
+
+def _benefit_shape(case: Case, ramp: Ramp) -> FloatArray:
+    shape = np.zeros(case.horizon_months + 1)
+    first = case.go_live_month
+    n = case.horizon_months - first + 1
+    if n > 0:
+        shape[first:] = ramp_shares(case.adoption, n) * ramp_shares(ramp, n)
+    return shape
+
+
+def _cost_shape(case: Case, item: CostItem) -> FloatArray:
+    shape = np.zeros(case.horizon_months + 1)
+    start = item.start_month
+    if start > case.horizon_months:
+        return shape
+    if item.kind == "one_time":
+        shape[start] = 1.0
+        return shape
+    end = min(
+        item.end_month if item.end_month is not None else case.horizon_months, case.horizon_months
+    )
+    m = np.arange(start, end + 1)
+    shape[start : end + 1] = (1.0 + item.growth) ** ((m - start) // 12)
+    return shape
+
+
+def _loss_shape(case: Case, loss: AvoidedLoss) -> FloatArray:
+    shape = _benefit_shape(case, Ramp())
+    m = np.arange(case.horizon_months + 1)
+    grow = (1.0 + loss.growth) ** (np.maximum(m - loss.start_month, 0) / 12.0)
+    return np.where(m >= loss.start_month, shape * grow, 0.0)
+
+
+def _driver_line(case: Case, d: _Driver, measured: Mapping[str, MeasuredChange]) -> Line:
+    inputs: dict[str, Estimate] = {}
+    for name, est in d.estimates().items():
+        if est is None and name == "users":
+            est = float(case.users)
+        if est == "measured":
+            kpi = d.kpi
+            if kpi is None or kpi not in measured:
+                raise ConfigurationError(
+                    f"benefit {d.label!r}: change is 'measured' but no measured change of "
+                    f"{kpi!r} is available (give --workspace, or estimate it)"
+                )
+            est = measured[kpi].estimate()
+        assert not isinstance(est, str) and est is not None
+        inputs[name] = est
+    ramp = case.benefit_ramp
+    if d.ramp_months is not None:
+        ramp = Ramp(start=1.0 / d.ramp_months, end=1.0, months=d.ramp_months)
+    risk = d.risk_adjustment if d.risk_adjustment is not None else case.risk.benefits
+    return Line(
+        name=d.label,
+        side="benefit",
+        category="driver",
+        shape=_benefit_shape(case, ramp),
+        risk=risk,
+        inputs=inputs,
+        formula=d.value,
+        kpi=d.kpi,
+        driver=d,
+    )
+
+
+def _cost_lines(case: Case, actual_costs: Mapping[str, FloatArray] | None) -> list[Line]:
+    items = case.costs
+    lines: list[Line] = []
+    if items == "actual":
+        if actual_costs is None:
+            raise ConfigurationError("the case's costs are 'actual': give --workspace")
+        for category, flows in actual_costs.items():
+            lines.append(_actual_line(case, category, category, flows, case.risk.costs))
+        return lines
+    for i, item in enumerate(items):
+        name = item.name or f"{item.category} {i + 1}"
+        risk = item.risk_adjustment if item.risk_adjustment is not None else case.risk.costs
+        if item.amount == "actual":
+            if actual_costs is None:
+                raise ConfigurationError(
+                    f"cost {name!r} is 'actual': give --workspace to read crm_costs"
+                )
+            flows = actual_costs.get(item.category, np.zeros(case.horizon_months + 1))
+            lines.append(_actual_line(case, name, item.category, flows, risk))
+            continue
+        users = float(case.users) if item.per_user else 1.0
+
+        def formula(x: Mapping[str, Num], users: float = users) -> Num:
+            return x["amount"] * users
+
+        lines.append(
+            Line(
+                name=name,
+                side="cost",
+                category=item.category,
+                shape=_cost_shape(case, item),
+                risk=risk,
+                inputs={"amount": item.amount},
+                formula=formula,
+            )
+        )
+    return lines
+
+
+def _actual_line(case: Case, name: str, category: str, flows: FloatArray, risk: float) -> Line:
+    shape = np.zeros(case.horizon_months + 1)
+    n = min(flows.size, shape.size)
+    shape[:n] = flows[:n]
+    return Line(name=name, side="cost", category=category, shape=shape, risk=risk)
+
+
+def build_model(
+    case: Case,
+    *,
+    actual_costs: Mapping[str, FloatArray] | None = None,
+    measured: Mapping[str, MeasuredChange] | None = None,
+) -> CaseModel:
+    """The lines of `case`; `actual_costs` (category -> flows over periods 0..H) and
+    `measured` (KPI name -> change) come from a workspace when the case uses them."""
+    lines = [_driver_line(case, d, measured or {}) for d in case.benefits]
+    for loss in case.do_nothing:
+        risk = loss.risk_adjustment if loss.risk_adjustment is not None else case.risk.benefits
+        lines.append(
+            Line(
+                name=loss.name,
+                side="benefit",
+                category="avoided_loss",
+                shape=_loss_shape(case, loss),
+                risk=risk,
+                inputs={"amount": loss.amount},
+                formula=lambda x: x["amount"],
+                kpi=loss.kpi,
+            )
+        )
+    lines += _cost_lines(case, actual_costs)
+    if not lines:
+        raise ConfigurationError("the case has neither costs nor benefits")
+    return CaseModel(case, lines)
