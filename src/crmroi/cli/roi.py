@@ -1,0 +1,217 @@
+"""`crmroi roi`: the business case (TCO, benefits, ROI/NPV/IRR/payback, risk, simulation)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from crmroi.cli.app import app, console
+
+if TYPE_CHECKING:
+    from crmroi.finance.actuals import PlanVsActual
+    from crmroi.finance.evaluate import CaseResult
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.command()
+def roi(
+    case_file: Annotated[Path, typer.Argument(metavar="CASE.yaml", help="The business case.")],
+    workspace: Annotated[
+        str | None,
+        typer.Option(help="Workspace for 'actual' costs, 'measured' benefits and --actuals."),
+    ] = None,
+    simulate: Annotated[
+        int | None, typer.Option(min=1, help="Monte Carlo runs (PERT draws of every range).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulation.")] = 0,
+    format: Annotated[OutputFormat, typer.Option(help="table or json.")] = OutputFormat.table,
+    actuals: Annotated[
+        bool, typer.Option(help="Plan versus actual to date (needs --workspace).")
+    ] = False,
+) -> None:
+    """ROI, NPV, IRR and payback of CASE.yaml, before and after risk adjustment."""
+    from crmroi.errors import ConfigurationError
+    from crmroi.finance.case import load_case
+    from crmroi.finance.evaluate import evaluate_case, model_for
+    from crmroi.store import open_store
+
+    case = load_case(case_file)
+    if actuals and workspace is None:
+        raise ConfigurationError("--actuals needs --workspace")
+    needs_store = workspace is not None and (actuals or case.uses_actuals or case.uses_measured)
+    if workspace is None and (case.uses_actuals or case.uses_measured):
+        raise ConfigurationError(
+            f"{case_file.name} reads actual costs or measured benefits: give --workspace"
+        )
+    plan_vs_actual = None
+    with contextlib.ExitStack() as stack:
+        store = stack.enter_context(open_store(workspace)) if needs_store and workspace else None
+        model = model_for(case, store)
+        result = evaluate_case(case, store, runs=simulate, seed=seed, model=model)
+        if actuals and store is not None:
+            from crmroi.finance.actuals import plan_vs_actual as compare
+
+            plan_vs_actual = compare(case, store)
+    if format is OutputFormat.json:
+        doc = result.to_json()
+        if plan_vs_actual is not None:
+            doc["actuals"] = plan_vs_actual.to_json()
+        print(json.dumps(doc, indent=2, default=str))
+        return
+    _print_result(result)
+    if plan_vs_actual is not None:
+        _print_actuals(plan_vs_actual)
+
+
+def _money(v: float | None) -> str:
+    return "-" if v is None or not math.isfinite(v) else f"{v:,.0f}"
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None or not math.isfinite(v) else f"{v:.1%}"
+
+
+def _ratio(v: float | None) -> str:
+    return "-" if v is None or not math.isfinite(v) else f"{v:.2f}"
+
+
+def _months(v: float | None) -> str:
+    return "never" if v is None or not math.isfinite(v) else f"{v:.1f}"
+
+
+def _print_result(r: CaseResult) -> None:
+    case = r.case
+    console.print(
+        f"[bold]{escape(case.name)}[/] ({case.currency}; horizon {case.horizon_months} months, "
+        f"discount rate {case.discount_rate:.0%} a year)"
+    )
+    years = math.ceil(case.horizon_months / 12)
+    by_cat = Table(title="Cash flows by category (before risk adjustment)")
+    by_cat.add_column("line")
+    by_cat.add_column("initial", justify="right")
+    for y in range(years):
+        by_cat.add_column(f"year {y + 1}", justify="right")
+    by_cat.add_column("total", justify="right")
+    for side, lines in (("+", r.table.benefits), ("-", r.table.costs)):
+        for name, flows in lines.items():
+            cells = [_money(flows[0])]
+            cells += [_money(float(flows[1 + 12 * y : 13 + 12 * y].sum())) for y in range(years)]
+            cells.append(_money(float(flows.sum())))
+            by_cat.add_row(f"{side} {escape(name)}", *cells)
+    console.print(by_cat)
+
+    monthly = Table(title="Monthly cash flows")
+    for name in ("month", "benefits", "costs", "net", "net (risk-adj.)", "cumulative"):
+        monthly.add_column(name, justify="right")
+    net, net_r = r.table.net(), r.table_risk.net()
+    benefits, costs = r.table.total_benefits(), r.table.total_costs()
+    cum = net.cumsum()
+    for m in range(r.table.n_periods):
+        monthly.add_row(
+            "initial" if m == 0 else str(m),
+            _money(benefits[m]),
+            _money(costs[m]),
+            _money(net[m]),
+            _money(net_r[m]),
+            _money(cum[m]),
+        )
+    console.print(monthly)
+
+    figures = Table(title="Figures (ROI = NPV / PV of costs; simple ROI undiscounted)")
+    figures.add_column("")
+    heads = [(r.short, r.short_risk), (r.summary, r.summary_risk)]
+    for s, _ in heads:
+        figures.add_column(f"{s.horizon_months} months", justify="right")
+        figures.add_column(f"{s.horizon_months} m risk-adj.", justify="right")
+    rows: list[tuple[str, Any]] = [
+        ("PV of benefits", lambda s: _money(s.pv_benefits)),
+        ("PV of costs", lambda s: _money(s.pv_costs)),
+        ("NPV", lambda s: _money(s.npv)),
+        ("ROI", lambda s: _pct(s.roi)),
+        ("simple ROI", lambda s: _pct(s.simple_roi)),
+        ("IRR (annual)", lambda s: _pct(s.irr)),
+        ("payback (months)", lambda s: _months(s.payback_months)),
+        ("discounted payback (months)", lambda s: _months(s.discounted_payback_months)),
+    ]
+    for label, fmt in rows:
+        figures.add_row(label, *(fmt(s) for pair in heads for s in pair))
+    console.print(figures)
+
+    for w in r.warnings:
+        console.print(f"[yellow]warning ({w.code}):[/] {escape(w.message)}")
+    for title, items in (("Intangible benefits", case.intangible_benefits), ("Risks", case.risks)):
+        if items:
+            console.print(f"[bold]{title}[/]")
+            for item in items:
+                console.print(f"  - {escape(item)}")
+    if r.simulation is not None:
+        _print_simulation(r)
+
+
+def _print_simulation(r: CaseResult) -> None:
+    assert r.simulation is not None
+    d = r.simulation.as_dict()
+    sim = Table(title=f"Simulation: {d['runs']:,} runs, seed {d['seed']} (before risk adj.)")
+    for name in ("", "P10", "P50", "P90"):
+        sim.add_column(name, justify="right")
+    sim.add_row("ROI", *(_pct(d[f"roi_p{p}"]) for p in (10, 50, 90)))
+    sim.add_row("NPV", *(_money(d[f"npv_p{p}"]) for p in (10, 50, 90)))
+    sim.add_row("payback (months)", *(_months(d[f"payback_months_p{p}"]) for p in (10, 50, 90)))
+    console.print(sim)
+    console.print(f"Probability that ROI > 0: {d['p_roi_positive']:.1%}")
+    if d["tornado"]:
+        tor = Table(title="Tornado: NPV swing per input (others at most likely)")
+        for name in ("input", "low", "high", "NPV at low", "NPV at high", "swing"):
+            tor.add_column(name, justify="left" if name == "input" else "right")
+        for row in d["tornado"]:
+            tor.add_row(
+                escape(row["input"]),
+                f"{row['low']:,.6g}",
+                f"{row['high']:,.6g}",
+                _money(row["npv_at_low"]),
+                _money(row["npv_at_high"]),
+                _money(row["swing"]),
+            )
+        console.print(tor)
+
+
+def _print_actuals(p: PlanVsActual) -> None:
+    table = Table(title=f"Plan versus actual, months 0-{p.months_to_date} (to date)")
+    for name in ("line", "plan", "actual", "variance", "variance %"):
+        table.add_column(name, justify="left" if name == "line" else "right")
+    for row in p.lines:
+        table.add_row(
+            f"{'+' if row.side == 'benefit' else '-'} {escape(row.name)}",
+            _money(row.plan_to_date),
+            _money(row.actual_to_date),
+            _money(row.variance),
+            _pct(row.variance_rel),
+        )
+    console.print(table)
+    if p.main_driver:
+        console.print(f"Explains most of the variance: [bold]{escape(p.main_driver)}[/]")
+    f = p.reforecast
+    console.print(
+        f"Re-forecast from actuals: NPV {_money(f.npv)}, ROI {_pct(f.roi)}, "
+        f"IRR {_pct(f.irr)}, payback {_months(f.payback_months)} months"
+    )
+    if p.people:
+        people = Table(title="People ROI (baseline vs after go-live)")
+        for name in ("measure", "baseline", "after"):
+            people.add_column(name, justify="left" if name == "measure" else "right")
+        for key, (before, after) in p.people.items():
+            fmt = _ratio if key == "human_capital_roi" else _money
+            people.add_row(key.replace("_", " "), fmt(before), fmt(after))
+        console.print(people)

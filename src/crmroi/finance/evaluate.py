@@ -1,0 +1,105 @@
+"""Evaluate a case: flows, figures at 12 months and the horizon, warnings, simulation.
+
+This is what `crmroi roi` prints; `CaseResult.to_json()` is the `roi --format json`
+document of the command-line contract (see ARCHITECTURE.md), extended with
+`simple_roi`, `irr_monthly`, the 12-month view, monthly flows, warnings,
+intangible benefits and risks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from crmroi.finance.case import Case
+from crmroi.finance.cashflow import CashFlowTable
+from crmroi.finance.model import CaseModel, build_model
+from crmroi.finance.sanity import Warning_, sanity_warnings
+from crmroi.finance.simulation import SimulationResult, simulate
+from crmroi.finance.sources import actual_costs, measured_changes, to_measured
+from crmroi.finance.summary import Summary, summarise
+from crmroi.store import Store
+
+__all__ = ["CaseResult", "evaluate_case", "model_for"]
+
+SHORT_HORIZON = 12
+
+
+@dataclass
+class CaseResult:
+    """Everything the roi command reports about one case."""
+
+    case: Case
+    model: CaseModel
+    table: CashFlowTable
+    table_risk: CashFlowTable
+    summary: Summary
+    summary_risk: Summary
+    short: Summary
+    short_risk: Summary
+    warnings: list[Warning_] = field(default_factory=list)
+    simulation: SimulationResult | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The `roi --format json` document."""
+        out: dict[str, Any] = {"name": self.case.name, "currency": self.case.currency}
+        out.update(self.summary.as_dict())
+        out["risk_adjusted"] = self.summary_risk.as_dict()
+        out["horizons"] = {
+            str(s.horizon_months): {**s.as_dict(), "risk_adjusted": r.as_dict()}
+            for s, r in ((self.short, self.short_risk), (self.summary, self.summary_risk))
+        }
+        out["monthly"] = {
+            "benefits": {k: v.round(2).tolist() for k, v in self.table.benefits.items()},
+            "costs": {k: v.round(2).tolist() for k, v in self.table.costs.items()},
+            "risk_adjusted_net": self.table_risk.net().round(2).tolist(),
+        }
+        out["warnings"] = [w.as_dict() for w in self.warnings]
+        out["intangible_benefits"] = list(self.case.intangible_benefits)
+        out["risks"] = list(self.case.risks)
+        if self.simulation is not None:
+            out["simulation"] = self.simulation.as_dict()
+        return out
+
+
+def model_for(case: Case, store: Store | None = None) -> CaseModel:
+    """The case's model, reading actual costs and measured changes from `store` if needed."""
+    costs = None
+    measured = None
+    if store is not None and case.uses_actuals:
+        costs = actual_costs(store, case).with_run_rate
+    if store is not None and case.uses_measured:
+        measured = to_measured(case, measured_changes(store, bootstrap=200, seed=0))
+    return build_model(case, actual_costs=costs, measured=measured)
+
+
+def evaluate_case(
+    case: Case,
+    store: Store | None = None,
+    *,
+    runs: int | None = None,
+    seed: int = 0,
+    model: CaseModel | None = None,
+) -> CaseResult:
+    """Figures before and after risk adjustment, warnings, and a simulation of `runs` runs."""
+    model = model or model_for(case, store)
+    table, table_risk = model.table(), model.table(risk_adjusted=True)
+    rate = case.discount_rate
+    short_n = min(SHORT_HORIZON, case.horizon_months)
+    full, full_risk = summarise(table, rate), summarise(table_risk, rate)
+    short = summarise(table.truncated(short_n), rate)
+    short_risk = summarise(table_risk.truncated(short_n), rate)
+    result = CaseResult(
+        case=case,
+        model=model,
+        table=table,
+        table_risk=table_risk,
+        summary=full,
+        summary_risk=full_risk,
+        short=short,
+        short_risk=short_risk,
+        warnings=sanity_warnings(model, short, full),
+    )
+    if runs:
+        result.simulation = simulate(model, runs, seed)
+    return result
