@@ -115,10 +115,16 @@ def _measurable(case: Case, changes: dict[str, KpiChangeLike]) -> Case:
     return case.model_copy(update={"benefits": drivers})
 
 
-def plan_vs_actual(case: Case, store: Store, **kpi_options: Any) -> PlanVsActual:
-    """Compare the plan of `case` with what `store` shows to date (see the module doc)."""
-    options = {"bootstrap": 200, "seed": 0, **kpi_options}
-    report = kpi_report(store, **options)
+def plan_vs_actual(
+    case: Case, store: Store, *, report: Any = None, **kpi_options: Any
+) -> PlanVsActual:
+    """Compare the plan of `case` with what `store` shows to date (see the module doc).
+
+    `report` is a KPI report already computed on `store`; without it the KPI
+    engine runs with `kpi_options` (default: 200 bootstrap resamples, seed 0).
+    """
+    if report is None:
+        report = kpi_report(store, **{"bootstrap": 200, "seed": 0, **kpi_options})
     changes: dict[str, KpiChangeLike] = {k.name: k for k in report.kpis if k.group is None}
     costs = actual_costs(store, case)
     plan_model = build_model(

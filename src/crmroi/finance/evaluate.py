@@ -62,14 +62,18 @@ class CaseResult:
         return out
 
 
-def model_for(case: Case, store: Store | None = None) -> CaseModel:
-    """The case's model, reading actual costs and measured changes from `store` if needed."""
+def model_for(case: Case, store: Store | None = None, **kpi_options: Any) -> CaseModel:
+    """The case's model, reading actual costs and measured changes from `store` if needed.
+
+    `kpi_options` go to the KPI engine (default: 200 bootstrap resamples, seed 0).
+    """
     costs = None
     measured = None
     if store is not None and case.uses_actuals:
         costs = actual_costs(store, case).with_run_rate
     if store is not None and case.uses_measured:
-        measured = to_measured(case, measured_changes(store, bootstrap=200, seed=0))
+        options = {"bootstrap": 200, "seed": 0, **kpi_options}
+        measured = to_measured(case, measured_changes(store, **options))
     return build_model(case, actual_costs=costs, measured=measured)
 
 
