@@ -1,0 +1,151 @@
+"""`crmroi kpis`: every KPI, baseline versus after go-live, as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import sys
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from crmroi.cli.app import WorkspaceArg, app, console, progress_bar
+
+if TYPE_CHECKING:
+    from crmroi.kpi import KpiChange, KpiReport
+
+
+class KpiFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class GroupBy(StrEnum):
+    team = "team"
+    rep = "rep"
+    segment = "segment"
+    source = "source"
+
+
+CSV_COLUMNS = [
+    "group", "area", "name", "unit", "baseline", "after", "change_abs", "change_rel",
+    "ci_low", "ci_high", "significant", "net_change_abs", "net_change_rel", "net_ci_low",
+    "net_ci_high", "available", "reason",
+]  # fmt: skip
+
+
+def _num(value: float | None, unit: str) -> str:
+    """A value for the table: fractions as percentages, money and counts with separators."""
+    if value is None:
+        return "-"
+    if unit.startswith("fraction"):
+        return f"{value * 100:.1f}%"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:+.1f}%"
+
+
+def _change(k: KpiChange) -> str:
+    if k.change_abs is None:
+        return "-"
+    text = ("+" if k.change_abs >= 0 else "") + _num(k.change_abs, k.unit)
+    return f"[bold green]{text} *[/]" if k.significant else text
+
+
+def render_table(report: KpiReport) -> None:
+    """The rich table: KPIs grouped by area, significant changes marked with *."""
+    from crmroi.kpi.definitions import AREAS
+
+    b, a = report.baseline, report.after
+    title = (
+        f"KPIs: baseline {b[0]:%Y-%m-%d}..{b[1]:%Y-%m-%d} vs after {a[0]:%Y-%m-%d}..{a[1]:%Y-%m-%d}"
+    )
+    table = Table(title=title, caption="* 95% interval of the change excludes 0")
+    if report.by:
+        table.add_column(report.by)
+    for col in ("KPI", "unit", "baseline", "after", "change", "rel.", "95% interval", "net (DiD)"):
+        table.add_column(col, justify="left" if col in ("KPI", "unit") else "right")
+    for area in AREAS:
+        rows = [k for k in report.kpis if k.area == area]
+        if not rows:
+            continue
+        table.add_section()
+        table.add_row(*([""] if report.by else []), f"[bold]{area}[/]", *[""] * 7)
+        for k in rows:
+            lead = [k.group or ""] if report.by else []
+            if not k.available:
+                table.add_row(*lead, k.name, k.unit, f"[dim]unavailable: {k.reason}[/]", *[""] * 5)
+                continue
+            interval = (
+                "-" if k.ci_low is None else f"{_num(k.ci_low, k.unit)}..{_num(k.ci_high, k.unit)}"
+            )
+            table.add_row(
+                *lead, k.name, k.unit, _num(k.baseline, k.unit), _num(k.after, k.unit),
+                _change(k), _pct(k.change_rel), interval, _pct(k.net_change_rel),
+            )  # fmt: skip
+    console.print(table)
+    if report.go_live_by_team:
+        dates = ", ".join(f"{t} {d:%Y-%m-%d}" for t, d in sorted(report.go_live_by_team.items()))
+        console.print(f"Phased roll-out, each team over its own windows: {dates}")
+
+
+def write_csv(report: KpiReport) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for k in report.kpis:
+        row = k.to_json()
+        writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
+
+
+@app.command()
+def kpis(
+    workspace: WorkspaceArg,
+    go_live: Annotated[
+        str | None,
+        typer.Option(help="Go-live date YYYY-MM-DD (default: the date(s) in the workspace)."),
+    ] = None,
+    baseline_months: Annotated[int, typer.Option(min=1, help="Months before go-live.")] = 12,
+    after_months: Annotated[int, typer.Option(min=1, help="Months from go-live on.")] = 12,
+    by: Annotated[
+        GroupBy | None, typer.Option(help="Group by team, rep, segment or source.")
+    ] = None,
+    format: Annotated[KpiFormat, typer.Option(help="table, json or csv.")] = KpiFormat.table,
+    bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap replicates (0: none).")] = 500,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+) -> None:
+    """Every KPI for the baseline and after windows, the change and its 95% interval."""
+    from crmroi.kpi import compute_kpi_report
+    from crmroi.kpi.windows import parse_date
+    from crmroi.store import open_store
+
+    day: dt.date | None = parse_date(go_live, "--go-live") if go_live else None
+    with open_store(workspace) as store, progress_bar() as progress:
+        task = progress.add_task("computing KPIs", total=100)
+
+        def on_step(name: str, fraction: float) -> None:
+            progress.update(task, description=name, completed=round(fraction * 100))
+
+        report = compute_kpi_report(
+            store,
+            go_live=day,
+            baseline_months=baseline_months,
+            after_months=after_months,
+            by=by.value if by else None,
+            bootstrap=bootstrap,
+            seed=seed,
+            progress=on_step,
+        )
+    if format is KpiFormat.json:
+        sys.stdout.write(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
+    elif format is KpiFormat.csv:
+        write_csv(report)
+    else:
+        render_table(report)

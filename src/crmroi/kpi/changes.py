@@ -1,0 +1,129 @@
+"""From per-unit sums to values, changes, difference-in-differences and intervals (numpy).
+
+A *cell* is a set of sum rows (a group's baseline window, a team's after window,
+...). `Cells` holds each cell's numerator and denominator sums and, with a
+bootstrap, the same sums for every replicate, so any KPI value, change or
+difference in differences is computed once on the point sums and once, vectorised,
+on the replicates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from crmroi.kpi.intervals import median_of_counts, median_se, percentile_ci, replicate_sums
+from crmroi.kpi.stats import UnitSums
+
+Sums = tuple[np.ndarray, np.ndarray]  # numerator, denominator (any leading shape)
+
+
+@dataclass
+class Cells:
+    """Point and replicate (numerator, denominator) sums per cell."""
+
+    num: np.ndarray  # (cells,)
+    den: np.ndarray
+    rep_num: np.ndarray | None  # (replicates, cells)
+    rep_den: np.ndarray | None
+
+    @classmethod
+    def build(
+        cls,
+        sums: UnitSums,
+        cell: np.ndarray,
+        n_cells: int,
+        replicates: int,
+        rng: np.random.Generator,
+    ) -> Cells:
+        """Sum rows into cells (`cell` = cell index per row, -1 = unused)."""
+        use = cell >= 0
+        c, num, den = cell[use], sums.num[use], sums.den[use]
+        p_num = np.bincount(c, weights=num, minlength=n_cells)
+        p_den = np.bincount(c, weights=den, minlength=n_cells)
+        if replicates <= 0:
+            return cls(p_num, p_den, None, None)
+        unit = sums.unit[use]
+        has_unit = np.array([u is not None for u in unit], dtype=bool)
+        fixed = np.concatenate(
+            [
+                np.bincount(c[~has_unit], weights=num[~has_unit], minlength=n_cells),
+                np.bincount(c[~has_unit], weights=den[~has_unit], minlength=n_cells),
+            ]
+        )
+        _, u_idx = np.unique(unit[has_unit].astype(str), return_inverse=True)
+        n_units = int(u_idx.max()) + 1 if u_idx.size else 0
+        if n_units == 0:  # nothing to resample (spend only): no interval
+            return cls(p_num, p_den, None, None)
+        per_unit = np.zeros((n_units, 2 * n_cells))
+        np.add.at(per_unit, (u_idx, c[has_unit]), num[has_unit])
+        np.add.at(per_unit, (u_idx, n_cells + c[has_unit]), den[has_unit])
+        reps = replicate_sums(rng, replicates, per_unit, fixed)
+        return cls(p_num, p_den, reps[:, :n_cells], reps[:, n_cells:])
+
+    def point(self, cells: list[int]) -> Sums:
+        return self.num[cells].sum(axis=-1), self.den[cells].sum(axis=-1)
+
+    def replicates(self, cells: list[int]) -> Sums | None:
+        if self.rep_num is None or self.rep_den is None:
+            return None
+        return self.rep_num[:, cells].sum(axis=-1), self.rep_den[:, cells].sum(axis=-1)
+
+
+def value(kind: str, sums: Sums, months: int) -> np.ndarray:
+    """A KPI value from summed numerator and denominator (NaN when undefined).
+
+    total: the numerator; ratio: num / den; annual: (num / den) compounded from a
+    half window of `months` / 2 months to 12 months.
+    """
+    num, den = (np.asarray(x, dtype=np.float64) for x in sums)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "total":
+            return np.where(den > 0, num, np.nan)
+        ratio = np.where(den > 0, num / den, np.nan)
+        if kind == "annual":
+            return ratio ** (12.0 / (months / 2.0))
+        return ratio
+
+
+def rel(change: np.ndarray | float, base: np.ndarray | float) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.asarray(base) != 0, np.asarray(change) / np.asarray(base), np.nan)
+
+
+def did(effect: str, t_b: np.ndarray, t_a: np.ndarray, c_b: np.ndarray, c_a: np.ndarray) -> Sums:
+    """Difference in differences: (net_abs, net_rel) of treated (t) against controls (c).
+
+    effect "abs" (rates): net_abs = (t_a - t_b) - (c_a - c_b), net_rel = net_abs / t_b.
+    effect "rel" (amounts, counts, durations): the controls' relative change is the
+    counterfactual trend, net_rel = (t_a / t_b) / (c_a / c_b) - 1, net_abs = net_rel t_b.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if effect == "abs":
+            net_abs = (t_a - t_b) - (c_a - c_b)
+            return net_abs, rel(net_abs, t_b)
+        net_rel = (t_a / t_b) / (c_a / c_b) - 1.0
+        return net_rel * t_b, net_rel
+
+
+def ci(samples: np.ndarray | None) -> tuple[float | None, float | None]:
+    return (None, None) if samples is None else percentile_ci(samples)
+
+
+@dataclass
+class MedianCells:
+    """For median KPIs: values and counts per cell, pooled on demand."""
+
+    sums: UnitSums
+    cell: np.ndarray
+
+    def median(self, cells: list[int]) -> tuple[float | None, float | None]:
+        """(median, standard error) of the pooled cells."""
+        m = np.isin(self.cell, cells)
+        v, n = self.sums.num[m], self.sums.den[m]
+        return median_of_counts(v, n), median_se(v, n)
+
+    def count(self, cells: list[int]) -> float:
+        """Number of rows (values) in the pooled cells."""
+        return float(self.sums.den[np.isin(self.cell, cells)].sum())

@@ -1,0 +1,209 @@
+"""Baseline and after windows around go-live, per team for a phased roll-out.
+
+A team's baseline window is the `baseline_months` before its go-live date and its
+after window the `after_months` from it (half-open: [start, end)). Rows of a team
+are placed in that team's windows; rows without a team (spend, rows whose rep is
+unknown) use the company go-live, the earliest one. The assignment is one Ibis
+CASE expression per bound, so it runs inside the database on every engine.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from crmroi.errors import ConfigurationError
+
+PERIODS: tuple[str, str] = ("baseline", "after")
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """`day` moved by `months` calendar months (the day clipped to the month's end)."""
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _ts(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day)
+
+
+@dataclass(frozen=True)
+class Window:
+    """One team's windows: baseline [baseline_start, go_live), after [go_live, after_end)."""
+
+    baseline_start: dt.date
+    go_live: dt.date
+    after_end: dt.date
+
+    def bounds(self, period: str) -> tuple[dt.date, dt.date]:
+        """(start, exclusive end) of the baseline or after window."""
+        if period == "baseline":
+            return self.baseline_start, self.go_live
+        return self.go_live, self.after_end
+
+    def midpoint(self, period: str) -> dt.datetime:
+        """The middle of a window (for first/second half splits), to the second."""
+        start, end = (_ts(d) for d in self.bounds(period))
+        return start + (end - start) // 2
+
+    def coverage(self, period: str, span: tuple[dt.datetime, dt.datetime] | None) -> float:
+        """Share of the window inside the data span [first, last] (1.0 without a span)."""
+        if span is None:
+            return 1.0
+        start, end = (_ts(d) for d in self.bounds(period))
+        lo, hi = max(start, span[0]), min(end, span[1] + dt.timedelta(seconds=1))
+        return max((hi - lo).total_seconds(), 0.0) / (end - start).total_seconds()
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Baseline/after windows for the company (`default`) and per team."""
+
+    default: Window
+    by_team: dict[str, Window] = field(default_factory=dict)
+    baseline_months: int = 12
+    after_months: int = 12
+
+    @classmethod
+    def build(
+        cls,
+        go_live: dt.date,
+        go_live_by_team: dict[str, dt.date] | None = None,
+        baseline_months: int = 12,
+        after_months: int = 12,
+    ) -> Windows:
+        """Windows from the company go-live and optional per-team go-live dates."""
+        if baseline_months < 1 or after_months < 1:
+            raise ConfigurationError("baseline and after windows need at least one month")
+
+        def window(day: dt.date) -> Window:
+            return Window(add_months(day, -baseline_months), day, add_months(day, after_months))
+
+        teams = {t: window(d) for t, d in sorted((go_live_by_team or {}).items())}
+        return cls(window(go_live), teams, baseline_months, after_months)
+
+    @property
+    def phased(self) -> bool:
+        return len({w.go_live for w in self.by_team.values()}) > 1
+
+    def months(self, period: str) -> int:
+        return self.baseline_months if period == "baseline" else self.after_months
+
+    def window(self, team: str | None) -> Window:
+        return self.by_team.get(team or "", self.default)
+
+    def span(self, period: str) -> tuple[dt.date, dt.date]:
+        """Earliest start and latest end of a period over all teams."""
+        wins = [self.default, *self.by_team.values()]
+        return min(w.bounds(period)[0] for w in wins), max(w.bounds(period)[1] for w in wins)
+
+    # -- Ibis expressions -----------------------------------------------------------------
+    def attach(self, t: ir.Table) -> ir.Table:
+        """`t` with its rows' window bounds (_w_b0, _w_g, _w_a1, _w_mb, _w_ma) by team.
+
+        One small join with a table of team windows (rows of unknown or missing
+        teams get the company windows); idempotent.
+        """
+        if "_w_g" in t.columns:
+            return t
+        d = self.default
+        cols = {
+            "_w_b0": lambda w: _ts(w.baseline_start),
+            "_w_g": lambda w: _ts(w.go_live),
+            "_w_a1": lambda w: _ts(w.after_end),
+            "_w_mb": lambda w: w.midpoint("baseline"),
+            "_w_ma": lambda w: w.midpoint("after"),
+        }
+        if not self.by_team:
+            return t.mutate(**{k: ibis.literal(f(d), type="timestamp") for k, f in cols.items()})
+        teams = list(self.by_team)
+        data: dict[str, list[Any]] = {"_w_team": teams}
+        data.update({"_x" + k: [f(self.by_team[x]) for x in teams] for k, f in cols.items()})
+        wt = ibis.memtable(data)
+        j = t.left_join(wt, t.team == wt._w_team)
+        fill = {
+            k: j["_x" + k].coalesce(ibis.literal(f(d), type="timestamp")) for k, f in cols.items()
+        }
+        return j.mutate(**fill).drop("_w_team", *("_x" + k for k in cols))
+
+    def period(self, t: ir.Table, ts: ir.TimestampValue) -> ir.StringValue:
+        """'baseline', 'after' or NULL for each row of an attached table."""
+        return ibis.cases(
+            ((ts >= t._w_b0) & (ts < t._w_g), "baseline"),
+            ((ts >= t._w_g) & (ts < t._w_a1), "after"),
+            else_=ibis.null("string"),
+        )
+
+    def window_start(self, t: ir.Table, ts: ir.TimestampValue) -> ir.TimestampValue:
+        """The start of the window a row falls in (baseline start or go-live)."""
+        return ibis.cases((ts < t._w_g, t._w_b0), else_=t._w_g)
+
+    def second_half(self, t: ir.Table, ts: ir.TimestampValue) -> ir.FloatingValue:
+        """1.0 when a row falls in the second half of its window, else 0.0."""
+        mid = ibis.cases((ts < t._w_g, t._w_mb), else_=t._w_ma)
+        return ibis.cases((ts >= mid, 1.0), else_=0.0)
+
+
+class MonthWindows:
+    """Calendar months as windows (for monthly panels): same interface as `Windows`."""
+
+    def attach(self, t: ir.Table) -> ir.Table:
+        return t
+
+    def period(self, t: ir.Table, ts: ir.TimestampValue) -> ir.Value:
+        """The month start of each row (its period)."""
+        del t
+        return ts.truncate("M")
+
+    def window_start(self, t: ir.Table, ts: ir.TimestampValue) -> ir.TimestampValue:
+        del t
+        return ts.truncate("M")
+
+    def second_half(self, t: ir.Table, ts: ir.TimestampValue) -> ir.FloatingValue:
+        """1.0 from the 16th of the month on."""
+        del t
+        return ibis.cases((ts.day() >= 16, 1.0), else_=0.0)
+
+
+def parse_date(value: Any, what: str) -> dt.date:
+    """An ISO date from a setting or option, or a ConfigurationError naming it."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise ConfigurationError(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def resolve_windows(
+    settings: dict[str, Any],
+    go_live: dt.date | None,
+    baseline_months: int,
+    after_months: int,
+) -> Windows:
+    """Windows from an explicit go-live, else the workspace's recorded go-live dates.
+
+    An explicit `go_live` applies to every team (no phased roll-out); otherwise
+    `go_live_by_team` (phased) and `go_live` from the workspace settings are used.
+    """
+    if go_live is not None:
+        return Windows.build(go_live, None, baseline_months, after_months)
+    raw_teams = settings.get("go_live_by_team") or {}
+    by_team = {str(t): parse_date(d, f"go_live_by_team[{t}]") for t, d in raw_teams.items()}
+    if settings.get("go_live"):
+        company = parse_date(settings["go_live"], "go_live setting")
+    elif by_team:
+        company = min(by_team.values())
+    else:
+        raise ConfigurationError(
+            "no go-live date recorded in the workspace: pass --go-live YYYY-MM-DD"
+        )
+    return Windows.build(company, by_team, baseline_months, after_months)
