@@ -1,0 +1,158 @@
+"""`crmroi score | segments | followups | clv`: use the CRM's data to raise the return."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import pandas as pd
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from crmroi.cli.app import WorkspaceArg, app, console
+from crmroi.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from crmroi.improve.scoring import ScoringReport
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+FormatOption = Annotated[Format, typer.Option("--format", help="table, json or csv.")]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(help="The day to act on, YYYY-MM-DD (default: the workspace's latest record)."),
+]
+
+
+def _day(value: str | None, option: str) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(date.fromisoformat(value))
+    except ValueError:
+        raise ConfigurationError(f"{option}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _frames(workspace: str, names: list[str]) -> dict[str, pd.DataFrame]:
+    from crmroi.improve.frames import load_frames
+    from crmroi.store import Store
+
+    with Store.open(workspace) as store:
+        return load_frames(store, names)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.isoformat()
+    if isinstance(value, float) and value != value:
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {str(k): _jsonable(v) for k, v in row.items()}
+        for row in frame.astype(object).to_dict(orient="records")
+    ]
+
+
+def _print_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, default=_jsonable) + "\n")
+
+
+@app.command()
+def score(
+    workspace: WorkspaceArg,
+    train_until: Annotated[
+        str | None,
+        typer.Option(help="Train on records created before this day, test on the rest."),
+    ] = None,
+    as_of: AsOfOption = None,
+    top: Annotated[int, typer.Option(min=1, help="Open records shown per kind (table).")] = 15,
+    format: FormatOption = Format.table,
+) -> None:
+    """Score open leads and deals: calibrated probability and the top reasons, two models."""
+    from crmroi.improve.scoring import score_workspace
+
+    frames = _frames(workspace, ["reps", "accounts", "leads", "deals", "orders"])
+    report = score_workspace(frames, _day(train_until, "--train-until"), _day(as_of, "--as-of"))
+    if format is Format.json:
+        _print_json(_score_payload(report))
+    elif format is Format.csv:
+        parts = [r.scores.assign(kind=r.kind) for r in report.results]
+        rows = pd.concat(parts, ignore_index=True)
+        for column in [str(c) for c in rows.columns if str(c).endswith("_reasons")]:
+            rows[column] = rows[column].map("; ".join)
+        rows[["kind", *[c for c in rows if c != "kind"]]].to_csv(sys.stdout, index=False)
+    else:
+        _print_scores(report, top)
+
+
+def _score_payload(report: ScoringReport) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return {
+        "as_of": report.as_of.isoformat(),
+        "kinds": [
+            {
+                "kind": r.kind,
+                "train_until": r.train_until.date().isoformat(),
+                "evaluations": [asdict(e) for e in r.evaluations],
+                "scores": _records(r.scores),
+            }
+            for r in report.results
+        ],
+        "skipped": report.skipped,
+    }
+
+
+def _print_scores(report: ScoringReport, top: int) -> None:
+    for result in report.results:
+        figures = Table(
+            title=f"{result.kind}: hold-out from {result.train_until:%Y-%m-%d} "
+            "(trained on the earlier records)"
+        )
+        figures.add_column("model", no_wrap=True)
+        for name in ("train", "test", "rate", "AUC", "log-loss", "Brier", "ECE", "lift@10%"):
+            figures.add_column(name, justify="right")
+        for e in result.evaluations:
+            figures.add_row(
+                e.model,
+                f"{e.n_train:,}",
+                f"{e.n_test:,}",
+                f"{e.rate_test:.1%}",
+                f"{e.auc:.3f}",
+                f"{e.log_loss:.4f}",
+                f"{e.brier:.4f}",
+                f"{e.calibration_error:.3f}",
+                f"{e.lift_top_decile:.2f}x",
+            )
+        console.print(figures)
+        shown = result.scores.head(top)
+        table = Table(title=f"Open {result.kind}: {len(result.scores):,}, best {len(shown)}")
+        for name in ("id", "created", "logistic", "naive Bayes", "why (logistic; log-odds)"):
+            table.add_column(
+                name, justify="right" if name in ("logistic", "naive Bayes") else "left"
+            )
+        for row in shown.to_dict(orient="records"):
+            table.add_row(
+                escape(str(row["id"])),
+                f"{row['created_at']:%Y-%m-%d}",
+                f"{row['logistic_probability']:.1%}",
+                f"{row['naive_bayes_probability']:.1%}",
+                escape(", ".join(row["logistic_reasons"])),
+            )
+        console.print(table)
+    for kind, reason in report.skipped.items():
+        console.print(f"[yellow]{kind} not scored:[/] {escape(reason)}")
