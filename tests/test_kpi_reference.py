@@ -1,0 +1,323 @@
+"""A straightforward pandas implementation of every KPI (the independent reference).
+
+Written from the definitions in docs/kpis.md without the engine's code: whole
+tables are read into pandas, rows are placed in their team's windows row by row
+(vectorised with maps), and each KPI is a groupby. Used by the KPI tests to check
+the Ibis engine and by benchmarks/bench_kpis.py as the pandas baseline.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from crmroi.store.schema import TABLES
+from crmroi.store.store import Store
+
+P = ("baseline", "after")
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def read_frames(store: Store) -> dict[str, pd.DataFrame]:
+    """Every canonical table as a pandas DataFrame."""
+    return {n: store.table(n).to_pyarrow().to_pandas() for n in TABLES}
+
+
+class Ref:
+    """Windows and lookups for the reference computation."""
+
+    def __init__(
+        self,
+        f: dict[str, pd.DataFrame],
+        go_live: dt.date,
+        by_team: dict[str, dt.date],
+        bm: int = 12,
+        am: int = 12,
+    ) -> None:
+        self.f, self.bm, self.am = f, bm, am
+        self.win = {t: self._w(d) for t, d in by_team.items()}
+        self.default = self._w(go_live)
+        reps = f["reps"]
+        self.rep_team = dict(zip(reps.rep_id, reps.team, strict=True))
+        acc = f["accounts"]
+        self.acc_owner = dict(zip(acc.account_id, acc.owner_rep_id, strict=True))
+        self.acc_team = {a: self.rep_team.get(o) for a, o in self.acc_owner.items()}
+        times = [
+            f["deals"].created_at, f["deals"].closed_at, f["leads"].created_at,
+            f["activities"].occurred_at, f["orders"].ordered_at, f["tickets"].opened_at,
+        ]  # fmt: skip
+        times = [t.dropna() for t in times if t.notna().any()]
+        self.span = (min(t.min() for t in times), max(t.max() for t in times)) if times else None
+
+    def _w(self, g: dt.date) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp]:
+        return (
+            pd.Timestamp(add_months(g, -self.bm)),
+            pd.Timestamp(g),
+            pd.Timestamp(add_months(g, self.am)),
+        )
+
+    def bounds(self, team: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+        w = [team.map(lambda t, i=i: self.win.get(t, self.default)[i]) for i in range(3)]
+        return w[0], w[1], w[2]
+
+    def period(self, team: pd.Series, ts: pd.Series) -> pd.Series:
+        b0, g, a1 = self.bounds(team)
+        ts = pd.to_datetime(ts)
+        out = pd.Series(None, index=ts.index, dtype=object)
+        out[(ts >= b0) & (ts < g)] = "baseline"
+        out[(ts >= g) & (ts < a1)] = "after"
+        return out
+
+    def coverage(self, team: object, period: str) -> float:
+        b0, g, a1 = self.win.get(team, self.default)  # type: ignore[call-overload]
+        s, e = (b0, g) if period == "baseline" else (g, a1)
+        if self.span is None:
+            return 1.0
+        lo, hi = max(s, self.span[0]), min(e, self.span[1] + pd.Timedelta(seconds=1))
+        return max((hi - lo).total_seconds(), 0.0) / (e - s).total_seconds()
+
+    def team_of(self, rep: pd.Series, account: pd.Series | None = None) -> pd.Series:
+        team = rep.map(self.rep_team)
+        if account is not None:
+            team = team.fillna(account.map(self.acc_team))
+        return team
+
+    def total(self, team: pd.Series, ts: pd.Series, value: pd.Series) -> dict[str, float]:
+        df = pd.DataFrame({"team": team, "p": self.period(team, ts), "v": value}).dropna(
+            subset=["p"]
+        )
+        out = {}
+        for p in P:
+            part = df[df.p == p]
+            if part.empty:
+                out[p] = np.nan
+                continue
+            cov = part.team.map(lambda t, p=p: self.coverage(t, p))
+            out[p] = float((part.v / cov).sum())
+        return out
+
+    def ratio(self, team: pd.Series, ts: pd.Series, num: pd.Series, den: pd.Series) -> dict:
+        df = pd.DataFrame({"p": self.period(team, ts), "n": num, "d": den})
+        g = df.dropna(subset=["p"]).groupby("p")[["n", "d"]].sum()
+        return {p: (g.n[p] / g.d[p] if p in g.index and g.d[p] > 0 else np.nan) for p in P}
+
+
+def pandas_kpis(ref: Ref) -> dict[str, dict[str, float]]:
+    """Baseline and after value of every KPI, computed with pandas."""
+    f = ref.f
+    out: dict[str, dict[str, float]] = {}
+    d = f["deals"]
+    won = d[d.is_won.fillna(False).astype(bool) & d.closed_at.notna()]
+    won_team = ref.team_of(won.owner_rep_id, won.account_id)
+    amount = won.amount.fillna(0.0)
+    out["sales_volume"] = ref.total(won_team, won.closed_at, amount)
+    out["won_deals"] = ref.total(won_team, won.closed_at, pd.Series(1.0, index=won.index))
+    # rep-months
+    reps = f["reps"]
+    months = pd.date_range(
+        min(w[0] for w in [ref.default, *ref.win.values()]).replace(day=1),
+        max(w[2] for w in [ref.default, *ref.win.values()]) + pd.offsets.MonthBegin(1),
+        freq="MS",
+    )
+    rm = reps.merge(pd.DataFrame({"m0": months[:-1], "m1": months[1:]}), how="cross")
+    hired = pd.to_datetime(rm.hired_on)
+    left = pd.to_datetime(rm.left_on)
+    rm = rm[(hired.isna() | (hired < rm.m1)) & (left.isna() | (left > rm.m0))]
+    rm_p = ref.period(rm.team, rm.m0)
+    won_p = ref.period(won_team, won.closed_at)
+    out["sales_per_rep"] = {
+        p: amount[won_p == p].sum() / (rm_p == p).sum() if (rm_p == p).sum() else np.nan for p in P
+    }
+    has_amount = won.amount.notna().astype(float)
+    out["avg_deal_size"] = ref.ratio(won_team, won.closed_at, amount, has_amount)
+    closed = d[d.is_closed.fillna(False).astype(bool) & d.closed_at.notna()]
+    ct = ref.team_of(closed.owner_rep_id, closed.account_id)
+    out["win_rate"] = ref.ratio(
+        ct, closed.closed_at, closed.is_won.fillna(False).astype(float), closed.is_won * 0 + 1.0
+    )
+    cyc = won[won.created_at.notna() & (won.closed_at >= won.created_at)]
+    days = (cyc.closed_at - cyc.created_at).dt.total_seconds() / 86400
+    cp = ref.period(ref.team_of(cyc.owner_rep_id, cyc.account_id), cyc.closed_at)
+    out["sales_cycle_days"] = {p: float(days[cp == p].median()) for p in P}
+    # forecast accuracy
+    fc = f["forecasts"].copy()
+    if len(fc) and len(won):
+        fc["made"] = pd.to_datetime(fc.made_at).fillna(pd.Timestamp("1900-01-01"))
+        fc["period"] = pd.to_datetime(fc.period_start)
+        last = fc.groupby(["team", "period"]).made.transform("max")
+        fc = fc[fc.made == last].groupby(["team", "period"], as_index=False).forecast_amount.mean()
+        act = pd.DataFrame({"team": won.owner_rep_id.map(ref.rep_team), "amount": won.amount})
+        act["period"] = won.closed_at.dt.to_period("M").dt.to_timestamp()
+        act = act.groupby(["team", "period"], as_index=False).amount.sum()
+        cell = fc.merge(act, on=["team", "period"])
+        cell = cell[cell.amount > 0]
+        accuracy = 1 - (cell.amount - cell.forecast_amount).abs() / cell.amount
+        out["forecast_accuracy"] = ref.ratio(cell.team, cell.period, accuracy, accuracy * 0 + 1)
+    # relationship concentration
+    a = f["activities"]
+    aa = a[a.account_id.notna() & a.rep_id.notna()]
+    at = aa.account_id.map(ref.acc_team).fillna(aa.rep_id.map(ref.rep_team))
+    ap = ref.period(at, aa.occurred_at)
+    per = pd.DataFrame({"acc": aa.account_id, "p": ap, "rep": aa.rep_id}).dropna(subset=["p"])
+    counts = per.groupby(["acc", "p", "rep"]).size()
+    share = counts.groupby(level=[0, 1]).max() / counts.groupby(level=[0, 1]).sum()
+    out["relationship_concentration"] = {
+        p: float(share.xs(p, level=1).mean()) if p in share.index.get_level_values(1) else np.nan
+        for p in P
+    }
+    # activity
+    at_rep = a.rep_id.map(ref.rep_team).fillna(a.account_id.map(ref.acc_team))
+    call = a.kind == "call"
+    one = pd.Series(1.0, index=a.index)
+    for name, mask in (
+        ("calls_inbound", call & (a.direction == "inbound")),
+        ("calls_outbound", call & (a.direction == "outbound")),
+    ):
+        out[name] = ref.total(at_rep[mask], a.occurred_at[mask], one[mask])
+    calls_p = ref.period(at_rep[call], a.occurred_at[call])
+    won_rep_p = ref.period(won.owner_rep_id.map(ref.rep_team), won.closed_at)
+    out["calls_per_won_deal"] = {
+        p: (calls_p == p).sum() / (won_rep_p == p).sum() if (won_rep_p == p).sum() else np.nan
+        for p in P
+    }
+    sp = f["spend"]
+    spend_p = ref.period(pd.Series(None, index=sp.index, dtype=object), sp.spent_on)
+    rm_cost = rm.monthly_cost.fillna(0.0)
+    visits = (call & (a.direction == "outbound")) | (a.kind == "visit")
+    vis_p = ref.period(at_rep[visits], a.occurred_at[visits])
+    out["cost_per_sales_call"] = {
+        p: (rm_cost[rm_p == p].sum() + sp.amount[(sp.category == "sales") & (spend_p == p)].sum())
+        / (vis_p == p).sum()
+        if (vis_p == p).sum()
+        else np.nan
+        for p in P
+    }
+    te = f["time_entries"]
+    admin = te.admin_hours.fillna(0.0)
+    out["admin_time_share"] = ref.ratio(
+        te.rep_id.map(ref.rep_team), te.week_start, admin, admin + te.selling_hours.fillna(0.0)
+    )
+    out.update(_customer_kpis(ref, won, sp, spend_p))
+    out.update(_lead_and_service_kpis(ref, won, sp, spend_p))
+    return out
+
+
+def _customer_kpis(ref: Ref, won: pd.DataFrame, sp: pd.DataFrame, spend_p: pd.Series) -> dict:
+    f = ref.f
+    o = f["orders"]
+    rev = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "ts": won.closed_at,
+                    "amount": won.amount,
+                    "cost": won.cost,
+                    "acc": won.account_id,
+                    "rep": won.owner_rep_id,
+                    "up": won.kind.isin(["upsell", "cross_sell"]).astype(float),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "ts": o.ordered_at,
+                    "amount": o.amount,
+                    "cost": o.cost,
+                    "acc": o.account_id,
+                    "rep": o.account_id.map(ref.acc_owner),
+                    "up": 0.0,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    rev["rep"] = rev.rep.fillna(rev.acc.map(ref.acc_owner))
+    rev["team"] = rev.rep.map(ref.rep_team).fillna(rev.acc.map(ref.acc_team))
+    new = won[won.kind.fillna("new") == "new"].groupby("account_id").closed_at.min()
+    rev["since"] = rev.acc.map(new)
+    rev["p"] = ref.period(rev.team, rev.ts)
+    rev["since_p"] = ref.period(rev.team, rev.since)
+    rev = rev.dropna(subset=["p"])
+    out: dict[str, dict[str, float]] = {}
+    is_new = rev.since.notna() & (rev.ts >= rev.since) & (rev.since_p == rev.p)
+    nr = rev[is_new]
+    out["new_customer_revenue"] = {
+        p: (
+            float((nr.amount[nr.p == p].fillna(0) / nr.team[nr.p == p].map(
+                lambda t, p=p: ref.coverage(t, p))).sum()) if (nr.p == p).any() else np.nan
+        )
+        for p in P
+    }  # fmt: skip
+    b0, g, _ = ref.bounds(rev.team)
+    start = np.where(rev.p == "baseline", b0, g)
+    ex = rev[rev.since.isna() | (rev.since < start)]
+    acc = ex.groupby(["p", "acc"]).up.max()
+    out["upsell_rate"] = {p: float(acc[p].mean()) if p in acc.index else np.nan for p in P}
+    buyers = rev.groupby("p").acc.nunique()
+    spend_all = {p: sp.amount[spend_p == p].sum() for p in P}
+    ms = sp.category.isin(["marketing", "sales"])
+    nc_team = pd.Series(new.index.map(ref.acc_team), index=new.index)
+    nc_p = ref.period(nc_team, new)
+    out["cac"] = {
+        p: sp.amount[ms & (spend_p == p)].sum() / (nc_p == p).sum() if (nc_p == p).sum() else np.nan
+        for p in P
+    }
+    out["revenue_per_customer"] = {
+        p: rev.amount[rev.p == p].fillna(0).sum() / buyers[p] if p in buyers else np.nan for p in P
+    }
+    b0, g, a1 = ref.bounds(rev.team)
+    mid = np.where(rev.p == "baseline", b0 + (g - b0) / 2, g + (a1 - g) / 2)  # window midpoints
+    rev["h2"] = (rev.ts >= pd.to_datetime(mid).floor("s")).astype(float)
+    rev["cover"] = [ref.coverage(t, p) for t, p in zip(rev.team, rev.p, strict=True)]
+    full = rev[rev.cover >= 0.95]
+    halves = full.groupby(["p", "acc"]).h2.agg(["min", "max"])
+    res = {}
+    for p in P:
+        if p not in halves.index:
+            res[p] = np.nan
+            continue
+        h = halves.loc[p]
+        first = (h["min"] == 0).sum()
+        both = ((h["min"] == 0) & (h["max"] == 1)).sum()
+        months = ref.bm if p == "baseline" else ref.am
+        res[p] = (both / first) ** (12 / (months / 2)) if first else np.nan
+    out["retention_rate"] = res
+    gm = rev[rev.cost.notna() & rev.amount.notna()]
+    out["gross_margin"] = {
+        p: (gm.amount - gm.cost)[gm.p == p].sum() / gm.amount[gm.p == p].sum() for p in P
+    }
+    out["cost_per_customer"] = {p: spend_all[p] / buyers[p] if p in buyers else np.nan for p in P}
+    return out
+
+
+def _lead_and_service_kpis(
+    ref: Ref, won: pd.DataFrame, sp: pd.DataFrame, spend_p: pd.Series
+) -> dict:
+    f = ref.f
+    out: dict[str, dict[str, float]] = {}
+    le = f["leads"]
+    lt = ref.team_of(le.owner_rep_id, le.account_id)
+    conv = (le.converted_at.notna() | (le.status.str.lower() == "converted")).astype(float)
+    out["leads"] = ref.total(lt, le.created_at, conv * 0 + 1)
+    out["lead_conversion_rate"] = ref.ratio(lt, le.created_at, conv, conv * 0 + 1)
+    mk = sp.category == "marketing"
+    out["marketing_spend"] = {p: float(sp.amount[mk & (spend_p == p)].sum()) for p in P}
+    lp = ref.period(lt, le.created_at)
+    out["cost_per_lead"] = {p: out["marketing_spend"][p] / (lp == p).sum() for p in P}
+    ws = won[won.source.notna() & (won.source != "customer_base")]
+    wp = ref.period(ref.team_of(ws.owner_rep_id, ws.account_id), ws.closed_at)
+    out["cost_per_won_deal"] = {p: out["marketing_spend"][p] / (wp == p).sum() for p in P}
+    t = f["tickets"]
+    tt = t.account_id.map(ref.acc_team)
+    a = t[t.csat.notna()]
+    out["csat"] = ref.ratio(tt[a.index], a.opened_at, a.csat, a.csat * 0 + 1)
+    c = t[t.cost.notna()]
+    out["service_cost_per_ticket"] = ref.ratio(tt[c.index], c.opened_at, c.cost, c.cost * 0 + 1)
+    return out
