@@ -15,7 +15,7 @@ app = typer.Typer(
     help="crmroi: does your CRM pay for itself? Measure, decide, improve.",
 )
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # one error, one line
 
 WorkspaceArg = Annotated[
     str, typer.Argument(help="Workspace folder (holds workspace.duckdb) or a postgresql:// URL.")

@@ -1,0 +1,84 @@
+"""Attribution: how much of a KPI's change the CRM caused, net of the market.
+
+`attribute` picks the strongest method the data allows and says why:
+difference in differences for a phased roll-out, an interrupted time series
+with market covariates for a single go-live, and the naive before/after change
+(labelled as such) when nothing else is possible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Literal
+
+import pandas as pd
+
+from crmroi.attribution.did import difference_in_differences, event_study
+from crmroi.attribution.its import interrupted_time_series
+from crmroi.attribution.naive import naive_attribution
+from crmroi.attribution.results import (
+    Attribution,
+    AttributionError,
+    EventStudy,
+    check_panel,
+    company_series,
+)
+
+__all__ = [
+    "Attribution",
+    "AttributionError",
+    "EventStudy",
+    "attribute",
+    "choose_method",
+    "difference_in_differences",
+    "event_study",
+    "interrupted_time_series",
+    "naive_attribution",
+]
+
+Choice = Literal["auto", "did", "its", "naive"]
+
+
+def choose_method(
+    go_live: Mapping[str, date | None], *, has_covariates: bool
+) -> tuple[Literal["did", "its", "naive"], str]:
+    """The method the data supports, and the reason in plain words."""
+    starts = {d for d in go_live.values() if d is not None}
+    never = [u for u, d in go_live.items() if d is None]
+    if len(go_live) >= 2 and (len(starts) >= 2 or (starts and never)):
+        return "did", (
+            "units went live at different times (or never), so the not-yet-live units "
+            "show what the market did meanwhile"
+        )
+    if has_covariates:
+        return "its", "one go-live for everyone; the market index stands in for a control group"
+    return "naive", "one go-live and no market data: only the naive before/after is possible"
+
+
+def attribute(
+    panel: pd.DataFrame,
+    go_live: Mapping[str, date | None],
+    *,
+    name: str,
+    method: Choice = "auto",
+    covariates: pd.DataFrame | None = None,
+    event_window: int | None = 6,
+) -> Attribution:
+    """Estimate the CRM's effect on one KPI panel (see the module docstring)."""
+    chosen, reason = choose_method(go_live, has_covariates=covariates is not None)
+    if method != "auto":
+        chosen, reason = method, f"{method} requested"
+    if chosen == "did":
+        result = difference_in_differences(panel, go_live, name=name, event_window=event_window)
+    else:
+        series = company_series(check_panel(panel, name))
+        first = min((d for d in go_live.values() if d is not None), default=None)
+        if first is None:
+            raise AttributionError(f"{name}: no go-live date is known")
+        if chosen == "its":
+            result = interrupted_time_series(series, first, name=name, covariates=covariates)
+        else:
+            result = naive_attribution(series, first, name=name)
+    result.notes.insert(0, f"method {result.method}: {reason}")
+    return result
