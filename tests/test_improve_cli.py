@@ -66,3 +66,24 @@ def test_score_on_an_empty_workspace_exits_1(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.strip().startswith("error: nothing to score")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_followups_json_and_ics(demo_ws: Path) -> None:
+    ics = demo_ws / "reminders.ics"
+    result = runner.invoke(
+        app,
+        ["followups", str(demo_ws), "--format", "json", "--notify", "ics", "--ics", str(ics)],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["count"] == len(payload["items"]) > 0
+    assert payload["sent"] == [f"calendar {ics}"]
+    kinds = {i["kind"] for i in payload["items"]}
+    assert {"stale_deal", "credit_hold", "rep_dependency"} & kinds
+    assert ics.read_bytes().startswith(b"BEGIN:VCALENDAR\r\n")
+
+
+def test_followups_webhook_needs_a_url(demo_ws: Path) -> None:
+    result = runner.invoke(app, ["followups", str(demo_ws), "--notify", "webhook"])
+    assert result.exit_code != 0
+    assert str(result.exception) == "--notify webhook needs --webhook-url"

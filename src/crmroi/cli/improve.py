@@ -6,6 +6,7 @@ import json
 import sys
 from datetime import date
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import pandas as pd
@@ -156,3 +157,119 @@ def _print_scores(report: ScoringReport, top: int) -> None:
         console.print(table)
     for kind, reason in report.skipped.items():
         console.print(f"[yellow]{kind} not scored:[/] {escape(reason)}")
+
+
+class Channel(StrEnum):
+    webhook = "webhook"
+    email = "email"
+    ics = "ics"
+
+
+@app.command()
+def followups(
+    workspace: WorkspaceArg,
+    stale_days: Annotated[int, typer.Option(min=1, help="Days without activity.")] = 14,
+    as_of: AsOfOption = None,
+    hot_threshold: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Lead score that makes a lead hot.")
+    ] = 0.3,
+    notify: Annotated[
+        list[Channel] | None, typer.Option(help="webhook, email or ics (repeatable).")
+    ] = None,
+    webhook_url: Annotated[str | None, typer.Option(help="Where to POST the JSON.")] = None,
+    smtp_host: Annotated[str, typer.Option(help="SMTP server.")] = "localhost",
+    smtp_port: Annotated[int, typer.Option(help="SMTP port.")] = 25,
+    smtp_starttls: Annotated[bool, typer.Option(help="Upgrade with STARTTLS.")] = False,
+    smtp_user: Annotated[
+        str | None,
+        typer.Option(help="SMTP login; the password is read from CRMROI_SMTP_PASSWORD."),
+    ] = None,
+    email_from: Annotated[str, typer.Option(help="Sender address.")] = "crmroi@localhost",
+    email_to: Annotated[list[str] | None, typer.Option(help="Recipient (repeatable).")] = None,
+    ics: Annotated[
+        Path | None, typer.Option(help="Calendar file to write (default WORKSPACE/followups.ics).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Rows shown (table).")] = 40,
+    format: FormatOption = Format.table,
+) -> None:
+    """List what needs action today and optionally send it out."""
+    import os
+
+    from crmroi.improve import notify as send
+    from crmroi.improve.followups import followups as find
+    from crmroi.improve.frames import data_date
+
+    frames = _frames(workspace, ["reps", "accounts", "leads", "deals", "activities", "orders"])
+    day = _day(as_of, "--as-of") or data_date(frames)
+    scores, note = _lead_scores(frames, day)
+    items = find(frames, day, stale_days, scores, hot_threshold)
+    channels = list(dict.fromkeys(notify or []))
+    if Channel.webhook in channels and not webhook_url:
+        raise ConfigurationError("--notify webhook needs --webhook-url")
+    sent: list[str] = []
+    for channel in channels:
+        if channel is Channel.webhook:
+            assert webhook_url is not None
+            status = send.post_webhook(webhook_url, send.payload(items, day))
+            sent.append(f"webhook: HTTP {status}")
+        elif channel is Channel.email:
+            recipients = email_to or []
+            send.send_email(
+                items,
+                day,
+                host=smtp_host,
+                port=smtp_port,
+                sender=email_from,
+                recipients=recipients,
+                starttls=smtp_starttls,
+                username=smtp_user,
+                password=os.environ.get("CRMROI_SMTP_PASSWORD"),
+            )
+            sent.append(f"email to {', '.join(recipients)}")
+        else:
+            folder = Path(workspace) if "://" not in workspace else Path.cwd()
+            path = send.write_ics(items, day, ics or folder / "followups.ics")
+            sent.append(f"calendar {path}")
+    if format is Format.json:
+        _print_json({**send.payload(items, day), "sent": sent, "note": note})
+    elif format is Format.csv:
+        items.to_csv(sys.stdout, index=False)
+    else:
+        _print_followups(items, day, limit)
+        for line in [note, *sent]:
+            if line:
+                console.print(escape(line))
+
+
+def _lead_scores(frames: dict[str, pd.DataFrame], day: pd.Timestamp) -> tuple[Any, str]:
+    """Logistic lead scores of open leads, or None and why not."""
+    from crmroi.improve.features import lead_examples
+    from crmroi.improve.scoring import NotEnoughHistory, score_kind
+
+    if not len(frames["leads"]):
+        return None, ""
+    examples = lead_examples(frames["leads"], frames["deals"], frames["reps"], day)
+    try:
+        result = score_kind(examples)
+    except NotEnoughHistory as exc:
+        return None, f"hot leads not ranked: {exc}"
+    return result.scores.set_index("id")["logistic_probability"], ""
+
+
+def _print_followups(items: pd.DataFrame, day: pd.Timestamp, limit: int) -> None:
+    counts = items["kind"].value_counts().to_dict() if len(items) else {}
+    summary = ", ".join(f"{n} {str(k).replace('_', ' ')}" for k, n in counts.items())
+    table = Table(title=f"Follow-ups for {day:%Y-%m-%d}: {summary or 'nothing'}")
+    for name in ("P", "what", "id", "rep", "detail"):
+        table.add_column(name, overflow="fold")
+    for row in items.head(limit).to_dict(orient="records"):
+        table.add_row(
+            str(row["priority"]),
+            str(row["kind"]).replace("_", " "),
+            escape(str(row["subject_id"])),
+            escape(str(row["rep_id"] or "")),
+            escape(str(row["detail"])),
+        )
+    console.print(table)
+    if len(items) > limit:
+        console.print(f"... and {len(items) - limit:,} more (use --limit or --format csv)")

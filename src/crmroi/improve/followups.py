@@ -1,0 +1,264 @@
+"""What needs action today: the follow-ups a sales team must not let slip.
+
+Each rule is a pure function over canonical frames returning rows of `COLUMNS`:
+
+- `stale_deals`: open deals with no activity for `stale_days` days;
+- `overdue_tasks`: tasks whose due time (`occurred_at`) has passed in the last
+  `window_days` days with nothing logged on the same deal, lead or account since;
+- `hot_leads`: open leads scored at or above `threshold` that nobody has contacted;
+- `credit_holds`: accounts on credit hold with open deals or planned visits and
+  meetings (do not drive an hour to a customer whose credit is frozen);
+- `rep_dependencies`: accounts whose contacts over the last `window_days` days rest
+  on one rep (at least `share` of them) who is leaving or has left.
+
+Priorities: 1 act today, 2 this week, 3 when convenient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from crmroi.improve.features import LOST_STATUSES
+
+COLUMNS = ["kind", "priority", "subject", "subject_id", "account_id", "rep_id", "since", "detail"]
+PLANNED_KINDS = ("visit", "meeting")
+
+
+def rows_of(frame: pd.DataFrame) -> Iterable[Any]:
+    """Rows as named tuples (typed loosely: columns vary)."""
+    return frame.itertuples()
+
+
+def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _open_deals(deals: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    is_closed = deals["is_closed"].fillna(False).astype(bool)
+    return deals[~is_closed & ~(deals["created_at"] > as_of)]
+
+
+def _past(activities: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    return activities[activities["occurred_at"] <= as_of]
+
+
+def stale_deals(
+    deals: pd.DataFrame, activities: pd.DataFrame, as_of: pd.Timestamp, stale_days: int = 14
+) -> pd.DataFrame:
+    """Open deals whose last activity (or creation, if none) is `stale_days`+ days old."""
+    open_ = _open_deals(deals, as_of)
+    last = _past(activities, as_of).groupby("deal_id")["occurred_at"].max()
+    since = open_["deal_id"].map(last).fillna(open_["created_at"])
+    idle = (as_of - since).dt.days
+    stale = open_[idle >= stale_days].assign(since_at=since, idle_days=idle)
+    rows = [
+        {
+            "kind": "stale_deal",
+            "priority": 1 if r.idle_days >= 2 * stale_days else 2,
+            "subject": "deal",
+            "subject_id": r.deal_id,
+            "account_id": r.account_id,
+            "rep_id": r.owner_rep_id,
+            "since": r.since_at,
+            "detail": f"open deal ({r.stage}) without activity for {r.idle_days} days",
+        }
+        for r in rows_of(stale)
+    ]
+    return _frame(rows)
+
+
+def _subject(activities: pd.DataFrame) -> pd.Series:
+    """What an activity is about: its deal, else its lead, else its account."""
+    deal = "deal:" + activities["deal_id"].astype("object")
+    lead = "lead:" + activities["lead_id"].astype("object")
+    account = "account:" + activities["account_id"].astype("object")
+    return deal.fillna(lead).fillna(account)
+
+
+def overdue_tasks(
+    activities: pd.DataFrame,
+    as_of: pd.Timestamp,
+    closed: set[str] | None = None,
+    window_days: int = 30,
+    grace_days: int = 1,
+) -> pd.DataFrame:
+    """Tasks due `grace_days` to `window_days` days ago with no later activity on their
+    subject; tasks on subjects in `closed` (closed deals, settled leads) are ignored."""
+    past = _past(activities, as_of).assign(about=_subject(activities))
+    past = past[past["about"].notna()]
+    last = past.groupby("about")["occurred_at"].max()
+    due = past[
+        (past["kind"] == "task")
+        & (past["occurred_at"] >= as_of - pd.Timedelta(days=window_days))
+        & (past["occurred_at"] <= as_of - pd.Timedelta(days=grace_days))
+    ]
+    overdue = due[(due["about"].map(last) <= due["occurred_at"]) & ~due["about"].isin(closed or ())]
+    rows = [
+        {
+            "kind": "overdue_task",
+            "priority": 1,
+            "subject": str(r.about).split(":", 1)[0],
+            "subject_id": str(r.about).split(":", 1)[1],
+            "account_id": r.account_id,
+            "rep_id": r.rep_id,
+            "since": r.occurred_at,
+            "detail": f"task {r.activity_id} due {r.occurred_at:%Y-%m-%d}, nothing logged since",
+        }
+        for r in rows_of(overdue)
+    ]
+    return _frame(rows)
+
+
+def hot_leads(
+    leads: pd.DataFrame,
+    activities: pd.DataFrame,
+    scores: pd.Series,
+    as_of: pd.Timestamp,
+    threshold: float,
+) -> pd.DataFrame:
+    """Open leads with a score (probability, indexed by lead_id) of at least `threshold`
+    and no activity logged against them."""
+    contacted = set(_past(activities, as_of)["lead_id"].dropna())
+    candidates = leads[leads["lead_id"].isin(scores.index) & ~leads["lead_id"].isin(contacted)]
+    probability = candidates["lead_id"].map(scores)
+    hot = candidates[probability >= threshold].assign(probability=probability)
+    rows = [
+        {
+            "kind": "hot_lead",
+            "priority": 1,
+            "subject": "lead",
+            "subject_id": r.lead_id,
+            "account_id": None,
+            "rep_id": r.owner_rep_id,
+            "since": r.created_at,
+            "detail": f"{r.probability:.0%} likely to convert ({r.source}), not contacted yet",
+        }
+        for r in rows_of(hot.sort_values("probability", ascending=False))
+    ]
+    return _frame(rows)
+
+
+def credit_holds(
+    accounts: pd.DataFrame, deals: pd.DataFrame, activities: pd.DataFrame, as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """Accounts on credit hold that still have open deals or planned visits/meetings."""
+    held = accounts[accounts["credit_status"].astype("object").str.lower() == "hold"]
+    open_deals = _open_deals(deals, as_of).groupby("account_id")["deal_id"].count()
+    planned = activities[
+        (activities["occurred_at"] > as_of) & activities["kind"].isin(PLANNED_KINDS)
+    ]
+    next_visit = planned.groupby("account_id")["occurred_at"].min()
+    rows = []
+    for r in rows_of(held):
+        n_open = int(open_deals.get(r.account_id, 0))
+        visit = next_visit.get(r.account_id)
+        if not n_open and visit is None:
+            continue
+        parts = [f"{n_open} open deal(s)"] if n_open else []
+        if visit is not None:
+            parts.append(f"a visit or meeting planned {visit:%Y-%m-%d}")
+        rows.append(
+            {
+                "kind": "credit_hold",
+                "priority": 1 if visit is not None else 2,
+                "subject": "account",
+                "subject_id": r.account_id,
+                "account_id": r.account_id,
+                "rep_id": r.owner_rep_id,
+                "since": visit if visit is not None else as_of,
+                "detail": f"credit on hold but {' and '.join(parts)}: clear credit first",
+            }
+        )
+    return _frame(rows)
+
+
+def rep_dependencies(
+    accounts: pd.DataFrame,
+    activities: pd.DataFrame,
+    reps: pd.DataFrame,
+    as_of: pd.Timestamp,
+    window_days: int = 365,
+    share: float = 0.8,
+    min_activities: int = 5,
+) -> pd.DataFrame:
+    """Accounts whose relationship rests on a rep who is leaving or has left.
+
+    For each rep with a `left_on` date: the accounts where that rep logged `share`+
+    of the activities (at least `min_activities`) in the `window_days` days before
+    leaving (or before `as_of`, for a rep still there). A departed rep's account is
+    listed only while nobody else has logged anything on it since the departure.
+    """
+    past = _past(activities, as_of)
+    past = past[past["account_id"].notna() & past["rep_id"].notna()]
+    names = accounts.set_index("account_id")["name"] if "name" in accounts else pd.Series()
+    rows = []
+    for rep in rows_of(reps[reps["left_on"].notna()]):
+        end = min(rep.left_on, as_of)
+        window = past[
+            (past["occurred_at"] >= end - pd.Timedelta(days=window_days))
+            & (past["occurred_at"] <= end)
+        ]
+        mine = window["rep_id"] == rep.rep_id
+        counts = mine.groupby(window["account_id"]).agg(total="size", mine="sum")
+        held = counts[
+            (counts["total"] >= min_activities) & (counts["mine"] >= share * counts["total"])
+        ]
+        if rep.left_on <= as_of:
+            since = past[past["occurred_at"] > rep.left_on]
+            held = held[~held.index.isin(since["account_id"].unique())]
+        verb = "left" if rep.left_on <= as_of else "leaves"
+        for account_id, r in held.iterrows():
+            rows.append(
+                {
+                    "kind": "rep_dependency",
+                    "priority": 1 if rep.left_on <= as_of + pd.Timedelta(days=30) else 2,
+                    "subject": "account",
+                    "subject_id": account_id,
+                    "account_id": account_id,
+                    "rep_id": rep.rep_id,
+                    "since": rep.left_on,
+                    "detail": f"{names.get(account_id, account_id)}: {rep.rep_id} ({verb} "
+                    f"{rep.left_on:%Y-%m-%d}) logged {r['mine'] / r['total']:.0%} of "
+                    f"{r['total']} activities in the {window_days} days before"
+                    + (", nobody since" if verb == "left" else ": introduce another rep"),
+                }
+            )
+    return _frame(rows)
+
+
+def _settled(frames: dict[str, pd.DataFrame]) -> set[str]:
+    """Subjects a task can no longer be about: closed deals and converted or lost leads."""
+    deals, leads = frames["deals"], frames["leads"]
+    done = deals.loc[deals["is_closed"].fillna(False).astype(bool), "deal_id"]
+    status = leads["status"].astype("object").fillna("").str.lower()
+    settled = leads.loc[
+        leads["converted_at"].notna() | status.isin(["converted", *LOST_STATUSES]), "lead_id"
+    ]
+    return {f"deal:{d}" for d in done} | {f"lead:{lead}" for lead in settled}
+
+
+def followups(
+    frames: dict[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    stale_days: int = 14,
+    lead_scores: pd.Series | None = None,
+    hot_threshold: float = 0.3,
+) -> pd.DataFrame:
+    """Every follow-up due at `as_of`, most urgent first."""
+    deals, activities = frames["deals"], frames["activities"]
+    parts = [
+        stale_deals(deals, activities, as_of, stale_days),
+        overdue_tasks(activities, as_of, _settled(frames)),
+        credit_holds(frames["accounts"], deals, activities, as_of),
+        rep_dependencies(frames["accounts"], activities, frames["reps"], as_of),
+    ]
+    if lead_scores is not None:
+        parts.append(hot_leads(frames["leads"], activities, lead_scores, as_of, hot_threshold))
+    found = [p for p in parts if len(p)]
+    if not found:
+        return _frame([])
+    out = pd.concat(found, ignore_index=True)
+    return out.sort_values(["priority", "kind", "since"], kind="stable").reset_index(drop=True)
