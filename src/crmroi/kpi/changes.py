@@ -74,13 +74,13 @@ class Cells:
 def value(kind: str, sums: Sums, months: int) -> np.ndarray:
     """A KPI value from summed numerator and denominator (NaN when undefined).
 
-    total: the numerator; ratio: num / den; annual: (num / den) compounded from a
-    half window of `months` / 2 months to 12 months.
+    total: the numerator (0 for a window without rows); ratio: num / den; annual:
+    (num / den) compounded from a half window of `months` / 2 months to 12 months.
     """
     num, den = (np.asarray(x, dtype=np.float64) for x in sums)
     with np.errstate(divide="ignore", invalid="ignore"):
         if kind == "total":
-            return np.where(den > 0, num, np.nan)
+            return num
         ratio = np.where(den > 0, num / den, np.nan)
         if kind == "annual":
             return ratio ** (12.0 / (months / 2.0))

@@ -158,6 +158,12 @@ def _evaluate(
 ) -> list[KpiChange]:
     """Every group's change (and net change) of one KPI."""
     spec = SPECS[d.name]
+    for p in PERIODS:
+        if max(w.coverage(p, span) for w in (windows.default, *windows.by_team.values())) <= 0:
+            first, last = (
+                ("?", "?") if span is None else (f"{span[0]:%Y-%m-%d}", f"{span[1]:%Y-%m-%d}")
+            )
+            return [_unavailable(d, f"the data ({first} to {last}) do not cover the {p} window")]
     fetch = value_counts if d.kind == "median" else unit_sums
     plan = _Plan()
     groups = did_groups(windows) if by in (None, "team") else []

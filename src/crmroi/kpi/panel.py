@@ -71,7 +71,8 @@ def kpi_panel(
         spec = SPECS[name]
         f = placed(ctx, spec, MonthWindows(), unit)
         if d.kind == "median":
-            g = f.mutate(v=f.num.round(5)).group_by(["grp", "period", "v"]).aggregate(n=f.count())
+            rounded = f.mutate(v=f.num.round(5))
+            g = rounded.group_by(["grp", "period", "v"]).aggregate(n=rounded.count())
             raw = g.to_pyarrow().to_pandas()
             rows = [
                 (
