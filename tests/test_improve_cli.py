@@ -87,3 +87,11 @@ def test_followups_webhook_needs_a_url(demo_ws: Path) -> None:
     result = runner.invoke(app, ["followups", str(demo_ws), "--notify", "webhook"])
     assert result.exit_code != 0
     assert str(result.exception) == "--notify webhook needs --webhook-url"
+
+
+def test_segments_json(demo_ws: Path) -> None:
+    result = runner.invoke(app, ["segments", str(demo_ws), "--by", "segment", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["segments"]
+    assert {r["value"] for r in rows} == {"SMB", "Mid-market", "Enterprise"}
+    assert all(r["win_rate_low"] <= r["win_rate"] <= r["win_rate_high"] for r in rows)

@@ -273,3 +273,59 @@ def _print_followups(items: pd.DataFrame, day: pd.Timestamp, limit: int) -> None
     console.print(table)
     if len(items) > limit:
         console.print(f"... and {len(items) - limit:,} more (use --limit or --format csv)")
+
+
+@app.command()
+def segments(
+    workspace: WorkspaceArg,
+    by: Annotated[
+        list[str] | None, typer.Option(help="industry, segment, region or source (repeatable).")
+    ] = None,
+    min_accounts: Annotated[int, typer.Option(min=1, help="Smallest segment shown.")] = 10,
+    as_of: AsOfOption = None,
+    format: FormatOption = Format.table,
+) -> None:
+    """Ideal-customer segments: win rate, revenue per account and churn, with intervals."""
+    from crmroi.improve.frames import data_date
+    from crmroi.improve.segments import DIMENSIONS
+    from crmroi.improve.segments import segments as find
+
+    dimensions = tuple(by or DIMENSIONS)
+    unknown = [d for d in dimensions if d not in DIMENSIONS]
+    if unknown:
+        raise ConfigurationError(f"--by {unknown[0]}: choose from {', '.join(DIMENSIONS)}")
+    frames = _frames(workspace, ["accounts", "deals", "orders"])
+    day = _day(as_of, "--as-of") or data_date(frames)
+    table = find(frames, day, dimensions, min_accounts)
+    if format is Format.json:
+        _print_json({"as_of": day.isoformat(), "segments": _records(table)})
+    elif format is Format.csv:
+        table.to_csv(sys.stdout, index=False)
+    else:
+        _print_segments(table, day)
+
+
+def _print_segments(frame: pd.DataFrame, day: pd.Timestamp) -> None:
+    if not len(frame):
+        console.print("No segment has enough accounts (see --min-accounts).")
+        return
+    for dimension, part in frame.groupby("dimension", sort=False):
+        table = Table(title=f"By {dimension} (as of {day:%Y-%m-%d}; 95% intervals)")
+        table.add_column(str(dimension))
+        for name in ("accounts", "win rate", "revenue / account", "churn"):
+            table.add_column(name, justify="right")
+        for r in part.to_dict(orient="records"):
+            table.add_row(
+                escape(str(r["value"])),
+                f"{r['accounts']:,}",
+                _interval(r["win_rate"], r["win_rate_low"], r["win_rate_high"], "{:.0%}"),
+                _interval(r["revenue_per_account"], r["revenue_low"], r["revenue_high"], "{:,.0f}"),
+                _interval(r["churn_rate"], r["churn_low"], r["churn_high"], "{:.0%}"),
+            )
+        console.print(table)
+
+
+def _interval(value: float, low: float, high: float, fmt: str) -> str:
+    if value != value:
+        return "-"
+    return f"{fmt.format(value)} ({fmt.format(low)}-{fmt.format(high)})"
