@@ -28,6 +28,7 @@ from crmroi.attribution.results import (
 __all__ = [
     "Attribution",
     "AttributionError",
+    "Choice",
     "EventStudy",
     "attribute",
     "choose_method",
@@ -38,6 +39,7 @@ __all__ = [
 ]
 
 Choice = Literal["auto", "did", "its", "naive"]
+"""How to attribute: auto picks the strongest method the data allows."""
 
 
 def choose_method(

@@ -37,12 +37,18 @@ class TwfeFit:
         half = stats.t.ppf(1 - alpha / 2, self.df) * np.sqrt(np.diag(self.cov))
         return np.column_stack([self.params - half, self.params + half])
 
-    def wald_p_value(self, columns: list[int]) -> float:
-        """Joint test that the given coefficients are all zero (F with df1=q, df2=G-1)."""
+    def wald_p_value(self, columns: list[int]) -> float | None:
+        """Joint test that the given coefficients are all zero (F with df1=q, df2=G-1).
+
+        A cluster-robust covariance has rank at most G-1, so with few units the
+        test uses the pseudo-inverse and q = its rank; None when nothing is testable.
+        """
         b = self.params[columns]
         v = self.cov[np.ix_(columns, columns)]
-        q = len(columns)
-        statistic = float(b @ np.linalg.solve(v, b)) / q
+        q = int(np.linalg.matrix_rank(v))
+        if q == 0:
+            return None
+        statistic = float(b @ np.linalg.pinv(v) @ b) / q
         return float(stats.f.sf(statistic, q, self.df))
 
 

@@ -1,0 +1,104 @@
+"""`crmroi attribute`: how much of each KPI's change the CRM caused, net of the market."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from crmroi.cli.app import WorkspaceArg, app, console, progress_bar
+
+
+class MethodChoice(StrEnum):
+    auto = "auto"
+    did = "did"
+    its = "its"
+    naive = "naive"
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:+,.4g}" if abs(value) < 1000 else f"{value:+,.0f}"
+
+
+@app.command()
+def attribute(
+    workspace: WorkspaceArg,
+    kpi: Annotated[
+        list[str] | None, typer.Option(help="KPI to attribute (repeat; default: all).")
+    ] = None,
+    market_index: Annotated[
+        Path | None,
+        typer.Option(help="CSV/XLSX of monthly market covariates: a date column, then values."),
+    ] = None,
+    method: Annotated[MethodChoice, typer.Option(help="auto picks the strongest.")] = (
+        MethodChoice.auto
+    ),
+    go_live: Annotated[
+        str | None, typer.Option(help="Go-live date YYYY-MM-DD for every team.")
+    ] = None,
+    format: Annotated[Format, typer.Option(help="table or json.")] = Format.table,
+) -> None:
+    """Estimate each KPI's change caused by the CRM, with a 95% interval and the method used."""
+    from crmroi.attribution.workspace import Unavailable, attribute_workspace
+    from crmroi.errors import ConfigurationError
+    from crmroi.store import open_store
+
+    day = None
+    if go_live is not None:
+        try:
+            day = dt.date.fromisoformat(go_live)
+        except ValueError:
+            raise ConfigurationError(f"--go-live {go_live!r} is not a date YYYY-MM-DD") from None
+    with open_store(workspace) as store, progress_bar() as progress:
+        task = progress.add_task("attributing", total=None)
+
+        def on_step(description: str, done: int, total: int) -> None:
+            progress.update(task, description=description, completed=done, total=total)
+
+        results = attribute_workspace(
+            store,
+            kpis=kpi,
+            method=method.value,
+            market_index=market_index,
+            go_live=day,
+            progress=on_step,
+        )
+    if format is Format.json:
+        print(json.dumps([r.to_json() for r in results], indent=2, ensure_ascii=False))
+        return
+    table = Table(title="What the CRM caused (95% interval) versus the naive before/after")
+    for name in ("KPI", "method", "effect", "95% interval", "relative", "naive change", "notes"):
+        table.add_column(name, justify="right" if name in ("effect", "relative") else "left")
+    for result in results:
+        if isinstance(result, Unavailable):
+            table.add_row(result.name, "-", "", "", "", "", escape(result.reason))
+            continue
+        effect = _number(result.effect)
+        rel = result.effect_rel
+        table.add_row(
+            result.name,
+            result.method,
+            effect if result.covers else f"[bold]{effect}[/]",
+            f"{_number(result.ci_low)} to {_number(result.ci_high)}",
+            "" if rel is None else f"{rel:+.1%}",
+            _number(result.naive_change),
+            escape("; ".join(result.notes[1:])),
+        )
+    console.print(table)
+    console.print(
+        "Bold effects: the interval excludes zero. Methods: did = difference in "
+        "differences, its = interrupted time series, naive = before/after."
+    )
