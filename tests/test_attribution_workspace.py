@@ -152,3 +152,32 @@ def test_cli_unknown_kpi_is_a_user_error(demo: tuple[Path, dict[str, object]]) -
     )
     assert done.returncode == 1
     assert done.stderr.startswith("error: unknown KPI happiness")
+
+
+def test_business_case_takes_attributed_effects(demo: tuple[Path, dict[str, object]]) -> None:
+    from crmroi.finance.case import parse_case
+    from crmroi.finance.evaluate import model_for
+
+    folder, _ = demo
+    benefit = {
+        "kind": "win_rate",
+        "opportunities_per_month": 100,
+        "win_rate": 0.25,
+        "avg_deal_size": 10000,
+        "gross_margin": 0.4,
+        "change": "measured",
+        "source": "attributed",
+    }
+    case = parse_case(
+        {
+            "name": "attributed",
+            "benefits": [benefit],
+            "costs": [{"category": "licence", "amount": 1}],
+        }
+    )
+    with Store.open(folder) as store:
+        [attributed] = attribute_workspace(store, kpis=["win_rate"])
+        model = model_for(case, store)
+    assert isinstance(attributed, Attribution)
+    expected = 100 * attributed.effect * 10000 * 0.4
+    assert model.table().benefits["win_rate"][1] == pytest.approx(expected)

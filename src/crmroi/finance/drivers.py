@@ -37,6 +37,13 @@ class _Driver(BaseModel):
 
     name: str | None = None
     change: Estimate | Measured = 0.0
+    source: Literal["kpi", "attributed"] = Field(
+        default="kpi",
+        description=(
+            "where a measured change comes from: the KPI engine's change (kpi) or the "
+            "attribution's effect net of the market (attributed, see `crmroi attribute`)"
+        ),
+    )
     risk_adjustment: float | None = Field(default=None, ge=0, le=1)
     ramp_months: int | None = Field(
         default=None, ge=1, description="months to full effect (overrides the case's benefit ramp)"

@@ -16,7 +16,12 @@ from crmroi.finance.cashflow import CashFlowTable
 from crmroi.finance.model import CaseModel, build_model
 from crmroi.finance.sanity import Warning_, sanity_warnings
 from crmroi.finance.simulation import SimulationResult, simulate
-from crmroi.finance.sources import actual_costs, measured_changes, to_measured
+from crmroi.finance.sources import (
+    actual_costs,
+    attributed_changes,
+    measured_changes,
+    to_measured,
+)
 from crmroi.finance.summary import Summary, summarise
 from crmroi.store import Store
 
@@ -73,7 +78,15 @@ def model_for(case: Case, store: Store | None = None, **kpi_options: Any) -> Cas
         costs = actual_costs(store, case).with_run_rate
     if store is not None and case.uses_measured:
         options = {"bootstrap": 200, "seed": 0, **kpi_options}
-        measured = to_measured(case, measured_changes(store, **options))
+        changes = measured_changes(store, **options)
+        attributed = [
+            d.kpi
+            for d in case.benefits
+            if d.change == "measured" and d.source == "attributed" and d.kpi
+        ]
+        if attributed:
+            changes = {**changes, **attributed_changes(store, attributed)}
+        measured = to_measured(case, changes)
     return build_model(case, actual_costs=costs, measured=measured)
 
 

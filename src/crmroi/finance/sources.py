@@ -27,6 +27,7 @@ __all__ = [
     "ActualCosts",
     "KpiChangeLike",
     "actual_costs",
+    "attributed_changes",
     "kpi_report",
     "measured_changes",
     "month_index",
@@ -115,6 +116,44 @@ def measured_changes(store: Store, **options: Any) -> dict[str, KpiChangeLike]:
     """The KPI engine's changes on `store` by KPI name (company level, no grouping)."""
     report = kpi_report(store, **options)
     return {k.name: k for k in report.kpis if getattr(k, "group", None) is None}
+
+
+@dataclass
+class AttributedChange:
+    """An attribution result seen through the fields the business case reads.
+
+    `baseline` is the treated units' counterfactual level after go-live (what the
+    KPI would have been without the CRM), so relative changes and their interval
+    are taken against it.
+    """
+
+    name: str
+    baseline: float | None
+    change_abs: float | None
+    change_rel: float | None
+    ci_low: float | None
+    ci_high: float | None
+    available: bool
+    reason: str | None
+
+
+def attributed_changes(store: Store, kpis: list[str]) -> dict[str, KpiChangeLike]:
+    """The attribution's effects (net of the market) of `kpis` on `store`, by KPI name."""
+    from crmroi.attribution.workspace import Unavailable, attribute_workspace
+
+    out: dict[str, KpiChangeLike] = {}
+    for result in attribute_workspace(store, kpis=kpis):
+        if isinstance(result, Unavailable):
+            out[result.name] = AttributedChange(
+                result.name, None, None, None, None, None, False, result.reason
+            )
+            continue
+        rel = result.effect_rel
+        base = result.effect / rel if rel else None
+        out[result.name] = AttributedChange(
+            result.name, base, result.effect, rel, result.ci_low, result.ci_high, True, None
+        )
+    return out
 
 
 def _pick(k: KpiChangeLike, field: str) -> tuple[float | None, float | None, float | None]:
