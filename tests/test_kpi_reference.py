@@ -81,7 +81,8 @@ class Ref:
         s, e = (b0, g) if period == "baseline" else (g, a1)
         if self.span is None:
             return 1.0
-        lo, hi = max(s, self.span[0]), min(e, self.span[1] + pd.Timedelta(seconds=1))
+        first, last = self.span[0].normalize(), self.span[1].normalize() + pd.Timedelta(days=1)
+        lo, hi = max(s, first), min(e, last)
         return max((hi - lo).total_seconds(), 0.0) / (e - s).total_seconds()
 
     def team_of(self, rep: pd.Series, account: pd.Series | None = None) -> pd.Series:

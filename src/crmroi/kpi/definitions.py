@@ -43,6 +43,7 @@ class KpiDefinition:
     company_level: bool = False  # uses spend, which has no team, rep or segment
     optional: tuple[str, ...] = ()  # tables read when they have rows
     dims: tuple[str, ...] = ("team", "rep", "segment")  # the --by groupings it supports
+    needs: tuple[str, ...] = ()  # "table.column"s that must hold at least one value
 
     @property
     def all_tables(self) -> tuple[str, ...]:
@@ -57,14 +58,14 @@ SRC = ("source",)
 _ALL: tuple[KpiDefinition, ...] = (
     # -- sales -------------------------------------------------------------------
     D("sales_volume", "USD", "sales", ("deals",),
-      "won deal amount closed in the window", "total", dims=ALL),
+      "won deal amount closed in the window", "total", dims=ALL, needs=('deals.amount',)),
     D("won_deals", "deals", "sales", ("deals",),
       "number of deals won (closed) in the window", "total", dims=ALL),
     D("sales_per_rep", "USD per rep-month", "sales", ("deals", "reps"),
       "won amount / active rep-months (a rep is active in a month between hired_on and left_on)",
-      resample="rep", dims=('team', 'rep')),
+      resample="rep", dims=('team', 'rep'), needs=('deals.amount',)),
     D("avg_deal_size", "USD", "sales", ("deals",),
-      "won amount / won deals", dims=ALL),
+      "won amount / won deals", dims=ALL, needs=('deals.amount',)),
     D("win_rate", "fraction", "sales", ("deals",),
       "deals won / deals closed in the window", effect="abs", dims=ALL),
     D("sales_cycle_days", "days", "sales", ("deals",),
@@ -72,7 +73,7 @@ _ALL: tuple[KpiDefinition, ...] = (
       resample="deal", dims=ALL),
     D("forecast_accuracy", "fraction", "sales", ("forecasts", "deals", "reps"),
       "mean over team-months of 1 - |won amount - forecast| / won amount (latest forecast)",
-      resample="cell", effect="abs", dims=('team',)),
+      resample="cell", effect="abs", dims=('team',), needs=('deals.amount',)),
     D("relationship_concentration", "fraction", "sales", ("activities",),
       "share of an account's activities done by its most active rep, mean over active accounts",
       effect="abs", dims=('team', 'segment')),
@@ -87,14 +88,14 @@ _ALL: tuple[KpiDefinition, ...] = (
       effect="abs", optional=("orders",)),
     D("revenue_per_customer", "USD per customer", "sales", ("deals",),
       "revenue (won deals and orders) / distinct buying customers in the window",
-      optional=("orders",)),
+      optional=("orders",), needs=('deals.amount',)),
     # -- marketing -----------------------------------------------------------------
     D("lead_conversion_rate", "fraction", "marketing", ("leads",),
       "leads created in the window (cohort) that converted / leads created", resample="rep",
       effect="abs", dims=ALL),
     D("new_customer_revenue", "USD", "marketing", ("deals",),
       "revenue in the window from accounts whose first 'new' deal was won in that window",
-      "total", optional=("orders",)),
+      "total", optional=("orders",), needs=('deals.amount',)),
     D("cac", "USD per customer", "marketing", ("spend", "deals"),
       "sales and marketing spend / new customers (first 'new' deal won) in the window",
       company_level=True, dims=()),
@@ -108,9 +109,10 @@ _ALL: tuple[KpiDefinition, ...] = (
       "marketing spend / won deals that came from a lead source", dims=SRC),
     # -- service -------------------------------------------------------------------
     D("csat", "score 1-5", "service", ("tickets",),
-      "mean satisfaction score of tickets opened in the window", effect="abs"),
+      "mean satisfaction score of tickets opened in the window", effect="abs",
+      needs=("tickets.csat",)),
     D("service_cost_per_ticket", "USD per ticket", "service", ("tickets",),
-      "ticket cost / tickets opened in the window"),
+      "ticket cost / tickets opened in the window", needs=('tickets.cost',)),
     D("retention_rate", "fraction per year", "service", ("deals",),
       "buyers of the window's first half buying again in its second half, compounded to a year",
       "annual", effect="abs", optional=("orders",)),
@@ -120,10 +122,10 @@ _ALL: tuple[KpiDefinition, ...] = (
       resample="rep", company_level=True, optional=("spend",), dims=()),
     D("admin_time_share", "fraction", "cost", ("time_entries",),
       "admin hours / (admin + selling hours) of weeks starting in the window", resample="rep",
-      effect="abs", dims=('team', 'rep')),
+      effect="abs", dims=('team', 'rep'), needs=('time_entries.admin_hours',)),
     D("gross_margin", "fraction", "cost", ("deals",),
       "(revenue - cost) / revenue of won deals and orders with a cost", effect="abs",
-      optional=("orders",)),
+      optional=("orders",), needs=('deals.cost',)),
     D("cost_per_customer", "USD per customer", "cost", ("spend", "deals"),
       "all spend (sales, marketing, service, admin) / distinct buying customers",
       company_level=True, optional=("orders",), dims=()),

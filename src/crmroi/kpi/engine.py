@@ -320,6 +320,16 @@ def compute_kpi_report(
     if by == "source" and kpis is None:
         names = [n for n in names if "source" in KPI_DEFINITIONS[n].dims]
     results: list[KpiChange] = []
+    known: dict[str, bool] = {}
+
+    def filled(qualified: str) -> bool:
+        """True when table.column holds at least one non-null value."""
+        if qualified not in known:
+            table, column = qualified.split(".")
+            t = store.table(table)
+            known[qualified] = bool(t.filter(t[column].notnull()).count().execute() > 0)
+        return known[qualified]
+
     for i, name in enumerate(names):
         d = KPI_DEFINITIONS[name]
         if progress:
@@ -327,11 +337,14 @@ def compute_kpi_report(
         empty = [t for t in d.tables if counts.get(t, 0) == 0]
         if empty:
             results.append(_unavailable(d, f"no rows in table {', '.join(empty)}"))
+        elif any(not filled(n) for n in d.needs):
+            column = next(n for n in d.needs if not filled(n))
+            results.append(_unavailable(d, f"{column} has no values"))
         elif by is not None and by not in d.dims:
             results.append(_unavailable(d, f"not available by {by} (its inputs have no {by})"))
         else:
             found = _evaluate(ctx, d, windows, by, span, bootstrap, seed)
-            results += found or [_unavailable(d, "no rows in the baseline or after window")]
+            results += found or [_unavailable(d, "no usable rows in the baseline or after window")]
     if progress:
         progress("done", 1.0)
     b0, b1 = windows.span("baseline")

@@ -14,10 +14,19 @@ from crmroi.kpi.sales import won_deals
 
 
 def _leads(ctx: Ctx, num: str, den: float) -> ir.Table:
+    """Lead rows; converted = converted_at set, status 'converted' or a deal carries its id.
+
+    A deal carries a lead's id when `leads.deal_id` names it or when the deal's own
+    id is the lead's id (exports that key deals by their lead, as Olist does).
+    """
     t = ctx.t("leads")
-    converted = flag(t.converted_at.notnull() | (t.status.lower() == "converted"))
+    d = ctx.t("deals")
+    ids = d.select(_deal=d.deal_id).distinct()
+    t = t.left_join(ids, t.lead_id == ids._deal)
+    by_deal = t._deal.notnull() | t.deal_id.notnull()
+    converted = flag(t.converted_at.notnull() | (t.status.lower() == "converted") | by_deal)
     values = {"one": 1.0, "zero": 0.0}
-    return make_facts(
+    f = make_facts(
         ctx,
         t,
         ts=t.created_at,
@@ -28,7 +37,10 @@ def _leads(ctx: Ctx, num: str, den: float) -> ir.Table:
         account=t.account_id,
         source=t.source,
         segment=t.segment,
+        extra={"_lead": t.lead_id.cast("string")},
     )
+    # leads without an owner rep are resampled one by one
+    return f.mutate(unit=f.unit.coalesce(f._lead)).drop("_lead")
 
 
 def _marketing(ctx: Ctx, den: float) -> ir.Table:

@@ -53,11 +53,13 @@ class Window:
         return start + (end - start) // 2
 
     def coverage(self, period: str, span: tuple[dt.datetime, dt.datetime] | None) -> float:
-        """Share of the window inside the data span [first, last] (1.0 without a span)."""
+        """Share of the window inside the days of the data span [first, last] (1.0 without one)."""
         if span is None:
             return 1.0
         start, end = (_ts(d) for d in self.bounds(period))
-        lo, hi = max(start, span[0]), min(end, span[1] + dt.timedelta(seconds=1))
+        # the data cover whole days: from the first day's start to the last day's end
+        lo = max(start, _ts(span[0].date()))
+        hi = min(end, _ts(span[1].date()) + dt.timedelta(days=1))
         return max((hi - lo).total_seconds(), 0.0) / (end - start).total_seconds()
 
 
