@@ -208,3 +208,18 @@ def test_too_little_data_is_a_clear_error() -> None:
     everyone = {u: date(2023, 1, 1) for u in go_live}
     with pytest.raises(AttributionError, match="needs a comparison group"):
         attribute(panel, everyone, name="x", method="did")
+
+
+def test_charts_take_results_and_return_vega_lite() -> None:
+    from crmroi.attribution.charts import counterfactual_chart, event_study_chart
+
+    panel, go_live = phased_panel(2)
+    did = attribute(panel, go_live, name="win_rate")
+    spec = event_study_chart(did).to_dict()
+    assert spec["title"]["text"] == "Event study: win_rate"
+    assert len(spec["layer"]) == 4
+    series, market = market_series(2)
+    its = interrupted_time_series(series, date(2024, 1, 1), name="sales", covariates=market)
+    assert counterfactual_chart(its).to_dict()["title"]["subtitle"] == "dashed: counterfactual"
+    with pytest.raises(AttributionError, match="no counterfactual"):
+        counterfactual_chart(did)
