@@ -329,3 +329,74 @@ def _interval(value: float, low: float, high: float, fmt: str) -> str:
     if value != value:
         return "-"
     return f"{fmt.format(value)} ({fmt.format(low)}-{fmt.format(high)})"
+
+
+@app.command()
+def clv(
+    workspace: WorkspaceArg,
+    horizon_weeks: Annotated[int, typer.Option(min=1, help="Weeks ahead to value.")] = 52,
+    as_of: AsOfOption = None,
+    top: Annotated[int, typer.Option(min=1, help="Customers shown (table).")] = 15,
+    format: FormatOption = Format.table,
+) -> None:
+    """Customer lifetime value from the orders table (BG/NBD + Gamma-Gamma, pymc-marketing)."""
+    from crmroi.improve.clv import fit_pymc, rfm
+    from crmroi.improve.frames import data_date
+
+    frames = _frames(workspace, ["accounts", "orders"])
+    day = _day(as_of, "--as-of") or data_date(frames)
+    orders = frames["orders"].rename(columns={"account_id": "customer_id", "ordered_at": "date"})
+    summary = rfm(orders, day)
+    if len(summary) < 20:
+        raise ConfigurationError(
+            f"lifetime value needs orders of at least 20 customers, not {len(summary)}"
+        )
+    params, values = fit_pymc(summary, horizon_weeks)
+    segment = frames["accounts"].set_index("account_id")["segment"]
+    values["segment"] = values["customer_id"].map(segment).fillna("(none)")
+    by_segment = values.groupby("segment", as_index=False).agg(
+        customers=("customer_id", "size"),
+        expected_purchases=("expected_purchases", "mean"),
+        expected_value=("expected_value", "mean"),
+        total_value=("expected_value", "sum"),
+    )
+    values = values.sort_values("expected_value", ascending=False)
+    if format is Format.json:
+        _print_json(
+            {
+                "as_of": day.isoformat(),
+                "horizon_weeks": horizon_weeks,
+                "bgnbd": params,
+                "segments": _records(by_segment),
+                "customers": _records(values),
+            }
+        )
+    elif format is Format.csv:
+        values.to_csv(sys.stdout, index=False)
+    else:
+        console.print(
+            "BG/NBD: " + ", ".join(f"{k}={v:.3f}" for k, v in params.items()) + " (weeks)"
+        )
+        table = Table(title=f"Expected value in the next {horizon_weeks:g} weeks by segment")
+        for name in ("segment", "customers", "purchases / customer", "value / customer", "total"):
+            table.add_column(name, justify="left" if name == "segment" else "right")
+        for r in by_segment.to_dict(orient="records"):
+            table.add_row(
+                escape(str(r["segment"])),
+                f"{r['customers']:,}",
+                f"{r['expected_purchases']:.2f}",
+                f"{r['expected_value']:,.0f}",
+                f"{r['total_value']:,.0f}",
+            )
+        console.print(table)
+        best = Table(title=f"Top {top} customers")
+        for name in ("customer", "segment", "purchases", "value"):
+            best.add_column(name, justify="left" if name in ("customer", "segment") else "right")
+        for r in values.head(top).to_dict(orient="records"):
+            best.add_row(
+                escape(str(r["customer_id"])),
+                escape(str(r["segment"])),
+                f"{r['expected_purchases']:.2f}",
+                f"{r['expected_value']:,.0f}",
+            )
+        console.print(best)
