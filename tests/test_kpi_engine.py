@@ -2,13 +2,17 @@
 
 Both compute every KPI's baseline and after values over the same windows; they must
 agree to 1e-9 (relative). Checked with one go-live date for every team and with the
-demo's phased roll-out (each team over its own windows).
+demo's phased roll-out (each team over its own windows), on DuckDB and on a real
+PostgreSQL server (same numbers up to the order of floating-point sums); the Spark
+run is in test_kpi_spark.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,18 +21,51 @@ import pytest
 from crmroi.demo import generate_company, write_demo
 from crmroi.kpi import CONTRACT_KPIS, KPI_DEFINITIONS, KpiReport, compute_kpi_report
 from crmroi.store import Store
+from tests.conftest import POSTGRES_URL_VARIABLE
 from tests.test_kpi_reference import Ref, pandas_kpis, read_frames
+
+
+def _fill(store: Store, folder: Path | None) -> Store:
+    write_demo(store, generate_company(scale=0.1, seed=3), folder)
+    return store
 
 
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     folder: Path = tmp_path_factory.mktemp("kpi-demo")
-    store = Store.open(folder, create=True)
-    write_demo(store, generate_company(scale=0.1, seed=3), folder)
+    store = _fill(Store.open(folder, create=True), folder)
     try:
         yield store
     finally:
         store.close()
+
+
+@pytest.fixture(scope="module")
+def pg_store() -> Iterator[Store]:
+    """The same demo company in a fresh database on the test PostgreSQL server."""
+    base = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not base:
+        pytest.skip(f"no PostgreSQL server configured ({POSTGRES_URL_VARIABLE} is not set)")
+    import psycopg
+
+    name = f"crmroi_kpi_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(base, autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{name}"')
+    store = _fill(Store.open(base.rsplit("/", 1)[0] + "/" + name), None)
+    try:
+        yield store
+    finally:
+        store.close()
+        with psycopg.connect(base, autocommit=True) as con:
+            con.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine_store(request: pytest.FixtureRequest) -> Store:
+    """The demo workspace on each engine (PostgreSQL skipped without a server)."""
+    name = "demo_store" if request.param == "duckdb" else "pg_store"
+    store: Store = request.getfixturevalue(name)
+    return store
 
 
 def assert_matches(report: KpiReport, expected: dict[str, dict[str, float]]) -> None:
@@ -48,7 +85,8 @@ def assert_matches(report: KpiReport, expected: dict[str, dict[str, float]]) -> 
     assert checked >= 2 * 25
 
 
-def test_single_go_live_matches_pandas(demo_store: Store) -> None:
+def test_single_go_live_matches_pandas(engine_store: Store) -> None:
+    demo_store = engine_store
     go_live = dt.date(2024, 7, 1)
     report = compute_kpi_report(demo_store, go_live=go_live, bootstrap=0)
     assert {k.name for k in report.kpis} == set(KPI_DEFINITIONS)
@@ -59,7 +97,8 @@ def test_single_go_live_matches_pandas(demo_store: Store) -> None:
     assert report.after == (dt.date(2024, 7, 1), dt.date(2025, 6, 30))
 
 
-def test_phased_windows_match_pandas(demo_store: Store) -> None:
+def test_phased_windows_match_pandas(engine_store: Store) -> None:
+    demo_store = engine_store
     report = compute_kpi_report(demo_store, bootstrap=0, baseline_months=9, after_months=9)
     settings = demo_store.settings()
     by_team = {t: dt.date.fromisoformat(d) for t, d in settings["go_live_by_team"].items()}
@@ -81,7 +120,9 @@ def test_json_contract(demo_store: Store) -> None:
     assert win["ci_low"] <= win["change_abs"] <= win["ci_high"]
 
 
-def test_bootstrap_is_seeded(demo_store: Store) -> None:
+def test_bootstrap_is_seeded(engine_store: Store) -> None:
+    demo_store = engine_store
+
     def run(seed: int) -> list[tuple[float | None, float | None]]:
         r = compute_kpi_report(demo_store, bootstrap=80, seed=seed, kpis=["win_rate", "csat"])
         return [(k.ci_low, k.ci_high) for k in r.kpis]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from crmroi.kpi.facts import FACT_COLUMNS, Ctx, FactSpec, flag, make_facts, union
+from crmroi.kpi.facts import FACT_COLUMNS, Ctx, FactSpec, flag, make_facts, real, union
 from crmroi.kpi.sales import won_deals
 
 
@@ -37,7 +37,7 @@ def _revenue_rows(ctx: Ctx) -> ir.Table:
         _r_acc=o.account_id,
         _r_rep=ibis.null("string"),
         _r_src=ibis.null("string"),
-        _r_up=ibis.literal(0.0),
+        _r_up=real(0),
     )
     rows = deals.union(orders, distinct=False)
     since = customer_since(ctx)

@@ -83,6 +83,17 @@ def null(kind: str) -> ir.Value:
     return ibis.null(kind)
 
 
+def real(x: float) -> ir.FloatingValue:
+    """A whole-number float literal that every engine types as double.
+
+    (Ibis writes `1.0` as a bare literal, which PostgreSQL reads as NUMERIC, so
+    sums of it come back as decimals; an integer cast to double stays double.)
+    """
+    if x != int(x):
+        raise ValueError(f"real() takes whole numbers, not {x}")
+    return ibis.literal(int(x), type="int32").cast("float64")
+
+
 def make_facts(
     ctx: Ctx,
     t: ir.Table,
@@ -107,8 +118,8 @@ def make_facts(
     s = "string"
     base = t.select(
         _ts=ts.cast("timestamp"),
-        _num=ibis.literal(num).cast("float64") if isinstance(num, float | int) else num,
-        _den=ibis.literal(den).cast("float64") if isinstance(den, float | int) else den,
+        _num=real(num) if isinstance(num, float | int) else num,
+        _den=real(den) if isinstance(den, float | int) else den,
         _rep=rep.cast(s) if rep is not None else null(s),
         _acc=account.cast(s) if account is not None else null(s),
         _team=team.cast(s) if team is not None else null(s),
@@ -151,7 +162,7 @@ def union(*tables: ir.Table) -> ir.Table:
 
 def flag(cond: ir.BooleanValue) -> ir.FloatingValue:
     """1.0 where `cond` holds, else 0.0 (NULL counts as false)."""
-    return ibis.cases((cond.fill_null(False), 1.0), else_=0.0)
+    return ibis.cases((cond.fill_null(False), real(1)), else_=real(0))
 
 
 def days_between(start: ir.TimestampValue, end: ir.TimestampValue) -> ir.FloatingValue:

@@ -71,7 +71,7 @@ def kpi_panel(
         spec = SPECS[name]
         f = placed(ctx, spec, MonthWindows(), unit)
         if d.kind == "median":
-            rounded = f.mutate(v=f.num.round(5))
+            rounded = f.mutate(v=f.num.round(5).cast("float64"))
             g = rounded.group_by(["grp", "period", "v"]).aggregate(n=rounded.count())
             raw = g.to_pyarrow().to_pandas()
             rows = [

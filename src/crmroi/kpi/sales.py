@@ -11,7 +11,7 @@ from collections.abc import Callable
 import ibis
 import ibis.expr.types as ir
 
-from crmroi.kpi.facts import Ctx, FactSpec, days_between, flag, make_facts, union
+from crmroi.kpi.facts import Ctx, FactSpec, days_between, flag, make_facts, real, union
 
 
 def won_deals(ctx: Ctx) -> ir.Table:
@@ -186,8 +186,8 @@ def relationship_concentration(ctx: Ctx) -> ir.Table:
         segment=per_acc.segment,
         source=ibis.null(s),
         unit=per_acc.account_id,
-        num=(per_acc.top / per_acc.total).cast("float64"),
-        den=ibis.literal(1.0),
+        num=per_acc.top.cast("float64") / per_acc.total.cast("float64"),
+        den=real(1),
     )
 
 

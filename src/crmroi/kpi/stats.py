@@ -115,6 +115,6 @@ def value_counts(ctx: Ctx, spec: FactSpec, evaluations: Sequence[Evaluation]) ->
     `num` holds the value and `den` its count; `unit` is None.
     """
     f = _all_placed(ctx, spec, evaluations)
-    f = f.mutate(v=f.num.round(5))
+    f = f.mutate(v=f.num.round(5).cast("float64"))
     g = f.group_by(["ev", "grp", "team", "period", "v"]).aggregate(n=f.count().cast("float64"))
     return _split(_arrays(g), len(evaluations), "v", "n", units=False)

@@ -29,6 +29,11 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def _real(x: int) -> ir.FloatingValue:
+    """A float literal typed as double on every engine (see `crmroi.kpi.facts.real`)."""
+    return ibis.literal(x, type="int32").cast("float64")
+
+
 def _ts(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day)
 
@@ -149,7 +154,7 @@ class Windows:
     def second_half(self, t: ir.Table, ts: ir.TimestampValue) -> ir.FloatingValue:
         """1.0 when a row falls in the second half of its window, else 0.0."""
         mid = ibis.cases((ts < t._w_g, t._w_mb), else_=t._w_ma)
-        return ibis.cases((ts >= mid, 1.0), else_=0.0)
+        return ibis.cases((ts >= mid, _real(1)), else_=_real(0))
 
 
 class MonthWindows:
@@ -170,7 +175,7 @@ class MonthWindows:
     def second_half(self, t: ir.Table, ts: ir.TimestampValue) -> ir.FloatingValue:
         """1.0 from the 16th of the month on."""
         del t
-        return ibis.cases((ts.day() >= 16, 1.0), else_=0.0)
+        return ibis.cases((ts.day() >= 16, _real(1)), else_=_real(0))
 
 
 def parse_date(value: Any, what: str) -> dt.date:
