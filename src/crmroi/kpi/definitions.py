@@ -72,7 +72,7 @@ _ALL: tuple[KpiDefinition, ...] = (
       "median days from created_at to closed_at of deals won in the window", "median",
       resample="deal", dims=ALL),
     D("forecast_accuracy", "fraction", "sales", ("forecasts", "deals", "reps"),
-      "mean over team-months of 1 - |won amount - forecast| / won amount (latest forecast)",
+      "mean over team-months of 1 - abs(won amount - forecast) / won amount (latest forecast)",
       resample="cell", effect="abs", dims=('team',), needs=('deals.amount',)),
     D("relationship_concentration", "fraction", "sales", ("activities",),
       "share of an account's activities done by its most active rep, mean over active accounts",

@@ -1,0 +1,132 @@
+"""The full KPI report on a large demo workspace versus a straightforward pandas implementation.
+
+    .venv/bin/python benchmarks/bench_kpis.py --scale 20
+
+Builds (once, then reuses) a `--scale` demo workspace in `--workspace`, then runs in
+separate processes, so that each peak memory is its own:
+
+1. crmroi: `compute_kpi_report` with the demo's phased roll-out: every KPI, each
+   team over its own windows, plus the difference-in-differences evaluations,
+   without intervals (`--bootstrap 0`) and with 500 bootstrap replicates;
+2. pandas: every table read into pandas, then the same KPIs' baseline and after
+   values with groupbys and maps (`tests/test_kpi_reference.py`, which the tests
+   also use as the independent reference).
+
+Prints both times, the ratio and each run's peak resident memory. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _peak_mb() -> float:
+    """Peak resident memory of this process (Linux reports kB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_engine(workspace: Path, bootstrap: int) -> dict[str, float]:
+    from crmroi.kpi import compute_kpi_report
+    from crmroi.store import Store
+
+    with Store.open(workspace) as store:
+        started = time.perf_counter()
+        report = compute_kpi_report(store, bootstrap=bootstrap)
+        seconds = time.perf_counter() - started
+    available = sum(k.available for k in report.kpis)
+    return {"seconds": seconds, "peak_mb": _peak_mb(), "kpis": available}
+
+
+def run_pandas(workspace: Path) -> dict[str, float]:
+    import datetime as dt
+
+    sys.path.insert(0, str(ROOT))
+    from tests.test_kpi_reference import Ref, pandas_kpis, read_frames
+
+    from crmroi.store import Store
+
+    with Store.open(workspace) as store:
+        started = time.perf_counter()
+        frames = read_frames(store)
+        loaded = time.perf_counter()
+        teams = {
+            t: dt.date.fromisoformat(d) for t, d in store.settings()["go_live_by_team"].items()
+        }
+        values = pandas_kpis(Ref(frames, min(teams.values()), teams))
+        done = time.perf_counter()
+    return {
+        "seconds": done - started,
+        "load_seconds": loaded - started,
+        "compute_seconds": done - loaded,
+        "peak_mb": _peak_mb(),
+        "kpis": len(values),
+    }
+
+
+def child(*args: str) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=True
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=20.0)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--workspace", type=Path, default=None)
+    parser.add_argument("--phase", choices=["engine", "pandas"], default=None)
+    parser.add_argument("--bootstrap", type=int, default=0)
+    args = parser.parse_args()
+    workspace = args.workspace or Path(f"/tmp/crmroi-bench-kpis-{args.scale:g}")
+    if args.phase == "engine":
+        print(json.dumps(run_engine(workspace, args.bootstrap)))
+        return
+    if args.phase == "pandas":
+        print(json.dumps(run_pandas(workspace)))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from crmroi.demo import generate_company, write_demo
+    from crmroi.store import Store
+
+    console = Console()
+    if not (workspace / "workspace.duckdb").exists():
+        started = time.perf_counter()
+        with Store.open(workspace, create=True) as store:
+            counts = write_demo(store, generate_company(args.scale, args.seed), workspace)
+        console.print(
+            f"built {workspace} (scale {args.scale:g}) in {time.perf_counter() - started:.0f} s: "
+            + ", ".join(f"{n} {c:,}" for n, c in counts.items() if c)
+        )
+    ws = str(workspace)
+    engine = child("--phase", "engine", "--workspace", ws, "--bootstrap", "0")
+    boot = child("--phase", "engine", "--workspace", ws, "--bootstrap", "500")
+    pandas = child("--phase", "pandas", "--workspace", ws)
+    table = Table(title=f"KPI report, demo scale {args.scale:g}")
+    for col in ("run", "seconds", "peak memory", "pandas / run"):
+        table.add_column(col, justify="left" if col == "run" else "right")
+    for name, r in (("crmroi (Ibis on DuckDB), no intervals", engine),
+                    ("crmroi, 500 bootstrap replicates", boot),
+                    ("pandas (read + compute)", pandas)):  # fmt: skip
+        ratio = pandas["seconds"] / r["seconds"]
+        table.add_row(name, f"{r['seconds']:.1f}", f"{r['peak_mb']:,.0f} MB", f"{ratio:.1f}x")
+    console.print(table)
+    console.print(
+        f"pandas: {pandas['load_seconds']:.1f} s reading the tables, "
+        f"{pandas['compute_seconds']:.1f} s computing "
+        f"(compute alone is {pandas['compute_seconds'] / engine['seconds']:.1f}x the engine)"
+    )
+
+
+if __name__ == "__main__":
+    main()
