@@ -9,7 +9,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from crmroi.cli.app import WorkspaceArg, app, console, progress_bar
+from crmroi.cli.app import WorkspaceArg, app, console, err_console, progress_bar
+
+DEMO_CASE = Path(__file__).resolve().parents[1] / "reports" / "demo_case.yaml"
+DEMO_REPORT = {"runs": 10_000, "bootstrap": 200, "kpis": None}
+"""Options of the demo's report: simulation runs, KPI bootstrap replicates, KPIs (None: all)."""
 
 
 @app.command()
@@ -17,8 +21,11 @@ def demo(
     workspace: WorkspaceArg,
     scale: Annotated[float, typer.Option(min=0.01, help="Volume multiplier (1 = ~40 reps).")] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same company.")] = 42,
+    report: Annotated[
+        bool, typer.Option(help="End by writing report.html (and report.pdf) from case.yaml.")
+    ] = True,
 ) -> None:
-    """Generate the demo company into WORKSPACE and write truth.json."""
+    """Generate the demo company into WORKSPACE, write truth.json, case.yaml and report.html."""
     from crmroi.demo import generate_company, write_demo
     from crmroi.store import open_store
 
@@ -46,3 +53,31 @@ def demo(
     console.print(
         f"Wrote {folder / 'workspace.duckdb'} and {folder / 'truth.json'} in {elapsed:.1f} s"
     )
+    if report:
+        _write_reports(workspace, folder)
+
+
+def _write_reports(workspace: str, folder: Path) -> None:
+    """The demo's business case (case.yaml, written if absent) as report.html and .pdf."""
+    from crmroi.finance.case import load_case
+    from crmroi.reports import report_for, write_report
+    from crmroi.reports.pdf import pdf_available
+    from crmroi.store import open_store
+
+    started = time.perf_counter()
+    case_path = folder / "case.yaml"
+    if not case_path.exists():
+        case_path.write_text(DEMO_CASE.read_text(encoding="utf-8"), encoding="utf-8")
+    with open_store(workspace) as store:
+        model = report_for(
+            load_case(case_path),
+            store,
+            workspace=workspace,
+            progress=lambda text: err_console.print(f"[dim]{text}…[/]", highlight=False),
+            **DEMO_REPORT,  # type: ignore[arg-type]
+        )
+    written = [write_report(model, folder / "report.html")]
+    if pdf_available():
+        written.append(write_report(model, folder / "report.pdf"))
+    names = " and ".join(str(p) for p in written)
+    console.print(f"Wrote {case_path} and {names} in {time.perf_counter() - started:.1f} s")

@@ -1,0 +1,71 @@
+"""`crmroi report`: the business case and the workspace's evidence as HTML, PDF or XLSX."""
+
+from __future__ import annotations
+
+import contextlib
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crmroi.cli.app import app, console, err_console
+
+
+class PageSize(StrEnum):
+    a4 = "A4"
+    letter = "Letter"
+
+
+class Language(StrEnum):
+    en = "en"
+    ru = "ru"
+
+
+@app.command()
+def report(
+    case_file: Annotated[Path, typer.Argument(metavar="CASE.yaml", help="The business case.")],
+    out: Annotated[Path, typer.Option(help="Output file: .html (self-contained), .pdf or .xlsx.")],
+    workspace: Annotated[
+        str | None,
+        typer.Option(help="Workspace: KPIs, attribution, lead sources, actuals, measured changes."),
+    ] = None,
+    lang: Annotated[Language, typer.Option(help="Language of the report.")] = Language.en,
+    page_size: Annotated[PageSize, typer.Option(help="PDF page size.")] = PageSize.a4,
+    simulate: Annotated[int, typer.Option(min=0, help="Monte Carlo runs (0: none).")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Seed of the simulation and the bootstrap.")] = 0,
+    bootstrap: Annotated[
+        int, typer.Option(min=0, help="Bootstrap replicates of the KPI intervals.")
+    ] = 200,
+    kpi: Annotated[
+        list[str] | None, typer.Option(help="Only these KPIs (repeat the option); default all.")
+    ] = None,
+) -> None:
+    """Write the report of CASE.yaml (and WORKSPACE's evidence) to --out."""
+    from crmroi.errors import ConfigurationError
+    from crmroi.finance.case import load_case
+    from crmroi.reports import FORMATS, report_for, write_report
+    from crmroi.store import open_store
+
+    if out.suffix.lower() not in FORMATS:
+        raise ConfigurationError(f"--out {out.name}: give a file ending in {', '.join(FORMATS)}")
+    case = load_case(case_file)
+    if workspace is None and (case.uses_actuals or case.uses_measured):
+        raise ConfigurationError(
+            f"{case_file.name} reads actual costs or measured benefits: give --workspace"
+        )
+    with contextlib.ExitStack() as stack:
+        store = stack.enter_context(open_store(workspace)) if workspace else None
+        model = report_for(
+            case,
+            store,
+            lang=lang.value,
+            runs=simulate,
+            seed=seed,
+            bootstrap=bootstrap,
+            kpis=kpi or None,
+            workspace=workspace,
+            progress=lambda text: err_console.print(f"[dim]{text}…[/]", highlight=False),
+        )
+    path = write_report(model, out, page_size=page_size.value)
+    console.print(f"Wrote {path}")

@@ -1,0 +1,46 @@
+"""Reports an executive reads and a controller can audit: HTML, PDF and a live-formula XLSX.
+
+    from crmroi.reports import build_report, report_for, write_report
+
+`build_report` turns a case result (plus, from a workspace, the KPI report, lead-source
+KPIs, attribution and largest accounts) into one `ReportModel`; `report_for` gathers
+all that from a workspace; `write_report` renders the model by the file's suffix:
+`.html` (self-contained page), `.pdf` (WeasyPrint, A4 or Letter), `.xlsx` (xlsxwriter,
+live formulas). Modules: `model` (types), `build`, `charts`, `i18n` and `labels`
+(languages), `html`, `pdf`, `xlsx`, `gather` (workspace reads).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crmroi.errors import ConfigurationError
+from crmroi.reports.build import build_report
+from crmroi.reports.gather import report_for
+from crmroi.reports.i18n import LANGUAGES
+from crmroi.reports.model import ReportModel
+
+__all__ = ["FORMATS", "LANGUAGES", "ReportModel", "build_report", "report_for", "write_report"]
+
+FORMATS = (".html", ".pdf", ".xlsx")
+
+
+def write_report(model: ReportModel, path: Path, *, page_size: str = "A4") -> Path:
+    """Render `model` to `path` in the format its suffix names; return the path."""
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ConfigurationError(
+            f"{path.name}: the report format is chosen by the suffix: {', '.join(FORMATS)}"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".html":
+        from crmroi.reports.html import write_html
+
+        return write_html(model, path)
+    if suffix == ".pdf":
+        from crmroi.reports.pdf import write_pdf
+
+        return write_pdf(model, path, page_size=page_size)
+    from crmroi.reports.xlsx import write_xlsx
+
+    return write_xlsx(model, path)

@@ -1,0 +1,97 @@
+"""The I/O edge of the reports: read a workspace and a case, and build the report model."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+from crmroi.finance.case import Case
+from crmroi.reports.build import build_report
+from crmroi.reports.model import AccountRow, ReportModel
+from crmroi.store.store import Store
+
+__all__ = ["largest_accounts", "report_for"]
+
+Progress = Callable[[str], None]
+
+
+def largest_accounts(
+    store: Store, since: dt.date | None, until: dt.date | None = None, top: int = 10
+) -> list[AccountRow]:
+    """Accounts by won deal amount closed in [since, until], with the owner rep's name."""
+    if store.count("deals") == 0 or store.count("accounts") == 0:
+        return []
+    deals = store.table("deals")
+    won = deals.filter(deals.is_won & deals.account_id.notnull() & deals.amount.notnull())
+    if since is not None:
+        won = won.filter(won.closed_at >= dt.datetime.combine(since, dt.time()))
+    if until is not None:
+        end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time())
+        won = won.filter(won.closed_at < end)
+    sums = won.group_by("account_id").aggregate(
+        won_amount=won.amount.sum(), won_deals=won.deal_id.count()
+    )
+    accounts = store.table("accounts").select("account_id", "name", "owner_rep_id")
+    reps = store.table("reps").select(rep_id="rep_id", owner="name")
+    joined = sums.join(accounts, "account_id").left_join(reps, accounts.owner_rep_id == reps.rep_id)
+    frame = joined.order_by(joined.won_amount.desc()).limit(top).execute()
+    return [
+        AccountRow(
+            name=str(r.name),
+            owner=None if r.owner is None or r.owner != r.owner else str(r.owner),
+            won_amount=float(r.won_amount),
+            won_deals=int(r.won_deals),
+        )
+        for r in frame.itertuples(index=False)
+    ]
+
+
+def report_for(
+    case: Case,
+    store: Store | None,
+    *,
+    lang: str = "en",
+    runs: int = 10_000,
+    seed: int = 0,
+    bootstrap: int = 200,
+    kpis: Sequence[str] | None = None,
+    workspace: str | None = None,
+    progress: Progress | None = None,
+) -> ReportModel:
+    """Evaluate `case` (with `runs` simulation runs) and, with a workspace, its KPIs
+    (`bootstrap` replicates), lead sources, attribution and largest accounts."""
+    from crmroi.finance.evaluate import evaluate_case, model_for
+
+    def step(text: str) -> None:
+        if progress is not None:
+            progress(text)
+
+    step("evaluating the business case")
+    case_model = model_for(case, store)
+    result = evaluate_case(case, store, runs=runs or None, seed=seed, model=case_model)
+    if store is None:
+        return build_report(result, lang=lang, workspace=workspace)
+    from crmroi.attribution.workspace import attribute_workspace
+    from crmroi.errors import UserError
+    from crmroi.kpi import compute_kpi_report
+
+    step("computing KPIs")
+    kpi_report = compute_kpi_report(store, bootstrap=bootstrap, seed=seed, kpis=kpis)
+    step("lead sources")
+    sources = compute_kpi_report(store, by="source", bootstrap=0, seed=seed)
+    step("attribution")
+    try:
+        attributions = list(attribute_workspace(store, kpis=kpis))
+    except UserError:
+        attributions = []
+    step("largest accounts")
+    accounts = largest_accounts(store, kpi_report.after[0], kpi_report.after[1])
+    return build_report(
+        result,
+        kpis=kpi_report,
+        sources=sources,
+        attributions=attributions,
+        accounts=accounts,
+        lang=lang,
+        workspace=workspace,
+    )

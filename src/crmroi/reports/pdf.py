@@ -1,0 +1,62 @@
+"""The report as a paginated PDF (WeasyPrint), charts as SVG rendered offline by vl-convert.
+
+The page is the HTML report's template in "print" mode: no scripts; each chart is an
+SVG image made by `vl_convert.vegalite_to_svg` with the report language's number
+locale. Fonts come from the system (Debian's fonts-noto-core and fonts-noto-cjk give
+Latin, Cyrillic, Arabic script and CJK glyphs; see `.ci/run`). Page sizes: A4, Letter.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from crmroi.errors import ConfigurationError
+from crmroi.reports.html import render_page
+from crmroi.reports.i18n import get_lang
+from crmroi.reports.model import ReportModel
+
+__all__ = ["PAGE_SIZES", "chart_svgs", "pdf_available", "render_pdf", "write_pdf"]
+
+PAGE_SIZES = ("A4", "Letter")
+
+
+def pdf_available() -> bool:
+    """True when WeasyPrint and its system libraries (Pango) can be loaded."""
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+def chart_svgs(model: ReportModel) -> dict[str, str]:
+    """Each chart as an SVG data URI, rendered offline with the report's number locale."""
+    import vl_convert
+
+    locale = get_lang(model.lang).vega_locale
+    out = {}
+    for name, spec in model.charts.items():
+        svg = vl_convert.vegalite_to_svg(spec, format_locale=locale, time_format_locale=locale)
+        data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        out[name] = f"data:image/svg+xml;base64,{data}"
+    return out
+
+
+def render_pdf(model: ReportModel, page_size: str = "A4") -> bytes:
+    """The PDF of `model` on `page_size` pages (A4 or Letter)."""
+    if page_size not in PAGE_SIZES:
+        raise ConfigurationError(f"page size {page_size!r}: use one of {', '.join(PAGE_SIZES)}")
+    if not pdf_available():
+        raise ConfigurationError("PDF reports need WeasyPrint and Pango (pip install weasyprint)")
+    import weasyprint
+
+    html = render_page(model, "print", svgs=chart_svgs(model), page_size=page_size)
+    pdf: bytes = weasyprint.HTML(string=html, base_url=str(Path.cwd())).write_pdf()
+    return pdf
+
+
+def write_pdf(model: ReportModel, path: Path, page_size: str = "A4") -> Path:
+    """Write the PDF to `path`; return the path."""
+    path.write_bytes(render_pdf(model, page_size))
+    return path
