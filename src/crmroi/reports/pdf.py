@@ -43,15 +43,19 @@ def chart_svgs(model: ReportModel) -> dict[str, str]:
     return out
 
 
-def render_pdf(model: ReportModel, page_size: str = "A4") -> bytes:
-    """The PDF of `model` on `page_size` pages (A4 or Letter)."""
+def render_pdf(
+    model: ReportModel, page_size: str = "A4", svgs: dict[str, str] | None = None
+) -> bytes:
+    """The PDF of `model` on `page_size` pages (A4 or Letter); `svgs` from `chart_svgs`."""
     if page_size not in PAGE_SIZES:
         raise ConfigurationError(f"page size {page_size!r}: use one of {', '.join(PAGE_SIZES)}")
     if not pdf_available():
         raise ConfigurationError("PDF reports need WeasyPrint and Pango (pip install weasyprint)")
     import weasyprint
 
-    html = render_page(model, "print", svgs=chart_svgs(model), page_size=page_size)
+    if svgs is None:
+        svgs = chart_svgs(model)
+    html = render_page(model, "print", svgs=svgs, page_size=page_size)
     pdf: bytes = weasyprint.HTML(string=html, base_url=str(Path.cwd())).write_pdf()
     return pdf
 
