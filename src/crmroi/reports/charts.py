@@ -47,7 +47,12 @@ def cash_flow_chart(model: ReportModel, lang: Lang) -> dict[str, Any]:
         for key, label in names.items()
     ]
     money = f"{_('Money')}, {model.currency}"
-    x = alt.X("month:Q", title=_("Month"), axis=alt.Axis(tickMinStep=1))
+    x = alt.X(
+        "month:Q",
+        title=_("Month"),
+        axis=alt.Axis(tickMinStep=1),
+        scale=alt.Scale(domain=[0, model.horizon_months], nice=False),
+    )
     lines = (
         alt.Chart(alt.Data(values=values))
         .mark_line()
