@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -33,15 +34,18 @@ def workspace(tmp_path: Path) -> Iterator[Store]:
         store.close()
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh schema on the test PostgreSQL server, dropped afterwards."""
+@contextlib.contextmanager
+def scratch_database(prefix: str = "crmroi_test") -> Iterator[str]:
+    """A fresh database on the test PostgreSQL server (URL), dropped afterwards.
+
+    Skips the calling test when no server is configured.
+    """
     base = os.environ.get(POSTGRES_URL_VARIABLE)
     if not base:
         pytest.skip(f"no PostgreSQL server configured ({POSTGRES_URL_VARIABLE} is not set)")
     import psycopg
 
-    name = f"crmroi_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(base, autocommit=True) as con:
         con.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -49,3 +53,10 @@ def postgres_url() -> Iterator[str]:
     finally:
         with psycopg.connect(base, autocommit=True) as con:
             con.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the test PostgreSQL server, dropped afterwards."""
+    with scratch_database() as url:
+        yield url

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +19,7 @@ import pytest
 from crmroi.demo import generate_company, write_demo
 from crmroi.kpi import CONTRACT_KPIS, KPI_DEFINITIONS, KpiReport, compute_kpi_report
 from crmroi.store import Store
-from tests.conftest import POSTGRES_URL_VARIABLE
+from tests.conftest import scratch_database
 from tests.test_kpi_reference import Ref, pandas_kpis, read_frames
 
 
@@ -43,21 +41,12 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 @pytest.fixture(scope="module")
 def pg_store() -> Iterator[Store]:
     """The same demo company in a fresh database on the test PostgreSQL server."""
-    base = os.environ.get(POSTGRES_URL_VARIABLE)
-    if not base:
-        pytest.skip(f"no PostgreSQL server configured ({POSTGRES_URL_VARIABLE} is not set)")
-    import psycopg
-
-    name = f"crmroi_kpi_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(base, autocommit=True) as con:
-        con.execute(f'CREATE DATABASE "{name}"')
-    store = _fill(Store.open(base.rsplit("/", 1)[0] + "/" + name), None)
-    try:
-        yield store
-    finally:
-        store.close()
-        with psycopg.connect(base, autocommit=True) as con:
-            con.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with scratch_database("crmroi_kpi") as url:
+        store = _fill(Store.open(url), None)
+        try:
+            yield store
+        finally:
+            store.close()
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
