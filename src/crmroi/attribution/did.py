@@ -28,6 +28,7 @@ from crmroi.attribution.results import (
     EventStudy,
     check_panel,
     month_start,
+    months_since,
 )
 from crmroi.attribution.twfe import TwfeFit, fit_twfe
 
@@ -37,11 +38,7 @@ PRETREND_ALPHA = 0.05
 def _live_months(panel: pd.DataFrame, go_live: Mapping[str, date | None]) -> pd.Series:
     """Months since go-live for each row (NaN for units that never went live)."""
     starts = {u: month_start(d) for u, d in go_live.items() if d is not None}
-    first = pd.to_datetime(panel["unit"].map(starts))
-    months = (panel["period"].dt.year - first.dt.year) * 12 + (
-        panel["period"].dt.month - first.dt.month
-    )
-    return months.astype("float64")
+    return months_since(panel["period"], pd.to_datetime(panel["unit"].map(starts)))
 
 
 def _fit(panel: pd.DataFrame, regressors: pd.DataFrame) -> TwfeFit:

@@ -23,6 +23,7 @@ from crmroi.attribution.results import (
     check_panel,
     company_series,
     month_start,
+    months_since,
 )
 
 MIN_MONTHS_BEFORE = 6
@@ -96,10 +97,7 @@ def interrupted_time_series(
         f"(95% {low * months_live:+.4g} to {high * months_live:+.4g})"
     )
     after_mean = float(data.loc[step == 1, "value"].mean())
-    since = pd.Series(
-        (data["period"].dt.year - start.year) * 12 + (data["period"].dt.month - start.month),
-        dtype="float64",
-    )
+    since = months_since(data["period"], start)
     naive = after_mean - float(data.loc[step == 0, "value"].mean())
     return Attribution(
         name=name,

@@ -13,7 +13,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from crmroi.attribution.results import Attribution, AttributionError, check_panel, month_start
+from crmroi.attribution.results import (
+    Attribution,
+    AttributionError,
+    check_panel,
+    month_start,
+    months_since,
+)
 
 
 def pooled_before_after(panel: pd.DataFrame, since: pd.Series) -> float:
@@ -61,8 +67,7 @@ def naive_attribution(series: pd.DataFrame, go_live: date, *, name: str) -> Attr
     change = float(after.mean() - before.mean())
     result = stats.ttest_ind(after, before, equal_var=False)
     low, high = (float(x) for x in result.confidence_interval(0.95))
-    months = (data["period"].dt.year - start.year) * 12 + (data["period"].dt.month - start.month)
-    seasonal = year_over_year(data, months.astype("float64"))
+    seasonal = year_over_year(data, months_since(data["period"], start))
     notes = [
         "naive before/after: the market, seasonality and any other change since go-live "
         "are all counted as the CRM's effect",

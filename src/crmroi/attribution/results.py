@@ -98,6 +98,16 @@ def month_start(day: date | pd.Timestamp) -> pd.Timestamp:
     return pd.Timestamp(day).to_period("M").to_timestamp()
 
 
+def months_since(periods: pd.Series, start: pd.Series | pd.Timestamp) -> pd.Series:
+    """Whole months from `start` (one date, or one per row; NaT gives NaN) to each period."""
+    if isinstance(start, pd.Series):
+        years, months = start.dt.year, start.dt.month
+    else:
+        years, months = start.year, start.month
+    since = (periods.dt.year - years) * 12 + (periods.dt.month - months)
+    return since.astype("float64")
+
+
 def company_series(panel: pd.DataFrame) -> pd.DataFrame:
     """Collapse a checked panel to one monthly series: weighted mean value, summed weight."""
     grouped = panel.assign(weighted=panel["value"] * panel["weight"]).groupby("period")
