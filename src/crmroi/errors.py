@@ -8,7 +8,12 @@ into exit codes or HTTP statuses.
     │   ├── InputFileError       a file cannot be read at all (format, encoding, header)
     │   ├── MappingError         a mapping or preset is invalid or does not fit the file
     │   ├── WorkspaceError       a workspace is missing, locked or of the wrong shape
-    │   └── ConfigurationError   an option or setting is invalid (dates, URLs, extras)
+    │   ├── ConfigurationError   an option or setting is invalid (dates, URLs, extras)
+    │   ├── UploadRefused        a web upload too large or of the wrong type (413/415)
+    │   └── AccessError          a web request without the right to do what it asks
+    │       ├── NotAuthenticated     no valid session or token (401, or the login page)
+    │       ├── PermissionDenied     the role does not allow it, or the CSRF token is wrong (403)
+    │       └── TooManyAttempts      too many failed logins (429)
     └── ImportAborted            an import was rolled back; nothing was written
 """
 
@@ -48,3 +53,31 @@ class ConfigurationError(UserError):
 
 class ImportAborted(CrmroiError):
     """An import failed part-way and was rolled back; the workspace is unchanged."""
+
+
+class UploadRefused(UserError):
+    """A web upload refused before reading it: too large (413) or of the wrong type (415)."""
+
+    def __init__(self, reason: str, status: int) -> None:
+        self.status = status
+        super().__init__(reason)
+
+
+class AccessError(UserError):
+    """A web request without the right to do what it asks."""
+
+
+class NotAuthenticated(AccessError):
+    """No valid session cookie or API token."""
+
+
+class PermissionDenied(AccessError):
+    """The user's role does not allow this, or the CSRF token is missing or wrong."""
+
+
+class TooManyAttempts(AccessError):
+    """Too many failed logins; `retry_after` seconds until the next try."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"too many failed logins; try again in {retry_after} seconds")

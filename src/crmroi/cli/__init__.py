@@ -11,7 +11,16 @@ import sys
 
 from rich.markup import escape
 
-from crmroi.cli import attribute, demo, importing, improve, kpis, report, roi  # noqa: F401  (registers the commands)
+from crmroi.cli import (  # noqa: F401  (registers the commands)
+    attribute,
+    demo,
+    importing,
+    improve,
+    kpis,
+    report,
+    roi,
+    serve,
+)
 from crmroi.cli.app import app, err_console
 from crmroi.errors import CrmroiError
 

@@ -60,6 +60,8 @@ class UpsertCounts:
 class Transaction(Protocol):
     """The write operations available inside one all-or-nothing unit of work."""
 
+    dialect: str
+
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]: ...
 
     def create_table(self, name: str, schema: pa.Schema, *, lineage_index: bool) -> None: ...
@@ -69,6 +71,9 @@ class Transaction(Protocol):
     def upsert(self, name: str, rows: pa.Table, compare: list[str]) -> UpsertCounts: ...
 
     def write_settings(self, values: dict[str, Any]) -> None: ...
+
+    @property
+    def placeholder(self) -> str: ...
 
 
 class _SqlTransaction:
@@ -155,6 +160,11 @@ class _SqlTransaction:
 
     @property
     def _ph(self) -> str:
+        return self.placeholder
+
+    @property
+    def placeholder(self) -> str:
+        """The query parameter marker of this engine's driver (`?` or `%s`)."""
         return "?" if self.dialect == "duckdb" else "%s"
 
     @classmethod

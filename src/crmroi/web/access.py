@@ -1,0 +1,126 @@
+"""Access to the workspace from request threads, and the web app's own tables.
+
+DuckDB allows one process to open a workspace file; its connection is not safe to
+share between threads, so every use holds one re-entrant lock (a single-process app).
+PostgreSQL workspaces get one connection per thread, so several workers and threads
+work side by side; users, sessions and the audit log live in the same database, which
+is what lets several workers share a login.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from crmroi.store import Store
+from crmroi.store.engines import Transaction
+from crmroi.store.store import is_url
+
+# The web app's own tables, in SQL both DuckDB and PostgreSQL accept.
+WEB_TABLES: dict[str, str] = {
+    "web_users": (
+        "user_id VARCHAR PRIMARY KEY, username VARCHAR NOT NULL UNIQUE, "
+        "password_hash VARCHAR NOT NULL, role VARCHAR NOT NULL, "
+        "created_at TIMESTAMP NOT NULL, disabled BOOLEAN NOT NULL"
+    ),
+    "web_sessions": (
+        "token_hash VARCHAR PRIMARY KEY, user_id VARCHAR NOT NULL, csrf_token VARCHAR NOT NULL, "
+        "created_at TIMESTAMP NOT NULL, expires_at TIMESTAMP NOT NULL"
+    ),
+    "web_login_failures": (
+        "username VARCHAR NOT NULL, ip VARCHAR NOT NULL, failed_at TIMESTAMP NOT NULL"
+    ),
+    "web_api_tokens": (
+        "token_hash VARCHAR PRIMARY KEY, user_id VARCHAR NOT NULL, label VARCHAR NOT NULL, "
+        "created_at TIMESTAMP NOT NULL"
+    ),
+    "web_audit": (
+        "event_id VARCHAR PRIMARY KEY, occurred_at TIMESTAMP NOT NULL, username VARCHAR NOT NULL, "
+        "action VARCHAR NOT NULL, detail VARCHAR NOT NULL"
+    ),
+    "web_cases": (
+        "name VARCHAR PRIMARY KEY, yaml VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL, "
+        "updated_by VARCHAR NOT NULL"
+    ),
+}
+
+
+def sql(tx: Transaction, statement: str) -> str:
+    """`statement` with `?` markers turned into the engine's own parameter marker."""
+    return statement if tx.placeholder == "?" else statement.replace("?", tx.placeholder)
+
+
+class WorkspaceAccess:
+    """Opens the workspace once (DuckDB) or once per thread (PostgreSQL)."""
+
+    def __init__(self, location: str, *, create: bool = True) -> None:
+        """Open `location`; a missing workspace folder is created (the import wizard fills it)."""
+        self.location = location
+        self.shared = not is_url(location)
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._stores: list[Store] = []
+        first = Store.open(location, create=create)
+        if self.shared:
+            self._stores.append(first)
+        else:
+            self._local.store = first
+            self._stores.append(first)
+        with self.store() as store:
+            ensure_web_tables(store)
+
+    @contextlib.contextmanager
+    def store(self) -> Iterator[Store]:
+        """The workspace, held exclusively for the duration of the block on DuckDB."""
+        if self.shared:
+            with self._lock:
+                yield self._open_shared()
+        else:
+            store = getattr(self._local, "store", None)
+            if store is None:
+                store = Store.open(self.location)
+                self._local.store = store
+                with self._lock:
+                    self._stores.append(store)
+            yield store
+
+    def _open_shared(self) -> Store:
+        if not self._stores:
+            self._stores.append(Store.open(self.location))
+        return self._stores[0]
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One unit of work on the workspace (the lock is held throughout on DuckDB)."""
+        with self.store() as store, store.transaction() as tx:
+            yield tx
+
+    def query(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run one read statement (with `?` markers) and return its rows."""
+        with self.transaction() as tx:
+            return tx.execute(sql(tx, statement), params)
+
+    def data_version(self) -> str:
+        """A fingerprint of the imported data: changes with every import or undo."""
+        rows = self.query("SELECT batch_id, status FROM import_batches ORDER BY batch_id")
+        return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
+
+    def close(self) -> None:
+        with self._lock:
+            for store in self._stores:
+                store.close()
+            self._stores.clear()
+
+
+def ensure_web_tables(store: Store) -> None:
+    """Create the web app's tables that are missing (existing rows are kept)."""
+    existing = set(store.backend.list_tables())
+    missing = [name for name in WEB_TABLES if name not in existing]
+    if not missing:
+        return
+    with store.transaction() as tx:
+        for name in missing:
+            tx.execute(f"CREATE TABLE IF NOT EXISTS {name} ({WEB_TABLES[name]})")

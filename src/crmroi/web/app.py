@@ -1,0 +1,192 @@
+"""The app factory: `create_app(settings)` builds one FastAPI app over one workspace.
+
+Nothing happens at import time; `crmroi serve` and the tests call the factory, and
+`uvicorn --factory crmroi.web.app:app_from_environment` builds it in each worker from
+`CRMROI_*` variables. crmroi's own errors are translated to statuses here only.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from crmroi import __version__
+from crmroi.errors import (
+    AccessError,
+    CrmroiError,
+    NotAuthenticated,
+    PermissionDenied,
+    TooManyAttempts,
+    UploadRefused,
+    UserError,
+)
+from crmroi.web.access import WorkspaceAccess
+from crmroi.web.auth import Accounts
+from crmroi.web.pages import render
+from crmroi.web.settings import WebSettings
+from crmroi.web.state import STATIC_DIR, TEMPLATES_DIR, AppState
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    # Vega compiles its expressions with Function(); inline scripts stay forbidden.
+    "script-src 'self' 'unsafe-eval'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def create_app(settings: WebSettings | None = None) -> FastAPI:
+    """The web app over `settings.workspace` (settings read from the environment if None)."""
+    settings = settings or WebSettings()  # type: ignore[call-arg]
+    access = WorkspaceAccess(settings.workspace)
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    templates.env.globals["version"] = __version__
+    state = AppState(
+        settings=settings,
+        access=access,
+        accounts=Accounts(access, settings.secret_key, settings.session_hours),
+        templates=templates,
+    )
+    app = FastAPI(
+        title="crmroi",
+        version=__version__,
+        description="Does your CRM pay for itself? KPIs, ROI and improvement lists.",
+        docs_url=None,  # Swagger UI loads from a CDN; the schema is served by a route
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.crmroi = state
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    _add_error_handlers(app)
+    from crmroi.web.routes import ROUTERS
+
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for `uvicorn --factory` (several workers on a PostgreSQL workspace)."""
+    return create_app()
+
+
+@functools.cache
+def vega_bundle() -> str:
+    """Vega, Vega-Lite and Vega-Embed as one ES module, built offline by vl-convert."""
+    import vl_convert
+
+    return str(vl_convert.javascript_bundle("window.vegaEmbed = vegaEmbed;"))
+
+
+# -- errors -------------------------------------------------------------------------
+def wants_json(request: Request) -> bool:
+    """API clients get JSON; browsers (and htmx) get pages."""
+    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
+        "accept", ""
+    )
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CrmroiError)
+    async def crmroi_error(request: Request, exc: CrmroiError) -> Response:
+        status, headers = _status_of(exc)
+        if isinstance(exc, NotAuthenticated) and not wants_json(request):
+            target = "/login?next=" + quote(request.url.path, safe="/")
+            if request.headers.get("hx-request"):
+                return Response(status_code=401, headers={"HX-Redirect": target})
+            return RedirectResponse(target, status_code=303)
+        if wants_json(request):
+            return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+        return render(
+            request, "error.html", {"status": status, "message": str(exc)}, status, headers
+        )
+
+
+def _status_of(exc: CrmroiError) -> tuple[int, dict[str, str]]:
+    if isinstance(exc, NotAuthenticated):
+        return 401, {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, TooManyAttempts):
+        return 429, {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, PermissionDenied | AccessError):
+        return 403, {}
+    if isinstance(exc, UploadRefused):
+        return exc.status, {}
+    if isinstance(exc, UserError):
+        return 400, {}
+    return 500, {}
+
+
+# -- middleware ----------------------------------------------------------------------
+class SecurityHeaders:
+    """Adds a strict content security policy and the usual hardening headers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                extra = {
+                    b"x-content-type-options": b"nosniff",
+                    b"x-frame-options": b"DENY",
+                    b"referrer-policy": b"same-origin",
+                }
+                extra[b"content-security-policy"] = CONTENT_SECURITY_POLICY.encode()
+                names = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in extra.items() if k not in names]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimit:
+    """Refuses request bodies above `max_bytes` (413) before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes + 64 * 1024  # room for the form fields around a file
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _too_large(scope, send)
+            return
+        seen = 0
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise UploadRefused("the request body is too large", 413)
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+async def _too_large(scope: Scope, send: Send) -> None:
+    body = b'{"detail":"the request body is too large"}'
+    headers: list[Any] = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

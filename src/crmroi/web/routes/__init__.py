@@ -1,0 +1,15 @@
+"""The app's routers, one module per area; `create_app` includes them in this order."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from crmroi.web.routes import admin, auth, cases, dashboard, imports
+
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    admin.router,
+    dashboard.router,
+    imports.router,
+    cases.router,
+]

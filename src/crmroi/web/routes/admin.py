@@ -1,0 +1,113 @@
+"""Users, API tokens and the audit log (admin), and each user's own account page."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from crmroi.errors import ConfigurationError
+from crmroi.web.audit import events, record
+from crmroi.web.auth import Role
+from crmroi.web.deps import Admin, State, Viewer
+from crmroi.web.pages import render
+
+router = APIRouter()
+
+
+@router.get("/admin/users", include_in_schema=False)
+def users_page(request: Request, state: State, session: Admin) -> HTMLResponse:
+    return render(
+        request, "admin_users.html", {"users": state.accounts.users(), "roles": list(Role)}
+    )
+
+
+@router.post("/admin/users", include_in_schema=False)
+def create_user(
+    request: Request,
+    state: State,
+    session: Admin,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1000)],
+    role: Annotated[Role, Form()],
+) -> HTMLResponse:
+    try:
+        state.accounts.create_user(username, password, role)
+    except ConfigurationError as exc:
+        context = {"users": state.accounts.users(), "roles": list(Role)}
+        context |= {"flash": str(exc), "flash_kind": "error"}
+        return render(request, "admin_users.html", context, status=400)
+    with state.access.transaction() as tx:
+        record(tx, session.user.username, "user.create", user=username, role=role.value)
+    context = {"users": state.accounts.users(), "roles": list(Role)}
+    context["flash"] = f"User {username} created."
+    return render(request, "admin_users.html", context)
+
+
+@router.post("/admin/users/{user_id}", include_in_schema=False)
+def change_user(
+    state: State,
+    session: Admin,
+    user_id: str,
+    action: Annotated[str, Form(pattern="^(role|disable|enable|password)$")],
+    role: Annotated[Role | None, Form()] = None,
+    password: Annotated[str | None, Form(max_length=1000)] = None,
+) -> RedirectResponse:
+    """Change a user's role, disable or enable it, or set its password."""
+    if user_id == session.user.user_id and action in ("role", "disable"):
+        raise ConfigurationError("you cannot change your own role or disable yourself")
+    if action == "role" and role is not None:
+        state.accounts.set_role(user_id, role)
+    elif action in ("disable", "enable"):
+        state.accounts.set_disabled(user_id, action == "disable")
+    elif action == "password" and password:
+        state.accounts.set_password(user_id, password)
+    else:
+        raise ConfigurationError(f"{action}: give the new value")
+    with state.access.transaction() as tx:
+        detail: dict[str, Any] = {"user_id": user_id, "role": role.value if role else None}
+        record(tx, session.user.username, f"user.{action}", **detail)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.get("/admin/audit", include_in_schema=False)
+def audit_page(request: Request, state: State, session: Admin) -> HTMLResponse:
+    return render(request, "admin_audit.html", {"events": events(state.access)})
+
+
+@router.get("/account", include_in_schema=False)
+def account_page(request: Request, session: Viewer) -> HTMLResponse:
+    return render(request, "account.html", {})
+
+
+@router.post("/account/tokens", include_in_schema=False)
+def create_token(
+    request: Request,
+    state: State,
+    session: Viewer,
+    label: Annotated[str, Form(max_length=100)] = "token",
+) -> HTMLResponse:
+    """A bearer token for scripts, acting with this user's role; shown once."""
+    token = state.accounts.create_api_token(session.user, label)
+    with state.access.transaction() as tx:
+        record(tx, session.user.username, "token.create", label=label)
+    return render(request, "account.html", {"new_token": token})
+
+
+@router.get("/api/v1/audit", tags=["admin"])
+def audit_api(state: State, session: Admin, limit: int = 200) -> list[dict[str, Any]]:
+    """The latest audit events, newest first (admin)."""
+    return [
+        {"at": e.at.isoformat(), "username": e.username, "action": e.action, "detail": e.detail}
+        for e in events(state.access, max(1, min(limit, 5000)))
+    ]
+
+
+@router.get("/api/v1/users", tags=["admin"])
+def users_api(state: State, session: Admin) -> list[dict[str, Any]]:
+    """Every user, its role and whether it is disabled (admin)."""
+    return [
+        {"user_id": u.user_id, "username": u.username, "role": u.role.value, "disabled": off}
+        for u, off in state.accounts.users()
+    ]

@@ -1,0 +1,130 @@
+"""Public routes (login page, health check, static bundles) and the session's own routes."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from crmroi import __version__
+from crmroi.errors import PermissionDenied, TooManyAttempts
+from crmroi.web.deps import SESSION_COOKIE, State, Viewer
+from crmroi.web.pages import render
+
+router = APIRouter()
+LOGIN_CSRF_COOKIE = "crmroi_login"
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go to after login (never another site)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/dashboard"
+    return target
+
+
+@router.get("/healthz", tags=["public"])
+def health(state: State) -> dict[str, Any]:
+    """Public health check: the workspace answers."""
+    state.access.query("SELECT 1")
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/", include_in_schema=False)
+def home() -> RedirectResponse:
+    return RedirectResponse("/dashboard", status_code=303)
+
+
+@router.get("/assets/vega.js", include_in_schema=False)
+async def vega_js() -> Response:
+    """Vega-Embed, Vega-Lite and Vega, built locally (nothing is loaded from the internet)."""
+    from crmroi.web.app import vega_bundle
+
+    body = await run_in_threadpool(vega_bundle)
+    return Response(
+        body,
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
+@router.get("/login", include_in_schema=False)
+def login_page(request: Request, state: State, next: str = "/dashboard") -> Response:
+    token = secrets.token_urlsafe(24)
+    response = render(
+        request, "login.html", {"login_csrf": token, "next": safe_next(next), "username": ""}
+    )
+    _set_cookie(response, state, LOGIN_CSRF_COOKIE, token, max_age=3600)
+    return response
+
+
+@router.post("/login", include_in_schema=False)
+def login(
+    request: Request,
+    state: State,
+    username: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=1000)],
+    login_csrf: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/dashboard",
+) -> Response:
+    """Check the pre-login CSRF cookie and the rate limit, then the password."""
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not hmac.compare_digest(cookie, login_csrf):
+        raise PermissionDenied("the login form expired; reload the page and try again")
+    settings = state.settings
+    ip = request.client.host if request.client else "unknown"
+    window = timedelta(seconds=settings.login_window_seconds)
+    by_user, by_ip = state.accounts.recent_failures(username, ip, window)
+    if by_user >= settings.login_failures_per_user or by_ip >= settings.login_failures_per_ip:
+        raise TooManyAttempts(settings.login_window_seconds)
+    user = state.accounts.authenticate(username, password)
+    if user is None:
+        state.accounts.record_failure(username, ip)
+        context = {"error": "Wrong user name or password.", "username": username}
+        context |= {"login_csrf": login_csrf, "next": safe_next(next)}
+        return render(request, "login.html", context, status=401)
+    state.accounts.clear_failures(username)
+    token, _ = state.accounts.start_session(user)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    _set_cookie(response, state, SESSION_COOKIE, token, max_age=int(settings.session_hours * 3600))
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout", include_in_schema=False)
+def logout(request: Request, state: State, session: Viewer) -> RedirectResponse:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        state.accounts.end_session(token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/api/v1/openapi.json", include_in_schema=False)
+def openapi_schema(request: Request, session: Viewer) -> dict[str, Any]:
+    """The OpenAPI schema of `/api/v1` (for any logged-in user or token)."""
+    schema: dict[str, Any] = request.app.openapi()
+    return schema
+
+
+@router.get("/api/v1/me", tags=["account"])
+def me(session: Viewer) -> dict[str, str]:
+    """The user behind this session or token, and its role."""
+    return {"username": session.user.username, "role": session.user.role.value}
+
+
+def _set_cookie(response: Response, state: State, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        secure=state.settings.cookie_secure,
+        samesite="strict" if name == LOGIN_CSRF_COOKIE else "lax",
+        path="/",
+    )

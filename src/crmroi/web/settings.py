@@ -1,0 +1,49 @@
+"""The web app's settings: one pydantic-settings class, read from `CRMROI_*` variables.
+
+Outside development the app refuses to start with the default secret: sessions and
+CSRF tokens would then be forgeable by anyone who has read this file.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me-development-only"
+
+
+class WebSettings(BaseSettings):
+    """Everything `crmroi serve` and the app factory need; one source of truth."""
+
+    model_config = SettingsConfigDict(env_prefix="CRMROI_", extra="ignore")
+
+    workspace: str = Field(description="Workspace folder (DuckDB) or postgresql:// URL.")
+    environment: Literal["development", "production"] = "production"
+    secret_key: str = Field(default=DEFAULT_SECRET, description="Signs nothing users can forge.")
+    admin_password: str | None = Field(
+        default=None, description="Password of the first admin; printed once when unset."
+    )
+    cookie_secure: bool = Field(
+        default=True, description="Send cookies over HTTPS only (browsers allow localhost)."
+    )
+    session_hours: float = Field(default=12.0, gt=0, description="Session lifetime, hours.")
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Per upload.")
+    login_failures_per_user: int = Field(default=5, gt=0, description="Per 15 minutes.")
+    login_failures_per_ip: int = Field(default=30, gt=0, description="Per 15 minutes.")
+    login_window_seconds: int = Field(default=15 * 60, gt=0)
+    simulation_runs: int = Field(default=2_000, ge=0, description="Monte Carlo runs shown.")
+    bootstrap: int = Field(default=200, ge=0, description="KPI interval replicates.")
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> WebSettings:
+        if self.environment != "development" and self.secret_key == DEFAULT_SECRET:
+            raise ValueError(
+                "CRMROI_SECRET_KEY is the development default; set a long random secret "
+                "(for example `python -c 'import secrets; print(secrets.token_urlsafe(32))'`) "
+                "or run with CRMROI_ENVIRONMENT=development"
+            )
+        if self.environment != "development" and len(self.secret_key) < 16:
+            raise ValueError("CRMROI_SECRET_KEY must be at least 16 characters")
+        return self

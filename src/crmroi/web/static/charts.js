@@ -1,0 +1,16 @@
+// Renders every Vega-Lite spec embedded as <script type="application/json" data-chart="ID">
+// into the element with that id; again after htmx swaps new content in.
+function renderCharts(root) {
+  if (!window.vegaEmbed) return;
+  for (const node of root.querySelectorAll('script[type="application/json"][data-chart]')) {
+    const target = document.getElementById(node.dataset.chart);
+    if (!target || target.dataset.rendered === node.textContent.length.toString()) continue;
+    target.dataset.rendered = node.textContent.length.toString();
+    window.vegaEmbed(target, JSON.parse(node.textContent), {
+      actions: { export: true, source: false, compiled: false, editor: false },
+      renderer: "svg",
+    }).then(() => target.classList.add("chart-ready"));
+  }
+}
+renderCharts(document);
+document.body.addEventListener("htmx:afterSettle", (event) => renderCharts(event.target));
