@@ -1,0 +1,132 @@
+"""Saved business cases (scenarios) of a workspace, kept as case.yaml text in the database.
+
+The YAML text is the source of truth, exactly what `crmroi roi` reads, so a case
+edited in the browser can be downloaded and run from the command line unchanged.
+On first use the workspace's own `case.yaml` (the demo writes one) is saved as
+"default". One case is active: the dashboard shows it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import yaml
+
+from crmroi.errors import ConfigurationError
+from crmroi.finance.case import Case, parse_case
+from crmroi.ingest.yaml_lines import load_yaml_with_lines
+from crmroi.web.access import WorkspaceAccess, sql
+from crmroi.web.audit import record
+from crmroi.web.auth import now
+
+DEFAULT_NAME = "default"
+ACTIVE_SETTING = "web_active_case"
+MAX_NAME = 80
+
+
+@dataclass(frozen=True)
+class SavedCase:
+    name: str
+    yaml: str
+    updated_at: datetime
+    updated_by: str
+
+    @property
+    def digest(self) -> str:
+        """A short fingerprint of the text (a cache key for results)."""
+        return hashlib.sha256(self.yaml.encode()).hexdigest()[:16]
+
+
+def case_from_text(text: str, source: str = "case.yaml") -> Case:
+    """Validate case.yaml text; `ConfigurationError` naming the line and field."""
+    try:
+        data, index = load_yaml_with_lines(text, source)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigurationError(f"{source}{where}: not valid YAML: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"{source}: a case file must be a YAML mapping")
+    return parse_case(data, source, index)
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > MAX_NAME or any(c in name for c in "/\\\n\r\t"):
+        raise ConfigurationError(f"a case name needs 1 to {MAX_NAME} characters, no slashes")
+    return name
+
+
+class CaseLibrary:
+    """List, read, save, delete and activate the saved cases of one workspace."""
+
+    def __init__(self, access: WorkspaceAccess) -> None:
+        self.access = access
+
+    def seed(self) -> None:
+        """Save the workspace folder's case.yaml as "default" when no case is saved yet."""
+        if self.names() or not self.access.shared:
+            return
+        from pathlib import Path
+
+        path = Path(self.access.location) / "case.yaml"
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            case_from_text(text, path.name)
+            self.save(DEFAULT_NAME, text, "crmroi")
+
+    def names(self) -> list[str]:
+        return [r[0] for r in self.access.query("SELECT name FROM web_cases ORDER BY name")]
+
+    def get(self, name: str) -> SavedCase | None:
+        rows = self.access.query(
+            "SELECT name, yaml, updated_at, updated_by FROM web_cases WHERE name = ?", (name,)
+        )
+        return SavedCase(*rows[0]) if rows else None
+
+    def save(self, name: str, text: str, username: str) -> SavedCase:
+        """Validate and store `text` under `name` (replacing it), with an audit event."""
+        name = check_name(name)
+        case_from_text(text, f"{name}.yaml")
+        with self.access.transaction() as tx:
+            existed = bool(tx.execute(sql(tx, "SELECT 1 FROM web_cases WHERE name = ?"), (name,)))
+            tx.execute(sql(tx, "DELETE FROM web_cases WHERE name = ?"), (name,))
+            tx.execute(
+                sql(tx, "INSERT INTO web_cases VALUES (?, ?, ?, ?)"), (name, text, now(), username)
+            )
+            record(tx, username, "case.update" if existed else "case.create", case=name)
+        saved = self.get(name)
+        assert saved is not None
+        return saved
+
+    def delete(self, name: str, username: str) -> None:
+        with self.access.transaction() as tx:
+            tx.execute(sql(tx, "DELETE FROM web_cases WHERE name = ?"), (name,))
+            record(tx, username, "case.delete", case=name)
+
+    def active_name(self) -> str | None:
+        """The case the dashboard shows: the one chosen, else the first by name."""
+        with self.access.store() as store:
+            chosen = store.settings().get(ACTIVE_SETTING)
+        names = self.names()
+        if chosen in names:
+            return str(chosen)
+        return names[0] if names else None
+
+    def activate(self, name: str, username: str) -> None:
+        if name not in self.names():
+            raise ConfigurationError(f"no saved case called {name!r}")
+        with self.access.transaction() as tx:
+            tx.write_settings({ACTIVE_SETTING: name})
+            record(tx, username, "case.activate", case=name)
+
+    def active(self) -> tuple[SavedCase, Case] | None:
+        """The active case, parsed, or None when the workspace has no saved case."""
+        name = self.active_name()
+        saved = self.get(name) if name else None
+        if saved is None:
+            return None
+        return saved, case_from_text(saved.yaml, f"{saved.name}.yaml")
