@@ -60,3 +60,29 @@ def postgres_url() -> Iterator[str]:
     """A fresh database on the test PostgreSQL server, dropped afterwards."""
     with scratch_database() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def small_demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo workspace (scale 0.25, seed 7) with the demo's case.yaml, made once.
+
+    Read-only by convention: copy it (`copy_workspace`) before changing anything.
+    """
+    import shutil
+
+    from crmroi.demo import generate_company, write_demo
+
+    folder = tmp_path_factory.mktemp("small_demo") / "ws"
+    with Store.open(folder, create=True) as store:
+        write_demo(store, generate_company(scale=0.25, seed=7), store.folder)
+    demo_case = Path(__file__).resolve().parents[1] / "src/crmroi/reports/demo_case.yaml"
+    shutil.copy(demo_case, folder / "case.yaml")
+    return folder
+
+
+def copy_workspace(folder: Path, target: Path) -> Path:
+    """A private copy of a workspace folder (tests that import, undo or edit)."""
+    import shutil
+
+    shutil.copytree(folder, target)
+    return target
