@@ -7,7 +7,6 @@ Nothing happens at import time; `crmroi serve` and the tests call the factory, a
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 from urllib.parse import quote
 
@@ -76,14 +75,6 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 def app_from_environment() -> FastAPI:
     """Factory for `uvicorn --factory` (several workers on a PostgreSQL workspace)."""
     return create_app()
-
-
-@functools.cache
-def vega_bundle() -> str:
-    """Vega, Vega-Lite and Vega-Embed as one ES module, built offline by vl-convert."""
-    import vl_convert
-
-    return str(vl_convert.javascript_bundle("window.vegaEmbed = vegaEmbed;"))
 
 
 # -- errors -------------------------------------------------------------------------

@@ -42,9 +42,9 @@ def home() -> RedirectResponse:
 @router.get("/assets/vega.js", include_in_schema=False)
 async def vega_js() -> Response:
     """Vega-Embed, Vega-Lite and Vega, built locally (nothing is loaded from the internet)."""
-    from crmroi.web.app import vega_bundle
+    from crmroi.reports.html import vega_bundle  # the same bundle the HTML report inlines
 
-    body = await run_in_threadpool(vega_bundle)
+    body = str(await run_in_threadpool(vega_bundle))
     return Response(
         body,
         media_type="text/javascript",
