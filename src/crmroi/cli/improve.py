@@ -331,42 +331,63 @@ def _interval(value: float, low: float, high: float, fmt: str) -> str:
     return f"{fmt.format(value)} ({fmt.format(low)}-{fmt.format(high)})"
 
 
+class ClvMethod(StrEnum):
+    mle = "mle"
+    pymc = "pymc"
+
+
 @app.command()
 def clv(
     workspace: WorkspaceArg,
     horizon_weeks: Annotated[int, typer.Option(min=1, help="Weeks ahead to value.")] = 52,
     as_of: AsOfOption = None,
+    method: Annotated[
+        ClvMethod,
+        typer.Option(
+            help="mle: maximum likelihood with scipy; pymc: MAP with pymc-marketing "
+            "(pip install 'crmroi[clv]')."
+        ),
+    ] = ClvMethod.mle,
     top: Annotated[int, typer.Option(min=1, help="Customers shown (table).")] = 15,
     format: FormatOption = Format.table,
 ) -> None:
-    """Customer lifetime value from the orders table (BG/NBD + Gamma-Gamma, pymc-marketing)."""
+    """Customer lifetime value from the orders table (BG/NBD + Gamma-Gamma)."""
     from crmroi.improve.clv import fit_pymc, rfm
     from crmroi.improve.frames import data_date
+    from crmroi.improve.lifetime import WEEKS_PER_MONTH, orders_lifetime_value
 
     frames = _frames(workspace, ["accounts", "orders"])
     day = _day(as_of, "--as-of") or data_date(frames)
-    orders = frames["orders"].rename(columns={"account_id": "customer_id", "ordered_at": "date"})
-    summary = rfm(orders, day)
-    if len(summary) < 20:
-        raise ConfigurationError(
-            f"lifetime value needs orders of at least 20 customers, not {len(summary)}"
+    fit = orders_lifetime_value(frames, day, horizon_weeks)
+    params: dict[str, Any] = {
+        "bgnbd": {k: getattr(fit.bgnbd, k) for k in ("r", "alpha", "a", "b")},
+        "gamma_gamma": {k: getattr(fit.spend, k) for k in ("p", "q", "gamma")},
+    }
+    values = fit.customers
+    if method is ClvMethod.pymc:
+        orders = frames["orders"].rename(
+            columns={"account_id": "customer_id", "ordered_at": "date"}
         )
-    params, values = fit_pymc(summary, horizon_weeks)
+        params["bgnbd"], values = fit_pymc(rfm(orders, day), horizon_weeks)
+        params.pop("gamma_gamma")
     segment = frames["accounts"].set_index("account_id")["segment"]
-    values["segment"] = values["customer_id"].map(segment).fillna("(none)")
-    by_segment = values.groupby("segment", as_index=False).agg(
-        customers=("customer_id", "size"),
-        expected_purchases=("expected_purchases", "mean"),
-        expected_value=("expected_value", "mean"),
-        total_value=("expected_value", "sum"),
-    )
+    values = values.assign(segment=values["customer_id"].map(segment).fillna("(none)"))
+    by_segment = fit.by_segment(segment) if method is ClvMethod.mle else _by_segment(values)
     values = values.sort_values("expected_value", ascending=False)
+    case = {
+        "horizon_months": round(horizon_weeks / WEEKS_PER_MONTH, 2),
+        "customers": fit.active_customers,
+        "value_per_customer_month": fit.value_per_active_customer_month,
+        "spend_frequency_correlation": fit.spend_frequency_correlation,
+    }
     if format is Format.json:
         _print_json(
             {
                 "as_of": day.isoformat(),
                 "horizon_weeks": horizon_weeks,
-                "bgnbd": params,
+                "method": method.value,
+                **params,
+                "business_case": case,
                 "segments": _records(by_segment),
                 "customers": _records(values),
             }
@@ -374,29 +395,56 @@ def clv(
     elif format is Format.csv:
         values.to_csv(sys.stdout, index=False)
     else:
-        console.print(
-            "BG/NBD: " + ", ".join(f"{k}={v:.3f}" for k, v in params.items()) + " (weeks)"
+        _print_clv(params, case, by_segment, values, horizon_weeks, top)
+
+
+def _by_segment(values: pd.DataFrame) -> pd.DataFrame:
+    return values.groupby("segment", as_index=False).agg(
+        customers=("customer_id", "size"),
+        expected_purchases=("expected_purchases", "mean"),
+        expected_value=("expected_value", "mean"),
+        total_value=("expected_value", "sum"),
+    )
+
+
+def _print_clv(
+    params: dict[str, Any],
+    case: dict[str, float],
+    by_segment: pd.DataFrame,
+    values: pd.DataFrame,
+    horizon_weeks: int,
+    top: int,
+) -> None:
+    for model, fitted in params.items():
+        name = "BG/NBD" if model == "bgnbd" else "Gamma-Gamma"
+        console.print(f"{name}: " + ", ".join(f"{k}={v:.4g}" for k, v in fitted.items()))
+    table = Table(title=f"Expected value in the next {horizon_weeks:g} weeks by segment")
+    for name in ("segment", "customers", "purchases / customer", "value / customer", "total"):
+        table.add_column(name, justify="left" if name == "segment" else "right")
+    for r in by_segment.to_dict(orient="records"):
+        table.add_row(
+            escape(str(r["segment"])),
+            f"{r['customers']:,}",
+            f"{r['expected_purchases']:.2f}",
+            f"{r['expected_value']:,.0f}",
+            f"{r['total_value']:,.0f}",
         )
-        table = Table(title=f"Expected value in the next {horizon_weeks:g} weeks by segment")
-        for name in ("segment", "customers", "purchases / customer", "value / customer", "total"):
-            table.add_column(name, justify="left" if name == "segment" else "right")
-        for r in by_segment.to_dict(orient="records"):
-            table.add_row(
-                escape(str(r["segment"])),
-                f"{r['customers']:,}",
-                f"{r['expected_purchases']:.2f}",
-                f"{r['expected_value']:,.0f}",
-                f"{r['total_value']:,.0f}",
-            )
-        console.print(table)
-        best = Table(title=f"Top {top} customers")
-        for name in ("customer", "segment", "purchases", "value"):
-            best.add_column(name, justify="left" if name in ("customer", "segment") else "right")
-        for r in values.head(top).to_dict(orient="records"):
-            best.add_row(
-                escape(str(r["customer_id"])),
-                escape(str(r["segment"])),
-                f"{r['expected_purchases']:.2f}",
-                f"{r['expected_value']:,.0f}",
-            )
-        console.print(best)
+    console.print(table)
+    best = Table(title=f"Top {top} customers")
+    for name in ("customer", "segment", "purchases", "value"):
+        best.add_column(name, justify="left" if name in ("customer", "segment") else "right")
+    for r in values.head(top).to_dict(orient="records"):
+        best.add_row(
+            escape(str(r["customer_id"])),
+            escape(str(r["segment"])),
+            f"{r['expected_purchases']:.2f}",
+            f"{r['expected_value']:,.0f}",
+        )
+    console.print(best)
+    console.print(
+        f"For the business case (retention, customer_value drivers): "
+        f"customers {case['customers']:,.0f} (active), value per customer "
+        f"{case['value_per_customer_month']:,.2f} a month over the next "
+        f"{case['horizon_months']:g} months; write `clv` for these inputs in case.yaml "
+        "to read them from the workspace (see docs/business_case.md)."
+    )

@@ -50,9 +50,10 @@ def report(
     if out.suffix.lower() not in FORMATS:
         raise ConfigurationError(f"--out {out.name}: give a file ending in {', '.join(FORMATS)}")
     case = load_case(case_file)
-    if workspace is None and (case.uses_actuals or case.uses_measured):
+    if workspace is None and case.needs_workspace:
         raise ConfigurationError(
-            f"{case_file.name} reads actual costs or measured benefits: give --workspace"
+            f"{case_file.name} reads actual costs, measured benefits or lifetime value: "
+            "give --workspace"
         )
     with contextlib.ExitStack() as stack:
         store = stack.enter_context(open_store(workspace)) if workspace else None

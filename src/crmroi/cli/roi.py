@@ -30,7 +30,9 @@ def roi(
     case_file: Annotated[Path, typer.Argument(metavar="CASE.yaml", help="The business case.")],
     workspace: Annotated[
         str | None,
-        typer.Option(help="Workspace for 'actual' costs, 'measured' benefits and --actuals."),
+        typer.Option(
+            help="Workspace for 'actual' costs, 'measured' benefits, 'clv' inputs and --actuals."
+        ),
     ] = None,
     simulate: Annotated[
         int | None, typer.Option(min=1, help="Monte Carlo runs (PERT draws of every range).")
@@ -50,10 +52,11 @@ def roi(
     case = load_case(case_file)
     if actuals and workspace is None:
         raise ConfigurationError("--actuals needs --workspace")
-    needs_store = workspace is not None and (actuals or case.uses_actuals or case.uses_measured)
-    if workspace is None and (case.uses_actuals or case.uses_measured):
+    needs_store = workspace is not None and (actuals or case.needs_workspace)
+    if workspace is None and case.needs_workspace:
         raise ConfigurationError(
-            f"{case_file.name} reads actual costs or measured benefits: give --workspace"
+            f"{case_file.name} reads actual costs, measured benefits or lifetime value: "
+            "give --workspace"
         )
     plan_vs_actual = None
     with contextlib.ExitStack() as stack:
@@ -97,6 +100,9 @@ def _print_result(r: CaseResult) -> None:
         f"[bold]{escape(case.name)}[/] ({case.currency}; horizon {case.horizon_months} months, "
         f"discount rate {case.discount_rate:.0%} a year)"
     )
+    if r.model.clv is not None:
+        users = ", ".join(repr(d.label) for d in case.benefits if d.clv_fields)
+        console.print(escape(f"clv inputs of {users}: {r.model.clv.describe()}"))
     years = math.ceil(case.horizon_months / 12)
     by_cat = Table(title="Cash flows by category (before risk adjustment)")
     by_cat.add_column("line")

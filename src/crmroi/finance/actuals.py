@@ -30,6 +30,7 @@ from crmroi.finance.model import build_model
 from crmroi.finance.sources import (
     KpiChangeLike,
     actual_costs,
+    clv_inputs,
     kpi_report,
     month_index,
     to_measured,
@@ -127,8 +128,9 @@ def plan_vs_actual(
         report = kpi_report(store, **{"bootstrap": 200, "seed": 0, **kpi_options})
     changes: dict[str, KpiChangeLike] = {k.name: k for k in report.kpis if k.group is None}
     costs = actual_costs(store, case)
+    clv = clv_inputs(store, case).values() if case.uses_clv else None
     plan_model = build_model(
-        case, actual_costs=costs.with_run_rate, measured=to_measured(case, changes)
+        case, actual_costs=costs.with_run_rate, measured=to_measured(case, changes), clv=clv
     )
     plan = plan_model.table()
     measured_case = _measurable(case, changes)
@@ -136,6 +138,7 @@ def plan_vs_actual(
         measured_case,
         actual_costs=costs.with_run_rate,
         measured=to_measured(measured_case, changes),
+        clv=clv,
     )
     actual = actual_model.table()
     assert case.start is not None

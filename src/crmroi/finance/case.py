@@ -7,7 +7,9 @@ rates are per year; months count from 1 (month 0 is "at signing").
 A number that is uncertain may be given as a range, `{low: 1, likely: 2, high: 4}`,
 which the simulation draws from a PERT distribution and the deterministic case
 takes at `likely`. A driver's `change` may instead be `measured`: it is then read
-from the KPI engine's change on the workspace.
+from the KPI engine's change on the workspace. The customer inputs of the retention
+and customer-value drivers may be `clv`: read from the lifetime-value model fitted
+on the workspace's orders, with the case's `clv` settings.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from crmroi.store.schema import CRM_COST_CATEGORIES
 __all__ = [
     "AvoidedLoss",
     "Case",
+    "ClvSettings",
     "CostItem",
     "Estimate",
     "Ramp",
@@ -99,6 +102,19 @@ class RiskDefaults(_Strict):
     costs: float = Field(default=0.10, ge=0, le=5)
 
 
+class ClvSettings(_Strict):
+    """How driver inputs given as `clv` are read from the workspace's orders.
+
+    BG/NBD and Gamma-Gamma are fitted by maximum likelihood on every account's orders
+    up to `as_of` (default: the workspace's latest record); the value per customer is
+    the expected value over the next `horizon_months`, undiscounted, divided by those
+    months (the case discounts the flows itself).
+    """
+
+    horizon_months: int = Field(default=12, ge=1, le=120)
+    as_of: dt.date | None = None
+
+
 class Case(_Strict):
     """A whole business case (see docs/business_case.md)."""
 
@@ -117,6 +133,7 @@ class Case(_Strict):
     do_nothing: list[AvoidedLoss] = Field(default_factory=list)
     intangible_benefits: list[str] = Field(default_factory=list)
     risks: list[str] = Field(default_factory=list)
+    clv: ClvSettings = ClvSettings()
 
     @property
     def uses_actuals(self) -> bool:
@@ -130,35 +147,53 @@ class Case(_Strict):
         """True when any benefit driver's change is measured on the workspace."""
         return any(d.change == "measured" for d in self.benefits)
 
+    @property
+    def uses_clv(self) -> bool:
+        """True when any driver input is read from the lifetime-value model (`clv`)."""
+        return any(d.clv_fields for d in self.benefits)
+
+    @property
+    def needs_workspace(self) -> bool:
+        """True when the case reads actual costs, measured changes or lifetime value."""
+        return self.uses_actuals or self.uses_measured or self.uses_clv
+
 
 def case_problems(case: Case) -> list[tuple[tuple[str | int, ...], str]]:
     """Problems pydantic cannot see field by field: (YAML path, message) pairs.
 
-    Double counting (two benefits drawing value from one KPI), duplicate benefit
-    names, and actual costs without a `start` date.
+    Double counting (two benefits drawing value from one KPI, including the KPIs a
+    driver's own KPI already contains, `Driver.OVERLAPS`), duplicate benefit names, and
+    actual costs without a `start` date.
     """
     problems: list[tuple[tuple[str | int, ...], str]] = []
     claims: dict[str, str] = {}
     seen: set[str] = set()
-    items: list[tuple[tuple[str | int, ...], str, str | None]] = [
-        (("benefits", i), d.label, d.kpi) for i, d in enumerate(case.benefits)
+    within: dict[str, str] = {}  # KPI -> the KPI that contains it (an overlap)
+    items: list[tuple[tuple[str | int, ...], str, str | None, tuple[str, ...]]] = [
+        (("benefits", i), d.label, d.kpi, d.OVERLAPS) for i, d in enumerate(case.benefits)
     ]
-    items += [(("do_nothing", i), x.name, x.kpi) for i, x in enumerate(case.do_nothing)]
-    for loc, label, kpi in items:
+    items += [(("do_nothing", i), x.name, x.kpi, ()) for i, x in enumerate(case.do_nothing)]
+    for loc, label, kpi, overlaps in items:
         if label in seen:
             problems.append((loc, f"benefit name {label!r} is used twice; names must be unique"))
         seen.add(label)
-        if kpi is None:
-            continue
-        if kpi in claims:
-            problems.append(
-                (
-                    loc,
-                    f"double counting: benefits {claims[kpi]!r} and {label!r} both draw their "
-                    f"value from the KPI {kpi!r}; keep one (or merge them)",
+        mine = ((kpi,) if kpi else ()) + overlaps
+        for k in mine:
+            if k in claims:
+                outer = within.get(k) or (kpi if k in overlaps else None)
+                note = f" ({outer!r} includes {k!r})" if outer else ""
+                problems.append(
+                    (
+                        loc,
+                        f"double counting: benefits {claims[k]!r} and {label!r} both draw "
+                        f"their value from the KPI {k!r}{note}; keep one (or merge them)",
+                    )
                 )
-            )
-        claims.setdefault(kpi, label)
+                break
+        for k in mine:
+            claims.setdefault(k, label)
+            if k in overlaps and kpi:
+                within.setdefault(k, kpi)
     if case.uses_actuals and case.start is None:
         problems.append(
             (("costs",), "`start` (first day of month 1) is needed to place actual costs")

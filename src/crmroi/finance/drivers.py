@@ -11,6 +11,13 @@ Revenue effects are valued at gross margin, never at revenue; time saved is
 valued at the loaded hourly cost times the share of freed time that turns
 productive. `value` works on numbers or numpy arrays (one value per run) and
 returns money per month at full adoption and full benefit ramp.
+
+Some inputs may be `clv` (`CLV_INPUTS`): they are then read from the lifetime-value
+model fitted on the workspace's orders (`crmroi clv`; see `crmroi.finance.sources.
+clv_inputs`): the expected number of active customers and the expected value per
+active customer a month. A driver also lists in `OVERLAPS` the KPIs whose change is
+already inside its own KPI (value per customer includes bigger deals and upsell), and
+a case may not claim those twice either.
 """
 
 from __future__ import annotations
@@ -25,12 +32,16 @@ from crmroi.finance.estimates import Estimate
 
 Num = float | np.ndarray
 Measured = Literal["measured"]
+Clv = Literal["clv"]
+ClvQuantity = Literal["active_customers", "value_per_customer_month"]
 
 
 class _Driver(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     KPI: ClassVar[str | None] = None
+    OVERLAPS: ClassVar[tuple[str, ...]] = ()
+    CLV_INPUTS: ClassVar[dict[str, ClvQuantity]] = {}
     CHANGE_FIELD: ClassVar[Literal["change_abs", "change_rel"]] = "change_abs"
     INPUTS: ClassVar[tuple[str, ...]] = ()
     FORMULA: ClassVar[str] = ""
@@ -61,7 +72,17 @@ class _Driver(BaseModel):
     def kpi(self) -> str | None:
         return self.KPI
 
-    def estimates(self) -> dict[str, Estimate | Measured]:
+    @property
+    def claims(self) -> tuple[str, ...]:
+        """Every KPI whose change this benefit counts: its own and `OVERLAPS`."""
+        return (self.kpi, *self.OVERLAPS) if self.kpi else self.OVERLAPS
+
+    @property
+    def clv_fields(self) -> dict[str, ClvQuantity]:
+        """The inputs given as `clv` and the lifetime-value quantity each one reads."""
+        return {k: q for k, q in self.CLV_INPUTS.items() if getattr(self, k) == "clv"}
+
+    def estimates(self) -> dict[str, Estimate | Measured | Clv]:
         """The driver's numeric inputs (including `change`) by field name."""
         return {name: getattr(self, name) for name in ("change", *self.INPUTS)}
 
@@ -127,13 +148,39 @@ class Retention(_Driver):
     kind: Literal["retention"]
     KPI = "retention_rate"
     INPUTS = ("customers", "revenue_per_customer", "gross_margin")
+    CLV_INPUTS = {
+        "customers": "active_customers",
+        "revenue_per_customer": "value_per_customer_month",
+    }
     FORMULA = "customers x change in annual retention x revenue per customer/month x gross margin"
-    customers: Estimate
-    revenue_per_customer: Estimate = Field(description="money per customer per month")
+    customers: Estimate | Clv = Field(description="active customers, or clv (sum of P(active))")
+    revenue_per_customer: Estimate | Clv = Field(
+        description="money per customer per month, or clv (BG/NBD x Gamma-Gamma)"
+    )
     gross_margin: Estimate
 
     def value(self, x: Mapping[str, Num]) -> Num:
         return x["customers"] * x["change"] * x["revenue_per_customer"] * x["gross_margin"]
+
+
+class CustomerValue(_Driver):
+    """More value from each customer: they buy more often or spend more per purchase."""
+
+    kind: Literal["customer_value"]
+    KPI = "revenue_per_customer"
+    OVERLAPS = ("avg_deal_size", "upsell_rate")
+    CHANGE_FIELD = "change_rel"
+    INPUTS = ("customers", "value_per_customer", "gross_margin")
+    CLV_INPUTS = {"customers": "active_customers", "value_per_customer": "value_per_customer_month"}
+    FORMULA = "customers x value per customer/month x relative change x gross margin"
+    customers: Estimate | Clv = Field(description="active customers, or clv (sum of P(active))")
+    value_per_customer: Estimate | Clv = Field(
+        description="money per customer per month, or clv (BG/NBD x Gamma-Gamma)"
+    )
+    gross_margin: Estimate
+
+    def value(self, x: Mapping[str, Num]) -> Num:
+        return x["customers"] * x["value_per_customer"] * x["change"] * x["gross_margin"]
 
 
 class Upsell(_Driver):
@@ -272,6 +319,7 @@ Driver = Annotated[
     | DealSize
     | SalesCycle
     | Retention
+    | CustomerValue
     | Upsell
     | LeadConversion
     | Margin
@@ -287,6 +335,7 @@ DRIVER_KINDS: tuple[str, ...] = (
     "deal_size",
     "sales_cycle",
     "retention",
+    "customer_value",
     "upsell",
     "lead_conversion",
     "margin",

@@ -19,6 +19,7 @@ from crmroi.finance.simulation import SimulationResult, simulate
 from crmroi.finance.sources import (
     actual_costs,
     attributed_changes,
+    clv_inputs,
     measured_changes,
     to_measured,
 )
@@ -59,6 +60,8 @@ class CaseResult:
             "costs": {k: v.round(2).tolist() for k, v in self.table.costs.items()},
             "risk_adjusted_net": self.table_risk.net().round(2).tolist(),
         }
+        if self.model.clv is not None:
+            out["clv"] = self.model.clv.as_dict()
         out["warnings"] = [w.as_dict() for w in self.warnings]
         out["intangible_benefits"] = list(self.case.intangible_benefits)
         out["risks"] = list(self.case.risks)
@@ -68,12 +71,14 @@ class CaseResult:
 
 
 def model_for(case: Case, store: Store | None = None, **kpi_options: Any) -> CaseModel:
-    """The case's model, reading actual costs and measured changes from `store` if needed.
+    """The case's model, reading actual costs, measured changes and lifetime value
+    (`clv` inputs) from `store` if needed.
 
     `kpi_options` go to the KPI engine (default: 200 bootstrap resamples, seed 0).
     """
     costs = None
     measured = None
+    clv = clv_inputs(store, case) if store is not None and case.uses_clv else None
     if store is not None and case.uses_actuals:
         costs = actual_costs(store, case).with_run_rate
     if store is not None and case.uses_measured:
@@ -87,7 +92,11 @@ def model_for(case: Case, store: Store | None = None, **kpi_options: Any) -> Cas
         if attributed:
             changes = {**changes, **attributed_changes(store, attributed)}
         measured = to_measured(case, changes)
-    return build_model(case, actual_costs=costs, measured=measured)
+    model = build_model(
+        case, actual_costs=costs, measured=measured, clv=clv.values() if clv else None
+    )
+    model.clv = clv
+    return model
 
 
 def evaluate_case(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from crmroi.finance.case import AvoidedLoss, Case, CostItem, Ramp
 from crmroi.finance.cashflow import CashFlowTable, FloatArray
 from crmroi.finance.drivers import Num, _Driver
 from crmroi.finance.estimates import Estimate, Range, likely
+
+if TYPE_CHECKING:
+    from crmroi.finance.sources import ClvInputs
 
 __all__ = ["CaseModel", "Line", "MeasuredChange", "build_model", "ramp_shares"]
 
@@ -77,10 +80,15 @@ class Line:
 
 @dataclass
 class CaseModel:
-    """The lines of a case and how to turn amounts into flows."""
+    """The lines of a case and how to turn amounts into flows.
+
+    `clv` is the lifetime-value fit the case's `clv` inputs were read from, if any
+    (`crmroi.finance.sources.ClvInputs`), kept for the reports.
+    """
 
     case: Case
     lines: list[Line]
+    clv: ClvInputs | None = None
 
     @property
     def horizon(self) -> int:
@@ -174,11 +182,24 @@ def _loss_shape(case: Case, loss: AvoidedLoss) -> FloatArray:
     return np.where(m >= loss.start_month, shape * grow, 0.0)
 
 
-def _driver_line(case: Case, d: _Driver, measured: Mapping[str, MeasuredChange]) -> Line:
+def _driver_line(
+    case: Case,
+    d: _Driver,
+    measured: Mapping[str, MeasuredChange],
+    clv: Mapping[str, float] | None = None,
+) -> Line:
     inputs: dict[str, Estimate] = {}
     for name, est in d.estimates().items():
         if est is None and name == "users":
             est = float(case.users)
+        if est == "clv":
+            quantity = d.CLV_INPUTS[name]
+            if clv is None or quantity not in clv:
+                raise ConfigurationError(
+                    f"benefit {d.label!r}: {name} is 'clv' but no lifetime-value model was "
+                    "fitted (give --workspace with orders, or estimate it)"
+                )
+            est = float(clv[quantity])
         if est == "measured":
             kpi = d.kpi
             if kpi is None or kpi not in measured:
@@ -257,10 +278,12 @@ def build_model(
     *,
     actual_costs: Mapping[str, FloatArray] | None = None,
     measured: Mapping[str, MeasuredChange] | None = None,
+    clv: Mapping[str, float] | None = None,
 ) -> CaseModel:
-    """The lines of `case`; `actual_costs` (category -> flows over periods 0..H) and
-    `measured` (KPI name -> change) come from a workspace when the case uses them."""
-    lines = [_driver_line(case, d, measured or {}) for d in case.benefits]
+    """The lines of `case`; `actual_costs` (category -> flows over periods 0..H),
+    `measured` (KPI name -> change) and `clv` (lifetime-value quantity -> number, see
+    `ClvQuantity`) come from a workspace when the case uses them."""
+    lines = [_driver_line(case, d, measured or {}, clv) for d in case.benefits]
     for loss in case.do_nothing:
         risk = loss.risk_adjustment if loss.risk_adjustment is not None else case.risk.benefits
         lines.append(

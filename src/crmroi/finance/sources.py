@@ -1,4 +1,5 @@
-"""What a case reads from a workspace: actual CRM costs and measured KPI changes.
+"""What a case reads from a workspace: actual CRM costs, measured KPI changes and the
+lifetime-value model of its orders (`clv_inputs`).
 
 The only I/O of crmroi.finance. `crm_costs` rows are placed in the case's months
 (month 1 starts on `case.start`; rows before it go to period 0, the initial
@@ -25,9 +26,11 @@ from crmroi.store import Store
 
 __all__ = [
     "ActualCosts",
+    "ClvInputs",
     "KpiChangeLike",
     "actual_costs",
     "attributed_changes",
+    "clv_inputs",
     "kpi_report",
     "measured_changes",
     "month_index",
@@ -191,3 +194,82 @@ def to_measured(case: Case, changes: Mapping[str, KpiChangeLike]) -> dict[str, M
             raise ConfigurationError(f"benefit {d.label!r}: no measured change of {d.kpi!r}")
         out[d.kpi] = MeasuredChange(value, lo, hi)
     return out
+
+
+@dataclass(frozen=True)
+class ClvInputs:
+    """The lifetime-value quantities drivers read as `clv`, and the fit behind them.
+
+    `active_customers`: expected customers still active at `as_of` (sum over accounts
+    with orders of the BG/NBD P(active)); `value_per_customer_month`: their expected
+    value over the next `horizon_months` (BG/NBD purchases x Gamma-Gamma spend,
+    undiscounted, in the base currency) / active customers / `horizon_months`.
+    `fit` is the `crmroi.improve.lifetime.LifetimeValue` (parameters, per customer).
+    """
+
+    as_of: dt.date
+    horizon_months: int
+    customers_with_orders: int
+    active_customers: float
+    value_per_customer_month: float
+    fit: Any
+
+    def as_dict(self) -> dict[str, Any]:
+        """The quantities and the fitted parameters (the `clv` key of `roi --format json`)."""
+        bg, gg = self.fit.bgnbd, self.fit.spend
+        return {
+            "as_of": self.as_of.isoformat(),
+            "horizon_months": self.horizon_months,
+            "customers_with_orders": self.customers_with_orders,
+            "active_customers": self.active_customers,
+            "value_per_customer_month": self.value_per_customer_month,
+            "bgnbd": {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b},
+            "gamma_gamma": {"p": gg.p, "q": gg.q, "gamma": gg.gamma},
+        }
+
+    def describe(self) -> str:
+        """One sentence for the roi command and the report's assumptions."""
+        return (
+            f"lifetime value (BG/NBD x Gamma-Gamma on orders to {self.as_of.isoformat()}): "
+            f"{self.active_customers:,.0f} active of {self.customers_with_orders:,} customers "
+            f"with orders, {self.value_per_customer_month:,.2f} a customer a month over the "
+            f"next {self.horizon_months} months"
+        )
+
+    def values(self) -> dict[str, float]:
+        """The quantities by `crmroi.finance.drivers.ClvQuantity` name."""
+        return {
+            "active_customers": self.active_customers,
+            "value_per_customer_month": self.value_per_customer_month,
+        }
+
+
+def clv_inputs(store: Store, case: Case) -> ClvInputs:
+    """Fit the lifetime-value model on `store`'s orders with the case's `clv` settings.
+
+    Too few customers with (repeat) orders is a `ConfigurationError` naming the
+    drivers that asked for `clv`.
+    """
+    import pandas as pd
+
+    from crmroi.errors import UserError
+    from crmroi.improve.frames import data_date, load_frames
+    from crmroi.improve.lifetime import WEEKS_PER_MONTH, orders_lifetime_value
+
+    settings = case.clv
+    frames = load_frames(store, ["orders"])
+    as_of = pd.Timestamp(settings.as_of) if settings.as_of else data_date(frames)
+    weeks = settings.horizon_months * WEEKS_PER_MONTH
+    try:
+        fit = orders_lifetime_value(frames, as_of, weeks)
+    except UserError as exc:
+        users = ", ".join(repr(d.label) for d in case.benefits if d.clv_fields)
+        raise ConfigurationError(f"benefits {users} read 'clv': {exc}") from None
+    return ClvInputs(
+        as_of=as_of.date(),
+        horizon_months=settings.horizon_months,
+        customers_with_orders=len(fit.customers),
+        active_customers=fit.active_customers,
+        value_per_customer_month=fit.value_per_active_customer_month,
+        fit=fit,
+    )

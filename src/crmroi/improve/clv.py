@@ -6,7 +6,9 @@
   Fader, Hardie & Lee (2005) and pymc-marketing's `rfm_summary`.
 - `fit_bgnbd`: maximum likelihood of the BG/NBD model with scipy (equation 6 of
   Fader, Hardie & Lee 2005, "Counting your customers the easy way", Marketing
-  Science 24(2)); the cross-check of the pymc-marketing fit.
+  Science 24(2)); `BgNbdFit.expected_purchases` (their equation 10) and
+  `BgNbdFit.p_alive` (Fader, Hardie & Lee 2008, "Computing P(alive) using the
+  BG/NBD model") per customer. The Gamma-Gamma spend model is in `spend.py`.
 - `fit_pymc`: BG/NBD and Gamma-Gamma through pymc-marketing (the optional `clv`
   extra), with expected purchases and value per customer over a horizon.
 """
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import betaln, gammaln
+from scipy.special import betaln, gammaln, hyp2f1
 
 from crmroi.errors import ConfigurationError, UserError
 
@@ -84,6 +86,37 @@ class BgNbdFit:
     a: float
     b: float
     log_likelihood: float
+
+    def _odds_dead(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """delta(x > 0) a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x)."""
+        x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            log_odds = (
+                np.log(self.a)
+                - np.log(np.maximum(self.b + x - 1.0, 1e-300))
+                + (self.r + x) * (np.log(self.alpha + T) - np.log(self.alpha + t_x))
+            )
+        return np.where(x > 0, np.exp(np.minimum(log_odds, 700.0)), 0.0)
+
+    def p_alive(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """P(still active at T | x repeat purchases, the last at t_x): 1 / (1 + odds)."""
+        return np.asarray(1.0 / (1.0 + self._odds_dead(x, t_x, T)))
+
+    def expected_purchases(
+        self, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+    ) -> np.ndarray:
+        """Expected purchases in (T, T + t] given (x, t_x, T) (FHL 2005, eq. 10).
+
+        [(a + b + x - 1) / (a - 1)] [1 - ((alpha + T) / (alpha + T + t))^(r + x)
+        2F1(r + x, b + x; a + b + x - 1; t / (alpha + T + t))] / (1 + odds of dropout).
+        """
+        x, T = np.asarray(x, dtype=float), np.asarray(T, dtype=float)
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        z = t / (alpha + T + t)
+        ratio = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
+        head = (a + b + x - 1.0) / (a - 1.0) if abs(a - 1.0) > 1e-9 else np.inf
+        body = 1.0 - ratio * hyp2f1(r + x, b + x, a + b + x - 1.0, z)
+        return np.asarray(head * body / (1.0 + self._odds_dead(x, t_x, T)))
 
 
 def fit_bgnbd(summary: pd.DataFrame) -> BgNbdFit:
