@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
 from datetime import timedelta
 from typing import Annotated, Any
@@ -29,9 +30,9 @@ def safe_next(target: str | None) -> str:
 
 @router.get("/healthz", tags=["public"])
 def health(state: State) -> dict[str, Any]:
-    """Public health check: the workspace answers."""
+    """Public health check: the workspace answers (`worker` tells several workers apart)."""
     state.access.query("SELECT 1")
-    return {"status": "ok", "version": __version__}
+    return {"status": "ok", "version": __version__, "worker": os.getpid()}
 
 
 @router.get("/", include_in_schema=False)
