@@ -20,6 +20,7 @@ from crmroi.cli import (  # noqa: F401  (registers the commands)
     report,
     roi,
     serve,
+    undo,
 )
 from crmroi.cli.app import app, err_console
 from crmroi.errors import CrmroiError

@@ -25,13 +25,18 @@ from crmroi.ingest.presets import PRESETS, load_preset
 from crmroi.ingest.reading import RawTable, read_raw
 from crmroi.ingest.rejects import Reject, write_rejects_csv
 from crmroi.ingest.transform import MappedTable, map_table
+from crmroi.store.engines import Transaction
 from crmroi.store.schema import IMPORT_BATCHES, TABLES
 from crmroi.store.store import BATCHES_TABLE, Store
+from crmroi.store.undo import log_batch_table, undo_table
 
 SOURCES = (*PRESETS, "generic")
 
 Progress = Callable[[str, int, int], None]
 """Called with (step description, steps done, steps in all)."""
+
+OnCommit = Callable[[Transaction, "ImportReport"], None]
+"""Runs inside the import's transaction after the writes (e.g. an audit record)."""
 
 
 @dataclass
@@ -49,6 +54,7 @@ class FileReport:
     encoding: str | None = None
     delimiter: str | None = None
     detected: dict[str, str] = field(default_factory=dict)
+    header: list[str] = field(default_factory=list)
 
     @property
     def loaded(self) -> int:
@@ -113,6 +119,52 @@ def new_batch_id(source_system: str) -> str:
     return f"{source_system}-{stamp}-{uuid.uuid4().hex[:8]}"
 
 
+@dataclass
+class PreparedImport:
+    """Files read, mapped and validated but not written: a dry run, or the first half of
+    an import (`commit_import` writes it)."""
+
+    batch_id: str
+    source_system: str
+    paths: list[Path]
+    started: datetime
+    mapped: list[tuple[FileReport, MappedTable]]
+
+    @property
+    def report(self) -> ImportReport:
+        """What the import would do (inserted/updated counts are known after commit)."""
+        return ImportReport(
+            self.batch_id,
+            self.source_system,
+            [m[0] for m in self.mapped],
+            [r for _, table in self.mapped for r in table.rejects],
+        )
+
+
+def prepare_import(
+    store: Store,
+    files: Sequence[Path],
+    *,
+    source: str = "generic",
+    mapping: Path | MappingFile | None = None,
+    entity: str | None = None,
+    progress: Progress | None = None,
+) -> PreparedImport:
+    """Read, map and validate `files` without writing anything (the dry run).
+
+    Raises `InputFileError`/`MappingError` for a file that cannot be read or mapped.
+    """
+    paths = [Path(f) for f in files]
+    if not paths:
+        raise UserError("no files to import")
+    started = _now()
+    mapping_file = resolve_mapping(source, mapping)
+    batch_id = new_batch_id(mapping_file.source_system)
+    step = _stepper(progress, len(paths) * 2 + 1)
+    mapped = _read_and_map(store, paths, mapping_file, entity, batch_id, step)
+    return PreparedImport(batch_id, mapping_file.source_system, paths, started, mapped)
+
+
 def import_files(
     store: Store,
     files: Sequence[Path],
@@ -124,12 +176,14 @@ def import_files(
     rejects_path: Path | None = None,
     base_currency: str | None = None,
     progress: Progress | None = None,
+    on_commit: OnCommit | None = None,
 ) -> ImportReport:
     """Import `files` into `store` atomically; see the module docstring.
 
     Raises `InputFileError`/`MappingError` (nothing written) for a file that cannot
     be read or mapped at all, `UserError` with `strict` when any row is refused,
     and `ImportAborted` when the database refuses the write (rolled back).
+    `on_commit(tx, report)` runs inside the import's transaction, after the writes.
     """
     paths = [Path(f) for f in files]
     if not paths:
@@ -145,19 +199,38 @@ def import_files(
     except CrmroiError as exc:
         _record_failure(store, batch_id, mapping_file.source_system, paths, started, str(exc))
         raise
-    report = ImportReport(
-        batch_id,
-        mapping_file.source_system,
-        [m[0] for m in mapped],
-        [r for _, table in mapped for r in table.rejects],
+    prepared = PreparedImport(batch_id, mapping_file.source_system, paths, started, mapped)
+    return commit_import(
+        store,
+        prepared,
+        strict=strict,
+        rejects_path=rejects_path,
+        step=step,
+        on_commit=on_commit,
     )
+
+
+def commit_import(
+    store: Store,
+    prepared: PreparedImport,
+    *,
+    strict: bool = False,
+    rejects_path: Path | None = None,
+    step: Callable[[str], None] | None = None,
+    on_commit: OnCommit | None = None,
+) -> ImportReport:
+    """Write a prepared import in one transaction, keeping what undo needs."""
+    step = step or (lambda _: None)
+    batch_id, source_system = prepared.batch_id, prepared.source_system
+    paths, started, mapped = prepared.paths, prepared.started, prepared.mapped
+    report = prepared.report
     if report.rejects:
         target = rejects_path or _default_rejects_path(store, batch_id)
         if target is not None:
             write_rejects_csv(report.rejects, target)
             report.rejects_path = target
     if strict and report.rejects:
-        _record_failure(store, batch_id, mapping_file.source_system, paths, started, "rows refused")
+        _record_failure(store, batch_id, source_system, paths, started, "rows refused")
         where = f"; see {report.rejects_path}" if report.rejects_path else ""
         raise UserError(
             f"{len(report.rejects)} problems in {report.rows_rejected} rows; nothing was "
@@ -165,20 +238,28 @@ def import_files(
         )
     try:
         with store.transaction() as tx:
+            written: dict[str, list[int]] = {}
             for file_report, table in mapped:
                 step(f"loading {file_report.path.name}")
                 compare = TABLES[table.entity].content_names
                 if TABLES[table.entity].has_currency:
                     compare = [*compare, "currency", "amount_original"]
-                counts = tx.upsert(table.entity, table.table, compare)
+                counts = tx.upsert(table.entity, table.table, compare, undo_table(table.entity))
                 file_report.inserted = counts.inserted
                 file_report.updated = counts.updated
                 file_report.unchanged = counts.unchanged
+                totals = written.setdefault(table.entity, [0, 0])
+                totals[0] += counts.inserted
+                totals[1] += counts.updated
+            for name, (inserted, updated) in written.items():
+                log_batch_table(tx, batch_id, name, inserted, updated)
             tx.append(BATCHES_TABLE, _batch_row(report, paths, started, "loaded"))
+            if on_commit is not None:
+                on_commit(tx, report)
     except CrmroiError:
         raise
     except Exception as exc:  # the database refused the write: it rolled back
-        _record_failure(store, batch_id, mapping_file.source_system, paths, started, str(exc))
+        _record_failure(store, batch_id, source_system, paths, started, str(exc))
         raise ImportAborted(f"import rolled back, nothing was written: {exc}") from exc
     step("done")
     return report
@@ -222,6 +303,7 @@ def _read_and_map(
             encoding=raw.encoding,
             delimiter=raw.delimiter,
             detected=table.detected,
+            header=[str(c) for c in raw.frame.columns],
         )
         out.append((report, table))
     return out

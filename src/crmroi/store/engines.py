@@ -68,7 +68,9 @@ class Transaction(Protocol):
 
     def append(self, name: str, rows: pa.Table) -> None: ...
 
-    def upsert(self, name: str, rows: pa.Table, compare: list[str]) -> UpsertCounts: ...
+    def upsert(
+        self, name: str, rows: pa.Table, compare: list[str], history: str | None = None
+    ) -> UpsertCounts: ...
 
     def write_settings(self, values: dict[str, Any]) -> None: ...
 
@@ -109,12 +111,20 @@ class _SqlTransaction:
         self.execute(f"INSERT INTO {q(name)} ({cols}) SELECT {cols} FROM {q(stage)}")
         self._drop_stage(stage)
 
-    def upsert(self, name: str, rows: pa.Table, compare: list[str]) -> UpsertCounts:
+    def upsert(
+        self, name: str, rows: pa.Table, compare: list[str], history: str | None = None
+    ) -> UpsertCounts:
         """Insert new rows, replace changed ones, leave identical ones untouched.
 
         Rows are matched on (source_system, source_id); `compare` lists the columns
         whose difference makes a row "changed" (lineage columns such as batch_id are
         left out, so re-importing the same file changes nothing).
+
+        With `history` (a table shaped like `name` plus an `undo_batch_id` column),
+        the versions about to be replaced are copied there first, tagged with the
+        batch id of `rows`, so the batch can be undone (`crmroi.store.undo`). A
+        version the same batch wrote a moment earlier is not kept: undoing the batch
+        removes it anyway.
         """
         if rows.num_rows == 0:
             return UpsertCounts(0, 0, 0)
@@ -138,6 +148,8 @@ class _SqlTransaction:
         changed_rows = f"SELECT 1 FROM {s} s WHERE {match} AND ({differs})"
         changed = self.execute(f"SELECT count(*) FROM {t} t WHERE EXISTS ({changed_rows})")[0][0]
         if changed:
+            if history is not None:
+                self._keep_previous(history, t, rows, changed_rows)
             self.execute(f"DELETE FROM {t} t WHERE EXISTS ({changed_rows})")
         self.execute(
             f"INSERT INTO {t} ({cols}) SELECT {cols} FROM {s} s "
@@ -147,6 +159,20 @@ class _SqlTransaction:
         total = rows.num_rows
         return UpsertCounts(
             inserted=total - existing, updated=changed, unchanged=existing - changed
+        )
+
+    def _keep_previous(self, history: str, t: str, rows: pa.Table, changed_rows: str) -> None:
+        """Copy the rows of `t` that `rows` replace into `history`, tagged with the batch."""
+        batches = {str(v) for v in rows.column("batch_id").unique().to_pylist() if v is not None}
+        if len(batches) != 1:
+            raise ValueError(f"an undoable upsert needs one batch id, got {sorted(batches)}")
+        (batch,) = batches
+        cols = ", ".join(q(c) for c in rows.column_names)
+        picked = ", ".join(f"t.{q(c)}" for c in rows.column_names)
+        self.execute(
+            f"INSERT INTO {q(history)} ({cols}, undo_batch_id) SELECT {picked}, {self._ph} "
+            f"FROM {t} t WHERE EXISTS ({changed_rows}) AND t.batch_id IS DISTINCT FROM {self._ph}",
+            (batch, batch),
         )
 
     def write_settings(self, values: dict[str, Any]) -> None:

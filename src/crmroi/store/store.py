@@ -22,6 +22,7 @@ from ibis.backends import BaseBackend
 from crmroi.errors import ConfigurationError, WorkspaceError
 from crmroi.store.engines import Engine, engine_for
 from crmroi.store.schema import IMPORT_BATCHES, SETTINGS, TABLES
+from crmroi.store.undo import UNDO_BATCH_COLUMN, undo_tables
 
 WORKSPACE_FILE = "workspace.duckdb"
 SETTINGS_TABLE = "workspace_settings"
@@ -100,12 +101,15 @@ class Store:
         wanted: dict[str, pa.Schema] = {name: t.arrow_schema() for name, t in TABLES.items()}
         wanted[BATCHES_TABLE] = IMPORT_BATCHES
         wanted[SETTINGS_TABLE] = SETTINGS
+        wanted.update(undo_tables())  # previous versions of replaced rows (batch undo)
         missing = {n: s for n, s in wanted.items() if n not in existing}
         if not missing:
             return
         with self.engine.transaction() as tx:
             for name, schema in missing.items():
                 tx.create_table(name, schema, lineage_index=name in TABLES)
+                if UNDO_BATCH_COLUMN in schema.names and tx.dialect == "postgres":
+                    tx.execute(f'CREATE INDEX "{name}_batch" ON "{name}" ({UNDO_BATCH_COLUMN})')
             if SETTINGS_TABLE in missing:
                 rows = pa.table(
                     {
