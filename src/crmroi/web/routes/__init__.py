@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from crmroi.web.routes import admin, auth, cases, dashboard, imports
+from crmroi.web.routes import admin, auth, cases, dashboard, dashboard_api, imports
 
 ROUTERS: list[APIRouter] = [
     auth.router,
     admin.router,
     dashboard.router,
+    dashboard_api.router,
     imports.router,
     cases.router,
 ]

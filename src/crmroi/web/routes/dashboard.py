@@ -1,7 +1,73 @@
-"""Routes of the dashboard area (pages and /api/v1)."""
+"""Dashboard pages: the executive summary, KPIs, lead sources, improvement lists.
+
+`GET /dashboard` renders the whole page; an htmx request (a filter changed) gets only
+the panels. `GET /dashboard/kpi/{name}` is the drill-down to a KPI's monthly series
+(a partial for htmx, a page otherwise).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+
+from crmroi.kpi import KPI_DEFINITIONS
+from crmroi.web import dashboard_data as data
+from crmroi.web.dashboard_filters import MAX_MONTHS, MAX_VALUE, parse_filters
+from crmroi.web.dashboard_view import dashboard_context, series_context
+from crmroi.web.deps import State, Viewer
+from crmroi.web.pages import render
 
 router = APIRouter()
+
+Text = Annotated[str | None, Query(max_length=MAX_VALUE)]
+Months = Annotated[int, Query(ge=1, le=MAX_MONTHS)]
+
+
+def _partial(request: Request) -> bool:
+    """An htmx swap (not a history restore, which needs the whole page)."""
+    headers = request.headers
+    return bool(headers.get("hx-request")) and not headers.get("hx-history-restore-request")
+
+
+@router.get("/dashboard", include_in_schema=False)
+def dashboard(
+    request: Request,
+    state: State,
+    session: Viewer,
+    team: Text = None,
+    region: Text = None,
+    segment: Text = None,
+    months: Months = 12,
+) -> HTMLResponse:
+    ws = data.workspace(state)
+    f = parse_filters(ws.options, team, region, segment, months)
+    context = dashboard_context(state, ws, f)
+    template = "dashboard_panels.html" if _partial(request) else "dashboard.html"
+    response = render(request, template, context)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+@router.get("/dashboard/kpi/{name}", include_in_schema=False)
+def kpi_drilldown(
+    request: Request,
+    state: State,
+    session: Viewer,
+    name: str,
+    team: Text = None,
+    region: Text = None,
+    segment: Text = None,
+    months: Months = 12,
+) -> HTMLResponse:
+    if name not in KPI_DEFINITIONS:
+        raise HTTPException(404, f"no KPI called {name!r}")
+    ws = data.workspace(state)
+    f = parse_filters(ws.options, team, region, segment, months)
+    context = series_context(state, ws, name, f)
+    context["filters"] = f
+    template = "dashboard_series.html" if _partial(request) else "dashboard_series_page.html"
+    response = render(request, template, context)
+    response.headers["Vary"] = "HX-Request"
+    return response

@@ -1,0 +1,376 @@
+"""What the dashboard and `/api/v1` show, computed by the core and cached per data version.
+
+Every heavy result (KPI reports, the evaluated case, follow-up lists, monthly series)
+goes through `state.cache` under a key holding the workspace's data version, the
+case text's digest and the settings it depends on, so fifty clients cause one
+computation and an import or undo makes old results unreachable. The functions here
+call the same core as the CLI (`crmroi.kpi`, `crmroi.finance`, `crmroi.improve`,
+`crmroi.reports`) and only reshape its results.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmroi.errors import UserError
+from crmroi.finance.case import Case
+from crmroi.finance.cashflow import discount_factors
+from crmroi.finance.evaluate import CaseResult, evaluate_case, model_for
+from crmroi.finance.model import CaseModel
+from crmroi.finance.simulation import draw_inputs
+from crmroi.finance.summary import Summary
+from crmroi.kpi import KPI_DEFINITIONS, KpiChange, KpiReport, compute_kpi_report, kpi_panel
+from crmroi.store.schema import TABLES
+from crmroi.web.case_library import CaseLibrary, SavedCase
+from crmroi.web.dashboard_filters import Filters, Options, load_options
+from crmroi.web.state import AppState
+
+AREAS: tuple[str, ...] = ("sales", "marketing", "service", "cost")
+SHORT_HORIZON = 12
+SEED = 0
+STALE_DAYS = 14
+FOLLOWUP_TABLES = ["reps", "accounts", "leads", "deals", "activities", "orders"]
+
+
+def finite(value: Any) -> float | None:
+    """`value` as a float, or None when it is missing, NaN or infinite."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+# -- workspace --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Workspace:
+    """The data version, row counts and filter options of the workspace."""
+
+    version: str
+    counts: dict[str, int]
+    options: Options
+
+    @property
+    def has_data(self) -> bool:
+        return any(self.counts.get(t, 0) for t in ("deals", "leads", "activities", "orders"))
+
+
+def workspace(state: AppState) -> Workspace:
+    """The workspace as it is now (cheap once cached for this data version)."""
+    version = state.access.data_version()
+
+    def compute() -> Workspace:
+        with state.access.store() as store:
+            counts = {name: store.count(name) for name in TABLES}
+        return Workspace(version, counts, load_options(state.access))
+
+    return state.cache.get_or_compute(("workspace", version), compute)
+
+
+# -- KPIs -------------------------------------------------------------------------
+def kpi_report(state: AppState, ws: Workspace, by: str | None, months: int) -> KpiReport:
+    """Every KPI (split `by` team, rep, segment or source) for windows of `months` months."""
+    bootstrap = 0 if by == "source" else state.settings.bootstrap
+    key = ("kpis", ws.version, by, months, bootstrap)
+
+    def compute() -> KpiReport:
+        with state.access.store() as store:
+            return compute_kpi_report(
+                store,
+                by=by,
+                baseline_months=months,
+                after_months=months,
+                bootstrap=bootstrap,
+                seed=SEED,
+            )
+
+    return state.cache.get_or_compute(key, compute)
+
+
+def kpi_rows(report: KpiReport, group: str | None) -> list[KpiChange]:
+    """The report's KPIs of one group (None: the company rows of an unsplit report),
+    with the KPIs the split makes unavailable (they carry no group, and the reason)."""
+    return [
+        k
+        for k in report.kpis
+        if k.group == group or (group is not None and k.group is None and not k.available)
+    ]
+
+
+def by_area(rows: list[KpiChange]) -> list[tuple[str, list[KpiChange]]]:
+    """KPIs grouped by area, in the areas' usual order."""
+    out = [(area, [k for k in rows if k.area == area]) for area in AREAS]
+    return [(area, items) for area, items in out if items]
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One lead source: each source KPI's change (None when the KPI is unavailable)."""
+
+    source: str
+    kpis: dict[str, KpiChange]
+
+
+SOURCE_KPIS: tuple[str, ...] = (
+    "leads", "lead_conversion_rate", "won_deals", "sales_volume", "win_rate",
+    "marketing_spend", "cost_per_lead", "cost_per_won_deal",
+)  # fmt: skip
+
+
+def source_rows(report: KpiReport) -> list[SourceRow]:
+    """Lead sources by after-window sales volume, largest first."""
+    found: dict[str, dict[str, KpiChange]] = {}
+    for k in report.kpis:
+        if k.group is not None and k.available:
+            found.setdefault(str(k.group), {})[k.name] = k
+    rows = [SourceRow(source, kpis) for source, kpis in found.items()]
+
+    def volume(row: SourceRow) -> float:
+        k = row.kpis.get("sales_volume")
+        return -(k.after or 0.0) if k else 0.0
+
+    return sorted(rows, key=lambda r: (volume(r), r.source))
+
+
+# -- the business case ----------------------------------------------------------------
+@dataclass
+class CaseView:
+    """The active (or named) case evaluated on this workspace, or why it could not be."""
+
+    saved: SavedCase
+    case: Case | None = None
+    result: CaseResult | None = None
+    probabilities: dict[tuple[int, bool], float | None] = field(default_factory=dict)
+    runs: int = 0
+    charts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    error: str | None = None
+
+    def figures(self) -> list[tuple[Summary, bool]]:
+        """(summary, risk adjusted) at 12 months and at the horizon."""
+        if self.result is None:
+            return []
+        r = self.result
+        pairs = [(r.short, False), (r.short_risk, True), (r.summary, False)]
+        pairs.append((r.summary_risk, True))
+        if r.short.horizon_months == r.summary.horizon_months:
+            pairs = pairs[2:]
+        return pairs
+
+
+def roi_probabilities(
+    model: CaseModel, runs: int, seed: int, horizons: tuple[int, ...]
+) -> dict[tuple[int, bool], float | None]:
+    """Share of simulated runs with ROI > 0 at each horizon, before and after risk adjustment.
+
+    The same draws as `crmroi.finance.simulation.simulate(model, runs, seed)` (one
+    generator, `draw_inputs` first), and the same ROI (NPV / PV of costs, discounted
+    monthly), with the flows cut at each horizon as `CashFlowTable.truncated` cuts
+    them; at the full horizon without risk adjustment this is `simulate`'s
+    `p_roi_positive` (a test checks it).
+    """
+    runs = max(runs, 1)
+    rng = np.random.default_rng(seed)
+    draws = draw_inputs(model, runs, rng)
+    shapes = model.shapes()
+    amounts = model.amounts(draws, runs)
+    out: dict[tuple[int, bool], float | None] = {}
+    for risk_adjusted in (False, True):
+        signs = model.signs(risk_adjusted)
+        signed = amounts * signs
+        for horizon in horizons:
+            n = min(horizon, model.case.horizon_months) + 1
+            pv = signed * (shapes[:, :n] @ discount_factors(model.case.discount_rate, n))
+            pv_costs = -pv[:, signs < 0].sum(axis=1)
+            npv = pv.sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                roi = np.where(pv_costs != 0, npv / pv_costs, np.nan)
+            out[(horizon, risk_adjusted)] = float(np.mean(roi > 0))
+    return out
+
+
+def case_view(state: AppState, ws: Workspace, name: str | None = None) -> CaseView | None:
+    """The named case (or the active one) evaluated; None when no case is saved.
+
+    `LookupError` when `name` is given and no such case is saved.
+    """
+    library = CaseLibrary(state.access)
+    library.seed()
+    if name is None:
+        name = library.active_name()
+        if name is None:
+            return None
+    saved = library.get(name)
+    if saved is None:
+        raise LookupError(f"no saved case called {name!r}")
+    runs = state.settings.simulation_runs
+    bootstrap = state.settings.bootstrap
+    key = ("case", ws.version, saved.name, saved.digest, runs, bootstrap)
+    return state.cache.get_or_compute(key, lambda: _evaluate(state, saved, runs, bootstrap))
+
+
+def _evaluate(state: AppState, saved: SavedCase, runs: int, bootstrap: int) -> CaseView:
+    from crmroi.reports.build import build_report
+    from crmroi.web.case_library import case_from_text
+
+    view = CaseView(saved=saved, runs=runs)
+    try:
+        case = case_from_text(saved.yaml, f"{saved.name}.yaml")
+        view.case = case
+        with state.access.store() as store:
+            model = model_for(case, store, bootstrap=bootstrap, seed=SEED)
+            result = evaluate_case(case, store, model=model)
+    except UserError as exc:
+        view.error = str(exc)
+        return view
+    view.result = result
+    horizons = tuple(sorted({min(SHORT_HORIZON, case.horizon_months), case.horizon_months}))
+    if runs:
+        view.probabilities = roi_probabilities(model, runs, SEED, horizons)
+    view.charts = {"cash_flow": build_report(result).charts["cash_flow"]}
+    return view
+
+
+def cumulative(result: CaseResult) -> list[dict[str, float | int | None]]:
+    """Month, net flow and cumulative net flow (plain and risk adjusted) per month."""
+    net, net_risk = result.table.net(), result.table_risk.net()
+    cum, cum_risk = np.cumsum(net), np.cumsum(net_risk)
+    return [
+        {
+            "month": m,
+            "net": finite(net[m]),
+            "cumulative": finite(cum[m]),
+            "cumulative_risk_adjusted": finite(cum_risk[m]),
+        }
+        for m in range(len(net))
+    ]
+
+
+# -- improvement lists ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Followups:
+    """Follow-ups as of the latest record, with account and rep attributes for filters."""
+
+    as_of: pd.Timestamp | None
+    items: pd.DataFrame
+    note: str = ""
+
+
+def followups(state: AppState, ws: Workspace, stale_days: int = STALE_DAYS) -> Followups:
+    """Every follow-up of `crmroi followups` (cached), labelled for the filters."""
+    key = ("followups", ws.version, stale_days)
+    return state.cache.get_or_compute(key, lambda: _followups(state, stale_days))
+
+
+def _followups(state: AppState, stale_days: int) -> Followups:
+    from crmroi.improve.followups import COLUMNS
+    from crmroi.improve.followups import followups as find
+    from crmroi.improve.frames import data_date, load_frames
+
+    with state.access.store() as store:
+        frames = load_frames(store, FOLLOWUP_TABLES)
+    if not any(len(frames[t]) for t in ("deals", "activities", "leads")):
+        return Followups(None, pd.DataFrame(columns=[*COLUMNS, *LABELS]))
+    day = data_date(frames)
+    scores, note = _lead_scores(frames, day)
+    items = find(frames, day, stale_days, scores)
+    accounts = frames["accounts"].drop_duplicates("account_id").set_index("account_id")
+    reps = frames["reps"].drop_duplicates("rep_id").set_index("rep_id")
+    items = items.assign(
+        account_name=items["account_id"].map(accounts["name"]),
+        account_region=items["account_id"].map(accounts["region"]),
+        account_segment=items["account_id"].map(accounts["segment"]),
+        rep_name=items["rep_id"].map(reps["name"]),
+        rep_team=items["rep_id"].map(reps["team"]),
+        rep_region=items["rep_id"].map(reps["region"]),
+    )
+    return Followups(day, items, note)
+
+
+LABELS = ["account_name", "account_region", "account_segment", "rep_name", "rep_team"]
+LABELS.append("rep_region")
+
+
+def _lead_scores(frames: dict[str, pd.DataFrame], day: pd.Timestamp) -> tuple[Any, str]:
+    """Logistic lead scores of open leads, or None and why not (as `crmroi followups`)."""
+    from crmroi.improve.features import lead_examples
+    from crmroi.improve.scoring import NotEnoughHistory, score_kind
+
+    if not len(frames["leads"]):
+        return None, ""
+    examples = lead_examples(frames["leads"], frames["deals"], frames["reps"], day)
+    try:
+        result = score_kind(examples)
+    except NotEnoughHistory as exc:
+        return None, f"hot leads not ranked: {exc}"
+    return result.scores.set_index("id")["logistic_probability"], ""
+
+
+def filter_followups(items: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+    """Rows of the filtered team (rep's team), segment (account's) and region
+    (the account's region, else the rep's)."""
+    keep = pd.Series(True, index=items.index)
+    if filters.team:
+        keep &= items["rep_team"] == filters.team
+    if filters.segment:
+        keep &= items["account_segment"] == filters.segment
+    if filters.region:
+        region = items["account_region"].where(items["account_region"].notna(), items["rep_region"])
+        keep &= region == filters.region
+    return items[keep]
+
+
+# -- monthly series -----------------------------------------------------------------
+def series(
+    state: AppState, ws: Workspace, name: str, unit: str, keep: tuple[str, ...] | None
+) -> pd.DataFrame:
+    """KPI `name` per `unit` (team or segment) and month, restricted to `keep` units,
+    plus a "total" unit summing numerators and denominators (totals and ratios only)."""
+    key = ("series", ws.version, name, unit)
+
+    def compute() -> pd.DataFrame:
+        with state.access.store() as store:
+            return kpi_panel(store, [name], unit=unit)
+
+    panel = state.cache.get_or_compute(key, compute)
+    if keep is not None:
+        panel = panel[panel["unit"].isin(keep)]
+    kind = KPI_DEFINITIONS[name].kind
+    if len(panel) and kind in ("total", "ratio") and panel["unit"].nunique() > 1:
+        sums = panel.groupby("month", as_index=False)[["num", "den"]].sum()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = sums["num"] if kind == "total" else sums["num"] / sums["den"]
+        total = sums.assign(kpi=name, unit="total", value=values)
+        panel = pd.concat([panel, total[panel.columns]], ignore_index=True)
+    return panel.reset_index(drop=True)
+
+
+def series_chart(name: str, unit_label: str, frame: pd.DataFrame) -> dict[str, Any]:
+    """A Vega-Lite line chart of the series (month on x, value on y, one line per unit)."""
+    import altair as alt
+
+    d = KPI_DEFINITIONS[name]
+    values = [
+        {"month": m.strftime("%Y-%m-%d"), "unit": str(u), "value": finite(v)}
+        for m, u, v in zip(frame["month"], frame["unit"], frame["value"], strict=True)
+    ]
+    fmt = ".0%" if d.unit == "fraction" else ",.2~f"
+    chart = (
+        alt.Chart(alt.Data(values=values))
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("month:T", title="Month"),
+            y=alt.Y("value:Q", title=f"{name} ({d.unit})", axis=alt.Axis(format=fmt)),
+            color=alt.Color("unit:N", title=unit_label, legend=alt.Legend(orient="bottom")),
+            tooltip=["month:T", "unit:N", alt.Tooltip("value:Q", format=fmt)],
+        )
+        .properties(width="container", height=240, title=f"{name} by month")
+    )
+    spec: dict[str, Any] = chart.to_dict()
+    return spec

@@ -1,0 +1,244 @@
+"""`/api/v1` routes for what the dashboard shows: KPIs, series, ROI, sources, follow-ups.
+
+Thin: validation here, figures from `crmroi.web.dashboard_data` (the core, cached).
+Unknown filter values are 400 with the allowed values, unknown names 404.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+
+from crmroi.kpi import KPI_DEFINITIONS
+from crmroi.web import dashboard_data as data
+from crmroi.web.api_models import (
+    FiguresOut,
+    FiltersOut,
+    FollowupsOut,
+    KpiOut,
+    KpisOut,
+    ProbabilityOut,
+    RoiOut,
+    SeriesOut,
+    SourceOut,
+    SourcesOut,
+    SummaryOut,
+    followup_items,
+    windows,
+)
+from crmroi.web.dashboard_filters import (
+    MAX_MONTHS,
+    MAX_VALUE,
+    Filters,
+    followup_notes,
+    kpi_notes,
+    kpi_split,
+    parse_filters,
+    series_units,
+    sources_notes,
+)
+from crmroi.web.deps import State, Viewer
+
+router = APIRouter(prefix="/api/v1", tags=["dashboard"])
+
+Team = Annotated[str | None, Query(max_length=MAX_VALUE, description="A team of the reps.")]
+Region = Annotated[str | None, Query(max_length=MAX_VALUE, description="A region.")]
+Segment = Annotated[str | None, Query(max_length=MAX_VALUE, description="A segment.")]
+Months = Annotated[
+    int, Query(ge=1, le=MAX_MONTHS, description="Baseline and after window length, months.")
+]
+By = Literal["team", "rep", "segment", "source"]
+KPI_NAMES = tuple(KPI_DEFINITIONS)
+
+
+def _filters(
+    ws: data.Workspace,
+    team: str | None,
+    region: str | None,
+    segment: str | None,
+    months: int,
+) -> Filters:
+    return parse_filters(ws.options, team, region, segment, months)
+
+
+def _known(name: str) -> None:
+    if name not in KPI_DEFINITIONS:
+        shown = ", ".join(KPI_NAMES)
+        raise HTTPException(404, f"no KPI called {name!r}; KPIs are: {shown}")
+
+
+@router.get("/kpis", response_model=KpisOut)
+def kpis(
+    state: State,
+    session: Viewer,
+    team: Team = None,
+    region: Region = None,
+    segment: Segment = None,
+    months: Months = 12,
+    by: Annotated[By | None, Query(description="Split every KPI by this dimension.")] = None,
+    kpi: Annotated[list[str] | None, Query(description="Only these KPIs (repeatable).")] = None,
+) -> KpisOut:
+    """Every KPI, baseline versus after go-live, with 95% intervals and net changes.
+
+    Without `by`, a team (or else segment) filter gives that group's figures; with
+    `by`, the filter of the same dimension keeps its group (and `by=rep` with a team
+    keeps that team's reps). Region never narrows KPIs (see `notes`).
+    """
+    for name in kpi or ():
+        _known(name)
+    ws = data.workspace(state)
+    f = _filters(ws, team, region, segment, months)
+    notes = kpi_notes(f)
+    if by is None:
+        split, group = kpi_split(f)
+        report = data.kpi_report(state, ws, split, f.months)
+        rows = data.kpi_rows(report, group)
+    else:
+        report = data.kpi_report(state, ws, by, f.months)
+        rows = list(report.kpis)
+        if by in ("team", "segment") and getattr(f, by):
+            rows = [k for k in rows if k.group == getattr(f, by)]
+        elif by == "rep" and f.team:
+            reps = {
+                str(r[0])
+                for r in state.access.query("SELECT rep_id FROM reps WHERE team = ?", (f.team,))
+            }
+            rows = [k for k in rows if k.group in reps]
+        notes = [f"by={by}: the filters other than the {by} itself only narrow groups "
+                 "of the same dimension (by=rep: a team's reps)."] if any(
+            (f.team, f.region, f.segment)
+        ) else []  # fmt: skip
+    if kpi:
+        rows = [k for k in rows if k.name in kpi]
+    return KpisOut(
+        go_live=report.go_live,
+        **windows(report),
+        by=by,
+        bootstrap=report.bootstrap,
+        filters=FiltersOut.of(f),
+        notes=notes,
+        kpis=[KpiOut.of(k) for k in rows],
+    )
+
+
+@router.get("/kpis/{name}/series", response_model=SeriesOut)
+def kpi_series(
+    state: State,
+    session: Viewer,
+    name: str,
+    team: Team = None,
+    region: Region = None,
+    segment: Segment = None,
+    months: Months = 12,
+) -> SeriesOut:
+    """KPI `name` by month, one line per team (or segment), with a pooled "total" line."""
+    _known(name)
+    ws = data.workspace(state)
+    f = _filters(ws, team, region, segment, months)
+    split, keep = series_units(f, ws.options)
+    frame = data.series(state, ws, name, split, keep)
+    d = KPI_DEFINITIONS[name]
+    notes = [] if len(frame) else [f"{name} has no monthly series by {split} in this workspace."]
+    return SeriesOut(
+        name=name,
+        unit=d.unit,
+        kind=d.kind,
+        split=split,
+        filters=FiltersOut.of(f),
+        notes=notes,
+        points=SeriesOut.points_of(frame),
+    )
+
+
+@router.get("/roi", response_model=RoiOut)
+def roi(
+    state: State,
+    session: Viewer,
+    case: Annotated[str | None, Query(max_length=80, description="A saved case name.")] = None,
+) -> RoiOut:
+    """The business case's ROI, NPV, IRR, payback and probability of a positive ROI."""
+    ws = data.workspace(state)
+    try:
+        view = data.case_view(state, ws, case)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from None
+    if view is None:
+        raise HTTPException(404, "no business case is saved; create one at /cases")
+    if view.error is not None:
+        raise HTTPException(400, f"case {view.saved.name!r}: {view.error}")
+    return RoiOut.of(view)
+
+
+@router.get("/sources", response_model=SourcesOut)
+def sources(
+    state: State,
+    session: Viewer,
+    months: Months = 12,
+) -> SourcesOut:
+    """Lead sources: leads, conversion, won deals and revenue, spend, cost per lead."""
+    ws = data.workspace(state)
+    f = Filters(months=months)
+    report = data.kpi_report(state, ws, "source", months)
+    return SourcesOut(
+        **windows(report),
+        filters=FiltersOut.of(f),
+        notes=sources_notes(f),
+        sources=[SourceOut.of(r) for r in data.source_rows(report)],
+    )
+
+
+@router.get("/followups", response_model=FollowupsOut)
+def followups(
+    state: State,
+    session: Viewer,
+    team: Team = None,
+    region: Region = None,
+    segment: Segment = None,
+    kind: Annotated[
+        str | None, Query(max_length=40, description="Only this kind (stale_deal...).")
+    ] = None,
+    stale_days: Annotated[int, Query(ge=1, le=365, description="Days without activity.")] = 14,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 200,
+) -> FollowupsOut:
+    """What needs action: stale deals, overdue tasks, hot leads, credit holds, key-rep risk."""
+    ws = data.workspace(state)
+    f = _filters(ws, team, region, segment, 12)
+    found = data.followups(state, ws, stale_days)
+    items = data.filter_followups(found.items, f)
+    if kind:
+        items = items[items["kind"] == kind]
+    counts = {str(k): int(n) for k, n in items["kind"].value_counts().items()}
+    notes = followup_notes(f) + ([found.note] if found.note else [])
+    return FollowupsOut(
+        as_of=None if found.as_of is None else found.as_of.date(),
+        total=len(items),
+        counts=counts,
+        filters=FiltersOut.of(f),
+        notes=notes,
+        items=followup_items(items.head(limit)),
+    )
+
+
+@router.get("/summary", response_model=SummaryOut)
+def summary(state: State, session: Viewer) -> SummaryOut:
+    """The workspace at a glance: rows, the active case's figures, KPI moves, follow-ups."""
+    ws = data.workspace(state)
+    out = SummaryOut(data_version=ws.version, has_data=ws.has_data, counts=ws.counts)
+    view = data.case_view(state, ws)
+    if view is not None:
+        out.case = view.saved.name
+        out.case_error = view.error
+        out.figures = [FiguresOut.of(s, risk) for s, risk in view.figures()]
+        out.probabilities = [
+            ProbabilityOut(horizon_months=h, risk_adjusted=r, p_roi_positive=data.finite(p))
+            for (h, r), p in sorted(view.probabilities.items())
+        ]
+    if ws.has_data:
+        rows = data.kpi_rows(data.kpi_report(state, ws, None, 12), None)
+        out.kpis_significant_up = sum(1 for k in rows if k.significant and (k.change_abs or 0) > 0)
+        out.kpis_significant_down = sum(
+            1 for k in rows if k.significant and (k.change_abs or 0) < 0
+        )
+        out.followups = len(data.followups(state, ws).items)
+    return out
