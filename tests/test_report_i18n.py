@@ -43,7 +43,8 @@ def _template_messages() -> set[str]:
 def test_the_catalogue_translates_every_label() -> None:
     ru = get_lang("ru")
     messages = _template_messages()
-    for table in ("KPI_LABELS", "UNIT_LABELS", "CATEGORY_LABELS", "METHOD_LABELS", "INPUT_LABELS"):
+    tables = ("KPI_LABELS", "UNIT_LABELS", "CATEGORY_LABELS", "METHOD_LABELS", "INPUT_LABELS")
+    for table in (*tables, "FOLLOWUP_LABELS", "SCORING_LABELS"):
         messages |= set(getattr(label_tables, table).values())
     assert len(messages) > 150
     missing = sorted(m for m in messages if ru.gettext(m) == m and m not in {"NPV", "ROI", "KPI"})

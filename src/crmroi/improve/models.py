@@ -46,11 +46,12 @@ def _top_reasons(contributions: pd.DataFrame, values: pd.DataFrame, top: int) ->
     out: list[list[Reason]] = []
     fields = list(contributions.columns)
     matrix = contributions.to_numpy()
+    cells = values[fields].to_numpy(dtype=object)  # one conversion, not a Series per row
     for i in range(len(contributions)):
         order = np.argsort(-np.abs(matrix[i]), kind="stable")[:top]
         out.append(
             [
-                Reason(fields[j], _show(values.iloc[i][fields[j]]), float(matrix[i, j]))
+                Reason(fields[j], _show(cells[i, j]), float(matrix[i, j]))
                 for j in order
                 if abs(matrix[i, j]) > 1e-9
             ]

@@ -29,6 +29,7 @@ from crmroi.reports.model import (
     CategoryRow,
     Figures,
     HistogramBin,
+    Improvements,
     KpiRow,
     LineSpec,
     ReportModel,
@@ -149,6 +150,8 @@ def _line_specs(result: CaseResult) -> list[LineSpec]:
 
 def _source_of(line: Line, name: str, lang: Lang) -> str:
     d = line.driver
+    if d is not None and name in d.clv_fields:
+        return lang.gettext("lifetime value model: BG/NBD x Gamma-Gamma on orders (workspace)")
     if d is not None and name == "change" and d.change == "measured":
         if d.source == "attributed":
             return lang.gettext("measured: attribution net of the market (workspace)")
@@ -249,12 +252,14 @@ def build_report(
     sources: KpiReport | None = None,
     attributions: Sequence[Attribution | Unavailable] = (),
     accounts: Sequence[AccountRow] = (),
+    improvements: Improvements | None = None,
     lang: str = "en",
     workspace: str | None = None,
     today: dt.date | None = None,
 ) -> ReportModel:
     """The report model of `result` (a case evaluated with a simulation, ideally) and,
-    when a workspace was analysed, its KPI report, lead-source KPIs and attribution."""
+    when a workspace was analysed, its KPI report, lead-source KPIs, attribution and the
+    improvement tools' sections (`crmroi.reports.improve`)."""
     language = get_lang(lang)
     case = result.case
     figures = [
@@ -300,6 +305,7 @@ def build_report(
         attributions=[_attribution_row(a, units, language) for a in attributions],
         accounts=list(accounts),
         workspace=workspace,
+        improvements=improvements,
     )
     model.charts = build_charts(model, language)
     return model

@@ -6,11 +6,12 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 
 from crmroi.finance.case import Case
+from crmroi.finance.model import CaseModel
 from crmroi.reports.build import build_report
-from crmroi.reports.model import AccountRow, ReportModel
+from crmroi.reports.model import AccountRow, Improvements, ReportModel
 from crmroi.store.store import Store
 
-__all__ = ["largest_accounts", "report_for"]
+__all__ = ["improvement_sections", "largest_accounts", "report_for"]
 
 Progress = Callable[[str], None]
 
@@ -57,9 +58,11 @@ def report_for(
     kpis: Sequence[str] | None = None,
     workspace: str | None = None,
     progress: Progress | None = None,
+    improve: bool = True,
 ) -> ReportModel:
     """Evaluate `case` (with `runs` simulation runs) and, with a workspace, its KPIs
-    (`bootstrap` replicates), lead sources, attribution and largest accounts."""
+    (`bootstrap` replicates), lead sources, attribution, largest accounts and (with
+    `improve`) the sections of the improvement tools."""
     from crmroi.finance.evaluate import evaluate_case, model_for
 
     def step(text: str) -> None:
@@ -86,12 +89,41 @@ def report_for(
         attributions = []
     step("largest accounts")
     accounts = largest_accounts(store, kpi_report.after[0], kpi_report.after[1])
+    step("lead scoring, segments, follow-ups, lifetime value")
+    improvements = improvement_sections(store, case_model, lang) if improve else None
     return build_report(
         result,
         kpis=kpi_report,
         sources=sources,
         attributions=attributions,
         accounts=accounts,
+        improvements=improvements,
         lang=lang,
         workspace=workspace,
+    )
+
+
+def improvement_sections(store: Store, case_model: CaseModel, lang: str) -> Improvements:
+    """The improvement tools' sections on `store`; the lifetime-value fit the case used
+    (its `clv` inputs), if any, is shown rather than fitted again."""
+    from crmroi.finance.estimates import likely
+    from crmroi.improve.frames import load_frames
+    from crmroi.reports.i18n import get_lang
+    from crmroi.reports.improve import FRAMES, improvements
+
+    clv = case_model.clv
+    used_by = [d.label for d in case_model.case.benefits if d.clv_fields]
+    case_inputs = [
+        (line.name, name, quantity, float(likely(line.inputs[name])), name in d.clv_fields)
+        for line in case_model.lines
+        if (d := line.driver) is not None
+        for name, quantity in d.CLV_INPUTS.items()
+    ]
+    frames = load_frames(store, FRAMES)
+    return improvements(
+        frames,
+        get_lang(lang),
+        clv_fit=clv.fit if clv is not None else None,
+        clv_used_by=used_by if clv is not None else (),
+        case_inputs=case_inputs,
     )

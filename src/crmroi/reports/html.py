@@ -18,7 +18,7 @@ import jinja2
 from markupsafe import Markup
 
 from crmroi.reports.i18n import Lang, get_lang
-from crmroi.reports.labels import input_label, method_label, unit_label
+from crmroi.reports.labels import input_label, method_label, scoring_label, unit_label
 from crmroi.reports.model import ReportModel
 
 __all__ = ["render_html", "render_page", "script_json", "vega_bundle"]
@@ -73,6 +73,7 @@ def render_page(model: ReportModel, mode: str, **extra: Any) -> str:
         unit=lambda unit: unit_label(lang, unit, model.currency),
         method=lambda method: method_label(lang, method),
         input_label=lambda name: input_label(lang, name),
+        scoring=lambda name: scoring_label(lang, name),
         kv=lambda value, unit: lang.kpi_value(value, unit, model.currency),
         **extra,
     )

@@ -89,6 +89,7 @@ INPUT_LABELS: dict[str, str] = {
     "capacity_share": N_("share of freed capacity sold"),
     "customers": N_("customers"),
     "revenue_per_customer": N_("revenue per customer a month"),
+    "value_per_customer": N_("value per customer a month"),
     "avg_upsell_size": N_("average upsell size"),
     "leads_per_month": N_("leads a month"),
     "hours_per_user_month": N_("hours per user a month"),
@@ -100,6 +101,25 @@ INPUT_LABELS: dict[str, str] = {
     "cac": N_("acquisition cost"),
     "tickets_per_month": N_("tickets a month"),
     "cost_per_ticket": N_("cost per ticket"),
+}
+
+FOLLOWUP_LABELS: dict[str, str] = {
+    "stale_deal": N_("open deal without activity"),
+    "overdue_task": N_("overdue task"),
+    "hot_lead": N_("hot lead not yet contacted"),
+    "credit_hold": N_("credit hold with open business"),
+    "rep_dependency": N_("relationship resting on a leaving rep"),
+}
+
+SCORING_LABELS: dict[str, str] = {
+    "leads": N_("Leads"),
+    "deals": N_("Deals"),
+    "logistic": N_("logistic regression"),
+    "naive_bayes": N_("naive Bayes (frequency)"),
+    "industry": N_("industry"),
+    "segment": N_("segment"),
+    "region": N_("region"),
+    "source": N_("source"),
 }
 
 
@@ -130,6 +150,16 @@ def category_label(lang: Lang, category: str) -> str:
 def method_label(lang: Lang, method: str | None) -> str:
     """An attribution method in `lang` ('–' when unavailable)."""
     return "–" if method is None else lang.gettext(METHOD_LABELS.get(method, method))
+
+
+def followup_label(lang: Lang, kind: str) -> str:
+    """A kind of follow-up in `lang`."""
+    return lang.gettext(FOLLOWUP_LABELS.get(kind, _plain(kind)))
+
+
+def scoring_label(lang: Lang, name: str) -> str:
+    """A record kind, scoring model or segment dimension in `lang`."""
+    return lang.gettext(SCORING_LABELS.get(name, _plain(name)))
 
 
 def input_label(lang: Lang, name: str) -> str:

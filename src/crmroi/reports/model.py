@@ -20,11 +20,21 @@ __all__ = [
     "AttributionRow",
     "CashFlowRow",
     "CategoryRow",
+    "ClvComparison",
+    "ClvSegmentRow",
+    "ClvSummary",
     "Figures",
+    "FollowupRow",
+    "FollowupSummary",
     "HistogramBin",
+    "Improvements",
     "KpiRow",
     "LineSpec",
     "ReportModel",
+    "ScoredRecord",
+    "ScoringEvaluation",
+    "ScoringSection",
+    "SegmentRow",
     "SimulationSummary",
     "TornadoBar",
 ]
@@ -191,6 +201,133 @@ class SimulationSummary:
     base_npv: float
 
 
+@dataclass(frozen=True)
+class ScoringEvaluation:
+    """One model's figures on the time-based hold-out (see `crmroi.improve.scoring`)."""
+
+    model: str
+    n_train: int
+    n_test: int
+    rate_test: float
+    auc: float
+    log_loss: float
+    calibration_error: float
+    lift_top_decile: float
+
+
+@dataclass(frozen=True)
+class ScoredRecord:
+    """An open lead or deal with both models' probabilities and the logistic reasons."""
+
+    id: str
+    created: dt.date | None
+    logistic: float
+    naive_bayes: float
+    reasons: str
+
+
+@dataclass(frozen=True)
+class ScoringSection:
+    """Lead or deal scoring: hold-out figures of both models and the best open records."""
+
+    kind: str
+    train_until: dt.date
+    evaluations: list[ScoringEvaluation]
+    open_records: int
+    top: list[ScoredRecord]
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    """An ideal-customer segment: win rate, revenue per account and churn, 95% intervals."""
+
+    dimension: str
+    value: str
+    accounts: int
+    win_rate: tuple[float | None, float | None, float | None]
+    revenue_per_account: tuple[float | None, float | None, float | None]
+    churn_rate: tuple[float | None, float | None, float | None]
+
+
+@dataclass(frozen=True)
+class FollowupRow:
+    """One thing to act on (priority 1 first)."""
+
+    priority: int
+    kind: str
+    label: str
+    subject_id: str
+    rep_id: str | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class FollowupSummary:
+    """Follow-ups on `as_of`: how many of each kind (label -> count) and the first ones."""
+
+    as_of: dt.date
+    stale_days: int
+    total: int
+    counts: dict[str, int]
+    top: list[FollowupRow]
+
+
+@dataclass(frozen=True)
+class ClvSegmentRow:
+    """Expected value per customer of a segment over the horizon (money, undiscounted)."""
+
+    segment: str
+    customers: int
+    active_share: float
+    expected_purchases: float
+    expected_value: float
+    total_value: float
+
+
+@dataclass(frozen=True)
+class ClvComparison:
+    """A customer input of the business case beside what the orders' fit gives for it."""
+
+    benefit: str
+    input: str
+    case_value: float
+    clv_value: float
+    from_clv: bool
+
+
+@dataclass(frozen=True)
+class ClvSummary:
+    """The lifetime-value fits on the orders and the expected value by segment."""
+
+    as_of: dt.date
+    horizon_months: float
+    customers: int
+    active_customers: float
+    value_per_customer_month: float
+    bgnbd: dict[str, float]
+    gamma_gamma: dict[str, float]
+    spend_frequency_correlation: float | None
+    segments: list[ClvSegmentRow]
+    used_by: list[str] = field(default_factory=list)
+    comparisons: list[ClvComparison] = field(default_factory=list)
+
+
+@dataclass
+class Improvements:
+    """The sections of the improvement tools; each is None with a reason when the
+    workspace's data do not allow it."""
+
+    as_of: dt.date
+    scoring: list[ScoringSection] = field(default_factory=list)
+    scoring_reasons: list[str] = field(default_factory=list)
+    segments: list[SegmentRow] = field(default_factory=list)
+    segments_reason: str | None = None
+    followups: FollowupSummary | None = None
+    followups_reason: str | None = None
+    clv: ClvSummary | None = None
+    clv_reason: str | None = None
+
+
 @dataclass
 class ReportModel:
     """Everything a report shows, in the order the page shows it."""
@@ -224,6 +361,7 @@ class ReportModel:
     attributions: list[AttributionRow] = field(default_factory=list)
     accounts: list[AccountRow] = field(default_factory=list)
     workspace: str | None = None
+    improvements: Improvements | None = None
     charts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def figure(self, horizon: int, risk_adjusted: bool) -> Figures:

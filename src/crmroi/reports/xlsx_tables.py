@@ -1,4 +1,5 @@
-"""The workbook's value sheets: KPIs, lead sources, attribution, accounts and simulation.
+"""The workbook's value sheets: KPIs, lead sources, attribution, accounts, the improvement
+tools (`xlsx_improve`) and simulation.
 
 Every text cell goes through the `text` writer given by `crmroi.reports.xlsx`, which
 writes it as a string and neutralises a leading `=`, `+`, `-` or `@`.
@@ -15,6 +16,7 @@ from xlsxwriter.worksheet import Worksheet
 from crmroi.reports.i18n import Lang
 from crmroi.reports.labels import method_label
 from crmroi.reports.model import KpiRow, ReportModel
+from crmroi.reports.xlsx_improve import write_improvements
 
 TextWriter = Callable[[Worksheet, int, int, object, Any], None]
 
@@ -81,6 +83,8 @@ def write_tables(wb: Workbook, model: ReportModel, lang: Lang, text: TextWriter)
             text(ws, i, 1, acc.owner or "", None)
             ws.write_number(i, 2, acc.won_deals)
             ws.write_number(i, 3, acc.won_amount)
+    if model.improvements is not None:
+        write_improvements(wb, model.improvements, lang, text, head)
     sim = model.simulation
     if sim is None:
         return

@@ -1,0 +1,254 @@
+"""The report's improvement sections: lead scoring, ideal-customer segments, follow-ups
+and lifetime value, from the canonical frames (pure; `gather.py` reads the store).
+
+Each section calls the same code as its command (`crmroi score | segments | followups
+| clv`) with the commands' defaults, and is left empty with a reason (in the report's
+language, with the engine's detail) when the data do not allow it. One cheap setting
+keeps the report fast: open leads and deals are scored by the hold-out's models
+(trained on the records before the hold-out) instead of models refitted on all the
+closed history (`score_kind(refit=False)`); the hold-out figures are the command's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from crmroi.errors import UserError
+from crmroi.reports.i18n import Lang
+from crmroi.reports.labels import followup_label
+from crmroi.reports.model import (
+    ClvComparison,
+    ClvSegmentRow,
+    ClvSummary,
+    FollowupRow,
+    FollowupSummary,
+    Improvements,
+    ScoredRecord,
+    ScoringEvaluation,
+    ScoringSection,
+    SegmentRow,
+)
+
+__all__ = ["FRAMES", "CaseInput", "improvements"]
+
+CaseInput = tuple[str, str, str, float, bool]
+"""(benefit, input name, lifetime-value quantity, the case's value, read from `clv`)."""
+
+FRAMES = ("reps", "accounts", "leads", "deals", "activities", "orders")
+"""The canonical tables the sections read."""
+TOP = 10
+STALE_DAYS = 14
+HOT_THRESHOLD = 0.3
+CLV_HORIZON_WEEKS = 52.0
+MIN_SEGMENT_ACCOUNTS = 10
+
+
+def _opt(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _scoring(
+    frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, lang: Lang, out: Improvements
+) -> pd.Series | None:
+    """Fill the scoring sections; return the open leads' logistic scores (for hot leads)."""
+    from crmroi.improve.scoring import NotEnoughHistory, score_workspace
+
+    _ = lang.gettext
+    if not len(frames["leads"]) and not len(frames["deals"]):
+        out.scoring_reasons.append(_("the workspace has no leads or deals"))
+        return None
+    try:
+        report = score_workspace(frames, as_of=as_of, refit=False)
+    except NotEnoughHistory as exc:
+        out.scoring_reasons.append(_("not enough closed history") + f" ({exc})")
+        return None
+    lead_scores = None
+    for result in report.results:
+        scores = result.scores
+        if result.kind == "leads" and len(scores):
+            lead_scores = scores.set_index("id")["logistic_probability"]
+        out.scoring.append(
+            ScoringSection(
+                kind=result.kind,
+                train_until=result.train_until.date(),
+                evaluations=[
+                    ScoringEvaluation(
+                        e.model,
+                        e.n_train,
+                        e.n_test,
+                        e.rate_test,
+                        e.auc,
+                        e.log_loss,
+                        e.calibration_error,
+                        e.lift_top_decile,
+                    )
+                    for e in result.evaluations
+                ],
+                open_records=len(scores),
+                top=[
+                    ScoredRecord(
+                        id=str(r["id"]),
+                        created=None if pd.isna(r["created_at"]) else r["created_at"].date(),
+                        logistic=float(r["logistic_probability"]),
+                        naive_bayes=float(r["naive_bayes_probability"]),
+                        reasons=", ".join(r["logistic_reasons"]),
+                    )
+                    for r in scores.head(TOP).to_dict(orient="records")
+                ],
+            )
+        )
+    for kind, reason in report.skipped.items():
+        out.scoring_reasons.append(f"{lang.gettext(kind.capitalize())}: {reason}")
+    return lead_scores
+
+
+def _segments(
+    frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, lang: Lang, out: Improvements
+) -> None:
+    from crmroi.improve.segments import segments
+
+    if not len(frames["accounts"]):
+        out.segments_reason = lang.gettext("the workspace has no accounts")
+        return
+    table = segments(frames, as_of, min_accounts=MIN_SEGMENT_ACCOUNTS)
+    if not len(table):
+        out.segments_reason = lang.gettext(
+            "no industry, size, region or source has %(n)s accounts or more"
+        ) % {"n": MIN_SEGMENT_ACCOUNTS}
+        return
+    out.segments = [
+        SegmentRow(
+            dimension=str(r["dimension"]),
+            value=str(r["value"]),
+            accounts=int(r["accounts"]),
+            win_rate=(_opt(r["win_rate"]), _opt(r["win_rate_low"]), _opt(r["win_rate_high"])),
+            revenue_per_account=(
+                _opt(r["revenue_per_account"]),
+                _opt(r["revenue_low"]),
+                _opt(r["revenue_high"]),
+            ),
+            churn_rate=(_opt(r["churn_rate"]), _opt(r["churn_low"]), _opt(r["churn_high"])),
+        )
+        for r in table.to_dict(orient="records")
+    ]
+
+
+def _followups(
+    frames: dict[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    lead_scores: pd.Series | None,
+    lang: Lang,
+    out: Improvements,
+) -> None:
+    from crmroi.improve.followups import followups
+
+    if not len(frames["deals"]) and not len(frames["activities"]):
+        out.followups_reason = lang.gettext("the workspace has no deals or activities")
+        return
+    items = followups(frames, as_of, STALE_DAYS, lead_scores, HOT_THRESHOLD)
+    counts = items["kind"].value_counts(sort=False) if len(items) else pd.Series(dtype=int)
+    out.followups = FollowupSummary(
+        as_of=as_of.date(),
+        stale_days=STALE_DAYS,
+        total=len(items),
+        counts={followup_label(lang, str(k)): int(n) for k, n in counts.items()},
+        top=[
+            FollowupRow(
+                priority=int(r["priority"]),
+                kind=str(r["kind"]),
+                label=followup_label(lang, str(r["kind"])),
+                subject_id=str(r["subject_id"]),
+                rep_id=None if pd.isna(r["rep_id"]) else str(r["rep_id"]),
+                detail=str(r["detail"]),
+            )
+            for r in items.head(TOP).to_dict(orient="records")
+        ],
+    )
+
+
+def _clv(
+    frames: dict[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    lang: Lang,
+    out: Improvements,
+    fit: Any,
+    used_by: Sequence[str],
+    case_inputs: Sequence[CaseInput],
+) -> None:
+    from crmroi.improve.lifetime import orders_lifetime_value
+
+    if not len(frames["orders"]):
+        out.clv_reason = lang.gettext("the workspace has no orders")
+        return
+    if fit is None:
+        try:
+            fit = orders_lifetime_value(frames, as_of, CLV_HORIZON_WEEKS)
+        except UserError as exc:
+            out.clv_reason = lang.gettext("too few customers with repeat orders") + f" ({exc})"
+            return
+    segment = frames["accounts"].set_index("account_id")["segment"]
+    bg, gg = fit.bgnbd, fit.spend
+    quantities = {
+        "active_customers": fit.active_customers,
+        "value_per_customer_month": fit.value_per_active_customer_month,
+    }
+    out.clv = ClvSummary(
+        as_of=fit.as_of.date(),
+        horizon_months=fit.horizon_months,
+        customers=len(fit.customers),
+        active_customers=fit.active_customers,
+        value_per_customer_month=fit.value_per_active_customer_month,
+        bgnbd={"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b},
+        gamma_gamma={"p": gg.p, "q": gg.q, "gamma": gg.gamma},
+        spend_frequency_correlation=_opt(fit.spend_frequency_correlation),
+        segments=[
+            ClvSegmentRow(
+                segment=str(r["segment"]),
+                customers=int(r["customers"]),
+                active_share=float(r["active_share"]),
+                expected_purchases=float(r["expected_purchases"]),
+                expected_value=float(r["expected_value"]),
+                total_value=float(r["total_value"]),
+            )
+            for r in fit.by_segment(segment).to_dict(orient="records")
+        ],
+        used_by=list(used_by),
+        comparisons=[
+            ClvComparison(benefit, name, value, quantities[quantity], from_clv)
+            for benefit, name, quantity, value, from_clv in case_inputs
+        ],
+    )
+
+
+def improvements(
+    frames: dict[str, pd.DataFrame],
+    lang: Lang,
+    *,
+    as_of: pd.Timestamp | None = None,
+    clv_fit: Any = None,
+    clv_used_by: Sequence[str] = (),
+    case_inputs: Sequence[CaseInput] = (),
+) -> Improvements:
+    """Every improvement section the frames allow (`FRAMES` must be present).
+
+    `clv_fit` is a `LifetimeValue` already fitted for the business case (reused, so the
+    report shows the very numbers the case used); `clv_used_by` names those benefits;
+    `case_inputs` are the case's customer inputs to set beside the fit (`CaseInput`).
+    """
+    from crmroi.improve.frames import data_date
+
+    day = data_date(frames) if as_of is None else as_of
+    out = Improvements(as_of=day.date())
+    lead_scores = _scoring(frames, day, lang, out)
+    _segments(frames, day, lang, out)
+    _followups(frames, day, lead_scores, lang, out)
+    _clv(frames, day, lang, out, clv_fit, clv_used_by, case_inputs)
+    return out
