@@ -54,6 +54,10 @@ class UndoRefused(UserError):
     """The batch cannot be undone now (unknown, not loaded, or later batches depend on it)."""
 
 
+class UnknownBatch(UndoRefused):
+    """No import batch has this id."""
+
+
 def undo_table(name: str) -> str:
     """The table keeping the replaced versions of canonical table `name`."""
     return f"undo_{name}"
@@ -167,7 +171,7 @@ def undo_batch(
         ph = tx.placeholder
         found = tx.execute("SELECT status FROM import_batches WHERE batch_id = " + ph, (batch_id,))
         if not found:
-            raise UndoRefused(f"there is no import batch {batch_id!r}")
+            raise UnknownBatch(f"there is no import batch {batch_id!r}")
         status = str(found[0][0] or "")
         if status == UNDONE:
             raise UndoRefused(f"batch {batch_id} is already undone")

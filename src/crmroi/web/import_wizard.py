@@ -1,0 +1,429 @@
+"""The import wizard's logic: which mapping applies, the dry-run preview, the commit.
+
+Pages and the API call these; the work itself is `crmroi.ingest.pipeline` (the same
+core as `crmroi import`). A mapping is a vendor preset, a mapping YAML the user
+uploaded, or one built from the column choices of the wizard's form; the last is a
+plain `MappingFile`, so it can be downloaded as YAML and used with the CLI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from crmroi.errors import InputFileError, MappingError, UserError
+from crmroi.ingest.mapping import (
+    MappingFile,
+    choose_table_mapping,
+    parse_mapping,
+)
+from crmroi.ingest.pipeline import ImportReport, OnCommit, import_files, prepare_import
+from crmroi.ingest.presets import PRESETS, load_preset
+from crmroi.ingest.reading import read_raw
+from crmroi.ingest.rejects import Reject
+from crmroi.store import Store
+from crmroi.store.engines import Transaction
+from crmroi.store.schema import TABLES, Column
+from crmroi.store.undo import UndoReport
+from crmroi.web.audit import record
+from crmroi.web.state import AppState
+from crmroi.web.uploads import UploadArea, UploadState, staging_root
+
+SOURCES: tuple[str, ...] = (*PRESETS, "generic")
+DATE_ORDERS = ("", "DMY", "MDY", "YMD")
+DECIMALS = ("", ",", ".")
+PREVIEW_ROWS = 10
+REJECTS_SHOWN = 200
+SOURCE_SYSTEM = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+class FileChoice(BaseModel):
+    """The form's choices for one file: target table, source column per canonical column."""
+
+    entity: str
+    columns: dict[str, str] = Field(default_factory=dict)
+    date_order: str = ""
+    decimal: str = ""
+
+
+class ColumnChoices(BaseModel):
+    """The interactive mapping of every file of an upload."""
+
+    source_system: str = "generic"
+    files: list[FileChoice]
+
+
+@dataclass
+class FilePreview:
+    """One file as the dry run read it."""
+
+    name: str
+    entity: str
+    label: str
+    rows_in: int
+    rejected: int
+    encoding: str | None
+    delimiter: str | None
+    detected: dict[str, str]
+    header: list[str]
+    columns: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class Preview:
+    """The dry run of an upload: per-file previews and the rows that would be refused."""
+
+    source_system: str = ""
+    files: list[FilePreview] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    rejects_total: int = 0
+    rows_in: int = 0
+    rows_rejected: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class FileForm:
+    """What the column-mapping form shows for one file."""
+
+    index: int
+    name: str
+    header: list[str]
+    choice: FileChoice
+    columns: list[Column]
+    error: str | None = None
+
+
+# -- mappings -------------------------------------------------------------------------
+def mapping_of(state: UploadState) -> MappingFile | None:
+    """The mapping the upload currently uses, or None when it still needs one."""
+    if state.mapping_yaml:
+        return parse_mapping(state.mapping_yaml, "mapping.yaml")
+    if state.source in PRESETS:
+        return load_preset(state.source)
+    return None
+
+
+def mapping_yaml(mapping: MappingFile) -> str:
+    """The mapping as the YAML `crmroi import --mapping` reads."""
+    data = mapping.model_dump(mode="json", exclude_defaults=True)
+    data.setdefault("tables", [])
+    text: str = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    return text
+
+
+def read_mapping_upload(data: bytes) -> str:
+    """A mapping YAML the user uploaded, validated; returns its text."""
+    if len(data) > 1024 * 1024:
+        raise MappingError("mapping.yaml: larger than 1 MB")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise MappingError("mapping.yaml: not UTF-8 text") from None
+    parse_mapping(text, "mapping.yaml")
+    return text
+
+
+def canonical_columns(entity: str) -> list[Column]:
+    """The columns a user maps for `entity` (content columns, and the currency)."""
+    table = TABLES[entity]
+    columns = list(table.columns)
+    if table.has_currency:
+        columns.append(table.column("currency"))
+    return columns
+
+
+def build_mapping(choices: ColumnChoices, names: list[str]) -> MappingFile:
+    """The mapping file equivalent to the form's choices (one table per file)."""
+    if not SOURCE_SYSTEM.match(choices.source_system):
+        raise MappingError(
+            "the source system name must be 1-40 letters, digits, dots, dashes or underscores"
+        )
+    tables: list[dict[str, Any]] = []
+    for name, choice in zip(names, choices.files, strict=True):
+        if choice.entity not in TABLES:
+            raise MappingError(f"{name}: unknown table {choice.entity!r}")
+        table: dict[str, Any] = {
+            "entity": choice.entity,
+            "files": [_glob_escape(name)],
+            "columns": {k: v for k, v in choice.columns.items() if v},
+        }
+        if choice.date_order in DATE_ORDERS[1:]:
+            table["dates"] = {"order": choice.date_order}
+        if choice.decimal in DECIMALS[1:]:
+            table["numbers"] = {"decimal": choice.decimal}
+        tables.append(table)
+    try:
+        return MappingFile.model_validate(
+            {"source_system": choices.source_system, "tables": tables}
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise MappingError(f"the column mapping is invalid: {first['msg']}") from None
+
+
+def _glob_escape(name: str) -> str:
+    return "".join(f"[{ch}]" if ch in "*?[]" else ch for ch in name)
+
+
+def choices_from_form(
+    form: Mapping[str, str], state: UploadState, headers: list[list[str]]
+) -> ColumnChoices:
+    """Read the column-mapping form: `source_system`, and per file i `f{i}.entity`,
+    `f{i}.col.{column}`, `f{i}.dates`, `f{i}.decimal`. Unknown values are ignored."""
+    source_system = str(form.get("source_system", "")).strip() or "generic"
+    files = []
+    previous = _stored_choices(state)
+    for i, header in enumerate(headers):
+        entity = str(form.get(f"f{i}.entity", ""))
+        if entity not in TABLES:
+            entity = previous[i].entity if i < len(previous) else guess_entity(header)
+        allowed = set(header)
+        columns: dict[str, str] = {}
+        for col in canonical_columns(entity):
+            key = f"f{i}.col.{col.name}"
+            if key in form:
+                value = str(form[key])
+                if value in allowed:
+                    columns[col.name] = value
+            else:  # the table changed: guess the columns it did not have
+                guessed = guess_column(col.name, header)
+                if guessed:
+                    columns[col.name] = guessed
+        date_order = str(form.get(f"f{i}.dates", ""))
+        decimal = str(form.get(f"f{i}.decimal", ""))
+        files.append(
+            FileChoice(
+                entity=entity,
+                columns=columns,
+                date_order=date_order if date_order in DATE_ORDERS else "",
+                decimal=decimal if decimal in DECIMALS else "",
+            )
+        )
+    return ColumnChoices(source_system=source_system[:40], files=files)
+
+
+def _stored_choices(state: UploadState) -> list[FileChoice]:
+    if not state.choices:
+        return []
+    try:
+        return ColumnChoices.model_validate(state.choices).files
+    except ValidationError:
+        return []
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^0-9a-zа-яё]", "", text.casefold())
+
+
+def guess_column(name: str, header: list[str]) -> str | None:
+    """The header column that looks like canonical column `name`, if any."""
+    target = _norm(name)
+    by_norm = {_norm(h): h for h in header}
+    if target in by_norm:
+        return by_norm[target]
+    short = _norm(name.removesuffix("_id").removesuffix("_at").removesuffix("_on"))
+    if short and short in by_norm:
+        return by_norm[short]
+    return None
+
+
+def guess_entity(header: list[str]) -> str:
+    """The canonical table whose column names the header matches best."""
+    scores = [
+        (sum(guess_column(c.name, header) is not None for c in t.columns), -i, name)
+        for i, (name, t) in enumerate(TABLES.items())
+    ]
+    return max(scores)[2]
+
+
+def read_header(path: Path) -> tuple[list[str], str | None]:
+    """The file's header, or an empty list and the reason it cannot be read."""
+    try:
+        raw = read_raw(path)
+    except InputFileError as exc:
+        return [], str(exc)
+    return [str(c) for c in raw.frame.columns], None
+
+
+def file_forms(
+    state: UploadState, paths: list[Path], preview: Preview | None
+) -> tuple[str, list[FileForm]]:
+    """The column-mapping form for every file, filled from the stored choices, else
+    from the preset's mapping, else guessed from the header."""
+    stored = _stored_choices(state)
+    source_system = "generic"
+    if state.choices:
+        source_system = str(state.choices.get("source_system", "generic"))
+    mapping: MappingFile | None = None
+    try:
+        mapping = mapping_of(state)
+    except MappingError:
+        mapping = None
+    if mapping is not None and not state.choices:
+        source_system = mapping.source_system
+    forms = []
+    for i, (staged, path) in enumerate(zip(state.files, paths, strict=True)):
+        header, error = read_header(path)
+        if i < len(stored):
+            choice = stored[i]
+        else:
+            choice = _choice_from_mapping(mapping, path, header) or _guessed_choice(header)
+        forms.append(
+            FileForm(i, staged.name, header, choice, canonical_columns(choice.entity), error)
+        )
+    return source_system, forms
+
+
+def _choice_from_mapping(
+    mapping: MappingFile | None, path: Path, header: list[str]
+) -> FileChoice | None:
+    if mapping is None or not header:
+        return None
+    try:
+        table = choose_table_mapping(mapping, path, header, None)
+    except MappingError:
+        return None
+    present = {h.strip().casefold(): h for h in header}
+    columns: dict[str, str] = {}
+    for name, spec in table.columns.items():
+        found = next(
+            (present[a.casefold()] for a in spec.alternatives if a.casefold() in present), None
+        )
+        if found:
+            columns[name] = found
+    for col in canonical_columns(table.entity):
+        if col.name not in columns and col.name not in table.constants:
+            guessed = guess_column(col.name, header)
+            if guessed:
+                columns[col.name] = guessed
+    return FileChoice(
+        entity=table.entity,
+        columns=columns,
+        date_order=table.dates.order or "",
+        decimal=table.numbers.decimal or "",
+    )
+
+
+def _guessed_choice(header: list[str]) -> FileChoice:
+    entity = guess_entity(header)
+    columns = {c.name: g for c in canonical_columns(entity) if (g := guess_column(c.name, header))}
+    return FileChoice(entity=entity, columns=columns)
+
+
+# -- dry run and commit ---------------------------------------------------------------
+def dry_run(store: Store, paths: list[Path], mapping: MappingFile | None) -> Preview:
+    """Read and map the files without writing; errors become `Preview.error`."""
+    if mapping is None:
+        return Preview(error="choose a source preset or map the columns below")
+    try:
+        prepared = prepare_import(store, paths, mapping=mapping)
+    except UserError as exc:
+        return Preview(source_system=mapping.source_system, error=str(exc))
+    report = prepared.report
+    files = []
+    for file_report, table in prepared.mapped:
+        columns = [c.name for c in TABLES[table.entity].all_columns if c.name != "batch_id"]
+        head = table.table.slice(0, PREVIEW_ROWS).select(columns).to_pylist()
+        files.append(
+            FilePreview(
+                name=file_report.path.name,
+                entity=file_report.entity,
+                label=file_report.label,
+                rows_in=file_report.rows_in,
+                rejected=file_report.rejected,
+                encoding=file_report.encoding,
+                delimiter=delimiter_name(file_report.delimiter),
+                detected=dict(file_report.detected),
+                header=list(file_report.header),
+                columns=columns,
+                rows=[[show(row[c]) for c in columns] for row in head],
+            )
+        )
+    return Preview(
+        source_system=report.source_system,
+        files=files,
+        rejects=report.rejects[:REJECTS_SHOWN],
+        rejects_total=len(report.rejects),
+        rows_in=report.rows_in,
+        rows_rejected=report.rows_rejected,
+    )
+
+
+def commit(
+    store: Store, paths: list[Path], mapping: MappingFile, on_commit: OnCommit | None = None
+) -> ImportReport:
+    """Import the files in one transaction (one batch), as `crmroi import` does."""
+    return import_files(store, paths, mapping=mapping, on_commit=on_commit)
+
+
+def delimiter_name(delimiter: str | None) -> str | None:
+    return None if delimiter is None else DELIMITER_NAMES.get(delimiter, repr(delimiter))
+
+
+def show(value: object) -> str:
+    """A parsed value as the preview shows it (ISO dates, plain numbers, blank for null)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.10g}"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ") if value.time() != dt.time() else value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+# -- app glue -------------------------------------------------------------------------
+def upload_area(state: AppState) -> UploadArea:
+    """The staging folders of this app's workspace."""
+    root = staging_root(state.workspace_folder, state.settings.workspace)
+    return UploadArea(root, state.settings.max_upload_bytes)
+
+
+def audit_import(username: str, source: str) -> OnCommit:
+    """An `on_commit` hook writing the import's audit event inside its transaction."""
+
+    def hook(tx: Transaction, report: ImportReport) -> None:
+        record(
+            tx,
+            username,
+            "import",
+            batch_id=report.batch_id,
+            source=source,
+            files=[f.path.name for f in report.files],
+            rows_loaded=report.rows_loaded,
+            rows_rejected=report.rows_rejected,
+        )
+
+    return hook
+
+
+def audit_undo(username: str) -> Callable[[Transaction, UndoReport], None]:
+    """An `on_commit` hook writing the undo's audit event inside its transaction."""
+
+    def hook(tx: Transaction, report: UndoReport) -> None:
+        record(
+            tx,
+            username,
+            "undo",
+            batch_id=report.batch_id,
+            deleted=report.deleted,
+            restored=report.restored,
+        )
+
+    return hook
