@@ -330,3 +330,61 @@ def test_generic_api_import_without_mapping_is_a_clear_400(analyst: TestClient) 
     response = analyst.post("/api/v1/imports", files={"files": ("d.csv", cp1251(ROWS), "text/csv")})
     assert response.status_code == 400
     assert "mapping" in response.json()["detail"]
+
+
+@pytest.mark.postgres
+def test_wizard_and_undo_on_postgres(postgres_url: str) -> None:
+    """A PostgreSQL workspace stages uploads in a temporary folder; undo works the same."""
+    from crmroi.web.import_wizard import upload_area
+
+    application = make_app(postgres_url)
+    try:
+        c = login(application, "analyst")
+        area = upload_area(application.state.crmroi)
+        assert "crmroi-uploads-" in str(area.root)
+        staged = upload(c, cp1251(ROWS))
+        assert staged.status_code == 303
+        upload_id = staged.headers["location"].rsplit("/", 1)[1]
+        assert (area.root / upload_id).is_dir()
+        preview = c.post(
+            f"{staged.headers['location']}/mapping",
+            data={"use": "columns", "source_system": "web_test", **COLUMNS},
+            headers={**html(c), "HX-Request": "true"},
+        )
+        assert '<dd class="encoding">cp1251</dd>' in preview.text
+        committed = c.post(f"{staged.headers['location']}/commit", headers=html(c))
+        assert committed.status_code == 303, committed.text
+        assert not (area.root / upload_id).exists()
+        before = snapshot(application)
+        changed = ["D-1;ООО «Ромашка»;7,00;05.03.2024;true\n"]
+        second = api_import(c, cp1251(changed))
+        assert deals_table(application).column("amount").to_pylist()[0] == pytest.approx(7.0)
+        assert c.post(f"/api/v1/imports/{second['batch_id']}/undo").status_code == 200
+        after = snapshot(application)
+        assert all(after[n].equals(t) for n, t in before.items())
+    finally:
+        application.state.crmroi.access.close()
+
+
+def test_wizard_shows_mapping_problems_and_switches_tables(analyst: TestClient) -> None:
+    staged = upload(analyst, cp1251(ROWS))
+    url = staged.headers["location"]
+    hx = {**html(analyst), "HX-Request": "true"}
+    bad_name = analyst.post(
+        f"{url}/mapping", data={"use": "columns", "source_system": "a b", **COLUMNS}, headers=hx
+    )
+    assert "source system name" in bad_name.text and "/commit" not in bad_name.text
+    no_id = {**COLUMNS, "f0.col.deal_id": ""}
+    missing = analyst.post(
+        f"{url}/mapping", data={"use": "columns", "source_system": "x", **no_id}, headers=hx
+    )
+    assert "deal_id" in missing.text and "required" in missing.text
+    accounts = analyst.post(
+        f"{url}/mapping",
+        data={"use": "columns", "source_system": "x", **COLUMNS, "f0.entity": "accounts"},
+        headers=hx,
+    )
+    assert 'name="f0.col.industry"' in accounts.text  # the accounts columns are offered
+    preset = analyst.post(f"{url}/mapping", data={"use": "preset", "source": "hubspot"}, headers=hx)
+    assert preset.status_code == 200 and "the hubspot preset" in preset.text
+    assert "do not match any hubspot export" in preset.text

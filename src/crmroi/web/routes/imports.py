@@ -141,7 +141,13 @@ def _owned(state: AppState, session: Session, upload_id: str) -> tuple[UploadAre
 
 
 def _wizard(
-    request: Request, state: AppState, area: UploadArea, upload: UploadState, *, partial: bool
+    request: Request,
+    state: AppState,
+    area: UploadArea,
+    upload: UploadState,
+    *,
+    partial: bool,
+    error: str | None = None,
 ) -> HTMLResponse:
     paths = area.paths(upload)
     try:
@@ -151,6 +157,8 @@ def _wizard(
     else:
         with state.access.store() as store:
             preview = dry_run(store, paths, mapping)
+    if error is not None:
+        preview.error = error
     source_system, forms = file_forms(upload, paths, preview)
     context = {
         "upload": upload,
@@ -187,6 +195,7 @@ def _apply_mapping(
     request: Request, state: AppState, session: Session, upload_id: str, form: dict[str, str]
 ) -> HTMLResponse:
     area, upload = _owned(state, session, upload_id)
+    error = None
     if form.get("use") == "preset":
         source = form.get("source", "")
         if source not in SOURCES:
@@ -200,13 +209,13 @@ def _apply_mapping(
         upload.mode = "columns"
         try:
             built = build_mapping(choices, [f.name for f in upload.files])
-        except MappingError:
-            upload.mapping_yaml = None
+        except MappingError as exc:
+            upload.mapping_yaml, error = None, str(exc)
         else:
             upload.mapping_yaml = mapping_yaml(built)
     area.save(upload)
     partial = request.headers.get("hx-request") == "true"
-    return _wizard(request, state, area, upload, partial=partial)
+    return _wizard(request, state, area, upload, partial=partial, error=error)
 
 
 @router.get("/imports/{upload_id}/mapping.yaml", include_in_schema=False)
