@@ -9,6 +9,7 @@ On first use the workspace's own `case.yaml` (the demo writes one) is saved as
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +24,7 @@ from crmroi.web.auth import now
 
 DEFAULT_NAME = "default"
 ACTIVE_SETTING = "web_active_case"
+SEEDED_SETTING = "web_cases_seeded"
 MAX_NAME = 80
 
 
@@ -39,9 +41,19 @@ class SavedCase:
         return hashlib.sha256(self.yaml.encode()).hexdigest()[:16]
 
 
+MAX_ALIASES = 50
+
+
 def case_from_text(text: str, source: str = "case.yaml") -> Case:
-    """Validate case.yaml text; `ConfigurationError` naming the line and field."""
+    """Validate case.yaml text; `ConfigurationError` naming the line and field.
+
+    YAML aliases (`*name`) are limited: a few of them nested can stand for an
+    exponential amount of data ("billion laughs").
+    """
     try:
+        aliases = sum(isinstance(t, yaml.AliasToken) for t in yaml.scan(text))
+        if aliases > MAX_ALIASES:
+            raise ConfigurationError(f"{source}: more than {MAX_ALIASES} YAML aliases (*name)")
         data, index = load_yaml_with_lines(text, source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -54,9 +66,17 @@ def case_from_text(text: str, source: str = "case.yaml") -> Case:
 
 
 def check_name(name: str) -> str:
+    """The name stripped; refused when empty, too long, or with slashes or control characters."""
     name = name.strip()
-    if not name or len(name) > MAX_NAME or any(c in name for c in "/\\\n\r\t"):
-        raise ConfigurationError(f"a case name needs 1 to {MAX_NAME} characters, no slashes")
+    if (
+        not name
+        or len(name) > MAX_NAME
+        or any(c in name for c in "/\\")
+        or any(unicodedata.category(c) in ("Cc", "Cs", "Cn") for c in name)
+    ):
+        raise ConfigurationError(
+            f"a case name needs 1 to {MAX_NAME} characters, no slashes or control characters"
+        )
     return name
 
 
@@ -67,16 +87,26 @@ class CaseLibrary:
         self.access = access
 
     def seed(self) -> None:
-        """Save the workspace folder's case.yaml as "default" when no case is saved yet."""
-        if self.names() or not self.access.shared:
-            return
-        from pathlib import Path
+        """Save the workspace folder's case.yaml as "default" when no case was ever saved.
 
-        path = Path(self.access.location) / "case.yaml"
-        if path.is_file():
-            text = path.read_text(encoding="utf-8")
-            case_from_text(text, path.name)
-            self.save(DEFAULT_NAME, text, "crmroi")
+        Done once per workspace (a setting remembers it), so deleting every case does
+        not bring the default back; an invalid case.yaml is skipped.
+        """
+        with self.access.store() as store:
+            if store.settings().get(SEEDED_SETTING):
+                return
+        if not self.names() and self.access.shared:
+            from pathlib import Path
+
+            path = Path(self.access.location) / "case.yaml"
+            if path.is_file():
+                try:
+                    text = path.read_text(encoding="utf-8")
+                    self.save(DEFAULT_NAME, text, "crmroi")
+                except (OSError, UnicodeDecodeError, ConfigurationError):
+                    pass
+        with self.access.transaction() as tx:
+            tx.write_settings({SEEDED_SETTING: True})
 
     def names(self) -> list[str]:
         return [r[0] for r in self.access.query("SELECT name FROM web_cases ORDER BY name")]

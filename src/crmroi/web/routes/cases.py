@@ -1,7 +1,606 @@
-"""Routes of the cases area (pages and /api/v1)."""
+"""Routes of the cases area: the business case editor, comparison, downloads, /api/v1/cases.
+
+Routes stay thin: validation is `crmroi.web.case_forms` (the case file's own models),
+figures come from `crmroi.finance.evaluate_case` through `crmroi.web.case_results`,
+reports from `crmroi.reports`, storage and audit from `CaseLibrary`.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import yaml
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from crmroi.errors import ConfigurationError, CrmroiError
+from crmroi.finance.case import Case
+from crmroi.web.auth import Role, Session
+from crmroi.web.case_forms import (
+    CaseForm,
+    apply_action,
+    check_data,
+    data_from_form,
+    form_from_data,
+    form_from_text,
+)
+from crmroi.web.case_library import CaseLibrary, SavedCase, case_from_text, check_name
+from crmroi.web.case_results import (
+    FORMATTERS,
+    REPORT_TYPES,
+    CaseFigures,
+    cashflow_chart,
+    content_disposition,
+    evaluate_text,
+    report_bytes,
+    script_json,
+)
+from crmroi.web.deps import Analyst, State, Viewer
+from crmroi.web.pages import render
+from crmroi.web.state import AppState
 
 router = APIRouter()
+
+MESSAGES = {
+    "saved": "Saved.",
+    "created": "Saved as a new scenario.",
+    "deleted": "Scenario deleted.",
+    "activated": "This scenario is now the active one (the dashboard shows it).",
+}
+MAX_COMPARE = 8
+NEW_CASE = """name: New business case
+currency: USD
+horizon_months: 36
+discount_rate: 0.10
+users: 10
+costs:
+  - {category: licence, kind: recurring, amount: 80, per_user: true}
+benefits:
+  - {kind: custom, name: estimated benefit, change: {low: 500, likely: 1500, high: 3000}}
+"""
+
+
+def library(state: AppState) -> CaseLibrary:
+    """The workspace's saved cases, seeded from its case.yaml on first use."""
+    lib = CaseLibrary(state.access)
+
+    def seed() -> bool:
+        lib.seed()
+        return True
+
+    state.cache.get_or_compute(("cases-seeded", state.access.location), seed)
+    return lib
+
+
+def saved_or_404(lib: CaseLibrary, name: str) -> SavedCase:
+    saved = lib.get(name)
+    if saved is None:
+        raise HTTPException(status_code=404, detail=f"no saved case called {name!r}")
+    return saved
+
+
+def case_url(name: str, tail: str = "") -> str:
+    return "/cases/" + quote(name, safe="") + tail
+
+
+@dataclass
+class Outcome:
+    """Figures of a case, or why there are none."""
+
+    figures: CaseFigures | None
+    error: str = ""
+
+
+def outcome(state: AppState, text: str, name: str) -> Outcome:
+    try:
+        return Outcome(evaluate_text(state, text, name))
+    except CrmroiError as exc:
+        return Outcome(None, str(exc))
+    except (ArithmeticError, ValueError) as exc:
+        return Outcome(None, f"the case cannot be evaluated: {exc}")
+
+
+def results_context(result: Outcome) -> dict[str, Any]:
+    chart = cashflow_chart([result.figures]) if result.figures else None
+    return {
+        "result": result.figures,
+        "result_error": result.error,
+        "chart_json": script_json(chart) if chart else None,
+        **FORMATTERS,
+    }
+
+
+# -- pages ----------------------------------------------------------------------------
+@router.get("/cases", include_in_schema=False)
+def cases_page(request: Request, state: State, session: Viewer, done: str = "") -> HTMLResponse:
+    lib = library(state)
+    active = lib.active_name()
+    rows = []
+    for name in lib.names():
+        saved = lib.get(name)
+        if saved is not None:
+            rows.append((saved, outcome(state, saved.yaml, name)))
+    context: dict[str, Any] = {"rows": rows, "active": active, "flash": MESSAGES.get(done)}
+    context |= FORMATTERS
+    context["case_url"] = case_url
+    return render(request, "cases.html", context)
+
+
+@router.post("/cases", include_in_schema=False)
+def create_case(
+    state: State, session: Analyst, name: Annotated[str, Form(max_length=200)]
+) -> RedirectResponse:
+    """A new scenario from a small template."""
+    lib = library(state)
+    name = check_name(name)
+    if lib.get(name) is not None:
+        raise ConfigurationError(f"a case called {name!r} exists already")
+    lib.save(name, NEW_CASE, session.user.username)
+    return RedirectResponse(case_url(name, "?done=created"), status_code=303)
+
+
+@router.get("/cases/compare", include_in_schema=False)
+def compare_page(
+    request: Request,
+    state: State,
+    session: Viewer,
+    names: Annotated[list[str], Query(max_length=200)] = [],  # noqa: B006
+) -> HTMLResponse:
+    lib = library(state)
+    chosen = list(dict.fromkeys(names))[:MAX_COMPARE]
+    scenarios: list[CaseFigures] = []
+    problems: list[tuple[str, str]] = []
+    for name in chosen:
+        saved = lib.get(name)
+        if saved is None:
+            problems.append((name, "no saved case of this name"))
+            continue
+        result = outcome(state, saved.yaml, name)
+        if result.figures is None:
+            problems.append((name, result.error))
+        else:
+            scenarios.append(result.figures)
+    chart = cashflow_chart(scenarios) if scenarios else None
+    context = {
+        "scenarios": scenarios,
+        "problems": problems,
+        "all_names": lib.names(),
+        "chosen": chosen,
+        "chart_json": script_json(chart) if chart else None,
+        "case_url": case_url,
+        **FORMATTERS,
+    }
+    return render(request, "case_compare.html", context)
+
+
+def editor_context(
+    state: AppState,
+    saved: SavedCase,
+    form: CaseForm,
+    text: str,
+    result: Outcome,
+    can_edit: bool = True,
+) -> dict[str, Any]:
+    lib = CaseLibrary(state.access)
+    return {
+        "saved": saved,
+        "name": saved.name,
+        "form": form,
+        "yaml_text": text,
+        "is_active": lib.active_name() == saved.name,
+        "case_url": case_url,
+        "can_edit": can_edit,
+        **results_context(result),
+    }
+
+
+def _page(
+    request: Request,
+    state: AppState,
+    saved: SavedCase,
+    *,
+    tab: str = "form",
+    form: CaseForm | None = None,
+    text: str | None = None,
+    yaml_error: str = "",
+    flash: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    text = saved.yaml if text is None else text
+    form = form or form_from_text(text)
+    result = outcome(state, text, saved.name)
+    session: Session | None = getattr(request.state, "session", None)
+    can_edit = session is not None and session.user.role.allows(Role.analyst)
+    context = editor_context(state, saved, form, text, result, can_edit)
+    context |= {"tab": tab if tab in ("form", "yaml") else "form", "yaml_error": yaml_error}
+    if flash:
+        context |= {"flash": flash, "flash_kind": "error" if status >= 400 else "ok"}
+    return render(request, "case.html", context, status=status)
+
+
+@router.get("/cases/{name}", include_in_schema=False)
+def case_page(
+    request: Request, state: State, session: Viewer, name: str, tab: str = "form", done: str = ""
+) -> HTMLResponse:
+    saved = saved_or_404(library(state), name)
+    return _page(request, state, saved, tab=tab, flash=MESSAGES.get(done))
+
+
+async def _form_items(request: Request) -> list[tuple[str, str]]:
+    form = await request.form()
+    return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+
+
+@router.post("/cases/{name}/form", include_in_schema=False)
+async def editor_fragment(
+    request: Request, state: State, session: Analyst, name: str
+) -> HTMLResponse:
+    """The editor re-rendered after a structural change (add or remove a row, a kind)."""
+    saved = saved_or_404(library(state), name)
+    items = await _form_items(request)
+    action = next((v for k, v in items if k == "action"), "")
+    data = apply_action(data_from_form(items), action)
+
+    def build() -> dict[str, Any]:
+        checked = check_data(data, f"{name}.yaml")
+        form = form_from_data(data) if action.startswith(("add:", "remove:")) else checked.form
+        result = outcome(state, checked.text, name) if checked.case else Outcome(None)
+        return editor_context(state, saved, form, checked.text, result)
+
+    return render(request, "case_editor.html", await run_in_threadpool(build))
+
+
+@router.post("/cases/{name}/preview", include_in_schema=False)
+async def preview(request: Request, state: State, session: Analyst, name: str) -> HTMLResponse:
+    """The results panel for the form as it stands, with field errors swapped in place."""
+    saved_or_404(library(state), name)
+    items = await _form_items(request)
+
+    def build() -> dict[str, Any]:
+        checked = check_data(data_from_form(items), f"{name}.yaml")
+        if checked.case is None:
+            result = Outcome(None, "Fix the fields marked in red to see the results.")
+        else:
+            result = outcome(state, checked.text, name)
+        return {"form": checked.form, "oob": True, "name": name, **results_context(result)}
+
+    return render(request, "case_results.html", await run_in_threadpool(build))
+
+
+@router.post("/cases/{name}/yaml/preview", include_in_schema=False)
+def yaml_preview(
+    request: Request,
+    state: State,
+    session: Analyst,
+    name: str,
+    yaml_text: Annotated[str, Form(alias="yaml", max_length=1_000_000)] = "",
+) -> HTMLResponse:
+    saved_or_404(library(state), name)
+    result = outcome(state, yaml_text, name)
+    context = {"name": name, "yaml_check": True, **results_context(result)}
+    return render(request, "case_results.html", context)
+
+
+def _store(
+    state: AppState, session: Analyst, name: str, text: str, action: str, target: str
+) -> str:
+    """Save under `name` or, with action save_as, under `target`; the URL to go to."""
+    lib = library(state)
+    if action == "save_as":
+        new = check_name(target)
+        if lib.get(new) is not None:
+            raise ConfigurationError(f"a case called {new!r} exists already; choose another name")
+        lib.save(new, text, session.user.username)
+        return case_url(new, "?done=created")
+    lib.save(name, text, session.user.username)
+    return case_url(name, "?done=saved")
+
+
+@router.post("/cases/{name}", include_in_schema=False)
+async def save_form(request: Request, state: State, session: Analyst, name: str) -> Response:
+    """Save the form (or save it as a new scenario); invalid input stores nothing."""
+    saved = saved_or_404(library(state), name)
+    items = await _form_items(request)
+    action = next((v for k, v in items if k == "action"), "save")
+    target = next((v for k, v in items if k == "save_as"), "")
+
+    def run() -> Response:
+        checked = check_data(data_from_form(items), f"{name}.yaml")
+        if checked.case is None:
+            flash = "Nothing was saved: fix the fields marked in red."
+            return _page(
+                request, state, saved, form=checked.form, text=checked.text, flash=flash, status=400
+            )
+        try:
+            url = _store(state, session, name, checked.text, action, target)
+        except ConfigurationError as exc:
+            return _page(
+                request,
+                state,
+                saved,
+                form=checked.form,
+                text=checked.text,
+                flash=str(exc),
+                status=400,
+            )
+        return RedirectResponse(url, status_code=303)
+
+    return await run_in_threadpool(run)
+
+
+@router.post("/cases/{name}/yaml", include_in_schema=False)
+def save_yaml(
+    request: Request,
+    state: State,
+    session: Analyst,
+    name: str,
+    yaml_text: Annotated[str, Form(alias="yaml", max_length=1_000_000)],
+    action: Annotated[str, Form(max_length=20)] = "save",
+    save_as: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Save the raw YAML exactly as typed; errors name the line."""
+    saved = saved_or_404(library(state), name)
+    try:
+        url = _store(state, session, name, yaml_text, action, save_as)
+    except ConfigurationError as exc:
+        flash = "Nothing was saved."
+        return _page(
+            request,
+            state,
+            saved,
+            tab="yaml",
+            text=yaml_text,
+            yaml_error=str(exc),
+            flash=flash,
+            status=400,
+        )
+    return RedirectResponse(url, status_code=303)
+
+
+@router.post("/cases/{name}/delete", include_in_schema=False)
+def delete_case(state: State, session: Analyst, name: str) -> RedirectResponse:
+    lib = library(state)
+    saved_or_404(lib, name)
+    lib.delete(name, session.user.username)
+    return RedirectResponse("/cases?done=deleted", status_code=303)
+
+
+@router.post("/cases/{name}/activate", include_in_schema=False)
+def activate_case(state: State, session: Analyst, name: str) -> RedirectResponse:
+    lib = library(state)
+    saved_or_404(lib, name)
+    lib.activate(name, session.user.username)
+    return RedirectResponse(case_url(name, "?done=activated"), status_code=303)
+
+
+# -- downloads -------------------------------------------------------------------------
+@router.get("/cases/{name}/case.yaml", tags=["cases"])
+def download_yaml(state: State, session: Viewer, name: str) -> Response:
+    """The saved case.yaml, byte for byte."""
+    saved = saved_or_404(library(state), name)
+    return Response(
+        saved.yaml.encode("utf-8"),
+        media_type="application/yaml; charset=utf-8",
+        headers={"Content-Disposition": content_disposition(saved.name, ".yaml")},
+    )
+
+
+@router.get("/cases/{name}/report.{fmt}", tags=["cases"])
+def download_report(state: State, session: Viewer, name: str, fmt: str) -> Response:
+    """The report of the case over the workspace: html, pdf or xlsx."""
+    if fmt not in REPORT_TYPES:
+        raise HTTPException(status_code=404, detail="reports are html, pdf or xlsx")
+    saved = saved_or_404(library(state), name)
+    body = report_bytes(state, saved, fmt)
+    return Response(
+        body,
+        media_type=REPORT_TYPES[fmt],
+        headers={"Content-Disposition": content_disposition(saved.name, f".{fmt}")},
+    )
+
+
+# -- REST API --------------------------------------------------------------------------
+class CaseInfo(BaseModel):
+    name: str
+    active: bool
+    updated_at: datetime
+    updated_by: str
+    digest: str
+
+
+class CaseOutline(BaseModel):
+    """The parsed case in brief."""
+
+    title: str
+    currency: str
+    horizon_months: int
+    discount_rate: float
+    users: int
+    go_live_month: int
+    costs: list[str] | str
+    benefits: list[str]
+    avoided_losses: list[str]
+    needs_workspace: bool
+
+    @classmethod
+    def of(cls, case: Case) -> CaseOutline:
+        costs = case.costs if isinstance(case.costs, str) else [c.label for c in case.costs]
+        return cls(
+            title=case.name,
+            currency=case.currency,
+            horizon_months=case.horizon_months,
+            discount_rate=case.discount_rate,
+            users=case.users,
+            go_live_month=case.go_live_month,
+            costs=costs,
+            benefits=[d.label for d in case.benefits],
+            avoided_losses=[x.name for x in case.do_nothing],
+            needs_workspace=case.needs_workspace,
+        )
+
+
+class CaseDetail(CaseInfo):
+    yaml: str
+    outline: CaseOutline | None
+    results: CaseFigures | None
+    results_error: str | None
+
+
+def _info(lib: CaseLibrary, saved: SavedCase, active: str | None) -> CaseInfo:
+    return CaseInfo(
+        name=saved.name,
+        active=saved.name == active,
+        updated_at=saved.updated_at,
+        updated_by=saved.updated_by,
+        digest=saved.digest,
+    )
+
+
+def _detail(state: AppState, lib: CaseLibrary, saved: SavedCase) -> CaseDetail:
+    info = _info(lib, saved, lib.active_name())
+    try:
+        outline: CaseOutline | None = CaseOutline.of(case_from_text(saved.yaml))
+    except ConfigurationError:
+        outline = None
+    result = outcome(state, saved.yaml, saved.name)
+    return CaseDetail(
+        **info.model_dump(),
+        yaml=saved.yaml,
+        outline=outline,
+        results=result.figures,
+        results_error=result.error or None,
+    )
+
+
+def _validate(text: str, source: str) -> None:
+    """422 with the case file's message (naming the line) when `text` is not a valid case."""
+    try:
+        case_from_text(text, source)
+    except ConfigurationError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+
+
+YAML_BODY: dict[str, Any] = {
+    "requestBody": {
+        "content": {
+            "application/yaml": {"schema": {"type": "string", "description": "case.yaml text"}},
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": '{"yaml": TEXT}, or the case itself as JSON',
+                }
+            },
+        }
+    }
+}
+
+
+def _body_text(body: bytes, content_type: str) -> str:
+    """case.yaml text from a request body: YAML text, {"yaml": TEXT}, or the case as JSON."""
+    try:
+        decoded = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigurationError("the body is not UTF-8 text") from None
+    if "json" not in content_type.lower():
+        return decoded
+    try:
+        value = json.loads(decoded)
+    except ValueError:
+        raise ConfigurationError("the body is not valid JSON") from None
+    if isinstance(value, dict) and set(value) == {"yaml"} and isinstance(value["yaml"], str):
+        return value["yaml"]
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, dict):
+        raise ConfigurationError('send the case as YAML text, {"yaml": TEXT} or a JSON object')
+    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True)
+
+
+@router.get("/api/v1/cases", tags=["cases"])
+def list_cases_api(state: State, session: Viewer) -> list[CaseInfo]:
+    """Every saved case (scenario) and which one is active."""
+    lib = library(state)
+    active = lib.active_name()
+    out = []
+    for name in lib.names():
+        saved = lib.get(name)
+        if saved is not None:
+            out.append(_info(lib, saved, active))
+    return out
+
+
+@router.get("/api/v1/cases/{name}", tags=["cases"])
+def get_case_api(state: State, session: Viewer, name: str) -> CaseDetail:
+    """One saved case: its YAML, an outline of the parsed case and its key figures."""
+    lib = library(state)
+    return _detail(state, lib, saved_or_404(lib, name))
+
+
+@router.put(
+    "/api/v1/cases/{name}",
+    tags=["cases"],
+    openapi_extra=YAML_BODY,
+    responses={422: {"description": "the case is not valid (the message names the line)"}},
+)
+async def put_case_api(request: Request, state: State, session: Analyst, name: str) -> CaseDetail:
+    """Create or replace a case from case.yaml text (or JSON); audited."""
+    name = check_name(name)
+    text = _body_text(await request.body(), request.headers.get("content-type", ""))
+
+    def run() -> CaseDetail:
+        lib = library(state)
+        _validate(text, f"{name}.yaml")
+        saved = lib.save(name, text, session.user.username)
+        return _detail(state, lib, saved)
+
+    return await run_in_threadpool(run)
+
+
+@router.delete("/api/v1/cases/{name}", tags=["cases"], status_code=204)
+def delete_case_api(state: State, session: Analyst, name: str) -> Response:
+    """Delete a saved case (audited)."""
+    lib = library(state)
+    saved_or_404(lib, name)
+    lib.delete(name, session.user.username)
+    return Response(status_code=204)
+
+
+@router.post("/api/v1/cases/{name}/activate", tags=["cases"])
+def activate_case_api(state: State, session: Analyst, name: str) -> CaseInfo:
+    """Make a case the active one (the dashboard shows it; audited)."""
+    lib = library(state)
+    saved = saved_or_404(lib, name)
+    lib.activate(name, session.user.username)
+    return _info(lib, saved, name)
+
+
+@router.post(
+    "/api/v1/cases/{name}/evaluate",
+    tags=["cases"],
+    openapi_extra=YAML_BODY,
+    responses={422: {"description": "the case is not valid or cannot be evaluated"}},
+)
+async def evaluate_case_api(
+    request: Request, state: State, session: Viewer, name: str
+) -> CaseFigures:
+    """Key figures of the saved case, or of the case in the body, without saving anything."""
+    body = await request.body()
+    if body.strip():
+        text = _body_text(body, request.headers.get("content-type", ""))
+    else:
+        text = saved_or_404(library(state), name).yaml
+
+    def run() -> CaseFigures:
+        _validate(text, "case.yaml")
+        result = outcome(state, text, name)
+        if result.figures is None:
+            raise HTTPException(status_code=422, detail=result.error)
+        return result.figures
+
+    return await run_in_threadpool(run)

@@ -1,0 +1,274 @@
+"""What the case editor shows of an evaluated case: key figures, a cash-flow chart, files.
+
+Everything is computed by `crmroi.finance.evaluate_case` and `crmroi.reports`; this
+module only picks the figures, cleans them for JSON (NaN and infinity become None),
+formats them for pages and builds the Vega-Lite spec of the cumulative cash flow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+from markupsafe import Markup
+
+from crmroi.errors import UserError
+from crmroi.finance.evaluate import CaseResult, evaluate_case, model_for
+from crmroi.finance.summary import Summary
+from crmroi.web.case_library import SavedCase, case_from_text
+from crmroi.web.state import AppState
+
+
+def finite(value: float | None) -> float | None:
+    """The value, or None when it is missing, NaN or infinite (JSON has no NaN)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The figures of one horizon, before or after the risk adjustment."""
+
+    months: int
+    risk_adjusted: bool
+    roi: float | None
+    npv: float | None
+    irr: float | None
+    payback_months: float | None
+    discounted_payback_months: float | None
+    pv_benefits: float | None
+    pv_costs: float | None
+    simple_roi: float | None
+
+    @classmethod
+    def of(cls, summary: Summary, risk_adjusted: bool) -> Figures:
+        return cls(
+            months=summary.horizon_months,
+            risk_adjusted=risk_adjusted,
+            roi=finite(summary.roi),
+            npv=finite(summary.npv),
+            irr=finite(summary.irr),
+            payback_months=finite(summary.payback_months),
+            discounted_payback_months=finite(summary.discounted_payback_months),
+            pv_benefits=finite(summary.pv_benefits),
+            pv_costs=finite(summary.pv_costs),
+            simple_roi=finite(summary.simple_roi),
+        )
+
+
+@dataclass
+class CaseFigures:
+    """One evaluated scenario: figures at 12 months and the horizon, flows, warnings."""
+
+    name: str
+    title: str
+    currency: str
+    horizon_months: int
+    figures: list[Figures]
+    p_roi_positive: float | None
+    simulation_runs: int
+    cumulative: list[float | None] = field(default_factory=list)
+    cumulative_risk: list[float | None] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def at(self, months: int, risk_adjusted: bool) -> Figures:
+        """The figures at `months` (at most the horizon), before or after risk adjustment."""
+        months = min(months, self.horizon_months)
+        for f in self.figures:
+            if f.months == months and f.risk_adjusted == risk_adjusted:
+                return f
+        return self.figures[-1]
+
+    @property
+    def main(self) -> Figures:
+        """The figures at the horizon, risk adjusted (what finance signs off)."""
+        return self.at(self.horizon_months, True)
+
+
+def case_figures(result: CaseResult, name: str) -> CaseFigures:
+    """The editor's view of an evaluated case."""
+    case = result.case
+    sim = result.simulation
+    return CaseFigures(
+        name=name,
+        title=case.name,
+        currency=case.currency,
+        horizon_months=case.horizon_months,
+        figures=[
+            Figures.of(result.short, False),
+            Figures.of(result.short_risk, True),
+            Figures.of(result.summary, False),
+            Figures.of(result.summary_risk, True),
+        ],
+        p_roi_positive=finite(sim.p_roi_positive) if sim is not None else None,
+        simulation_runs=sim.runs if sim is not None else 0,
+        cumulative=[finite(v) for v in np.cumsum(result.table.net())],
+        cumulative_risk=[finite(v) for v in np.cumsum(result.table_risk.net())],
+        warnings=[w.message for w in result.warnings],
+    )
+
+
+# -- evaluation, cached ---------------------------------------------------------------
+def evaluate_text(state: AppState, text: str, name: str) -> CaseFigures:
+    """Validate and evaluate case.yaml text (cached by its digest and the data version).
+
+    Raises `ConfigurationError` for an invalid case and crmroi's `UserError`s when the
+    workspace lacks what the case reads.
+    """
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    case = case_from_text(text, f"{name}.yaml")
+    runs = state.settings.simulation_runs
+    version = state.access.data_version() if case.needs_workspace else ""
+    key = ("case-figures", digest, version, runs, name)
+
+    def compute() -> CaseFigures:
+        if not case.needs_workspace:
+            return case_figures(evaluate_case(case, None, runs=runs or None, seed=0), name)
+        with state.access.store() as store:
+            model = model_for(case, store, bootstrap=state.settings.bootstrap)
+            result = evaluate_case(case, store, runs=runs or None, seed=0, model=model)
+        return case_figures(result, name)
+
+    return state.cache.get_or_compute(key, compute)
+
+
+REPORT_TYPES = {
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def report_bytes(state: AppState, saved: SavedCase, fmt: str) -> bytes:
+    """The report of a saved case over the workspace (cached by digest and data version)."""
+    from crmroi.reports import report_for, write_report
+
+    case = case_from_text(saved.yaml, f"{saved.name}.yaml")
+    runs, bootstrap = state.settings.simulation_runs, state.settings.bootstrap
+    version = state.access.data_version()
+    label = Path(state.settings.workspace).name if state.access.shared else None
+
+    def build_model() -> Any:
+        with state.access.store() as store:
+            try:
+                return report_for(
+                    case, store, runs=runs, bootstrap=bootstrap, seed=0, workspace=label
+                )
+            except UserError:
+                if case.needs_workspace:
+                    raise
+        # a workspace without data yet (no go-live, no deals): the case alone
+        return report_for(case, None, runs=runs, seed=0)
+
+    def render() -> bytes:
+        model = state.cache.get_or_compute(
+            ("case-report-model", saved.digest, version, runs, bootstrap), build_model
+        )
+        with tempfile.TemporaryDirectory(prefix="crmroi-report-") as folder:
+            path = write_report(model, Path(folder) / f"report.{fmt}")
+            return path.read_bytes()
+
+    return state.cache.get_or_compute(("case-report", fmt, saved.digest, version, runs), render)
+
+
+# -- files ------------------------------------------------------------------------------
+def ascii_name(name: str) -> str:
+    """A plain ASCII file name stem for old clients (letters, digits, - and _)."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in folded)
+    safe = re.sub("_+", "_", safe).strip("_")
+    return safe[:60] or "case"
+
+
+def content_disposition(stem: str, suffix: str) -> str:
+    """An attachment header with an ASCII `filename` and the UTF-8 `filename*` (RFC 5987)."""
+    clean = "".join(c for c in stem if unicodedata.category(c)[0] != "C" and c not in '/\\"')
+    full = f"{clean or 'case'}{suffix}"
+    return (
+        f'attachment; filename="{ascii_name(stem)}{suffix}"; '
+        f"filename*=UTF-8''{quote(full, safe='')}"
+    )
+
+
+# -- charts -----------------------------------------------------------------------------
+def script_json(spec: Any) -> Markup:
+    """JSON safe inside <script type="application/json"> (no `</script>` can close it)."""
+    text = json.dumps(spec, allow_nan=False, ensure_ascii=False)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(ch, esc)
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return Markup(text)
+
+
+def cashflow_chart(
+    scenarios: list[CaseFigures], title: str = "Cumulative cash flow"
+) -> dict[str, Any]:
+    """Vega-Lite: cumulative net cash flow by month, one line per scenario and view."""
+    rows: list[dict[str, Any]] = []
+    for s in scenarios:
+        for label, values in (("plan", s.cumulative), ("risk adjusted", s.cumulative_risk)):
+            series = s.name if len(scenarios) > 1 else label
+            if len(scenarios) > 1 and label != "risk adjusted":
+                continue
+            rows += [
+                {"month": m, "cumulative": v, "series": series}
+                for m, v in enumerate(values)
+                if v is not None
+            ]
+    currency = scenarios[0].currency if scenarios else ""
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "title": title + (" (risk adjusted)" if len(scenarios) > 1 else ""),
+        "width": "container",
+        "height": 260,
+        "data": {"values": rows},
+        "layer": [
+            {
+                "mark": {"type": "line", "point": False},
+                "encoding": {
+                    "x": {"field": "month", "type": "quantitative", "title": "month"},
+                    "y": {
+                        "field": "cumulative",
+                        "type": "quantitative",
+                        "title": f"cumulative net ({currency})",
+                    },
+                    "color": {"field": "series", "type": "nominal", "title": None},
+                    "tooltip": [
+                        {"field": "series"},
+                        {"field": "month"},
+                        {"field": "cumulative", "format": ",.0f"},
+                    ],
+                },
+            },
+            {"mark": {"type": "rule", "color": "#888"}, "encoding": {"y": {"datum": 0}}},
+        ],
+    }
+
+
+# -- formatting for pages ---------------------------------------------------------------
+def money(value: float | None, currency: str = "") -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.0f} {currency}".strip()
+
+
+def percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def months(value: float | None) -> str:
+    return "never" if value is None else f"{value:.1f}"
+
+
+FORMATTERS = {"money": money, "percent": percent, "months": months}

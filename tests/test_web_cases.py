@@ -1,0 +1,327 @@
+"""The business case editor: pages, forms validated like case.yaml, downloads, /api/v1/cases."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from crmroi.finance.evaluate import evaluate_case
+from crmroi.web.case_forms import form_from_text, form_items
+from crmroi.web.case_library import CaseLibrary, case_from_text
+from crmroi.web.case_results import content_disposition
+from tests.conftest import copy_workspace
+from tests.web_support import login, make_app
+
+HTML = {"accept": "text/html"}
+RUNS = 200
+
+
+@pytest.fixture
+def app(small_demo_folder: Path, tmp_path: Path) -> Iterator[FastAPI]:
+    folder = copy_workspace(small_demo_folder, tmp_path / "ws")
+    application = make_app(str(folder), simulation_runs=RUNS, bootstrap=0)
+    CaseLibrary(application.state.crmroi.access).seed()  # what the first page view does
+    yield application
+    application.state.crmroi.access.close()
+
+
+@pytest.fixture
+def analyst(app: FastAPI) -> TestClient:
+    return login(app, "analyst")
+
+
+def default_text(app: FastAPI) -> str:
+    saved = app.state.crmroi.access.query("SELECT yaml FROM web_cases WHERE name = 'default'")
+    return str(saved[0][0])
+
+
+def edited(text: str, changes: dict[str, str]) -> dict[str, str]:
+    """The editor's fields for `text`, as a browser posts them, with `changes` made."""
+    return {k: changes.get(k, v) for k, v in form_items(form_from_text(text))}
+
+
+def data_roi(html: str) -> float:
+    found = re.search(r'id="results"[^>]*data-roi="([^"]+)"', html)
+    assert found, html[:2000]
+    return float(found.group(1))
+
+
+def audit(app: FastAPI) -> list[tuple[str, str, str]]:
+    rows = app.state.crmroi.access.query(
+        "SELECT username, action, detail FROM web_audit WHERE action LIKE 'case.%' "
+        "ORDER BY occurred_at"
+    )
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def test_the_seeded_default_case_is_listed_and_shown(app: FastAPI) -> None:
+    viewer = login(app, "viewer")
+    page = viewer.get("/cases", headers=HTML)
+    assert page.status_code == 200
+    assert 'href="/cases/default"' in page.text and "active" in page.text
+    case = viewer.get("/cases/default", headers=HTML)
+    assert case.status_code == 200
+    assert 'name="costs.0.amount~likely"' in case.text
+    assert "Save as" not in case.text and "disabled" in case.text  # read only for viewers
+    expected = evaluate_case(case_from_text(default_text(app)), None, runs=RUNS, seed=0)
+    assert data_roi(case.text) == expected.summary_risk.roi
+    listed = viewer.get("/api/v1/cases").json()
+    assert [(c["name"], c["active"]) for c in listed] == [("default", True)]
+
+
+def test_editing_a_cost_gives_the_roi_of_the_edited_yaml(app: FastAPI, analyst: TestClient) -> None:
+    text = default_text(app)
+    form = edited(text, {"costs.0.amount~likely": "145000"})
+    preview = analyst.post("/cases/default/preview", data=form, headers=HTML)
+    assert preview.status_code == 200
+    saved = analyst.post("/cases/default", data={**form, "action": "save"}, headers=HTML)
+    assert saved.status_code == 303
+    new_text = default_text(app)
+    assert "amount: 145000" in new_text
+    case = case_from_text(new_text)
+    result = evaluate_case(case, None, runs=RUNS, seed=0)
+    assert data_roi(preview.text) == result.summary_risk.roi
+    before = evaluate_case(case_from_text(text), None, runs=RUNS, seed=0)
+    assert result.summary_risk.roi < before.summary_risk.roi
+    page = analyst.get("/cases/default", headers=HTML)
+    assert data_roi(page.text) == result.summary_risk.roi
+    api = analyst.get("/api/v1/cases/default").json()
+    assert api["yaml"] == new_text
+    figures = {(f["months"], f["risk_adjusted"]): f for f in api["results"]["figures"]}
+    assert figures[(36, True)]["roi"] == result.summary_risk.roi
+    assert figures[(12, False)]["npv"] == pytest.approx(result.short.npv)
+
+
+def test_invalid_form_input_shows_the_field_error_and_stores_nothing(
+    app: FastAPI, analyst: TestClient
+) -> None:
+    text = default_text(app)
+    form = edited(text, {"costs.0.amount~likely": "lots", "discount_rate": "2"})
+    preview = analyst.post("/cases/default/preview", data=form, headers=HTML)
+    assert preview.status_code == 200
+    error = re.search(r'id="err-f-costs-0-amount"[^>]*>([^<]+)<', preview.text)
+    assert error and "number" in error.group(1)
+    assert re.search(r'id="err-f-discount_rate"[^>]*>[^<]*less than or equal to 1', preview.text)
+    response = analyst.post("/cases/default", data={**form, "action": "save"}, headers=HTML)
+    assert response.status_code == 400
+    assert re.search(r'id="err-f-costs-0-amount"[^>]*>[^<]*number', response.text)
+    assert "Nothing was saved" in response.text
+    assert default_text(app) == text
+    ranged = edited(text, {"costs.3.amount~low": "90000"})  # low above likely
+    bad = analyst.post("/cases/default", data={**ranged, "action": "save"}, headers=HTML)
+    assert bad.status_code == 400
+    assert re.search(r'id="err-f-costs-3-amount"[^>]*>[^<]*low &lt;= likely', bad.text)
+    assert default_text(app) == text
+    assert [a for _, a, _ in audit(app)] == ["case.create"]  # only the seed
+
+
+def test_raw_yaml_errors_give_line_numbers(app: FastAPI, analyst: TestClient) -> None:
+    text = default_text(app)
+    broken = text.replace("discount_rate: 0.10", "discount_rate: [0.1")
+    response = analyst.post(
+        "/cases/default/yaml", data={"yaml": broken, "action": "save"}, headers=HTML
+    )
+    assert response.status_code == 400
+    assert re.search(r"default\.yaml line \d+: not valid YAML", response.text)
+    wrong = text.replace("horizon_months: 36", "horizon_months: 999")
+    line = wrong.splitlines().index(next(x for x in wrong.splitlines() if "999" in x)) + 1
+    response = analyst.post("/cases/default/yaml", data={"yaml": wrong}, headers=HTML)
+    assert response.status_code == 400
+    assert f"default.yaml line {line}: horizon_months" in response.text
+    preview = analyst.post("/cases/default/yaml/preview", data={"yaml": wrong}, headers=HTML)
+    assert f"line {line}: horizon_months" in preview.text
+    assert default_text(app) == text
+    commented = text.replace("users: 40", "users: 41   # two more seats")
+    ok = analyst.post("/cases/default/yaml", data={"yaml": commented, "action": "save"})
+    assert ok.status_code == 303
+    assert default_text(app) == commented  # saved exactly as typed, comments included
+
+
+def test_save_as_delete_and_activate_are_audited_with_the_user(
+    app: FastAPI, analyst: TestClient
+) -> None:
+    text = default_text(app)
+    form = edited(text, {"users": "50"})
+    response = analyst.post(
+        "/cases/default", data={**form, "action": "save_as", "save_as": "bigger team"}
+    )
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/cases/" + quote("bigger team", safe=""))
+    assert default_text(app) == text
+    assert analyst.post("/cases/default", data={**form, "action": "save"}).status_code == 303
+    assert analyst.post("/cases/bigger%20team/activate").status_code == 303
+    assert analyst.get("/api/v1/cases").json()[0] == {
+        **analyst.get("/api/v1/cases").json()[0],
+        "name": "bigger team",
+        "active": True,
+    }
+    assert analyst.post("/cases/default/delete").status_code == 303
+    assert [c["name"] for c in analyst.get("/api/v1/cases").json()] == ["bigger team"]
+    events = audit(app)
+    assert [(u, a) for u, a, _ in events] == [
+        ("crmroi", "case.create"),
+        ("analyst", "case.create"),
+        ("analyst", "case.update"),
+        ("analyst", "case.activate"),
+        ("analyst", "case.delete"),
+    ]
+    assert "bigger team" in events[1][2] and "default" in events[4][2]
+
+
+def test_viewers_cannot_edit(app: FastAPI) -> None:
+    viewer = login(app, "viewer")
+    text = default_text(app)
+    form = edited(text, {"users": "50"})
+    for path, data in [
+        ("/cases/default", {**form, "action": "save"}),
+        ("/cases/default/preview", form),
+        ("/cases/default/form", form),
+        ("/cases/default/yaml", {"yaml": text}),
+        ("/cases/default/delete", {}),
+        ("/cases/default/activate", {}),
+        ("/cases", {"name": "mine"}),
+    ]:
+        assert viewer.post(path, data=data, headers=HTML).status_code == 403, path
+    assert viewer.put("/api/v1/cases/x", content=text).status_code == 403
+    assert viewer.delete("/api/v1/cases/default").status_code == 403
+    assert default_text(app) == text
+
+
+def test_structural_edits_add_and_remove_rows(app: FastAPI, analyst: TestClient) -> None:
+    form = edited(default_text(app), {})
+    added = analyst.post("/cases/default/form", data={**form, "action": "add:costs"}, headers=HTML)
+    assert added.status_code == 200
+    n_costs = len(case_from_text(default_text(app)).costs)  # type: ignore[arg-type]
+    assert f'name="costs.{n_costs}.category"' in added.text
+    removed = analyst.post(
+        "/cases/default/form", data={**form, "action": "remove:benefits.0"}, headers=HTML
+    )
+    assert "more deals won" not in removed.text
+    kind = analyst.post(
+        "/cases/default/form", data={**form, "benefits.0.kind": "cac"}, headers=HTML
+    )
+    assert 'name="benefits.0.new_customers_per_month~likely"' in kind.text
+
+
+def test_compare_shows_both_scenarios(app: FastAPI, analyst: TestClient) -> None:
+    text = default_text(app)
+    cheaper = text.replace("amount: 85 ", "amount: 40 ")
+    assert analyst.put("/api/v1/cases/cheap licences", content=cheaper).status_code == 200
+    page = analyst.get(
+        "/cases/compare", params=[("names", "default"), ("names", "cheap licences")], headers=HTML
+    )
+    assert page.status_code == 200
+    assert "default" in page.text and "cheap licences" in page.text
+    rois = re.findall(r'data-roi="([^"]+)"', page.text)
+    assert len(rois) == 8  # two scenarios x four views
+    spec = re.search(r'data-chart="chart-compare">(.*?)</script>', page.text, re.S)
+    assert spec and '"series": "cheap licences"' in spec.group(1)
+
+
+def test_yaml_download_round_trips_byte_exact(app: FastAPI, analyst: TestClient) -> None:
+    text = "# ünïcode comment\n" + default_text(app).replace("users: 40", "users: 40  # seats")
+    name = "Сценарий 中文 <script>"
+    assert (
+        analyst.put("/api/v1/cases/" + quote(name, safe=""), content=text.encode()).status_code
+        == 200
+    )
+    response = analyst.get("/cases/" + quote(name, safe="") + "/case.yaml")
+    assert response.status_code == 200
+    assert response.content == text.encode("utf-8")
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="')
+    assert "filename*=UTF-8''" + quote(name + ".yaml", safe="") in disposition
+    disposition.encode("latin-1")  # headers stay ASCII
+
+
+def test_content_disposition_is_safe() -> None:
+    header = content_disposition('a"b\r\nc/..\\d', ".pdf")
+    assert "\r" not in header and "\n" not in header
+    assert header.startswith('attachment; filename="a_b_c_d.pdf"')
+    assert content_disposition("中文", ".xlsx").startswith('attachment; filename="case.xlsx"')
+
+
+@pytest.fixture(scope="module")
+def report_app(
+    small_demo_folder: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FastAPI]:
+    """One app for the report downloads: the report model is built once and cached."""
+    folder = copy_workspace(small_demo_folder, tmp_path_factory.mktemp("reports") / "ws")
+    application = make_app(str(folder), simulation_runs=RUNS, bootstrap=0)
+    yield application
+    application.state.crmroi.access.close()
+
+
+def test_xlsx_and_html_reports_download(report_app: FastAPI) -> None:
+    import openpyxl
+
+    viewer = login(report_app, "viewer")
+    response = viewer.get("/cases/default/report.xlsx")
+    assert response.status_code == 200, response.text
+    assert "default.xlsx" in response.headers["content-disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert "Inputs" in book.sheetnames
+    html = viewer.get("/cases/default/report.html")
+    assert html.status_code == 200 and html.text.lstrip().lower().startswith("<!doctype html")
+    assert viewer.get("/cases/default/report.doc").status_code == 404
+
+
+def test_pdf_report_download(report_app: FastAPI) -> None:
+    from crmroi.reports.pdf import pdf_available
+
+    if not pdf_available():
+        pytest.skip("WeasyPrint or Pango is not installed (see tests/test_report_pdf.py)")
+    response = login(report_app, "viewer").get("/cases/default/report.pdf")
+    assert response.status_code == 200, response.text
+    assert response.content.startswith(b"%PDF")
+    assert response.headers["content-type"] == "application/pdf"
+
+
+def test_a_script_name_is_escaped(app: FastAPI, analyst: TestClient) -> None:
+    name = "<script>alert(1)"  # slashes are not allowed in names
+    text = default_text(app).replace(
+        "name: CRM roll-out", "name: <script>alert(2)</script> CRM roll-out", 1
+    )
+    response = analyst.put("/api/v1/cases/" + quote(name, safe=""), content=text)
+    assert response.status_code == 200, response.text
+    for path in ("/cases", "/cases/" + quote(name, safe=""), "/cases/compare?names=" + quote(name)):
+        page = analyst.get(path, headers=HTML)
+        assert page.status_code == 200, path
+        assert "<script>alert" not in page.text, path
+        assert "&lt;script&gt;alert(" in page.text, path
+
+
+def test_api_put_evaluate_and_delete(app: FastAPI, analyst: TestClient) -> None:
+    text = default_text(app)
+    invalid = analyst.put("/api/v1/cases/x", content="name: x\nhorizon_months: 0\n")
+    assert invalid.status_code == 422 and "line 2" in invalid.json()["detail"]
+    assert analyst.put("/api/v1/cases/x", content=b"\xff\xfe").status_code in (400, 422)
+    assert analyst.put("/api/v1/cases/x", json=[1, 2]).status_code == 400
+    assert analyst.put("/api/v1/cases/%00", content=text).status_code == 400
+    created = analyst.put("/api/v1/cases/from json", json={"yaml": text})
+    assert created.status_code == 200 and created.json()["yaml"] == text
+    as_object = analyst.put(
+        "/api/v1/cases/object", json={"name": "JSON case", "costs": [], "benefits": []}
+    )
+    assert as_object.status_code == 200
+    assert as_object.json()["outline"]["title"] == "JSON case"
+    what_if = text.replace("users: 40", "users: 80")
+    evaluated = analyst.post("/api/v1/cases/default/evaluate", content=what_if)
+    assert evaluated.status_code == 200
+    expected = evaluate_case(case_from_text(what_if), None, runs=RUNS, seed=0)
+    figures = {(f["months"], f["risk_adjusted"]): f for f in evaluated.json()["figures"]}
+    assert figures[(36, True)]["roi"] == expected.summary_risk.roi
+    assert default_text(app) == text  # evaluating saves nothing
+    saved = analyst.post("/api/v1/cases/default/evaluate").json()
+    assert saved["p_roi_positive"] is not None
+    assert analyst.post("/api/v1/cases/default/evaluate", content="name: [").status_code == 422
+    assert analyst.delete("/api/v1/cases/object").status_code == 204
+    assert analyst.delete("/api/v1/cases/object").status_code == 404
+    assert analyst.get("/api/v1/cases/nothing-here").status_code == 404
