@@ -159,6 +159,25 @@ def dashboard_context(state: AppState, ws: data.Workspace, f: Filters) -> dict[s
     return context
 
 
+def panels_html(state: AppState, ws: data.Workspace, f: Filters) -> str:
+    """The panels rendered for these filters, cached per data version, case text and
+    filters (the panels hold nothing of the user: the CSRF token is in the page)."""
+    from crmroi.web.case_library import CaseLibrary
+
+    library = CaseLibrary(state.access)
+    library.seed()
+    name = library.active_name()
+    saved = library.get(name) if name else None
+    key = ("panels", ws.version, name, saved.digest if saved else None, f.key)
+
+    def compute() -> str:
+        context = dashboard_context(state, ws, f)
+        template = state.templates.env.get_template("dashboard_panels.html")
+        return str(template.render(**context))
+
+    return state.cache.get_or_compute(key, compute)
+
+
 def series_context(state: AppState, ws: data.Workspace, name: str, f: Filters) -> dict[str, Any]:
     """The drill-down of KPI `name`: its monthly series chart and the last months' values."""
     split, keep = series_units(f, ws.options)

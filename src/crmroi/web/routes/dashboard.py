@@ -11,11 +11,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from crmroi.kpi import KPI_DEFINITIONS
 from crmroi.web import dashboard_data as data
-from crmroi.web.dashboard_filters import MAX_MONTHS, MAX_VALUE, parse_filters
-from crmroi.web.dashboard_view import dashboard_context, series_context
+from crmroi.web.dashboard_filters import MAX_MONTHS, MAX_VALUE, PERIODS, parse_filters
+from crmroi.web.dashboard_view import panels_html, series_context
 from crmroi.web.deps import State, Viewer
 from crmroi.web.pages import render
 
@@ -43,9 +44,12 @@ def dashboard(
 ) -> HTMLResponse:
     ws = data.workspace(state)
     f = parse_filters(ws.options, team, region, segment, months)
-    context = dashboard_context(state, ws, f)
-    template = "dashboard_panels.html" if _partial(request) else "dashboard.html"
-    response = render(request, template, context)
+    panels = panels_html(state, ws, f)
+    if _partial(request):
+        response = HTMLResponse(panels)
+    else:
+        context = {"ws": ws, "filters": f, "periods": PERIODS, "panels": Markup(panels)}
+        response = render(request, "dashboard.html", context)
     response.headers["Vary"] = "HX-Request"
     return response
 
