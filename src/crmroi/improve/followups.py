@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from crmroi.improve.features import LOST_STATUSES
@@ -70,12 +71,17 @@ def stale_deals(
     return _frame(rows)
 
 
-def _subject(activities: pd.DataFrame) -> pd.Series:
-    """What an activity is about: its deal, else its lead, else its account."""
-    deal = "deal:" + activities["deal_id"].astype("object")
-    lead = "lead:" + activities["lead_id"].astype("object")
-    account = "account:" + activities["account_id"].astype("object")
-    return deal.fillna(lead).fillna(account)
+def _subject(activities: pd.DataFrame) -> pd.DataFrame:
+    """What each activity is about: its deal, else its lead, else its account, as two
+    columns (`about_kind`, `about_id`; no string building over every activity)."""
+    deal, lead, account = (activities[c] for c in ("deal_id", "lead_id", "account_id"))
+    kind = np.select(
+        [deal.notna().to_numpy(), lead.notna().to_numpy(), account.notna().to_numpy()],
+        ["deal", "lead", "account"],
+        default="",
+    )
+    ident = deal.fillna(lead).fillna(account)
+    return pd.DataFrame({"about_kind": kind, "about_id": ident}, index=activities.index)
 
 
 def overdue_tasks(
@@ -87,15 +93,20 @@ def overdue_tasks(
 ) -> pd.DataFrame:
     """Tasks due `grace_days` to `window_days` days ago with no later activity on their
     subject; tasks on subjects in `closed` (closed deals, settled leads) are ignored."""
-    past = _past(activities, as_of).assign(about=_subject(activities))
-    past = past[past["about"].notna()]
-    last = past.groupby("about")["occurred_at"].max()
+    past = _past(activities, as_of)
+    past = past.join(_subject(past))
+    past = past[past["about_kind"] != ""]
+    keys = ["about_kind", "about_id"]
+    last = past.groupby(keys, sort=False)["occurred_at"].max().rename("last_at")
     due = past[
         (past["kind"] == "task")
         & (past["occurred_at"] >= as_of - pd.Timedelta(days=window_days))
         & (past["occurred_at"] <= as_of - pd.Timedelta(days=grace_days))
     ]
-    overdue = due[(due["about"].map(last) <= due["occurred_at"]) & ~due["about"].isin(closed or ())]
+    due = due.join(last, on=keys)
+    about = due["about_kind"] + ":" + due["about_id"].astype(str)
+    due = due.assign(about=about)
+    overdue = due[(due["last_at"] <= due["occurred_at"]) & ~about.isin(closed or ())]
     rows = [
         {
             "kind": "overdue_task",
