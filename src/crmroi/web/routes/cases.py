@@ -27,7 +27,6 @@ from crmroi.web.case_forms import (
     apply_action,
     check_data,
     data_from_form,
-    form_from_data,
     form_from_text,
 )
 from crmroi.web.case_library import CaseLibrary, SavedCase, case_from_text, check_name
@@ -54,6 +53,7 @@ MESSAGES = {
     "activated": "This scenario is now the active one (the dashboard shows it).",
 }
 MAX_COMPARE = 8
+FIX_FIELDS = "Fix the fields marked in red to see the results."
 NEW_CASE = """name: New business case
 currency: USD
 horizon_months: 36
@@ -249,9 +249,11 @@ async def editor_fragment(
 
     def build() -> dict[str, Any]:
         checked = check_data(data, f"{name}.yaml")
-        form = form_from_data(data) if action.startswith(("add:", "remove:")) else checked.form
-        result = outcome(state, checked.text, name) if checked.case else Outcome(None)
-        return editor_context(state, saved, form, checked.text, result)
+        if checked.case is None:
+            result = Outcome(None, FIX_FIELDS)
+        else:
+            result = outcome(state, checked.text, name)
+        return editor_context(state, saved, checked.form, checked.text, result)
 
     return render(request, "case_editor.html", await run_in_threadpool(build))
 
@@ -265,7 +267,7 @@ async def preview(request: Request, state: State, session: Analyst, name: str) -
     def build() -> dict[str, Any]:
         checked = check_data(data_from_form(items), f"{name}.yaml")
         if checked.case is None:
-            result = Outcome(None, "Fix the fields marked in red to see the results.")
+            result = Outcome(None, FIX_FIELDS)
         else:
             result = outcome(state, checked.text, name)
         return {"form": checked.form, "oob": True, "name": name, **results_context(result)}
