@@ -388,3 +388,22 @@ def test_wizard_shows_mapping_problems_and_switches_tables(analyst: TestClient) 
     preset = analyst.post(f"{url}/mapping", data={"use": "preset", "source": "hubspot"}, headers=hx)
     assert preset.status_code == 200 and "the hubspot preset" in preset.text
     assert "do not match any hubspot export" in preset.text
+
+
+def test_batch_ids_with_odd_characters_can_be_undone(app: FastAPI, analyst: TestClient) -> None:
+    odd = MAPPING.replace("source_system: web_test", "source_system: 'web test/ру?'")
+    response = analyst.post(
+        "/api/v1/imports",
+        files=[
+            ("files", ("d.csv", cp1251(ROWS[:1]), "text/csv")),
+            ("mapping", ("map.yaml", odd.encode(), "application/x-yaml")),
+        ],
+    )
+    batch_id = response.json()["batch_id"]
+    assert batch_id.startswith("web test/ру?-")
+    page = analyst.get("/imports", headers=html(analyst))
+    action = re.search(r'action="(/imports/batches/[^"]+/undo)"', page.text)
+    assert action
+    undone = analyst.post(action.group(1), headers=html(analyst))
+    assert undone.status_code == 303, undone.text
+    assert deals_table(app).num_rows == 0

@@ -176,7 +176,7 @@ def import_api(
 
 
 @router.post(
-    "/api/v1/imports/{batch_id}/undo",
+    "/api/v1/imports/{batch_id:path}/undo",
     responses={
         **ERRORS,
         404: {"model": ErrorOut, "description": "No such batch"},

@@ -10,6 +10,7 @@ GET .../mapping.yaml; POST /imports/batches/{batch}/undo.
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -95,7 +96,7 @@ def _history_page(
     return render(request, "imports.html", context, status=status)
 
 
-@router.post("/imports/batches/{batch_id}/undo", include_in_schema=False)
+@router.post("/imports/batches/{batch_id:path}/undo", include_in_schema=False)
 def undo_page(request: Request, state: State, session: Analyst, batch_id: str) -> Response:
     """Undo a batch; a refusal is shown on the history page."""
     try:
@@ -106,7 +107,7 @@ def undo_page(request: Request, state: State, session: Analyst, batch_id: str) -
             request, state, session, flash=str(exc), flash_kind="error", status=409
         )
     state.cache.clear()
-    return RedirectResponse(f"/imports?undone={batch_id}", status_code=303)
+    return RedirectResponse(f"/imports?undone={quote(batch_id)}", status_code=303)
 
 
 # -- wizard ---------------------------------------------------------------------------
@@ -244,7 +245,7 @@ def commit_page(state: State, session: Analyst, upload_id: str) -> RedirectRespo
         report = commit(store, area.paths(upload), mapping, on_commit=hook)
     area.remove(upload_id)
     state.cache.clear()
-    return RedirectResponse(f"/imports?imported={report.batch_id}", status_code=303)
+    return RedirectResponse(f"/imports?imported={quote(report.batch_id)}", status_code=303)
 
 
 @router.post("/imports/{upload_id}/cancel", include_in_schema=False)
