@@ -407,3 +407,20 @@ def test_batch_ids_with_odd_characters_can_be_undone(app: FastAPI, analyst: Test
     undone = analyst.post(action.group(1), headers=html(analyst))
     assert undone.status_code == 303, undone.text
     assert deals_table(app).num_rows == 0
+
+
+def test_xlsx_upload_dry_run(analyst: TestClient) -> None:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["Номер", "Клиент", "Сумма", "Дата закрытия", "Этап"])
+    sheet.append(["X-1", "ООО «Ромашка»", 1234.5, "05.03.2024", "true"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    result = api_import(analyst, buffer.getvalue(), name="deals.xlsx", dry_run="true")
+    [file] = result["files"]
+    assert file["name"] == "deals.xlsx" and file["encoding"] is None
+    assert file["preview"][0][file["columns"].index("amount")] == "1234.5"
+    assert result["rows_rejected"] == 0
