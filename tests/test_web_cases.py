@@ -325,3 +325,41 @@ def test_api_put_evaluate_and_delete(app: FastAPI, analyst: TestClient) -> None:
     assert analyst.delete("/api/v1/cases/object").status_code == 204
     assert analyst.delete("/api/v1/cases/object").status_code == 404
     assert analyst.get("/api/v1/cases/nothing-here").status_code == 404
+
+
+def test_a_measured_change_is_read_from_the_workspace(app: FastAPI, analyst: TestClient) -> None:
+    from crmroi.finance.evaluate import model_for
+
+    text = default_text(app)
+    form = edited(text, {"benefits.0.change~low": "", "benefits.0.change~high": ""})
+    form["benefits.0.change~likely"] = "measured"
+    preview = analyst.post("/cases/default/preview", data=form, headers=HTML)
+    assert preview.status_code == 200
+    saved = analyst.post("/cases/default", data={**form, "action": "save"})
+    assert saved.status_code == 303
+    new_text = default_text(app)
+    assert "change: measured" in new_text
+    case = case_from_text(new_text)
+    with app.state.crmroi.access.store() as store:
+        model = model_for(case, store, bootstrap=0)
+        expected = evaluate_case(case, store, runs=RUNS, seed=0, model=model)
+    assert data_roi(preview.text) == expected.summary_risk.roi
+
+
+def test_odd_form_fields_never_give_a_server_error(app: FastAPI, analyst: TestClient) -> None:
+    form = edited(default_text(app), {})
+    odd = {
+        "benefits.0.kind.x": "1",
+        "costs.0": "x",
+        "costs.99999999.amount~likely": "1",
+        "name.sub": "x",
+        "risk": "high",
+        "adoption.by_month": "[0.5, {a: 1}",
+        "costs.1.amount~low": "1e400",
+        "..": "",
+        "do_nothing.٣.name": "x",
+    }
+    for path in ("/cases/default/preview", "/cases/default/form", "/cases/default"):
+        for key, value in odd.items():
+            response = analyst.post(path, data={**form, key: value}, headers=HTML)
+            assert response.status_code in (200, 303, 400), (path, key, response.status_code)

@@ -384,7 +384,8 @@ def data_from_form(items: Iterable[tuple[str, str]]) -> dict[str, Any]:
 
 def _coerce_row(section: str, raw: Any) -> dict[str, Any]:
     if section == "benefits":
-        kind = raw.get("kind", "").strip() if isinstance(raw, dict) else ""
+        kind = raw.get("kind") if isinstance(raw, dict) else ""
+        kind = kind.strip() if isinstance(kind, str) else ""
         model = driver_class(kind)
         if model is None:
             return {"kind": kind} if kind else {}
