@@ -1,78 +1,89 @@
-"""Activity KPIs as fact rows: calls, calls per won deal, cost per sales call, admin time.
+"""Activity KPIs: calls, calls per won deal, cost per sales call, admin time.
 
 Activities count in the window of `occurred_at` and belong to their rep's team;
-time entries count in the window of `week_start`.
+time entries count in the window of `week_start`. One query aggregates the
+activities per rep and bucket for every activity KPI.
 """
 
 from __future__ import annotations
 
-import ibis.expr.types as ir
+from crmroi.kpi.facts import Ctx, Recipe, View, fetch_cube, flag
+from crmroi.kpi.sales import deals_cube, rep_months_cube
+from crmroi.kpi.sources import spend_cube
+from crmroi.kpi.stats import Cube, UnitSums
 
-from crmroi.kpi.facts import Ctx, FactSpec, make_facts, union
-from crmroi.kpi.sales import rep_months, won_facts
 
-
-def _activities(ctx: Ctx, cond: ir.BooleanValue | None, num: float, den: float) -> ir.Table:
+def activities_cube(ctx: Ctx) -> Cube:
+    """Activities per team, grp, rep (the account owner when none) and bucket:
+    calls_in, calls_out, calls (any direction), visits (outbound calls and visits)."""
     a = ctx.t("activities")
-    if cond is not None:
-        a = a.filter(cond(a) if callable(cond) else cond)
-    return make_facts(
-        ctx,
-        a,
-        ts=a.occurred_at,
-        num=num,
-        den=den,
-        unit="rep",
-        rep=a.rep_id,
-        account=a.account_id,
-    )
+    call = a.kind == "call"
+    return fetch_cube(
+        ctx, a, ts=a.occurred_at, rep=a.rep_id, account=a.account_id, keys=["rep"],
+        account_for_team_only=True,
+        sums={
+            "calls_in": flag(call & (a.direction == "inbound")),
+            "calls_out": flag(call & (a.direction == "outbound")),
+            "calls": flag(call),
+            "visits": flag((call & (a.direction == "outbound")) | (a.kind == "visit")),
+        },
+    )  # fmt: skip
 
 
-def _is_call(a: ir.Table) -> ir.BooleanValue:
-    return a.kind == "call"
-
-
-def calls_inbound(ctx: Ctx) -> ir.Table:
-    return _activities(ctx, lambda a: _is_call(a) & (a.direction == "inbound"), 1.0, 1.0)
-
-
-def calls_outbound(ctx: Ctx) -> ir.Table:
-    return _activities(ctx, lambda a: _is_call(a) & (a.direction == "outbound"), 1.0, 1.0)
-
-
-def calls_per_won_deal(ctx: Ctx) -> ir.Table:
-    return union(_activities(ctx, _is_call, 1.0, 0.0), won_facts(ctx, 0.0, 1.0, "rep"))
-
-
-def cost_per_sales_call(ctx: Ctx) -> ir.Table:
-    """Reps' monthly cost and sales spend over outbound calls and visits."""
-    s = ctx.t("spend")
-    s = s.filter(s.category == "sales")
-    spend = make_facts(ctx, s, ts=s.spent_on, num=s.amount.fill_null(0.0), den=0.0, unit="none")
-    visits = _activities(
-        ctx, lambda a: (_is_call(a) & (a.direction == "outbound")) | (a.kind == "visit"), 0.0, 1.0
-    )
-    return union(rep_months(ctx, cost=True), spend, visits)
-
-
-def admin_time_share(ctx: Ctx) -> ir.Table:
+def time_cube(ctx: Ctx) -> Cube:
+    """Time entries per rep and bucket: admin and total (admin + selling) hours, n."""
     t = ctx.t("time_entries")
     admin = t.admin_hours.fill_null(0.0)
-    return make_facts(
-        ctx,
-        t,
-        ts=t.week_start,
-        num=admin,
-        den=admin + t.selling_hours.fill_null(0.0),
-        unit="rep",
-        rep=t.rep_id,
+    return fetch_cube(
+        ctx, t, ts=t.week_start, rep=t.rep_id, keys=["rep"],
+        sums={"admin": admin, "hours": admin + t.selling_hours.fill_null(0.0)},
+    )  # fmt: skip
+
+
+def _calls(v: View, measure: str) -> UnitSums:
+    c = v.on(activities_cube)
+    return c.sums("rep", c[measure], c[measure], c[measure] > 0)
+
+
+def calls_inbound(v: View) -> UnitSums:
+    return _calls(v, "calls_in")
+
+
+def calls_outbound(v: View) -> UnitSums:
+    return _calls(v, "calls_out")
+
+
+def calls_per_won_deal(v: View) -> UnitSums:
+    a, d = v.on(activities_cube), v.on(deals_cube)
+    return UnitSums.concat(
+        [
+            a.sums("rep", a["calls"], 0.0, a["calls"] > 0),
+            d.sums("rep", 0.0, d["won"], d["won"] > 0),
+        ]
     )
 
 
-SPECS: dict[str, FactSpec] = {
-    "calls_inbound": FactSpec(calls_inbound),
-    "calls_outbound": FactSpec(calls_outbound),
-    "calls_per_won_deal": FactSpec(calls_per_won_deal),
-    "cost_per_sales_call": FactSpec(cost_per_sales_call),
-    "admin_time_share": FactSpec(admin_time_share),
+def cost_per_sales_call(v: View) -> UnitSums:
+    """Reps' monthly cost and sales spend (USD) over outbound calls and visits."""
+    m, s, a = v.on(rep_months_cube), v.on(spend_cube), v.on(activities_cube)
+    return UnitSums.concat(
+        [
+            m.sums("rep", m["cost"], 0.0),
+            s.sums(None, s["amount"], 0.0, s["category"] == s.code("sales")),
+            a.sums("rep", 0.0, a["visits"], a["visits"] > 0),
+        ]
+    )
+
+
+def admin_time_share(v: View) -> UnitSums:
+    t = v.on(time_cube)
+    return t.sums("rep", t["admin"], t["hours"], t["n"] > 0)
+
+
+SPECS: dict[str, Recipe] = {
+    "calls_inbound": calls_inbound,
+    "calls_outbound": calls_outbound,
+    "calls_per_won_deal": calls_per_won_deal,
+    "cost_per_sales_call": cost_per_sales_call,
+    "admin_time_share": admin_time_share,
 }

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crmroi.kpi.intervals import median_of_counts, median_se, percentile_ci, replicate_sums
+from crmroi.kpi.intervals import BootstrapWeights, median_of_counts, median_se, percentile_ci
 from crmroi.kpi.stats import UnitSums
 
 Sums = tuple[np.ndarray, np.ndarray]  # numerator, denominator (any leading shape)
@@ -30,36 +30,32 @@ class Cells:
 
     @classmethod
     def build(
-        cls,
-        sums: UnitSums,
-        cell: np.ndarray,
-        n_cells: int,
-        replicates: int,
-        rng: np.random.Generator,
+        cls, sums: UnitSums, cell: np.ndarray, n_cells: int, weights: BootstrapWeights | None
     ) -> Cells:
         """Sum rows into cells (`cell` = cell index per row, -1 = unused)."""
         use = cell >= 0
         c, num, den = cell[use], sums.num[use], sums.den[use]
         p_num = np.bincount(c, weights=num, minlength=n_cells)
         p_den = np.bincount(c, weights=den, minlength=n_cells)
-        if replicates <= 0:
-            return cls(p_num, p_den, None, None)
         unit = sums.unit[use]
-        has_unit = np.array([u is not None for u in unit], dtype=bool)
+        has_unit = unit >= 0
+        if weights is None or not has_unit.any():  # nothing to resample: no interval
+            return cls(p_num, p_den, None, None)
         fixed = np.concatenate(
             [
                 np.bincount(c[~has_unit], weights=num[~has_unit], minlength=n_cells),
                 np.bincount(c[~has_unit], weights=den[~has_unit], minlength=n_cells),
             ]
         )
-        _, u_idx = np.unique(unit[has_unit].astype(str), return_inverse=True)
-        n_units = int(u_idx.max()) + 1 if u_idx.size else 0
-        if n_units == 0:  # nothing to resample (spend only): no interval
-            return cls(p_num, p_den, None, None)
-        per_unit = np.zeros((n_units, 2 * n_cells))
-        np.add.at(per_unit, (u_idx, c[has_unit]), num[has_unit])
-        np.add.at(per_unit, (u_idx, n_cells + c[has_unit]), den[has_unit])
-        reps = replicate_sums(rng, replicates, per_unit, fixed)
+        units, u_idx = np.unique(unit[has_unit], return_inverse=True)
+        cols = 2 * n_cells
+        flat = u_idx * cols + c[has_unit]
+        size = len(units) * cols
+        per_unit = (
+            np.bincount(flat, weights=num[has_unit], minlength=size)
+            + np.bincount(flat + n_cells, weights=den[has_unit], minlength=size)
+        ).reshape(len(units), cols)
+        reps = weights.replicate_sums(units, per_unit) + fixed[None, :]
         return cls(p_num, p_den, reps[:, :n_cells], reps[:, n_cells:])
 
     def point(self, cells: list[int]) -> Sums:

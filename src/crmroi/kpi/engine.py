@@ -27,12 +27,13 @@ import numpy as np
 
 from crmroi.errors import ConfigurationError
 from crmroi.kpi import activity, customers, sales, service, sources
+from crmroi.kpi.buckets import Buckets
 from crmroi.kpi.changes import Cells, MedianCells, ci, did, rel, value
 from crmroi.kpi.definitions import BY_CHOICES, KPI_DEFINITIONS, KpiDefinition
-from crmroi.kpi.facts import Ctx, FactSpec
-from crmroi.kpi.intervals import Z95, normal_ci, rng_for
+from crmroi.kpi.facts import Ctx, Recipe, View
+from crmroi.kpi.intervals import Z95, BootstrapWeights, normal_ci
 from crmroi.kpi.report import KpiChange, KpiReport
-from crmroi.kpi.stats import UnitSums, unit_sums, value_counts
+from crmroi.kpi.stats import Labels, UnitSums
 from crmroi.kpi.windows import PERIODS, Windows, add_months, resolve_windows
 from crmroi.store.schema import TABLES
 from crmroi.store.store import Store
@@ -41,7 +42,7 @@ Progress = Callable[[str, float], None]
 Span = tuple[dt.datetime, dt.datetime] | None
 FULL_COVERAGE = 0.95  # a window this much inside the data counts as complete
 
-SPECS: dict[str, FactSpec] = {
+SPECS: dict[str, Recipe] = {
     **sales.SPECS,
     **activity.SPECS,
     **customers.SPECS,
@@ -100,46 +101,53 @@ def _month_starts(windows: Windows) -> list[dt.datetime]:
 
 
 class _Plan:
-    """Cell numbering for one KPI: main (group, period) cells and DiD (date, team, period)."""
+    """Cell numbers of one KPI: main (group, period) cells, then per comparison i
+    (team, period) cells of its treated and control teams."""
 
-    def __init__(self) -> None:
-        self.ids: dict[tuple[object, ...], int] = {}
+    def __init__(self, main: UnitSums, groups: list[DidGroup], labels: Labels) -> None:
+        self.grps = np.unique(main.grp)
+        self.teams = [
+            np.array([labels.ids.get(t, -2) for t in (*g.treated, *g.controls)]) for g in groups
+        ]
+        self.offsets = np.cumsum([len(self.grps) * 2] + [len(t) * 2 for t in self.teams])
+        self.size = int(self.offsets[-1])
 
-    def cell(self, key: tuple[object, ...]) -> int:
-        return self.ids.setdefault(key, len(self.ids))
+    def main(self, sums: UnitSums) -> np.ndarray:
+        return np.searchsorted(self.grps, sums.grp) * 2 + sums.period
 
-    def assign(self, sums: UnitSums, prefix: tuple[object, ...], keyed_by: str) -> np.ndarray:
-        keys = getattr(sums, keyed_by)
-        return np.array(
-            [self.cell((*prefix, k, p)) for k, p in zip(keys, sums.period, strict=True)]
-        )
+    def did(self, i: int, sums: UnitSums) -> np.ndarray:
+        """Cells of comparison i's rows (-1: a team outside the comparison)."""
+        hit = sums.team[:, None] == self.teams[i][None, :]
+        pos = np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
+        return np.where(pos >= 0, self.offsets[i] + pos * 2 + sums.period, -1)
 
-    def get(self, key: tuple[object, ...]) -> list[int]:
-        return [self.ids[key]] if key in self.ids else []
+    def group(self, grp: int, period: int) -> list[int]:
+        return [int(np.searchsorted(self.grps, grp)) * 2 + period]
 
-    def did(self, i: int, teams: Sequence[str], period: str) -> list[int]:
-        """Cells of comparison `i` for `teams` in `period`."""
-        return [c for t in teams for c in self.get(("did", i, t, period))]
+    def did_cells(self, i: int, teams: Sequence[int], period: int) -> list[int]:
+        """Cells of comparison `i` for the team codes `teams` in `period`."""
+        return [
+            int(self.offsets[i]) + j * 2 + period for j, t in enumerate(self.teams[i]) if t in teams
+        ]
 
 
-def _coverage(sums: UnitSums, windows: Windows, span: Span) -> np.ndarray:
+def _coverage(sums: UnitSums, windows: Windows, span: Span, labels: Labels) -> np.ndarray:
     """Share of each row's (team, period) window that the data cover."""
-    cache: dict[tuple[str, str], float] = {}
     out = np.ones(len(sums))
-    for i, key in enumerate(zip(sums.team, sums.period, strict=True)):
-        if key not in cache:
-            cache[key] = windows.window(key[0]).coverage(key[1], span)
-        out[i] = cache[key]
+    for team in np.unique(sums.team):
+        window = windows.window(labels.name(int(team)))
+        for p, name in enumerate(PERIODS):
+            out[(sums.team == team) & (sums.period == p)] = window.coverage(name, span)
     return out
 
 
-def _adjust(kind: str, sums: UnitSums, windows: Windows, span: Span) -> UnitSums:
+def _adjust(kind: str, sums: UnitSums, windows: Windows, span: Span, labels: Labels) -> UnitSums:
     """Totals scaled to the nominal window length; retention only from fully covered windows."""
     if kind == "total":
-        cov = _coverage(sums, windows, span)
-        sums.num *= np.where(cov > 0, 1.0 / np.maximum(cov, 1e-9), 0.0)
+        cov = _coverage(sums, windows, span, labels)
+        sums.num = sums.num * np.where(cov > 0, 1.0 / np.maximum(cov, 1e-9), 0.0)
     elif kind == "annual":
-        return sums.take(_coverage(sums, windows, span) >= FULL_COVERAGE)
+        return sums.take(_coverage(sums, windows, span, labels) >= FULL_COVERAGE)
     return sums
 
 
@@ -147,41 +155,46 @@ def _unavailable(d: KpiDefinition, reason: str, group: str | None = None) -> Kpi
     return KpiChange(d.name, d.unit, d.area, available=False, reason=reason, group=group)
 
 
-def _evaluate(
-    ctx: Ctx,
-    d: KpiDefinition,
-    windows: Windows,
-    by: str | None,
-    span: tuple[dt.datetime, dt.datetime] | None,
-    bootstrap: int,
-    seed: int,
-) -> list[KpiChange]:
+@dataclass
+class _Run:
+    """One report's context: the views of every window set, bootstrap weights, span."""
+
+    ctx: Ctx
+    windows: Windows
+    main: View
+    groups: list[DidGroup]
+    did_views: list[View]
+    span: Span
+    weights: BootstrapWeights | None
+
+
+def _evaluate(run: _Run, d: KpiDefinition, by: str | None) -> list[KpiChange]:
     """Every group's change (and net change) of one KPI."""
-    spec = SPECS[d.name]
+    windows, span, labels = run.windows, run.span, run.ctx.labels
     for p in PERIODS:
         if max(w.coverage(p, span) for w in (windows.default, *windows.by_team.values())) <= 0:
             first, last = (
                 ("?", "?") if span is None else (f"{span[0]:%Y-%m-%d}", f"{span[1]:%Y-%m-%d}")
             )
             return [_unavailable(d, f"the data ({first} to {last}) do not cover the {p} window")]
-    fetch = value_counts if d.kind == "median" else unit_sums
-    plan = _Plan()
-    groups = did_groups(windows) if by in (None, "team") else []
-    fetched = fetch(ctx, spec, [(windows, by)] + [(g.windows, "team") for g in groups])
-    main = _adjust(d.kind, fetched[0], windows, span)
-    parts, cells = [main], [plan.assign(main, ("main",), "grp")]
-    for i, (g, s) in enumerate(zip(groups, fetched[1:], strict=True)):
-        keep = np.isin(s.team.astype(str), [*g.treated, *g.controls])
-        s = _adjust(d.kind, s.take(keep), g.windows, span)
-        parts.append(s)
-        cells.append(plan.assign(s, ("did", i), "team"))
+    recipe = SPECS[d.name]
+    groups = run.groups if by in (None, "team") else []
+    main = _adjust(d.kind, recipe(run.main), windows, span, labels)
+    plan = _Plan(main, groups, labels)
+    parts, cells = [main], [plan.main(main)]
+    for i, (g, view) in enumerate(zip(groups, run.did_views, strict=True)):
+        s = recipe(view)
+        cell = plan.did(i, s)
+        keep = cell >= 0
+        parts.append(_adjust(d.kind, s.take(keep), g.windows, span, labels))
+        cells.append(cell[keep])
     sums, cell = UnitSums.concat(parts), np.concatenate(cells).astype(np.int64)
     if d.kind == "median":
-        return _median_changes(d, plan, MedianCells(sums, cell), groups, main, by)
-    box = Cells.build(sums, cell, len(plan.ids), bootstrap, rng_for(seed, d.name))
-    months = {p: windows.months(p) for p in PERIODS}
+        return _median_changes(d, plan, MedianCells(sums, cell), groups, labels, by)
+    box = Cells.build(sums, cell, plan.size, run.weights)
+    months = {p: windows.months(name) for p, name in enumerate(PERIODS)}
 
-    def values(parts: dict[str, list[int]], reps: bool) -> dict[str, np.ndarray] | None:
+    def values(parts: dict[int, list[int]], reps: bool) -> dict[int, np.ndarray] | None:
         out = {}
         for p, c in parts.items():
             s = box.replicates(c) if reps else box.point(c)
@@ -190,39 +203,41 @@ def _evaluate(
             out[p] = value(d.kind, s, months[p])
         return out
 
-    def net(i: int, treated: Sequence[str], reps: bool) -> tuple[np.ndarray, np.ndarray] | None:
-        vt = values({p: plan.did(i, treated, p) for p in PERIODS}, reps)
-        vc = values({p: plan.did(i, groups[i].controls, p) for p in PERIODS}, reps)
+    def net(i: int, treated: Sequence[int], reps: bool) -> tuple[np.ndarray, np.ndarray] | None:
+        controls = plan.teams[i][len(groups[i].treated) :]
+        vt = values({p: plan.did_cells(i, treated, p) for p in (0, 1)}, reps)
+        vc = values({p: plan.did_cells(i, list(controls), p) for p in (0, 1)}, reps)
         if vt is None or vc is None:
             return None
-        return did(d.effect, vt["baseline"], vt["after"], vc["baseline"], vc["after"])
+        return did(d.effect, vt[0], vt[1], vc[0], vc[1])
 
     out = []
-    for grp in sorted({str(x) for x in main.grp}):
-        label = None if by is None else grp
-        point = values({p: plan.get(("main", grp, p)) for p in PERIODS}, False) or {}
-        b, a = float(point["baseline"]), float(point["after"])
+    for grp in sorted(plan.grps.tolist(), key=lambda g: str(labels.name(g))):
+        label = None if by is None else labels.name(grp)
+        cells_of = {p: plan.group(grp, p) for p in (0, 1)}
+        point = values(cells_of, False) or {}
+        b, a = float(point[0]), float(point[1])
         if not np.isfinite(b) or not np.isfinite(a):
             missing = "baseline" if not np.isfinite(b) else "after"
             out.append(_unavailable(d, f"no rows in the {missing} window", label))
             continue
-        reps = values({p: plan.get(("main", grp, p)) for p in PERIODS}, True)
-        lo, hi = ci(None if reps is None else reps["after"] - reps["baseline"])
+        reps = values(cells_of, True)
+        lo, hi = ci(None if reps is None else reps[1] - reps[0])
         k = _change(d, b, a, lo, hi, label)
         # net change: this team's own comparison, or all comparisons pooled
         teams = {
-            i: (g.treated if by is None else (grp,))
+            i: list(plan.teams[i][: len(g.treated)]) if by is None else [grp]
             for i, g in enumerate(groups)
-            if by is None or grp in g.treated
+            if by is None or label in g.treated
         }
         found = {i: net(i, t, False) for i, t in teams.items()}
         nets = {i: n for i, n in found.items() if n is not None and np.isfinite(n[0])}
         if nets:
-            w = _weights([box.point(plan.did(i, teams[i], "baseline"))[1] for i in nets])
+            w = _weights([box.point(plan.did_cells(i, teams[i], 0))[1] for i in nets])
             k.net_change_abs = float(sum(wi * n[0] for wi, n in zip(w, nets.values(), strict=True)))
             k.net_change_rel = float(sum(wi * n[1] for wi, n in zip(w, nets.values(), strict=True)))
             rep_nets = [net(i, teams[i], True) for i in nets]
-            if bootstrap > 0 and all(r is not None for r in rep_nets):
+            if run.weights is not None and all(r is not None for r in rep_nets):
                 samples = sum(wi * r[0] for wi, r in zip(w, rep_nets, strict=True) if r is not None)
                 k.net_ci_low, k.net_ci_high = ci(np.asarray(samples))
         out.append(k)
@@ -247,14 +262,14 @@ def _median_changes(
     plan: _Plan,
     mc: MedianCells,
     groups: list[DidGroup],
-    main: UnitSums,
+    labels: Labels,
     by: str | None,
 ) -> list[KpiChange]:
     """Median KPIs: order-statistic intervals; net change on the log scale (delta method)."""
     out = []
-    for grp in sorted({str(x) for x in main.grp}):
-        label = None if by is None else grp
-        (b, se_b), (a, se_a) = (mc.median(plan.get(("main", grp, p))) for p in PERIODS)
+    for grp in sorted(plan.grps.tolist(), key=lambda g: str(labels.name(g))):
+        label = None if by is None else labels.name(grp)
+        (b, se_b), (a, se_a) = (mc.median(plan.group(grp, p)) for p in (0, 1))
         if b is None or a is None:
             missing = "baseline" if b is None else "after"
             out.append(_unavailable(d, f"no rows in the {missing} window", label))
@@ -263,18 +278,21 @@ def _median_changes(
         k = _change(d, b, a, *normal_ci(a - b, se), label)
         nets: list[tuple[float, float, float, float]] = []  # net_rel, t_b, variance, weight
         for i, g in enumerate(groups):
-            if by is not None and grp not in g.treated:
+            if by is not None and label not in g.treated:
                 continue
-            treated = g.treated if by is None else (grp,)
+            treated = list(plan.teams[i][: len(g.treated)]) if by is None else [grp]
+            controls = list(plan.teams[i][len(g.treated) :])
             meds = [
-                mc.median(plan.did(i, side, p)) for side in (treated, g.controls) for p in PERIODS
+                mc.median(plan.did_cells(i, side, p))
+                for side in (treated, controls)
+                for p in (0, 1)
             ]
             ok = [(m, sd) for m, sd in meds if m is not None and sd is not None and m > 0]
             if len(ok) < 4:
                 continue
             (tb, _), (ta, _), (cb, _), (ca, _) = ok
             var = sum((sd / m) ** 2 for m, sd in ok)
-            weight = float(mc.count(plan.did(i, treated, "baseline")))
+            weight = float(mc.count(plan.did_cells(i, treated, 0)))
             nets.append((float(np.log(ta / tb) - np.log(ca / cb)), tb, var, weight))
         if nets:
             w = _weights([n[3] for n in nets])
@@ -315,7 +333,14 @@ def compute_kpi_report(
     windows = resolve_windows(store.settings(), go_live, baseline_months, after_months)
     counts = {name: store.count(name) for name in TABLES}
     span = data_span(store, counts)
-    ctx = Ctx(store, windows, _month_starts(windows))
+    groups = did_groups(windows) if by in (None, "team") else []
+    buckets = Buckets([windows, *(g.windows for g in groups)], list(windows.by_team))
+    ctx = Ctx(store, buckets, by, _month_starts(windows))
+    run = _Run(
+        ctx, windows, View(ctx, windows), groups,
+        [View(ctx, g.windows, by_team=True) for g in groups], span,
+        BootstrapWeights(seed, bootstrap, ctx.labels.names) if bootstrap > 0 else None,
+    )  # fmt: skip
     names = list(kpis or KPI_DEFINITIONS)
     if by == "source" and kpis is None:
         names = [n for n in names if "source" in KPI_DEFINITIONS[n].dims]
@@ -343,7 +368,7 @@ def compute_kpi_report(
         elif by is not None and by not in d.dims:
             results.append(_unavailable(d, f"not available by {by} (its inputs have no {by})"))
         else:
-            found = _evaluate(ctx, d, windows, by, span, bootstrap, seed)
+            found = _evaluate(run, d, by)
             results += found or [_unavailable(d, "no usable rows in the baseline or after window")]
     if progress:
         progress("done", 1.0)

@@ -1,63 +1,52 @@
-"""KPI facts: every KPI as rows of (time, team, unit, numerator, denominator).
+"""Fact rows and their aggregates (cubes): what every KPI module builds on.
 
-Each KPI module (`sales`, `activity`, `customers`, `service`, `sources`) turns the
-canonical tables into an Ibis table with the columns of `FACT_COLUMNS`:
-
-    ts          timestamp that places the row in a window
-    team        team of the row (its rep's team, or its account owner's team)
-    rep_id      rep of the row (the account owner for account rows), for --by rep
-    account_id  account of the row
-    segment     account (or lead) segment, for --by segment
-    source      lead source, for --by source
-    unit        the resampling unit (account or rep id; NULL: fixed, not resampled)
-    num, den    numerator and denominator contributions (float64)
-
-The engine sums num and den per unit and window (or applies the KPI's own unit
-aggregation, e.g. `max` for "did this customer buy"), so one code path serves every
-KPI, every grouping and every engine.
+Each KPI module (`sales`, `activity`, `customers`, `service`, `sources`) describes
+a canonical table's rows by their time bucket `b`, team (its rep's team, or its
+account owner's team), rep (the account owner when the row has none), account,
+segment, lead source and group value `grp` (the `--by` column, or "all"), plus the
+measures its KPIs need. `fetch_cube` aggregates them per key in the database, in
+one query per table, and returns a `Cube` of a few rows per account or rep and
+bucket; the KPIs are then formed from the cubes for every window set
+(`crmroi.kpi.stats`). One scan per table serves every KPI built on it,
+every window set and every engine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
+from crmroi.kpi.buckets import Buckets, Evaluation
+from crmroi.kpi.stats import Cube, Labels, Placed, UnitSums
 from crmroi.store.store import Store
 
-FACT_COLUMNS: tuple[str, ...] = (
-    "ts", "team", "rep_id", "account_id", "segment", "source", "unit", "num", "den",
-)  # fmt: skip
-
-Agg = Callable[[ir.Table], ir.Value]
-
-
-class WindowLike(Protocol):
-    """What KPI builders need from windows (`Windows` or `MonthWindows`)."""
-
-    def attach(self, t: ir.Table) -> ir.Table: ...
-
-    def period(self, t: ir.Table, ts: ir.TimestampValue) -> ir.Value: ...
-
-    def window_start(self, t: ir.Table, ts: ir.TimestampValue) -> ir.Value: ...
-
-    def second_half(self, t: ir.Table, ts: ir.TimestampValue) -> ir.Value: ...
+GROUP_COLUMNS: dict[str, str] = {"team": "team", "rep": "rep", "segment": "seg", "source": "src"}
 
 
 @dataclass
 class Ctx:
-    """The store and the windows a KPI is built for, with small cached lookups."""
+    """The store, the buckets and grouping of a run, and the cubes fetched so far."""
 
     store: Store
-    windows: WindowLike
+    buckets: Buckets
+    by: str | None = None
     month_starts: list[Any] = field(default_factory=list)  # datetimes for rep-month rows
+    labels: Labels = field(default_factory=Labels)
+    cubes: dict[str, Cube] = field(default_factory=dict)
 
     def t(self, name: str) -> ir.Table:
         return self.store.table(name)
+
+    def cube(self, name: str, build: Callable[[Ctx], Cube]) -> Cube:
+        """The cube `name`, fetched once per run."""
+        if name not in self.cubes:
+            self.cubes[name] = build(self)
+        return self.cubes[name]
 
     @cached_property
     def rep_lookup(self) -> ir.Table:
@@ -72,15 +61,8 @@ class Ctx:
         r = self.rep_lookup
         j = a.left_join(r, a.owner_rep_id == r._lk_rep)
         return j.select(
-            _la_acc=j.account_id,
-            _la_seg=j.segment,
-            _la_owner=j.owner_rep_id,
-            _la_team=j._lk_team,
+            _la_acc=j.account_id, _la_seg=j.segment, _la_owner=j.owner_rep_id, _la_team=j._lk_team
         )
-
-
-def null(kind: str) -> ir.Value:
-    return ibis.null(kind)
 
 
 def real(x: float) -> ir.FloatingValue:
@@ -94,75 +76,14 @@ def real(x: float) -> ir.FloatingValue:
     return ibis.literal(int(x), type="int32").cast("float64")
 
 
-def make_facts(
-    ctx: Ctx,
-    t: ir.Table,
-    *,
-    ts: ir.Value,
-    num: ir.Value | float,
-    den: ir.Value | float,
-    unit: str,
-    rep: ir.Value | None = None,
-    account: ir.Value | None = None,
-    team: ir.Value | None = None,
-    source: ir.Value | None = None,
-    segment: ir.Value | None = None,
-    extra: dict[str, ir.Value] | None = None,
-) -> ir.Table:
-    """Standard fact rows from table `t`: team, segment and owner filled from lookups.
-
-    The team is `team` when given, else the rep's team, else the account owner's
-    team; the rep defaults to the account owner. `unit` is "account", "rep" or
-    "none" (fixed rows). `extra` columns are kept after the standard ones.
-    """
-    s = "string"
-    base = t.select(
-        _ts=ts.cast("timestamp"),
-        _num=real(num) if isinstance(num, float | int) else num,
-        _den=real(den) if isinstance(den, float | int) else den,
-        _rep=rep.cast(s) if rep is not None else null(s),
-        _acc=account.cast(s) if account is not None else null(s),
-        _team=team.cast(s) if team is not None else null(s),
-        _src=source.cast(s) if source is not None else null(s),
-        _seg=segment.cast(s) if segment is not None else null(s),
-        **(extra or {}),
-    )
-    has_account = account is not None
-    if has_account:
-        lk = ctx.account_lookup
-        base = base.left_join(lk, base._acc == lk._la_acc)
-        base = base.mutate(
-            _rep=base._rep.coalesce(base._la_owner), _seg=base._seg.coalesce(base._la_seg)
-        )
-    if team is None:
-        rl = ctx.rep_lookup
-        base = base.left_join(rl, base._rep == rl._lk_rep)
-        fallback = base._lk_team.coalesce(base._la_team) if has_account else base._lk_team
-        base = base.mutate(_team=fallback)
-    units = {"account": base._acc, "rep": base._rep, "none": null(s)}
-    return base.select(
-        ts=base._ts,
-        team=base._team,
-        rep_id=base._rep,
-        account_id=base._acc,
-        segment=base._seg,
-        source=base._src,
-        unit=units[unit],
-        num=base._num.cast("float64"),
-        den=base._den.cast("float64"),
-        **{k: base[k] for k in (extra or {})},
-    )
-
-
-def union(*tables: ir.Table) -> ir.Table:
-    """Rows of several fact tables (same columns), duplicates kept."""
-    first, *rest = tables
-    return first.union(*rest, distinct=False) if rest else first
-
-
 def flag(cond: ir.BooleanValue) -> ir.FloatingValue:
     """1.0 where `cond` holds, else 0.0 (NULL counts as false)."""
     return ibis.cases((cond.fill_null(False), real(1)), else_=real(0))
+
+
+def when(cond: ir.BooleanValue, value: ir.Value) -> ir.FloatingValue:
+    """`value` (float64) where `cond` holds, else 0.0."""
+    return ibis.cases((cond.fill_null(False), value.cast("float64")), else_=real(0))
 
 
 def days_between(start: ir.TimestampValue, end: ir.TimestampValue) -> ir.FloatingValue:
@@ -171,10 +92,108 @@ def days_between(start: ir.TimestampValue, end: ir.TimestampValue) -> ir.Floatin
     return seconds / 86400.0
 
 
-@dataclass(frozen=True)
-class FactSpec:
-    """How a KPI's facts are built and aggregated per unit and window."""
+def fetch_cube(
+    ctx: Ctx,
+    t: ir.Table,
+    *,
+    ts: ir.Value,
+    rep: ir.Value | None = None,
+    account: ir.Value | None = None,
+    team: ir.Value | None = None,
+    source: ir.Value | None = None,
+    segment: ir.Value | None = None,
+    keys: Sequence[str] = (),
+    extra: dict[str, ir.Value] | None = None,
+    sums: dict[str, ir.Value] | None = None,
+    maxes: dict[str, ir.Value] | None = None,
+    derived: dict[str, Callable[[ir.Table], ir.Value]] | None = None,
+    account_for_team_only: bool = False,
+) -> Cube:
+    """Rows of `t` aggregated per team, grp, `keys` and bucket (sorted in that order).
 
-    build: Callable[[Ctx], ir.Table]
-    num_agg: Agg = field(default=lambda t: t.num.sum())
-    den_agg: Agg = field(default=lambda t: t.den.sum())
+    The team is `team` when given, else the rep's team, else the account owner's
+    team; the rep defaults to the account owner and the segment to the account's;
+    grp is the run's `--by` column (or "all"). `keys` name cube keys: "acc", "rep",
+    `extra` columns (computed on `t`) or `derived` ones (computed after the lookups).
+    Measures: `sums` and `maxes` of expressions on `t`, and `n` (rows).
+
+    The rows are first aggregated on their own columns (bucket, rep, account...),
+    and only those groups are joined with the account and rep lookups: the joins
+    see thousands of rows, not millions. With `account_for_team_only` (cubes keyed
+    by rep), the account is kept only where the rep is missing or unknown (it then
+    gives the rep and team), so the first aggregate is per rep, not per account.
+    """
+    s = "string"
+    sums, maxes, extra = sums or {}, maxes or {}, extra or {}
+    cols: dict[str, ir.Value] = {"_b": ctx.buckets.expr(ts)}
+    optional = {
+        "_rep": rep, "_acc": account, "_team": team,
+        "_src": source if ctx.by == "source" else None,
+        "_seg": segment if ctx.by == "segment" else None,
+    }  # fmt: skip
+    cols |= {k: v.cast(s) for k, v in optional.items() if v is not None}
+    if account is not None and rep is not None and account_for_team_only and ctx.by != "segment":
+        known = rep.notnull() & rep.isin(ctx.t("reps").rep_id)
+        cols["_acc"] = ibis.cases((known, ibis.null(s)), else_=account.cast(s))
+    cols |= extra
+    pre = t.select(**cols, **{f"_s_{k}": v for k, v in sums.items()},
+                   **{f"_m_{k}": v for k, v in maxes.items()})  # fmt: skip
+    group = [k for k in cols if k in pre.columns]
+    agg = pre.group_by(group).aggregate(
+        _n=pre.count(),
+        **{f"_s_{k}": pre[f"_s_{k}"].sum() for k in sums},
+        **{f"_m_{k}": pre[f"_m_{k}"].max() for k in maxes},
+    )
+    agg = agg.mutate(**{k: ibis.null(s) for k in optional if k not in agg.columns})
+    if account is not None:
+        lk = ctx.account_lookup
+        agg = agg.left_join(lk, agg._acc == lk._la_acc)
+        agg = agg.mutate(_rep=agg._rep.coalesce(agg._la_owner), _seg=agg._seg.coalesce(agg._la_seg))
+    if team is None:
+        rl = ctx.rep_lookup
+        agg = agg.left_join(rl, agg._rep == rl._lk_rep)
+        fallback = agg._lk_team.coalesce(agg._la_team) if account is not None else agg._lk_team
+        agg = agg.mutate(_team=fallback)
+    std = {"b": agg._b, "team": agg._team, "rep": agg._rep, "acc": agg._acc}
+    by = {"team": agg._team, "rep": agg._rep, "segment": agg._seg, "source": agg._src}
+    std["grp"] = by[ctx.by] if ctx.by else ibis.literal("all", type=s)
+    std |= {k: f(agg) for k, f in (derived or {}).items()}
+    std |= {k: agg[k] for k in extra}
+    rows = agg.select(
+        **std, _n=agg._n, **{k: agg[k] for k in agg.columns if k[:3] in ("_s_", "_m_")}
+    )
+    order = ["team", "grp", *keys, "b"]
+    g = rows.group_by(order).aggregate(
+        n=rows._n.sum().cast("float64"),
+        **{k: rows[f"_s_{k}"].sum().cast("float64") for k in sums},
+        **{k: rows[f"_m_{k}"].max().cast("float64") for k in maxes},
+    )
+    return Cube.from_arrow(g.to_pyarrow(), ctx.labels, order)
+
+
+CubeBuilder = Callable[[Ctx], Cube]
+
+
+class View:
+    """The cubes of a run placed in one evaluation (window set), for the KPI recipes.
+
+    `by_team` groups by team (the difference-in-differences evaluations) instead
+    of the run's `--by` column.
+    """
+
+    def __init__(self, ctx: Ctx, ev: Evaluation, by_team: bool = False) -> None:
+        self.ctx, self.ev, self.by_team = ctx, ev, by_team
+        self._placed: dict[str, Placed] = {}
+
+    def on(self, build: CubeBuilder) -> Placed:
+        """The cube made by `build`, placed in this evaluation's periods."""
+        key = f"{build.__module__}.{build.__qualname__}"
+        if key not in self._placed:
+            cube = self.ctx.cube(key, build)
+            self._placed[key] = Placed(
+                cube, self.ctx.buckets, self.ev, self.ctx.labels, self.by_team
+            )
+        return self._placed[key]
+
+
+Recipe = Callable[[View], UnitSums]

@@ -8,6 +8,12 @@ columns). Units are clusters: all rows of an account move together, which keeps
 the within-account correlation in the interval. Rows without a unit (spend) are
 fixed. The 95% interval is the 2.5 and 97.5 percentiles of the replicates.
 
+The weights are counter-based (`BootstrapWeights`): unit u's weight in replicate r
+is a fixed function of (seed, u's id, r), a SplitMix64 hash (Steele, Lea & Flood
+2014) turned into a Poisson(1) draw by its inverse distribution function at 16-bit
+resolution. So every KPI of a report sees the same replicates of the same accounts
+(a joint bootstrap), and the draws do not depend on which KPIs, engine or row order.
+
 Median (sales cycle): the distribution-free interval of the median from order
 statistics (Conover 1999, section 3.2): ranks n/2 -/+ 1.96 sqrt(n)/2 give a 95%
 interval, whose half-width / 1.96 is used as the standard error; the difference
@@ -16,41 +22,86 @@ of two independent medians then gets d -/+ 1.96 sqrt(se_b^2 + se_a^2).
 
 from __future__ import annotations
 
+import hashlib
 import math
-import zlib
-from collections.abc import Iterator
+from collections.abc import Sequence
 
 import numpy as np
+from scipy import stats
 
 Z95 = 1.959963984540054
-CHUNK_CELLS = 20_000_000  # weights drawn per block (float32: 80 MB)
+BLOCK_CELLS = 2_000_000  # hashes per block (uint64: 16 MB, four weights each)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+# Poisson(1) inverse distribution function on 2**16 equally likely 16-bit values
+_POISSON = np.searchsorted(
+    stats.poisson.cdf(np.arange(16), 1.0), (np.arange(65536) + 0.5) / 65536, side="right"
+).astype(np.float64)
 
 
-def rng_for(seed: int, *labels: str) -> np.random.Generator:
-    """A generator fixed by the seed and labels (KPI name...), independent of call order."""
-    return np.random.default_rng([seed, *(zlib.crc32(label.encode()) for label in labels)])
+def _mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser (uint64, wrapping arithmetic)."""
+    x = (x ^ (x >> np.uint64(30))) * _M1
+    x = (x ^ (x >> np.uint64(27))) * _M2
+    return x ^ (x >> np.uint64(31))
 
 
-def weight_blocks(rng: np.random.Generator, replicates: int, units: int) -> Iterator[np.ndarray]:
-    """Poisson(1) bootstrap weights, `replicates` x `units`, in row blocks (float32)."""
-    rows = max(1, min(replicates, CHUNK_CELLS // max(units, 1)))
-    for start in range(0, replicates, rows):
-        n = min(rows, replicates - start)
-        yield rng.poisson(1.0, size=(n, units)).astype(np.float32)
+def label_keys(labels: Sequence[str]) -> np.ndarray:
+    """A 64-bit key per unit id (BLAKE2b of its text)."""
+    return np.array(
+        [int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
+         for s in labels],
+        dtype=np.uint64,
+    )  # fmt: skip
 
 
-def replicate_sums(
-    rng: np.random.Generator, replicates: int, per_unit: np.ndarray, fixed: np.ndarray
-) -> np.ndarray:
-    """Bootstrap replicates of column sums: (replicates x columns), float64.
+def poisson_weights(seed: int, replicates: int, labels: Sequence[str]) -> np.ndarray:
+    """(units x replicates) Poisson(1) weights of the unit ids `labels` (float64).
 
-    `per_unit` is (units x columns) of sums per resampling unit, `fixed` the
-    column sums of rows that are not resampled.
+    One 64-bit hash of (seed, unit, q) gives the four 16-bit draws of replicates
+    4q .. 4q + 3.
     """
-    s = per_unit.astype(np.float64)
-    out = [w.astype(np.float64) @ s for w in weight_blocks(rng, replicates, s.shape[0])]
-    reps = np.vstack(out) if out else np.zeros((0, s.shape[1]))
-    return reps + fixed[None, :]
+    keys = label_keys(labels) ^ _mix(np.array([seed], dtype=np.uint64) + _GOLDEN)
+    n, quads = len(keys), -(-replicates // 4)
+    w = np.empty((n, quads * 4), dtype=np.float64)
+    rows = max(1, BLOCK_CELLS // max(quads, 1))
+    q = (np.arange(quads, dtype=np.uint64) + np.uint64(1)) * _GOLDEN
+    with np.errstate(over="ignore"):
+        for u0 in range(0, n, rows):
+            x = _mix(keys[u0 : u0 + rows, None] + q[None, :])
+            w[u0 : u0 + rows] = _POISSON[x.view(np.uint16)]
+    return w[:, :replicates]
+
+
+class BootstrapWeights:
+    """Weights of every unit code of a run (`names[code]` is its id), made on first use
+    in blocks of codes, so units found later only add a block."""
+
+    def __init__(self, seed: int, replicates: int, names: Sequence[str]) -> None:
+        self.seed, self.replicates, self.names = seed, replicates, names
+        self.blocks: list[tuple[int, np.ndarray]] = []  # (first code, units x replicates)
+        self.size = 0
+
+    def replicate_sums(self, units: np.ndarray, per_unit: np.ndarray) -> np.ndarray:
+        """(replicates x columns) sums of `per_unit` (units x columns) over the unit
+        codes `units` (distinct, sorted), each weighted by its replicate weight."""
+        if len(units) and units[-1] >= self.size:
+            new = list(self.names[self.size :])
+            self.blocks.append((self.size, poisson_weights(self.seed, self.replicates, new)))
+            self.size += len(new)
+        out = np.zeros((self.replicates, per_unit.shape[1]))
+        for first, w in self.blocks:
+            lo, hi = np.searchsorted(units, [first, first + w.shape[0]])
+            if hi == lo:
+                continue
+            local, part = units[lo:hi] - first, per_unit[lo:hi]
+            if (hi - lo) * 4 >= w.shape[0]:  # most of the block: one product with it all
+                full = np.zeros((w.shape[0], per_unit.shape[1]))
+                full[local] = part
+                out += w.T @ full
+            else:
+                out += w[local].T @ part
+        return out
 
 
 def percentile_ci(samples: np.ndarray) -> tuple[float | None, float | None]:

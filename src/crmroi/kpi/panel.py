@@ -1,10 +1,11 @@
 """Monthly KPI panels (KPI by team, or rep, segment, source, by calendar month).
 
 For attribution models (difference in differences, time series): one row per KPI,
-unit value and month with the numerator, denominator and value. Each KPI is
-aggregated per unit first (as in the report), then summed per cell in the
-database; medians come from per-cell value counts. retention_rate needs a window
-of months and has no monthly panel (its rows are left out).
+unit value and month with the numerator, denominator and value. The months are the
+periods of one evaluation (`crmroi.kpi.buckets.Months`): each KPI is aggregated per
+unit and month from the same cubes as the report, then summed per cell; medians
+come from per-cell value counts. retention_rate needs a window of months and has no
+monthly panel (its rows are left out).
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ import numpy as np
 import pandas as pd
 
 from crmroi.errors import ConfigurationError
+from crmroi.kpi.buckets import Buckets, Months
 from crmroi.kpi.changes import value
 from crmroi.kpi.definitions import BY_CHOICES, KPI_DEFINITIONS
 from crmroi.kpi.engine import SPECS
-from crmroi.kpi.facts import Ctx
+from crmroi.kpi.facts import Ctx, View
 from crmroi.kpi.intervals import median_of_counts
-from crmroi.kpi.stats import placed
-from crmroi.kpi.windows import MonthWindows, add_months
+from crmroi.kpi.windows import add_months
 from crmroi.store.store import Store
 
 PANEL_COLUMNS = ["kpi", "unit", "month", "num", "den", "value"]
@@ -62,38 +63,33 @@ def kpi_panel(
         raise ConfigurationError("only monthly panels are supported (freq='month')")
     if unit not in BY_CHOICES:
         raise ConfigurationError(f"unit must be one of {', '.join(BY_CHOICES)}")
-    ctx = Ctx(store, MonthWindows(), _months(store))
+    months = Months(tuple(_months(store)))
+    ctx = Ctx(store, Buckets([months], []), unit, list(months.starts))
+    view = View(ctx, months)
     frames = []
     for name in names or list(KPI_DEFINITIONS):
         d = KPI_DEFINITIONS[name]
         if d.kind == "annual" or unit not in d.dims or any(store.count(t) == 0 for t in d.tables):
             continue
-        spec = SPECS[name]
-        f = placed(ctx, spec, MonthWindows(), unit)
+        if len(months.starts) < 2:
+            continue
+        sums = SPECS[name](view)
+        keys, inv = np.unique(np.stack([sums.grp, sums.period]), axis=1, return_inverse=True)
+        inv = inv.reshape(-1)
+        num = np.bincount(inv, weights=sums.num, minlength=keys.shape[1])
+        den = np.bincount(inv, weights=sums.den, minlength=keys.shape[1])
         if d.kind == "median":
-            rounded = f.mutate(v=f.num.round(5).cast("float64"))
-            g = rounded.group_by(["grp", "period", "v"]).aggregate(n=rounded.count())
-            raw = g.to_pyarrow().to_pandas()
-            rows = [
-                (
-                    k[0],
-                    k[1],
-                    np.nan,
-                    float(x.n.sum()),
-                    median_of_counts(x.v.to_numpy(), x.n.to_numpy()),
-                )
-                for k, x in raw.groupby(["grp", "period"])
-            ]
-            cell = pd.DataFrame(rows, columns=["unit", "month", "num", "den", "value"])
+            order = np.argsort(inv, kind="stable")
+            split = np.split(order, np.cumsum(np.bincount(inv, minlength=keys.shape[1]))[:-1])
+            val = np.array([median_of_counts(sums.num[i], sums.den[i]) for i in split], float)
+            num = np.full(len(den), np.nan)
         else:
-            per_unit = f.group_by(["grp", "unit", "period"]).aggregate(
-                num=spec.num_agg(f).cast("float64"), den=spec.den_agg(f).cast("float64")
-            )
-            g = per_unit.group_by(["grp", "period"]).aggregate(
-                num=per_unit.num.sum(), den=per_unit.den.sum()
-            )
-            cell = g.to_pyarrow().to_pandas().rename(columns={"grp": "unit", "period": "month"})
-            cell["value"] = value(d.kind, (cell.num.to_numpy(), cell.den.to_numpy()), 1)
+            val = value(d.kind, (num, den), 1)
+        rows = [
+            (ctx.labels.name(int(g)), months.starts[int(p)], num[i], den[i], val[i])
+            for i, (g, p) in enumerate(keys.T)
+        ]
+        cell = pd.DataFrame(rows, columns=["unit", "month", "num", "den", "value"])
         cell.insert(0, "kpi", name)
         frames.append(cell[PANEL_COLUMNS])
     if not frames:

@@ -1,34 +1,40 @@
-"""Service KPIs as fact rows: satisfaction and cost per ticket.
+"""Service KPIs: satisfaction and cost per ticket.
 
 Tickets count in the window of `opened_at` and belong to their account owner's team.
 """
 
 from __future__ import annotations
 
-import ibis.expr.types as ir
+from crmroi.kpi.facts import Ctx, Recipe, View, fetch_cube, flag, when
+from crmroi.kpi.stats import Cube, UnitSums
 
-from crmroi.kpi.facts import Ctx, FactSpec, make_facts
+
+def tickets_cube(ctx: Ctx) -> Cube:
+    """Tickets per account and bucket: csat (sum of 1-5 scores) and csat_n over answered
+    tickets, cost (USD) and cost_n over tickets with a cost."""
+    t = ctx.t("tickets")
+    return fetch_cube(
+        ctx, t, ts=t.opened_at, account=t.account_id, keys=["acc"],
+        sums={
+            "csat": when(t.csat.notnull(), t.csat), "csat_n": flag(t.csat.notnull()),
+            "cost": when(t.cost.notnull(), t.cost), "cost_n": flag(t.cost.notnull()),
+        },
+    )  # fmt: skip
 
 
-def csat(ctx: Ctx) -> ir.Table:
+def csat(v: View) -> UnitSums:
     """Answered tickets: score (1-5) over count."""
-    t = ctx.t("tickets")
-    t = t.filter(t.csat.notnull())
-    return make_facts(
-        ctx, t, ts=t.opened_at, num=t.csat, den=1.0, unit="account", account=t.account_id
-    )
+    c = v.on(tickets_cube)
+    return c.sums("acc", c["csat"], c["csat_n"], c["csat_n"] > 0)
 
 
-def service_cost_per_ticket(ctx: Ctx) -> ir.Table:
+def service_cost_per_ticket(v: View) -> UnitSums:
     """Tickets with a cost: cost (USD) over count."""
-    t = ctx.t("tickets")
-    t = t.filter(t.cost.notnull())
-    return make_facts(
-        ctx, t, ts=t.opened_at, num=t.cost, den=1.0, unit="account", account=t.account_id
-    )
+    c = v.on(tickets_cube)
+    return c.sums("acc", c["cost"], c["cost_n"], c["cost_n"] > 0)
 
 
-SPECS: dict[str, FactSpec] = {
-    "csat": FactSpec(csat),
-    "service_cost_per_ticket": FactSpec(service_cost_per_ticket),
+SPECS: dict[str, Recipe] = {
+    "csat": csat,
+    "service_cost_per_ticket": service_cost_per_ticket,
 }

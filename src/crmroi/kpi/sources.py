@@ -1,23 +1,27 @@
-"""Lead and lead-source KPIs as fact rows: leads, conversion, marketing spend and its yield.
+"""Lead and lead-source KPIs: leads, conversion, marketing spend and its yield.
 
 Leads count in the window of `created_at` (a cohort: a lead converted later still
 counts for the window it was created in) and belong to their owner rep's team.
-Marketing spend has a source but no team: it uses the company go-live.
+Spend has a category and a source but no team: it uses the company go-live.
 """
 
 from __future__ import annotations
 
-import ibis.expr.types as ir
+import ibis
+import numpy as np
 
-from crmroi.kpi.facts import Ctx, FactSpec, flag, make_facts, union
-from crmroi.kpi.sales import won_deals
+from crmroi.kpi.facts import Ctx, Recipe, View, fetch_cube, flag
+from crmroi.kpi.sales import deals_cube
+from crmroi.kpi.stats import Cube, UnitSums
 
 
-def _leads(ctx: Ctx, num: str, den: float) -> ir.Table:
-    """Lead rows; converted = converted_at set, status 'converted' or a deal carries its id.
+def leads_cube(ctx: Ctx) -> Cube:
+    """Leads per team, grp, unit and bucket: n and converted.
 
-    A deal carries a lead's id when `leads.deal_id` names it or when the deal's own
-    id is the lead's id (exports that key deals by their lead, as Olist does).
+    Converted: converted_at set, status 'converted', or a deal carries its id
+    (`leads.deal_id` names it, or the deal's own id is the lead's id, as in exports
+    that key deals by their lead, like Olist). The unit is the owner rep; leads
+    without one are resampled one by one (unit = lead id).
     """
     t = ctx.t("leads")
     d = ctx.t("deals")
@@ -25,70 +29,62 @@ def _leads(ctx: Ctx, num: str, den: float) -> ir.Table:
     t = t.left_join(ids, t.lead_id == ids._deal)
     by_deal = t._deal.notnull() | t.deal_id.notnull()
     converted = flag(t.converted_at.notnull() | (t.status.lower() == "converted") | by_deal)
-    values = {"one": 1.0, "zero": 0.0}
-    f = make_facts(
-        ctx,
-        t,
-        ts=t.created_at,
-        num=converted if num == "converted" else values[num],
-        den=den,
-        unit="rep",
-        rep=t.owner_rep_id,
-        account=t.account_id,
-        source=t.source,
-        segment=t.segment,
-        extra={"_lead": t.lead_id.cast("string")},
+    lead = ibis.cases(
+        (t.owner_rep_id.isnull(), t.lead_id.cast("string")), else_=ibis.null("string")
     )
-    # leads without an owner rep are resampled one by one
-    return f.mutate(unit=f.unit.coalesce(f._lead)).drop("_lead")
+    return fetch_cube(
+        ctx, t, ts=t.created_at, rep=t.owner_rep_id, account=t.account_id, source=t.source,
+        segment=t.segment, keys=["unit"], extra={"_lead": lead}, sums={"converted": converted},
+        derived={"unit": lambda r: r._rep.coalesce(r._lead)},
+    )  # fmt: skip
 
 
-def _marketing(ctx: Ctx, den: float) -> ir.Table:
+def spend_cube(ctx: Ctx) -> Cube:
+    """Spend per category, source (grp with --by source) and bucket: amount (USD), n."""
     s = ctx.t("spend")
-    s = s.filter(s.category == "marketing")
-    return make_facts(
-        ctx, s, ts=s.spent_on, num=s.amount.fill_null(0.0), den=den, unit="none", source=s.source
-    )
+    return fetch_cube(
+        ctx, s, ts=s.spent_on, source=s.source, keys=["category"],
+        extra={"category": s.category.cast("string")}, sums={"amount": s.amount.fill_null(0.0)},
+    )  # fmt: skip
 
 
-def leads(ctx: Ctx) -> ir.Table:
-    return _leads(ctx, "one", 1.0)
+def spend(v: View, categories: tuple[str, ...], den: str | None = None) -> UnitSums:
+    """Spend of `categories` as fixed rows: num = amount, den = `den` measure or 0."""
+    s = v.on(spend_cube)
+    mask = np.isin(s["category"], [s.code(c) for c in categories])
+    return s.sums(None, s["amount"], s[den] if den else 0.0, mask)
 
 
-def lead_conversion_rate(ctx: Ctx) -> ir.Table:
-    return _leads(ctx, "converted", 1.0)
+def leads(v: View) -> UnitSums:
+    c = v.on(leads_cube)
+    return c.sums("unit", c["n"], c["n"])
 
 
-def marketing_spend(ctx: Ctx) -> ir.Table:
-    return _marketing(ctx, 1.0)
+def lead_conversion_rate(v: View) -> UnitSums:
+    c = v.on(leads_cube)
+    return c.sums("unit", c["converted"], c["n"])
 
 
-def cost_per_lead(ctx: Ctx) -> ir.Table:
-    return union(_marketing(ctx, 0.0), _leads(ctx, "zero", 1.0))
+def marketing_spend(v: View) -> UnitSums:
+    return spend(v, ("marketing",), "n")
 
 
-def cost_per_won_deal(ctx: Ctx) -> ir.Table:
+def cost_per_lead(v: View) -> UnitSums:
+    c = v.on(leads_cube)
+    return UnitSums.concat([spend(v, ("marketing",)), c.sums("unit", 0.0, c["n"])])
+
+
+def cost_per_won_deal(v: View) -> UnitSums:
     """Marketing spend over won deals that came from a lead source."""
-    d = won_deals(ctx)
-    d = d.filter(d.source.notnull() & (d.source != "customer_base"))
-    won = make_facts(
-        ctx,
-        d,
-        ts=d.closed_at,
-        num=0.0,
-        den=1.0,
-        unit="account",
-        rep=d.owner_rep_id,
-        account=d.account_id,
-        source=d.source,
-    )
-    return union(_marketing(ctx, 0.0), won)
+    d = v.on(deals_cube)
+    won = d.sums("acc", 0.0, d["won_sourced"], d["won_sourced"] > 0)
+    return UnitSums.concat([spend(v, ("marketing",)), won])
 
 
-SPECS: dict[str, FactSpec] = {
-    "leads": FactSpec(leads),
-    "lead_conversion_rate": FactSpec(lead_conversion_rate),
-    "marketing_spend": FactSpec(marketing_spend),
-    "cost_per_lead": FactSpec(cost_per_lead),
-    "cost_per_won_deal": FactSpec(cost_per_won_deal),
+SPECS: dict[str, Recipe] = {
+    "leads": leads,
+    "lead_conversion_rate": lead_conversion_rate,
+    "marketing_spend": marketing_spend,
+    "cost_per_lead": cost_per_lead,
+    "cost_per_won_deal": cost_per_won_deal,
 }

@@ -1,39 +1,65 @@
-"""Per-unit sums of a KPI's facts, computed in the database and returned as small arrays.
+"""Aggregated facts as numpy arrays: cubes from the database, placed in windows, per-unit sums.
 
-`unit_sums` runs one Ibis query per KPI and window set: facts are placed in windows,
-grouped by (group, team, unit, period) and reduced with the KPI's aggregations. Only
-the per-unit sums (a few rows per account or rep) leave the database; the
-estimates and the bootstrap work on them in numpy (`crmroi.kpi.changes`).
+A *cube* is the small result of one aggregate query (`crmroi.kpi.facts.fetch_cube`):
+one row per team, group value, unit (account or rep), bucket (and a few more keys),
+with summed measures. Strings are coded as integers shared by every cube of a run
+(`Labels`). `Placed` puts a cube's rows in the periods of one evaluation (a window
+set) and turns measures into `UnitSums`: numerator and denominator per (group,
+team, unit, period), the input of the estimates and the bootstrap
+(`crmroi.kpi.changes`). Nothing here touches raw rows.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from crmroi.kpi.facts import FACT_COLUMNS, Ctx, FactSpec, WindowLike
+from crmroi.kpi.buckets import Buckets, Evaluation
 
-GROUP_COLUMNS: dict[str | None, str] = {
-    "team": "team",
-    "rep": "rep_id",
-    "segment": "segment",
-    "source": "source",
-}
+NONE = -1  # code of a NULL label (no team, fixed unit, no group)
+
+
+class Labels:
+    """Every string label of a run (teams, units, groups) as a dense integer code."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.names: list[str] = []
+
+    def code(self, label: str) -> int:
+        if label not in self.ids:
+            self.ids[label] = len(self.names)
+            self.names.append(label)
+        return self.ids[label]
+
+    def encode(self, column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+        """Codes of a string column (NULL: NONE)."""
+        arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        enc = pc.dictionary_encode(arr.cast(pa.string()))
+        lut = np.array([self.code(s) for s in enc.dictionary.to_pylist()] + [NONE])
+        idx = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return lut[idx]
+
+    def name(self, code: int) -> str | None:
+        return None if code == NONE else self.names[code]
 
 
 @dataclass
 class UnitSums:
-    """Sums per (group, team, unit, period): parallel numpy arrays."""
+    """Numerator and denominator per (group, team, unit, period), as parallel arrays.
+
+    `grp`, `team` and `unit` are `Labels` codes (`unit` NONE: a fixed row, not
+    resampled); `period` is the period number of the evaluation (0 baseline, 1 after;
+    or the month). Several rows may share a key: they add up.
+    """
 
     grp: np.ndarray
     team: np.ndarray
-    unit: np.ndarray  # None for fixed rows
+    unit: np.ndarray
     period: np.ndarray
     num: np.ndarray
     den: np.ndarray
@@ -45,76 +71,138 @@ class UnitSums:
         return UnitSums(*(getattr(self, k)[mask] for k in self.__dataclass_fields__))
 
     @staticmethod
-    def concat(parts: list[UnitSums]) -> UnitSums:
+    def concat(parts: Sequence[UnitSums]) -> UnitSums:
         keys = list(UnitSums.__dataclass_fields__)
         return UnitSums(*(np.concatenate([getattr(p, k) for p in parts]) for k in keys))
 
 
-Evaluation = tuple[WindowLike, str | None]  # windows and grouping
+@dataclass
+class Cube:
+    """One aggregate query's result: coded key columns and float64 measures."""
+
+    cols: dict[str, np.ndarray]
+    _teams: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.cols[name]
+
+    def __len__(self) -> int:
+        return len(self.cols["b"])
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table, labels: Labels, sort: Sequence[str]) -> Cube:
+        """Columns as numpy (strings coded), rows sorted by `sort` (key columns)."""
+        cols: dict[str, np.ndarray] = {}
+        for name in table.column_names:
+            col = table.column(name)
+            if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+                cols[name] = labels.encode(col)
+            elif pa.types.is_integer(col.type):
+                cols[name] = pc.fill_null(col, -1).to_numpy().astype(np.int64)
+            else:
+                cols[name] = pc.fill_null(col.cast(pa.float64()), 0.0).to_numpy()
+        if sort and len(table):
+            order = np.lexsort([cols[k] for k in reversed(sort)])
+            cols = {k: v[order] for k, v in cols.items()}
+        return cls(cols)
+
+    def teams(self) -> tuple[np.ndarray, np.ndarray]:
+        """(distinct team codes, each row's index into them)."""
+        if self._teams is None:
+            self._teams = np.unique(self.cols["team"], return_inverse=True)
+        return self._teams
 
 
-def placed(ctx: Ctx, spec: FactSpec, windows: WindowLike, by: str | None) -> ir.Table:
-    """The KPI's facts with `period` (window) and `grp` (group value), outside rows dropped."""
-    f = spec.build(ctx if ctx.windows is windows else dataclasses.replace(ctx, windows=windows))
-    grp = f[GROUP_COLUMNS[by]].cast("string") if by else ibis.literal("all")
-    f = windows.attach(f)
-    f = f.mutate(period=windows.period(f, f.ts), grp=grp)
-    return f.filter(f.period.notnull() & f.grp.notnull()).select(*FACT_COLUMNS, "period", "grp")
+class Placed:
+    """A cube's rows placed in one evaluation's periods, with the group of each row.
 
-
-def _all_placed(ctx: Ctx, spec: FactSpec, evaluations: Sequence[Evaluation]) -> ir.Table:
-    """Facts placed for several window sets at once, told apart by `ev` (one query)."""
-    parts = [
-        placed(ctx, spec, w, by).mutate(ev=ibis.literal(i)) for i, (w, by) in enumerate(evaluations)
-    ]
-    first, *rest = parts
-    return first.union(*rest, distinct=False) if rest else first
-
-
-def _arrays(table: ir.Table) -> dict[str, np.ndarray]:
-    arrow = table.to_pyarrow()
-    out: dict[str, np.ndarray] = {}
-    for name in arrow.column_names:
-        col = arrow.column(name)
-        if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
-            out[name] = col.to_numpy().astype(np.float64)
-        else:
-            out[name] = np.array(col.to_pylist(), dtype=object)
-    return out
-
-
-def _split(
-    a: dict[str, np.ndarray], n: int, value: str, weight: str, units: bool
-) -> list[UnitSums]:
-    ev = a["ev"].astype(np.int64)
-    out = []
-    for i in range(n):
-        m = ev == i
-        unit = a["unit"][m] if units else np.full(int(m.sum()), None, dtype=object)
-        out.append(
-            UnitSums(
-                a["grp"][m], a["team"][m], unit, a["period"][m],
-                np.nan_to_num(a[value][m]), np.nan_to_num(a[weight][m]),
-            )
-        )  # fmt: skip
-    return out
-
-
-def unit_sums(ctx: Ctx, spec: FactSpec, evaluations: Sequence[Evaluation]) -> list[UnitSums]:
-    """Numerator and denominator per (group, team, unit, period), one list item per evaluation."""
-    f = _all_placed(ctx, spec, evaluations)
-    g = f.group_by(["ev", "grp", "team", "unit", "period"]).aggregate(
-        num=spec.num_agg(f).cast("float64"), den=spec.den_agg(f).cast("float64")
-    )
-    return _split(_arrays(g), len(evaluations), "num", "den", units=True)
-
-
-def value_counts(ctx: Ctx, spec: FactSpec, evaluations: Sequence[Evaluation]) -> list[UnitSums]:
-    """For median KPIs: distinct values (rounded to 1e-5) and their counts per cell.
-
-    `num` holds the value and `den` its count; `unit` is None.
+    `grp` is the cube's group column, or the team (difference in differences).
+    `period` is -1 outside every window; `start` and `mid` are the buckets of the
+    row's window start and midpoint (see `crmroi.kpi.buckets`).
     """
-    f = _all_placed(ctx, spec, evaluations)
-    f = f.mutate(v=f.num.round(5).cast("float64"))
-    g = f.group_by(["ev", "grp", "team", "period", "v"]).aggregate(n=f.count().cast("float64"))
-    return _split(_arrays(g), len(evaluations), "v", "n", units=False)
+
+    def __init__(
+        self, cube: Cube, buckets: Buckets, ev: Evaluation, labels: Labels, by_team: bool
+    ) -> None:
+        self.cube, self.labels = cube, labels
+        teams, row_team = cube.teams()
+        tables = [buckets.lookups(ev, labels.name(int(t))) for t in teams]
+        self._row_team = row_team
+        width = len(buckets.bounds) + 2
+        self._luts = [np.array([t[k] for t in tables]).reshape(len(teams), width) for k in range(3)]
+        self.period, self.start, self.mid = (self._lookup(k, cube["b"]) for k in range(3))
+        self.grp = cube["team"] if by_team else cube["grp"]
+        self.inside = (self.period >= 0) & (self.grp != NONE)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.cube[name]
+
+    def _lookup(self, k: int, buckets: np.ndarray) -> np.ndarray:
+        if not len(buckets):
+            return np.zeros(0, dtype=np.int64)
+        return np.asarray(self._luts[k][self._row_team, buckets + 1])
+
+    def period_of(self, column: str) -> np.ndarray:
+        """The period of another bucket column (e.g. the customer's `since`) per row,
+        in the row's team windows."""
+        return self._lookup(0, self.cube[column])
+
+    def code(self, label: str) -> int:
+        """The code of a label (-2 when no cube of the run holds it)."""
+        return self.labels.ids.get(label, -2)
+
+    def sums(
+        self, unit: str | None, num: np.ndarray | float, den: np.ndarray | float,
+        mask: np.ndarray | None = None,
+    ) -> UnitSums:  # fmt: skip
+        """One UnitSums row per cube row in a window (summed measures: num and den add up)."""
+        keep = self.inside if mask is None else self.inside & mask
+        n = len(self.cube)
+        num_a, den_a = (np.broadcast_to(np.asarray(x, dtype=np.float64), (n,)) for x in (num, den))
+        units = self.cube[unit] if unit else np.full(n, NONE, dtype=np.int64)
+        return UnitSums(
+            self.grp[keep], self.cube["team"][keep], units[keep], self.period[keep],
+            num_a[keep], den_a[keep],
+        )  # fmt: skip
+
+    def runs(self, unit: str, mask: np.ndarray, extra: Sequence[str] = ()) -> RunIndex:
+        """Consecutive kept rows with one (group, team, unit, *extra, period): the cube
+        is sorted by team, group, unit then bucket, so each such key is one run."""
+        idx = np.flatnonzero(self.inside & mask)
+        keys = [self.grp, self.cube["team"], self.cube[unit], *(self.cube[k] for k in extra)]
+        keys.append(self.period)
+        new = np.zeros(len(idx), dtype=bool)
+        new[:1] = True
+        for k in keys:
+            v = k[idx]
+            new[1:] |= v[1:] != v[:-1]
+        return RunIndex(idx, np.flatnonzero(new))
+
+    def maxima(self, unit: str, flags: dict[str, np.ndarray], mask: np.ndarray) -> UnitSums:
+        """Per (group, team, unit, period): `num` and `den` are the maxima of the flags
+        'num' and 'den' over the rows (e.g. "bought in the window": 1 or 0)."""
+        r = self.runs(unit, mask)
+        first = r.idx[r.starts]
+        num, den = (r.reduce(np.maximum, flags[k]) for k in ("num", "den"))
+        return UnitSums(
+            self.grp[first], self.cube["team"][first], self.cube[unit][first],
+            self.period[first], num, den,
+        )  # fmt: skip
+
+
+@dataclass
+class RunIndex:
+    """Rows `idx` of a cube split into runs starting at positions `starts`."""
+
+    idx: np.ndarray
+    starts: np.ndarray
+
+    def reduce(self, ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:
+        if not len(self.idx):
+            return np.zeros(0)
+        return np.asarray(ufunc.reduceat(values[self.idx], self.starts), dtype=np.float64)
+
+
+def values_in(placed: Placed, value: str, count: str, mask: np.ndarray | None = None) -> UnitSums:
+    """For medians: each row's value (`num`) and its count (`den`), no resampling unit."""
+    return placed.sums(None, placed[value], placed[count], mask)

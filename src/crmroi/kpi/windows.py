@@ -3,8 +3,8 @@
 A team's baseline window is the `baseline_months` before its go-live date and its
 after window the `after_months` from it (half-open: [start, end)). Rows of a team
 are placed in that team's windows; rows without a team (spend, rows whose rep is
-unknown) use the company go-live, the earliest one. The assignment is one Ibis
-CASE expression per bound, so it runs inside the database on every engine.
+unknown) use the company go-live, the earliest one. The windows' bounds become
+time buckets (`crmroi.kpi.buckets`), computed inside the database on every engine.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-import ibis
-import ibis.expr.types as ir
-
 from crmroi.errors import ConfigurationError
+from crmroi.kpi.buckets import Span
 
 PERIODS: tuple[str, str] = ("baseline", "after")
 
@@ -27,11 +25,6 @@ def add_months(day: dt.date, months: int) -> dt.date:
     y, m = divmod(day.month - 1 + months, 12)
     year, month = day.year + y, m + 1
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def _real(x: int) -> ir.FloatingValue:
-    """A float literal typed as double on every engine (see `crmroi.kpi.facts.real`)."""
-    return ibis.literal(x, type="int32").cast("float64")
 
 
 def _ts(day: dt.date) -> dt.datetime:
@@ -110,72 +103,13 @@ class Windows:
         wins = [self.default, *self.by_team.values()]
         return min(w.bounds(period)[0] for w in wins), max(w.bounds(period)[1] for w in wins)
 
-    # -- Ibis expressions -----------------------------------------------------------------
-    def attach(self, t: ir.Table) -> ir.Table:
-        """`t` with its rows' window bounds (_w_b0, _w_g, _w_a1, _w_mb, _w_ma) by team.
-
-        One small join with a table of team windows (rows of unknown or missing
-        teams get the company windows); idempotent.
-        """
-        if "_w_g" in t.columns:
-            return t
-        d = self.default
-        cols = {
-            "_w_b0": lambda w: _ts(w.baseline_start),
-            "_w_g": lambda w: _ts(w.go_live),
-            "_w_a1": lambda w: _ts(w.after_end),
-            "_w_mb": lambda w: w.midpoint("baseline"),
-            "_w_ma": lambda w: w.midpoint("after"),
-        }
-        if not self.by_team:
-            return t.mutate(**{k: ibis.literal(f(d), type="timestamp") for k, f in cols.items()})
-        teams = list(self.by_team)
-        data: dict[str, list[Any]] = {"_w_team": teams}
-        data.update({"_x" + k: [f(self.by_team[x]) for x in teams] for k, f in cols.items()})
-        wt = ibis.memtable(data)
-        j = t.left_join(wt, t.team == wt._w_team)
-        fill = {
-            k: j["_x" + k].coalesce(ibis.literal(f(d), type="timestamp")) for k, f in cols.items()
-        }
-        return j.mutate(**fill).drop("_w_team", *("_x" + k for k in cols))
-
-    def period(self, t: ir.Table, ts: ir.TimestampValue) -> ir.StringValue:
-        """'baseline', 'after' or NULL for each row of an attached table."""
-        return ibis.cases(
-            ((ts >= t._w_b0) & (ts < t._w_g), "baseline"),
-            ((ts >= t._w_g) & (ts < t._w_a1), "after"),
-            else_=ibis.null("string"),
-        )
-
-    def window_start(self, t: ir.Table, ts: ir.TimestampValue) -> ir.TimestampValue:
-        """The start of the window a row falls in (baseline start or go-live)."""
-        return ibis.cases((ts < t._w_g, t._w_b0), else_=t._w_g)
-
-    def second_half(self, t: ir.Table, ts: ir.TimestampValue) -> ir.FloatingValue:
-        """1.0 when a row falls in the second half of its window, else 0.0."""
-        mid = ibis.cases((ts < t._w_g, t._w_mb), else_=t._w_ma)
-        return ibis.cases((ts >= mid, _real(1)), else_=_real(0))
-
-
-class MonthWindows:
-    """Calendar months as windows (for monthly panels): same interface as `Windows`."""
-
-    def attach(self, t: ir.Table) -> ir.Table:
-        return t
-
-    def period(self, t: ir.Table, ts: ir.TimestampValue) -> ir.Value:
-        """The month start of each row (its period)."""
-        del t
-        return ts.truncate("M")
-
-    def window_start(self, t: ir.Table, ts: ir.TimestampValue) -> ir.TimestampValue:
-        del t
-        return ts.truncate("M")
-
-    def second_half(self, t: ir.Table, ts: ir.TimestampValue) -> ir.FloatingValue:
-        """1.0 from the 16th of the month on."""
-        del t
-        return ibis.cases((ts.day() >= 16, _real(1)), else_=_real(0))
+    def spans(self, team: str | None) -> list[Span]:
+        """The baseline and after windows (periods 0 and 1) of `team`'s rows."""
+        w = self.window(team)
+        return [
+            Span(_ts(w.baseline_start), _ts(w.go_live), w.midpoint("baseline")),
+            Span(_ts(w.go_live), _ts(w.after_end), w.midpoint("after")),
+        ]
 
 
 def parse_date(value: Any, what: str) -> dt.date:
