@@ -171,6 +171,42 @@ def test_followups_sorted_by_priority() -> None:
     }
 
 
+def test_no_hot_lead_means_no_row() -> None:
+    # Regression: with every candidate below the threshold, `frame[mask].assign(...)`
+    # turned the empty selection into one all-null row per candidate.
+    f = _frames()
+    scores = pd.Series({"L1": 0.2, "L2": 0.7, "L3": 0.1})
+    found = hot_leads(f["leads"], f["activities"], scores, AS_OF, threshold=0.3)
+    assert list(found.columns) == COLUMNS and found.empty
+
+
+def test_no_stale_deal_means_no_row() -> None:
+    f = _frames()
+    found = stale_deals(f["deals"], f["activities"], AS_OF, stale_days=365)
+    assert list(found.columns) == COLUMNS and found.empty
+
+
+def test_hot_leads_carry_the_lead_rep_and_source() -> None:
+    f = _frames()
+    f["leads"]["owner_rep_id"] = ["R1", "R2", "R3"]
+    f["leads"]["source"] = ["referral", "web", "event"]
+    f["leads"].index = [10, 20, 30]  # not a RangeIndex
+    scores = pd.Series({"L1": 0.6, "L3": 0.4, "L9": 0.9})  # L9 is not a lead
+    found = hot_leads(f["leads"], f["activities"], scores, AS_OF, threshold=0.3)
+    assert found[["subject_id", "rep_id"]].values.tolist() == [["L1", "R1"], ["L3", "R3"]]
+    assert found.detail.tolist() == [
+        "60% likely to convert (referral), not contacted yet",
+        "40% likely to convert (event), not contacted yet",
+    ]
+
+
+def test_nothing_due_gives_no_null_rows() -> None:
+    f = _frames()
+    items = followups(f, AS_OF, 365, pd.Series({"L1": 0.01, "L3": 0.02}), 0.3)
+    assert not {"stale_deal", "hot_lead"} & set(items.kind)
+    assert items["subject_id"].notna().all() and items["rep_id"].notna().all()
+
+
 # -- notifications ----------------------------------------------------------------------
 
 
@@ -310,3 +346,92 @@ def test_ics_is_stable_for_the_same_day() -> None:
     items = _items()
     stamp = pd.Timestamp("2025-06-30 08:00", tz="UTC")
     assert ics_text(items, AS_OF, stamp) == ics_text(items, AS_OF, stamp)
+
+
+# -- on the demo company, checked against the canonical tables ---------------------------
+
+
+def _table(folder: Path, sql: str) -> pd.DataFrame:
+    import duckdb
+
+    with duckdb.connect(str(folder / "workspace.duckdb"), read_only=True) as con:
+        return con.execute(sql).df()
+
+
+@pytest.mark.parametrize(
+    ("threshold", "stale_days"), [("0.3", "14"), ("0.0", "1")], ids=["defaults", "everything"]
+)
+def test_demo_followups_name_real_records(
+    small_demo_folder: Path, threshold: str, stale_days: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from crmroi.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "followups",
+            str(small_demo_folder),
+            "--format",
+            "json",
+            "--hot-threshold",
+            threshold,
+            "--stale-days",
+            stale_days,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    items = pd.DataFrame(payload["items"], columns=COLUMNS)
+    as_of = pd.Timestamp(payload["as_of"])
+    assert items["subject_id"].notna().all()
+    assert items["since"].notna().all()
+    assert not items["detail"].str.contains("nan").any()
+
+    leads = _table(
+        small_demo_folder, "SELECT lead_id, owner_rep_id, source, created_at FROM leads"
+    ).set_index("lead_id")
+    contacted = set(
+        _table(
+            small_demo_folder,
+            "SELECT DISTINCT lead_id FROM activities "
+            f"WHERE lead_id IS NOT NULL AND occurred_at <= TIMESTAMP '{as_of}'",
+        )["lead_id"]
+    )
+    hot = items[items["kind"] == "hot_lead"]
+    if threshold == "0.0":
+        assert len(hot) > 0  # every uncontacted scored lead is hot
+    assert hot["subject_id"].is_unique
+    for row in hot.itertuples():
+        lead = leads.loc[row.subject_id]
+        assert row.rep_id == lead["owner_rep_id"]
+        assert f"({lead['source']})" in row.detail
+        assert pd.Timestamp(row.since) == pd.Timestamp(lead["created_at"])
+        assert row.subject_id not in contacted
+        percent = float(row.detail.split("%", 1)[0])
+        assert percent >= 100 * float(threshold) - 0.5
+
+    deals = _table(
+        small_demo_folder, "SELECT deal_id, account_id, owner_rep_id, stage, is_closed FROM deals"
+    ).set_index("deal_id")
+    stale = items[items["kind"] == "stale_deal"]
+    if stale_days == "1":
+        assert len(stale) > 0
+    for row in stale.itertuples():
+        deal = deals.loc[row.subject_id]
+        assert not deal["is_closed"]
+        assert (row.account_id, row.rep_id) == (deal["account_id"], deal["owner_rep_id"])
+        assert f"({deal['stage']})" in row.detail
+        idle = int(row.detail.rsplit(" for ", 1)[1].split()[0])
+        assert idle >= int(stale_days)
+
+    accounts = _table(
+        small_demo_folder, "SELECT account_id, owner_rep_id, credit_status FROM accounts"
+    ).set_index("account_id")
+    for row in items[items["kind"] == "credit_hold"].itertuples():
+        account = accounts.loc[row.subject_id]
+        assert row.account_id == row.subject_id and row.rep_id == account["owner_rep_id"]
+        assert str(account["credit_status"]).lower() == "hold"
+    for row in items[items["kind"].isin(["overdue_task", "rep_dependency"])].itertuples():
+        assert row.rep_id is not None

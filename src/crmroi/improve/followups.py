@@ -54,7 +54,9 @@ def stale_deals(
     last = _past(activities, as_of).groupby("deal_id")["occurred_at"].max()
     since = open_["deal_id"].map(last).fillna(open_["created_at"])
     idle = (as_of - since).dt.days
-    stale = open_[idle >= stale_days].assign(since_at=since, idle_days=idle)
+    # Assign before filtering: `frame[mask].assign(col=series)` on an empty selection
+    # makes pandas take the index of `series`, i.e. one all-NaN row per open deal.
+    stale = open_.assign(since_at=since, idle_days=idle)[idle >= stale_days]
     rows = [
         {
             "kind": "stale_deal",
@@ -135,7 +137,9 @@ def hot_leads(
     contacted = set(_past(activities, as_of)["lead_id"].dropna())
     candidates = leads[leads["lead_id"].isin(scores.index) & ~leads["lead_id"].isin(contacted)]
     probability = candidates["lead_id"].map(scores)
-    hot = candidates[probability >= threshold].assign(probability=probability)
+    # Assign before filtering (see `stale_deals`): with no lead above the threshold,
+    # `candidates[mask].assign(...)` would list every candidate with null id and rep.
+    hot = candidates.assign(probability=probability)[probability >= threshold]
     rows = [
         {
             "kind": "hot_lead",
