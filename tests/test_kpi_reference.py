@@ -1,9 +1,10 @@
 """A straightforward pandas implementation of every KPI (the independent reference).
 
 Written from the definitions in docs/kpis.md without the engine's code: whole
-tables are read into pandas, rows are placed in their team's windows row by row
-(vectorised with maps), and each KPI is a groupby. Used by the KPI tests to check
-the Ibis engine and by benchmarks/bench_kpis.py as the pandas baseline.
+tables are read into pandas, rows are placed in their team's windows (dictionary
+maps from team to window bounds, vectorised), and each KPI is a groupby. Used by
+the KPI tests to check the Ibis engine and by benchmarks/bench_kpis.py as the
+pandas baseline.
 """
 
 from __future__ import annotations
@@ -65,8 +66,18 @@ class Ref:
         )
 
     def bounds(self, team: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-        w = [team.map(lambda t, i=i: self.win.get(t, self.default)[i]) for i in range(3)]
+        """Each row's (baseline start, go-live, after end): its team's, else the company's."""
+        w = [
+            pd.to_datetime(team.map({t: b[i] for t, b in self.win.items()}).fillna(self.default[i]))
+            for i in range(3)
+        ]
         return w[0], w[1], w[2]
+
+    def coverages(self, team: pd.Series, period: pd.Series | str) -> np.ndarray:
+        """`coverage` of each row's (team, period), computed once per distinct pair."""
+        p = pd.Series(period, index=team.index) if isinstance(period, str) else period
+        codes, pairs = pd.factorize(pd.MultiIndex.from_arrays([team, p]), use_na_sentinel=False)
+        return np.array([self.coverage(t, q) for t, q in pairs], dtype=float)[codes]
 
     def period(self, team: pd.Series, ts: pd.Series) -> pd.Series:
         b0, g, a1 = self.bounds(team)
@@ -101,7 +112,7 @@ class Ref:
             if part.empty:
                 out[p] = np.nan
                 continue
-            cov = part.team.map(lambda t, p=p: self.coverage(t, p))
+            cov = self.coverages(part.team, p)
             out[p] = float((part.v / cov).sum())
         return out
 
@@ -251,8 +262,8 @@ def _customer_kpis(ref: Ref, won: pd.DataFrame, sp: pd.DataFrame, spend_p: pd.Se
     nr = rev[is_new]
     out["new_customer_revenue"] = {
         p: (
-            float((nr.amount[nr.p == p].fillna(0) / nr.team[nr.p == p].map(
-                lambda t, p=p: ref.coverage(t, p))).sum()) if (nr.p == p).any() else np.nan
+            float((nr.amount[nr.p == p].fillna(0) / ref.coverages(nr.team[nr.p == p], p)).sum())
+            if (nr.p == p).any() else np.nan
         )
         for p in P
     }  # fmt: skip
@@ -276,7 +287,7 @@ def _customer_kpis(ref: Ref, won: pd.DataFrame, sp: pd.DataFrame, spend_p: pd.Se
     b0, g, a1 = ref.bounds(rev.team)
     mid = np.where(rev.p == "baseline", b0 + (g - b0) / 2, g + (a1 - g) / 2)  # window midpoints
     rev["h2"] = (rev.ts >= pd.to_datetime(mid).floor("s")).astype(float)
-    rev["cover"] = [ref.coverage(t, p) for t, p in zip(rev.team, rev.p, strict=True)]
+    rev["cover"] = ref.coverages(rev.team, rev.p)
     full = rev[rev.cover >= 0.95]
     halves = full.groupby(["p", "acc"]).h2.agg(["min", "max"])
     res = {}

@@ -54,20 +54,28 @@ class Buckets:
 
     def __init__(self, evaluations: Sequence[Evaluation], teams: Sequence[str]) -> None:
         points: set[dt.datetime] = set()
+        edges: set[dt.datetime] = set()
         for ev in evaluations:
             for team in (None, *teams):
                 for s in ev.spans(team):
+                    edges |= {s.start, s.end}
                     points |= {s.start, s.end} | ({s.mid} if s.mid is not None else set())
         self.bounds: list[dt.datetime] = sorted(points)
         self.index = {b: i for i, b in enumerate(self.bounds)}
+        # window edges only (no midpoints): coarser buckets for cubes that need no halves
+        self.edges: list[dt.datetime] = sorted(edges)
+        first = [0] + [self.index[e] + 1 for e in self.edges]
+        self._edge_lut = np.array([NO_BUCKET, *first], dtype=np.int64)
 
-    def expr(self, ts: ir.Value) -> ir.IntegerValue:
+    def expr(self, ts: ir.Value, halves: bool = True) -> ir.IntegerValue:
         """The bucket of each timestamp (NULL: NO_BUCKET), as an int32 column.
 
         A balanced tree of CASE expressions: log2(bounds) comparisons per row.
+        Without `halves`, buckets between window edges only (see `from_edges`).
         """
         ts = ts.cast("timestamp")
-        lits = [ibis.literal(b, type="timestamp") for b in self.bounds]
+        bounds = self.bounds if halves else self.edges
+        lits = [ibis.literal(b, type="timestamp") for b in bounds]
 
         def tree(lo: int, hi: int) -> ir.Value:  # bucket in lo..hi
             if lo == hi:
@@ -75,13 +83,13 @@ class Buckets:
             mid = (lo + hi + 1) // 2  # bucket >= mid  <=>  ts >= bounds[mid - 1]
             return ibis.cases((ts < lits[mid - 1], tree(lo, mid - 1)), else_=tree(mid, hi))
 
-        inner = tree(0, len(self.bounds))
+        inner = tree(0, len(bounds))
         return ibis.cases((ts.isnull(), ibis.literal(NO_BUCKET, type="int32")), else_=inner)
 
-    def of(self, values: np.ndarray) -> np.ndarray:
-        """Buckets of numpy datetime64 values (for results already fetched)."""
-        edges = np.array(self.bounds, dtype="datetime64[us]")
-        return np.searchsorted(edges, values.astype("datetime64[us]"), side="right")
+    def from_edges(self, buckets: np.ndarray) -> np.ndarray:
+        """Buckets between window edges as (the first of) the full buckets they span:
+        the same windows, only the midpoints (halves) are lost."""
+        return np.asarray(self._edge_lut[buckets + 1])
 
     def lookups(self, ev: Evaluation, team: str | None) -> tuple[np.ndarray, ...]:
         """Per bucket (offset by one, so NO_BUCKET is index 0): period (-1: none),

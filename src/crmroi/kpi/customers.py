@@ -57,7 +57,7 @@ def revenue_cube(ctx: Ctx) -> Cube:
     amount = r._r_amount.fill_null(0.0)
     return fetch_cube(
         ctx, r, ts=r._r_ts, rep=r._r_rep, account=r._r_acc, source=r._r_src,
-        keys=["acc", "sb"], extra={"sb": ctx.buckets.expr(r.since)},
+        keys=["acc", "sb"], extra={"sb": ctx.buckets.expr(r.since)}, halves=True,
         sums={
             "amount": amount, "since_amount": when(after, amount), "since_n": flag(after),
             "margin": when(both, r._r_amount - r._r_cost), "margin_base": when(both, r._r_amount),

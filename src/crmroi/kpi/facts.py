@@ -108,6 +108,7 @@ def fetch_cube(
     maxes: dict[str, ir.Value] | None = None,
     derived: dict[str, Callable[[ir.Table], ir.Value]] | None = None,
     account_for_team_only: bool = False,
+    halves: bool = False,
 ) -> Cube:
     """Rows of `t` aggregated per team, grp, `keys` and bucket (sorted in that order).
 
@@ -122,10 +123,11 @@ def fetch_cube(
     see thousands of rows, not millions. With `account_for_team_only` (cubes keyed
     by rep), the account is kept only where the rep is missing or unknown (it then
     gives the rep and team), so the first aggregate is per rep, not per account.
+    Buckets split windows at their midpoints only with `halves` (fewer groups).
     """
     s = "string"
     sums, maxes, extra = sums or {}, maxes or {}, extra or {}
-    cols: dict[str, ir.Value] = {"_b": ctx.buckets.expr(ts)}
+    cols: dict[str, ir.Value] = {"_b": ctx.buckets.expr(ts, halves)}
     optional = {
         "_rep": rep, "_acc": account, "_team": team,
         "_src": source if ctx.by == "source" else None,
@@ -168,7 +170,10 @@ def fetch_cube(
         **{k: rows[f"_s_{k}"].sum().cast("float64") for k in sums},
         **{k: rows[f"_m_{k}"].max().cast("float64") for k in maxes},
     )
-    return Cube.from_arrow(g.to_pyarrow(), ctx.labels, order)
+    cube = Cube.from_arrow(g.to_pyarrow(), ctx.labels, order)
+    if not halves:
+        cube.cols["b"] = ctx.buckets.from_edges(cube.cols["b"])
+    return cube
 
 
 CubeBuilder = Callable[[Ctx], Cube]

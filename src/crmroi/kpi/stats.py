@@ -29,18 +29,21 @@ class Labels:
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
         self.names: list[str] = []
-
-    def code(self, label: str) -> int:
-        if label not in self.ids:
-            self.ids[label] = len(self.names)
-            self.names.append(label)
-        return self.ids[label]
+        self._known = pa.array([], type=pa.string())  # names, as Arrow
 
     def encode(self, column: pa.ChunkedArray | pa.Array) -> np.ndarray:
-        """Codes of a string column (NULL: NONE)."""
+        """Codes of a string column (NULL: NONE); new labels are added in one step."""
         arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
         enc = pc.dictionary_encode(arr.cast(pa.string()))
-        lut = np.array([self.code(s) for s in enc.dictionary.to_pylist()] + [NONE])
+        known = pc.index_in(enc.dictionary, value_set=self._known)
+        new = enc.dictionary.filter(pc.is_null(known))
+        if len(new):
+            first = len(self.names)
+            self.names.extend(new.to_pylist())
+            self.ids.update(zip(self.names[first:], range(first, len(self.names)), strict=True))
+            self._known = pa.concat_arrays([self._known, new])
+            known = pc.index_in(enc.dictionary, value_set=self._known)
+        lut = np.append(known.to_numpy(zero_copy_only=False), NONE).astype(np.int64)
         idx = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         return lut[idx]
 
