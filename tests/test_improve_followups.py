@@ -435,3 +435,29 @@ def test_demo_followups_name_real_records(
         assert str(account["credit_status"]).lower() == "hold"
     for row in items[items["kind"].isin(["overdue_task", "rep_dependency"])].itertuples():
         assert row.rep_id is not None
+
+
+def test_stale_deals_without_any_activity_fall_back_to_creation() -> None:
+    """A workspace with deals but no activities yet (a first import) still lists stale deals."""
+    from crmroi.improve.followups import stale_deals
+
+    as_of = pd.Timestamp("2024-06-30")
+    deals = pd.DataFrame(
+        {
+            "deal_id": ["d1", "d2"],
+            "account_id": ["a1", "a2"],
+            "owner_rep_id": ["r1", "r2"],
+            "stage": ["Prospecting", "Proposal"],
+            "is_closed": [False, False],
+            "created_at": pd.to_datetime(["2024-01-01", "2024-06-25"]),
+        }
+    )
+    activities = pd.DataFrame(
+        {
+            "deal_id": pd.Series([], dtype=object),
+            "occurred_at": pd.Series([], dtype="datetime64[ns]"),
+        }
+    )
+    found = stale_deals(deals, activities, as_of, stale_days=14)
+    assert list(found["subject_id"]) == ["d1"]
+    assert list(found["since"]) == [pd.Timestamp("2024-01-01")]

@@ -52,7 +52,9 @@ def stale_deals(
     """Open deals whose last activity (or creation, if none) is `stale_days`+ days old."""
     open_ = _open_deals(deals, as_of)
     last = _past(activities, as_of).groupby("deal_id")["occurred_at"].max()
-    since = open_["deal_id"].map(last).fillna(open_["created_at"])
+    # pandas cannot map through an empty datetime Series (it casts it to float)
+    mapped = open_["deal_id"].map(last) if len(last) else pd.Series(pd.NaT, index=open_.index)
+    since = mapped.fillna(open_["created_at"])
     idle = (as_of - since).dt.days
     # Assign before filtering: `frame[mask].assign(col=series)` on an empty selection
     # makes pandas take the index of `series`, i.e. one all-NaN row per open deal.
