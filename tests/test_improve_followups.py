@@ -439,7 +439,7 @@ def test_demo_followups_name_real_records(
 
 def test_stale_deals_without_any_activity_fall_back_to_creation() -> None:
     """A workspace with deals but no activities yet (a first import) still lists stale deals."""
-    from crmroi.improve.followups import stale_deals
+    from crmroi.improve.followups import overdue_tasks, stale_deals
 
     as_of = pd.Timestamp("2024-06-30")
     deals = pd.DataFrame(
@@ -461,3 +461,4 @@ def test_stale_deals_without_any_activity_fall_back_to_creation() -> None:
     found = stale_deals(deals, activities, as_of, stale_days=14)
     assert list(found["subject_id"]) == ["d1"]
     assert list(found["since"]) == [pd.Timestamp("2024-01-01")]
+    assert overdue_tasks(activities, as_of).empty  # no activity, no task overdue

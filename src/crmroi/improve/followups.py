@@ -97,6 +97,8 @@ def overdue_tasks(
 ) -> pd.DataFrame:
     """Tasks due `grace_days` to `window_days` days ago with no later activity on their
     subject; tasks on subjects in `closed` (closed deals, settled leads) are ignored."""
+    if activities.empty:
+        return _frame([])
     past = _past(activities, as_of)
     past = past.join(_subject(past))
     past = past[past["about_kind"] != ""]
