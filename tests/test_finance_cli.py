@@ -56,6 +56,25 @@ def test_json_has_the_contract_keys() -> None:
     } <= set(sim)
     assert sim["runs"] == 5000 and sim["seed"] == 7
     assert sim["roi_p10"] <= sim["roi_p50"] <= sim["roi_p90"]
+    by = sim["p_roi_positive_by_horizon"]
+    assert set(by) == {"12", "36"}
+    assert by["36"] == {
+        "p_roi_positive": sim["p_roi_positive"],
+        "p_roi_positive_risk_adjusted": sim["p_roi_positive_risk_adjusted"],
+    }
+    for p in by.values():
+        assert p["p_roi_positive_risk_adjusted"] <= p["p_roi_positive"]
+
+
+def test_simulation_table_shows_the_four_probabilities() -> None:
+    proc = run(str(EXAMPLE), "--simulate", "2000", "--seed", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "Probability that ROI > 0 (same runs)" in proc.stdout
+    lines = proc.stdout.splitlines()
+    head = next(i for i, line in enumerate(lines) if "Probability that ROI > 0" in line)
+    block = "\n".join(lines[head : head + 8])
+    assert "12 months" in block and "36 months" in block
+    assert "before risk adj." in block and "risk adjusted" in block
 
 
 def test_table_output() -> None:

@@ -176,7 +176,17 @@ def _print_simulation(r: CaseResult) -> None:
     sim.add_row("NPV", *(_money(d[f"npv_p{p}"]) for p in (10, 50, 90)))
     sim.add_row("payback (months)", *(_months(d[f"payback_months_p{p}"]) for p in (10, 50, 90)))
     console.print(sim)
-    console.print(f"Probability that ROI > 0: {d['p_roi_positive']:.1%}")
+    by_horizon = d["p_roi_positive_by_horizon"]
+    chance = Table(title="Probability that ROI > 0 (same runs)")
+    chance.add_column("")
+    for months in by_horizon:
+        chance.add_column(f"{months} months", justify="right")
+    for label, key in (
+        ("before risk adj.", "p_roi_positive"),
+        ("risk adjusted", "p_roi_positive_risk_adjusted"),
+    ):
+        chance.add_row(label, *(f"{p[key]:.1%}" for p in by_horizon.values()))
+    console.print(chance)
     if d["tornado"]:
         tor = Table(title="Tornado: NPV swing per input (others at most likely)")
         for name in ("input", "low", "high", "NPV at low", "NPV at high", "swing"):

@@ -15,7 +15,7 @@ from crmroi.finance.case import Case
 from crmroi.finance.cashflow import CashFlowTable
 from crmroi.finance.model import CaseModel, build_model
 from crmroi.finance.sanity import Warning_, sanity_warnings
-from crmroi.finance.simulation import SimulationResult, simulate
+from crmroi.finance.simulation import SHORT_HORIZON, SimulationResult, simulate
 from crmroi.finance.sources import (
     actual_costs,
     attributed_changes,
@@ -27,8 +27,6 @@ from crmroi.finance.summary import Summary, summarise
 from crmroi.store import Store
 
 __all__ = ["CaseResult", "evaluate_case", "model_for"]
-
-SHORT_HORIZON = 12
 
 
 @dataclass

@@ -19,10 +19,9 @@ import pandas as pd
 
 from crmroi.errors import UserError
 from crmroi.finance.case import Case
-from crmroi.finance.cashflow import discount_factors
 from crmroi.finance.evaluate import CaseResult, evaluate_case, model_for
 from crmroi.finance.model import CaseModel
-from crmroi.finance.simulation import draw_inputs
+from crmroi.finance.simulation import simulate
 from crmroi.finance.summary import Summary
 from crmroi.kpi import KPI_DEFINITIONS, KpiChange, KpiReport, compute_kpi_report, kpi_panel
 from crmroi.store.schema import TABLES
@@ -31,7 +30,6 @@ from crmroi.web.dashboard_filters import Filters, Options, load_options
 from crmroi.web.state import AppState
 
 AREAS: tuple[str, ...] = ("sales", "marketing", "service", "cost")
-SHORT_HORIZON = 12
 SEED = 0
 STALE_DAYS = 14
 FOLLOWUP_TABLES = ["reps", "accounts", "leads", "deals", "activities", "orders"]
@@ -165,34 +163,14 @@ class CaseView:
 
 
 def roi_probabilities(
-    model: CaseModel, runs: int, seed: int, horizons: tuple[int, ...]
+    model: CaseModel, runs: int, seed: int, horizons: tuple[int, ...] | None = None
 ) -> dict[tuple[int, bool], float | None]:
-    """Share of simulated runs with ROI > 0 at each horizon, before and after risk adjustment.
-
-    The same draws as `crmroi.finance.simulation.simulate(model, runs, seed)` (one
-    generator, `draw_inputs` first), and the same ROI (NPV / PV of costs, discounted
-    monthly), with the flows cut at each horizon as `CashFlowTable.truncated` cuts
-    them; at the full horizon without risk adjustment this is `simulate`'s
-    `p_roi_positive` (a test checks it).
-    """
-    runs = max(runs, 1)
-    rng = np.random.default_rng(seed)
-    draws = draw_inputs(model, runs, rng)
-    shapes = model.shapes()
-    amounts = model.amounts(draws, runs)
-    out: dict[tuple[int, bool], float | None] = {}
-    for risk_adjusted in (False, True):
-        signs = model.signs(risk_adjusted)
-        signed = amounts * signs
-        for horizon in horizons:
-            n = min(horizon, model.case.horizon_months) + 1
-            pv = signed * (shapes[:, :n] @ discount_factors(model.case.discount_rate, n))
-            pv_costs = -pv[:, signs < 0].sum(axis=1)
-            npv = pv.sum(axis=1)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                roi = np.where(pv_costs != 0, npv / pv_costs, np.nan)
-            out[(horizon, risk_adjusted)] = float(np.mean(roi > 0))
-    return out
+    """P(ROI > 0) by (months, risk adjusted): `SimulationResult.probabilities` of
+    `simulate(model, runs, seed)` (12 months and the horizon), optionally only at
+    `horizons`."""
+    sim = simulate(model, max(runs, 1), seed, with_tornado=False)
+    found = sim.probabilities()
+    return {k: p for k, p in found.items() if horizons is None or k[0] in horizons}
 
 
 def case_view(state: AppState, ws: Workspace, name: str | None = None) -> CaseView | None:
@@ -230,9 +208,8 @@ def _evaluate(state: AppState, saved: SavedCase, runs: int, bootstrap: int) -> C
         view.error = str(exc)
         return view
     view.result = result
-    horizons = tuple(sorted({min(SHORT_HORIZON, case.horizon_months), case.horizon_months}))
     if runs:
-        view.probabilities = roi_probabilities(model, runs, SEED, horizons)
+        view.probabilities = roi_probabilities(model, runs, SEED)
     view.charts = {"cash_flow": build_report(result).charts["cash_flow"]}
     return view
 
