@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from crmroi.finance.summary import Summary
 from crmroi.kpi import KpiChange, KpiReport
+from crmroi.web.api_types import UtcDateTime
 from crmroi.web.dashboard_data import CaseView, SourceRow, cumulative, finite
 from crmroi.web.dashboard_filters import Filters
 
@@ -233,7 +234,7 @@ class FollowupOut(BaseModel):
     rep_id: str | None = None
     rep_name: str | None = None
     team: str | None = None
-    since: dt.datetime | None = None
+    since: UtcDateTime | None = None
     detail: str
 
 

@@ -6,7 +6,6 @@ wrong type 415, unknown batch 404, an undo that later batches block 409.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
@@ -15,6 +14,7 @@ from pydantic import BaseModel, Field
 from crmroi.errors import MappingError
 from crmroi.ingest.pipeline import ImportReport
 from crmroi.store.undo import BatchInfo, UndoRefused, UnknownBatch, list_batches, undo_batch
+from crmroi.web.api_types import UtcDateTime
 from crmroi.web.deps import Analyst, State, Viewer
 from crmroi.web.import_wizard import (
     Preview,
@@ -48,8 +48,8 @@ class BatchOut(BaseModel):
     """One import batch of the history."""
 
     batch_id: str
-    started_at: datetime | None
-    finished_at: datetime | None
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
     source_system: str
     files: list[str]
     rows_in: int

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -21,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from crmroi.errors import ConfigurationError, CrmroiError
 from crmroi.finance.case import Case
+from crmroi.web.api_types import UtcDateTime
 from crmroi.web.auth import Role, Session
 from crmroi.web.case_forms import (
     CaseForm,
@@ -411,7 +411,7 @@ def download_report(state: State, session: Viewer, name: str, fmt: str) -> Respo
 class CaseInfo(BaseModel):
     name: str
     active: bool
-    updated_at: datetime
+    updated_at: UtcDateTime
     updated_by: str
     digest: str
 

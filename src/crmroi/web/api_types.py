@@ -1,0 +1,17 @@
+"""Types shared by the API's response models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Workspace timestamps are naive UTC; the API says so (RFC 3339 needs an offset)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+"""A timestamp sent as RFC 3339 in UTC (`2025-12-02T12:40:47Z`)."""
