@@ -197,11 +197,12 @@ def followups(
 
     from crmroi.improve import notify as send
     from crmroi.improve.followups import followups as find
+    from crmroi.improve.followups import open_lead_scores
     from crmroi.improve.frames import data_date
 
     frames = _frames(workspace, ["reps", "accounts", "leads", "deals", "activities", "orders"])
     day = _day(as_of, "--as-of") or data_date(frames)
-    scores, note = _lead_scores(frames, day)
+    scores, note = open_lead_scores(frames, day)
     items = find(frames, day, stale_days, scores, hot_threshold)
     channels = list(dict.fromkeys(notify or []))
     if Channel.webhook in channels and not webhook_url:
@@ -239,21 +240,6 @@ def followups(
         for line in [note, *sent]:
             if line:
                 console.print(escape(line))
-
-
-def _lead_scores(frames: dict[str, pd.DataFrame], day: pd.Timestamp) -> tuple[Any, str]:
-    """Logistic lead scores of open leads, or None and why not."""
-    from crmroi.improve.features import lead_examples
-    from crmroi.improve.scoring import NotEnoughHistory, score_kind
-
-    if not len(frames["leads"]):
-        return None, ""
-    examples = lead_examples(frames["leads"], frames["deals"], frames["reps"], day)
-    try:
-        result = score_kind(examples)
-    except NotEnoughHistory as exc:
-        return None, f"hot leads not ranked: {exc}"
-    return result.scores.set_index("id")["logistic_probability"], ""
 
 
 def _print_followups(items: pd.DataFrame, day: pd.Timestamp, limit: int) -> None:

@@ -222,6 +222,31 @@ def parse_case(data: Any, source: str | Path = "case.yaml", index: LineIndex | N
     return case
 
 
+MAX_ALIASES = 50
+
+
+def case_from_text(text: str, source: str | Path = "case.yaml") -> Case:
+    """Validate case.yaml text; `ConfigurationError` naming the source, line and field.
+
+    YAML aliases (`*name`) are limited: a few of them nested can stand for an
+    exponential amount of data ("billion laughs").
+    """
+    name = Path(source).name
+    try:
+        aliases = sum(isinstance(t, yaml.AliasToken) for t in yaml.scan(text))
+        if aliases > MAX_ALIASES:
+            raise ConfigurationError(f"{name}: more than {MAX_ALIASES} YAML aliases (*name)")
+        data, index = load_yaml_with_lines(text, str(source))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigurationError(f"{name}{where}: not valid YAML: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"{name}: a case file must be a YAML mapping")
+    return parse_case(data, source, index)
+
+
 def load_case(path: str | Path) -> Case:
     """Read and validate a case file; `ConfigurationError` naming file, line and field."""
     path = Path(path)
@@ -229,13 +254,4 @@ def load_case(path: str | Path) -> Case:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputFileError(path, f"cannot read the case file ({exc})") from None
-    try:
-        data, index = load_yaml_with_lines(text, str(path))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigurationError(f"{path.name}{where}: not valid YAML: {problem}") from None
-    if not isinstance(data, dict):
-        raise ConfigurationError(f"{path.name}: a case file must be a YAML mapping")
-    return parse_case(data, path, index)
+    return case_from_text(text, path)

@@ -259,6 +259,24 @@ def _settled(frames: dict[str, pd.DataFrame]) -> set[str]:
     return {f"deal:{d}" for d in done} | {f"lead:{lead}" for lead in settled}
 
 
+def open_lead_scores(
+    frames: dict[str, pd.DataFrame], day: pd.Timestamp
+) -> tuple[pd.Series | None, str]:
+    """Logistic scores (probability 0-1) of the leads open on `day`, by lead id, or None
+    and why not: the ranking behind "hot leads not yet contacted"."""
+    from crmroi.improve.features import lead_examples
+    from crmroi.improve.scoring import NotEnoughHistory, score_kind
+
+    if not len(frames["leads"]):
+        return None, ""
+    examples = lead_examples(frames["leads"], frames["deals"], frames["reps"], day)
+    try:
+        result = score_kind(examples)
+    except NotEnoughHistory as exc:
+        return None, f"hot leads not ranked: {exc}"
+    return result.scores.set_index("id")["logistic_probability"], ""
+
+
 def followups(
     frames: dict[str, pd.DataFrame],
     as_of: pd.Timestamp,

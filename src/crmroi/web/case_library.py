@@ -13,11 +13,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-import yaml
-
 from crmroi.errors import ConfigurationError
-from crmroi.finance.case import Case, parse_case
-from crmroi.ingest.yaml_lines import load_yaml_with_lines
+from crmroi.finance.case import Case, case_from_text
 from crmroi.web.access import WorkspaceAccess, sql
 from crmroi.web.audit import record
 from crmroi.web.auth import now
@@ -39,30 +36,6 @@ class SavedCase:
     def digest(self) -> str:
         """A short fingerprint of the text (a cache key for results)."""
         return hashlib.sha256(self.yaml.encode()).hexdigest()[:16]
-
-
-MAX_ALIASES = 50
-
-
-def case_from_text(text: str, source: str = "case.yaml") -> Case:
-    """Validate case.yaml text; `ConfigurationError` naming the line and field.
-
-    YAML aliases (`*name`) are limited: a few of them nested can stand for an
-    exponential amount of data ("billion laughs").
-    """
-    try:
-        aliases = sum(isinstance(t, yaml.AliasToken) for t in yaml.scan(text))
-        if aliases > MAX_ALIASES:
-            raise ConfigurationError(f"{source}: more than {MAX_ALIASES} YAML aliases (*name)")
-        data, index = load_yaml_with_lines(text, source)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigurationError(f"{source}{where}: not valid YAML: {problem}") from None
-    if not isinstance(data, dict):
-        raise ConfigurationError(f"{source}: a case file must be a YAML mapping")
-    return parse_case(data, source, index)
 
 
 def check_name(name: str) -> str:

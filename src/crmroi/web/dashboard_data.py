@@ -255,7 +255,9 @@ def _followups(state: AppState, stale_days: int) -> Followups:
     if not any(len(frames[t]) for t in ("deals", "activities", "leads")):
         return Followups(None, pd.DataFrame(columns=[*COLUMNS, *LABELS]))
     day = data_date(frames)
-    scores, note = _lead_scores(frames, day)
+    from crmroi.improve.followups import open_lead_scores
+
+    scores, note = open_lead_scores(frames, day)
     items = find(frames, day, stale_days, scores)
     accounts = frames["accounts"].drop_duplicates("account_id").set_index("account_id")
     reps = frames["reps"].drop_duplicates("rep_id").set_index("rep_id")
@@ -272,21 +274,6 @@ def _followups(state: AppState, stale_days: int) -> Followups:
 
 LABELS = ["account_name", "account_region", "account_segment", "rep_name", "rep_team"]
 LABELS.append("rep_region")
-
-
-def _lead_scores(frames: dict[str, pd.DataFrame], day: pd.Timestamp) -> tuple[Any, str]:
-    """Logistic lead scores of open leads, or None and why not (as `crmroi followups`)."""
-    from crmroi.improve.features import lead_examples
-    from crmroi.improve.scoring import NotEnoughHistory, score_kind
-
-    if not len(frames["leads"]):
-        return None, ""
-    examples = lead_examples(frames["leads"], frames["deals"], frames["reps"], day)
-    try:
-        result = score_kind(examples)
-    except NotEnoughHistory as exc:
-        return None, f"hot leads not ranked: {exc}"
-    return result.scores.set_index("id")["logistic_probability"], ""
 
 
 def filter_followups(items: pd.DataFrame, filters: Filters) -> pd.DataFrame:
