@@ -13,6 +13,7 @@ import pandas as pd
 from crmroi.errors import UserError
 from crmroi.kpi import KPI_DEFINITIONS, KpiChange
 from crmroi.web import dashboard_data as data
+from crmroi.web import dashboard_improve as improve
 from crmroi.web.dashboard_filters import (
     PERIODS,
     Filters,
@@ -41,15 +42,29 @@ class Fmt:
     DASH = "–"
 
     def money(self, value: float | None, currency: str = "") -> str:
-        if value is None:
+        if data.finite(value) is None:
             return self.DASH
+        assert value is not None
         text = f"{value:,.0f}"
         return f"{text} {currency}".strip()
 
     def pct(self, value: float | None, signed: bool = False) -> str:
-        if value is None:
+        if data.finite(value) is None:
             return self.DASH
+        assert value is not None
         return f"{value:+.1%}" if signed else f"{value:.1%}"
+
+    def fixed(self, value: float | None, digits: int) -> str:
+        """`value` with `digits` decimals and thousands separators."""
+        number = data.finite(value)
+        return self.DASH if number is None else f"{number:,.{digits}f}"
+
+    def param(self, value: float | None) -> str:
+        """A fitted model parameter (four decimals below 10, else one)."""
+        number = data.finite(value)
+        if number is None:
+            return self.DASH
+        return self.fixed(number, 4 if abs(number) < 10 else 1)
 
     def months(self, value: float | None) -> str:
         return self.DASH if value is None else f"{value:.1f} months"
@@ -147,6 +162,8 @@ def dashboard_context(state: AppState, ws: data.Workspace, f: Filters) -> dict[s
         "fmt": Fmt(),
         "query": f.query(),
         "case_notes": case_notes(f),
+        "improve_sections": list(improve.TITLES.items()),
+        "improve_filtered": f != Filters(),
     }
     try:
         context["case"] = data.case_view(state, ws)
@@ -196,3 +213,24 @@ def series_context(state: AppState, ws: data.Workspace, name: str, f: Filters) -
     else:
         context["notes"].append(f"{name} has no monthly series by {split} in this workspace.")
     return context
+
+
+def improve_context(state: AppState, ws: data.Workspace, name: improve.Section) -> dict[str, Any]:
+    """One section of the Improve area (`dashboard_improve.html`): the report's figures
+    for the workspace as it is now, or the reason they cannot be computed."""
+    im = improve.section(state, ws.version, name)
+    return {
+        "name": name,
+        "title": improve.TITLES[name],
+        "im": im,
+        "fmt": Fmt(),
+        "models": MODEL_NAMES,
+        "segments": improve.best_segments(im),
+        "per_dimension": improve.SEGMENTS_PER_DIMENSION,
+    }
+
+
+MODEL_NAMES: dict[str, str] = {
+    "logistic": "regularised logistic regression",
+    "naive_bayes": "naive Bayes (frequency baseline)",
+}

@@ -2,7 +2,9 @@
 
 `GET /dashboard` renders the whole page; an htmx request (a filter changed) gets only
 the panels. `GET /dashboard/kpi/{name}` is the drill-down to a KPI's monthly series
-(a partial for htmx, a page otherwise).
+(a partial for htmx, a page otherwise). `GET /dashboard/improve/{section}` is one
+section of the Improve area (scoring, segments, clv), loaded lazily by htmx because
+the models take seconds to fit on a large workspace.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from markupsafe import Markup
 from crmroi.kpi import KPI_DEFINITIONS
 from crmroi.web import dashboard_data as data
 from crmroi.web.dashboard_filters import MAX_MONTHS, MAX_VALUE, PERIODS, parse_filters
-from crmroi.web.dashboard_view import panels_html, series_context
+from crmroi.web.dashboard_improve import SECTIONS, Section
+from crmroi.web.dashboard_view import improve_context, panels_html, series_context
 from crmroi.web.deps import State, Viewer
 from crmroi.web.pages import render
 
@@ -72,6 +75,19 @@ def kpi_drilldown(
     context = series_context(state, ws, name, f)
     context["filters"] = f
     template = "dashboard_series.html" if _partial(request) else "dashboard_series_page.html"
+    response = render(request, template, context)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+@router.get("/dashboard/improve/{section}", include_in_schema=False)
+def improve_section(request: Request, state: State, session: Viewer, section: str) -> HTMLResponse:
+    if section not in SECTIONS:
+        raise HTTPException(404, f"no section called {section!r}; sections: {', '.join(SECTIONS)}")
+    name: Section = section
+    ws = data.workspace(state)
+    context = improve_context(state, ws, name)
+    template = "dashboard_improve.html" if _partial(request) else "dashboard_improve_page.html"
     response = render(request, template, context)
     response.headers["Vary"] = "HX-Request"
     return response

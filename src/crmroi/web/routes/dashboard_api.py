@@ -1,4 +1,5 @@
-"""`/api/v1` routes for what the dashboard shows: KPIs, series, ROI, sources, follow-ups.
+"""`/api/v1` routes for what the dashboard shows: KPIs, series, ROI, sources, follow-ups,
+lead scores, ideal-customer segments and lifetime value.
 
 Thin: validation here, figures from `crmroi.web.dashboard_data` (the core, cached).
 Unknown filter values are 400 with the allowed values, unknown names 404.
@@ -10,9 +11,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 
+from crmroi.improve.segments import DIMENSIONS
 from crmroi.kpi import KPI_DEFINITIONS
+from crmroi.reports.improve import MIN_SEGMENT_ACCOUNTS, TOP
 from crmroi.web import dashboard_data as data
+from crmroi.web import dashboard_improve as improve
 from crmroi.web.api_models import (
+    ClvOut,
     FiguresOut,
     FiltersOut,
     FollowupsOut,
@@ -20,6 +25,9 @@ from crmroi.web.api_models import (
     KpisOut,
     ProbabilityOut,
     RoiOut,
+    ScoresOut,
+    SegmentOut,
+    SegmentsOut,
     SeriesOut,
     SourceOut,
     SourcesOut,
@@ -50,6 +58,7 @@ Months = Annotated[
 ]
 By = Literal["team", "rep", "segment", "source"]
 KPI_NAMES = tuple(KPI_DEFINITIONS)
+Dimension = Literal[DIMENSIONS]  # type: ignore[valid-type]
 
 
 def _filters(
@@ -242,3 +251,49 @@ def summary(state: State, session: Viewer) -> SummaryOut:
         )
         out.followups = len(data.followups(state, ws).items)
     return out
+
+
+@router.get("/scores", response_model=ScoresOut)
+def scores(
+    state: State,
+    session: Viewer,
+    kind: Annotated[
+        Literal["leads", "deals"] | None, Query(description="Only leads or only deals.")
+    ] = None,
+    limit: Annotated[int, Query(ge=0, le=TOP, description="Open records shown per kind.")] = TOP,
+) -> ScoresOut:
+    """Lead and deal scoring as in `crmroi score` and the report: both models' hold-out
+    AUC, log-loss, calibration and top-decile lift, and the best open records by
+    calibrated probability with their top reasons (or why scoring is not possible)."""
+    ws = data.workspace(state)
+    return ScoresOut.of(improve.section(state, ws.version, "scoring"), kind, limit)
+
+
+@router.get("/segments", response_model=SegmentsOut)
+def segments(
+    state: State,
+    session: Viewer,
+    dimension: Annotated[Dimension | None, Query(description="Only this dimension.")] = None,
+    limit: Annotated[int, Query(ge=0, le=1000, description="Segments shown.")] = 1000,
+) -> SegmentsOut:
+    """Ideal-customer segments as in `crmroi segments` and the report: win rate, revenue
+    per account and churn with 95% intervals and the number of accounts behind each."""
+    ws = data.workspace(state)
+    im = improve.section(state, ws.version, "segments")
+    rows = [g for g in im.segments if dimension is None or g.dimension == dimension]
+    return SegmentsOut(
+        as_of=im.as_of,
+        available=bool(im.segments),
+        reason=im.segments_reason,
+        min_accounts=MIN_SEGMENT_ACCOUNTS,
+        total=len(rows),
+        segments=[SegmentOut.of(g) for g in rows[:limit]],
+    )
+
+
+@router.get("/clv", response_model=ClvOut)
+def clv(state: State, session: Viewer) -> ClvOut:
+    """Customer lifetime value as in `crmroi clv` and the report: fitted BG/NBD and
+    Gamma-Gamma parameters, expected active customers and value per customer, by segment."""
+    ws = data.workspace(state)
+    return ClvOut.of(improve.section(state, ws.version, "clv"))
