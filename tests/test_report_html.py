@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,12 +15,6 @@ from crmroi.reports import write_report
 from crmroi.reports.html import render_html, script_json
 from crmroi.reports.model import ReportModel
 from tests.test_report_model import CASE, HOSTILE, NAMES, REPS, sample_model
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -61,20 +54,6 @@ def test_key_figures_in_page(model: ReportModel, page_html: str) -> None:
     assert f"{h.roi:.0%}" in page_html
     assert "Probability of a positive ROI" in page_html
     assert "Assumptions and their sources" in page_html and "Method" in page_html
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is absent (Debian package chromium; installed by .ci/run)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def test_chromium_draws_the_charts_offline(

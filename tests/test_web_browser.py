@@ -12,7 +12,6 @@ import io
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,11 +22,6 @@ from playwright.sync_api import Browser, Page
 from tests.conftest import copy_workspace
 from tests.web_support import PASSWORDS, make_app
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
 SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "web"
 
 pytestmark = pytest.mark.slow
@@ -73,25 +67,11 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}{path}"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is absent (Debian package chromium; installed by .ci/run)")
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 def new_page(browser: Browser, server: LiveServer, role: str) -> tuple[Page, list[str]]:
     """A fresh browser context logged in as `role`; the list collects page errors and any
     request that leaves the server (nothing may be loaded from the internet)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
