@@ -16,7 +16,12 @@ PASSWORDS["viewer"] = "viewer-password-1"
 
 
 def make_app(workspace: str, **overrides: object) -> FastAPI:
-    """The app over `workspace` with one user per role (admin, analyst, viewer)."""
+    """The app over `workspace` with one user per role (admin, analyst, viewer).
+
+    The cache warm-up is off unless a test asks for it (`warm_cache=True`): a background
+    computation would slow the other tests and make their timing depend on it.
+    """
+    overrides.setdefault("warm_cache", False)
     settings = WebSettings(workspace=workspace, secret_key=SECRET, **overrides)  # type: ignore[arg-type]
     app = create_app(settings)
     accounts = app.state.crmroi.accounts

@@ -7,6 +7,9 @@ Nothing happens at import time; `crmroi serve` and the tests call the factory, a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
@@ -59,8 +62,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         docs_url=None,  # Swagger UI loads from a CDN; the schema is served by a route
         redoc_url=None,
         openapi_url=None,
+        lifespan=_lifespan,
     )
     app.state.crmroi = state
+    app.state.warmer = None  # a CacheWarmer while the app runs with `warm_cache`
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
@@ -70,6 +75,24 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     return app
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the cache warm-up (when `settings.warm_cache`) and stop it at shutdown."""
+    from crmroi.web.warmup import CacheWarmer
+
+    state: AppState = app.state.crmroi
+    warmer = None
+    if state.settings.warm_cache:
+        warmer = CacheWarmer(state, state.settings.warm_interval_seconds)
+        warmer.start()
+    app.state.warmer = warmer
+    try:
+        yield
+    finally:
+        if warmer is not None:
+            await asyncio.to_thread(warmer.stop)
 
 
 def app_from_environment() -> FastAPI:

@@ -176,16 +176,21 @@ def dashboard_context(state: AppState, ws: data.Workspace, f: Filters) -> dict[s
     return context
 
 
-def panels_html(state: AppState, ws: data.Workspace, f: Filters) -> str:
-    """The panels rendered for these filters, cached per data version, case text and
-    filters (the panels hold nothing of the user: the CSRF token is in the page)."""
+def panels_key(state: AppState, ws: data.Workspace, f: Filters) -> tuple[object, ...]:
+    """The cache key of the panels: data version, active case and its text, filters."""
     from crmroi.web.case_library import CaseLibrary
 
     library = CaseLibrary(state.access)
     library.seed()
     name = library.active_name()
     saved = library.get(name) if name else None
-    key = ("panels", ws.version, name, saved.digest if saved else None, f.key)
+    return ("panels", ws.version, name, saved.digest if saved else None, f.key)
+
+
+def panels_html(state: AppState, ws: data.Workspace, f: Filters) -> str:
+    """The panels rendered for these filters, cached per data version, case text and
+    filters (the panels hold nothing of the user: the CSRF token is in the page)."""
+    key = panels_key(state, ws, f)
 
     def compute() -> str:
         context = dashboard_context(state, ws, f)

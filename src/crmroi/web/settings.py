@@ -35,6 +35,14 @@ class WebSettings(BaseSettings):
     login_window_seconds: int = Field(default=15 * 60, gt=0)
     simulation_runs: int = Field(default=2_000, ge=0, description="Monte Carlo runs shown.")
     bootstrap: int = Field(default=200, ge=0, description="KPI interval replicates.")
+    warm_cache: bool = Field(
+        default=True,
+        description="Compute the default dashboard in the background at start and after "
+        "every import or undo, so the first visitor does not wait.",
+    )
+    warm_interval_seconds: float = Field(
+        default=5.0, gt=0, description="How often the warm-up looks for new data."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> WebSettings:
