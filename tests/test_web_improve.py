@@ -335,3 +335,25 @@ def test_a_failing_warm_up_is_logged_and_the_app_keeps_serving(
         assert "the KPI engine fell over" in caplog.text
     finally:
         application.state.crmroi.access.close()
+
+
+@pytest.mark.slow
+def test_the_improve_area_loads_in_chromium(
+    browser: Any, small_demo_folder: Path, tmp_path: Path
+) -> None:
+    """Served by uvicorn with the warm-up on: the sections load when scrolled into view."""
+    from tests.test_web_browser import SHOTS, LiveServer, new_page
+
+    folder = copy_workspace(small_demo_folder, tmp_path / "ws")
+    application = make_app(str(folder), simulation_runs=RUNS, bootstrap=BOOTSTRAP, warm_cache=True)
+    with LiveServer(application) as server:
+        page, errors = new_page(browser, server, "viewer")
+        page.locator("#improve").scroll_into_view_if_needed()
+        for name in SECTIONS:
+            page.locator(f"#improve-{name}-body").wait_for(timeout=180_000)
+        assert page.locator("table.scoring-holdout").count() >= 1
+        assert page.locator("table.clv-parameters").count() == 1
+        page.locator("#improve").screenshot(path=str(SHOTS / "dashboard-improve.png"))
+        assert not errors, errors
+        assert application.state.warmer is not None
+    assert not application.state.warmer.running
