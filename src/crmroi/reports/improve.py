@@ -55,10 +55,11 @@ def _opt(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _scoring(
+def add_scoring(
     frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, lang: Lang, out: Improvements
 ) -> pd.Series | None:
-    """Fill the scoring sections; return the open leads' logistic scores (for hot leads)."""
+    """Fill `out`'s scoring sections; return the open leads' logistic scores (for hot
+    leads). One section at a time is what the web dashboard loads lazily."""
     from crmroi.improve.scoring import NotEnoughHistory, score_workspace
 
     _ = lang.gettext
@@ -110,9 +111,10 @@ def _scoring(
     return lead_scores
 
 
-def _segments(
+def add_segments(
     frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, lang: Lang, out: Improvements
 ) -> None:
+    """Fill `out`'s ideal-customer segments section (or its reason when data are short)."""
     from crmroi.improve.segments import segments
 
     if not len(frames["accounts"]):
@@ -174,7 +176,7 @@ def _followups(
     )
 
 
-def _clv(
+def add_clv(
     frames: dict[str, pd.DataFrame],
     as_of: pd.Timestamp,
     lang: Lang,
@@ -183,6 +185,8 @@ def _clv(
     used_by: Sequence[str],
     case_inputs: Sequence[CaseInput],
 ) -> None:
+    """Fill `out`'s lifetime-value section: `fit` (None: fitted here from the orders), the
+    case drivers in `used_by` that read it, and the case's customer inputs beside it."""
     from crmroi.improve.lifetime import orders_lifetime_value
 
     if not len(frames["orders"]):
@@ -247,8 +251,8 @@ def improvements(
 
     day = data_date(frames) if as_of is None else as_of
     out = Improvements(as_of=day.date())
-    lead_scores = _scoring(frames, day, lang, out)
-    _segments(frames, day, lang, out)
+    lead_scores = add_scoring(frames, day, lang, out)
+    add_segments(frames, day, lang, out)
     _followups(frames, day, lead_scores, lang, out)
-    _clv(frames, day, lang, out, clv_fit, clv_used_by, case_inputs)
+    add_clv(frames, day, lang, out, clv_fit, clv_used_by, case_inputs)
     return out

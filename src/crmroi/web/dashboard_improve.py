@@ -81,11 +81,11 @@ def build_section(
     lang = get_lang("en")
     out = Improvements(as_of=as_of.date())
     if name == "scoring":
-        report._scoring(frames, as_of, lang, out)
+        report.add_scoring(frames, as_of, lang, out)
     elif name == "segments":
-        report._segments(frames, as_of, lang, out)
+        report.add_segments(frames, as_of, lang, out)
     else:
-        report._clv(frames, as_of, lang, out, None, (), ())
+        report.add_clv(frames, as_of, lang, out, None, (), ())
     return out
 
 
