@@ -197,3 +197,15 @@ def test_missing_go_live_is_a_user_error(tiny: Store) -> None:
 
     with pytest.raises(ConfigurationError, match="pass --go-live"):
         compute_kpi_report(tiny)
+
+
+def test_activities_of_unknown_or_missing_reps_go_to_the_account_owner(tiny: Store) -> None:
+    """A rep missing from `reps` (RX) or NULL: the call counts for the account owner's team
+    (the engine first aggregates without looking reps up, then refetches exactly)."""
+    put(tiny, "activities", [
+        activity("C7", "2024-03-01 10:00:00", "call", "outbound", "RX", "A1"),
+        {**activity("C8", "2024-04-01 10:00:00", "call", "outbound", "R1", "A2"), "rep_id": None},
+    ])  # fmt: skip
+    report = compute_kpi_report(tiny, go_live=GO_LIVE, bootstrap=0, kpis=["calls_outbound"])
+    k = report.get("calls_outbound")
+    assert (k.baseline, k.after) == (1.0, 4.0)  # C1; C4, C5 and C7, C8

@@ -21,12 +21,17 @@ Sums = tuple[np.ndarray, np.ndarray]  # numerator, denominator (any leading shap
 
 @dataclass
 class Cells:
-    """Point and replicate (numerator, denominator) sums per cell."""
+    """Point and replicate (numerator, denominator) sums per cell.
+
+    The replicate sums (`reps`: replicates x (numerators, denominators)) are filled
+    by the run's `BootstrapWeights.flush`, for every KPI at once; `replicates`
+    flushes on first use if nobody did.
+    """
 
     num: np.ndarray  # (cells,)
     den: np.ndarray
-    rep_num: np.ndarray | None  # (replicates, cells)
-    rep_den: np.ndarray | None
+    reps: np.ndarray | None = None  # (replicates, 2 * cells)
+    weights: BootstrapWeights | None = None
 
     @classmethod
     def build(
@@ -37,34 +42,37 @@ class Cells:
         c, num, den = cell[use], sums.num[use], sums.den[use]
         p_num = np.bincount(c, weights=num, minlength=n_cells)
         p_den = np.bincount(c, weights=den, minlength=n_cells)
-        unit = sums.unit[use]
-        has_unit = unit >= 0
-        if weights is None or not has_unit.any():  # nothing to resample: no interval
-            return cls(p_num, p_den, None, None)
+        unit, team = sums.unit[use], sums.team[use]
+        has = unit >= 0
+        if weights is None or not has.any():  # nothing to resample: no interval
+            return cls(p_num, p_den)
         fixed = np.concatenate(
             [
-                np.bincount(c[~has_unit], weights=num[~has_unit], minlength=n_cells),
-                np.bincount(c[~has_unit], weights=den[~has_unit], minlength=n_cells),
+                np.bincount(c[~has], weights=num[~has], minlength=n_cells),
+                np.bincount(c[~has], weights=den[~has], minlength=n_cells),
             ]
-        )
-        units, u_idx = np.unique(unit[has_unit], return_inverse=True)
-        cols = 2 * n_cells
-        flat = u_idx * cols + c[has_unit]
-        size = len(units) * cols
-        per_unit = (
-            np.bincount(flat, weights=num[has_unit], minlength=size)
-            + np.bincount(flat + n_cells, weights=den[has_unit], minlength=size)
-        ).reshape(len(units), cols)
-        reps = weights.replicate_sums(units, per_unit) + fixed[None, :]
-        return cls(p_num, p_den, reps[:, :n_cells], reps[:, n_cells:])
+        ).astype(np.float64)  # (bincount of nothing is int64)
+        reps = np.repeat(fixed[None, :], weights.replicates, axis=0)
+        u, t, ch = unit[has], team[has], c[has]
+        weights.add(
+            reps, np.concatenate([u, u]), np.concatenate([t, t]),
+            np.concatenate([ch, ch + n_cells]), np.concatenate([num[has], den[has]]),
+        )  # fmt: skip
+        return cls(p_num, p_den, reps, weights)
 
     def point(self, cells: list[int]) -> Sums:
         return self.num[cells].sum(axis=-1), self.den[cells].sum(axis=-1)
 
     def replicates(self, cells: list[int]) -> Sums | None:
-        if self.rep_num is None or self.rep_den is None:
+        if self.reps is None:
             return None
-        return self.rep_num[:, cells].sum(axis=-1), self.rep_den[:, cells].sum(axis=-1)
+        if self.weights is not None and self.weights.pending:
+            self.weights.flush()
+        n = len(self.num)
+        return (
+            self.reps[:, cells].sum(axis=-1),
+            self.reps[:, [n + c for c in cells]].sum(axis=-1),
+        )
 
 
 def value(kind: str, sums: Sums, months: int) -> np.ndarray:

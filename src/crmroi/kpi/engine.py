@@ -117,8 +117,11 @@ class _Plan:
 
     def did(self, i: int, sums: UnitSums) -> np.ndarray:
         """Cells of comparison i's rows (-1: a team outside the comparison)."""
-        hit = sums.team[:, None] == self.teams[i][None, :]
-        pos = np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
+        teams = self.teams[i]
+        ok = np.flatnonzero(teams >= 0)  # -2: a team no cube holds
+        lut = np.full(max(int(sums.team.max(initial=0)), int(teams.max(initial=0))) + 2, -1)
+        lut[teams[ok] + 1] = ok  # team code + 1 (NONE = -1) -> position in the comparison
+        pos = lut[sums.team + 1]
         return np.where(pos >= 0, self.offsets[i] + pos * 2 + sums.period, -1)
 
     def group(self, grp: int, period: int) -> list[int]:
@@ -168,15 +171,21 @@ class _Run:
     weights: BootstrapWeights | None
 
 
-def _evaluate(run: _Run, d: KpiDefinition, by: str | None) -> list[KpiChange]:
-    """Every group's change (and net change) of one KPI."""
+Finish = Callable[[], list[KpiChange]]
+
+
+def _evaluate(run: _Run, d: KpiDefinition, by: str | None) -> Finish:
+    """Every group's change (and net change) of one KPI, in two steps: this call
+    forms the KPI's sums (and queues its bootstrap sums); the function it returns,
+    called after the run's `BootstrapWeights.flush`, forms the changes."""
     windows, span, labels = run.windows, run.span, run.ctx.labels
     for p in PERIODS:
         if max(w.coverage(p, span) for w in (windows.default, *windows.by_team.values())) <= 0:
             first, last = (
                 ("?", "?") if span is None else (f"{span[0]:%Y-%m-%d}", f"{span[1]:%Y-%m-%d}")
             )
-            return [_unavailable(d, f"the data ({first} to {last}) do not cover the {p} window")]
+            reason = f"the data ({first} to {last}) do not cover the {p} window"
+            return lambda: [_unavailable(d, reason)]
     recipe = SPECS[d.name]
     groups = run.groups if by in (None, "team") else []
     main = _adjust(d.kind, recipe(run.main), windows, span, labels)
@@ -190,8 +199,17 @@ def _evaluate(run: _Run, d: KpiDefinition, by: str | None) -> list[KpiChange]:
         cells.append(cell[keep])
     sums, cell = UnitSums.concat(parts), np.concatenate(cells).astype(np.int64)
     if d.kind == "median":
-        return _median_changes(d, plan, MedianCells(sums, cell), groups, labels, by)
+        medians = MedianCells(sums, cell)
+        return lambda: _median_changes(d, plan, medians, groups, labels, by)
     box = Cells.build(sums, cell, plan.size, run.weights)
+    return lambda: _changes(run, d, by, plan, box, groups)
+
+
+def _changes(
+    run: _Run, d: KpiDefinition, by: str | None, plan: _Plan, box: Cells, groups: list[DidGroup]
+) -> list[KpiChange]:
+    """Every group's change and net change of one KPI from its cells."""
+    windows, labels = run.windows, run.ctx.labels
     months = {p: windows.months(name) for p, name in enumerate(PERIODS)}
 
     def values(parts: dict[int, list[int]], reps: bool) -> dict[int, np.ndarray] | None:
@@ -344,7 +362,7 @@ def compute_kpi_report(
     names = list(kpis or KPI_DEFINITIONS)
     if by == "source" and kpis is None:
         names = [n for n in names if "source" in KPI_DEFINITIONS[n].dims]
-    results: list[KpiChange] = []
+    results: list[list[KpiChange] | Finish] = []
     known: dict[str, bool] = {}
 
     def filled(qualified: str) -> bool:
@@ -361,15 +379,21 @@ def compute_kpi_report(
             progress(name, i / len(names))
         empty = [t for t in d.tables if counts.get(t, 0) == 0]
         if empty:
-            results.append(_unavailable(d, f"no rows in table {', '.join(empty)}"))
+            results.append([_unavailable(d, f"no rows in table {', '.join(empty)}")])
         elif any(not filled(n) for n in d.needs):
             column = next(n for n in d.needs if not filled(n))
-            results.append(_unavailable(d, f"{column} has no values"))
+            results.append([_unavailable(d, f"{column} has no values")])
         elif by is not None and by not in d.dims:
-            results.append(_unavailable(d, f"not available by {by} (its inputs have no {by})"))
+            results.append([_unavailable(d, f"not available by {by} (its inputs have no {by})")])
         else:
-            found = _evaluate(run, d, by)
-            results += found or [_unavailable(d, "no usable rows in the baseline or after window")]
+            results.append(_evaluate(run, d, by))
+    if run.weights is not None:
+        run.weights.flush()  # every KPI's replicate sums at once
+    changes: list[KpiChange] = []
+    for name, r in zip(names, results, strict=True):
+        found = r if isinstance(r, list) else r()
+        d = KPI_DEFINITIONS[name]
+        changes += found or [_unavailable(d, "no usable rows in the baseline or after window")]
     if progress:
         progress("done", 1.0)
     b0, b1 = windows.span("baseline")
@@ -379,7 +403,7 @@ def compute_kpi_report(
         go_live=windows.default.go_live,
         baseline=(b0, b1 - one_day),
         after=(a0, a1 - one_day),
-        kpis=results,
+        kpis=changes,
         by=by,
         go_live_by_team={t: w.go_live for t, w in windows.by_team.items()},
         baseline_months=baseline_months,

@@ -20,9 +20,10 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 
 from crmroi.kpi.buckets import Buckets, Evaluation
-from crmroi.kpi.stats import Cube, Labels, Placed, UnitSums
+from crmroi.kpi.stats import NONE, Cube, Labels, Placed, UnitSums
 from crmroi.store.store import Store
 
 GROUP_COLUMNS: dict[str, str] = {"team": "team", "rep": "rep", "segment": "seg", "source": "src"}
@@ -109,6 +110,7 @@ def fetch_cube(
     derived: dict[str, Callable[[ir.Table], ir.Value]] | None = None,
     account_for_team_only: bool = False,
     halves: bool = False,
+    exact: bool = False,
 ) -> Cube:
     """Rows of `t` aggregated per team, grp, `keys` and bucket (sorted in that order).
 
@@ -124,7 +126,14 @@ def fetch_cube(
     by rep), the account is kept only where the rep is missing or unknown (it then
     gives the rep and team), so the first aggregate is per rep, not per account.
     Buckets split windows at their midpoints only with `halves` (fewer groups).
+
+    Whether a rep is known (in `reps`) is not looked up on the raw rows: the
+    account is first kept only where the rep is NULL. A non-null rep missing from
+    `reps` then shows as a cube row with a rep but no team; only then is the cube
+    fetched again with the lookup on the rows (`exact`), so the result is the same.
     """
+    call = dict(locals())
+    del call["exact"]
     s = "string"
     sums, maxes, extra = sums or {}, maxes or {}, extra or {}
     cols: dict[str, ir.Value] = {"_b": ctx.buckets.expr(ts, halves)}
@@ -134,9 +143,14 @@ def fetch_cube(
         "_seg": segment if ctx.by == "segment" else None,
     }  # fmt: skip
     cols |= {k: v.cast(s) for k, v in optional.items() if v is not None}
-    if account is not None and rep is not None and account_for_team_only and ctx.by != "segment":
-        known = rep.notnull() & rep.isin(ctx.t("reps").rep_id)
-        cols["_acc"] = ibis.cases((known, ibis.null(s)), else_=account.cast(s))
+    narrow = account is not None and rep is not None and account_for_team_only
+    if narrow and ctx.by != "segment":
+        assert rep is not None and account is not None
+        if exact:
+            known = rep.notnull() & rep.isin(ctx.t("reps").rep_id)
+            cols["_acc"] = ibis.cases((known, ibis.null(s)), else_=account.cast(s))
+        else:  # see the docstring: no lookup on the raw rows
+            cols["_acc"] = ibis.cases((rep.isnull(), account.cast(s)), else_=ibis.null(s))
     cols |= extra
     pre = t.select(**cols, **{f"_s_{k}": v for k, v in sums.items()},
                    **{f"_m_{k}": v for k, v in maxes.items()})  # fmt: skip
@@ -171,6 +185,9 @@ def fetch_cube(
         **{k: rows[f"_m_{k}"].max().cast("float64") for k in maxes},
     )
     cube = Cube.from_arrow(g.to_pyarrow(), ctx.labels, order)
+    cheap = narrow and not exact and "rep" in keys and ctx.by != "segment"
+    if cheap and np.any((cube["rep"] != NONE) & (cube["team"] == NONE)):  # unknown reps
+        return fetch_cube(**call, exact=True)
     if not halves:
         cube.cols["b"] = ctx.buckets.from_edges(cube.cols["b"])
     return cube

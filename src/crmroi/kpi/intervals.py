@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
@@ -55,53 +56,136 @@ def label_keys(labels: Sequence[str]) -> np.ndarray:
     )  # fmt: skip
 
 
-def poisson_weights(seed: int, replicates: int, labels: Sequence[str]) -> np.ndarray:
-    """(units x replicates) Poisson(1) weights of the unit ids `labels` (float64).
+def poisson_weights(
+    seed: int, replicates: int, labels: Sequence[str], dtype: type = np.float64
+) -> np.ndarray:
+    """(units x replicates) Poisson(1) weights of the unit ids `labels`.
 
     One 64-bit hash of (seed, unit, q) gives the four 16-bit draws of replicates
-    4q .. 4q + 3.
+    4q .. 4q + 3. The weights are small integers, exact in any float `dtype`.
     """
     keys = label_keys(labels) ^ _mix(np.array([seed], dtype=np.uint64) + _GOLDEN)
     n, quads = len(keys), -(-replicates // 4)
-    w = np.empty((n, quads * 4), dtype=np.float64)
+    table: np.ndarray = _POISSON.astype(dtype)
+    w: np.ndarray = np.empty((n, quads * 4), dtype=dtype)
     rows = max(1, BLOCK_CELLS // max(quads, 1))
     q = (np.arange(quads, dtype=np.uint64) + np.uint64(1)) * _GOLDEN
     with np.errstate(over="ignore"):
         for u0 in range(0, n, rows):
             x = _mix(keys[u0 : u0 + rows, None] + q[None, :])
-            w[u0 : u0 + rows] = _POISSON[x.view(np.uint16)]
+            np.take(table, x.view(np.uint16), out=w[u0 : u0 + rows])
     return w[:, :replicates]
 
 
+@dataclass
+class _Request:
+    """One KPI's per-unit sums to resample: entry i adds `val[i]` to column `col[i]`
+    for unit `unit[i]` (a row of team `team[i]`); the replicate sums go to `out`."""
+
+    out: np.ndarray  # (replicates x columns), already holding the fixed rows
+    unit: np.ndarray
+    team: np.ndarray
+    col: np.ndarray
+    val: np.ndarray
+
+
+@dataclass
+class _Block:
+    out: np.ndarray
+    units: np.ndarray  # distinct unit codes, sorted
+    cols: np.ndarray  # the columns of `out` this block adds to
+    sums: np.ndarray  # (units x cols)
+
+
 class BootstrapWeights:
-    """Weights of every unit code of a run (`names[code]` is its id), made on first use
-    in blocks of codes, so units found later only add a block."""
+    """Replicate sums of every KPI of a run, with the weights of every unit code
+    (`names[code]` is its id).
+
+    KPIs `add` their per-unit sums; `flush` computes them all at once: the weights
+    are made once per unit used (float32, exact), and the sums are multiplied by
+    them in one matrix product per team (and size class), with the columns of every
+    KPI side by side. Per team, because a team's rows only reach the cells of that
+    team (its own difference-in-differences cells and its group's), so the mostly
+    empty columns of the other teams never enter a product; side by side, because
+    one wide product reads the weights once instead of once per KPI.
+    """
+
+    SMALL = 5000  # requests with fewer units (reps) are batched apart from accounts
 
     def __init__(self, seed: int, replicates: int, names: Sequence[str]) -> None:
         self.seed, self.replicates, self.names = seed, replicates, names
-        self.blocks: list[tuple[int, np.ndarray]] = []  # (first code, units x replicates)
-        self.size = 0
+        self.pending: list[_Request] = []
 
-    def replicate_sums(self, units: np.ndarray, per_unit: np.ndarray) -> np.ndarray:
-        """(replicates x columns) sums of `per_unit` (units x columns) over the unit
-        codes `units` (distinct, sorted), each weighted by its replicate weight."""
-        if len(units) and units[-1] >= self.size:
-            new = list(self.names[self.size :])
-            self.blocks.append((self.size, poisson_weights(self.seed, self.replicates, new)))
-            self.size += len(new)
-        out = np.zeros((self.replicates, per_unit.shape[1]))
-        for first, w in self.blocks:
-            lo, hi = np.searchsorted(units, [first, first + w.shape[0]])
-            if hi == lo:
-                continue
-            local, part = units[lo:hi] - first, per_unit[lo:hi]
-            if (hi - lo) * 4 >= w.shape[0]:  # most of the block: one product with it all
-                full = np.zeros((w.shape[0], per_unit.shape[1]))
-                full[local] = part
-                out += w.T @ full
-            else:
-                out += w[local].T @ part
-        return out
+    def add(
+        self, out: np.ndarray, unit: np.ndarray, team: np.ndarray, col: np.ndarray,
+        val: np.ndarray,
+    ) -> None:  # fmt: skip
+        """Queue sums to resample into `out` (replicates x columns) at the next flush."""
+        keep = val != 0
+        if keep.any():
+            self.pending.append(_Request(out, unit[keep], team[keep], col[keep], val[keep]))
+
+    def flush(self) -> None:
+        """Compute every queued request's replicate sums (added to its `out`)."""
+        requests, self.pending = self.pending, []
+        if not requests:
+            return
+        size = len(self.names)
+        batches: dict[tuple[int, bool], list[_Block]] = {}
+        for r in requests:
+            small = bool(np.count_nonzero(np.bincount(r.unit, minlength=size)) < self.SMALL)
+            for team, block in _split(r, size):
+                batches.setdefault((team, small), []).append(block)
+        for blocks in batches.values():
+            units, _ = _distinct(np.concatenate([b.units for b in blocks]), size)
+            width = [len(b.cols) for b in blocks]
+            offsets = np.concatenate([[0], np.cumsum(width)])
+            stacked = np.zeros((len(units), int(offsets[-1])))
+            for b, lo, hi in zip(blocks, offsets[:-1], offsets[1:], strict=True):
+                stacked[np.searchsorted(units, b.units), lo:hi] = b.sums
+            distinct, copies = _distinct_columns(stacked)
+            w = poisson_weights(self.seed, self.replicates, [self.names[c] for c in units])
+            product = (w.T @ stacked[:, distinct])[:, copies]  # (replicates x columns)
+            for b, lo, hi in zip(blocks, offsets[:-1], offsets[1:], strict=True):
+                b.out[:, b.cols] += product[:, lo:hi]
+
+
+def _distinct(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of `codes` (in 0 .. size - 1), sorted, and each code's index
+    among them (a counting sort: no comparison sort of millions of codes)."""
+    seen = np.zeros(size, dtype=bool)
+    seen[codes] = True
+    values = np.flatnonzero(seen)
+    lut = np.zeros(size, dtype=np.int64)
+    lut[values] = np.arange(len(values))
+    return values, lut[codes]
+
+
+def _distinct_columns(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of m's distinct columns and, per column, the position of its copy among
+    them. (The same cells of several KPIs, or a team's cells in its own windows and
+    in the identical difference-in-differences windows, are equal columns: each is
+    multiplied once.) Candidates share a random projection; equality is then checked."""
+    if m.shape[1] < 2:
+        return np.arange(m.shape[1]), np.arange(m.shape[1])
+    probe = np.random.default_rng(0).standard_normal(m.shape[0]) @ m
+    _, first, copies = np.unique(probe, return_index=True, return_inverse=True)
+    if not np.array_equal(m[:, first[copies]], m):  # a projection collision: no merging
+        return np.arange(m.shape[1]), np.arange(m.shape[1])
+    return first, copies
+
+
+def _split(r: _Request, size: int) -> list[tuple[int, _Block]]:
+    """A request's per-unit sums, one dense block per team."""
+    out = []
+    for team in np.unique(r.team).tolist():
+        m = r.team == team
+        units, u_idx = _distinct(r.unit[m], size)
+        cols, c_idx = np.unique(r.col[m], return_inverse=True)
+        cells = len(units) * len(cols)
+        sums = np.bincount(u_idx * len(cols) + c_idx, weights=r.val[m], minlength=cells)
+        out.append((team, _Block(r.out, units, cols, sums.reshape(len(units), len(cols)))))
+    return out
 
 
 def percentile_ci(samples: np.ndarray) -> tuple[float | None, float | None]:
