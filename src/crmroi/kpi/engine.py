@@ -23,6 +23,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import ibis
 import numpy as np
 
 from crmroi.errors import ConfigurationError
@@ -79,15 +80,24 @@ def did_groups(windows: Windows) -> list[DidGroup]:
 
 def data_span(store: Store, counts: dict[str, int]) -> tuple[dt.datetime, dt.datetime] | None:
     """First and last event time over deals, leads, activities, orders and tickets."""
-    lows, highs = [], []
-    for table, column in SPAN_COLUMNS:
+    parts = []
+    for table, column in SPAN_COLUMNS:  # one query for all of them
         if counts.get(table, 0):
-            col = store.table(table)[column]
-            row = store.table(table).aggregate(lo=col.min(), hi=col.max()).to_pyarrow()
-            lo, hi = row.column("lo")[0].as_py(), row.column("hi")[0].as_py()
-            lows += [lo] if lo is not None else []
-            highs += [hi] if hi is not None else []
+            col = store.table(table)[column].cast("timestamp")
+            parts.append(store.table(table).aggregate(lo=col.min(), hi=col.max()))
+    if not parts:
+        return None
+    rows = ibis.union(*parts).to_pyarrow()
+    lows = [v for v in rows.column("lo").to_pylist() if v is not None]
+    highs = [v for v in rows.column("hi").to_pylist() if v is not None]
     return (min(lows), max(highs)) if lows else None
+
+
+def _counts(store: Store) -> dict[str, int]:
+    """Rows of every canonical table, in one query."""
+    parts = [store.table(n).aggregate(t=ibis.literal(n), n=lambda t: t.count()) for n in TABLES]
+    rows = ibis.union(*parts).to_pyarrow().to_pylist()
+    return {r["t"]: int(r["n"]) for r in rows}
 
 
 def _month_starts(windows: Windows) -> list[dt.datetime]:
@@ -349,7 +359,7 @@ def compute_kpi_report(
     if unknown:
         raise ConfigurationError(f"unknown KPI {unknown[0]!r}; KPIs are: {', '.join(SPECS)}")
     windows = resolve_windows(store.settings(), go_live, baseline_months, after_months)
-    counts = {name: store.count(name) for name in TABLES}
+    counts = _counts(store)
     span = data_span(store, counts)
     groups = did_groups(windows) if by in (None, "team") else []
     buckets = Buckets([windows, *(g.windows for g in groups)], list(windows.by_team))

@@ -39,9 +39,13 @@ class Ctx:
     month_starts: list[Any] = field(default_factory=list)  # datetimes for rep-month rows
     labels: Labels = field(default_factory=Labels)
     cubes: dict[str, Cube] = field(default_factory=dict)
+    tables: dict[str, ir.Table] = field(default_factory=dict)
 
     def t(self, name: str) -> ir.Table:
-        return self.store.table(name)
+        """A canonical table (looked up once per run: each lookup asks the database)."""
+        if name not in self.tables:
+            self.tables[name] = self.store.table(name)
+        return self.tables[name]
 
     def cube(self, name: str, build: Callable[[Ctx], Cube]) -> Cube:
         """The cube `name`, fetched once per run."""

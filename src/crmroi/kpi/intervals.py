@@ -24,14 +24,17 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
 Z95 = 1.959963984540054
-BLOCK_CELLS = 2_000_000  # hashes per block (uint64: 16 MB, four weights each)
+BLOCK_CELLS = 1_000_000  # hashes per block (uint64: 8 MB, four weights each)
+THREADS = max(1, min(4, os.cpu_count() or 1))  # blocks of weights made in parallel
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 # Poisson(1) inverse distribution function on 2**16 equally likely 16-bit values
@@ -70,10 +73,19 @@ def poisson_weights(
     w: np.ndarray = np.empty((n, quads * 4), dtype=dtype)
     rows = max(1, BLOCK_CELLS // max(quads, 1))
     q = (np.arange(quads, dtype=np.uint64) + np.uint64(1)) * _GOLDEN
-    with np.errstate(over="ignore"):
-        for u0 in range(0, n, rows):
+
+    def fill(u0: int) -> None:
+        with np.errstate(over="ignore"):
             x = _mix(keys[u0 : u0 + rows, None] + q[None, :])
-            np.take(table, x.view(np.uint16), out=w[u0 : u0 + rows])
+        np.take(table, x.view(np.uint16), out=w[u0 : u0 + rows])
+
+    starts = range(0, n, rows)
+    if len(starts) > 1:  # numpy releases the GIL: blocks in parallel, same numbers
+        with ThreadPoolExecutor(THREADS) as pool:
+            list(pool.map(fill, starts))
+    else:
+        for u0 in starts:
+            fill(u0)
     return w[:, :replicates]
 
 
@@ -181,7 +193,7 @@ def _split(r: _Request, size: int) -> list[tuple[int, _Block]]:
     for team in np.unique(r.team).tolist():
         m = r.team == team
         units, u_idx = _distinct(r.unit[m], size)
-        cols, c_idx = np.unique(r.col[m], return_inverse=True)
+        cols, c_idx = _distinct(r.col[m], r.out.shape[1])
         cells = len(units) * len(cols)
         sums = np.bincount(u_idx * len(cols) + c_idx, weights=r.val[m], minlength=cells)
         out.append((team, _Block(r.out, units, cols, sums.reshape(len(units), len(cols)))))

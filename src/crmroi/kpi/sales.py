@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ibis
 import numpy as np
+import pyarrow as pa
 
 from crmroi.kpi.facts import Ctx, Recipe, View, days_between, fetch_cube, flag, when
 from crmroi.kpi.stats import Cube, UnitSums, values_in
@@ -93,7 +94,12 @@ def relationship_cube(ctx: Ctx) -> Cube:
 def rep_months_cube(ctx: Ctx) -> Cube:
     """One row per rep and calendar month employed (hired_on..left_on): n and cost (USD)."""
     r = ctx.t("reps")
-    months = ibis.memtable({"m0": ctx.month_starts[:-1], "m1": ctx.month_starts[1:]})
+    ts = pa.timestamp("us")
+    months = ibis.memtable(
+        pa.table(
+            {"m0": pa.array(ctx.month_starts[:-1], ts), "m1": pa.array(ctx.month_starts[1:], ts)}
+        )
+    )  # from Arrow: no pandas round-trip
     j = r.cross_join(months)
     hired = j.hired_on.isnull() | (j.hired_on.cast("timestamp") < j.m1)
     left = j.left_on.isnull() | (j.left_on.cast("timestamp") > j.m0)

@@ -105,8 +105,11 @@ class Cube:
             else:
                 cols[name] = pc.fill_null(col.cast(pa.float64()), 0.0).to_numpy()
         if sort and len(table):
-            order = np.lexsort([cols[k] for k in reversed(sort)])
-            cols = {k: v[order] for k, v in cols.items()}
+            cols = (
+                {k: v[order] for k, v in cols.items()}
+                if (order := _order(cols, sort)) is not None
+                else cols
+            )
         return cls(cols)
 
     def teams(self) -> tuple[np.ndarray, np.ndarray]:
@@ -114,6 +117,24 @@ class Cube:
         if self._teams is None:
             self._teams = np.unique(self.cols["team"], return_inverse=True)
         return self._teams
+
+
+def _order(cols: dict[str, np.ndarray], sort: Sequence[str]) -> np.ndarray | None:
+    """The row order sorting by the `sort` keys (codes >= -1), None when already sorted.
+
+    The keys are packed into one int64 (mixed radix) when they fit: one argsort
+    instead of a lexsort over every key."""
+    key = np.zeros(len(cols[sort[0]]), dtype=np.int64)
+    room = 1.0
+    for k in sort:
+        radix = int(cols[k].max()) + 2
+        room *= radix
+        if room >= 2.0**62:
+            return np.lexsort([cols[k] for k in reversed(sort)])
+        key = key * radix + (cols[k] + 1)
+    if np.all(key[1:] > key[:-1]):
+        return None
+    return np.argsort(key)  # the keys are group-by keys: no ties
 
 
 class Placed:
