@@ -100,6 +100,19 @@ def _counts(store: Store) -> dict[str, int]:
     return {r["t"]: int(r["n"]) for r in rows}
 
 
+def _filled(ctx: Ctx, columns: list[str]) -> dict[str, bool]:
+    """Whether each table.column holds a non-null value, in one query."""
+    parts = []
+    for qualified in columns:
+        table, column = qualified.split(".")
+        t = ctx.t(table)
+        parts.append(t.aggregate(c=ibis.literal(qualified), n=t[column].count()))
+    if not parts:
+        return {}
+    rows = ibis.union(*parts).to_pyarrow().to_pylist()
+    return {r["c"]: int(r["n"]) > 0 for r in rows}
+
+
 def _month_starts(windows: Windows) -> list[dt.datetime]:
     first, _ = windows.span("baseline")
     _, last = windows.span("after")
@@ -373,15 +386,14 @@ def compute_kpi_report(
     if by == "source" and kpis is None:
         names = [n for n in names if "source" in KPI_DEFINITIONS[n].dims]
     results: list[list[KpiChange] | Finish] = []
-    known: dict[str, bool] = {}
+    needed = {
+        n for name in names for n in KPI_DEFINITIONS[name].needs if counts.get(n.split(".")[0])
+    }
+    known = _filled(ctx, sorted(needed))
 
     def filled(qualified: str) -> bool:
         """True when table.column holds at least one non-null value."""
-        if qualified not in known:
-            table, column = qualified.split(".")
-            t = store.table(table)
-            known[qualified] = bool(t.filter(t[column].notnull()).count().execute() > 0)
-        return known[qualified]
+        return known.get(qualified, False)
 
     for i, name in enumerate(names):
         d = KPI_DEFINITIONS[name]
