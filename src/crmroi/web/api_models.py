@@ -20,8 +20,8 @@ from crmroi.reports.model import (
     ScoringSection,
     SegmentRow,
 )
-from crmroi.web.api_types import UtcDateTime
-from crmroi.web.dashboard_data import CaseView, SourceRow, cumulative, finite
+from crmroi.web.api_types import UtcDateTime, finite
+from crmroi.web.dashboard_data import CaseView, SourceRow, cumulative
 from crmroi.web.dashboard_filters import Filters
 
 

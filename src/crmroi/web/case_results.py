@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 import tempfile
 import unicodedata
@@ -24,16 +23,9 @@ from markupsafe import Markup
 from crmroi.errors import UserError
 from crmroi.finance.evaluate import CaseResult, evaluate_case, model_for
 from crmroi.finance.summary import Summary
+from crmroi.web.api_types import finite
 from crmroi.web.case_library import SavedCase, case_from_text
 from crmroi.web.state import AppState
-
-
-def finite(value: float | None) -> float | None:
-    """The value, or None when it is missing, NaN or infinite (JSON has no NaN)."""
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ call the same core as the CLI (`crmroi.kpi`, `crmroi.finance`, `crmroi.improve`,
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +24,7 @@ from crmroi.finance.simulation import simulate
 from crmroi.finance.summary import Summary
 from crmroi.kpi import KPI_DEFINITIONS, KpiChange, KpiReport, compute_kpi_report, kpi_panel
 from crmroi.store.schema import TABLES
+from crmroi.web.api_types import finite
 from crmroi.web.case_library import CaseLibrary, SavedCase
 from crmroi.web.dashboard_filters import Filters, Options, load_options
 from crmroi.web.state import AppState
@@ -33,17 +33,6 @@ AREAS: tuple[str, ...] = ("sales", "marketing", "service", "cost")
 SEED = 0
 STALE_DAYS = 14
 FOLLOWUP_TABLES = ["reps", "accounts", "leads", "deals", "activities", "orders"]
-
-
-def finite(value: Any) -> float | None:
-    """`value` as a float, or None when it is missing, NaN or infinite."""
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 # -- workspace --------------------------------------------------------------------

@@ -14,6 +14,7 @@ from crmroi.errors import UserError
 from crmroi.kpi import KPI_DEFINITIONS, KpiChange
 from crmroi.web import dashboard_data as data
 from crmroi.web import dashboard_improve as improve
+from crmroi.web.api_types import finite
 from crmroi.web.dashboard_filters import (
     PERIODS,
     Filters,
@@ -42,26 +43,26 @@ class Fmt:
     DASH = "–"
 
     def money(self, value: float | None, currency: str = "") -> str:
-        if data.finite(value) is None:
+        if finite(value) is None:
             return self.DASH
         assert value is not None
         text = f"{value:,.0f}"
         return f"{text} {currency}".strip()
 
     def pct(self, value: float | None, signed: bool = False) -> str:
-        if data.finite(value) is None:
+        if finite(value) is None:
             return self.DASH
         assert value is not None
         return f"{value:+.1%}" if signed else f"{value:.1%}"
 
     def fixed(self, value: float | None, digits: int) -> str:
         """`value` with `digits` decimals and thousands separators."""
-        number = data.finite(value)
+        number = finite(value)
         return self.DASH if number is None else f"{number:,.{digits}f}"
 
     def param(self, value: float | None) -> str:
         """A fitted model parameter (four decimals below 10, else one)."""
-        number = data.finite(value)
+        number = finite(value)
         if number is None:
             return self.DASH
         return self.fixed(number, 4 if abs(number) < 10 else 1)

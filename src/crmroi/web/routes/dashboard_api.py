@@ -35,6 +35,7 @@ from crmroi.web.api_models import (
     followup_items,
     windows,
 )
+from crmroi.web.api_types import finite
 from crmroi.web.dashboard_filters import (
     MAX_MONTHS,
     MAX_VALUE,
@@ -240,7 +241,7 @@ def summary(state: State, session: Viewer) -> SummaryOut:
         out.case_error = view.error
         out.figures = [FiguresOut.of(s, risk) for s, risk in view.figures()]
         out.probabilities = [
-            ProbabilityOut(horizon_months=h, risk_adjusted=r, p_roi_positive=data.finite(p))
+            ProbabilityOut(horizon_months=h, risk_adjusted=r, p_roi_positive=finite(p))
             for (h, r), p in sorted(view.probabilities.items())
         ]
     if ws.has_data:
