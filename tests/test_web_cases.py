@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from crmroi.finance.evaluate import evaluate_case
 from crmroi.web.case_forms import form_from_text, form_items
-from crmroi.web.case_library import CaseLibrary, case_from_text
+from crmroi.web.case_library import case_from_text
 from crmroi.web.case_results import content_disposition
 from tests.conftest import copy_workspace
 from tests.web_support import login, make_app
@@ -26,8 +26,7 @@ RUNS = 200
 @pytest.fixture
 def app(small_demo_folder: Path, tmp_path: Path) -> Iterator[FastAPI]:
     folder = copy_workspace(small_demo_folder, tmp_path / "ws")
-    application = make_app(str(folder), simulation_runs=RUNS, bootstrap=0)
-    CaseLibrary(application.state.crmroi.access).seed()  # what the first page view does
+    application = make_app(str(folder), simulation_runs=RUNS, bootstrap=0)  # seeds "default"
     yield application
     application.state.crmroi.access.close()
 

@@ -47,6 +47,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     """The web app over `settings.workspace` (settings read from the environment if None)."""
     settings = settings or WebSettings()  # type: ignore[call-arg]
     access = WorkspaceAccess(settings.workspace)
+    from crmroi.web.case_library import CaseLibrary
+
+    CaseLibrary(access).seed()  # once, here: not on every request
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     templates.env.globals["version"] = __version__
     state = AppState(

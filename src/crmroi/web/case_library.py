@@ -2,7 +2,7 @@
 
 The YAML text is the source of truth, exactly what `crmroi roi` reads, so a case
 edited in the browser can be downloaded and run from the command line unchanged.
-On first use the workspace's own `case.yaml` (the demo writes one) is saved as
+When the app starts, the workspace's own `case.yaml` (the demo writes one) is saved as
 "default". One case is active: the dashboard shows it.
 """
 

@@ -168,7 +168,6 @@ def case_view(state: AppState, ws: Workspace, name: str | None = None) -> CaseVi
     `LookupError` when `name` is given and no such case is saved.
     """
     library = CaseLibrary(state.access)
-    library.seed()
     if name is None:
         name = library.active_name()
         if name is None:

@@ -182,7 +182,6 @@ def panels_key(state: AppState, ws: data.Workspace, f: Filters) -> tuple[object,
     from crmroi.web.case_library import CaseLibrary
 
     library = CaseLibrary(state.access)
-    library.seed()
     name = library.active_name()
     saved = library.get(name) if name else None
     return ("panels", ws.version, name, saved.digest if saved else None, f.key)

@@ -67,15 +67,8 @@ benefits:
 
 
 def library(state: AppState) -> CaseLibrary:
-    """The workspace's saved cases, seeded from its case.yaml on first use."""
-    lib = CaseLibrary(state.access)
-
-    def seed() -> bool:
-        lib.seed()
-        return True
-
-    state.cache.get_or_compute(("cases-seeded", state.access.location), seed)
-    return lib
+    """The workspace's saved cases (seeded from its case.yaml when the app starts)."""
+    return CaseLibrary(state.access)
 
 
 def saved_or_404(lib: CaseLibrary, name: str) -> SavedCase:
