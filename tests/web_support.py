@@ -11,8 +11,11 @@ from crmroi.web import WebSettings, create_app
 from crmroi.web.auth import Role
 
 SECRET = "test-secret-0123456789-abcdefghij"
-PASSWORDS = {"admin": "admin-password-1", "analyst": "analyst-password-1"}
-PASSWORDS["viewer"] = "viewer-password-1"
+PASSWORDS = {
+    "admin": "admin-password-1",
+    "analyst": "analyst-password-1",
+    "viewer": "viewer-password-1",
+}
 
 
 def make_app(workspace: str, **overrides: object) -> FastAPI:

@@ -62,13 +62,10 @@ class WorkspaceAccess:
         self.shared = not is_url(location)
         self._lock = threading.RLock()
         self._local = threading.local()
-        self._stores: list[Store] = []
         first = Store.open(location, create=create)
-        if self.shared:
-            self._stores.append(first)
-        else:
-            self._local.store = first
-            self._stores.append(first)
+        self._stores: list[Store] = [first]
+        if not self.shared:
+            self._local.store = first  # this thread's connection
         with self.store() as store:
             ensure_web_tables(store)
 

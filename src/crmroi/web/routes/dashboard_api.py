@@ -62,16 +62,6 @@ KPI_NAMES = tuple(KPI_DEFINITIONS)
 Dimension = Literal[DIMENSIONS]  # type: ignore[valid-type]
 
 
-def _filters(
-    ws: data.Workspace,
-    team: str | None,
-    region: str | None,
-    segment: str | None,
-    months: int,
-) -> Filters:
-    return parse_filters(ws.options, team, region, segment, months)
-
-
 def _known(name: str) -> None:
     if name not in KPI_DEFINITIONS:
         shown = ", ".join(KPI_NAMES)
@@ -98,7 +88,7 @@ def kpis(
     for name in kpi or ():
         _known(name)
     ws = data.workspace(state)
-    f = _filters(ws, team, region, segment, months)
+    f = parse_filters(ws.options, team, region, segment, months)
     notes = kpi_notes(f)
     if by is None:
         split, group = kpi_split(f)
@@ -145,7 +135,7 @@ def kpi_series(
     """KPI `name` by month, one line per team (or segment), with a pooled "total" line."""
     _known(name)
     ws = data.workspace(state)
-    f = _filters(ws, team, region, segment, months)
+    f = parse_filters(ws.options, team, region, segment, months)
     split, keep = series_units(f, ws.options)
     frame = data.series(state, ws, name, split, keep)
     d = KPI_DEFINITIONS[name]
@@ -213,7 +203,7 @@ def followups(
 ) -> FollowupsOut:
     """What needs action: stale deals, overdue tasks, hot leads, credit holds, key-rep risk."""
     ws = data.workspace(state)
-    f = _filters(ws, team, region, segment, 12)
+    f = parse_filters(ws.options, team, region, segment, 12)
     found = data.followups(state, ws, stale_days)
     items = data.filter_followups(found.items, f)
     if kind:
