@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-
-def _clean(value: float | None) -> float | None:
-    if value is None or not math.isfinite(value):
-        return None
-    return float(value)
+from crmroi.finite import finite
 
 
 @dataclass
@@ -49,7 +44,7 @@ class KpiChange:
             "baseline", "after", "change_abs", "change_rel", "ci_low", "ci_high",
             "net_change_abs", "net_change_rel", "net_ci_low", "net_ci_high",
         ):  # fmt: skip
-            setattr(self, key, _clean(getattr(self, key)))
+            setattr(self, key, finite(getattr(self, key)))
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

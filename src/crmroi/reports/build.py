@@ -16,6 +16,7 @@ from crmroi.finance.evaluate import CaseResult
 from crmroi.finance.model import Line
 from crmroi.finance.simulation import SimulationResult
 from crmroi.finance.summary import Summary
+from crmroi.finite import finite
 from crmroi.kpi.report import KpiChange, KpiReport
 from crmroi.reports.charts import build_charts
 from crmroi.reports.expressions import expression_of
@@ -42,10 +43,6 @@ __all__ = ["build_report"]
 HISTOGRAM_BINS = 30
 
 
-def _num(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
-
-
 def _figures(s: Summary, risk_adjusted: bool) -> Figures:
     return Figures(
         horizon_months=s.horizon_months,
@@ -53,11 +50,11 @@ def _figures(s: Summary, risk_adjusted: bool) -> Figures:
         pv_benefits=s.pv_benefits,
         pv_costs=s.pv_costs,
         npv=s.npv,
-        roi=_num(s.roi),
-        simple_roi=_num(s.simple_roi),
-        irr=_num(s.irr),
-        payback_months=_num(s.payback_months),
-        discounted_payback_months=_num(s.discounted_payback_months),
+        roi=finite(s.roi),
+        simple_roi=finite(s.simple_roi),
+        irr=finite(s.irr),
+        payback_months=finite(s.payback_months),
+        discounted_payback_months=finite(s.discounted_payback_months),
     )
 
 

@@ -11,13 +11,13 @@ closed history (`score_kind(refit=False)`); the hold-out figures are the command
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
 from crmroi.errors import UserError
+from crmroi.finite import finite
 from crmroi.reports.i18n import Lang
 from crmroi.reports.labels import followup_label
 from crmroi.reports.model import (
@@ -45,14 +45,6 @@ STALE_DAYS = 14
 HOT_THRESHOLD = 0.3
 CLV_HORIZON_WEEKS = 52.0
 MIN_SEGMENT_ACCOUNTS = 10
-
-
-def _opt(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def add_scoring(
@@ -131,13 +123,13 @@ def add_segments(
             dimension=str(r["dimension"]),
             value=str(r["value"]),
             accounts=int(r["accounts"]),
-            win_rate=(_opt(r["win_rate"]), _opt(r["win_rate_low"]), _opt(r["win_rate_high"])),
+            win_rate=(finite(r["win_rate"]), finite(r["win_rate_low"]), finite(r["win_rate_high"])),
             revenue_per_account=(
-                _opt(r["revenue_per_account"]),
-                _opt(r["revenue_low"]),
-                _opt(r["revenue_high"]),
+                finite(r["revenue_per_account"]),
+                finite(r["revenue_low"]),
+                finite(r["revenue_high"]),
             ),
-            churn_rate=(_opt(r["churn_rate"]), _opt(r["churn_low"]), _opt(r["churn_high"])),
+            churn_rate=(finite(r["churn_rate"]), finite(r["churn_low"]), finite(r["churn_high"])),
         )
         for r in table.to_dict(orient="records")
     ]
@@ -212,7 +204,7 @@ def add_clv(
         value_per_customer_month=fit.value_per_active_customer_month,
         bgnbd={"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b},
         gamma_gamma={"p": gg.p, "q": gg.q, "gamma": gg.gamma},
-        spend_frequency_correlation=_opt(fit.spend_frequency_correlation),
+        spend_frequency_correlation=finite(fit.spend_frequency_correlation),
         segments=[
             ClvSegmentRow(
                 segment=str(r["segment"]),

@@ -12,6 +12,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from crmroi.finance.summary import Summary
+from crmroi.finite import finite
 from crmroi.kpi import KpiChange, KpiReport
 from crmroi.reports.model import (
     ClvSegmentRow,
@@ -20,7 +21,7 @@ from crmroi.reports.model import (
     ScoringSection,
     SegmentRow,
 )
-from crmroi.web.api_types import UtcDateTime, finite
+from crmroi.web.api_types import UtcDateTime
 from crmroi.web.dashboard_data import CaseView, SourceRow, cumulative
 from crmroi.web.dashboard_filters import Filters
 

@@ -23,7 +23,7 @@ from markupsafe import Markup
 from crmroi.errors import UserError
 from crmroi.finance.evaluate import CaseResult, evaluate_case, model_for
 from crmroi.finance.summary import Summary
-from crmroi.web.api_types import finite
+from crmroi.finite import finite
 from crmroi.web.case_library import SavedCase, case_from_text
 from crmroi.web.state import AppState
 

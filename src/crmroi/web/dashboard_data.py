@@ -22,9 +22,9 @@ from crmroi.finance.evaluate import CaseResult, evaluate_case, model_for
 from crmroi.finance.model import CaseModel
 from crmroi.finance.simulation import simulate
 from crmroi.finance.summary import Summary
+from crmroi.finite import finite
 from crmroi.kpi import KPI_DEFINITIONS, KpiChange, KpiReport, compute_kpi_report, kpi_panel
 from crmroi.store.schema import TABLES
-from crmroi.web.api_types import finite
 from crmroi.web.case_library import CaseLibrary, SavedCase
 from crmroi.web.dashboard_filters import Filters, Options, load_options
 from crmroi.web.state import AppState

@@ -11,10 +11,10 @@ from typing import Any
 import pandas as pd
 
 from crmroi.errors import UserError
+from crmroi.finite import finite
 from crmroi.kpi import KPI_DEFINITIONS, KpiChange
 from crmroi.web import dashboard_data as data
 from crmroi.web import dashboard_improve as improve
-from crmroi.web.api_types import finite
 from crmroi.web.dashboard_filters import (
     PERIODS,
     Filters,

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 
+from crmroi.finite import finite
 from crmroi.improve.segments import DIMENSIONS
 from crmroi.kpi import KPI_DEFINITIONS
 from crmroi.reports.improve import MIN_SEGMENT_ACCOUNTS, TOP
@@ -35,7 +36,6 @@ from crmroi.web.api_models import (
     followup_items,
     windows,
 )
-from crmroi.web.api_types import finite
 from crmroi.web.dashboard_filters import (
     MAX_MONTHS,
     MAX_VALUE,
