@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyarrow as pa
 import pytest
 from fastapi import FastAPI
@@ -16,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from crmroi.ingest.mapping import parse_mapping
 from crmroi.store import TABLES
+from crmroi.store.undo import list_batches
 from crmroi.web.audit import events
 from crmroi.web.auth import Role
 from tests.web_support import PASSWORDS, login, make_app
@@ -254,6 +257,96 @@ def test_uploads_above_the_limit_are_refused(tmp_path: Path) -> None:
         assert response.status_code == 413
         assert "big.csv" in response.json()["detail"]
         assert not any((tmp_path / "ws" / "uploads").iterdir())
+    finally:
+        application.state.crmroi.access.close()
+
+
+CHUNK = 16 * 1024
+
+
+def post_chunked(
+    app: FastAPI, path: str, fields: dict[str, str], content: bytes
+) -> tuple[httpx.Response, int, int]:
+    """POST a multipart form with one file as a chunked stream (no Content-Length), as
+    the analyst with a bearer token; the response, the chunks read, the chunks sent."""
+    state = app.state.crmroi
+    analyst = next(u for u, _ in state.accounts.users() if u.username == "analyst")
+    token = state.accounts.create_api_token(analyst, "chunked")
+    boundary = "crmroi-test-boundary"
+    head = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in fields.items()
+    )
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+        'filename="big.csv"\r\nContent-Type: text/csv\r\n\r\n'
+    )
+    body = head.encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    read = 0
+
+    async def chunks() -> AsyncIterator[bytes]:
+        nonlocal read
+        for start in range(0, len(body), CHUNK):
+            read += 1
+            yield body[start : start + CHUNK]
+
+    async def post() -> httpx.Response:
+        headers = {
+            "authorization": f"Bearer {token}",
+            "content-type": f"multipart/form-data; boundary={boundary}",
+        }
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
+            return await c.post(path, content=chunks(), headers=headers)
+
+    response = asyncio.run(post())
+    assert "content-length" not in response.request.headers
+    assert response.request.headers["transfer-encoding"] == "chunked"
+    return response, read, -(-len(body) // CHUNK)
+
+
+def history_of(app: FastAPI) -> list[Any]:
+    with app.state.crmroi.access.store() as store:
+        return list_batches(store)
+
+
+@pytest.mark.parametrize(
+    ("path", "fields"), [("/imports/upload", {"source": "generic"}), ("/api/v1/imports", {})]
+)
+def test_a_chunked_upload_above_the_limit_gets_413_and_stores_nothing(
+    tmp_path: Path, path: str, fields: dict[str, str]
+) -> None:
+    """No Content-Length: the body limit counts the stream and answers 413 itself."""
+    application = make_app(str(tmp_path / "ws"), max_upload_bytes=2000)
+    try:
+        api_import(login(application, "analyst"), cp1251(ROWS[:2]))  # a history to keep
+        before, history = snapshot(application), history_of(application)
+        response, read, chunks = post_chunked(application, path, fields, cp1251(ROWS * 4000))
+        assert response.status_code == 413, response.text
+        assert response.json() == {"detail": "the request body is too large"}
+        assert 1 < read < chunks  # read up to the limit, not to the end
+        assert history_of(application) == history
+        assert all(snapshot(application)[n].equals(t) for n, t in before.items())
+        assert not any((tmp_path / "ws" / "uploads").iterdir())
+    finally:
+        application.state.crmroi.access.close()
+
+
+def test_a_chunked_upload_within_the_limit_is_staged(tmp_path: Path) -> None:
+    """The streamed count refuses only what is too large: several chunks, under the limit."""
+    application = make_app(str(tmp_path / "ws"), max_upload_bytes=60_000)
+    try:
+        content = cp1251(ROWS[:2] * 400)
+        assert 2 * CHUNK < len(content) < 60_000
+        response, read, chunks = post_chunked(
+            application, "/imports/upload", {"source": "generic"}, content
+        )
+        assert response.status_code == 303, response.text
+        assert read == chunks
+        upload_id = response.headers["location"].rsplit("/", 1)[1]
+        folder = tmp_path / "ws" / "uploads" / upload_id
+        staged = [f.read_bytes() for f in folder.rglob("*") if f.is_file()]
+        assert content in staged  # the whole file, not a cut-off part
     finally:
         application.state.crmroi.access.close()
 

@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crmroi import __version__
@@ -171,7 +172,14 @@ class SecurityHeaders:
 
 
 class BodyLimit:
-    """Refuses request bodies above `max_bytes` (413) before they are read into memory."""
+    """Refuses request bodies above `max_bytes` (413) before they are read into memory.
+
+    A declared Content-Length above the limit is refused before the app runs. A body
+    sent without one (chunked) is counted as it arrives: when it crosses the limit the
+    middleware answers 413 itself, the app sees the client disconnect (so no route runs
+    on a cut-off body) and whatever the app then tries to send is dropped, so the
+    client gets one response, never the 400 the form parser would make of the cut.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -186,17 +194,38 @@ class BodyLimit:
             await _too_large(scope, send)
             return
         seen = 0
+        started = False  # the app began its own response
+        cut = False  # the body crossed the limit: the app reads no more of it
+        refused = False  # ... and the 413 went out in place of the app's response
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, cut, refused
+            if cut:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise UploadRefused("the request body is too large", 413)
+                    cut = True
+                    if not started:  # once the app has begun answering, a 413 is too late
+                        refused = True
+                        await _too_large(scope, send)
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, counting_receive, send)
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 is the answer; the app's reply to a cut-off body is not
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except ClientDisconnect:
+            if not cut:
+                raise  # the client really went away: not ours to hide
 
 
 async def _too_large(scope: Scope, send: Send) -> None:
