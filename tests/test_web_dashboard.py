@@ -18,7 +18,7 @@ from crmroi.web.case_library import CaseLibrary
 from crmroi.web.dashboard_data import roi_probabilities
 from crmroi.web.dashboard_view import Fmt
 from tests.conftest import copy_workspace
-from tests.web_support import login, make_app
+from tests.web_support import client, login, make_app
 
 RUNS, BOOTSTRAP = 200, 20
 SCRIPT = "<script>alert(1)</script>"
@@ -224,6 +224,92 @@ def test_viewer_reads_everything_and_bad_values_are_4xx(viewer: Any) -> None:
     schema = viewer.get("/api/v1/openapi.json").json()
     kpi_schema = schema["components"]["schemas"]["KpiOut"]["properties"]
     assert "ci_low" in kpi_schema and "/api/v1/kpis/{name}/series" in schema["paths"]
+
+
+# Every route that reads team, region and segment, and every one that reads the period.
+GROUP_ROUTES = (
+    "/api/v1/kpis",
+    "/api/v1/kpis/win_rate/series",
+    "/api/v1/followups",
+    "/dashboard",
+    "/dashboard/kpi/win_rate",
+)
+PERIOD_ROUTES = (*(r for r in GROUP_ROUTES if r != "/api/v1/followups"), "/api/v1/sources")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "known"),
+    [("team", "nobody", "APAC"), ("region", "Atlantis", "EMEA"), ("segment", "Galaxy", "SMB")],
+)
+def test_an_unknown_filter_value_is_the_same_400_on_every_route(
+    viewer: Any, field: str, value: str, known: str
+) -> None:
+    details = set()
+    for route in GROUP_ROUTES:
+        response = viewer.get(route, params={field: value})
+        assert response.status_code == 400, (route, response.text)
+        details.add(response.json()["detail"])
+    [detail] = details
+    assert detail.startswith(f"{field}: no {field} {value!r} in the workspace (")
+    assert known in detail  # the values there are, to pick from
+    for route in ("/dashboard", "/dashboard/kpi/win_rate"):  # browsers get the error page
+        page = viewer.get(route, params={field: value}, headers=HTML)
+        assert page.status_code == 400 and f"{field}: no {field} " in page.text
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "routes", "kind"),
+    [
+        ("team", "x" * 201, GROUP_ROUTES, "string_too_long"),
+        ("segment", "x" * 201, GROUP_ROUTES, "string_too_long"),
+        ("months", "0", PERIOD_ROUTES, "greater_than_equal"),
+        ("months", "37", PERIOD_ROUTES, "less_than_equal"),
+        ("months", "twelve", PERIOD_ROUTES, "int_parsing"),
+    ],
+)
+def test_an_invalid_filter_value_is_the_same_422_on_every_route(
+    viewer: Any, field: str, value: str, routes: tuple[str, ...], kind: str
+) -> None:
+    errors = []
+    for route in routes:
+        response = viewer.get(route, params={field: value})
+        assert response.status_code == 422, (route, response.text)
+        errors.append(response.json()["detail"])
+    assert all(e == errors[0] for e in errors), errors
+    [error] = errors[0]
+    assert error["loc"] == ["query", field] and error["type"] == kind and error["msg"]
+
+
+def test_filters_are_checked_only_after_the_login(app: FastAPI) -> None:
+    """An anonymous request learns nothing of the workspace's teams from a refusal."""
+    anonymous = client(app)
+    for route in GROUP_ROUTES:
+        response = anonymous.get(route, params={"team": "nobody"})
+        assert response.status_code == 401, (route, response.text)
+        assert "APAC" not in response.text
+
+
+def test_filter_parameters_stay_documented(viewer: Any) -> None:
+    paths = viewer.get("/api/v1/openapi.json").json()["paths"]
+    for route, names in (
+        ("/api/v1/kpis", {"team", "region", "segment", "months", "by", "kpi"}),
+        ("/api/v1/kpis/{name}/series", {"name", "team", "region", "segment", "months"}),
+        ("/api/v1/followups", {"team", "region", "segment", "kind", "stale_days", "limit"}),
+        ("/api/v1/sources", {"months"}),
+    ):
+        parameters = paths[route]["get"]["parameters"]
+        assert {p["name"] for p in parameters} == names, route
+        described = [p for p in parameters if p["name"] in ("team", "region", "segment", "months")]
+        assert described and all(p.get("description") for p in described), route
+    months = next(p for p in paths["/api/v1/kpis"]["get"]["parameters"] if p["name"] == "months")
+    assert months["schema"] == {
+        "type": "integer",
+        "maximum": 36,
+        "minimum": 1,
+        "default": 12,
+        "title": "Months",
+        "description": "Baseline and after window length, months.",
+    }
 
 
 def test_empty_workspace_shows_the_empty_state(tmp_path: Path) -> None:

@@ -9,24 +9,20 @@ the models take seconds to fit on a large workspace.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from crmroi.kpi import KPI_DEFINITIONS
 from crmroi.web import dashboard_data as data
-from crmroi.web.dashboard_filters import MAX_MONTHS, MAX_VALUE, PERIODS, parse_filters
+from crmroi.web.dashboard_filters import PERIODS
 from crmroi.web.dashboard_improve import SECTIONS, Section
 from crmroi.web.dashboard_view import improve_context, panels_html, series_context
 from crmroi.web.deps import State, Viewer
+from crmroi.web.filter_query import CurrentWorkspace, FiltersQuery
 from crmroi.web.pages import render
 
 router = APIRouter()
-
-Text = Annotated[str | None, Query(max_length=MAX_VALUE)]
-Months = Annotated[int, Query(ge=1, le=MAX_MONTHS)]
 
 
 def _partial(request: Request) -> bool:
@@ -40,13 +36,9 @@ def dashboard(
     request: Request,
     state: State,
     session: Viewer,
-    team: Text = None,
-    region: Text = None,
-    segment: Text = None,
-    months: Months = 12,
+    ws: CurrentWorkspace,
+    f: FiltersQuery,
 ) -> HTMLResponse:
-    ws = data.workspace(state)
-    f = parse_filters(ws.options, team, region, segment, months)
     panels = panels_html(state, ws, f)
     if _partial(request):
         response = HTMLResponse(panels)
@@ -63,15 +55,11 @@ def kpi_drilldown(
     state: State,
     session: Viewer,
     name: str,
-    team: Text = None,
-    region: Text = None,
-    segment: Text = None,
-    months: Months = 12,
+    ws: CurrentWorkspace,
+    f: FiltersQuery,
 ) -> HTMLResponse:
     if name not in KPI_DEFINITIONS:
         raise HTTPException(404, f"no KPI called {name!r}")
-    ws = data.workspace(state)
-    f = parse_filters(ws.options, team, region, segment, months)
     context = series_context(state, ws, name, f)
     context["filters"] = f
     template = "dashboard_series.html" if _partial(request) else "dashboard_series_page.html"

@@ -37,26 +37,17 @@ from crmroi.web.api_models import (
     windows,
 )
 from crmroi.web.dashboard_filters import (
-    MAX_MONTHS,
-    MAX_VALUE,
-    Filters,
     followup_notes,
     kpi_notes,
     kpi_split,
-    parse_filters,
     series_units,
     sources_notes,
 )
 from crmroi.web.deps import State, Viewer
+from crmroi.web.filter_query import CurrentWorkspace, FiltersQuery, GroupFiltersQuery, PeriodQuery
 
 router = APIRouter(prefix="/api/v1", tags=["dashboard"])
 
-Team = Annotated[str | None, Query(max_length=MAX_VALUE, description="A team of the reps.")]
-Region = Annotated[str | None, Query(max_length=MAX_VALUE, description="A region.")]
-Segment = Annotated[str | None, Query(max_length=MAX_VALUE, description="A segment.")]
-Months = Annotated[
-    int, Query(ge=1, le=MAX_MONTHS, description="Baseline and after window length, months.")
-]
 By = Literal["team", "rep", "segment", "source"]
 KPI_NAMES = tuple(KPI_DEFINITIONS)
 Dimension = Literal[DIMENSIONS]  # type: ignore[valid-type]
@@ -72,10 +63,8 @@ def _known(name: str) -> None:
 def kpis(
     state: State,
     session: Viewer,
-    team: Team = None,
-    region: Region = None,
-    segment: Segment = None,
-    months: Months = 12,
+    ws: CurrentWorkspace,
+    f: FiltersQuery,
     by: Annotated[By | None, Query(description="Split every KPI by this dimension.")] = None,
     kpi: Annotated[list[str] | None, Query(description="Only these KPIs (repeatable).")] = None,
 ) -> KpisOut:
@@ -87,8 +76,6 @@ def kpis(
     """
     for name in kpi or ():
         _known(name)
-    ws = data.workspace(state)
-    f = parse_filters(ws.options, team, region, segment, months)
     notes = kpi_notes(f)
     if by is None:
         split, group = kpi_split(f)
@@ -127,15 +114,11 @@ def kpi_series(
     state: State,
     session: Viewer,
     name: str,
-    team: Team = None,
-    region: Region = None,
-    segment: Segment = None,
-    months: Months = 12,
+    ws: CurrentWorkspace,
+    f: FiltersQuery,
 ) -> SeriesOut:
     """KPI `name` by month, one line per team (or segment), with a pooled "total" line."""
     _known(name)
-    ws = data.workspace(state)
-    f = parse_filters(ws.options, team, region, segment, months)
     split, keep = series_units(f, ws.options)
     frame = data.series(state, ws, name, split, keep)
     d = KPI_DEFINITIONS[name]
@@ -171,15 +154,9 @@ def roi(
 
 
 @router.get("/sources", response_model=SourcesOut)
-def sources(
-    state: State,
-    session: Viewer,
-    months: Months = 12,
-) -> SourcesOut:
+def sources(state: State, session: Viewer, ws: CurrentWorkspace, f: PeriodQuery) -> SourcesOut:
     """Lead sources: leads, conversion, won deals and revenue, spend, cost per lead."""
-    ws = data.workspace(state)
-    f = Filters(months=months)
-    report = data.kpi_report(state, ws, "source", months)
+    report = data.kpi_report(state, ws, "source", f.months)
     return SourcesOut(
         **windows(report),
         filters=FiltersOut.of(f),
@@ -192,9 +169,8 @@ def sources(
 def followups(
     state: State,
     session: Viewer,
-    team: Team = None,
-    region: Region = None,
-    segment: Segment = None,
+    ws: CurrentWorkspace,
+    f: GroupFiltersQuery,
     kind: Annotated[
         str | None, Query(max_length=40, description="Only this kind (stale_deal...).")
     ] = None,
@@ -202,8 +178,6 @@ def followups(
     limit: Annotated[int, Query(ge=1, le=5000)] = 200,
 ) -> FollowupsOut:
     """What needs action: stale deals, overdue tasks, hot leads, credit holds, key-rep risk."""
-    ws = data.workspace(state)
-    f = parse_filters(ws.options, team, region, segment, 12)
     found = data.followups(state, ws, stale_days)
     items = data.filter_followups(found.items, f)
     if kind:
