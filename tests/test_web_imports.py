@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 import re
@@ -10,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio.from_thread
 import httpx
 import pyarrow as pa
 import pytest
@@ -299,7 +299,8 @@ def post_chunked(
         async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
             return await c.post(path, content=chunks(), headers=headers)
 
-    response = asyncio.run(post())
+    with anyio.from_thread.start_blocking_portal() as portal:  # a loop of its own thread
+        response = portal.call(post)
     assert "content-length" not in response.request.headers
     assert response.request.headers["transfer-encoding"] == "chunked"
     return response, read, -(-len(body) // CHUNK)
