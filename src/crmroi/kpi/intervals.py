@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import sparse, stats
 
 Z95 = 1.959963984540054
 BLOCK_CELLS = 1_000_000  # hashes per block (uint64: 8 MB, four weights each)
@@ -103,10 +103,14 @@ class _Request:
 
 @dataclass
 class _Block:
+    """One request's entries of one team: `val[i]` adds to (units[u_idx[i]], cols[c_idx[i]])."""
+
     out: np.ndarray
     units: np.ndarray  # distinct unit codes, sorted
-    cols: np.ndarray  # the columns of `out` this block adds to
-    sums: np.ndarray  # (units x cols)
+    cols: np.ndarray  # the columns of `out` this block adds to, sorted
+    u_idx: np.ndarray
+    c_idx: np.ndarray
+    val: np.ndarray
 
 
 class BootstrapWeights:
@@ -114,15 +118,19 @@ class BootstrapWeights:
     (`names[code]` is its id).
 
     KPIs `add` their per-unit sums; `flush` computes them all at once: the weights
-    are made once per unit used (float32, exact), and the sums are multiplied by
-    them in one matrix product per team (and size class), with the columns of every
-    KPI side by side. Per team, because a team's rows only reach the cells of that
-    team (its own difference-in-differences cells and its group's), so the mostly
-    empty columns of the other teams never enter a product; side by side, because
-    one wide product reads the weights once instead of once per KPI.
+    are made once per unit used, and the sums are multiplied by them in one matrix
+    product per team (and size class), with the columns of every KPI side by side.
+    Per team, because a team's rows only reach the cells of that team (its own
+    difference-in-differences cells and its group's), so the mostly empty columns
+    of the other teams never enter a product; side by side, because one wide
+    product reads the weights once instead of once per KPI. A batch whose (units x
+    columns) sums are mostly zeros (grouped by rep or segment: each account reaches
+    few of the many group cells) is multiplied as a sparse matrix, so the work is
+    the nonzero sums times the replicates, not every unit times every column.
     """
 
     SMALL = 5000  # requests with fewer units (reps) are batched apart from accounts
+    SPARSE = 0.05  # batches with fewer nonzero sums than this share: sparse product
 
     def __init__(self, seed: int, replicates: int, names: Sequence[str]) -> None:
         self.seed, self.replicates, self.names = seed, replicates, names
@@ -152,14 +160,39 @@ class BootstrapWeights:
             units, _ = _distinct(np.concatenate([b.units for b in blocks]), size)
             width = [len(b.cols) for b in blocks]
             offsets = np.concatenate([[0], np.cumsum(width)])
-            stacked = np.zeros((len(units), int(offsets[-1])))
-            for b, lo, hi in zip(blocks, offsets[:-1], offsets[1:], strict=True):
-                stacked[np.searchsorted(units, b.units), lo:hi] = b.sums
-            distinct, copies = _distinct_columns(stacked)
+            rows = np.concatenate([np.searchsorted(units, b.units)[b.u_idx] for b in blocks])
+            cols = np.concatenate(
+                [lo + b.c_idx for b, lo in zip(blocks, offsets[:-1], strict=True)]
+            )
+            vals = np.concatenate([b.val for b in blocks])
             w = poisson_weights(self.seed, self.replicates, [self.names[c] for c in units])
-            product = (w.T @ stacked[:, distinct])[:, copies]  # (replicates x columns)
+            shape = (len(units), int(offsets[-1]))
+            if len(vals) < self.SPARSE * shape[0] * shape[1]:
+                product = _sparse_product(w, rows, cols, vals, shape)
+            else:
+                product = _dense_product(w, rows, cols, vals, shape)
             for b, lo, hi in zip(blocks, offsets[:-1], offsets[1:], strict=True):
                 b.out[:, b.cols] += product[:, lo:hi]
+
+
+def _dense_product(
+    w: np.ndarray, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape: tuple[int, int]
+) -> np.ndarray:
+    """(replicates x columns) `w.T @ S` with S (units x columns) the summed entries,
+    as a dense product over S's distinct columns."""
+    stacked = np.bincount(rows * shape[1] + cols, weights=vals, minlength=shape[0] * shape[1])
+    stacked = stacked.reshape(shape)
+    distinct, copies = _distinct_columns(stacked)
+    return np.asarray((w.T @ stacked[:, distinct])[:, copies])
+
+
+def _sparse_product(
+    w: np.ndarray, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape: tuple[int, int]
+) -> np.ndarray:
+    """(replicates x columns) `w.T @ S` with S (units x columns) the summed entries,
+    with S sparse: work in proportion to S's nonzeros times the replicates."""
+    s_t = sparse.csr_array((vals, (cols, rows)), shape=(shape[1], shape[0]))
+    return np.ascontiguousarray((s_t @ w).T)
 
 
 def _distinct(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -188,15 +221,13 @@ def _distinct_columns(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _split(r: _Request, size: int) -> list[tuple[int, _Block]]:
-    """A request's per-unit sums, one dense block per team."""
+    """A request's per-unit entries, one block per team."""
     out = []
     for team in np.unique(r.team).tolist():
         m = r.team == team
         units, u_idx = _distinct(r.unit[m], size)
         cols, c_idx = _distinct(r.col[m], r.out.shape[1])
-        cells = len(units) * len(cols)
-        sums = np.bincount(u_idx * len(cols) + c_idx, weights=r.val[m], minlength=cells)
-        out.append((team, _Block(r.out, units, cols, sums.reshape(len(units), len(cols)))))
+        out.append((team, _Block(r.out, units, cols, u_idx, c_idx, r.val[m])))
     return out
 
 
