@@ -13,7 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crmroi.kpi.intervals import BootstrapWeights, median_of_counts, median_se, percentile_ci
+from crmroi.kpi.intervals import (
+    Z95,
+    BootstrapWeights,
+    median_of_counts,
+    median_se,
+    percentile_ci,
+)
 from crmroi.kpi.stats import UnitSums
 
 Sums = tuple[np.ndarray, np.ndarray]  # numerator, denominator (any leading shape)
@@ -60,19 +66,18 @@ class Cells:
         )  # fmt: skip
         return cls(p_num, p_den, reps, weights)
 
-    def point(self, cells: list[int]) -> Sums:
+    def point(self, cells: list[int] | np.ndarray) -> Sums:
+        """Sums of the cells `cells` (a list; or an array: summed over its last axis)."""
         return self.num[cells].sum(axis=-1), self.den[cells].sum(axis=-1)
 
-    def replicates(self, cells: list[int]) -> Sums | None:
+    def replicates(self, cells: list[int] | np.ndarray) -> Sums | None:
+        """Per replicate (first axis), sums of the cells `cells` as in `point`."""
         if self.reps is None:
             return None
         if self.weights is not None and self.weights.pending:
             self.weights.flush()
-        n = len(self.num)
-        return (
-            self.reps[:, cells].sum(axis=-1),
-            self.reps[:, [n + c for c in cells]].sum(axis=-1),
-        )
+        c = np.asarray(cells, dtype=np.int64)
+        return self.reps[:, c].sum(axis=-1), self.reps[:, len(self.num) + c].sum(axis=-1)
 
 
 def value(kind: str, sums: Sums, months: int) -> np.ndarray:
@@ -131,3 +136,26 @@ class MedianCells:
     def count(self, cells: list[int]) -> float:
         """Number of rows (values) in the pooled cells."""
         return float(self.sums.den[np.isin(self.cell, cells)].sum())
+
+    def per_cell(self, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+        """(median, standard error) of every cell 0 .. n_cells - 1 on its own (NaN:
+        undefined), all cells in one sort: the numbers of `median` for each cell."""
+        use = (self.cell >= 0) & (self.cell < n_cells)
+        cell, v, n = self.cell[use], self.sums.num[use], self.sums.den[use]
+        order = np.lexsort((v, cell))  # by cell, then value
+        cell, v, c = cell[order], v[order], np.cumsum(n[order])
+        total = np.bincount(cell, weights=n[order], minlength=n_cells)
+        before = np.concatenate([[0.0], np.cumsum(total)[:-1]])  # counts of earlier cells
+        count = np.floor(total)  # int(counts.sum()): whole values
+
+        def at(rank: np.ndarray) -> np.ndarray:
+            """The value of 0-based `rank` in each cell (counts are whole numbers)."""
+            i = np.searchsorted(c, before + rank, side="right")
+            return np.asarray(v[np.minimum(i, len(v) - 1)]) if len(v) else np.full(n_cells, np.nan)
+
+        med = np.where(count > 0, (at((count - 1) // 2) + at(count // 2)) / 2.0, np.nan)
+        half = Z95 * np.sqrt(count) / 2.0
+        r_lo = np.maximum(np.floor(count / 2.0 - half), 1) - 1
+        r_hi = np.minimum(np.ceil(count / 2.0 + half), count) - 1
+        se = np.where(count >= 5, (at(r_hi) - at(r_lo)) / (2.0 * Z95), np.nan)
+        return med, se

@@ -29,10 +29,10 @@ import numpy as np
 from crmroi.errors import ConfigurationError
 from crmroi.kpi import activity, customers, sales, service, sources
 from crmroi.kpi.buckets import Buckets
-from crmroi.kpi.changes import Cells, MedianCells, ci, did, rel, value
+from crmroi.kpi.changes import Cells, MedianCells, Sums, ci, did, value
 from crmroi.kpi.definitions import BY_CHOICES, KPI_DEFINITIONS, KpiDefinition
 from crmroi.kpi.facts import Ctx, Recipe, View
-from crmroi.kpi.intervals import Z95, BootstrapWeights, normal_ci
+from crmroi.kpi.intervals import Z95, BootstrapWeights, normal_ci, percentile_cis
 from crmroi.kpi.report import KpiChange, KpiReport
 from crmroi.kpi.stats import Labels, UnitSums
 from crmroi.kpi.windows import PERIODS, Windows, add_months, resolve_windows
@@ -132,6 +132,7 @@ class _Plan:
         self.teams = [
             np.array([labels.ids.get(t, -2) for t in (*g.treated, *g.controls)]) for g in groups
         ]
+        self.n_treated = [len(g.treated) for g in groups]
         self.offsets = np.cumsum([len(self.grps) * 2] + [len(t) * 2 for t in self.teams])
         self.size = int(self.offsets[-1])
 
@@ -147,8 +148,18 @@ class _Plan:
         pos = lut[sums.team + 1]
         return np.where(pos >= 0, self.offsets[i] + pos * 2 + sums.period, -1)
 
-    def group(self, grp: int, period: int) -> list[int]:
-        return [int(np.searchsorted(self.grps, grp)) * 2 + period]
+    def group_cells(self) -> np.ndarray:
+        """(group, period, 1) main cell numbers: group j's period p is cell 2 j + p."""
+        return (np.arange(len(self.grps))[:, None] * 2 + np.arange(2))[..., None]
+
+    def order(self, labels: Labels) -> list[int]:
+        """Group positions in report order (by label text)."""
+        names = [str(labels.name(g)) for g in self.grps.tolist()]
+        return sorted(range(len(names)), key=names.__getitem__)
+
+    def controls(self, i: int) -> list[int]:
+        """Team codes of comparison i's control teams."""
+        return list(self.teams[i][self.n_treated[i] :])
 
     def did_cells(self, i: int, teams: Sequence[int], period: int) -> list[int]:
         """Cells of comparison `i` for the team codes `teams` in `period`."""
@@ -231,58 +242,87 @@ def _evaluate(run: _Run, d: KpiDefinition, by: str | None) -> Finish:
 def _changes(
     run: _Run, d: KpiDefinition, by: str | None, plan: _Plan, box: Cells, groups: list[DidGroup]
 ) -> list[KpiChange]:
-    """Every group's change and net change of one KPI from its cells."""
-    windows, labels = run.windows, run.ctx.labels
-    months = {p: windows.months(name) for p, name in enumerate(PERIODS)}
+    """Every group's change and net change of one KPI from its cells: the values and
+    intervals of all groups at once, from (replicate, group, period) arrays, then the
+    net changes of the groups that have a comparison (by team, or the whole report)."""
+    months = [run.windows.months(name) for name in PERIODS]
 
-    def values(parts: dict[int, list[int]], reps: bool) -> dict[int, np.ndarray] | None:
-        out = {}
-        for p, c in parts.items():
-            s = box.replicates(c) if reps else box.point(c)
-            if s is None:
-                return None
-            out[p] = value(d.kind, s, months[p])
-        return out
+    def values(sums: Sums) -> np.ndarray:
+        """KPI values (..., period) from numerator and denominator sums (..., period)."""
+        num, den = sums
+        return np.stack(
+            [value(d.kind, (num[..., p], den[..., p]), months[p]) for p in (0, 1)], axis=-1
+        )
 
-    def net(i: int, treated: Sequence[int], reps: bool) -> tuple[np.ndarray, np.ndarray] | None:
-        controls = plan.teams[i][len(groups[i].treated) :]
-        vt = values({p: plan.did_cells(i, treated, p) for p in (0, 1)}, reps)
-        vc = values({p: plan.did_cells(i, list(controls), p) for p in (0, 1)}, reps)
-        if vt is None or vc is None:
-            return None
-        return did(d.effect, vt[0], vt[1], vc[0], vc[1])
-
+    cells = plan.group_cells()
+    point = values(box.point(cells))  # (group, period)
+    lo, hi = np.full(len(plan.grps), np.nan), np.full(len(plan.grps), np.nan)
+    reps = box.replicates(cells)
+    if reps is not None:
+        samples = values(reps)  # (replicate, group, period)
+        lo, hi = percentile_cis(samples[..., 1] - samples[..., 0])
     out = []
-    for grp in sorted(plan.grps.tolist(), key=lambda g: str(labels.name(g))):
-        label = None if by is None else labels.name(grp)
-        cells_of = {p: plan.group(grp, p) for p in (0, 1)}
-        point = values(cells_of, False) or {}
-        b, a = float(point[0]), float(point[1])
+    for j in plan.order(run.ctx.labels):
+        grp = int(plan.grps[j])
+        label = None if by is None else run.ctx.labels.name(grp)
+        b, a = float(point[j, 0]), float(point[j, 1])
         if not np.isfinite(b) or not np.isfinite(a):
             missing = "baseline" if not np.isfinite(b) else "after"
             out.append(_unavailable(d, f"no rows in the {missing} window", label))
             continue
-        reps = values(cells_of, True)
-        lo, hi = ci(None if reps is None else reps[1] - reps[0])
-        k = _change(d, b, a, lo, hi, label)
+        k = _change(d, b, a, _bound(lo[j]), _bound(hi[j]), label)
         # net change: this team's own comparison, or all comparisons pooled
         teams = {
             i: list(plan.teams[i][: len(g.treated)]) if by is None else [grp]
             for i, g in enumerate(groups)
             if by is None or label in g.treated
         }
-        found = {i: net(i, t, False) for i, t in teams.items()}
-        nets = {i: n for i, n in found.items() if n is not None and np.isfinite(n[0])}
-        if nets:
-            w = _weights([box.point(plan.did_cells(i, teams[i], 0))[1] for i in nets])
-            k.net_change_abs = float(sum(wi * n[0] for wi, n in zip(w, nets.values(), strict=True)))
-            k.net_change_rel = float(sum(wi * n[1] for wi, n in zip(w, nets.values(), strict=True)))
-            rep_nets = [net(i, teams[i], True) for i in nets]
-            if run.weights is not None and all(r is not None for r in rep_nets):
-                samples = sum(wi * r[0] for wi, r in zip(w, rep_nets, strict=True) if r is not None)
-                k.net_ci_low, k.net_ci_high = ci(np.asarray(samples))
+        if teams:
+            _net_change(k, d, plan, box, teams, values, run.weights is not None)
         out.append(k)
     return out
+
+
+def _net_change(
+    k: KpiChange,
+    d: KpiDefinition,
+    plan: _Plan,
+    box: Cells,
+    teams: dict[int, list[int]],
+    values: Callable[[Sums], np.ndarray],
+    bootstrap: bool,
+) -> None:
+    """Set k's net change (and interval): comparison i's treated `teams[i]` against its
+    controls, pooled over the comparisons with weights = treated baseline denominators."""
+
+    def side(i: int, treated: Sequence[int], reps: bool) -> np.ndarray | None:
+        cells = np.array([plan.did_cells(i, treated, p) for p in (0, 1)], dtype=np.int64)
+        sums = box.replicates(cells) if reps else box.point(cells)
+        return None if sums is None else values(sums)
+
+    def did_of(i: int, reps: bool) -> Sums | None:
+        vt = side(i, teams[i], reps)
+        vc = side(i, plan.controls(i), reps)
+        if vt is None or vc is None:
+            return None
+        return did(d.effect, vt[..., 0], vt[..., 1], vc[..., 0], vc[..., 1])
+
+    found = {i: did_of(i, False) for i in teams}
+    nets = {i: n for i, n in found.items() if n is not None and np.isfinite(n[0])}
+    if not nets:
+        return
+    w = _weights([box.point(plan.did_cells(i, teams[i], 0))[1] for i in nets])
+    k.net_change_abs = float(sum(wi * n[0] for wi, n in zip(w, nets.values(), strict=True)))
+    k.net_change_rel = float(sum(wi * n[1] for wi, n in zip(w, nets.values(), strict=True)))
+    rep_nets = [did_of(i, True) for i in nets]
+    if bootstrap and all(r is not None for r in rep_nets):
+        samples = sum(wi * r[0] for wi, r in zip(w, rep_nets, strict=True) if r is not None)
+        k.net_ci_low, k.net_ci_high = ci(np.asarray(samples))
+
+
+def _bound(x: float) -> float | None:
+    """An interval bound, None when the interval is undefined (NaN)."""
+    return None if np.isnan(x) else float(x)
 
 
 def _weights(raw: list[float] | list[np.ndarray]) -> np.ndarray:
@@ -293,7 +333,9 @@ def _weights(raw: list[float] | list[np.ndarray]) -> np.ndarray:
 def _change(
     d: KpiDefinition, b: float, a: float, lo: float | None, hi: float | None, group: str | None
 ) -> KpiChange:
-    k = KpiChange(d.name, d.unit, d.area, b, a, a - b, float(rel(a - b, b)), lo, hi, group=group)
+    """A change from finite baseline `b` and after `a` (relative change NaN when b = 0)."""
+    relative = (a - b) / b if b != 0 else float("nan")
+    k = KpiChange(d.name, d.unit, d.area, b, a, a - b, relative, lo, hi, group=group)
     k.significant = lo is not None and hi is not None and (lo > 0 or hi < 0)
     return k
 
@@ -306,26 +348,28 @@ def _median_changes(
     labels: Labels,
     by: str | None,
 ) -> list[KpiChange]:
-    """Median KPIs: order-statistic intervals; net change on the log scale (delta method)."""
+    """Median KPIs: order-statistic intervals (every group's medians at once); net
+    change on the log scale (delta method)."""
+    medians, ses = (x.reshape(-1, 2) for x in mc.per_cell(2 * len(plan.grps)))
     out = []
-    for grp in sorted(plan.grps.tolist(), key=lambda g: str(labels.name(g))):
+    for j in plan.order(labels):
+        grp = int(plan.grps[j])
         label = None if by is None else labels.name(grp)
-        (b, se_b), (a, se_a) = (mc.median(plan.group(grp, p)) for p in (0, 1))
-        if b is None or a is None:
-            missing = "baseline" if b is None else "after"
+        (b, a), (se_b, se_a) = medians[j].tolist(), ses[j].tolist()
+        if np.isnan(b) or np.isnan(a):
+            missing = "baseline" if np.isnan(b) else "after"
             out.append(_unavailable(d, f"no rows in the {missing} window", label))
             continue
-        se = None if se_b is None or se_a is None else float(np.hypot(se_b, se_a))
+        se = None if np.isnan(se_b) or np.isnan(se_a) else float(np.hypot(se_b, se_a))
         k = _change(d, b, a, *normal_ci(a - b, se), label)
         nets: list[tuple[float, float, float, float]] = []  # net_rel, t_b, variance, weight
         for i, g in enumerate(groups):
             if by is not None and label not in g.treated:
                 continue
             treated = list(plan.teams[i][: len(g.treated)]) if by is None else [grp]
-            controls = list(plan.teams[i][len(g.treated) :])
             meds = [
                 mc.median(plan.did_cells(i, side, p))
-                for side in (treated, controls)
+                for side in (treated, plan.controls(i))
                 for p in (0, 1)
             ]
             ok = [(m, sd) for m, sd in meds if m is not None and sd is not None and m > 0]
