@@ -16,6 +16,12 @@ separate processes, so that each peak memory is its own:
    instead of 35 s at scale 20) for the same numbers, an unfair baseline.
 
 Prints both times, the ratio and each run's peak resident memory. Not a test.
+
+With `--by rep` (or team, segment, source) the crmroi runs group the report
+(`crmroi kpis --by rep`: every group's values, intervals and net changes); pandas,
+which has no groups, is not run then:
+
+    .venv/bin/python benchmarks/bench_kpis.py --scale 20 --by rep --repeat 2
 """
 
 from __future__ import annotations
@@ -27,6 +33,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,13 +46,13 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_engine(workspace: Path, bootstrap: int) -> dict[str, float]:
+def run_engine(workspace: Path, bootstrap: int, by: str | None = None) -> dict[str, float]:
     from crmroi.kpi import compute_kpi_report
     from crmroi.store import Store
 
     with Store.open(workspace) as store:
         started = time.perf_counter()
-        report = compute_kpi_report(store, bootstrap=bootstrap)
+        report = compute_kpi_report(store, bootstrap=bootstrap, by=by)
         seconds = time.perf_counter() - started
     available = sum(k.available for k in report.kpis)
     return {"seconds": seconds, "peak_mb": _peak_mb(), "kpis": available}
@@ -89,10 +99,14 @@ def main() -> None:
     parser.add_argument("--phase", choices=["engine", "pandas"], default=None)
     parser.add_argument("--bootstrap", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=1, help="rounds (the machine may be busy)")
+    parser.add_argument(
+        "--by", choices=["team", "rep", "segment", "source"], default=None,
+        help="group the report (the crmroi runs only: pandas has no groups)",
+    )  # fmt: skip
     args = parser.parse_args()
     workspace = args.workspace or Path(f"/tmp/crmroi-bench-kpis-{args.scale:g}")
     if args.phase == "engine":
-        print(json.dumps(run_engine(workspace, args.bootstrap)))
+        print(json.dumps(run_engine(workspace, args.bootstrap, args.by)))
         return
     if args.phase == "pandas":
         print(json.dumps(run_pandas(workspace)))
@@ -113,6 +127,9 @@ def main() -> None:
             + ", ".join(f"{n} {c:,}" for n, c in counts.items() if c)
         )
     ws = str(workspace)
+    if args.by:
+        _grouped(console, ws, args.scale, args.by, args.repeat)
+        return
     table = Table(title=f"KPI report, demo scale {args.scale:g}")
     for col in ("round", "run", "seconds", "peak memory", "pandas / run"):
         table.add_column(col, justify="left" if col == "run" else "right")
@@ -131,6 +148,24 @@ def main() -> None:
             f"round {round_}: pandas {pandas['load_seconds']:.1f} s reading the tables, "
             f"{pandas['compute_seconds']:.1f} s computing"
         )
+    console.print(table)
+
+
+def _grouped(console: Console, ws: str, scale: float, by: str, repeat: int) -> None:
+    """The grouped report (`--by`), without and with 500 replicates, `repeat` rounds."""
+    from rich.table import Table
+
+    table = Table(title=f"KPI report --by {by}, demo scale {scale:g}")
+    for col in ("round", "run", "seconds", "peak memory", "available rows"):
+        table.add_column(col, justify="left" if col == "run" else "right")
+    for round_ in range(1, repeat + 1):
+        for name, reps in (("crmroi, no intervals", "0"),
+                           ("crmroi, 500 bootstrap replicates", "500")):  # fmt: skip
+            r = child("--phase", "engine", "--workspace", ws, "--bootstrap", reps, "--by", by)
+            table.add_row(
+                str(round_), name, f"{r['seconds']:.1f}", f"{r['peak_mb']:,.0f} MB",
+                f"{r['kpis']:,.0f}",
+            )  # fmt: skip
     console.print(table)
 
 
