@@ -151,7 +151,7 @@ def test_edit_a_case_and_download_the_workbook(
         page.screenshot(path=str(SHOTS / "5-case-edited.png"), full_page=True)
 
         with page.expect_download(timeout=180_000) as download_info:
-            page.click("a[href$='/report.xlsx']")
+            page.click("button[formaction$='/report.xlsx']")
         download = download_info.value
         assert download.suggested_filename.endswith(".xlsx")
         workbook = openpyxl.load_workbook(io.BytesIO(Path(download.path()).read_bytes()))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -245,42 +244,6 @@ def test_content_disposition_is_safe() -> None:
     assert "\r" not in header and "\n" not in header
     assert header.startswith('attachment; filename="a_b_c_d.pdf"')
     assert content_disposition("中文", ".xlsx").startswith('attachment; filename="case.xlsx"')
-
-
-@pytest.fixture(scope="module")
-def report_app(
-    small_demo_folder: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[FastAPI]:
-    """One app for the report downloads: the report model is built once and cached."""
-    folder = copy_workspace(small_demo_folder, tmp_path_factory.mktemp("reports") / "ws")
-    application = make_app(str(folder), simulation_runs=RUNS, bootstrap=0)
-    yield application
-    application.state.crmroi.access.close()
-
-
-def test_xlsx_and_html_reports_download(report_app: FastAPI) -> None:
-    import openpyxl
-
-    viewer = login(report_app, "viewer")
-    response = viewer.get("/cases/default/report.xlsx")
-    assert response.status_code == 200, response.text
-    assert "default.xlsx" in response.headers["content-disposition"]
-    book = openpyxl.load_workbook(io.BytesIO(response.content))
-    assert "Inputs" in book.sheetnames
-    html = viewer.get("/cases/default/report.html")
-    assert html.status_code == 200 and html.text.lstrip().lower().startswith("<!doctype html")
-    assert viewer.get("/cases/default/report.doc").status_code == 404
-
-
-def test_pdf_report_download(report_app: FastAPI) -> None:
-    from crmroi.reports.pdf import pdf_available
-
-    if not pdf_available():
-        pytest.skip("WeasyPrint or Pango is not installed (see tests/test_report_pdf.py)")
-    response = login(report_app, "viewer").get("/cases/default/report.pdf")
-    assert response.status_code == 200, response.text
-    assert response.content.startswith(b"%PDF")
-    assert response.headers["content-type"] == "application/pdf"
 
 
 def test_a_script_name_is_escaped(app: FastAPI, analyst: TestClient) -> None:

@@ -142,8 +142,9 @@ REPORT_TYPES = {
 }
 
 
-def report_bytes(state: AppState, saved: SavedCase, fmt: str) -> bytes:
-    """The report of a saved case over the workspace (cached by digest and data version)."""
+def report_bytes(state: AppState, saved: SavedCase, fmt: str, lang: str = "en") -> bytes:
+    """The report of a saved case over the workspace in `lang` (a code of
+    `crmroi.reports.LANGUAGES`), cached by digest, data version and language."""
     from crmroi.reports import report_for, write_report
 
     case = case_from_text(saved.yaml, f"{saved.name}.yaml")
@@ -155,23 +156,69 @@ def report_bytes(state: AppState, saved: SavedCase, fmt: str) -> bytes:
         with state.access.store() as store:
             try:
                 return report_for(
-                    case, store, runs=runs, bootstrap=bootstrap, seed=0, workspace=label
+                    case,
+                    store,
+                    lang=lang,
+                    runs=runs,
+                    bootstrap=bootstrap,
+                    seed=0,
+                    workspace=label,
                 )
             except UserError:
                 if case.needs_workspace:
                     raise
         # a workspace without data yet (no go-live, no deals): the case alone
-        return report_for(case, None, runs=runs, seed=0)
+        return report_for(case, None, lang=lang, runs=runs, seed=0)
 
     def render() -> bytes:
         model = state.cache.get_or_compute(
-            ("case-report-model", saved.digest, version, runs, bootstrap), build_model
+            ("case-report-model", saved.digest, version, runs, bootstrap, lang), build_model
         )
         with tempfile.TemporaryDirectory(prefix="crmroi-report-") as folder:
             path = write_report(model, Path(folder) / f"report.{fmt}")
             return path.read_bytes()
 
-    return state.cache.get_or_compute(("case-report", fmt, saved.digest, version, runs), render)
+    key = ("case-report", fmt, saved.digest, version, runs, lang)
+    return state.cache.get_or_compute(key, render)
+
+
+# -- report languages -------------------------------------------------------------------
+def report_languages() -> dict[str, str]:
+    """Each report language's code and its name in that language ('ru': 'Русский')."""
+    from babel import Locale
+
+    from crmroi.reports import LANGUAGES
+
+    names = {code: Locale.parse(code).get_display_name(code) for code in LANGUAGES}
+    return {code: (name[:1].upper() + name[1:]) if name else code for code, name in names.items()}
+
+
+def negotiate_language(accept_language: str | None) -> str:
+    """The report language the Accept-Language header prefers ('en' when it names none).
+
+    Ranges are taken by quality (RFC 9110 section 12.5.4), ties in header order; a range
+    matches by its primary subtag ('ru-RU' and 'ru' both pick 'ru'); 'q=0' excludes.
+    """
+    from crmroi.reports import LANGUAGES
+
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        primary = tag.strip().split("-")[0].lower()
+        if primary and quality > 0:
+            ranked.append((-quality, index, primary))
+    for _, _, primary in sorted(ranked):
+        if primary in LANGUAGES:
+            return primary
+    return "en"
 
 
 # -- files ------------------------------------------------------------------------------

@@ -37,7 +37,9 @@ from crmroi.web.case_results import (
     cashflow_chart,
     content_disposition,
     evaluate_text,
+    negotiate_language,
     report_bytes,
+    report_languages,
     script_json,
 )
 from crmroi.web.deps import Analyst, State, Viewer
@@ -189,6 +191,7 @@ def editor_context(
         "is_active": lib.active_name() == saved.name,
         "case_url": case_url,
         "can_edit": can_edit,
+        "report_languages": report_languages(),
         **results_context(result),
     }
 
@@ -212,6 +215,7 @@ def _page(
     can_edit = session is not None and session.user.role.allows(Role.analyst)
     context = editor_context(state, saved, form, text, result, can_edit)
     context |= {"tab": tab if tab in ("form", "yaml") else "form", "yaml_error": yaml_error}
+    context["report_lang"] = report_language(request)
     if flash:
         context |= {"flash": flash, "flash_kind": "error" if status >= 400 else "ok"}
     return render(request, "case.html", context, status=status)
@@ -387,17 +391,44 @@ def download_yaml(state: State, session: Viewer, name: str) -> Response:
 
 
 @router.get("/cases/{name}/report.{fmt}", tags=["cases"])
-def download_report(state: State, session: Viewer, name: str, fmt: str) -> Response:
-    """The report of the case over the workspace: html, pdf or xlsx."""
+def download_report(
+    request: Request,
+    state: State,
+    session: Viewer,
+    name: str,
+    fmt: str,
+    lang: Annotated[
+        str | None,
+        Query(
+            description="Language of the report (en, ru); "
+            "without it, the Accept-Language header's choice, else English.",
+        ),
+    ] = None,
+) -> Response:
+    """The report of the case over the workspace: html, pdf or xlsx, in `lang`."""
     if fmt not in REPORT_TYPES:
         raise HTTPException(status_code=404, detail="reports are html, pdf or xlsx")
+    code = lang if lang is not None else report_language(request)
+    if code not in report_languages():
+        raise ConfigurationError(
+            f"unknown report language {code[:20]!r}; choose one of: {', '.join(report_languages())}"
+        )
     saved = saved_or_404(library(state), name)
-    body = report_bytes(state, saved, fmt)
+    body = report_bytes(state, saved, fmt, code)
     return Response(
         body,
         media_type=REPORT_TYPES[fmt],
-        headers={"Content-Disposition": content_disposition(saved.name, f".{fmt}")},
+        headers={
+            "Content-Disposition": content_disposition(saved.name, f".{fmt}"),
+            "Content-Language": code,
+            "Vary": "Accept-Language",
+        },
     )
+
+
+def report_language(request: Request) -> str:
+    """The report language the request's Accept-Language prefers (English by default)."""
+    return negotiate_language(request.headers.get("accept-language"))
 
 
 # -- REST API --------------------------------------------------------------------------
