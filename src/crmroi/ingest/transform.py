@@ -131,6 +131,20 @@ def map_table(
     return MappedTable(mapping.entity, mapping.label, result, rejects, n, detected)
 
 
+def value_problem(col: Column, value: str, mapping: TableMapping) -> str | None:
+    """Why `value` would be refused as a value of `col` under `mapping`'s number and date
+    settings, or None when it would be read; for checking a constant or a value map's
+    target before an import (the import wizard's form), with the import's own parser."""
+    problems: list[str] = []
+
+    def refuse(mask: pd.Series, column: str, reason: str, values: pd.Series | None) -> None:
+        if bool(mask.to_numpy(dtype=bool).any()):
+            problems.append(reason.format(v=value.strip()))
+
+    _parse(col, pd.Series([value], dtype=STR), col.name, mapping, refuse, {})
+    return problems[0] if problems else None
+
+
 def _content_rows(frame: pd.DataFrame, max_footer_rows: int = 5) -> np.ndarray:
     """Rows that hold data: not blank, not a report footer.
 

@@ -2,8 +2,9 @@
 
 Pages and the API call these; the work itself is `crmroi.ingest.pipeline` (the same
 core as `crmroi import`). A mapping is a vendor preset, a mapping YAML the user
-uploaded, or one built from the column choices of the wizard's form; the last is a
-plain `MappingFile`, so it can be downloaded as YAML and used with the CLI.
+uploaded, or one built from the column choices of the wizard's form (file columns,
+value maps and constants, see `crmroi.web.import_values`); the last is a plain
+`MappingFile`, so it can be downloaded as YAML and used with the CLI.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pydantic import BaseModel, Field, ValidationError
 from crmroi.errors import InputFileError, MappingError, UserError
 from crmroi.ingest.mapping import (
     MappingFile,
+    TableMapping,
     choose_table_mapping,
     parse_mapping,
 )
@@ -34,6 +36,7 @@ from crmroi.store.engines import Transaction
 from crmroi.store.schema import TABLES, Column
 from crmroi.store.undo import UndoReport
 from crmroi.web.audit import record
+from crmroi.web.import_values import Pairs, form_values, table_values, value_errors, value_map
 from crmroi.web.state import AppState
 from crmroi.web.uploads import UploadArea, UploadState, staging_root
 
@@ -42,17 +45,38 @@ DATE_ORDERS = ("", "DMY", "MDY", "YMD")
 DECIMALS = ("", ",", ".")
 PREVIEW_ROWS = 10
 REJECTS_SHOWN = 200
+SAMPLE_VALUES = 50
 SOURCE_SYSTEM = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
 class FileChoice(BaseModel):
-    """The form's choices for one file: target table, source column per canonical column."""
+    """The form's choices for one file: target table, source column per canonical column,
+    value pairs and other-values default per mapped column, constants for the others."""
 
     entity: str
     columns: dict[str, str] = Field(default_factory=dict)
     date_order: str = ""
     decimal: str = ""
+    maps: dict[str, Pairs] = Field(default_factory=dict)
+    defaults: dict[str, str] = Field(default_factory=dict)
+    constants: dict[str, str] = Field(default_factory=dict)
+
+    def settings(self) -> TableMapping:
+        """A table mapping with only this file's date order and decimal separator."""
+        return TableMapping.model_validate(
+            {
+                "entity": self.entity,
+                "dates": {"order": self.date_order or None},
+                "numbers": {"decimal": self.decimal or None},
+            }
+        )
+
+    def errors(self) -> dict[str, str]:
+        """Field errors of the value maps and constants (`crmroi.web.import_values`)."""
+        return value_errors(
+            self.entity, self.columns, self.maps, self.defaults, self.constants, self.settings()
+        )
 
 
 class ColumnChoices(BaseModel):
@@ -106,6 +130,8 @@ class FileForm:
     choice: FileChoice
     columns: list[Column]
     error: str | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    samples: dict[str, list[str]] = field(default_factory=dict)
 
 
 # -- mappings -------------------------------------------------------------------------
@@ -157,11 +183,23 @@ def build_mapping(choices: ColumnChoices, names: list[str]) -> MappingFile:
     for name, choice in zip(names, choices.files, strict=True):
         if choice.entity not in TABLES:
             raise MappingError(f"{name}: unknown table {choice.entity!r}")
+        if choice.errors():
+            raise MappingError(f"{name}: fix the value maps and constants marked in red")
+        columns: dict[str, dict[str, Any]] = {}
+        for column, source in choice.columns.items():
+            spec: dict[str, Any] = {"column": source}
+            if choice.maps.get(column):
+                spec["map"] = value_map(choice.maps[column])
+            if choice.defaults.get(column):
+                spec["default"] = choice.defaults[column]
+            columns[column] = spec
         table: dict[str, Any] = {
             "entity": choice.entity,
             "files": [_glob_escape(name)],
-            "columns": {k: v for k, v in choice.columns.items() if v},
+            "columns": columns,
         }
+        if choice.constants:
+            table["constants"] = dict(choice.constants)
         if choice.date_order in DATE_ORDERS[1:]:
             table["dates"] = {"order": choice.date_order}
         if choice.decimal in DECIMALS[1:]:
@@ -184,7 +222,8 @@ def choices_from_form(
     form: Mapping[str, str], state: UploadState, headers: list[list[str]]
 ) -> ColumnChoices:
     """Read the column-mapping form: `source_system`, and per file i `f{i}.entity`,
-    `f{i}.col.{column}`, `f{i}.dates`, `f{i}.decimal`. Unknown values are ignored."""
+    `f{i}.col.{column}`, `f{i}.dates`, `f{i}.decimal`, and the value maps and
+    constants (`crmroi.web.import_values.form_values`). Unknown values are ignored."""
     source_system = str(form.get("source_system", "")).strip() or "generic"
     files = []
     previous = _stored_choices(state)
@@ -206,12 +245,16 @@ def choices_from_form(
                     columns[col.name] = guessed
         date_order = str(form.get(f"f{i}.dates", ""))
         decimal = str(form.get(f"f{i}.decimal", ""))
+        maps, defaults, constants = form_values(form, i, canonical_columns(entity))
         files.append(
             FileChoice(
                 entity=entity,
                 columns=columns,
                 date_order=date_order if date_order in DATE_ORDERS else "",
                 decimal=decimal if decimal in DECIMALS else "",
+                maps=maps,
+                defaults=defaults,
+                constants=constants,
             )
         )
     return ColumnChoices(source_system=source_system[:40], files=files)
@@ -253,11 +296,24 @@ def guess_entity(header: list[str]) -> str:
 
 def read_header(path: Path) -> tuple[list[str], str | None]:
     """The file's header, or an empty list and the reason it cannot be read."""
+    header, _, error = read_samples(path)
+    return header, error
+
+
+def read_samples(path: Path) -> tuple[list[str], dict[str, list[str]], str | None]:
+    """The file's header and up to `SAMPLE_VALUES` distinct values of each column (the
+    value maps' suggestions), or empty ones and the reason the file cannot be read."""
     try:
         raw = read_raw(path)
     except InputFileError as exc:
-        return [], str(exc)
-    return [str(c) for c in raw.frame.columns], None
+        return [], {}, str(exc)
+    header = [str(c) for c in raw.frame.columns]
+    samples: dict[str, list[str]] = {}
+    for name, column in zip(header, raw.frame.columns, strict=True):
+        values = raw.frame[column].dropna().astype(str).str.strip()
+        distinct = values[values != ""].drop_duplicates()
+        samples[name] = [v[:200] for v in distinct.head(SAMPLE_VALUES)]
+    return header, samples, None
 
 
 def file_forms(
@@ -278,13 +334,14 @@ def file_forms(
         source_system = mapping.source_system
     forms = []
     for i, (staged, path) in enumerate(zip(state.files, paths, strict=True)):
-        header, error = read_header(path)
+        header, samples, error = read_samples(path)
         if i < len(stored):
             choice = stored[i]
         else:
             choice = _choice_from_mapping(mapping, path, header) or _guessed_choice(header)
+        columns = canonical_columns(choice.entity)
         forms.append(
-            FileForm(i, staged.name, header, choice, canonical_columns(choice.entity), error)
+            FileForm(i, staged.name, header, choice, columns, error, choice.errors(), samples)
         )
     return source_system, forms
 
@@ -311,11 +368,15 @@ def _choice_from_mapping(
             guessed = guess_column(col.name, header)
             if guessed:
                 columns[col.name] = guessed
+    maps, defaults, constants = table_values(table, set(columns))
     return FileChoice(
         entity=table.entity,
         columns=columns,
         date_order=table.dates.order or "",
         decimal=table.numbers.decimal or "",
+        maps=maps,
+        defaults=defaults,
+        constants=constants,
     )
 
 
