@@ -317,3 +317,20 @@ def test_odd_value_fields_never_give_a_server_error(analyst: TestClient, field: 
     url = stage(analyst)
     response = analyst.post(f"{url}/mapping", data={**FORM, field: "x" * 5000}, headers=hx(analyst))
     assert response.status_code == 200, response.text
+
+
+def test_a_presets_value_maps_fill_the_form_without_errors(analyst: TestClient) -> None:
+    fixture = (
+        Path(__file__).parent / "fixtures" / "exports" / "salesforce" / "opportunity_object.csv"
+    )
+    staged = analyst.post(
+        "/imports/upload",
+        files={"files": ("opportunity_object.csv", fixture.read_bytes(), "text/csv")},
+        data={"source": "salesforce", "csrf_token": analyst.headers["X-CSRF-Token"]},
+        headers={"accept": "text/html"},
+    )
+    page = analyst.get(staged.headers["location"], headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert "field-error" not in page.text  # the preset's `"": null` is not a pair
+    assert 'name="f0.map.kind.0.from" value="New Business"' in page.text
+    assert 'name="f0.map.kind.0.to" value="new"' in page.text

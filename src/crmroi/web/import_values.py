@@ -91,8 +91,10 @@ def table_values(
     for name, spec in table.columns.items():
         if name not in mapped:
             continue
-        if spec.map:
-            maps[name] = [(_as_text(k), _as_text(v)) for k, v in spec.map.items()][:MAX_PAIRS]
+        # a blank file value is missing anyway: `"": null` in a preset changes nothing
+        found = [(_as_text(k), _as_text(v)) for k, v in (spec.map or {}).items()]
+        if found := [pair for pair in found if pair[0]][:MAX_PAIRS]:
+            maps[name] = found
         if spec.default is not None:
             defaults[name] = _as_text(spec.default)
     constants = {
@@ -122,12 +124,13 @@ def value_errors(
     """
     table = TABLES[entity]
     known = {c.name: c for c in table.all_columns}
+    mapped = {name for name, source in columns.items() if source}
     errors: dict[str, str] = {}
     for name, pairs in maps.items():
         col = known.get(name)
         if col is None:
             continue
-        if name not in columns:
+        if name not in mapped:
             errors[f"map.{name}"] = (
                 f"{name} takes no value from the file: choose its file column, or clear these "
                 "values"
@@ -140,7 +143,7 @@ def value_errors(
         col = known.get(name)
         if col is None:
             continue
-        if name not in columns:
+        if name not in mapped:
             errors[f"default.{name}"] = (
                 f"{name} takes no value from the file: choose its file column, or clear this"
             )
@@ -150,7 +153,7 @@ def value_errors(
         col = known.get(name)
         if col is None:
             continue
-        if name in columns:
+        if name in mapped:
             errors[f"const.{name}"] = (
                 f"{name} comes from the file column {columns[name]!r}: clear the constant "
                 "or the column"

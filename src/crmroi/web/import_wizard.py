@@ -46,6 +46,7 @@ DECIMALS = ("", ",", ".")
 PREVIEW_ROWS = 10
 REJECTS_SHOWN = 200
 SAMPLE_VALUES = 50
+SAMPLE_ROWS = 20_000
 SOURCE_SYSTEM = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
@@ -187,6 +188,8 @@ def build_mapping(choices: ColumnChoices, names: list[str]) -> MappingFile:
             raise MappingError(f"{name}: fix the value maps and constants marked in red")
         columns: dict[str, dict[str, Any]] = {}
         for column, source in choice.columns.items():
+            if not source:
+                continue
             spec: dict[str, Any] = {"column": source}
             if choice.maps.get(column):
                 spec["map"] = value_map(choice.maps[column])
@@ -296,13 +299,17 @@ def guess_entity(header: list[str]) -> str:
 
 def read_header(path: Path) -> tuple[list[str], str | None]:
     """The file's header, or an empty list and the reason it cannot be read."""
-    header, _, error = read_samples(path)
-    return header, error
+    try:
+        raw = read_raw(path)
+    except InputFileError as exc:
+        return [], str(exc)
+    return [str(c) for c in raw.frame.columns], None
 
 
 def read_samples(path: Path) -> tuple[list[str], dict[str, list[str]], str | None]:
-    """The file's header and up to `SAMPLE_VALUES` distinct values of each column (the
-    value maps' suggestions), or empty ones and the reason the file cannot be read."""
+    """The file's header and up to `SAMPLE_VALUES` distinct values of each column in its
+    first `SAMPLE_ROWS` rows (the value maps' suggestions), or empty ones and the reason
+    the file cannot be read."""
     try:
         raw = read_raw(path)
     except InputFileError as exc:
@@ -310,7 +317,7 @@ def read_samples(path: Path) -> tuple[list[str], dict[str, list[str]], str | Non
     header = [str(c) for c in raw.frame.columns]
     samples: dict[str, list[str]] = {}
     for name, column in zip(header, raw.frame.columns, strict=True):
-        values = raw.frame[column].dropna().astype(str).str.strip()
+        values = raw.frame[column].head(SAMPLE_ROWS).dropna().astype(str).str.strip()
         distinct = values[values != ""].drop_duplicates()
         samples[name] = [v[:200] for v in distinct.head(SAMPLE_VALUES)]
     return header, samples, None
