@@ -1,15 +1,13 @@
 """Activity KPIs: calls, calls per won deal, cost per sales call, admin time.
 
 Activities count in the window of `occurred_at` and belong to their rep's team;
-time entries count in the window of `week_start`. The activity KPIs read one cube
-per rep and bucket, summed from the run's one scan of the activities
-(`crmroi.kpi.activity_scan`).
+time entries count in the window of `week_start`. One query aggregates the
+activities per rep and bucket for every activity KPI.
 """
 
 from __future__ import annotations
 
-from crmroi.kpi.activity_scan import per_rep
-from crmroi.kpi.facts import Ctx, Recipe, View, fetch_cube
+from crmroi.kpi.facts import Ctx, Recipe, View, fetch_cube, flag
 from crmroi.kpi.sales import deals_cube, rep_months_cube
 from crmroi.kpi.sources import spend_cube
 from crmroi.kpi.stats import Cube, UnitSums
@@ -18,7 +16,18 @@ from crmroi.kpi.stats import Cube, UnitSums
 def activities_cube(ctx: Ctx) -> Cube:
     """Activities per team, grp, rep (the account owner when none) and bucket:
     calls_in, calls_out, calls (any direction), visits (outbound calls and visits)."""
-    return per_rep(ctx)
+    a = ctx.t("activities")
+    call = a.kind == "call"
+    return fetch_cube(
+        ctx, a, ts=a.occurred_at, rep=a.rep_id, account=a.account_id, keys=["rep"],
+        account_for_team_only=True,
+        sums={
+            "calls_in": flag(call & (a.direction == "inbound")),
+            "calls_out": flag(call & (a.direction == "outbound")),
+            "calls": flag(call),
+            "visits": flag((call & (a.direction == "outbound")) | (a.kind == "visit")),
+        },
+    )  # fmt: skip
 
 
 def time_cube(ctx: Ctx) -> Cube:

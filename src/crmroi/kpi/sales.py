@@ -11,7 +11,6 @@ import ibis
 import numpy as np
 import pyarrow as pa
 
-from crmroi.kpi.activity_scan import per_account_and_actor
 from crmroi.kpi.facts import Ctx, Recipe, View, days_between, fetch_cube, flag, when
 from crmroi.kpi.stats import Cube, UnitSums, values_in
 
@@ -83,9 +82,13 @@ def forecast_cube(ctx: Ctx) -> Cube:
 
 
 def relationship_cube(ctx: Ctx) -> Cube:
-    """Activities per account (placed by its owner's team), acting rep and bucket
-    (from the run's one scan of the activities, `crmroi.kpi.activity_scan`)."""
-    return per_account_and_actor(ctx)
+    """Activities per account (placed by its owner's team), acting rep and bucket."""
+    a = ctx.t("activities")
+    a = a.filter(a.account_id.notnull() & a.rep_id.notnull())
+    return fetch_cube(
+        ctx, a, ts=a.occurred_at, account=a.account_id, keys=["acc", "actor"],
+        extra={"actor": a.rep_id.cast("string")},
+    )  # fmt: skip
 
 
 def rep_months_cube(ctx: Ctx) -> Cube:
