@@ -312,3 +312,34 @@ def test_rejects_csv_neutralises_formula_like_cells(tmp_path: Path) -> None:
     lines = path.read_text(encoding="utf-8-sig").splitlines()
     assert lines[1] == 'f.csv,2,amount,cannot read,"\'=HYPERLINK(""http://x"")"'
     assert lines[2] == "f.csv,3,'@x,'-bad,'+1"
+
+
+@pytest.mark.parametrize(
+    "numbers", ['{decimal: ","}', '{decimal: ".", thousands: ","}', '{thousands: "."}', "{}"]
+)
+def test_numbers_written_as_numbers_in_the_mapping_keep_their_value(
+    workspace: Store, tmp_path: Path, numbers: str
+) -> None:
+    """A constant or value-map target written as a YAML number (1500.5) is a number,
+    whatever decimal separator the file's own numbers use."""
+    text = f"""
+source_system: crm_ru
+tables:
+  - entity: deals
+    files: ["сделки*.csv"]
+    numbers: {numbers}
+    columns:
+      deal_id: Номер
+      account_id: Клиент
+      cost: {{column: Этап, map: {{Выиграна: 250.75}}, default: 0.5}}
+    constants: {{amount: 1500.5, kind: new, currency: RUB}}
+"""
+    path = tmp_path / "numbers.yaml"
+    path.write_text(text, encoding="utf-8")
+    rows = "".join(r.replace("1 234,50", "1") for r in ROWS)
+    deals_file = write(tmp_path / "сделки.csv", HEADER + rows)
+    report = import_files(workspace, [deals_file], mapping=path)
+    assert report.rows_loaded == 3 and not report.rejects
+    stored = deals(workspace)
+    assert [r["amount"] for r in stored] == [1500.5, 1500.5, 1500.5]
+    assert [r["cost"] for r in stored] == [250.75, 0.5, 0.5]
