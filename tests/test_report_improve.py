@@ -16,7 +16,7 @@ from crmroi.improve.frames import data_date, load_frames
 from crmroi.reports import write_report
 from crmroi.reports.html import render_html
 from crmroi.reports.i18n import get_lang
-from crmroi.reports.improve import FRAMES, improvements
+from crmroi.reports.improve import FRAMES, fit_improvements, improvements, label_improvements
 from crmroi.reports.model import Improvements
 from crmroi.store import Store
 from tests.test_report_model import sample_model
@@ -78,6 +78,11 @@ def test_empty_workspace_gives_reasons_in_the_report_language(workspace: Store) 
     assert en.clv is None and en.clv_reason == "the workspace has no orders"
     ru = improvements(empty, get_lang("ru"), as_of=day)
     assert ru.clv_reason == "в рабочей области нет заказов"
+    # the fit keeps its reasons untranslated; each language words them from it
+    results = fit_improvements(empty, as_of=day)
+    assert results.clv_reason is not None and results.clv_reason.message == en.clv_reason
+    assert label_improvements(results, get_lang("ru")) == ru
+    assert label_improvements(results, get_lang("en")) == en
     model = dataclasses.replace(sample_model("ru"), improvements=ru)
     page = render_html(model)
     assert "Пожизненная ценность клиента" in page and "в рабочей области нет заказов" in page
@@ -103,13 +108,11 @@ def test_case_customer_inputs_beside_the_fit(small_demo_folder: Path, tmp_path: 
     """The demo case's retention inputs are compared with the fit; written as `clv`,
     they are the fit's numbers and the assumptions name the model as their source."""
     from crmroi.finance.evaluate import model_for
-    from crmroi.reports.gather import improvement_sections
+    from crmroi.reports.gather import improvement_results
 
     text = (small_demo_folder / "case.yaml").read_text(encoding="utf-8")
     with Store.open(small_demo_folder) as store:
-        plain = improvement_sections(
-            store, model_for(load_case(small_demo_folder / "case.yaml")), "en"
-        )
+        plain = improvement_results(store, model_for(load_case(small_demo_folder / "case.yaml")))
         assert plain.clv is not None
         rows = {c.input: c for c in plain.clv.comparisons}
         assert rows["customers"].case_value == 2500 and not rows["customers"].from_clv
@@ -122,7 +125,7 @@ def test_case_customer_inputs_beside_the_fit(small_demo_folder: Path, tmp_path: 
             encoding="utf-8",
         )
         case_model = model_for(load_case(path), store)
-        sections = improvement_sections(store, case_model, "en")
+        sections = improvement_results(store, case_model)
     clv = sections.clv
     assert clv is not None and clv.used_by == ["fewer customers lost"]
     assert case_model.clv is not None and clv.horizon_months == pytest.approx(12)

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.pofile import read_po
@@ -114,6 +115,33 @@ def test_xlsx_report_in_russian_has_cyrillic_sheets_and_cells(viewer: TestClient
     assert "Inputs" in english_sheets and "Cash flow" in english_sheets
     assert not any(CYRILLIC.search(name) for name in english_sheets)
     assert english_cells & labels == set()
+
+
+def cached(app: FastAPI, kind: str) -> dict[Any, Any]:
+    """The app cache's entries of `kind` (the first element of their keys)."""
+    items = app.state.crmroi.cache._items
+    return {key: value for key, value in items.items() if key[0] == kind}
+
+
+def test_a_second_language_words_the_cached_inputs(report_app: FastAPI, viewer: TestClient) -> None:
+    """The simulation, KPIs and fits are gathered once; Russian after English only
+    words them again (one inputs entry, one model per language)."""
+    report_app.state.crmroi.cache.clear()
+    english = viewer.get("/cases/default/report.html?lang=en")
+    assert english.status_code == 200 and TITLE_EN in english.text
+    inputs = cached(report_app, "case-report-inputs")
+    assert len(inputs) == 1
+    russian = viewer.get("/cases/default/report.html?lang=ru")
+    assert russian.status_code == 200 and TITLE_RU in russian.text
+    assert cached(report_app, "case-report-inputs") == inputs  # the same entry, not redone
+    (first,) = inputs.values()
+    (after,) = cached(report_app, "case-report-inputs").values()
+    assert after is first
+    models = cached(report_app, "case-report-model")
+    assert sorted(key[-1] for key in models) == ["en", "ru"]
+    assert viewer.get("/cases/default/report.xlsx?lang=ru").status_code == 200
+    assert len(cached(report_app, "case-report-inputs")) == 1
+    assert len(cached(report_app, "case-report-model")) == 2
 
 
 def pdf_text(content: bytes, folder: Path) -> str:

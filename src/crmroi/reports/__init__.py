@@ -4,7 +4,10 @@
 
 `build_report` turns a case result (plus, from a workspace, the KPI report, lead-source
 KPIs, attribution and largest accounts) into one `ReportModel`; `report_for` gathers
-all that from a workspace; `write_report` renders the model by the file's suffix:
+all that from a workspace. The gathering is the costly part and needs no language:
+`gather_report_inputs` computes it once as `ReportInputs`, and `report_model` words it
+in each language cheaply (`report_for` is the two in one call). `write_report`
+renders the model by the file's suffix:
 `.html` (self-contained page), `.pdf` (WeasyPrint, A4 or Letter), `.xlsx` (xlsxwriter,
 live formulas). Modules: `model` (types), `build`, `charts`, `i18n` and `labels`
 (languages), `html`, `pdf`, `xlsx`, `gather` (workspace reads).
@@ -15,12 +18,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from crmroi.errors import ConfigurationError
-from crmroi.reports.build import build_report
-from crmroi.reports.gather import report_for
+from crmroi.reports.build import ReportInputs, build_report, report_model
+from crmroi.reports.gather import gather_report_inputs, report_for
 from crmroi.reports.i18n import LANGUAGES
 from crmroi.reports.model import ReportModel
 
-__all__ = ["FORMATS", "LANGUAGES", "ReportModel", "build_report", "report_for", "write_report"]
+__all__ = [
+    "FORMATS",
+    "LANGUAGES",
+    "ReportInputs",
+    "ReportModel",
+    "build_report",
+    "gather_report_inputs",
+    "report_for",
+    "report_model",
+    "write_report",
+]
 
 FORMATS = (".html", ".pdf", ".xlsx")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from crmroi.kpi.report import KpiChange, KpiReport
 from crmroi.reports.charts import build_charts
 from crmroi.reports.expressions import expression_of
 from crmroi.reports.i18n import Lang, get_lang
+from crmroi.reports.improve import ImprovementResults, label_improvements
 from crmroi.reports.labels import category_label, kpi_label
 from crmroi.reports.model import (
     AccountRow,
@@ -38,7 +40,7 @@ from crmroi.reports.model import (
     TornadoBar,
 )
 
-__all__ = ["build_report"]
+__all__ = ["ReportInputs", "build_report", "report_model"]
 
 HISTOGRAM_BINS = 30
 
@@ -306,3 +308,42 @@ def build_report(
     )
     model.charts = build_charts(model, language)
     return model
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """The language-free part of a report, the costly one to compute: the evaluated case
+    and, from a workspace, its KPI report, lead-source KPIs, attribution, largest
+    accounts and the improvement tools' results. `report_model` words it in any
+    language without computing anything again (`gather.gather_report_inputs` makes it).
+    """
+
+    result: CaseResult
+    kpis: KpiReport | None = None
+    sources: KpiReport | None = None
+    attributions: tuple[Attribution | Unavailable, ...] = ()
+    accounts: tuple[AccountRow, ...] = ()
+    improvements: ImprovementResults | None = None
+
+
+def report_model(
+    inputs: ReportInputs,
+    *,
+    lang: str = "en",
+    workspace: str | None = None,
+    today: dt.date | None = None,
+) -> ReportModel:
+    """The report model of `inputs` in `lang` (cheap: labels and charts only)."""
+    found = inputs.improvements
+    improvements = None if found is None else label_improvements(found, get_lang(lang))
+    return build_report(
+        inputs.result,
+        kpis=inputs.kpis,
+        sources=inputs.sources,
+        attributions=inputs.attributions,
+        accounts=inputs.accounts,
+        improvements=improvements,
+        lang=lang,
+        workspace=workspace,
+        today=today,
+    )

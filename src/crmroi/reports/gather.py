@@ -1,4 +1,8 @@
-"""The I/O edge of the reports: read a workspace and a case, and build the report model."""
+"""The I/O edge of the reports: read a workspace and a case, and build the report model.
+
+`gather_report_inputs` does the costly, language-free work once (`ReportInputs`);
+`report_model` words it in a language; `report_for` is the two in one call.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ from collections.abc import Callable, Sequence
 
 from crmroi.finance.case import Case
 from crmroi.finance.model import CaseModel
-from crmroi.reports.build import build_report
-from crmroi.reports.model import AccountRow, Improvements, ReportModel
+from crmroi.reports.build import ReportInputs, report_model
+from crmroi.reports.improve import ImprovementResults
+from crmroi.reports.model import AccountRow, ReportModel
 from crmroi.store.store import Store
 
-__all__ = ["improvement_sections", "largest_accounts", "report_for"]
+__all__ = ["gather_report_inputs", "improvement_results", "largest_accounts", "report_for"]
 
 Progress = Callable[[str], None]
 
@@ -60,9 +65,35 @@ def report_for(
     progress: Progress | None = None,
     improve: bool = True,
 ) -> ReportModel:
+    """The report model of `case` in `lang`: `gather_report_inputs` (see its arguments)
+    then `report_model`; `workspace` is the label the report names its data by."""
+    inputs = gather_report_inputs(
+        case,
+        store,
+        runs=runs,
+        seed=seed,
+        bootstrap=bootstrap,
+        kpis=kpis,
+        progress=progress,
+        improve=improve,
+    )
+    return report_model(inputs, lang=lang, workspace=workspace)
+
+
+def gather_report_inputs(
+    case: Case,
+    store: Store | None,
+    *,
+    runs: int = 10_000,
+    seed: int = 0,
+    bootstrap: int = 200,
+    kpis: Sequence[str] | None = None,
+    progress: Progress | None = None,
+    improve: bool = True,
+) -> ReportInputs:
     """Evaluate `case` (with `runs` simulation runs) and, with a workspace, its KPIs
     (`bootstrap` replicates), lead sources, attribution, largest accounts and (with
-    `improve`) the sections of the improvement tools."""
+    `improve`) the improvement tools: everything a report shows, in no language."""
     from crmroi.finance.evaluate import evaluate_case, model_for
 
     def step(text: str) -> None:
@@ -73,7 +104,7 @@ def report_for(
     case_model = model_for(case, store)
     result = evaluate_case(case, store, runs=runs or None, seed=seed, model=case_model)
     if store is None:
-        return build_report(result, lang=lang, workspace=workspace)
+        return ReportInputs(result)
     from crmroi.attribution.workspace import attribute_workspace
     from crmroi.errors import UserError
     from crmroi.kpi import compute_kpi_report
@@ -84,32 +115,28 @@ def report_for(
     sources = compute_kpi_report(store, by="source", bootstrap=0, seed=seed)
     step("attribution")
     try:
-        attributions = list(attribute_workspace(store, kpis=kpis))
+        attributions = tuple(attribute_workspace(store, kpis=kpis))
     except UserError:
-        attributions = []
+        attributions = ()
     step("largest accounts")
     accounts = largest_accounts(store, kpi_report.after[0], kpi_report.after[1])
     step("lead scoring, segments, follow-ups, lifetime value")
-    improvements = improvement_sections(store, case_model, lang) if improve else None
-    return build_report(
+    return ReportInputs(
         result,
         kpis=kpi_report,
         sources=sources,
         attributions=attributions,
-        accounts=accounts,
-        improvements=improvements,
-        lang=lang,
-        workspace=workspace,
+        accounts=tuple(accounts),
+        improvements=improvement_results(store, case_model) if improve else None,
     )
 
 
-def improvement_sections(store: Store, case_model: CaseModel, lang: str) -> Improvements:
-    """The improvement tools' sections on `store`; the lifetime-value fit the case used
-    (its `clv` inputs), if any, is shown rather than fitted again."""
+def improvement_results(store: Store, case_model: CaseModel) -> ImprovementResults:
+    """The improvement tools' results on `store`, in no language; the lifetime-value fit
+    the case used (its `clv` inputs), if any, is shown rather than fitted again."""
     from crmroi.finance.estimates import likely
     from crmroi.improve.frames import load_frames
-    from crmroi.reports.i18n import get_lang
-    from crmroi.reports.improve import FRAMES, improvements
+    from crmroi.reports.improve import FRAMES, fit_improvements
 
     clv = case_model.clv
     used_by = [d.label for d in case_model.case.benefits if d.clv_fields]
@@ -120,9 +147,8 @@ def improvement_sections(store: Store, case_model: CaseModel, lang: str) -> Impr
         for name, quantity in d.CLV_INPUTS.items()
     ]
     frames = load_frames(store, FRAMES)
-    return improvements(
+    return fit_improvements(
         frames,
-        get_lang(lang),
         clv_fit=clv.fit if clv is not None else None,
         clv_used_by=used_by if clv is not None else (),
         case_inputs=case_inputs,

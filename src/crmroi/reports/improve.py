@@ -7,18 +7,24 @@ language, with the engine's detail) when the data do not allow it. One cheap set
 keeps the report fast: open leads and deals are scored by the hold-out's models
 (trained on the records before the hold-out) instead of models refitted on all the
 closed history (`score_kind(refit=False)`); the hold-out figures are the command's.
+
+Fitting and wording are apart: `fit_improvements` runs the engines once and gives
+language-free `ImprovementResults` (reasons as untranslated `Reason`s, follow-ups by
+kind); `label_improvements` words them in one language, cheaply, for each report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from crmroi.errors import UserError
 from crmroi.finite import finite
-from crmroi.reports.i18n import Lang
+from crmroi.reports.i18n import N_, Lang
 from crmroi.reports.labels import followup_label
 from crmroi.reports.model import (
     ClvComparison,
@@ -33,7 +39,15 @@ from crmroi.reports.model import (
     SegmentRow,
 )
 
-__all__ = ["FRAMES", "CaseInput", "improvements"]
+__all__ = [
+    "FRAMES",
+    "CaseInput",
+    "ImprovementResults",
+    "Reason",
+    "fit_improvements",
+    "improvements",
+    "label_improvements",
+]
 
 CaseInput = tuple[str, str, str, float, bool]
 """(benefit, input name, lifetime-value quantity, the case's value, read from `clv`)."""
@@ -47,21 +61,75 @@ CLV_HORIZON_WEEKS = 52.0
 MIN_SEGMENT_ACCOUNTS = 10
 
 
-def add_scoring(
-    frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, lang: Lang, out: Improvements
+@dataclass(frozen=True)
+class Reason:
+    """Why a section is empty, before translation: a message id of the catalogue, the
+    %-mapping it is formatted with (None: used as is) and a suffix kept verbatim (the
+    engine's detail, which has no translation)."""
+
+    message: str
+    values: Mapping[str, Any] | None = None
+    suffix: str = ""
+
+    def text(self, lang: Lang) -> str:
+        """The reason in `lang`."""
+        text = lang.gettext(self.message)
+        return (text if self.values is None else text % self.values) + self.suffix
+
+
+@dataclass(frozen=True)
+class FollowupItem:
+    """One follow-up before labelling (its `kind` is worded per language)."""
+
+    priority: int
+    kind: str
+    subject_id: str
+    rep_id: str | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class FollowupResults:
+    """Follow-ups on `as_of`, language-free: how many of each kind (in the engine's
+    order) and the first `TOP` items."""
+
+    as_of: dt.date
+    stale_days: int
+    total: int
+    counts: dict[str, int]
+    top: list[FollowupItem]
+
+
+@dataclass
+class ImprovementResults:
+    """The improvement tools' results in no language: `Improvements` with its reasons
+    untranslated and its follow-ups by kind; `label_improvements` words them."""
+
+    as_of: dt.date
+    scoring: list[ScoringSection] = field(default_factory=list)
+    scoring_reasons: list[Reason] = field(default_factory=list)
+    segments: list[SegmentRow] = field(default_factory=list)
+    segments_reason: Reason | None = None
+    followups: FollowupResults | None = None
+    followups_reason: Reason | None = None
+    clv: ClvSummary | None = None
+    clv_reason: Reason | None = None
+
+
+def fit_scoring(
+    frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, out: ImprovementResults
 ) -> pd.Series | None:
     """Fill `out`'s scoring sections; return the open leads' logistic scores (for hot
-    leads). One section at a time is what the web dashboard loads lazily."""
+    leads)."""
     from crmroi.improve.scoring import NotEnoughHistory, score_workspace
 
-    _ = lang.gettext
     if not len(frames["leads"]) and not len(frames["deals"]):
-        out.scoring_reasons.append(_("the workspace has no leads or deals"))
+        out.scoring_reasons.append(Reason(N_("the workspace has no leads or deals")))
         return None
     try:
         report = score_workspace(frames, as_of=as_of, refit=False)
     except NotEnoughHistory as exc:
-        out.scoring_reasons.append(_("not enough closed history") + f" ({exc})")
+        out.scoring_reasons.append(Reason(N_("not enough closed history"), suffix=f" ({exc})"))
         return None
     lead_scores = None
     for result in report.results:
@@ -99,24 +167,25 @@ def add_scoring(
             )
         )
     for kind, reason in report.skipped.items():
-        out.scoring_reasons.append(f"{lang.gettext(kind.capitalize())}: {reason}")
+        out.scoring_reasons.append(Reason(kind.capitalize(), suffix=f": {reason}"))
     return lead_scores
 
 
-def add_segments(
-    frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, lang: Lang, out: Improvements
+def fit_segments(
+    frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, out: ImprovementResults
 ) -> None:
     """Fill `out`'s ideal-customer segments section (or its reason when data are short)."""
     from crmroi.improve.segments import segments
 
     if not len(frames["accounts"]):
-        out.segments_reason = lang.gettext("the workspace has no accounts")
+        out.segments_reason = Reason(N_("the workspace has no accounts"))
         return
     table = segments(frames, as_of, min_accounts=MIN_SEGMENT_ACCOUNTS)
     if not len(table):
-        out.segments_reason = lang.gettext(
-            "no industry, size, region or source has %(n)s accounts or more"
-        ) % {"n": MIN_SEGMENT_ACCOUNTS}
+        out.segments_reason = Reason(
+            N_("no industry, size, region or source has %(n)s accounts or more"),
+            {"n": MIN_SEGMENT_ACCOUNTS},
+        )
         return
     out.segments = [
         SegmentRow(
@@ -135,30 +204,29 @@ def add_segments(
     ]
 
 
-def _followups(
+def fit_followups(
     frames: dict[str, pd.DataFrame],
     as_of: pd.Timestamp,
     lead_scores: pd.Series | None,
-    lang: Lang,
-    out: Improvements,
+    out: ImprovementResults,
 ) -> None:
+    """Fill `out`'s follow-ups (hot leads by `lead_scores`, probabilities 0-1)."""
     from crmroi.improve.followups import followups
 
     if not len(frames["deals"]) and not len(frames["activities"]):
-        out.followups_reason = lang.gettext("the workspace has no deals or activities")
+        out.followups_reason = Reason(N_("the workspace has no deals or activities"))
         return
     items = followups(frames, as_of, STALE_DAYS, lead_scores, HOT_THRESHOLD)
     counts = items["kind"].value_counts(sort=False) if len(items) else pd.Series(dtype=int)
-    out.followups = FollowupSummary(
+    out.followups = FollowupResults(
         as_of=as_of.date(),
         stale_days=STALE_DAYS,
         total=len(items),
-        counts={followup_label(lang, str(k)): int(n) for k, n in counts.items()},
+        counts={str(k): int(n) for k, n in counts.items()},
         top=[
-            FollowupRow(
+            FollowupItem(
                 priority=int(r["priority"]),
                 kind=str(r["kind"]),
-                label=followup_label(lang, str(r["kind"])),
                 subject_id=str(r["subject_id"]),
                 rep_id=None if pd.isna(r["rep_id"]) else str(r["rep_id"]),
                 detail=str(r["detail"]),
@@ -168,11 +236,10 @@ def _followups(
     )
 
 
-def add_clv(
+def fit_clv(
     frames: dict[str, pd.DataFrame],
     as_of: pd.Timestamp,
-    lang: Lang,
-    out: Improvements,
+    out: ImprovementResults,
     fit: Any,
     used_by: Sequence[str],
     case_inputs: Sequence[CaseInput],
@@ -182,13 +249,13 @@ def add_clv(
     from crmroi.improve.lifetime import orders_lifetime_value
 
     if not len(frames["orders"]):
-        out.clv_reason = lang.gettext("the workspace has no orders")
+        out.clv_reason = Reason(N_("the workspace has no orders"))
         return
     if fit is None:
         try:
             fit = orders_lifetime_value(frames, as_of, CLV_HORIZON_WEEKS)
         except UserError as exc:
-            out.clv_reason = lang.gettext("too few customers with repeat orders") + f" ({exc})"
+            out.clv_reason = Reason(N_("too few customers with repeat orders"), suffix=f" ({exc})")
             return
     segment = frames["accounts"].set_index("account_id")["segment"]
     bg, gg = fit.bgnbd, fit.spend
@@ -224,6 +291,71 @@ def add_clv(
     )
 
 
+def fit_improvements(
+    frames: dict[str, pd.DataFrame],
+    *,
+    as_of: pd.Timestamp | None = None,
+    clv_fit: Any = None,
+    clv_used_by: Sequence[str] = (),
+    case_inputs: Sequence[CaseInput] = (),
+) -> ImprovementResults:
+    """Every improvement section the frames allow (`FRAMES` must be present), fitted
+    once and in no language.
+
+    `clv_fit` is a `LifetimeValue` already fitted for the business case (reused, so the
+    report shows the very numbers the case used); `clv_used_by` names those benefits;
+    `case_inputs` are the case's customer inputs to set beside the fit (`CaseInput`).
+    """
+    from crmroi.improve.frames import data_date
+
+    day = data_date(frames) if as_of is None else as_of
+    out = ImprovementResults(as_of=day.date())
+    lead_scores = fit_scoring(frames, day, out)
+    fit_segments(frames, day, out)
+    fit_followups(frames, day, lead_scores, out)
+    fit_clv(frames, day, out, clv_fit, clv_used_by, case_inputs)
+    return out
+
+
+def _label_followups(fu: FollowupResults, lang: Lang) -> FollowupSummary:
+    return FollowupSummary(
+        as_of=fu.as_of,
+        stale_days=fu.stale_days,
+        total=fu.total,
+        counts={followup_label(lang, kind): n for kind, n in fu.counts.items()},
+        top=[
+            FollowupRow(
+                priority=f.priority,
+                kind=f.kind,
+                label=followup_label(lang, f.kind),
+                subject_id=f.subject_id,
+                rep_id=f.rep_id,
+                detail=f.detail,
+            )
+            for f in fu.top
+        ],
+    )
+
+
+def label_improvements(results: ImprovementResults, lang: Lang) -> Improvements:
+    """`results` worded in `lang` (cheap: no model is fitted; `results` is not changed)."""
+
+    def text(reason: Reason | None) -> str | None:
+        return None if reason is None else reason.text(lang)
+
+    return Improvements(
+        as_of=results.as_of,
+        scoring=list(results.scoring),
+        scoring_reasons=[r.text(lang) for r in results.scoring_reasons],
+        segments=list(results.segments),
+        segments_reason=text(results.segments_reason),
+        followups=None if results.followups is None else _label_followups(results.followups, lang),
+        followups_reason=text(results.followups_reason),
+        clv=results.clv,
+        clv_reason=text(results.clv_reason),
+    )
+
+
 def improvements(
     frames: dict[str, pd.DataFrame],
     lang: Lang,
@@ -233,18 +365,48 @@ def improvements(
     clv_used_by: Sequence[str] = (),
     case_inputs: Sequence[CaseInput] = (),
 ) -> Improvements:
-    """Every improvement section the frames allow (`FRAMES` must be present).
+    """`fit_improvements` worded in `lang` (one language; a report in several fits once
+    and calls `label_improvements` for each)."""
+    results = fit_improvements(
+        frames, as_of=as_of, clv_fit=clv_fit, clv_used_by=clv_used_by, case_inputs=case_inputs
+    )
+    return label_improvements(results, lang)
 
-    `clv_fit` is a `LifetimeValue` already fitted for the business case (reused, so the
-    report shows the very numbers the case used); `clv_used_by` names those benefits;
-    `case_inputs` are the case's customer inputs to set beside the fit (`CaseInput`).
-    """
-    from crmroi.improve.frames import data_date
 
-    day = data_date(frames) if as_of is None else as_of
-    out = Improvements(as_of=day.date())
-    lead_scores = add_scoring(frames, day, lang, out)
-    add_segments(frames, day, lang, out)
-    _followups(frames, day, lead_scores, lang, out)
-    add_clv(frames, day, lang, out, clv_fit, clv_used_by, case_inputs)
-    return out
+# -- one section at a time (what the web dashboard loads lazily) ------------------------
+def add_scoring(
+    frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, lang: Lang, out: Improvements
+) -> pd.Series | None:
+    """Fill `out`'s scoring sections in `lang`; return the open leads' logistic scores."""
+    results = ImprovementResults(as_of=out.as_of)
+    lead_scores = fit_scoring(frames, as_of, results)
+    labelled = label_improvements(results, lang)
+    out.scoring += labelled.scoring
+    out.scoring_reasons += labelled.scoring_reasons
+    return lead_scores
+
+
+def add_segments(
+    frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, lang: Lang, out: Improvements
+) -> None:
+    """Fill `out`'s ideal-customer segments section in `lang`."""
+    results = ImprovementResults(as_of=out.as_of)
+    fit_segments(frames, as_of, results)
+    out.segments = results.segments
+    out.segments_reason = label_improvements(results, lang).segments_reason
+
+
+def add_clv(
+    frames: dict[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    lang: Lang,
+    out: Improvements,
+    fit: Any,
+    used_by: Sequence[str],
+    case_inputs: Sequence[CaseInput],
+) -> None:
+    """Fill `out`'s lifetime-value section in `lang` (arguments as `fit_clv`'s)."""
+    results = ImprovementResults(as_of=out.as_of)
+    fit_clv(frames, as_of, results, fit, used_by, case_inputs)
+    out.clv = results.clv
+    out.clv_reason = label_improvements(results, lang).clv_reason

@@ -14,7 +14,7 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import numpy as np
@@ -26,6 +26,9 @@ from crmroi.finance.summary import Summary
 from crmroi.finite import finite
 from crmroi.web.case_library import SavedCase, case_from_text
 from crmroi.web.state import AppState
+
+if TYPE_CHECKING:
+    from crmroi.reports import ReportInputs, ReportModel
 
 
 @dataclass(frozen=True)
@@ -144,31 +147,34 @@ REPORT_TYPES = {
 
 def report_bytes(state: AppState, saved: SavedCase, fmt: str, lang: str = "en") -> bytes:
     """The report of a saved case over the workspace in `lang` (a code of
-    `crmroi.reports.LANGUAGES`), cached by digest, data version and language."""
-    from crmroi.reports import report_for, write_report
+    `crmroi.reports.LANGUAGES`), cached by digest, data version and language.
+
+    The costly, language-free inputs (simulation, KPIs, attribution, improvement fits)
+    are cached apart, by digest, data version, runs and bootstrap: a second language
+    only words them again.
+    """
+    from crmroi.reports import gather_report_inputs, report_model, write_report
 
     case = case_from_text(saved.yaml, f"{saved.name}.yaml")
     runs, bootstrap = state.settings.simulation_runs, state.settings.bootstrap
     version = state.access.data_version()
     label = Path(state.settings.workspace).name if state.access.shared else None
 
-    def build_model() -> Any:
+    def gather() -> ReportInputs:
         with state.access.store() as store:
             try:
-                return report_for(
-                    case,
-                    store,
-                    lang=lang,
-                    runs=runs,
-                    bootstrap=bootstrap,
-                    seed=0,
-                    workspace=label,
-                )
+                return gather_report_inputs(case, store, runs=runs, bootstrap=bootstrap, seed=0)
             except UserError:
                 if case.needs_workspace:
                     raise
         # a workspace without data yet (no go-live, no deals): the case alone
-        return report_for(case, None, lang=lang, runs=runs, seed=0)
+        return gather_report_inputs(case, None, runs=runs, seed=0)
+
+    def build_model() -> ReportModel:
+        inputs = state.cache.get_or_compute(
+            ("case-report-inputs", saved.digest, version, runs, bootstrap), gather
+        )
+        return report_model(inputs, lang=lang, workspace=label)
 
     def render() -> bytes:
         model = state.cache.get_or_compute(
