@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from crmroi.cli.app import app, console, err_console
+from crmroi.languages import LANGUAGES
 
 
 class PageSize(StrEnum):
@@ -17,9 +18,11 @@ class PageSize(StrEnum):
     letter = "Letter"
 
 
-class Language(StrEnum):
-    en = "en"
-    ru = "ru"
+if TYPE_CHECKING:
+    Language = str
+else:  # every report language (`crmroi.languages` is light enough for the CLI to import)
+    Language = StrEnum("Language", {code: code for code in LANGUAGES})
+ENGLISH = Language("en")
 
 
 @app.command()
@@ -30,7 +33,7 @@ def report(
         str | None,
         typer.Option(help="Workspace: KPIs, attribution, lead sources, actuals, measured changes."),
     ] = None,
-    lang: Annotated[Language, typer.Option(help="Language of the report.")] = Language.en,
+    lang: Annotated[Language, typer.Option(help="Language of the report.")] = ENGLISH,
     page_size: Annotated[PageSize, typer.Option(help="PDF page size.")] = PageSize.a4,
     simulate: Annotated[int, typer.Option(min=0, help="Monte Carlo runs (0: none).")] = 10_000,
     seed: Annotated[int, typer.Option(help="Seed of the simulation and the bootstrap.")] = 0,
@@ -60,7 +63,7 @@ def report(
         model = report_for(
             case,
             store,
-            lang=lang.value,
+            lang=str(lang),
             runs=simulate,
             seed=seed,
             bootstrap=bootstrap,

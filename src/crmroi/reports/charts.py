@@ -21,12 +21,14 @@ __all__ = ["build_charts"]
 
 WIDTH = 560
 BENEFIT, COST = "#2e7d32", "#c62828"
+FONTS = "Noto Sans, Noto Sans Arabic, Noto Sans CJK SC, DejaVu Sans, sans-serif"
+"""Chart fonts: Latin/Cyrillic, then Arabic script (fa) and Simplified Chinese (zh) glyphs."""
 
 
 def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
     spec: dict[str, Any] = chart.to_dict()
     spec["config"] = {
-        "font": "Noto Sans, DejaVu Sans, sans-serif",
+        "font": FONTS,
         "view": {"stroke": None},
         "axis": {"labelFontSize": 11, "titleFontSize": 12},
     }
@@ -89,10 +91,11 @@ def cash_flow_chart(model: ReportModel, lang: Lang) -> dict[str, Any]:
 def categories_chart(model: ReportModel, lang: Lang) -> dict[str, Any]:
     """Benefits (by line) and costs (by category) over the horizon, costs below zero."""
     _ = lang.gettext
+    benefit, cost = _("benefit"), _("cost")
     values = [
         {
             "label": r.label,
-            "side": _("benefit") if r.side == "benefit" else _("cost"),
+            "side": benefit if r.side == "benefit" else cost,
             "total": r.total if r.side == "benefit" else -r.total,
         }
         for r in model.categories
@@ -110,7 +113,8 @@ def categories_chart(model: ReportModel, lang: Lang) -> dict[str, Any]:
             color=alt.Color(
                 "side:N",
                 title=None,
-                scale=alt.Scale(range=[BENEFIT, COST]),
+                # the domain in this order: sorted, translated labels may put costs first
+                scale=alt.Scale(domain=[benefit, cost], range=[BENEFIT, COST]),
                 legend=alt.Legend(orient="bottom"),
             ),
             tooltip=["label:N", alt.Tooltip("total:Q", format=",.0f")],

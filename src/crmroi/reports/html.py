@@ -5,6 +5,8 @@ vl-convert-python ships (`vl_convert.javascript_bundle(None)`), and the chart sp
 embedded as JSON made safe for a `<script>` element (`<`, `>`, `&` and the line
 separators escaped as \\uXXXX). Every other piece of user text goes through Jinja's
 autoescaping; user-given names sit in `<bdi>` so right-to-left names stay right-to-left.
+A right-to-left language (fa) gets `<html dir="rtl">`; the page's CSS uses logical sides
+(`text-align: start/end`), so tables, headings and notes mirror without a second sheet.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ def render_page(model: ReportModel, mode: str, **extra: Any) -> str:
     return template.render(
         model=model,
         mode=mode,
+        direction=lang.direction,
         unit=lambda unit: unit_label(lang, unit, model.currency),
         method=lambda method: method_label(lang, method),
         input_label=lambda name: input_label(lang, name),
@@ -81,16 +84,14 @@ def render_page(model: ReportModel, mode: str, **extra: Any) -> str:
 
 def render_html(model: ReportModel) -> str:
     """The self-contained HTML page of `model`."""
-    import vl_convert
-
     lang = get_lang(model.lang)
     return render_page(
         model,
         "html",
         vega_bundle=vega_bundle(),
         specs_json=script_json(model.charts),
-        format_locale=script_json(vl_convert.get_format_locale(lang.vega_locale)),
-        time_locale=script_json(vl_convert.get_time_format_locale(lang.vega_locale)),
+        format_locale=script_json(lang.vega_format_locale()),
+        time_locale=script_json(lang.vega_time_locale()),
     )
 
 

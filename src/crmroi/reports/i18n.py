@@ -1,11 +1,20 @@
 """Languages of the reports: gettext catalogues (Babel) and number, money and date formats.
 
 A language is a catalogue away: `locale/<code>/LC_MESSAGES/crmroi.po` beside this module
-holds the translations (English text is the message id, so English needs no catalogue).
+holds the translations (English text is the message id, so English needs no catalogue),
+and `crmroi.languages.LANGUAGES` names its CLDR locale (the CLI and the web offer it).
 The `.po` file is compiled in memory with `babel.messages` the first time it is used,
 so no build step is needed. Formats come from the CLDR data Babel ships: `ru` gives a
 decimal comma, a non-breaking space between thousands, DD.MM.YYYY dates and the
-currency symbol after the amount (`1 234 568 $`); `en` gives `$1,234,568`.
+currency symbol after the amount (`1 234 568 $`); `en` gives `$1,234,568`; `bg` is like
+`ru` (`1 234 568 щ.д.`); `zh` gives `US$1,234,568` and `2025年3月7日`.
+
+Persian (`fa`) is written right to left (`Lang.direction`) and, in the HTML, PDF and
+chart text, with the digits and separators of CLDR's default numbering system for fa
+(`arabext`: `۱٬۲۳۴٫۵`, `۱۲٫۳٪`), as printed Persian prose and tables use them; the
+workbook's cells stay real numbers (Excel shows them with the reader's own settings).
+Dates are Gregorian in every language, Persian included (Babel has no Solar Hijri
+calendar), with the month named (`۷ مارس ۲۰۲۵`) so no reader takes one for a Hijri date.
 """
 
 from __future__ import annotations
@@ -14,6 +23,8 @@ import datetime as dt
 import gettext
 import io
 import math
+import unicodedata
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -25,15 +36,43 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
 
-__all__ = ["LANGUAGES", "N_", "Lang", "get_lang"]
+from crmroi.languages import LANGUAGES
+
+__all__ = ["LANGUAGES", "N_", "Lang", "get_lang", "text_direction"]
 
 LOCALE_DIR = Path(__file__).with_name("locale")
 DOMAIN = "crmroi"
-LANGUAGES: dict[str, str] = {"en": "en_US", "ru": "ru_RU"}
-"""Report languages and the CLDR locale each formats numbers and dates with."""
 
-DATE_PATTERNS = {"en": "MMM d, yyyy", "ru": "dd.MM.yyyy"}
-VEGA_LOCALES = {"en": "en-US", "ru": "ru-RU"}
+DATE_PATTERNS = {
+    "en": "MMM d, yyyy",
+    "ru": "dd.MM.yyyy",
+    "bg": "dd.MM.yyyy",
+    "fa": "d MMMM y",  # CLDR's Gregorian long/medium date for fa: the month by name
+    "zh": "yyyy年M月d日",
+}
+VEGA_LOCALES = {"en": "en-US", "ru": "ru-RU", "bg": "bg-BG", "fa": "fa-IR", "zh": "zh-CN"}
+"""The d3 locale of each language's charts. vl-convert (d3) knows en-US, ru-RU and
+zh-CN for numbers and fa-IR for dates; what it lacks (numbers of bg-BG and fa-IR, dates
+of bg-BG) is built from the CLDR data of the language (`Lang.vega_format_locale`), so the
+axes read like the tables (decimal comma in bg, Persian digits in fa)."""
+
+_DIGITS = {"latn": "0123456789", "arabext": "۰۱۲۳۴۵۶۷۸۹", "arab": "٠١٢٣٤٥٦٧٨٩"}
+"""The ten digits of the CLDR numbering systems a report language uses by default."""
+
+
+def text_direction(text: str, default: str = "ltr") -> str:
+    """'rtl' or 'ltr' by the first strongly directional character (HTML's `dir=auto`).
+
+    Computed here because WeasyPrint ignores `dir=auto`: an English warning in a
+    Persian page keeps its own direction, so its full stops stay at its end.
+    """
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return default
 
 
 def N_(message: str) -> str:
@@ -63,12 +102,53 @@ class Lang:
     locale: Locale = field(repr=False)
 
     def gettext(self, message: str) -> str:
-        """The translation of `message` (itself when the catalogue lacks it)."""
-        return _translations(self.code).gettext(message)
+        """The translation of `message` (itself when the catalogue lacks it).
+
+        The empty message stays empty: gettext would return the catalogue's header.
+        """
+        return _translations(self.code).gettext(message) if message else message
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         """Singular or plural translation for `n`."""
         return _translations(self.code).ngettext(singular, plural, n)
+
+    @property
+    def direction(self) -> str:
+        """'rtl' for a language written right to left (fa), else 'ltr' (from CLDR)."""
+        return "rtl" if self.locale.character_order == "right-to-left" else "ltr"
+
+    @property
+    def numbering_system(self) -> str:
+        """CLDR's default numbering system of the locale ('latn'; 'arabext' for fa)."""
+        system = str(self.locale.default_numbering_system)
+        return system if system in _DIGITS else "latn"
+
+    @property
+    def symbols(self) -> dict[str, str]:
+        """The locale's number symbols (decimal, group, percentSign, ...) in its digits."""
+        return dict(self.locale.number_symbols[self.numbering_system])
+
+    def localise_digits(self, text: str) -> str:
+        """`text` with ASCII digits written in the locale's own digits (fa: ۰-۹)."""
+        digits = _DIGITS[self.numbering_system]
+        if digits == _DIGITS["latn"]:
+            return text
+        return text.translate(str.maketrans(_DIGITS["latn"], digits))
+
+    def _native(self, text: str, signed: bool = False) -> str:
+        """A Babel-formatted number in the locale's digits, minus, plus and percent signs.
+
+        Babel 2.18 takes the separators of a numbering system but writes Latin digits,
+        '-' and '%'; the rest of CLDR's symbols for fa are put in here.
+        """
+        if self.numbering_system == "latn":
+            return ("+" + text) if signed else text
+        symbols = self.symbols
+        if text.startswith("-"):
+            text = symbols["minusSign"] + text[1:]
+        elif signed:
+            text = symbols["plusSign"] + text
+        return self.localise_digits(text.replace("%", symbols["percentSign"]))
 
     def money(self, value: float | None, currency: str, digits: int = 0) -> str:
         """Money with the currency symbol where the locale puts it; '–' for no value."""
@@ -77,24 +157,35 @@ class Lang:
         pattern = self.locale.currency_formats["standard"].pattern.split(";")[0]
         if digits == 0:
             pattern = pattern.replace(".00", "")
-        return format_currency(
-            value, currency, format=pattern, locale=self.locale, currency_digits=False
+        text = format_currency(
+            value,
+            currency,
+            format=pattern,
+            locale=self.locale,
+            currency_digits=False,
+            numbering_system=self.numbering_system,
         )
+        return self._native(text)
 
     def number(self, value: float | None, digits: int = 0) -> str:
         """A number with the locale's separators and `digits` decimals."""
         if value is None or not math.isfinite(value):
             return "–"
         fmt = "#,##0" + ("." + "0" * digits if digits else "")
-        return format_decimal(value, format=fmt, locale=self.locale)
+        text = format_decimal(
+            value, format=fmt, locale=self.locale, numbering_system=self.numbering_system
+        )
+        return self._native(text)
 
     def percent(self, value: float | None, digits: int = 1, signed: bool = False) -> str:
         """A fraction as a percentage (0.123 -> 12.3%)."""
         if value is None or not math.isfinite(value):
             return "–"
         fmt = "#,##0" + ("." + "0" * digits if digits else "") + "%"
-        text = format_percent(value, format=fmt, locale=self.locale)
-        return ("+" + text) if signed and value > 0 else text
+        text = format_percent(
+            value, format=fmt, locale=self.locale, numbering_system=self.numbering_system
+        )
+        return self._native(text, signed and value > 0)
 
     def months(self, value: float | None) -> str:
         """A payback in months with one decimal, or 'never'."""
@@ -103,10 +194,11 @@ class Lang:
         return self.number(value, 1)
 
     def date(self, value: dt.date | None) -> str:
-        """A date: 'Oct 1, 2023' in English, '01.10.2023' in Russian."""
+        """A date (Gregorian): 'Oct 1, 2023' in English, '01.10.2023' in Russian."""
         if value is None:
             return "–"
-        return format_date(value, DATE_PATTERNS.get(self.code, "medium"), locale=self.locale)
+        pattern = DATE_PATTERNS.get(self.code, "medium")
+        return self.localise_digits(format_date(value, pattern, locale=self.locale))
 
     def kpi_value(self, value: float | None, unit: str, currency: str) -> str:
         """A KPI value in its unit: fractions as percentages, money with its symbol."""
@@ -120,8 +212,52 @@ class Lang:
 
     @property
     def vega_locale(self) -> Any:  # vl-convert types it as a Literal of locale names
-        """The d3 locale name vl-convert and vega-embed use for this language."""
+        """The d3 locale name of this language (d3 may lack it: see `VEGA_LOCALES`)."""
         return VEGA_LOCALES.get(self.code, "en-US")
+
+    def vega_format_locale(self) -> dict[str, Any]:
+        """The d3-format locale of the charts: d3's own, else (or for other digits) CLDR's."""
+        import vl_convert
+
+        if self.numbering_system == "latn":
+            with suppress(ValueError):
+                known: dict[str, Any] = vl_convert.get_format_locale(self.vega_locale)
+                return known
+        symbols = self.symbols
+        out: dict[str, Any] = {
+            "decimal": symbols["decimal"],
+            "thousands": symbols["group"],
+            "grouping": [3],
+            "currency": ["", ""],  # chart axes carry no symbol (the code is in the title)
+            "minus": symbols["minusSign"],
+            "percent": symbols["percentSign"],
+        }
+        if self.numbering_system != "latn":
+            out["numerals"] = list(_DIGITS[self.numbering_system])
+        return out
+
+    def vega_time_locale(self) -> dict[str, Any]:
+        """The d3-time-format locale of the charts: d3's own, else CLDR's names.
+
+        Only bg lacks one in d3; its numeric date is dd.mm.yyyy, like `DATE_PATTERNS`.
+        """
+        import vl_convert
+
+        with suppress(ValueError):
+            known: dict[str, Any] = vl_convert.get_time_format_locale(self.vega_locale)
+            return known
+        names = self.locale
+        periods = names.day_periods["format"]["abbreviated"]
+        return {
+            "dateTime": "%x %X",
+            "date": "%d.%m.%Y",
+            "time": "%H:%M:%S",
+            "periods": [periods.get("am", "AM"), periods.get("pm", "PM")],
+            "days": [names.days["format"]["wide"][(i - 1) % 7] for i in range(7)],
+            "shortDays": [names.days["format"]["abbreviated"][(i - 1) % 7] for i in range(7)],
+            "months": [names.months["stand-alone"]["wide"][i] for i in range(1, 13)],
+            "shortMonths": [names.months["stand-alone"]["abbreviated"][i] for i in range(1, 13)],
+        }
 
     def filters(self) -> dict[str, Any]:
         """Jinja filters formatting (never computing) the report's figures."""
@@ -131,6 +267,8 @@ class Lang:
             "pct": self.percent,
             "months": self.months,
             "date": self.date,
+            "digits": lambda value: self.localise_digits(str(value)),
+            "direction": lambda value: text_direction(str(value), self.direction),
         }
 
 

@@ -2,8 +2,11 @@
 
 The page is the HTML report's template in "print" mode: no scripts; each chart is an
 SVG image made by `vl_convert.vegalite_to_svg` with the report language's number
-locale. Fonts come from the system (Debian's fonts-noto-core and fonts-noto-cjk give
-Latin, Cyrillic, Arabic script and CJK glyphs; see `.ci/run`). Page sizes: A4, Letter.
+locale (a PNG for a right-to-left language: see `chart_svgs`). Fonts come from the
+system (Debian's fonts-noto-core and fonts-noto-cjk give Latin, Cyrillic, Arabic
+script and CJK glyphs; see `.ci/run`); the page's font stacks
+name Noto Sans Arabic and Noto Sans CJK SC so fa and zh text is embedded, never tofu.
+Page sizes: A4, Letter.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from crmroi.reports.model import ReportModel
 __all__ = ["PAGE_SIZES", "chart_svgs", "pdf_available", "render_pdf", "write_pdf"]
 
 PAGE_SIZES = ("A4", "Letter")
+PNG_SCALE = 2.0
+"""Pixels per CSS pixel of a chart drawn as PNG (right-to-left languages)."""
 
 
 def pdf_available() -> bool:
@@ -31,13 +36,26 @@ def pdf_available() -> bool:
 
 
 def chart_svgs(model: ReportModel) -> dict[str, str]:
-    """Each chart as an SVG data URI, rendered offline with the report's number locale."""
+    """Each chart as an image data URI, rendered offline with the report's locales.
+
+    SVG (vector, its text searchable) for left-to-right languages; PNG at twice the
+    size for a right-to-left one, drawn by vl-convert (resvg), because WeasyPrint's
+    SVG text is laid out glyph by glyph: Persian letters came out unjoined, in reverse
+    order, and legend entries overlapped.
+    """
     import vl_convert
 
-    locale = get_lang(model.lang).vega_locale
+    lang = get_lang(model.lang)
+    numbers, times = lang.vega_format_locale(), lang.vega_time_locale()
     out = {}
     for name, spec in model.charts.items():
-        svg = vl_convert.vegalite_to_svg(spec, format_locale=locale, time_format_locale=locale)
+        if lang.direction == "rtl":
+            png = vl_convert.vegalite_to_png(
+                spec, scale=PNG_SCALE, format_locale=numbers, time_format_locale=times
+            )
+            out[name] = f"data:image/png;base64,{base64.b64encode(png).decode('ascii')}"
+            continue
+        svg = vl_convert.vegalite_to_svg(spec, format_locale=numbers, time_format_locale=times)
         data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
         out[name] = f"data:image/svg+xml;base64,{data}"
     return out

@@ -14,6 +14,9 @@ Sheets:
   input cell and everything recomputes.
 - **KPIs**, **Lead sources**, **Attribution**, **Accounts**, **Simulation**: values.
 
+Sheet names are translated (made valid by `crmroi.reports.xlsx_sheets`); a
+right-to-left language (fa) lays every sheet out right to left.
+
 Payback in a spreadsheet: helper columns mark, from the bottom up, whether the
 cumulative flow is still negative at or after each month (`L`); the payback is
 `t - 1 + (-C[t-1]) / flow[t]` in the one month t where C[t-1] < 0 and L[t] = 0, 0 when
@@ -37,6 +40,7 @@ from crmroi.ingest.rejects import neutralise_formula
 from crmroi.reports.i18n import get_lang
 from crmroi.reports.labels import input_label
 from crmroi.reports.model import ReportModel
+from crmroi.reports.xlsx_sheets import add_sheet, set_direction, sheet_title
 from crmroi.reports.xlsx_tables import write_tables
 
 __all__ = ["write_xlsx"]
@@ -61,7 +65,8 @@ class _Book:
         self.pct = self.wb.add_format({"num_format": "0.0%"})
         self.factor = self.wb.add_format({"num_format": "0.0000"})
         _ = self._
-        self.sheet = {"inputs": _("Inputs"), "schedule": _("Schedule"), "cash_flow": _("Cash flow")}
+        titles = {"inputs": _("Inputs"), "schedule": _("Schedule"), "cash_flow": _("Cash flow")}
+        self.sheet = {key: sheet_title(title) for key, title in titles.items()}
         self.cells: dict[str, str] = {}  # parameter -> absolute reference
         self.amount_cells: list[str] = []
         self.risk_cells: list[str] = []
@@ -76,7 +81,7 @@ class _Book:
 
     def inputs(self) -> None:
         m, _ = self.model, self._
-        ws = self.wb.add_worksheet(self.sheet["inputs"])
+        ws = add_sheet(self.wb, self.sheet["inputs"])
         ws.set_column(0, 0, 44)
         ws.set_column(1, 6, 16)
         ws.set_column(7, 7, 48)
@@ -143,7 +148,7 @@ class _Book:
 
     def schedule(self) -> None:
         m, _ = self.model, self._
-        ws = self.wb.add_worksheet(self.sheet["schedule"])
+        ws = add_sheet(self.wb, self.sheet["schedule"])
         ws.write_string(0, 0, _("Month"), self.head)
         for j, spec in enumerate(m.lines):
             text(ws, 0, j + 1, spec.name, self.head)
@@ -155,7 +160,7 @@ class _Book:
 
     def cash_flow(self) -> None:
         m, _ = self.model, self._
-        ws = self.wb.add_worksheet(self.sheet["cash_flow"])
+        ws = add_sheet(self.wb, self.sheet["cash_flow"])
         n_lines, first, last = len(m.lines), 2, 2 + m.horizon_months  # data rows (0-based)
         ws.write_string(0, 0, _("Money per month; month 0 = at signing"), self.bold)
         ws.write_string(1, 0, _("Month"), self.head)
@@ -337,5 +342,6 @@ def write_xlsx(model: ReportModel, path: Path) -> Path:
     book.schedule()
     book.cash_flow()
     write_tables(book.wb, model, book.lang, text)
+    set_direction(book.wb, book.lang.direction)
     book.close()
     return path

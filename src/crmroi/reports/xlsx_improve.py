@@ -12,6 +12,7 @@ from xlsxwriter.worksheet import Worksheet
 from crmroi.reports.i18n import Lang
 from crmroi.reports.labels import scoring_label
 from crmroi.reports.model import Improvements
+from crmroi.reports.xlsx_sheets import add_sheet
 
 __all__ = ["write_improvements"]
 
@@ -28,7 +29,7 @@ def _row(ws: Worksheet, row: int, values: list[Any], text: Any, fmt: Any = None)
 
 
 def _sheet(wb: Workbook, title: str) -> Worksheet:
-    ws = wb.add_worksheet(title)
+    ws = add_sheet(wb, title)
     ws.set_column(0, 0, 30)
     ws.set_column(1, 8, 16)
     return ws

@@ -17,6 +17,7 @@ from crmroi.reports.i18n import Lang
 from crmroi.reports.labels import method_label
 from crmroi.reports.model import KpiRow, ReportModel
 from crmroi.reports.xlsx_improve import write_improvements
+from crmroi.reports.xlsx_sheets import add_sheet
 
 TextWriter = Callable[[Worksheet, int, int, object, Any], None]
 
@@ -29,7 +30,7 @@ def _num(ws: Worksheet, row: int, col: int, value: float | None, fmt: Any = None
 
 
 def _sheet(wb: Workbook, title: str, heads: list[str], head_fmt: Any) -> Worksheet:
-    ws = wb.add_worksheet(title)
+    ws = add_sheet(wb, title)
     for col, h in enumerate(heads):
         ws.write_string(0, col, h, head_fmt)
     ws.freeze_panes(1, 0)

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from crmroi.errors import ConfigurationError, CrmroiError
 from crmroi.finance.case import Case
+from crmroi.languages import LANGUAGES
 from crmroi.web.api_types import UtcDateTime
 from crmroi.web.auth import Role, Session
 from crmroi.web.case_forms import (
@@ -400,7 +401,7 @@ def download_report(
     lang: Annotated[
         str | None,
         Query(
-            description="Language of the report (en, ru); "
+            description=f"Language of the report ({', '.join(LANGUAGES)}); "
             "without it, the Accept-Language header's choice, else English.",
         ),
     ] = None,
