@@ -334,3 +334,21 @@ def test_a_presets_value_maps_fill_the_form_without_errors(analyst: TestClient) 
     assert "field-error" not in page.text  # the preset's `"": null` is not a pair
     assert 'name="f0.map.kind.0.from" value="New Business"' in page.text
     assert 'name="f0.map.kind.0.to" value="new"' in page.text
+
+
+def test_a_yaml_number_is_shown_as_the_importer_reads_it() -> None:
+    """A mapping's number (a preset or uploaded YAML) fills the form in the file's decimal
+    separator, so the form's own check reads back the same number."""
+    from crmroi.ingest.mapping import TableMapping
+    from crmroi.ingest.transform import value_problem
+    from crmroi.store.schema import TABLES
+    from crmroi.web.import_values import table_values
+
+    amount = next(c for c in TABLES["deals"].all_columns if c.name == "amount")
+    for numbers, shown in (({"decimal": ","}, "1500,5"), ({}, "1500.5")):
+        table = TableMapping(
+            entity="deals", numbers=numbers, constants={"amount": 1500.5, "kind": "new"}
+        )
+        _, _, constants = table_values(table, set())
+        assert constants == {"amount": shown, "kind": "new"}
+        assert value_problem(amount, constants["amount"], table) is None

@@ -174,7 +174,7 @@ def _source_text(
     spec = mapping.columns.get(col.name)
     if spec is None and col.name in mapping.constants:
         value = mapping.constants[col.name]
-        return pd.Series([_as_text(value, mapping)] * n, dtype=STR), col.name
+        return pd.Series([mapping_text(value, mapping)] * n, dtype=STR), col.name
     if spec is None:
         spec = ColumnSpec(column=col.name) if col.name.casefold() in header else None
     if spec is None:
@@ -196,18 +196,18 @@ def _source_text(
             )
         if spec.default is None:
             return None
-        return pd.Series([_as_text(spec.default, mapping)] * n, dtype=STR), col.name
+        return pd.Series([mapping_text(spec.default, mapping)] * n, dtype=STR), col.name
     values = frame[source].astype(STR)
     if spec.pattern:
         matches = values.str.match(spec.pattern).fillna(False).astype(bool)
         values = values.where(matches)
     if spec.map is not None or spec.default is not None:
-        lookup = {key: _as_text(value, mapping) for key, value in spec.lookup().items()}
+        lookup = {key: mapping_text(value, mapping) for key, value in spec.lookup().items()}
         norm = values.fillna("").str.strip().str.casefold()
         hit = norm.isin(list(lookup)).astype(bool)
         values = values.where(~hit, norm.map(lookup).astype(STR))
         if spec.default is not None:
-            values = values.where(hit, _as_text(spec.default, mapping))
+            values = values.where(hit, mapping_text(spec.default, mapping))
     return values, source
 
 
@@ -226,7 +226,7 @@ def _empty(col: Column, n: int) -> pd.Series:
     return pd.Series([None] * n, dtype=EMPTY_DTYPES.get(col.kind, STR))
 
 
-def _as_text(value: object, mapping: TableMapping) -> str | None:
+def mapping_text(value: object, mapping: TableMapping) -> str | None:
     """A mapping's constant or value-map target as the text the column parser reads.
 
     A YAML number (`amount: 1500.5`) is written with the file's decimal separator and

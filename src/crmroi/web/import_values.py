@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 
 from crmroi.ingest.mapping import ScalarValue, TableMapping
-from crmroi.ingest.transform import value_problem
+from crmroi.ingest.transform import mapping_text, value_problem
 from crmroi.store.schema import TABLES, Column
 
 __all__ = [
@@ -73,12 +73,11 @@ def form_values(
     return maps, defaults, constants
 
 
-def _as_text(value: ScalarValue) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return _clean(value)
+def _as_text(value: ScalarValue, table: TableMapping) -> str:
+    """A mapping value as the form shows it: the text the importer parses it from
+    (a YAML number in the file's decimal separator), '' for none."""
+    text = mapping_text(value, table)
+    return "" if text is None else _clean(text)
 
 
 def table_values(
@@ -92,13 +91,15 @@ def table_values(
         if name not in mapped:
             continue
         # a blank file value is missing anyway: `"": null` in a preset changes nothing
-        found = [(_as_text(k), _as_text(v)) for k, v in (spec.map or {}).items()]
+        found = [(_as_text(k, table), _as_text(v, table)) for k, v in (spec.map or {}).items()]
         if found := [pair for pair in found if pair[0]][:MAX_PAIRS]:
             maps[name] = found
         if spec.default is not None:
-            defaults[name] = _as_text(spec.default)
+            defaults[name] = _as_text(spec.default, table)
     constants = {
-        k: _as_text(v) for k, v in table.constants.items() if k not in mapped and v is not None
+        k: _as_text(v, table)
+        for k, v in table.constants.items()
+        if k not in mapped and v is not None
     }
     return maps, defaults, constants
 
