@@ -49,7 +49,18 @@ def ts(text: str) -> pd.Timestamp:
         ("USD 10", 10.0),
         ("10 руб.", 10.0),
         ("۱۲۳۴", 1234.0),
-        ("٤٥٫", None),  # Arabic decimal separator is not supported: bad, not wrong
+        ("٤٥٫٥", 45.5),  # the Arabic decimal separator
+        ("۱۲٬۳۴۵٫۶۷", 12345.67),  # Persian digits, Arabic thousands and decimal separators
+        ("１２，３４５．６", 12345.6),  # full-width digits and punctuation
+        ("￥1,000", 1000.0),
+        ("1.2万", 12000.0),
+        ("3亿", 300_000_000.0),
+        ("0.07万", 700.0),
+        ("12.3456万元", 123456.0),
+        ("EUR 1,000.00", 1000.0),
+        ("€1.000,50", 1000.5),
+        ("ریال ۱۲۰٬۰۰۰", 120000.0),
+        ("50¢", None),  # cents are not a currency: refused rather than read as 50
         ("1.5E+03", 1500.0),
         ("1,234,567.89", 1234567.89),
         ("1.234.567,89", 1234567.89),

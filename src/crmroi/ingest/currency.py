@@ -76,3 +76,155 @@ class FxRates:
             merged = merged.sort_values("order")
             out.loc[rows] = merged["rate_to_base"].to_numpy()
         return out
+
+
+# --------------------------------------------------------------------------- currency in a cell
+
+DOLLAR_FAMILY = frozenset(
+    {"USD", "CAD", "AUD", "NZD", "SGD", "HKD", "MXN", "TWD", "CLP", "COP", "ARS", "BRL"}
+)
+YEN_FAMILY = frozenset({"JPY", "CNY"})
+KRONA_FAMILY = frozenset({"SEK", "NOK", "DKK", "ISK"})
+RUPEE_FAMILY = frozenset({"INR", "PKR", "LKR", "NPR"})
+
+TOMAN_TO_RIAL = 10.0
+"""1 toman = 10 Iranian rials. ISO 4217 has only IRR, so toman amounts are stored in IRR x 10."""
+
+
+@dataclass(frozen=True)
+class CellCurrency:
+    """What a currency sign or code written inside an amount cell means.
+
+    `code` is the ISO 4217 code when the sign says it alone; `family` the codes an ambiguous
+    sign ($, ¥, kr, Rs) may stand for and `default` the one it means when neither the row's
+    currency nor the base currency is in the family (None: refuse the row); `factor` converts
+    the written amount into `code` (toman -> rial: 10).
+    """
+
+    code: str | None
+    family: frozenset[str] = frozenset()
+    default: str | None = None
+    factor: float = 1.0
+
+
+# Signs and words exports write next to amounts, longest first so "US$" wins over "$".
+CELL_SIGNS: dict[str, CellCurrency] = {
+    "US$": CellCurrency("USD"),
+    "CA$": CellCurrency("CAD"),
+    "C$": CellCurrency("CAD"),
+    "AU$": CellCurrency("AUD"),
+    "A$": CellCurrency("AUD"),
+    "NZ$": CellCurrency("NZD"),
+    "HK$": CellCurrency("HKD"),
+    "S$": CellCurrency("SGD"),
+    "MX$": CellCurrency("MXN"),
+    "R$": CellCurrency("BRL"),
+    "$": CellCurrency(None, DOLLAR_FAMILY, "USD"),
+    "€": CellCurrency("EUR"),
+    "£": CellCurrency("GBP"),
+    "¥": CellCurrency(None, YEN_FAMILY, "JPY"),
+    "￥": CellCurrency(None, YEN_FAMILY, "JPY"),
+    "円": CellCurrency("JPY"),
+    "元": CellCurrency("CNY"),
+    "₽": CellCurrency("RUB"),
+    "руб.": CellCurrency("RUB"),
+    "руб": CellCurrency("RUB"),
+    "р.": CellCurrency("RUB"),
+    "₴": CellCurrency("UAH"),
+    "грн.": CellCurrency("UAH"),
+    "грн": CellCurrency("UAH"),
+    "лв.": CellCurrency("BGN"),
+    "лв": CellCurrency("BGN"),
+    "₹": CellCurrency("INR"),
+    "Rs.": CellCurrency(None, RUPEE_FAMILY, None),
+    "Rs": CellCurrency(None, RUPEE_FAMILY, None),
+    "₩": CellCurrency("KRW"),
+    "₺": CellCurrency("TRY"),
+    "₪": CellCurrency("ILS"),
+    "₫": CellCurrency("VND"),
+    "฿": CellCurrency("THB"),
+    "₸": CellCurrency("KZT"),
+    "₦": CellCurrency("NGN"),
+    "₱": CellCurrency("PHP"),
+    "zł": CellCurrency("PLN"),
+    "Kč": CellCurrency("CZK"),
+    "Ft": CellCurrency("HUF"),
+    "kr.": CellCurrency(None, KRONA_FAMILY, None),
+    "kr": CellCurrency(None, KRONA_FAMILY, None),
+    "تومان": CellCurrency("IRR", factor=TOMAN_TO_RIAL),
+    "ریال": CellCurrency("IRR"),
+    "﷼": CellCurrency("IRR"),
+}
+CODE_ALIASES = {"RUR": "RUB", "RMB": "CNY", "NIS": "ILS"}
+"""Codes exports still write that ISO 4217 replaced (RUR, 1C and Bitrix24) or never had."""
+
+
+def _sign_pattern() -> str:
+    """A regex (RE2-compatible) matching any currency sign, word or ISO code in a cell."""
+    escaped = [
+        "".join("\\" + ch if ch in ".$+*?()[]{}|^\\" else ch for ch in sign)
+        for sign in sorted(CELL_SIGNS, key=len, reverse=True)
+    ]
+    return "|".join([*escaped, "[A-Z]{3}"])
+
+
+CELL_SIGN_PATTERN = _sign_pattern()
+
+
+def cell_currencies(text: pd.Series) -> pd.Series:
+    """The currency sign or code written in each amount cell ("EUR 1,000", "1 000 руб."), or
+    <NA>: the raw sign as written (first one in the cell), for `resolve_cell_currencies`."""
+    st = text.astype(pd.StringDtype("pyarrow"))
+    return st.str.extract("(" + CELL_SIGN_PATTERN + ")", expand=False)
+
+
+def resolve_cell_currencies(
+    signs: pd.Series, row_currency: pd.Series, base_currency: str
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """ISO codes, amount factors and problems for the signs found by `cell_currencies`.
+
+    An ambiguous sign ($, ¥ ￥, kr, Rs) means the row's own currency (currency column or
+    constant) when that is in the sign's family, else the base currency when it is, else the
+    sign's default (USD for $, JPY for ¥); kr and Rs without such a hint are refused. Returns
+    (code or <NA> where the cell has no sign, factor, problem text or <NA>).
+    """
+    base = base_currency.upper()
+    row = row_currency.astype(pd.StringDtype("pyarrow")).str.strip().str.upper()
+    codes: list[str | None] = []
+    factors: list[float] = []
+    problems: list[str | None] = []
+    for sign, stated in zip(signs.tolist(), row.tolist(), strict=True):
+        own = None if stated is None or stated is pd.NA or stated == "" else str(stated)
+        if sign is None or sign is pd.NA:
+            codes.append(None)
+            factors.append(1.0)
+            problems.append(None)
+            continue
+        meaning = CELL_SIGNS.get(str(sign))
+        if meaning is None:  # an ISO code
+            codes.append(CODE_ALIASES.get(str(sign), str(sign)))
+            factors.append(1.0)
+            problems.append(None)
+            continue
+        code = meaning.code
+        if code is None:
+            if own is not None and own in meaning.family:
+                code = own
+            elif base in meaning.family:
+                code = base
+            else:
+                code = meaning.default
+        codes.append(code)
+        factors.append(meaning.factor)
+        problems.append(
+            None
+            if code is not None
+            else f"the currency sign {sign!r} may mean any of {', '.join(sorted(meaning.family))};"
+            " add a currency column or write the ISO code"
+        )
+    index = signs.index
+    return (
+        pd.Series(codes, index=index, dtype=pd.StringDtype("pyarrow")),
+        pd.Series(factors, index=index, dtype="float64"),
+        pd.Series(problems, index=index, dtype=pd.StringDtype("pyarrow")),
+    )

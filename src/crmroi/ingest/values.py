@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from crmroi.ingest.digits import Parsed, clean_strings, mask, to_ascii_digits
+from crmroi.ingest.numbers import parse_numbers
 
 __all__ = [
     "FALSE_VALUES",
@@ -35,160 +37,33 @@ DateOrder = Literal["DMY", "MDY", "YMD"]
 TRUE_VALUES: tuple[str, ...] = ("true", "yes", "y", "t", "1", "да", "д", "是", "بله", "on")
 FALSE_VALUES: tuple[str, ...] = ("false", "no", "n", "f", "0", "нет", "н", "否", "خیر", "off")
 
-_STR = pd.StringDtype("pyarrow")
-_PERSIAN = "۰۱۲۳۴۵۶۷۸۹"
-_ARABIC = "٠١٢٣٤٥٦٧٨٩"
-_DIGIT_TABLE = str.maketrans(_PERSIAN + _ARABIC, "0123456789" * 2)
-_NON_ASCII_DIGITS = "[۰-۹٠-٩]"
+# --------------------------------------------------------------------------- dates
 
-# currency symbols, ISO codes and common abbreviations stripped from numbers. Patterns avoid
-# \s, \b, \d and lookarounds so that pandas runs them in pyarrow's RE2 (fast) instead of re.
-_CURRENCY = "[$€£¥₽₹₩₺₴₪₫฿¢₸₦₱元]|[A-Z]{3}|руб\\.?|грн\\.?|Rs\\.?|R\\$|zł|Kč|kr\\.?|Ft|р\\."
-_SPACES = "[ \t\r\n\f\v    '’]"
-
-
-@dataclass(frozen=True)
-class Parsed:
-    """Result of parsing a column: typed values, a bad-value mask and what was detected."""
-
-    values: pd.Series
-    bad: pd.Series
-    detail: str
+_CJK_DATE = "[年月日時时分秒點点년월일시분초午]"
+_CJK_REWRITES: tuple[tuple[str, str], ...] = (
+    (r"^([0-9]{4}) *[年년] *([0-9]{1,2}) *[月월] *([0-9]{1,2}) *[日일号號]?", r"\1-\2-\3 "),
+    (r"([0-9]{1,2}) *[时時点點시] *([0-9]{1,2}) *[分분] *([0-9]{1,2}) *[秒초]", r"\1:\2:\3"),
+    (r"([0-9]{1,2}) *[时時点點시] *([0-9]{1,2}) *[分분]?", r"\1:\2"),
+    (r"^(.*?) *(?:上午|오전) *(.*)$", r"\1 \2 AM"),
+    (r"^(.*?) *(?:下午|오후) *(.*)$", r"\1 \2 PM"),
+    ("  +", " "),
+)
 
 
-# --------------------------------------------------------------------------- helpers
-
-
-def _clean(s: pd.Series) -> pd.Series:
-    """Strings (pyarrow) stripped, empty strings -> <NA>, non-ASCII digits -> ASCII."""
-    st = s.astype(_STR) if s.dtype != _STR else s
-    st = st.str.strip()
-    st = st.mask((st == "").fillna(False))
-    return _ascii(st)
-
-
-def _mask(b: pd.Series) -> pd.Series:
-    """A boolean (maybe nullable) Series as plain numpy bool, <NA> -> False."""
-    return b.fillna(False).astype(bool)
-
-
-def _ascii(st: pd.Series) -> pd.Series:
-    """Persian/Arabic-Indic digits -> ASCII on a pyarrow string Series (only rows that need it)."""
-    hits = _mask(st.str.contains(_NON_ASCII_DIGITS, regex=True))
-    if not hits.any():
+def _clean_dates(s: pd.Series) -> pd.Series:
+    """`clean_strings`, and Chinese/Japanese/Korean dates rewritten in the Y-M-D shape:
+    "2024年2月1日 14时30分" -> "2024-2-1 14:30", 下午/上午 -> PM/AM."""
+    st = clean_strings(s)
+    cjk = mask(st.str.contains(_CJK_DATE, regex=True))
+    if not cjk.any():
         return st
+    sub = st[cjk]
+    for pattern, replacement in _CJK_REWRITES:
+        sub = sub.str.replace(pattern, replacement, regex=True)
     out = st.copy()
-    fixed = [v.translate(_DIGIT_TABLE) for v in st[hits]]
-    out[hits] = pd.Series(fixed, index=st.index[hits.to_numpy()], dtype=_STR)
+    out[cjk] = sub.str.strip()
     return out
 
-
-def to_ascii_digits(s: pd.Series) -> pd.Series:
-    """Convert Persian (۰-۹) and Arabic-Indic (٠-٩) digits to ASCII 0-9; other text unchanged.
-
-    Returns an object Series of ``str``/``None`` with the input's index.
-    """
-    st = _ascii(s.astype(_STR))
-    arr = np.asarray(st.to_numpy(dtype=object), dtype=object)
-    arr[pd.isna(arr)] = None
-    return pd.Series(arr, index=s.index, dtype="object")
-
-
-# --------------------------------------------------------------------------- numbers
-
-
-def _number_regex(decimal: str, thousands: str | None) -> str:
-    d = "\\" + decimal
-    body = (
-        r"[0-9]+" if thousands is None else rf"(?:[0-9]{{1,3}}(?:\{thousands}[0-9]{{3}})+|[0-9]+)"
-    )
-    return rf"^[+-]?(?:{body}(?:{d}[0-9]*)?|{d}[0-9]+)(?:[eE][+-]?[0-9]+)?$"
-
-
-def _vote_decimal(st: pd.Series) -> tuple[str | None, str]:
-    """Detect the decimal separator of a cleaned number column; returns (sep or None, why)."""
-    has_dot = _mask(st.str.contains(".", regex=False))
-    has_comma = _mask(st.str.contains(",", regex=False))
-    both = has_dot & has_comma
-    votes = {".": 0, ",": 0}
-    if both.any():
-        sub = st[both]
-        last_dot = sub.str.rfind(".")
-        last_comma = sub.str.rfind(",")
-        votes["."] += int((last_dot > last_comma).sum())
-        votes[","] += int((last_comma > last_dot).sum())
-    for sep, other in ((".", ","), (",", ".")):
-        only = (has_dot if sep == "." else has_comma) & ~both
-        if not only.any():
-            continue
-        sub = st[only]
-        count = sub.str.count("\\" + sep)
-        votes[other] += int((count > 1).sum())  # 1.234.567: '.' groups thousands
-        single = sub[count == 1]
-        grouped = _mask(single.str.contains(rf"^[+-]?[1-9][0-9]{{0,2}}\{sep}[0-9]{{3}}(?:[eE]|$)"))
-        votes[sep] += int((~grouped).sum())  # 1234,5 / 0,250 / 1,23: a decimal
-    if votes["."] == votes[","] == 0:
-        return None, "ambiguous"
-    if votes[","] > votes["."]:
-        return ",", "detected"
-    return ".", "detected"
-
-
-def parse_numbers(
-    s: pd.Series, *, decimal: str | None = None, thousands: str | None = None
-) -> Parsed:
-    """Parse numbers written in any common locale into float64.
-
-    Handles decimal point or comma, thousands separators (",", ".", spaces, NBSP, narrow NBSP,
-    apostrophes), currency symbols and codes, accounting negatives "(12)", scientific notation
-    and Persian/Arabic digits. The decimal separator is decided for the whole column unless
-    given; a lone separator followed by exactly three digits is ambiguous and resolved by the
-    other values, defaulting to '.'.
-    """
-    st = _clean(s)
-    present = st.notna().to_numpy()
-    st = st.str.replace("−", "-", regex=False)  # unicode minus
-    paren = _mask(st.str.contains(r"^\(.*\)$", regex=True))
-    if paren.any():
-        st = st.str.replace(r"^\((.*)\)$", r"\1", regex=True)
-    st = st.str.replace(_CURRENCY, "", regex=True)
-    st = st.str.replace(_SPACES, "", regex=True)
-    # "-$5" / "$-5" / "5-" style leftovers are handled by the regex below (only a leading sign)
-
-    how = "given"
-    if decimal is None:
-        if thousands in (",", "."):
-            decimal = "." if thousands == "," else ","
-        else:
-            found, how = _vote_decimal(st)
-            decimal = found or "."
-            if found is None:
-                how = "ambiguous, assumed"
-    if thousands is None:
-        thousands = "," if decimal == "." else "." if decimal == "," else None
-    thou_re = None if thousands is None or thousands.isspace() or thousands == "" else thousands
-    if thou_re is not None and thou_re in "\u00a0\u202f\u2009'’":
-        thou_re = None  # already stripped with the spaces
-
-    ok = _mask(st.str.contains(_number_regex(decimal, thou_re), regex=True))
-    norm = st.where(ok)
-    if thou_re is not None:
-        norm = norm.str.replace(thou_re, "", regex=False)
-    if decimal != ".":
-        norm = norm.str.replace(decimal, ".", regex=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        nums = pd.to_numeric(norm, errors="coerce")
-    values = pd.Series(np.asarray(nums.astype("float64"), dtype="float64"), index=s.index)
-    if paren.any():
-        values = values.where(~paren.to_numpy(), -values.abs())
-    bad = pd.Series(present & values.isna().to_numpy(), index=s.index)
-    name = {".": "decimal point", ",": "decimal comma"}.get(decimal, f"decimal {decimal!r}")
-    detail = f"{name} ({how}), thousands {thousands!r}" if thousands else f"{name} ({how})"
-    return Parsed(values, bad, detail)
-
-
-# --------------------------------------------------------------------------- dates
 
 _ISO = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?)?"
@@ -447,7 +322,7 @@ def parse_dates(s: pd.Series, *, fmt: str | None = None, order: DateOrder | None
     part > 12 means MDY; otherwise ``order`` if given, else '.' and '-' mean DMY and '/' MDY.
     ``fmt`` (strftime) overrides detection.
     """
-    st = _clean(s)
+    st = _clean_dates(s)
     present = st.notna()
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
     notes: list[str] = []
@@ -459,7 +334,7 @@ def parse_dates(s: pd.Series, *, fmt: str | None = None, order: DateOrder | None
         notes.append(f"dates in the given format {fmt!r}")
     elif present.any():
         vals = st[present]
-        numeric = _mask(vals.str.contains(_NUMERIC, regex=True))
+        numeric = mask(vals.str.contains(_NUMERIC, regex=True))
         handled = None
         if bool(numeric.all()):
             handled = _parse_all_numeric(vals)
@@ -467,8 +342,8 @@ def parse_dates(s: pd.Series, *, fmt: str | None = None, order: DateOrder | None
             out[vals.index] = handled[0]
             notes.append(handled[1])
         else:
-            iso = _mask(vals.str.contains(_ISO, regex=True))
-            iso &= ~_mask(vals.str.contains("^1[2-4][0-9][0-9]-", regex=True))  # Solar Hijri
+            iso = mask(vals.str.contains(_ISO, regex=True))
+            iso &= ~mask(vals.str.contains("^1[2-4][0-9][0-9]-", regex=True))  # Solar Hijri
             if iso.any():
                 out[iso[iso].index] = _parse_iso(vals[iso])
                 notes.append("ISO 8601")
@@ -494,11 +369,11 @@ def parse_booleans(
     false_values: Iterable[str] = FALSE_VALUES,
 ) -> Parsed:
     """Parse yes/no style values (case-insensitive) into the pandas "boolean" dtype."""
-    st = _clean(s).str.lower()
+    st = _clean_dates(s).str.lower()
     trues = [v.strip().lower() for v in true_values]
     falses = [v.strip().lower() for v in false_values]
-    is_true = _mask(st.isin(trues)).to_numpy()
-    is_false = _mask(st.isin(falses)).to_numpy() & ~is_true
+    is_true = mask(st.isin(trues)).to_numpy()
+    is_false = mask(st.isin(falses)).to_numpy() & ~is_true
     values = pd.Series(pd.array([pd.NA] * len(st), dtype="boolean"), index=s.index)
     values[is_true] = True
     values[is_false] = False
