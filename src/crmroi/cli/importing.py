@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from crmroi.cli.app import WorkspaceArg, app, console, progress_bar
-from crmroi.ingest.pipeline import ImportReport
+
+if TYPE_CHECKING:
+    from crmroi.ingest.pipeline import ImportReport
 
 
 @app.command("import")

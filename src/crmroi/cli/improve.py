@@ -9,7 +9,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -18,6 +17,8 @@ from crmroi.cli.app import WorkspaceArg, app, console
 from crmroi.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from crmroi.improve.scoring import ScoringReport
 
 
@@ -35,6 +36,8 @@ AsOfOption = Annotated[
 
 
 def _day(value: str | None, option: str) -> pd.Timestamp | None:
+    import pandas as pd
+
     if value is None:
         return None
     try:
@@ -52,6 +55,8 @@ def _frames(workspace: str, names: list[str]) -> dict[str, pd.DataFrame]:
 
 
 def _jsonable(value: Any) -> Any:
+    import pandas as pd
+
     if isinstance(value, pd.Timestamp):
         return None if pd.isna(value) else value.isoformat()
     if isinstance(value, float) and value != value:
@@ -91,6 +96,8 @@ def score(
     if format is Format.json:
         _print_json(_score_payload(report))
     elif format is Format.csv:
+        import pandas as pd
+
         parts = [r.scores.assign(kind=r.kind) for r in report.results]
         rows = pd.concat(parts, ignore_index=True)
         for column in [str(c) for c in rows.columns if str(c).endswith("_reasons")]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from typing import Annotated
 
 import typer
@@ -75,6 +74,8 @@ def serve(
 
 def _workspace_secret(workspace: str) -> str:
     """The workspace's own random secret, made on first use and kept in its settings."""
+    import secrets
+
     from crmroi.store import open_store
 
     with open_store(workspace) as store:
