@@ -155,8 +155,8 @@ def test_cli_unknown_kpi_is_a_user_error(demo: tuple[Path, dict[str, object]]) -
 
 
 def test_business_case_takes_attributed_effects(demo: tuple[Path, dict[str, object]]) -> None:
+    from crmroi.casework.evaluate import model_for
     from crmroi.finance.case import parse_case
-    from crmroi.finance.evaluate import model_for
 
     folder, _ = demo
     benefit = {

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from crmroi.casework.sources import actual_costs
 from crmroi.finance.case import load_case, parse_case
-from crmroi.finance.sources import actual_costs, month_index
+from crmroi.finance.inputs import month_index
 from crmroi.store import Store
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "case.yaml"
@@ -37,7 +38,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 @pytest.fixture(scope="module")
 def demo_report(demo_store: Store) -> object:
     _needs_kpi_engine()
-    from crmroi.finance.sources import kpi_report
+    from crmroi.casework.sources import kpi_report
 
     return kpi_report(demo_store, bootstrap=0)
 
@@ -59,7 +60,7 @@ def test_actual_costs_placed_in_case_months(demo_store: Store) -> None:
 
 
 def test_actual_costs_case(demo_store: Store) -> None:
-    from crmroi.finance.evaluate import evaluate_case
+    from crmroi.casework.evaluate import evaluate_case
 
     data = {"name": "actual", "start": "2023-10-01", "costs": "actual"}
     result = evaluate_case(parse_case(data), demo_store)
@@ -68,7 +69,7 @@ def test_actual_costs_case(demo_store: Store) -> None:
 
 
 def test_plan_versus_actual_on_demo(demo_store: Store, demo_report: object) -> None:
-    from crmroi.finance.actuals import plan_vs_actual
+    from crmroi.casework.actuals import plan_vs_actual
 
     case = load_case(EXAMPLE)
     p = plan_vs_actual(case, demo_store, report=demo_report)
@@ -94,8 +95,8 @@ def test_plan_versus_actual_on_demo(demo_store: Store, demo_report: object) -> N
 
 
 def test_measured_driver_uses_the_kpi_engine(demo_report: object) -> None:
+    from crmroi.finance.inputs import to_measured
     from crmroi.finance.model import build_model
-    from crmroi.finance.sources import to_measured
 
     data = {
         "name": "measured",

@@ -118,7 +118,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 
 
 def test_clv_inputs_come_from_the_orders_fit(tmp_path: Path, demo_store: Store) -> None:
-    from crmroi.finance.evaluate import evaluate_case
+    from crmroi.casework.evaluate import evaluate_case
     from crmroi.improve.frames import data_date, load_frames
     from crmroi.improve.lifetime import WEEKS_PER_MONTH, orders_lifetime_value
 
@@ -157,7 +157,7 @@ def test_roi_command_needs_a_workspace_for_clv(tmp_path: Path, demo_store: Store
 
 
 def test_too_few_orders_names_the_drivers(tmp_path: Path, workspace: Store) -> None:
-    from crmroi.finance.evaluate import model_for
+    from crmroi.casework.evaluate import model_for
 
     with pytest.raises(ConfigurationError, match=r"benefits 'fewer customers lost', 'more"):
         model_for(load_case(write(tmp_path, CASE)), workspace)

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from crmroi.casework.evaluate import evaluate_case
 from crmroi.finance.case import parse_case
 from crmroi.finance.cashflow import CashFlowTable
 from crmroi.finance.estimates import Range, pert_draws, pert_mean
-from crmroi.finance.evaluate import evaluate_case
 from crmroi.finance.model import build_model
 from crmroi.finance.simulation import deterministic_npv, draw_inputs, simulate
 from crmroi.finance.summary import summarise

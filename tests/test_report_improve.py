@@ -107,7 +107,7 @@ def test_sections_render_in_html_and_xlsx(sections: Improvements, tmp_path: Path
 def test_case_customer_inputs_beside_the_fit(small_demo_folder: Path, tmp_path: Path) -> None:
     """The demo case's retention inputs are compared with the fit; written as `clv`,
     they are the fit's numbers and the assumptions name the model as their source."""
-    from crmroi.finance.evaluate import model_for
+    from crmroi.casework.evaluate import model_for
     from crmroi.reports.gather import improvement_results
 
     text = (small_demo_folder / "case.yaml").read_text(encoding="utf-8")

@@ -18,8 +18,9 @@ import pytest
 
 from crmroi.attribution.results import Attribution
 from crmroi.attribution.workspace import Unavailable
+from crmroi.casework.evaluate import evaluate_case
 from crmroi.finance.case import load_case
-from crmroi.finance.evaluate import CaseResult, evaluate_case
+from crmroi.finance.evaluate import CaseResult
 from crmroi.kpi import KpiChange, KpiReport
 from crmroi.reports import build_report
 from crmroi.reports.expressions import expression_of

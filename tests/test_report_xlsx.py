@@ -11,9 +11,9 @@ import numpy as np
 import openpyxl
 import pytest
 
+from crmroi.casework.evaluate import evaluate_case
 from crmroi.finance.case import load_case
 from crmroi.finance.estimates import Range
-from crmroi.finance.evaluate import evaluate_case
 from crmroi.finance.summary import Summary
 from crmroi.reports import build_report, write_report
 from crmroi.reports.model import ReportModel

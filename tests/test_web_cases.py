@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from crmroi.finance.evaluate import evaluate_case
+from crmroi.casework.evaluate import evaluate_case
 from crmroi.web.case_forms import form_from_text, form_items
 from crmroi.web.case_library import case_from_text
 from crmroi.web.case_results import content_disposition
@@ -290,7 +290,7 @@ def test_api_put_evaluate_and_delete(app: FastAPI, analyst: TestClient) -> None:
 
 
 def test_a_measured_change_is_read_from_the_workspace(app: FastAPI, analyst: TestClient) -> None:
-    from crmroi.finance.evaluate import model_for
+    from crmroi.casework.evaluate import model_for
 
     text = default_text(app)
     form = edited(text, {"benefits.0.change~low": "", "benefits.0.change~high": ""})

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from crmroi.finance.evaluate import evaluate_case, model_for
+from crmroi.casework.evaluate import evaluate_case, model_for
 from crmroi.finance.simulation import simulate
 from crmroi.kpi import compute_kpi_report, kpi_panel
 from crmroi.store import Store

@@ -44,9 +44,9 @@ def roi(
     ] = False,
 ) -> None:
     """ROI, NPV, IRR and payback of CASE.yaml, before and after risk adjustment."""
+    from crmroi.casework.evaluate import evaluate_case, model_for
     from crmroi.errors import ConfigurationError
     from crmroi.finance.case import load_case
-    from crmroi.finance.evaluate import evaluate_case, model_for
     from crmroi.store import open_store
 
     case = load_case(case_file)
@@ -64,7 +64,7 @@ def roi(
         model = model_for(case, store)
         result = evaluate_case(case, store, runs=simulate, seed=seed, model=model)
         if actuals and store is not None:
-            from crmroi.finance.actuals import plan_vs_actual as compare
+            from crmroi.casework.actuals import plan_vs_actual as compare
 
             plan_vs_actual = compare(case, store)
     if format is OutputFormat.json:

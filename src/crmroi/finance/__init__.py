@@ -1,13 +1,19 @@
 """Finance: TCO and monetised benefits -> monthly cash flows -> ROI, NPV, IRR, payback.
 
     from crmroi.finance import load_case, build_model, summarise, simulate, npv, irr
-    from crmroi.finance.evaluate import evaluate_case     # what `crmroi roi` prints
-    from crmroi.finance.actuals import plan_vs_actual     # `crmroi roi --actuals`
+    from crmroi.finance.evaluate import evaluate_model    # what `crmroi roi` prints
+    from crmroi.finance.actuals import compare_plan       # `crmroi roi --actuals`
+
+Pure: numbers in, cash flows and figures out. Reading a workspace (actual costs,
+measured changes, lifetime value) is `crmroi.casework`'s job, the layer the CLI, the
+web app and the reports call; this package imports nothing from store, ingest, kpi,
+attribution or improve (a test checks it).
 
 Modules: `metrics` (pure npv/irr/mirr/xnpv/xirr/payback), `cashflow` (monthly
 conventions), `estimates` (ranges, PERT), `drivers` and `case` (case.yaml),
 `model` (case -> lines -> flows), `summary`, `sanity` (warnings), `simulation`
-(Monte Carlo, tornado), `sources` (workspace reads), `evaluate`, `actuals`.
+(Monte Carlo, tornado), `inputs` (workspace numbers as plain data), `tco`
+(cost categories and their IT / people / process roll-up), `evaluate`, `actuals`.
 """
 
 from crmroi.finance.case import Case, load_case, parse_case

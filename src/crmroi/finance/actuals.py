@@ -9,36 +9,27 @@
   measure on the workspace (and custom drivers) are shown at plan.
 - Re-forecast: actual costs to date then the plan's costs, benefits at the
   measured changes over the whole horizon.
-- People ROI, over the KPI report's baseline and after windows: revenue (won
-  deals + orders) and gross profit per sales employee (a year), and the
-  human-capital ROI (revenue - (operating cost - people cost)) / people cost, with
-  operating cost = people cost (reps' monthly_cost) + spend + CRM costs.
+- People ROI (computed by `crmroi.casework.actuals.people_roi`) is carried along.
+
+Pure: `crmroi.casework.plan_vs_actual` reads the workspace and calls `compare_plan`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import ibis
 import numpy as np
 
 from crmroi.finance.case import Case
 from crmroi.finance.cashflow import CashFlowTable, FloatArray
+from crmroi.finance.inputs import ActualCosts, KpiChangeLike, month_index, to_measured
 from crmroi.finance.model import build_model
-from crmroi.finance.sources import (
-    KpiChangeLike,
-    actual_costs,
-    clv_inputs,
-    kpi_report,
-    month_index,
-    to_measured,
-)
 from crmroi.finance.summary import Summary, summarise
-from crmroi.store import Store
 
-__all__ = ["LineVariance", "PlanVsActual", "people_roi", "plan_vs_actual"]
+__all__ = ["LineVariance", "PlanVsActual", "compare_plan"]
 
 
 @dataclass
@@ -106,7 +97,7 @@ class PlanVsActual:
         }
 
 
-def _measurable(case: Case, changes: dict[str, KpiChangeLike]) -> Case:
+def _measurable(case: Case, changes: Mapping[str, KpiChangeLike]) -> Case:
     """`case` with every driver whose KPI the engine measured switched to 'measured'."""
     drivers = []
     for d in case.benefits:
@@ -116,19 +107,20 @@ def _measurable(case: Case, changes: dict[str, KpiChangeLike]) -> Case:
     return case.model_copy(update={"benefits": drivers})
 
 
-def plan_vs_actual(
-    case: Case, store: Store, *, report: Any = None, **kpi_options: Any
+def compare_plan(
+    case: Case,
+    costs: ActualCosts,
+    changes: Mapping[str, KpiChangeLike],
+    *,
+    after_end: dt.date,
+    clv: Mapping[str, float] | None = None,
+    people: dict[str, tuple[float | None, float | None]] | None = None,
 ) -> PlanVsActual:
-    """Compare the plan of `case` with what `store` shows to date (see the module doc).
+    """Compare the plan of `case` with actual costs and measured changes (see the module doc).
 
-    `report` is a KPI report already computed on `store`; without it the KPI
-    engine runs with `kpi_options` (default: 200 bootstrap resamples, seed 0).
+    `after_end` is the last day of the KPI engine's after window; `clv` the
+    lifetime-value quantities when the case reads them; `people` the people ROI.
     """
-    if report is None:
-        report = kpi_report(store, **{"bootstrap": 200, "seed": 0, **kpi_options})
-    changes: dict[str, KpiChangeLike] = {k.name: k for k in report.kpis if k.group is None}
-    costs = actual_costs(store, case)
-    clv = clv_inputs(store, case).values() if case.uses_clv else None
     plan_model = build_model(
         case, actual_costs=costs.with_run_rate, measured=to_measured(case, changes), clv=clv
     )
@@ -142,7 +134,7 @@ def plan_vs_actual(
     )
     actual = actual_model.table()
     assert case.start is not None
-    to_date = min(max(costs.last_month, month_index(case, report.after[1])), case.horizon_months)
+    to_date = min(max(costs.last_month, month_index(case, after_end)), case.horizon_months)
     n = to_date + 1
     lines: list[LineVariance] = []
     for d_plan, d_act in zip(case.benefits, measured_case.benefits, strict=True):
@@ -175,77 +167,5 @@ def plan_vs_actual(
         lines=lines,
         reforecast=summarise(table, case.discount_rate),
         main_driver=main.name if main is not None and main.effect_on_net else None,
-        people=people_roi(store, report.baseline, report.after),
+        people=dict(people or {}),
     )
-
-
-def _sum(expr: Any) -> float:
-    value = expr.execute()
-    return float(value) if value is not None and value == value else 0.0
-
-
-def _window_figures(store: Store, start: dt.date, end: dt.date) -> dict[str, float]:
-    """Revenue, gross profit, people cost, other operating cost, headcount in [start, end]."""
-    lo = ibis.literal(start)
-    hi = ibis.literal(end)
-    deals = store.table("deals")
-    won = deals.filter(
-        deals.is_won & (deals.closed_at.date() >= lo) & (deals.closed_at.date() <= hi)
-    )
-    orders = store.table("orders")
-    ords = orders.filter((orders.ordered_at.date() >= lo) & (orders.ordered_at.date() <= hi))
-    revenue = _sum(won.amount.sum()) + _sum(ords.amount.sum())
-    cost_of_sales = _sum(won.cost.sum()) + _sum(ords.cost.sum())
-    spend = store.table("spend")
-    other = _sum(spend.filter((spend.spent_on >= lo) & (spend.spent_on <= hi)).amount.sum())
-    crm = store.table("crm_costs")
-    other += _sum(crm.filter((crm.incurred_on >= lo) & (crm.incurred_on <= hi)).amount.sum())
-    reps = store.table("reps").select("hired_on", "left_on", "monthly_cost").to_pyarrow()
-    hired = reps.column("hired_on").to_pylist()
-    left = reps.column("left_on").to_pylist()
-    cost = reps.column("monthly_cost").to_pylist()
-    months = []
-    day = dt.date(start.year, start.month, 1)
-    while day <= end:
-        months.append(day)
-        day = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
-    people_cost = 0.0
-    heads = 0.0
-    for h, left_on, c in zip(hired, left, cost, strict=True):
-        active = sum(
-            1 for m in months if (h is None or h <= m) and (left_on is None or left_on > m)
-        )
-        heads += active / max(len(months), 1)
-        people_cost += active * float(c or 0.0)
-    return {
-        "revenue": revenue,
-        "gross_profit": revenue - cost_of_sales,
-        "people_cost": people_cost,
-        "other_cost": other,
-        "headcount": heads,
-        "months": float(len(months)),
-    }
-
-
-def people_roi(
-    store: Store, baseline: tuple[dt.date, dt.date], after: tuple[dt.date, dt.date]
-) -> dict[str, tuple[float | None, float | None]]:
-    """Revenue and gross profit per sales employee a year, and human-capital ROI (ratio)."""
-    out: dict[str, list[float | None]] = {
-        "revenue_per_sales_employee": [],
-        "gross_profit_per_sales_employee": [],
-        "human_capital_roi": [],
-    }
-    for start, end in (baseline, after):
-        f = _window_figures(store, start, end)
-        per_year = 12.0 / f["months"] if f["months"] else 0.0
-        heads = f["headcount"]
-        out["revenue_per_sales_employee"].append(f["revenue"] * per_year / heads if heads else None)
-        out["gross_profit_per_sales_employee"].append(
-            f["gross_profit"] * per_year / heads if heads else None
-        )
-        people = f["people_cost"]
-        out["human_capital_roi"].append(
-            (f["revenue"] - f["other_cost"]) / people if people else None
-        )
-    return {k: (v[0], v[1]) for k, v in out.items()}

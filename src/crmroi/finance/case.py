@@ -25,8 +25,8 @@ from crmroi.errors import ConfigurationError, InputFileError
 from crmroi.finance.case_errors import readable_errors
 from crmroi.finance.drivers import Driver
 from crmroi.finance.estimates import Estimate, Range, likely
-from crmroi.ingest.yaml_lines import LineIndex, describe_validation_error, load_yaml_with_lines
-from crmroi.store.schema import CRM_COST_CATEGORIES
+from crmroi.finance.tco import COST_CATEGORIES
+from crmroi.yaml_lines import LineIndex, describe_validation_error, load_yaml_with_lines
 
 __all__ = [
     "AvoidedLoss",
@@ -69,7 +69,7 @@ class CostItem(_Strict):
     rate of the last three months' recurring rows).
     """
 
-    category: Literal[CRM_COST_CATEGORIES]  # type: ignore[valid-type]
+    category: Literal[COST_CATEGORIES]  # type: ignore[valid-type]
     name: str | None = None
     kind: Literal["one_time", "recurring"] = "recurring"
     amount: Estimate | Literal["actual"]

@@ -13,7 +13,7 @@ productive. `value` works on numbers or numpy arrays (one value per run) and
 returns money per month at full adoption and full benefit ramp.
 
 Some inputs may be `clv` (`CLV_INPUTS`): they are then read from the lifetime-value
-model fitted on the workspace's orders (`crmroi clv`; see `crmroi.finance.sources.
+model fitted on the workspace's orders (`crmroi clv`; see `crmroi.casework.sources.
 clv_inputs`): the expected number of active customers and the expected value per
 active customer a month. A driver also lists in `OVERLAPS` the KPIs whose change is
 already inside its own KPI (value per customer includes bigger deals and upsell), and

@@ -1,4 +1,4 @@
-"""Evaluate a case: flows, figures at 12 months and the horizon, warnings, simulation.
+"""Evaluate a case model: flows, figures at 12 months and the horizon, warnings, simulation.
 
 This is what `crmroi roi` prints; `CaseResult.to_json()` is the `roi --format json`
 document of the command-line contract (see ARCHITECTURE.md), extended with
@@ -13,20 +13,12 @@ from typing import Any
 
 from crmroi.finance.case import Case
 from crmroi.finance.cashflow import CashFlowTable
-from crmroi.finance.model import CaseModel, build_model
+from crmroi.finance.model import CaseModel
 from crmroi.finance.sanity import Warning_, sanity_warnings
 from crmroi.finance.simulation import SHORT_HORIZON, SimulationResult, simulate
-from crmroi.finance.sources import (
-    actual_costs,
-    attributed_changes,
-    clv_inputs,
-    measured_changes,
-    to_measured,
-)
 from crmroi.finance.summary import Summary, summarise
-from crmroi.store import Store
 
-__all__ = ["CaseResult", "evaluate_case", "model_for"]
+__all__ = ["CaseResult", "evaluate_model"]
 
 
 @dataclass
@@ -68,45 +60,13 @@ class CaseResult:
         return out
 
 
-def model_for(case: Case, store: Store | None = None, **kpi_options: Any) -> CaseModel:
-    """The case's model, reading actual costs, measured changes and lifetime value
-    (`clv` inputs) from `store` if needed.
+def evaluate_model(model: CaseModel, *, runs: int | None = None, seed: int = 0) -> CaseResult:
+    """Figures before and after risk adjustment, warnings, and a simulation of `runs` runs.
 
-    `kpi_options` go to the KPI engine (default: 200 bootstrap resamples, seed 0).
+    The model already holds whatever the case read from a workspace
+    (`crmroi.casework.model_for` builds it).
     """
-    costs = None
-    measured = None
-    clv = clv_inputs(store, case) if store is not None and case.uses_clv else None
-    if store is not None and case.uses_actuals:
-        costs = actual_costs(store, case).with_run_rate
-    if store is not None and case.uses_measured:
-        options = {"bootstrap": 200, "seed": 0, **kpi_options}
-        changes = measured_changes(store, **options)
-        attributed = [
-            d.kpi
-            for d in case.benefits
-            if d.change == "measured" and d.source == "attributed" and d.kpi
-        ]
-        if attributed:
-            changes = {**changes, **attributed_changes(store, attributed)}
-        measured = to_measured(case, changes)
-    model = build_model(
-        case, actual_costs=costs, measured=measured, clv=clv.values() if clv else None
-    )
-    model.clv = clv
-    return model
-
-
-def evaluate_case(
-    case: Case,
-    store: Store | None = None,
-    *,
-    runs: int | None = None,
-    seed: int = 0,
-    model: CaseModel | None = None,
-) -> CaseResult:
-    """Figures before and after risk adjustment, warnings, and a simulation of `runs` runs."""
-    model = model or model_for(case, store)
+    case = model.case
     table, table_risk = model.table(), model.table(risk_adjusted=True)
     rate = case.discount_rate
     short_n = min(SHORT_HORIZON, case.horizon_months)

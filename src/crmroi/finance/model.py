@@ -28,7 +28,7 @@ from crmroi.finance.drivers import Num, _Driver
 from crmroi.finance.estimates import Estimate, Range, likely
 
 if TYPE_CHECKING:
-    from crmroi.finance.sources import ClvInputs
+    from crmroi.finance.inputs import ClvInputs
 
 __all__ = ["CaseModel", "Line", "MeasuredChange", "build_model", "ramp_shares"]
 
@@ -83,7 +83,7 @@ class CaseModel:
     """The lines of a case and how to turn amounts into flows.
 
     `clv` is the lifetime-value fit the case's `clv` inputs were read from, if any
-    (`crmroi.finance.sources.ClvInputs`), kept for the reports.
+    (`crmroi.finance.inputs.ClvInputs`), kept for the reports.
     """
 
     case: Case

@@ -94,7 +94,7 @@ def gather_report_inputs(
     """Evaluate `case` (with `runs` simulation runs) and, with a workspace, its KPIs
     (`bootstrap` replicates), lead sources, attribution, largest accounts and (with
     `improve`) the improvement tools: everything a report shows, in no language."""
-    from crmroi.finance.evaluate import evaluate_case, model_for
+    from crmroi.casework.evaluate import evaluate_case, model_for
 
     def step(text: str) -> None:
         if progress is not None:

@@ -115,6 +115,9 @@ CRM_COST_CATEGORIES = (
     "process_change",
     "parallel_running",
     "maintenance",
+    "migration",
+    "exit",
+    "productivity_dip",
 )
 CREDIT_STATUSES = ("ok", "watch", "hold")
 

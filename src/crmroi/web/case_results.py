@@ -1,6 +1,6 @@
 """What the case editor shows of an evaluated case: key figures, a cash-flow chart, files.
 
-Everything is computed by `crmroi.finance.evaluate_case` and `crmroi.reports`; this
+Everything is computed by `crmroi.casework.evaluate_case` and `crmroi.reports`; this
 module only picks the figures, cleans them for JSON (NaN and infinity become None),
 formats them for pages and builds the Vega-Lite spec of the cumulative cash flow.
 """
@@ -20,8 +20,9 @@ from urllib.parse import quote
 import numpy as np
 from markupsafe import Markup
 
+from crmroi.casework.evaluate import evaluate_case, model_for
 from crmroi.errors import UserError
-from crmroi.finance.evaluate import CaseResult, evaluate_case, model_for
+from crmroi.finance.evaluate import CaseResult
 from crmroi.finance.summary import Summary
 from crmroi.finite import finite
 from crmroi.web.case_library import SavedCase, case_from_text

@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmroi.casework.evaluate import evaluate_case, model_for
 from crmroi.errors import UserError
 from crmroi.finance.case import Case
-from crmroi.finance.evaluate import CaseResult, evaluate_case, model_for
+from crmroi.finance.evaluate import CaseResult
 from crmroi.finance.model import CaseModel
 from crmroi.finance.simulation import simulate
 from crmroi.finance.summary import Summary

@@ -1,7 +1,7 @@
 """Routes of the cases area: the business case editor, comparison, downloads, /api/v1/cases.
 
 Routes stay thin: validation is `crmroi.web.case_forms` (the case file's own models),
-figures come from `crmroi.finance.evaluate_case` through `crmroi.web.case_results`,
+figures come from `crmroi.casework.evaluate_case` through `crmroi.web.case_results`,
 reports from `crmroi.reports`, storage and audit from `CaseLibrary`.
 """
 

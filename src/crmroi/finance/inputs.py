@@ -1,10 +1,10 @@
-"""What a case reads from a workspace: actual CRM costs, measured KPI changes and the
-lifetime-value model of its orders (`clv_inputs`).
+"""What a case takes from a workspace, as plain numbers: actual costs by month, measured
+KPI changes and the lifetime-value quantities.
 
-The only I/O of crmroi.finance. `crm_costs` rows are placed in the case's months
-(month 1 starts on `case.start`; rows before it go to period 0, the initial
-outlay; rows after the horizon are left out). KPI changes come from the KPI
-engine (`crmroi.kpi.compute_kpi_report`), preferring the change net of the
+Pure: the reading is done by `crmroi.casework`, which hands rows and engine results
+to these functions. `crm_costs` rows are placed in the case's months (month 1
+starts on `case.start`; rows before it go to period 0, the initial outlay; rows
+after the horizon are left out). A measured change prefers the change net of the
 not-yet-treated teams (difference in differences) when the engine has it.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -22,18 +22,15 @@ from crmroi.errors import ConfigurationError
 from crmroi.finance.case import Case
 from crmroi.finance.cashflow import FloatArray
 from crmroi.finance.model import MeasuredChange
-from crmroi.store import Store
 
 __all__ = [
+    "RUN_RATE_MONTHS",
     "ActualCosts",
     "ClvInputs",
+    "CostRow",
     "KpiChangeLike",
-    "actual_costs",
-    "attributed_changes",
-    "clv_inputs",
-    "kpi_report",
-    "measured_changes",
     "month_index",
+    "place_costs",
     "to_measured",
 ]
 
@@ -60,6 +57,16 @@ def month_index(case: Case, day: dt.date) -> int:
     return max(k, 0)
 
 
+@dataclass(frozen=True)
+class CostRow:
+    """One `crm_costs` row: day, category, amount (case currency), one-time or recurring."""
+
+    incurred_on: dt.date
+    category: str
+    amount: float | None
+    one_time: bool | None
+
+
 @dataclass
 class ActualCosts:
     """crm_costs by category over the periods 0..H (money per month).
@@ -75,27 +82,21 @@ class ActualCosts:
     last_month: int
 
 
-def actual_costs(store: Store, case: Case) -> ActualCosts:
-    """Read `crm_costs` into the case's months (see the module docstring)."""
+def place_costs(case: Case, rows: Iterable[CostRow]) -> ActualCosts:
+    """Put `rows` into the case's months (see the module docstring)."""
     if case.start is None:
         raise ConfigurationError("the case needs `start` (first day of month 1) to read actuals")
-    t = store.table("crm_costs")
-    rows = t.select("incurred_on", "category", "amount", "one_time").to_pyarrow().to_pylist()
     n = case.horizon_months + 1
     total: dict[str, FloatArray] = {}
     recurring: dict[str, FloatArray] = {}
     last = 0
     for row in rows:
-        day = row["incurred_on"]
-        if isinstance(day, dt.datetime):
-            day = day.date()
-        k = month_index(case, day)
-        if k >= n or row["amount"] is None:
+        k = month_index(case, row.incurred_on)
+        if k >= n or row.amount is None:
             continue
-        cat = row["category"]
-        total.setdefault(cat, np.zeros(n))[k] += row["amount"]
-        if not row["one_time"]:
-            recurring.setdefault(cat, np.zeros(n))[k] += row["amount"]
+        total.setdefault(row.category, np.zeros(n))[k] += row.amount
+        if not row.one_time:
+            recurring.setdefault(row.category, np.zeros(n))[k] += row.amount
         last = max(last, k)
     extended = {c: v.copy() for c, v in total.items()}
     if 0 < last < n - 1:
@@ -104,59 +105,6 @@ def actual_costs(store: Store, case: Case) -> ActualCosts:
             rate = float(flows[window].mean())
             extended[cat][last + 1 :] = rate
     return ActualCosts(total, extended, last)
-
-
-def kpi_report(store: Store, **options: Any) -> Any:
-    """The KPI engine's report on `store` (`crmroi.kpi.compute_kpi_report`)."""
-    try:
-        from crmroi.kpi import compute_kpi_report  # type: ignore[attr-defined,unused-ignore]
-    except ImportError as exc:  # pragma: no cover - the engine ships with crmroi
-        raise ConfigurationError(f"the KPI engine is not available: {exc}") from None
-    return compute_kpi_report(store, **options)
-
-
-def measured_changes(store: Store, **options: Any) -> dict[str, KpiChangeLike]:
-    """The KPI engine's changes on `store` by KPI name (company level, no grouping)."""
-    report = kpi_report(store, **options)
-    return {k.name: k for k in report.kpis if getattr(k, "group", None) is None}
-
-
-@dataclass
-class AttributedChange:
-    """An attribution result seen through the fields the business case reads.
-
-    `baseline` is the treated units' counterfactual level after go-live (what the
-    KPI would have been without the CRM), so relative changes and their interval
-    are taken against it.
-    """
-
-    name: str
-    baseline: float | None
-    change_abs: float | None
-    change_rel: float | None
-    ci_low: float | None
-    ci_high: float | None
-    available: bool
-    reason: str | None
-
-
-def attributed_changes(store: Store, kpis: list[str]) -> dict[str, KpiChangeLike]:
-    """The attribution's effects (net of the market) of `kpis` on `store`, by KPI name."""
-    from crmroi.attribution.workspace import Unavailable, attribute_workspace
-
-    out: dict[str, KpiChangeLike] = {}
-    for result in attribute_workspace(store, kpis=kpis):
-        if isinstance(result, Unavailable):
-            out[result.name] = AttributedChange(
-                result.name, None, None, None, None, None, False, result.reason
-            )
-            continue
-        rel = result.effect_rel
-        base = result.effect / rel if rel else None
-        out[result.name] = AttributedChange(
-            result.name, base, result.effect, rel, result.ci_low, result.ci_high, True, None
-        )
-    return out
 
 
 def _pick(k: KpiChangeLike, field: str) -> tuple[float | None, float | None, float | None]:
@@ -204,7 +152,8 @@ class ClvInputs:
     with orders of the BG/NBD P(active)); `value_per_customer_month`: their expected
     value over the next `horizon_months` (BG/NBD purchases x Gamma-Gamma spend,
     undiscounted, in the base currency) / active customers / `horizon_months`.
-    `fit` is the `crmroi.improve.lifetime.LifetimeValue` (parameters, per customer).
+    `fit` is the lifetime-value model behind them (`crmroi.improve.lifetime.LifetimeValue`:
+    parameters, per customer), kept for the reports.
     """
 
     as_of: dt.date
@@ -242,34 +191,3 @@ class ClvInputs:
             "active_customers": self.active_customers,
             "value_per_customer_month": self.value_per_customer_month,
         }
-
-
-def clv_inputs(store: Store, case: Case) -> ClvInputs:
-    """Fit the lifetime-value model on `store`'s orders with the case's `clv` settings.
-
-    Too few customers with (repeat) orders is a `ConfigurationError` naming the
-    drivers that asked for `clv`.
-    """
-    import pandas as pd
-
-    from crmroi.errors import UserError
-    from crmroi.improve.frames import data_date, load_frames
-    from crmroi.improve.lifetime import WEEKS_PER_MONTH, orders_lifetime_value
-
-    settings = case.clv
-    frames = load_frames(store, ["orders"])
-    as_of = pd.Timestamp(settings.as_of) if settings.as_of else data_date(frames)
-    weeks = settings.horizon_months * WEEKS_PER_MONTH
-    try:
-        fit = orders_lifetime_value(frames, as_of, weeks)
-    except UserError as exc:
-        users = ", ".join(repr(d.label) for d in case.benefits if d.clv_fields)
-        raise ConfigurationError(f"benefits {users} read 'clv': {exc}") from None
-    return ClvInputs(
-        as_of=as_of.date(),
-        horizon_months=settings.horizon_months,
-        customers_with_orders=len(fit.customers),
-        active_customers=fit.active_customers,
-        value_per_customer_month=fit.value_per_active_customer_month,
-        fit=fit,
-    )

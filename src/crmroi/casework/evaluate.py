@@ -1,0 +1,66 @@
+"""A case's model and figures with the workspace's numbers read in.
+
+`model_for` reads what the case uses (actual costs, measured changes, lifetime
+value) and builds the pure model; `evaluate_case` adds the figures
+(`crmroi.finance.evaluate.evaluate_model`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crmroi.casework.sources import (
+    actual_costs,
+    attributed_changes,
+    clv_inputs,
+    measured_changes,
+)
+from crmroi.finance.case import Case
+from crmroi.finance.evaluate import CaseResult, evaluate_model
+from crmroi.finance.inputs import to_measured
+from crmroi.finance.model import CaseModel, build_model
+from crmroi.store import Store
+
+__all__ = ["evaluate_case", "model_for"]
+
+
+def model_for(case: Case, store: Store | None = None, **kpi_options: Any) -> CaseModel:
+    """The case's model, reading actual costs, measured changes and lifetime value
+    (`clv` inputs) from `store` if needed.
+
+    `kpi_options` go to the KPI engine (default: 200 bootstrap resamples, seed 0).
+    """
+    costs = None
+    measured = None
+    clv = clv_inputs(store, case) if store is not None and case.uses_clv else None
+    if store is not None and case.uses_actuals:
+        costs = actual_costs(store, case).with_run_rate
+    if store is not None and case.uses_measured:
+        options = {"bootstrap": 200, "seed": 0, **kpi_options}
+        changes = measured_changes(store, **options)
+        attributed = [
+            d.kpi
+            for d in case.benefits
+            if d.change == "measured" and d.source == "attributed" and d.kpi
+        ]
+        if attributed:
+            changes = {**changes, **attributed_changes(store, attributed)}
+        measured = to_measured(case, changes)
+    model = build_model(
+        case, actual_costs=costs, measured=measured, clv=clv.values() if clv else None
+    )
+    model.clv = clv
+    return model
+
+
+def evaluate_case(
+    case: Case,
+    store: Store | None = None,
+    *,
+    runs: int | None = None,
+    seed: int = 0,
+    model: CaseModel | None = None,
+) -> CaseResult:
+    """Figures before and after risk adjustment, warnings, and a simulation of `runs` runs,
+    for `model` or the model `model_for` reads from `store`."""
+    return evaluate_model(model or model_for(case, store), runs=runs, seed=seed)

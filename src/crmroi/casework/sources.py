@@ -1,0 +1,128 @@
+"""Workspace reads for a business case: `crm_costs` rows, the KPI engine's changes, the
+attribution's effects and the lifetime-value model of the orders.
+
+Each function reads the store and returns the plain inputs of `crmroi.finance.inputs`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from crmroi.errors import ConfigurationError
+from crmroi.finance.case import Case
+from crmroi.finance.inputs import ActualCosts, ClvInputs, CostRow, KpiChangeLike, place_costs
+from crmroi.store import Store
+
+__all__ = [
+    "AttributedChange",
+    "actual_costs",
+    "attributed_changes",
+    "clv_inputs",
+    "cost_rows",
+    "kpi_report",
+    "measured_changes",
+]
+
+
+def cost_rows(store: Store) -> list[CostRow]:
+    """Every `crm_costs` row (amounts in the workspace's base currency)."""
+    t = store.table("crm_costs")
+    rows = t.select("incurred_on", "category", "amount", "one_time").to_pyarrow().to_pylist()
+    out = []
+    for row in rows:
+        day = row["incurred_on"]
+        if isinstance(day, dt.datetime):
+            day = day.date()
+        out.append(CostRow(day, row["category"], row["amount"], row["one_time"]))
+    return out
+
+
+def actual_costs(store: Store, case: Case) -> ActualCosts:
+    """`crm_costs` placed in the case's months (`crmroi.finance.inputs.place_costs`)."""
+    if case.start is None:
+        raise ConfigurationError("the case needs `start` (first day of month 1) to read actuals")
+    return place_costs(case, cost_rows(store))
+
+
+def kpi_report(store: Store, **options: Any) -> Any:
+    """The KPI engine's report on `store` (`crmroi.kpi.compute_kpi_report`)."""
+    from crmroi.kpi import compute_kpi_report  # type: ignore[attr-defined,unused-ignore]
+
+    return compute_kpi_report(store, **options)
+
+
+def measured_changes(store: Store, **options: Any) -> dict[str, KpiChangeLike]:
+    """The KPI engine's changes on `store` by KPI name (company level, no grouping)."""
+    report = kpi_report(store, **options)
+    return {k.name: k for k in report.kpis if getattr(k, "group", None) is None}
+
+
+@dataclass
+class AttributedChange:
+    """An attribution result seen through the fields the business case reads.
+
+    `baseline` is the treated units' counterfactual level after go-live (what the
+    KPI would have been without the CRM), so relative changes and their interval
+    are taken against it.
+    """
+
+    name: str
+    baseline: float | None
+    change_abs: float | None
+    change_rel: float | None
+    ci_low: float | None
+    ci_high: float | None
+    available: bool
+    reason: str | None
+
+
+def attributed_changes(store: Store, kpis: list[str]) -> dict[str, KpiChangeLike]:
+    """The attribution's effects (net of the market) of `kpis` on `store`, by KPI name."""
+    from crmroi.attribution.workspace import Unavailable, attribute_workspace
+
+    out: dict[str, KpiChangeLike] = {}
+    for result in attribute_workspace(store, kpis=kpis):
+        if isinstance(result, Unavailable):
+            out[result.name] = AttributedChange(
+                result.name, None, None, None, None, None, False, result.reason
+            )
+            continue
+        rel = result.effect_rel
+        base = result.effect / rel if rel else None
+        out[result.name] = AttributedChange(
+            result.name, base, result.effect, rel, result.ci_low, result.ci_high, True, None
+        )
+    return out
+
+
+def clv_inputs(store: Store, case: Case) -> ClvInputs:
+    """Fit the lifetime-value model on `store`'s orders with the case's `clv` settings.
+
+    Too few customers with (repeat) orders is a `ConfigurationError` naming the
+    drivers that asked for `clv`.
+    """
+    import pandas as pd
+
+    from crmroi.errors import UserError
+    from crmroi.improve.frames import data_date, load_frames
+    from crmroi.improve.lifetime import WEEKS_PER_MONTH, orders_lifetime_value
+
+    settings = case.clv
+    frames = load_frames(store, ["orders"])
+    as_of = pd.Timestamp(settings.as_of) if settings.as_of else data_date(frames)
+    weeks = settings.horizon_months * WEEKS_PER_MONTH
+    try:
+        fit = orders_lifetime_value(frames, as_of, weeks)
+    except UserError as exc:
+        users = ", ".join(repr(d.label) for d in case.benefits if d.clv_fields)
+        raise ConfigurationError(f"benefits {users} read 'clv': {exc}") from None
+    return ClvInputs(
+        as_of=as_of.date(),
+        horizon_months=settings.horizon_months,
+        customers_with_orders=len(fit.customers),
+        active_customers=fit.active_customers,
+        value_per_customer_month=fit.value_per_active_customer_month,
+        fit=fit,
+    )
