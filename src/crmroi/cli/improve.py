@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from crmroi.cli.app import WorkspaceArg, app, console
+from crmroi.cli.app import WorkspaceArg, app, console, err_console
 from crmroi.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -354,7 +354,7 @@ def clv(
     fit = orders_lifetime_value(frames, day, horizon_weeks)
     params: dict[str, Any] = {
         "bgnbd": {k: getattr(fit.bgnbd, k) for k in ("r", "alpha", "a", "b")},
-        "gamma_gamma": {k: getattr(fit.spend, k) for k in ("p", "q", "gamma")},
+        "gamma_gamma": fit.spend.parameters(),
     }
     values = fit.customers
     if method is ClvMethod.pymc:
@@ -379,6 +379,7 @@ def clv(
                 "as_of": day.isoformat(),
                 "horizon_weeks": horizon_weeks,
                 "method": method.value,
+                "warnings": fit.warnings,
                 **params,
                 "business_case": case,
                 "segments": _records(by_segment),
@@ -389,6 +390,8 @@ def clv(
         values.to_csv(sys.stdout, index=False)
     else:
         _print_clv(params, case, by_segment, values, horizon_weeks, top)
+    for warning in fit.warnings:
+        err_console.print(f"warning: {escape(warning)}")
 
 
 def _by_segment(values: pd.DataFrame) -> pd.DataFrame:

@@ -173,7 +173,9 @@ class ClvInputs:
             "active_customers": self.active_customers,
             "value_per_customer_month": self.value_per_customer_month,
             "bgnbd": {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b},
-            "gamma_gamma": {"p": gg.p, "q": gg.q, "gamma": gg.gamma},
+            "gamma_gamma": gg.parameters(),
+            "spend_model": gg.model,
+            "warnings": self.fit.warnings,
         }
 
     def describe(self) -> str:
@@ -182,7 +184,7 @@ class ClvInputs:
             f"lifetime value (BG/NBD x Gamma-Gamma on orders to {self.as_of.isoformat()}): "
             f"{self.active_customers:,.0f} active of {self.customers_with_orders:,} customers "
             f"with orders, {self.value_per_customer_month:,.2f} a customer a month over the "
-            f"next {self.horizon_months} months"
+            f"next {self.horizon_months} months" + "".join(f"; {w}" for w in self.fit.warnings)
         )
 
     def values(self) -> dict[str, float]:

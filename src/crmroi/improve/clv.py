@@ -25,6 +25,8 @@ from scipy.special import betaln, gammaln, hyp2f1
 from crmroi.errors import ConfigurationError, UserError
 
 INSTALL_HINT = "pip install 'crmroi[clv]'"
+SHAPE_MIN = 1e-4  # bounds of every BG/NBD parameter (alpha relative to the mean age T)
+SHAPE_MAX = 1e4
 DAYS_PER_WEEK = 7.0
 
 
@@ -86,6 +88,7 @@ class BgNbdFit:
     a: float
     b: float
     log_likelihood: float
+    warning: str | None = None
 
     def _odds_dead(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
         """delta(x > 0) a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x)."""
@@ -120,19 +123,62 @@ class BgNbdFit:
 
 
 def fit_bgnbd(summary: pd.DataFrame) -> BgNbdFit:
-    """Maximum-likelihood BG/NBD fit with scipy (log-parameters, L-BFGS-B)."""
+    """Maximum-likelihood BG/NBD fit with scipy, inside bounds (L-BFGS-B, Nelder-Mead).
+
+    The fit is in (log r, log alpha / mean T, log a, log b), each within
+    [`SHAPE_MIN`, `SHAPE_MAX`], so no direction of the likelihood can walk off to
+    infinity. A parameter that ends on a bound is the limit of a model without that
+    heterogeneity (r and alpha large: every customer buys at the same rate; a and b
+    large: every customer has the same drop-out chance); the fit is kept and
+    `BgNbdFit.warning` names the parameters. No repeat purchase at all, or no finite
+    maximum, is a `UserError`.
+    """
     x = summary["frequency"].to_numpy(dtype=float)
     t_x = summary["recency"].to_numpy(dtype=float)
     T = summary["T"].to_numpy(dtype=float)
+    usable = np.isfinite(x) & np.isfinite(t_x) & np.isfinite(T) & (t_x <= T) & (t_x >= 0)
+    x, t_x, T = x[usable], t_x[usable], T[usable]
+    if not len(x) or not (x > 0).any():
+        raise UserError("the purchase model (BG/NBD) needs customers who ordered again")
+    if not (T > 0).any():
+        raise UserError("the purchase model (BG/NBD) needs orders before the as-of date")
+    scale = float(np.mean(T[T > 0]))
+    bounds = [(np.log(SHAPE_MIN), np.log(SHAPE_MAX))] * 4
 
     def negative(theta: np.ndarray) -> float:
         r, alpha, a, b = np.exp(theta)
-        return -float(bgnbd_log_likelihood((r, alpha, a, b), x, t_x, T).sum())
+        value = -float(bgnbd_log_likelihood((r, alpha * scale, a, b), x, t_x, T).sum())
+        return value if np.isfinite(value) else 1e300
 
-    best = minimize(negative, np.zeros(4), method="L-BFGS-B", options={"maxiter": 2000})
-    best = minimize(negative, best.x, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-8})
-    r, alpha, a, b = (float(v) for v in np.exp(best.x))
-    return BgNbdFit(r, alpha, a, b, -float(best.fun))
+    start = np.array([0.0, 0.0, 0.0, 0.0])
+    with np.errstate(all="ignore"):  # the optimiser probes corners; the result is checked
+        best = minimize(
+            negative, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000}
+        )
+        best = minimize(
+            negative,
+            best.x,
+            method="Nelder-Mead",
+            bounds=bounds,
+            options={"xatol": 1e-8, "fatol": 1e-8, "maxiter": 8000},
+        )
+    theta = np.asarray(best.x, dtype=float)
+    if not (np.all(np.isfinite(theta)) and best.fun < 1e299):
+        raise UserError("the purchase model (BG/NBD) found no finite maximum on these orders")
+    edge = [
+        name
+        for name, value, (low, high) in zip(("r", "alpha", "a", "b"), theta, bounds, strict=True)
+        if value <= low + 1e-3 or value >= high - 1e-3
+    ]
+    r, alpha, a, b = (float(v) for v in np.exp(theta))
+    warning = (
+        f"purchase model (BG/NBD): {', '.join(edge)} at the edge of the search range "
+        f"[{SHAPE_MIN:g}, {SHAPE_MAX:g}]; the fit is the limit of a simpler model "
+        "(customers alike in that respect)"
+        if edge
+        else None
+    )
+    return BgNbdFit(r, alpha * scale, a, b, -float(best.fun), warning)
 
 
 def fit_pymc(

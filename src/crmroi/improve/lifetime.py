@@ -55,6 +55,11 @@ class LifetimeValue:
     expected_purchases, expected_spend, expected_value (money over the horizon)."""
 
     @property
+    def warnings(self) -> list[str]:
+        """What the reader must know about the fits (a bound reached, a fallback used)."""
+        return [w for w in (self.bgnbd.warning, self.spend.warning) if w]
+
+    @property
     def horizon_months(self) -> float:
         return self.horizon_weeks / WEEKS_PER_MONTH
 
@@ -116,15 +121,33 @@ def lifetime_value(
         )
     bg = fit_bgnbd(summary)
     gg = fit_gamma_gamma(summary)
-    x = summary["frequency"].to_numpy(dtype=float)
-    t_x = summary["recency"].to_numpy(dtype=float)
-    T = summary["T"].to_numpy(dtype=float)
-    out = summary[["customer_id", "frequency", "recency", "T", "monetary_value"]].copy()
-    out["p_alive"] = bg.p_alive(x, t_x, T)
-    out["expected_purchases"] = bg.expected_purchases(horizon_weeks, x, t_x, T)
-    out["expected_spend"] = gg.expected_spend(x, summary["monetary_value"].to_numpy(float))
-    out["expected_value"] = out["expected_purchases"] * out["expected_spend"]
+    with np.errstate(all="ignore"):  # non-finite results are refused by _check_finite
+        x = summary["frequency"].to_numpy(dtype=float)
+        t_x = summary["recency"].to_numpy(dtype=float)
+        T = summary["T"].to_numpy(dtype=float)
+        out = summary[["customer_id", "frequency", "recency", "T", "monetary_value"]].copy()
+        out["p_alive"] = bg.p_alive(x, t_x, T)
+        out["expected_purchases"] = bg.expected_purchases(horizon_weeks, x, t_x, T)
+        out["expected_spend"] = gg.expected_spend(x, summary["monetary_value"].to_numpy(float))
+        out["expected_value"] = out["expected_purchases"] * out["expected_spend"]
+    _check_finite(out, bg)
     return LifetimeValue(as_of, float(horizon_weeks), bg, gg, out.reset_index(drop=True))
+
+
+def _check_finite(out: pd.DataFrame, bg: BgNbdFit) -> None:
+    """Refuse expectations that are not finite or are negative (never pass them on)."""
+    columns = ["p_alive", "expected_purchases", "expected_spend", "expected_value"]
+    values = out[columns].to_numpy(dtype=float)
+    bad = ~np.isfinite(values) | (values < -1e-9)
+    if bad.any():
+        column = columns[int(np.argmax(bad.any(axis=0)))]
+        raise UserError(
+            f"lifetime value: the fitted models give {int(bad.any(axis=1).sum())} customers "
+            f"an unusable {column.replace('_', ' ')} (BG/NBD r={bg.r:.4g}, "
+            f"alpha={bg.alpha:.4g}, a={bg.a:.4g}, b={bg.b:.4g}); these orders do not "
+            "support a lifetime-value model"
+        )
+    out[columns] = np.maximum(values, 0.0)
 
 
 def orders_lifetime_value(

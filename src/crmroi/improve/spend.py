@@ -17,6 +17,17 @@ and the expected spend per purchase given (x, m) is
 a weighted mean of the population mean p gamma / (q - 1) and the customer's own mean.
 Only customers with at least one repeat purchase (x > 0) enter the fit. Money is in the
 unit of the amounts given.
+
+The likelihood has a degenerate direction: when a customer's purchases hardly vary
+around their own mean, it keeps rising as p -> infinity with p gamma fixed, and an
+unbounded optimiser walks off to infinity (the fit then returns overflow, `inf` or
+`nan`). The fit is therefore made in (log p, log q, log p gamma) inside bounds, with a
+numerically stable likelihood. When the optimum lies on a bound (p at `SHAPE_MAX`:
+spend varies less than 1% within customers; q at a bound; or q <= 1, an infinite
+population mean), or the optimiser does not converge, the Gamma-Gamma model is replaced
+by its p -> infinity limit, **mean spend per customer**: a repeat buyer's expected spend
+is their own mean, anyone else's the mean over repeat buyers; `SpendFit.warning` says
+which and why, and every output that shows the fit shows the warning.
 """
 
 from __future__ import annotations
@@ -26,44 +37,71 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import gammaln
+from scipy.special import betaln
 
 from crmroi.errors import UserError
 
 MIN_REPEATERS = 10
+SHAPE_MIN = 1e-4
+SHAPE_MAX = 1e4  # p = 1e4: spend varies by 1 / sqrt(p) = 1% around a customer's mean
+SCALE_RANGE = 1e6  # p gamma within [1e-6, 1e6] x the mean spend
+GAMMA_GAMMA = "gamma-gamma"
+MEAN_SPEND = "mean spend per customer"
 
 
 def gamma_gamma_log_likelihood(
     params: tuple[float, float, float], x: np.ndarray, m: np.ndarray
 ) -> np.ndarray:
-    """Per-customer log-likelihood of mean repeat spend `m` over `x` purchases (x > 0)."""
+    """Per-customer log-likelihood of mean repeat spend `m` over `x` purchases (x > 0).
+
+    Written as -log B(px, q) + q log gamma - log m - px log1p(gamma / (m x))
+    - q log(gamma + m x), the same density as the module docstring's, without the
+    cancellation of large log-gamma differences when p is large.
+    """
     p, q, gamma = params
     px = p * x
     return np.asarray(
-        gammaln(px + q)
-        - gammaln(px)
-        - gammaln(q)
+        -betaln(px, q)
         + q * np.log(gamma)
-        + (px - 1.0) * np.log(m)
-        + px * np.log(x)
-        - (px + q) * np.log(gamma + m * x)
+        - np.log(m)
+        - px * np.log1p(gamma / (m * x))
+        - q * np.log(gamma + m * x)
     )
 
 
 @dataclass(frozen=True)
 class GammaGammaFit:
-    """Fitted Gamma-Gamma parameters and the number of repeat buyers behind them."""
+    """The fitted spend model: Gamma-Gamma (p, q, gamma), or its mean-spend limit.
 
-    p: float
-    q: float
-    gamma: float
-    log_likelihood: float
+    `model` is `GAMMA_GAMMA` or `MEAN_SPEND`; with `MEAN_SPEND`, p, q and gamma are
+    None, `population_mean` is the mean over repeat buyers of their mean spend, and
+    `warning` says why the Gamma-Gamma fit was not used.
+    """
+
+    p: float | None
+    q: float | None
+    gamma: float | None
+    log_likelihood: float | None
     customers: int
+    model: str = GAMMA_GAMMA
+    population_mean: float | None = None
+    warning: str | None = None
 
     @property
     def mean_spend(self) -> float:
-        """Population mean spend per purchase, p gamma / (q - 1) (infinite if q <= 1)."""
-        return self.p * self.gamma / (self.q - 1.0) if self.q > 1.0 else float("inf")
+        """Population mean spend per purchase: p gamma / (q - 1), or the mean-spend limit's."""
+        if self.model == MEAN_SPEND:
+            assert self.population_mean is not None
+            return self.population_mean
+        assert self.p is not None and self.q is not None and self.gamma is not None
+        return self.p * self.gamma / (self.q - 1.0)
+
+    def parameters(self) -> dict[str, float]:
+        """The fitted parameters by name (p, q, gamma; or population_mean_spend)."""
+        if self.model == MEAN_SPEND:
+            return {"population_mean_spend": self.mean_spend}
+        assert self.p is not None and self.q is not None and self.gamma is not None
+        return {"p": self.p, "q": self.q, "gamma": self.gamma}
 
     def expected_spend(self, x: np.ndarray, m: np.ndarray) -> np.ndarray:
         """Expected spend per future purchase of each customer, given x and mean m.
@@ -72,40 +110,95 @@ class GammaGammaFit:
         """
         x = np.asarray(x, dtype=float)
         m = np.nan_to_num(np.asarray(m, dtype=float))
-        return np.asarray(
-            (self.p * (self.gamma + m * x)) / (self.p * x + self.q - 1.0)
-            if self.q > 1.0
-            else np.full(x.shape, np.inf)
-        )
+        if self.model == MEAN_SPEND:
+            return np.where((x > 0) & (m > 0), m, self.mean_spend)
+        assert self.p is not None and self.q is not None and self.gamma is not None
+        return np.asarray((self.p * (self.gamma + m * x)) / (self.p * x + self.q - 1.0))
+
+
+def _mean_spend(m: np.ndarray, reason: str) -> GammaGammaFit:
+    """The p -> infinity limit of the Gamma-Gamma model, with the reason it is used."""
+    return GammaGammaFit(
+        p=None,
+        q=None,
+        gamma=None,
+        log_likelihood=None,
+        customers=len(m),
+        model=MEAN_SPEND,
+        population_mean=float(np.mean(m)),
+        warning=(
+            f"spend per purchase: the Gamma-Gamma model could not be fitted ({reason}); "
+            "each repeat buyer's expected spend is their own mean, other customers get "
+            "the mean over repeat buyers"
+        ),
+    )
 
 
 def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaFit:
-    """Maximum-likelihood Gamma-Gamma fit (log-parameters; L-BFGS-B then Nelder-Mead).
+    """Maximum-likelihood Gamma-Gamma fit inside bounds (L-BFGS-B then Nelder-Mead).
 
     `summary` has `frequency` and `monetary_value` per customer (see `clv.rfm`);
-    customers with `frequency` 0 or a non-positive mean are left out.
+    customers with `frequency` 0 or a non-positive mean are left out. A degenerate or
+    failed fit falls back to mean spend per customer (see the module docstring).
     """
     keep = (summary["frequency"] > 0) & (summary["monetary_value"] > 0)
     x = summary.loc[keep, "frequency"].to_numpy(dtype=float)
     m = summary.loc[keep, "monetary_value"].to_numpy(dtype=float)
+    finite = np.isfinite(x) & np.isfinite(m)
+    x, m = x[finite], m[finite]
     if len(x) < MIN_REPEATERS:
         raise UserError(
             f"the spend model needs at least {MIN_REPEATERS} customers with a repeat "
             f"purchase, not {len(x)}"
         )
     scale = float(np.mean(m))
+    if float(np.max(m) - np.min(m)) <= 1e-9 * scale:
+        return _mean_spend(m, "every repeat buyer has the same mean spend")
+    # theta = (log p, log q, log(p gamma / scale)); gamma = scale exp(theta[2]) / p
+    bounds = [
+        (np.log(SHAPE_MIN), np.log(SHAPE_MAX)),
+        (np.log(SHAPE_MIN), np.log(SHAPE_MAX)),
+        (-np.log(SCALE_RANGE), np.log(SCALE_RANGE)),
+    ]
 
     def negative(theta: np.ndarray) -> float:
-        p, q, g = np.exp(theta)
-        return -float(gamma_gamma_log_likelihood((p, q, g * scale), x, m).sum())
+        p, q, c = np.exp(theta)
+        value = -float(gamma_gamma_log_likelihood((p, q, c * scale / p), x, m).sum())
+        return value if np.isfinite(value) else 1e300
 
-    # start from p = q = 1, gamma at the mean spend (the scale makes the fit unit-free)
-    best = minimize(negative, np.zeros(3), method="L-BFGS-B", options={"maxiter": 2000})
-    best = minimize(
-        negative,
-        best.x,
-        method="Nelder-Mead",
-        options={"xatol": 1e-9, "fatol": 1e-9, "maxiter": 5000},
-    )
-    p, q, g = (float(v) for v in np.exp(best.x))
-    return GammaGammaFit(p, q, g * scale, -float(best.fun), len(x))
+    with np.errstate(all="ignore"):  # the optimiser probes corners; the result is checked
+        first = minimize(
+            negative,
+            np.zeros(3),
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": 2000},
+        )
+        best = minimize(
+            negative,
+            first.x,
+            method="Nelder-Mead",
+            bounds=bounds,
+            options={"xatol": 1e-9, "fatol": 1e-9, "maxiter": 5000},
+        )
+    theta = np.asarray(best.x, dtype=float)
+    if not (np.all(np.isfinite(theta)) and np.isfinite(best.fun) and best.fun < 1e299):
+        return _mean_spend(m, "the optimiser found no finite maximum")
+    p, q, c = (float(v) for v in np.exp(theta))
+    at_bound = [
+        name
+        for name, value, (low, high) in zip(("p", "q", "p gamma"), theta, bounds, strict=True)
+        if value <= low + 1e-6 or value >= high - 1e-6
+    ]
+    if theta[0] >= bounds[0][1] - 1e-3:
+        return _mean_spend(
+            m, "the likelihood keeps rising as p grows: spend hardly varies within customers"
+        )
+    if at_bound:
+        return _mean_spend(m, f"{', '.join(at_bound)} at the edge of the search range")
+    if q <= 1.0:
+        return _mean_spend(m, f"q = {q:.3g} <= 1 gives an infinite mean spend")
+    gamma = c * scale / p
+    if not best.success and not first.success:
+        return _mean_spend(m, f"the optimiser did not converge: {best.message}")
+    return GammaGammaFit(p, q, gamma, -float(best.fun), len(x))

@@ -270,8 +270,9 @@ def fit_clv(
         active_customers=fit.active_customers,
         value_per_customer_month=fit.value_per_active_customer_month,
         bgnbd={"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b},
-        gamma_gamma={"p": gg.p, "q": gg.q, "gamma": gg.gamma},
+        gamma_gamma=gg.parameters(),
         spend_frequency_correlation=finite(fit.spend_frequency_correlation),
+        warnings=fit.warnings,
         segments=[
             ClvSegmentRow(
                 segment=str(r["segment"]),

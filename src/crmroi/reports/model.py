@@ -310,6 +310,8 @@ class ClvSummary:
     segments: list[ClvSegmentRow]
     used_by: list[str] = field(default_factory=list)
     comparisons: list[ClvComparison] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """A fit at the edge of its range, or the mean-spend fallback (see improve.spend)."""
 
 
 @dataclass
