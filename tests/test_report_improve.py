@@ -63,7 +63,8 @@ def test_sections_are_the_commands_figures(
     assert clv is not None and sections.clv_reason is None
     fit = orders_lifetime_value(frames, day)
     assert clv.bgnbd["r"] == pytest.approx(fit.bgnbd.r)
-    assert clv.gamma_gamma["q"] == pytest.approx(fit.spend.q)
+    assert clv.gamma_gamma == pytest.approx(fit.spend.parameters())
+    assert clv.warnings == fit.warnings
     assert sum(g.total_value for g in clv.segments) == pytest.approx(fit.expected_value)
     assert sum(g.customers for g in clv.segments) == clv.customers
 
