@@ -16,11 +16,15 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from crmroi.yaml_guard import GuardedComposer
+
 Path_ = tuple[str | int, ...]
 
 
-class Yaml12Loader(yaml.SafeLoader):
+class Yaml12Loader(GuardedComposer, yaml.SafeLoader):
     """SafeLoader with YAML 1.2 booleans: only true/false, so `Yes: true` keeps "Yes".
+
+    Aliases, depth and expanded size are capped (`crmroi.yaml_guard`).
 
     YAML 1.1 turns yes/no/on/off/y/n into booleans, which silently breaks value
     maps such as `{Yes: true, No: false}` that CRM exports need.

@@ -26,6 +26,7 @@ from crmroi.finance.case_errors import readable_errors
 from crmroi.finance.drivers import Driver
 from crmroi.finance.estimates import Estimate, Range, likely
 from crmroi.finance.tco import COST_CATEGORIES
+from crmroi.limits import refuse_long_case
 from crmroi.yaml_lines import LineIndex, describe_validation_error, load_yaml_with_lines
 
 __all__ = [
@@ -222,20 +223,14 @@ def parse_case(data: Any, source: str | Path = "case.yaml", index: LineIndex | N
     return case
 
 
-MAX_ALIASES = 50
-
-
 def case_from_text(text: str, source: str | Path = "case.yaml") -> Case:
     """Validate case.yaml text; `ConfigurationError` naming the source, line and field.
 
-    YAML aliases (`*name`) are limited: a few of them nested can stand for an
-    exponential amount of data ("billion laughs").
+    YAML aliases, depth and expanded size are limited by the loader (`crmroi.yaml_guard`):
+    a few aliases nested can stand for an exponential amount of data ("billion laughs").
     """
     name = Path(source).name
     try:
-        aliases = sum(isinstance(t, yaml.AliasToken) for t in yaml.scan(text))
-        if aliases > MAX_ALIASES:
-            raise ConfigurationError(f"{name}: more than {MAX_ALIASES} YAML aliases (*name)")
         data, index = load_yaml_with_lines(text, str(source))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -244,6 +239,7 @@ def case_from_text(text: str, source: str | Path = "case.yaml") -> Case:
         raise ConfigurationError(f"{name}{where}: not valid YAML: {problem}") from None
     if not isinstance(data, dict):
         raise ConfigurationError(f"{name}: a case file must be a YAML mapping")
+    refuse_long_case(data, name)
     return parse_case(data, source, index)
 
 

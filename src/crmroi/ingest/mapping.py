@@ -30,6 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crmroi.errors import MappingError
+from crmroi.ingest.patterns import check_pattern
 from crmroi.ingest.yaml_lines import describe_validation_error, load_yaml_with_lines
 from crmroi.store.schema import TABLES
 
@@ -58,6 +59,8 @@ class ColumnSpec(_Strict):
     pattern: str | None = None
     format: str | None = None
     multiply: float | None = None
+
+    _pattern_is_linear = field_validator("pattern")(check_pattern)
 
     @property
     def alternatives(self) -> list[str]:

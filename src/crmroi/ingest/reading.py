@@ -20,21 +20,20 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
-import datetime as dt
 import io
-import sys
 import warnings
-import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from crmroi.errors import InputFileError
+from crmroi.ingest.csv_bounded import check_text_shape, csv_error, refuse_long_fields
+from crmroi.ingest.xlsx_bounded import read_xlsx_sparse
+from crmroi.limits import current_limits
 
 __all__ = [
     "DELIMITERS",
@@ -316,7 +315,7 @@ def _parse_fast(payload: str | bytes, delimiter: str) -> pd.DataFrame:
 
 def _parse_slow(text: str, delimiter: str, bad: dict[int, str]) -> tuple[list[str], list[list]]:
     """Python csv module: keeps rows with too many fields and records them in ``bad``."""
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    csv.field_size_limit(current_limits().max_field_bytes)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     header = next(reader, [])
     width = len(header)
@@ -351,6 +350,8 @@ def _read_text(
         raise InputFileError(path, f"invalid delimiter {delimiter!r}")
     else:
         delim = delimiter
+    limits = current_limits()
+    check_text_shape(path, text, delim, limits)
 
     bad: dict[int, str] = {}
     if used in ("utf-8", "utf-8-sig") and b"\x00" not in data:
@@ -371,12 +372,13 @@ def _read_text(
         try:
             head, rows = _parse_slow(text, delim, bad)
         except csv.Error as exc:
-            raise InputFileError(path, f"cannot parse the file as CSV: {exc}") from None
+            raise csv_error(path, exc, limits) from None
         names = _finish_names(path, head)
         frame = pd.DataFrame(rows, columns=names, dtype=object)
         frame = frame.where(frame != "", None).astype(object) if len(frame) else frame
         if len(text) > max_field_chars:
             _long_fields(frame, max_field_chars, 2, bad)
+    refuse_long_fields(path, frame, len(text), limits)
     frame = _drop_trailing_blank(frame)
     return RawTable(path, frame, used, delim, None, 2, dict(sorted(bad.items())))
 
@@ -384,97 +386,17 @@ def _read_text(
 # --------------------------------------------------------------------------- xlsx
 
 
-def _cell_to_str(value: Any) -> str | None:
-    """Render an openpyxl cell value as the string a user would type."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0) and value.tzinfo is None:
-            return value.date().isoformat()
-        return value.replace(tzinfo=None).isoformat(
-            timespec="seconds" if not value.microsecond else "microseconds"
-        )
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dt.time):
-        return value.isoformat()
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e16:
-            return str(int(value))
-        return repr(value)
-    text = str(value)
-    return text if text != "" else None
-
-
-def _xlsx_rows(path: Path, sheet: str | None) -> tuple[str, list[list[str | None]]]:
-    if not zipfile.is_zipfile(path):
-        raise InputFileError(path, "not a real XLSX workbook (not a zip archive)")
-    from openpyxl import load_workbook
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            wb = load_workbook(path, read_only=True, data_only=True)
-        except InputFileError:
-            raise
-        except Exception as exc:
-            raise InputFileError(path, f"not a readable XLSX workbook: {exc}") from None
-        try:
-            names = list(wb.sheetnames)
-            if not names:
-                raise InputFileError(path, "the workbook has no sheets")
-            if sheet is None:
-                chosen = names[0]
-            elif sheet in names:
-                chosen = sheet
-            else:
-                raise InputFileError(
-                    path, f"no sheet named {sheet!r}; sheets: {', '.join(map(repr, names))}"
-                )
-            ws = wb[chosen]
-            rows = [[_cell_to_str(v) for v in row] for row in ws.iter_rows(values_only=True)]
-        except InputFileError:
-            raise
-        except Exception as exc:
-            raise InputFileError(path, f"cannot read the XLSX workbook: {exc}") from None
-        finally:
-            wb.close()
-    return chosen, rows
-
-
 def _read_xlsx(path: Path, sheet: str | None, max_field_chars: int) -> RawTable:
-    chosen, rows = _xlsx_rows(path, sheet)
-    # skip leading completely empty rows? no: the header is the first row, as documented
-    if not rows or all(v is None for v in rows[0]):
-        if not any(any(v is not None for v in r) for r in rows):
-            raise InputFileError(path, f"sheet {chosen!r} is empty")
-        raise InputFileError(path, f"no header row: row 1 of sheet {chosen!r} is empty")
-    header = list(rows[0])
-    while header and header[-1] is None:
-        header.pop()
+    read = read_xlsx_sparse(path, sheet, current_limits())
+    header = list(read.header)
     names = _finish_names(path, header)
-    width = len(names)
-    bad: dict[int, str] = {}
-    body: list[list[str | None]] = []
-    for i, row in enumerate(rows[1:]):
-        extra = [v for v in row[width:] if v is not None]
-        if extra:
-            n = width + max(j for j, v in enumerate(row[width:]) if v is not None) + 1
-            bad[i + 2] = f"row has {n} fields, header has {width}"
-        cells = list(row[:width])
-        if len(cells) < width:
-            cells.extend([None] * (width - len(cells)))
-        body.append(cells)
-    frame = pd.DataFrame(body, columns=names, dtype=object)
+    frame = pd.DataFrame(read.rows, columns=names, dtype=object)
     if frame.empty:
         frame = pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
     frame = _drop_trailing_blank(frame)
+    bad = dict(read.bad_rows)
     _long_fields(frame, max_field_chars, 2, bad)
-    return RawTable(path, frame, None, None, chosen, 2, dict(sorted(bad.items())))
+    return RawTable(path, frame, None, None, read.sheet, 2, dict(sorted(bad.items())))
 
 
 # --------------------------------------------------------------------------- entry point

@@ -17,6 +17,7 @@ import pyarrow as pa
 from crmroi.errors import MappingError
 from crmroi.ingest.currency import FxRates
 from crmroi.ingest.mapping import ColumnSpec, TableMapping
+from crmroi.ingest.patterns import pattern_matches
 from crmroi.ingest.reading import RawTable
 from crmroi.ingest.rejects import Reject
 from crmroi.ingest.values import parse_booleans, parse_dates, parse_numbers
@@ -199,7 +200,7 @@ def _source_text(
         return pd.Series([mapping_text(spec.default, mapping)] * n, dtype=STR), col.name
     values = frame[source].astype(STR)
     if spec.pattern:
-        matches = values.str.match(spec.pattern).fillna(False).astype(bool)
+        matches = pattern_matches(values, spec.pattern)
         values = values.where(matches)
     if spec.map is not None or spec.default is not None:
         lookup = {key: mapping_text(value, mapping) for key, value in spec.lookup().items()}

@@ -1,0 +1,184 @@
+"""Bounded XLSX reading: only the cells a sheet really holds, with columns and cells capped.
+
+openpyxl's read-only rows are padded to the sheet's declared dimension (or to the last cell
+of each row): a 1.5 KB workbook declaring ``A1:XFD1048576``, or one cell in column XFD on
+every row, becomes billions of empty cells. Here the sheet XML is streamed cell by cell, the
+declared dimension is ignored, cells right of the header are only reported, empty rows are
+materialised only when a later row holds a value, and the header width, the cell count and
+the workbook's unpacked size are checked against :class:`crmroi.limits.InputLimits`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crmroi.errors import InputFileError
+from crmroi.limits import InputLimits, refuse_many_cells, refuse_wide_header
+
+__all__ = ["SparseSheet", "cell_to_str", "read_xlsx_sparse"]
+
+
+@dataclass
+class SparseSheet:
+    """One sheet read: header cells (trailing empties dropped), data rows as wide as the header."""
+
+    sheet: str
+    header: list[str | None]
+    rows: list[list[str | None]] = field(default_factory=list)
+    bad_rows: dict[int, str] = field(default_factory=dict)
+
+
+def cell_to_str(value: Any) -> str | None:
+    """Render an openpyxl cell value as the string a user would type."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0) and value.tzinfo is None:
+            return value.date().isoformat()
+        return value.replace(tzinfo=None).isoformat(
+            timespec="seconds" if not value.microsecond else "microseconds"
+        )
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.isoformat()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        return repr(value)
+    text = str(value)
+    return text if text != "" else None
+
+
+def _check_archive(path: Path, limits: InputLimits) -> None:
+    if not zipfile.is_zipfile(path):
+        raise InputFileError(path, "not a real XLSX workbook (not a zip archive)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputFileError(path, f"not a readable XLSX workbook: {exc}") from None
+    if unpacked > limits.max_xlsx_unpacked_bytes:
+        raise InputFileError(
+            path,
+            f"the workbook unpacks to {unpacked:,} bytes; at most "
+            f"{limits.max_xlsx_unpacked_bytes:,} (setting CRMROI_MAX_XLSX_UNPACKED_BYTES)",
+        )
+
+
+def _values(cells: list[dict[str, Any]]) -> dict[int, str]:
+    """Column number -> text of the cells holding a value."""
+    out: dict[int, str] = {}
+    for cell in cells:
+        text = cell_to_str(cell["value"])
+        if text is not None:
+            out[int(cell["column"])] = text
+    return out
+
+
+def _stream(path: Path, sheet: str | None) -> tuple[str, Any]:
+    """(sheet name, iterator of (row number, cell dicts)) over the chosen sheet's XML."""
+    from openpyxl import load_workbook
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:
+        raise InputFileError(path, f"not a readable XLSX workbook: {exc}") from None
+    names = list(wb.sheetnames)
+    if not names:
+        raise InputFileError(path, "the workbook has no sheets")
+    if sheet is None:
+        chosen = names[0]
+    elif sheet in names:
+        chosen = sheet
+    else:
+        raise InputFileError(
+            path, f"no sheet named {sheet!r}; sheets: {', '.join(map(repr, names))}"
+        )
+    ws = wb[chosen]
+    if not hasattr(ws, "_get_source"):
+        raise InputFileError(path, f"sheet {chosen!r} is a chart, not a table")
+
+    def rows() -> Any:
+        try:
+            with ws._get_source() as src:
+                parser = WorkSheetParser(
+                    src,
+                    ws._shared_strings,
+                    data_only=True,
+                    epoch=wb.epoch,
+                    date_formats=wb._date_formats,
+                    timedelta_formats=wb._timedelta_formats,
+                )
+                yield from parser.parse()
+        finally:
+            wb.close()
+
+    return chosen, rows()
+
+
+def read_xlsx_sparse(path: Path, sheet: str | None, limits: InputLimits) -> SparseSheet:
+    """Read one sheet: row 1 is the header; raises only :class:`InputFileError`."""
+    _check_archive(path, limits)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        chosen, stream = _stream(path, sheet)
+        try:
+            return _collect(path, chosen, stream, limits)
+        except InputFileError:
+            raise
+        except Exception as exc:
+            raise InputFileError(path, f"cannot read the XLSX workbook: {exc}") from None
+
+
+def _collect(path: Path, chosen: str, stream: Any, limits: InputLimits) -> SparseSheet:
+    out: SparseSheet | None = None
+    width = 0
+    pending = 0  # empty rows seen since the last row with a value
+    last = 1  # the last row number accounted for
+    for number, cells in stream:
+        values = _values(cells)
+        if out is None:
+            if number != 1 or not values:
+                return _no_header(path, chosen, values, stream)
+            width = max(values)
+            refuse_wide_header(path, width, limits)
+            out = SparseSheet(chosen, [values.get(c) for c in range(1, width + 1)])
+            continue
+        if not values:
+            continue
+        pending += number - last - 1
+        last = number
+        refuse_many_cells(path, len(out.rows) + pending + 1, width, limits)
+        out.rows.extend([None] * width for _ in range(pending))
+        pending = 0
+        row: list[str | None] = [None] * width
+        beyond = 0
+        for column, text in values.items():
+            if column <= width:
+                row[column - 1] = text
+            else:
+                beyond = max(beyond, column)
+        if beyond:
+            out.bad_rows[number] = f"row has {beyond} fields, header has {width}"
+        out.rows.append(row)
+    if out is None:
+        raise InputFileError(path, f"sheet {chosen!r} is empty")
+    return out
+
+
+def _no_header(path: Path, chosen: str, first: dict[int, str], stream: Any) -> SparseSheet:
+    """Row 1 holds nothing: say whether the sheet is empty or only lacks its header."""
+    if first or any(_values(cells) for _, cells in stream):
+        raise InputFileError(path, f"no header row: row 1 of sheet {chosen!r} is empty")
+    raise InputFileError(path, f"sheet {chosen!r} is empty")

@@ -1,0 +1,113 @@
+"""Input limits: every file, YAML text and pattern crmroi reads is bounded before it is read.
+
+One settings class, :class:`InputLimits`, read from ``CRMROI_*`` environment variables by the
+command line and the web app alike (``CRMROI_MAX_COLUMNS=5000 crmroi import ...``). Each limit
+has a safe default; exceeding one raises a :class:`~crmroi.errors.UserError` subclass whose
+one-line message names the file, the limit and the setting that raises it.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from crmroi.errors import ConfigurationError, InputFileError
+
+__all__ = [
+    "CASE_LISTS",
+    "InputLimits",
+    "current_limits",
+    "refuse_long_case",
+    "refuse_many_cells",
+    "refuse_wide_header",
+]
+
+
+class InputLimits(BaseSettings):
+    """Caps on what one input may declare or hold (``CRMROI_`` + the field name, upper case)."""
+
+    model_config = SettingsConfigDict(env_prefix="CRMROI_", extra="ignore")
+
+    max_columns: int = Field(
+        default=2_000, gt=0, description="Columns in the header of a CSV/XLSX file."
+    )
+    max_cells: int = Field(
+        default=10_000_000,
+        gt=0,
+        description="Rows times header columns of one CSV/XLSX file (empty cells count).",
+    )
+    max_field_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        gt=0,
+        description="Characters in one CSV field (longer fields refuse the file).",
+    )
+    max_xlsx_unpacked_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        gt=0,
+        description="Declared uncompressed size of all parts of one XLSX workbook, bytes.",
+    )
+    yaml_max_aliases: int = Field(
+        default=50, ge=0, description="Aliases (*name) in one YAML text (mapping or case)."
+    )
+    yaml_max_depth: int = Field(default=50, gt=0, description="Nesting depth of one YAML text.")
+    yaml_max_nodes: int = Field(
+        default=100_000,
+        gt=0,
+        description="Values in one YAML text once its aliases are expanded.",
+    )
+    case_max_lines: int = Field(
+        default=500,
+        gt=0,
+        description="Cost, benefit and do-nothing lines of one business case, each list.",
+    )
+    pattern_max_chars: int = Field(
+        default=1_000, gt=0, description="Length of one mapping `pattern` (RE2 syntax)."
+    )
+
+
+@functools.cache
+def current_limits() -> InputLimits:
+    """The limits from the environment, read once per process."""
+    return InputLimits()
+
+
+def refuse_wide_header(path: Path, columns: int, limits: InputLimits) -> None:
+    """Raise :class:`InputFileError` when a header has more columns than allowed."""
+    if columns > limits.max_columns:
+        raise InputFileError(
+            path,
+            f"the header has {columns:,} columns; at most {limits.max_columns:,} are read "
+            "(setting CRMROI_MAX_COLUMNS)",
+        )
+
+
+def refuse_many_cells(path: Path, rows: int, columns: int, limits: InputLimits) -> None:
+    """Raise :class:`InputFileError` when rows x columns exceeds ``max_cells``."""
+    if rows * columns > limits.max_cells:
+        raise InputFileError(
+            path,
+            f"{rows:,} rows x {columns:,} columns exceed the limit of {limits.max_cells:,} "
+            "cells (setting CRMROI_MAX_CELLS)",
+        )
+
+
+CASE_LISTS = ("costs", "benefits", "do_nothing")
+
+
+def refuse_long_case(data: dict[str, object], source: str) -> None:
+    """Raise :class:`ConfigurationError` when a case lists more lines than allowed.
+
+    Checked on the parsed YAML before validation: evaluating a case costs time and memory
+    in proportion to its lines (a Monte Carlo draw per line and run).
+    """
+    limit = current_limits().case_max_lines
+    for key in CASE_LISTS:
+        lines = data.get(key)
+        if isinstance(lines, list) and len(lines) > limit:
+            raise ConfigurationError(
+                f"{source}: {key} has {len(lines):,} lines; at most {limit:,} "
+                "(setting CRMROI_CASE_MAX_LINES)"
+            )
