@@ -155,6 +155,11 @@ def _print_result(r: CaseResult) -> None:
         figures.add_row(label, *(fmt(s) for pair in heads for s in pair))
     console.print(figures)
 
+    _print_roi_ways(r)
+    _print_tco(r)
+    for c in r.checks:
+        if c.passed:
+            console.print(f"[green]check ({c.rule}) passed:[/] {escape(c.message)}")
     for w in r.warnings:
         console.print(f"[yellow]warning ({w.code}):[/] {escape(w.message)}")
     for title, items in (("Intangible benefits", case.intangible_benefits), ("Risks", case.risks)):
@@ -164,6 +169,44 @@ def _print_result(r: CaseResult) -> None:
                 console.print(f"  - {escape(item)}")
     if r.simulation is not None:
         _print_simulation(r)
+
+
+def _print_roi_ways(r: CaseResult) -> None:
+    headline = r.case.headline_roi
+    table = Table(title=f"ROI five ways (the case's headline: {headline.replace('_', ' ')})")
+    table.add_column("")
+    horizons = sorted(r.roi_ways)
+    for h in horizons:
+        table.add_column(f"{h} months", justify="right")
+        table.add_column(f"{h} m risk-adj.", justify="right")
+    first = r.roi_ways[horizons[0]][False]
+    for i, way in enumerate(first):
+        fmt = _ratio if way.kind == "benefit_cost_ratio" else _pct
+        cells = [fmt(r.roi_ways[h][risk][i].value) for h in horizons for risk in (False, True)]
+        label = f"[bold]{way.label}[/]" if way.kind == headline else way.label
+        table.add_row(label, *cells)
+    console.print(table)
+    for way in first:
+        console.print(f"  {way.label} = {escape(way.formula)} ({escape(way.source)})")
+
+
+def _print_tco(r: CaseResult) -> None:
+    if r.tco is None:
+        return
+    t = r.tco
+    table = Table(title="Total cost of ownership (undiscounted)")
+    table.add_column("group / category")
+    table.add_column("12 months", justify="right")
+    table.add_column(f"{t.horizon_months} months", justify="right")
+    from crmroi.finance.tco import GROUP_OF
+
+    for group, (a, b) in t.by_group.items():
+        table.add_row(f"[bold]{group.upper() if group == 'it' else group}[/]", _money(a), _money(b))
+        for cat, (x, y) in t.by_category.items():
+            if GROUP_OF[cat] == group:
+                table.add_row(f"  {cat.replace('_', ' ')}", _money(x), _money(y))
+    table.add_row("[bold]TCO[/]", _money(t.total_12), _money(t.total))
+    console.print(table)
 
 
 def _print_simulation(r: CaseResult) -> None:

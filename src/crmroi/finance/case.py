@@ -25,6 +25,7 @@ from crmroi.errors import ConfigurationError, InputFileError
 from crmroi.finance.case_errors import readable_errors
 from crmroi.finance.drivers import Driver
 from crmroi.finance.estimates import Estimate, Range, likely
+from crmroi.finance.roi import RoiKind
 from crmroi.finance.tco import COST_CATEGORIES
 from crmroi.limits import refuse_long_case
 from crmroi.yaml_lines import LineIndex, describe_validation_error, load_yaml_with_lines
@@ -135,6 +136,10 @@ class Case(_Strict):
     intangible_benefits: list[str] = Field(default_factory=list)
     risks: list[str] = Field(default_factory=list)
     clv: ClvSettings = ClvSettings()
+    headline_roi: RoiKind = Field(
+        default="net_roi",
+        description="the ROI formula the case leads with (all five are shown, labelled)",
+    )
 
     @property
     def uses_actuals(self) -> bool:

@@ -45,6 +45,8 @@ class _Driver(BaseModel):
     CHANGE_FIELD: ClassVar[Literal["change_abs", "change_rel"]] = "change_abs"
     INPUTS: ClassVar[tuple[str, ...]] = ()
     FORMULA: ClassVar[str] = ""
+    REVENUE: ClassVar[bool] = False
+    """True when `value` is a revenue change valued at `gross_margin` (see `revenue`)."""
 
     name: str | None = None
     change: Estimate | Measured = 0.0
@@ -94,9 +96,17 @@ class _Driver(BaseModel):
         """The KPI change relative to its baseline (for the benchmark ranges), if known."""
         return x["change"] if self.CHANGE_FIELD == "change_rel" else None
 
+    def revenue(self, x: Mapping[str, float]) -> float | None:
+        """The revenue change a month behind `value` (value / gross margin), for the ROI
+        formulas written on revenue; None for a driver that does not change revenue."""
+        if not self.REVENUE or not x["gross_margin"]:
+            return None
+        return float(self.value(x)) / x["gross_margin"]
+
 
 class WinRate(_Driver):
     kind: Literal["win_rate"]
+    REVENUE = True
     KPI = "win_rate"
     INPUTS = ("opportunities_per_month", "win_rate", "avg_deal_size", "gross_margin")
     FORMULA = "opportunities/month x change in win rate x deal size x gross margin"
@@ -114,6 +124,7 @@ class WinRate(_Driver):
 
 class DealSize(_Driver):
     kind: Literal["deal_size"]
+    REVENUE = True
     KPI = "avg_deal_size"
     CHANGE_FIELD = "change_rel"
     INPUTS = ("won_deals_per_month", "avg_deal_size", "gross_margin")
@@ -128,6 +139,7 @@ class DealSize(_Driver):
 
 class SalesCycle(_Driver):
     kind: Literal["sales_cycle"]
+    REVENUE = True
     KPI = "sales_cycle_days"
     CHANGE_FIELD = "change_rel"
     INPUTS = ("monthly_revenue", "gross_margin", "capacity_share")
@@ -146,6 +158,7 @@ class SalesCycle(_Driver):
 
 class Retention(_Driver):
     kind: Literal["retention"]
+    REVENUE = True
     KPI = "retention_rate"
     INPUTS = ("customers", "revenue_per_customer", "gross_margin")
     CLV_INPUTS = {
@@ -167,6 +180,7 @@ class CustomerValue(_Driver):
     """More value from each customer: they buy more often or spend more per purchase."""
 
     kind: Literal["customer_value"]
+    REVENUE = True
     KPI = "revenue_per_customer"
     OVERLAPS = ("avg_deal_size", "upsell_rate")
     CHANGE_FIELD = "change_rel"
@@ -185,6 +199,7 @@ class CustomerValue(_Driver):
 
 class Upsell(_Driver):
     kind: Literal["upsell"]
+    REVENUE = True
     KPI = "upsell_rate"
     INPUTS = ("customers", "avg_upsell_size", "gross_margin")
     FORMULA = "customers x change in annual upsell rate / 12 x upsell size x gross margin"
@@ -198,6 +213,7 @@ class Upsell(_Driver):
 
 class LeadConversion(_Driver):
     kind: Literal["lead_conversion"]
+    REVENUE = True
     KPI = "lead_conversion_rate"
     INPUTS = ("leads_per_month", "win_rate", "avg_deal_size", "gross_margin")
     FORMULA = "leads/month x change in conversion x win rate x deal size x gross margin"
@@ -298,6 +314,58 @@ class ServiceCost(_Driver):
         return x["tickets_per_month"] * x["cost_per_ticket"] * -x["change"]
 
 
+class Satisfaction(_Driver):
+    """More satisfied customers stay longer and refer others (valued at gross margin).
+
+    `change` is the relative change of customer satisfaction (the `csat` KPI, e.g.
+    +0.05 for a score of 4.0 -> 4.2). Each +100% of satisfaction adds
+    `retention_per_satisfaction` points of annual retention and
+    `referrals_per_satisfaction` new customers a year per existing customer; both
+    are valued like the retention driver (customers x annual rate x revenue per
+    customer/month x gross margin). It includes the retention the satisfaction
+    brings, so a case may not also claim `retention_rate` with a retention driver.
+    """
+
+    kind: Literal["satisfaction"]
+    REVENUE = True
+    KPI = "csat"
+    OVERLAPS = ("retention_rate",)
+    CHANGE_FIELD = "change_rel"
+    INPUTS = (
+        "customers",
+        "revenue_per_customer",
+        "gross_margin",
+        "retention_per_satisfaction",
+        "referrals_per_satisfaction",
+    )
+    CLV_INPUTS = {
+        "customers": "active_customers",
+        "revenue_per_customer": "value_per_customer_month",
+    }
+    FORMULA = (
+        "customers x relative change in satisfaction x (retention points + referrals a year "
+        "per unit of satisfaction) x revenue per customer/month x gross margin"
+    )
+    customers: Estimate | Clv = Field(description="active customers, or clv (sum of P(active))")
+    revenue_per_customer: Estimate | Clv = Field(
+        description="money per customer per month, or clv (BG/NBD x Gamma-Gamma)"
+    )
+    gross_margin: Estimate
+    retention_per_satisfaction: Estimate = Field(
+        description="points of annual retention per +100% of satisfaction (fraction)"
+    )
+    referrals_per_satisfaction: Estimate = Field(
+        default=0.0,
+        description="referred new customers a year per customer, per +100% of satisfaction",
+    )
+
+    def value(self, x: Mapping[str, Num]) -> Num:
+        per_unit = x["retention_per_satisfaction"] + x["referrals_per_satisfaction"]
+        return (
+            x["customers"] * x["change"] * per_unit * x["revenue_per_customer"] * x["gross_margin"]
+        )
+
+
 class Custom(_Driver):
     """A benefit given directly as money per month (`change`), optionally claiming a KPI."""
 
@@ -327,6 +395,7 @@ Driver = Annotated[
     | CostPerCustomer
     | Cac
     | ServiceCost
+    | Satisfaction
     | Custom,
     Field(discriminator="kind"),
 ]
@@ -343,5 +412,6 @@ DRIVER_KINDS: tuple[str, ...] = (
     "cost_per_customer",
     "cac",
     "service_cost",
+    "satisfaction",
     "custom",
 )

@@ -14,9 +14,11 @@ from typing import Any
 from crmroi.finance.case import Case
 from crmroi.finance.cashflow import CashFlowTable
 from crmroi.finance.model import CaseModel
-from crmroi.finance.sanity import Warning_, sanity_warnings
+from crmroi.finance.roi import RoiVariant, roi_variants
+from crmroi.finance.sanity import Check, Warning_, case_checks
 from crmroi.finance.simulation import SHORT_HORIZON, SimulationResult, simulate
 from crmroi.finance.summary import Summary, summarise
+from crmroi.finance.tco import TcoRollup, tco_rollup
 
 __all__ = ["CaseResult", "evaluate_model"]
 
@@ -33,8 +35,17 @@ class CaseResult:
     summary_risk: Summary
     short: Summary
     short_risk: Summary
+    checks: list[Check] = field(default_factory=list)
     warnings: list[Warning_] = field(default_factory=list)
     simulation: SimulationResult | None = None
+    roi_ways: dict[int, dict[bool, list[RoiVariant]]] = field(default_factory=dict)
+    """ROI written five ways by horizon (12, H) and risk adjustment (False, True)."""
+    tco: TcoRollup | None = None
+
+    def headline(self, horizon: int, risk_adjusted: bool = False) -> RoiVariant:
+        """The ROI figure the case leads with (`Case.headline_roi`) at `horizon`."""
+        ways = self.roi_ways[horizon][risk_adjusted]
+        return next(v for v in ways if v.kind == self.case.headline_roi)
 
     def to_json(self) -> dict[str, Any]:
         """The `roi --format json` document."""
@@ -50,8 +61,19 @@ class CaseResult:
             "costs": {k: v.round(2).tolist() for k, v in self.table.costs.items()},
             "risk_adjusted_net": self.table_risk.net().round(2).tolist(),
         }
+        out["headline_roi"] = self.case.headline_roi
+        out["roi_ways"] = {
+            str(h): {
+                "plain": [v.as_dict() for v in by_risk[False]],
+                "risk_adjusted": [v.as_dict() for v in by_risk[True]],
+            }
+            for h, by_risk in self.roi_ways.items()
+        }
+        if self.tco is not None:
+            out["tco"] = self.tco.as_dict()
         if self.model.clv is not None:
             out["clv"] = self.model.clv.as_dict()
+        out["checks"] = [c.as_dict() for c in self.checks]
         out["warnings"] = [w.as_dict() for w in self.warnings]
         out["intangible_benefits"] = list(self.case.intangible_benefits)
         out["risks"] = list(self.case.risks)
@@ -73,6 +95,7 @@ def evaluate_model(model: CaseModel, *, runs: int | None = None, seed: int = 0) 
     full, full_risk = summarise(table, rate), summarise(table_risk, rate)
     short = summarise(table.truncated(short_n), rate)
     short_risk = summarise(table_risk.truncated(short_n), rate)
+    checks = case_checks(model, short, full)
     result = CaseResult(
         case=case,
         model=model,
@@ -82,8 +105,15 @@ def evaluate_model(model: CaseModel, *, runs: int | None = None, seed: int = 0) 
         summary_risk=full_risk,
         short=short,
         short_risk=short_risk,
-        warnings=sanity_warnings(model, short, full),
+        checks=checks,
+        warnings=[Warning_(c.rule, c.message) for c in checks if not c.passed],
     )
+    for n in sorted({short_n, case.horizon_months}):
+        result.roi_ways[n] = {}
+        for risk, t in ((False, table), (True, table_risk)):
+            revenue, value = model.revenue_flows(risk_adjusted=risk)
+            result.roi_ways[n][risk] = roi_variants(t.truncated(n), revenue, value, rate)
+    result.tco = tco_rollup(table)
     if runs:
         result.simulation = simulate(model, runs, seed)
     return result

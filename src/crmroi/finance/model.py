@@ -137,6 +137,25 @@ class CaseModel:
             target[key] = target[key] + flows if key in target else flows
         return out
 
+    def revenue_flows(self, risk_adjusted: bool = False) -> tuple[FloatArray, FloatArray]:
+        """(revenue change, its benefit) of the drivers that change revenue, money per
+        month over periods 0..H: revenue = the driver's value / gross margin (see
+        `_Driver.revenue`), benefit = the value itself, inputs at their most likely
+        values. Cost savings, avoided losses and custom lines add nothing to either."""
+        revenue, value = np.zeros(self.n_periods), np.zeros(self.n_periods)
+        for line in self.lines:
+            d = line.driver
+            if line.side != "benefit" or d is None:
+                continue
+            x = {k: likely(v) for k, v in line.inputs.items()}
+            rev = d.revenue(x)
+            if rev is None:
+                continue
+            factor = (1.0 - line.risk) if risk_adjusted else 1.0
+            revenue += rev * factor * line.shape
+            value += float(d.value(x)) * factor * line.shape
+        return revenue, value
+
 
 def ramp_shares(ramp: Ramp, months: int) -> FloatArray:
     """Share for months 1..`months` after go-live (fractions)."""
