@@ -188,7 +188,8 @@ def test_missing_required_column_fails_before_writing(
     workspace: Store, mapping: Path, deals_file: Path, tmp_path: Path
 ) -> None:
     bad = write(tmp_path / "deals_nocol.csv", "Клиент;Сумма\nА;1\n")
-    with pytest.raises(MappingError, match=r"deals_nocol.csv: missing required column for deals"):
+    message = r"deals_nocol.csv: column 'Номер' \(mapped to deals.deal_id\) is not in the file"
+    with pytest.raises(MappingError, match=message):
         import_files(workspace, [deals_file, bad], mapping=mapping)
     assert workspace.count("deals") == 0
     statuses = [b["status"] for b in workspace.to_arrow("import_batches").to_pylist()]

@@ -12,9 +12,12 @@ the `generic` source takes the user's own. Example::
         columns:
           deal_id: opportunity_id           # canonical column: source column
           amount: [close_value, Amount]     # first one present in the file is used
-          is_won: {column: deal_stage, map: {Won: true}, default: false}
+          closed_at: {column: [Won time, Lost time], coalesce: true}  # first filled per row
+          is_won: {column: deal_stage, map: {Won: true, Lost: false, Open: false}, strict: true}
           created_at: {column: engage_date, format: "%Y-%m-%d"}
+          account_id: {column: [Org ID], names: [Organization]}  # or the account's name
         constants: {kind: new, currency: USD}
+        missing_id: row_hash                 # no id column: key rows by their content
         dates: {order: DMY}                  # DD.MM.YYYY when a column is ambiguous
         numbers: {decimal: ",", thousands: " "}
         csv: {encoding: cp1251, delimiter: ";"}
@@ -51,6 +54,15 @@ class ColumnSpec(_Strict):
     become empty), e.g. Salesforce ids starting with 006 are opportunities.
     `format`: a strftime format or DMY/MDY/YMD for a date column.
     `multiply`: a factor for numbers (HubSpot call durations in ms -> minutes).
+    `coalesce`: with several columns, take each row's first non-empty value among
+    the columns present (Pipedrive "Won time" / "Lost time").
+    `join`: a separator; the non-empty values of all listed columns joined with it
+    (first name + last name).
+    `strict`: a non-empty value not in `map` refuses the row instead of passing
+    through or taking `default` (`default` then fills empty cells only).
+    `names`: columns holding the *name* of the linked record (an organization's
+    name, a deal's title); used when no `column` is present or the id cell is
+    empty, and resolved to ids across the import's files and the workspace.
     """
 
     column: str | list[str] | None = None
@@ -59,6 +71,23 @@ class ColumnSpec(_Strict):
     pattern: str | None = None
     format: str | None = None
     multiply: float | None = None
+    coalesce: bool = False
+    join: str | None = None
+    strict: bool = False
+    names: list[str] = Field(default_factory=list)
+
+    @field_validator("names", mode="before")
+    @classmethod
+    def _one_name(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ColumnSpec:
+        if self.coalesce and self.join is not None:
+            raise ValueError("a column takes either coalesce or join, not both")
+        if self.strict and not self.map:
+            raise ValueError("strict needs a map (the values it accepts)")
+        return self
 
     _pattern_is_linear = field_validator("pattern")(check_pattern)
 
@@ -101,6 +130,15 @@ class TableMapping(_Strict):
     dates: DateSettings = DateSettings()
     numbers: NumberSettings = NumberSettings()
     csv: CsvSettings = CsvSettings()
+    missing_id: Literal["refuse", "row_hash"] = "refuse"
+    names: list[str] = Field(
+        default_factory=list, description="columns holding each record's name or title"
+    )
+
+    @field_validator("names", mode="before")
+    @classmethod
+    def _one_name(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @field_validator("columns", mode="before")
     @classmethod
@@ -147,6 +185,11 @@ class MappingFile(_Strict):
 
     source_system: str
     description: str | None = None
+    missing_columns: Literal["error", "ignore"] = Field(
+        default="error",
+        description="a single named column absent from the file: an error (a typo), or "
+        "ignored (presets, which name the columns of many export variants)",
+    )
     tables: list[TableMapping]
 
     def for_entity(self, entity: str) -> list[TableMapping]:

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from crmroi.errors import CrmroiError, ImportAborted, InputFileError, MappingError, UserError
+from crmroi.ingest.columns import ValueCount
 from crmroi.ingest.currency import FxRates
 from crmroi.ingest.mapping import MappingFile, TableMapping, choose_table_mapping, load_mapping
 from crmroi.ingest.presets import PRESETS, load_preset
@@ -55,6 +56,8 @@ class FileReport:
     delimiter: str | None = None
     detected: dict[str, str] = field(default_factory=dict)
     header: list[str] = field(default_factory=list)
+    values: list[ValueCount] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def loaded(self) -> int:
@@ -289,6 +292,7 @@ def _read_and_map(
             source_system=mapping_file.source_system,
             batch_id=batch_id,
             rates=rates,
+            columns_optional=mapping_file.missing_columns == "ignore",
         )
         if table.entity == "fx_rates":
             rates = rates.with_rates(
@@ -304,6 +308,8 @@ def _read_and_map(
             delimiter=raw.delimiter,
             detected=table.detected,
             header=[str(c) for c in raw.frame.columns],
+            values=table.values,
+            warnings=table.warnings,
         )
         out.append((report, table))
     return out

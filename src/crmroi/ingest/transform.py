@@ -7,17 +7,23 @@ with any bad cell is refused whole, so no half-understood row reaches the store.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from crmroi.errors import MappingError
+from crmroi.ingest.columns import (
+    ColumnNotes,
+    FileColumns,
+    Refuse,
+    ValueCount,
+    has_source,
+    source_text,
+)
 from crmroi.ingest.currency import FxRates
-from crmroi.ingest.mapping import ColumnSpec, TableMapping
-from crmroi.ingest.patterns import pattern_matches
+from crmroi.ingest.mapping import TableMapping
 from crmroi.ingest.reading import RawTable
 from crmroi.ingest.rejects import Reject
 from crmroi.ingest.values import parse_booleans, parse_dates, parse_numbers
@@ -25,9 +31,6 @@ from crmroi.store.schema import ID_COLUMN, TABLES, Column, Table
 
 ORDERS = ("DMY", "MDY", "YMD")
 STR = pd.StringDtype("pyarrow")  # Arrow-backed strings: vectorised str methods, NA for missing
-
-Refuse = Callable[[pd.Series, str, str, "pd.Series | None"], None]
-"""Marks rows as refused: (mask, source column, reason with {v} for the value, values)."""
 
 
 @dataclass
@@ -40,6 +43,9 @@ class MappedTable:
     rejects: list[Reject]
     rows_in: int
     detected: dict[str, str] = field(default_factory=dict)
+    values: list[ValueCount] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    names: dict[str, pd.Series] = field(default_factory=dict)  # unresolved link names, by row
 
 
 @dataclass
@@ -57,8 +63,12 @@ def map_table(
     source_system: str,
     batch_id: str,
     rates: FxRates,
+    columns_optional: bool = False,
 ) -> MappedTable:
-    """Map, parse and validate `raw` into `mapping.entity`'s canonical schema."""
+    """Map, parse and validate `raw` into `mapping.entity`'s canonical schema.
+
+    `columns_optional`: a single mapped source column missing from the file is
+    ignored (presets) instead of being refused as a probable typo."""
     table = TABLES[mapping.entity]
     keep_rows = _content_rows(raw.frame)
     frame = raw.frame[keep_rows].reset_index(drop=True)
@@ -91,14 +101,34 @@ def map_table(
     extra_id = "source_id" in mapping.columns or "source_id" in mapping.constants
     if extra_id:
         wanted.append(table.column("source_id"))
+    file = FileColumns(raw.path.name, frame, header, columns_optional)
+    notes = ColumnNotes()
+    id_name = ID_COLUMN.get(table.name)
+    hashed = (
+        mapping.missing_id == "row_hash"
+        and id_name is not None
+        and not extra_id
+        and not has_source(table.column(id_name), mapping, file)
+    )
     for col in wanted:
-        text = _source_text(col, mapping, frame, header, raw, n)
+        text = None if hashed and col.name == id_name else _text(col, mapping, file, refuse, notes)
         if text is None:
             columns[col.name] = _Cell(_empty(col, n), col.name)
             continue
         raw_values, source = text
         cell = _parse(col, raw_values, source, mapping, refuse, detected)
         columns[col.name] = cell
+    if hashed and id_name is not None:
+        columns[id_name] = _Cell(row_keys(table, columns, id_name), id_name)
+        spec = mapping.columns.get(id_name)
+        looked = ", ".join(spec.alternatives) if spec is not None else id_name
+        notes.warnings.append(
+            f"{raw.path.name}: no id column for {mapping.entity} (looked for: {looked}); "
+            "each row is keyed by a hash of its mapped values (row-...), so rows that "
+            "differ are never taken for duplicates, but a re-import of an edited export "
+            "cannot match its rows to these: changed rows are added again. Export the "
+            "record id column to avoid this"
+        )
 
     for col in table.columns:
         if col.required:
@@ -129,7 +159,37 @@ def map_table(
         arrays[col.name] = _to_arrow(values[keep], col)
     result = pa.table(arrays, schema=table.arrow_schema())
     rejects = [r for i in sorted(problems) for r in problems[i]]
-    return MappedTable(mapping.entity, mapping.label, result, rejects, n, detected)
+    return MappedTable(
+        mapping.entity,
+        mapping.label,
+        result,
+        rejects,
+        n,
+        detected,
+        notes.values,
+        notes.warnings,
+        {name: names[keep].reset_index(drop=True) for name, names in notes.names.items()},
+    )
+
+
+def _text(
+    col: Column, mapping: TableMapping, file: FileColumns, refuse: Refuse, notes: ColumnNotes
+) -> tuple[pd.Series, str] | None:
+    return source_text(col, mapping, file, lambda v: mapping_text(v, mapping), refuse, notes)
+
+
+def row_keys(table: Table, columns: dict[str, _Cell], id_name: str) -> pd.Series:
+    """A stable key for rows without an id: a hash of the row's mapped values, then the
+    occurrence number among rows with the same values ("row-<16 hex>-<n>")."""
+    names = [c.name for c in table.columns if c.name != id_name and c.name in columns]
+    text = pd.Series([""] * len(columns[id_name].values), dtype=object)
+    for name in names:
+        values = columns[name].values
+        shown = values.astype(object).where(values.notna(), "")
+        text = text + "\x1f" + shown.astype(str)
+    digests = text.map(lambda t: hashlib.sha256(t.encode("utf-8")).hexdigest()[:16])
+    occurrence = digests.groupby(digests).cumcount() + 1
+    return ("row-" + digests + "-" + occurrence.astype(str)).astype(STR)
 
 
 def value_problem(col: Column, value: str, mapping: TableMapping) -> str | None:
@@ -161,55 +221,6 @@ def _content_rows(frame: pd.DataFrame, max_footer_rows: int = 5) -> np.ndarray:
         if 0 < len(tail) <= max_footer_rows and (tail <= 1).all() and len(frame.columns) > 1:
             keep[blanks[-1] + 1 :] = False
     return keep
-
-
-def _source_text(
-    col: Column,
-    mapping: TableMapping,
-    frame: pd.DataFrame,
-    header: dict[str, str],
-    raw: RawTable,
-    n: int,
-) -> tuple[pd.Series, str] | None:
-    """The raw strings for a canonical column (mapped, constant or default), or None."""
-    spec = mapping.columns.get(col.name)
-    if spec is None and col.name in mapping.constants:
-        value = mapping.constants[col.name]
-        return pd.Series([mapping_text(value, mapping)] * n, dtype=STR), col.name
-    if spec is None:
-        spec = ColumnSpec(column=col.name) if col.name.casefold() in header else None
-    if spec is None:
-        if col.required:
-            raise MappingError(
-                f"{raw.path.name}: no column is mapped to {mapping.entity}.{col.name} "
-                "(required); add it to the mapping's columns or constants"
-            )
-        return None
-    source = next(
-        (header[a.strip().casefold()] for a in spec.alternatives if a.strip().casefold() in header),
-        None,
-    )
-    if source is None:
-        if spec.alternatives and col.required and spec.default is None:
-            raise MappingError(
-                f"{raw.path.name}: missing required column for {mapping.entity}.{col.name} "
-                f"(looked for: {', '.join(spec.alternatives)})"
-            )
-        if spec.default is None:
-            return None
-        return pd.Series([mapping_text(spec.default, mapping)] * n, dtype=STR), col.name
-    values = frame[source].astype(STR)
-    if spec.pattern:
-        matches = pattern_matches(values, spec.pattern)
-        values = values.where(matches)
-    if spec.map is not None or spec.default is not None:
-        lookup = {key: mapping_text(value, mapping) for key, value in spec.lookup().items()}
-        norm = values.fillna("").str.strip().str.casefold()
-        hit = norm.isin(list(lookup)).astype(bool)
-        values = values.where(~hit, norm.map(lookup).astype(STR))
-        if spec.default is not None:
-            values = values.where(hit, mapping_text(spec.default, mapping))
-    return values, source
 
 
 EMPTY_DTYPES = {

@@ -1,0 +1,278 @@
+"""The raw text of one canonical column: which source columns, combined how, mapped how.
+
+Pure: takes the file's strings (a pandas frame) and a `TableMapping`, returns the
+strings the column parser reads, and records what it saw on the way: each mapped
+value with its count (`ValueCount`), cells holding several ids, names to resolve.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from crmroi.errors import MappingError
+from crmroi.ingest.mapping import ColumnSpec, TableMapping
+from crmroi.ingest.patterns import pattern_matches
+from crmroi.store.schema import ID_COLUMN, Column
+
+STR = pd.StringDtype("pyarrow")
+MULTI_ID_SEPARATORS = ";"
+MAX_VALUES_SHOWN = 50  # distinct source values kept per column in the summary
+
+Refuse = Callable[[pd.Series, str, str, "pd.Series | None"], None]
+"""Marks rows as refused: (mask, source column, reason with {v} for the value, values)."""
+
+
+@dataclass(frozen=True)
+class ValueCount:
+    """How often a source value of a mapped categorical column occurred, and what it became.
+
+    `mapped` is False for a value the mapping does not list (passed through, given the
+    default, or refused under `strict`)."""
+
+    column: str
+    source: str
+    value: str
+    canonical: str | None
+    count: int
+    mapped: bool
+
+
+@dataclass
+class ColumnNotes:
+    """What building the columns of one file noticed, for the import summary."""
+
+    values: list[ValueCount] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    names: dict[str, pd.Series] = field(default_factory=dict)  # link column -> names to resolve
+
+
+@dataclass(frozen=True)
+class FileColumns:
+    """The file a table mapping is applied to: its frame, header and how strict to be."""
+
+    name: str
+    frame: pd.DataFrame
+    header: dict[str, str]  # casefolded, stripped name -> the header as written
+    optional: bool  # named columns missing from the file are ignored (presets)
+
+    @property
+    def rows(self) -> int:
+        return len(self.frame)
+
+    def find(self, name: str) -> str | None:
+        return self.header.get(name.strip().casefold())
+
+    def typo(self, name: str, entity: str, column: str) -> MappingError:
+        """The error for a mapped source column the file lacks, naming the closest header."""
+        written = list(self.header.values())
+        close = difflib.get_close_matches(name.strip().casefold(), list(self.header), n=1)
+        hint = (
+            f"did you mean {self.header[close[0]]!r}?"
+            if close
+            else "its columns are: " + ", ".join(repr(h) for h in written[:20])
+        )
+        if column == ID_COLUMN.get(entity):
+            hint += " (an export without an id column: set `missing_id: row_hash`)"
+        return MappingError(
+            f"{self.name}: column {name!r} (mapped to {entity}.{column}) is not in the file; {hint}"
+        )
+
+
+def source_text(
+    col: Column,
+    mapping: TableMapping,
+    file: FileColumns,
+    text_of: Callable[[object], str | None],
+    refuse: Refuse,
+    notes: ColumnNotes,
+) -> tuple[pd.Series, str] | None:
+    """The raw strings for canonical column `col` (mapped, constant or default), or None.
+
+    `text_of` turns a mapping's constant or value-map target into the text the column
+    parser reads (`transform.mapping_text`)."""
+    n = file.rows
+    spec = mapping.columns.get(col.name)
+    if spec is None and col.name in mapping.constants:
+        value = mapping.constants[col.name]
+        return pd.Series([text_of(value)] * n, dtype=STR), col.name
+    if spec is None:
+        spec = ColumnSpec(column=col.name) if file.find(col.name) else None
+    if spec is None:
+        if col.required:
+            raise MappingError(
+                f"{file.name}: no column is mapped to {mapping.entity}.{col.name} "
+                "(required); add it to the mapping's columns or constants"
+            )
+        return None
+    picked = _picked(spec, mapping, file, col)
+    values, source = _combined(spec, picked, file)
+    if spec.names:
+        values = _with_names(spec, values, file, col, notes)
+        source = source or next((s for s in (file.find(a) for a in spec.names) if s), None)
+    if values is None or source is None:
+        if spec.alternatives and col.required and spec.default is None:
+            raise MappingError(
+                f"{file.name}: missing required column for {mapping.entity}.{col.name} "
+                f"(looked for: {', '.join(spec.alternatives)})"
+            )
+        if spec.default is None:
+            return None
+        return pd.Series([text_of(spec.default)] * n, dtype=STR), col.name
+    if spec.pattern:
+        values = values.where(pattern_matches(values, spec.pattern))
+    if col.kind == "id" and col.name != ID_COLUMN.get(mapping.entity):
+        values = _first_of_several(values, file, mapping.entity, col.name, source, notes)
+    if spec.map is not None or spec.default is not None:
+        values = _mapped(spec, values, source, col, text_of, refuse, notes)
+    elif col.choices:
+        _count_values(values, values, set(), source, col, notes, choices=col.choices)
+    return values, source
+
+
+def has_source(col: Column, mapping: TableMapping, file: FileColumns) -> bool:
+    """Whether the file (or a constant) gives `col` any value at all."""
+    if col.name in mapping.constants:
+        return True
+    spec = mapping.columns.get(col.name)
+    if spec is None:
+        return file.find(col.name) is not None
+    return any(file.find(a) is not None for a in [*spec.alternatives, *spec.names])
+
+
+def _picked(spec: ColumnSpec, mapping: TableMapping, file: FileColumns, col: Column) -> list[str]:
+    """The spec's source columns present in the file; a lone missing column is a typo."""
+    present = [s for s in (file.find(a) for a in spec.alternatives) if s is not None]
+    several = len(spec.alternatives) > 1 and spec.join is None
+    if not file.optional and not several and not spec.names:
+        for name in spec.alternatives:
+            if file.find(name) is None:
+                raise file.typo(name, mapping.entity, col.name)
+    if spec.join is None and not spec.coalesce:
+        return present[:1]
+    return present
+
+
+def _combined(
+    spec: ColumnSpec, picked: list[str], file: FileColumns
+) -> tuple[pd.Series | None, str | None]:
+    """One series from the picked columns: the first, the first filled per row, or joined."""
+    if not picked:
+        return None, None
+    parts = [_blank_as_na(file.frame[name].astype(STR)) for name in picked]
+    if spec.join is not None:
+        rows = zip(*(part.str.strip().astype(object).tolist() for part in parts), strict=True)
+        joined = [spec.join.join(str(v) for v in row if isinstance(v, str)) for row in rows]
+        values = pd.Series([j or None for j in joined], dtype=STR)
+        return values, " + ".join(picked)
+    values = parts[0]
+    for part in parts[1:]:
+        values = values.fillna(part)
+    return values, " / ".join(picked) if len(picked) > 1 else picked[0]
+
+
+def _blank_as_na(values: pd.Series) -> pd.Series:
+    stripped = values.str.strip()
+    return values.mask((stripped == "").fillna(False).astype(bool)).reset_index(drop=True)
+
+
+def _with_names(
+    spec: ColumnSpec, values: pd.Series | None, file: FileColumns, col: Column, notes: ColumnNotes
+) -> pd.Series:
+    """Where the id is missing, keep the linked record's name for later resolution."""
+    named = [s for s in (file.find(a) for a in spec.names) if s is not None]
+    ids = values if values is not None else pd.Series([None] * file.rows, dtype=STR)
+    if not named:
+        return ids
+    names = _combined(ColumnSpec(column=named, coalesce=True), named, file)[0]
+    assert names is not None
+    names = names.str.strip().where(ids.isna())
+    if bool(names.notna().any()):
+        notes.names[col.name] = names
+    return ids
+
+
+def _first_of_several(
+    values: pd.Series, file: FileColumns, entity: str, column: str, source: str, notes: ColumnNotes
+) -> pd.Series:
+    """A link cell holding several ids ("1;2") keeps the first, with a warning and count."""
+    several = values.str.contains(MULTI_ID_SEPARATORS, regex=False).fillna(False).astype(bool)
+    count = int(several.sum())
+    if not count:
+        return values
+    example = str(values[several].iloc[0])
+    notes.warnings.append(
+        f"{file.name}: {count} cells of {source!r} ({entity}.{column}) hold several ids, "
+        f"e.g. {example[:60]!r}; the first id of each is kept"
+    )
+    first = values.str.split(MULTI_ID_SEPARATORS, n=1).str[0].str.strip()
+    return values.where(~several, first)
+
+
+def _mapped(
+    spec: ColumnSpec,
+    values: pd.Series,
+    source: str,
+    col: Column,
+    text_of: Callable[[object], str | None],
+    refuse: Refuse,
+    notes: ColumnNotes,
+) -> pd.Series:
+    """Apply the value map (and default, and strict), counting every source value."""
+    lookup = {key: text_of(value) for key, value in spec.lookup().items()}
+    norm = values.fillna("").str.strip().str.casefold()
+    hit = norm.isin(list(lookup)).astype(bool)
+    out = values.where(~hit, norm.map(lookup).astype(STR))
+    empty = (norm == "").astype(bool)
+    if spec.strict:
+        unknown = ~hit & ~empty
+        refuse(
+            unknown,
+            source,
+            f"{col.name}: {{v!r}} is not one of the mapping's values for {source!r}",
+            values,
+        )
+        if spec.default is not None:
+            out = out.where(~(empty & ~hit), text_of(spec.default))
+    elif spec.default is not None:
+        out = out.where(hit, text_of(spec.default))
+    known = {k for k in lookup if k}
+    _count_values(values, out, known, source, col, notes)
+    return out
+
+
+def _count_values(
+    values: pd.Series,
+    out: pd.Series,
+    known: set[str],
+    source: str,
+    col: Column,
+    notes: ColumnNotes,
+    choices: tuple[str, ...] = (),
+) -> None:
+    """Record source value -> canonical value (count), unmapped values marked."""
+    frame = pd.DataFrame(
+        {"value": values.fillna("").str.strip(), "canonical": out.astype(object)}
+    ).astype({"value": object})
+    frame = frame[frame["value"] != ""]
+    if frame.empty:
+        return
+    frame["canonical"] = frame["canonical"].where(frame["canonical"].notna(), None)
+    counts = frame.groupby(["value"], sort=False).agg(
+        count=("value", "size"), canonical=("canonical", "first")
+    )
+    counts = counts.sort_values("count", ascending=False, kind="stable")
+    for value, row in counts.head(MAX_VALUES_SHOWN).iterrows():
+        text = str(value)
+        canonical = None if row["canonical"] is None else str(row["canonical"])
+        if choices:
+            canon = text.casefold().replace(" ", "_").replace("-", "_")
+            mapped = canon in choices
+            canonical = canon if mapped else None
+        else:
+            mapped = text.casefold() in known
+        count = int(row["count"])
+        notes.values.append(ValueCount(col.name, source, text, canonical, count, mapped))
