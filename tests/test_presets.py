@@ -376,6 +376,9 @@ def test_pipedrive_ui_exports(tmp_path: Path) -> None:
     assert acts["502"]["kind"] == "meeting" and acts["502"]["deal_id"] == "101"
     assert _rows(store, "contacts")["201"]["email"] == "ana.silva@acme.example"
     assert _rows(store, "accounts")["301"]["name"] == "Acme Corp"
+    # the UI export names organizations and persons: linked to their ids by name
+    assert deals["101"]["account_id"] == "301"
+    assert acts["501"]["contact_id"] == "201" and acts["501"]["account_id"] == "301"
 
 
 def test_odoo_field_name_exports(tmp_path: Path) -> None:

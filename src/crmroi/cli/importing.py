@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,8 +13,16 @@ from rich.table import Table
 
 from crmroi.cli.app import WorkspaceArg, app, console, progress_bar
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the importer is loaded by the command, not by `crmroi --help`
     from crmroi.ingest.pipeline import ImportReport
+    from crmroi.ingest.summary import ImportSummary
+
+VALUES_SHOWN = 12  # source values per categorical column in the printed summary
+
+
+class ImportFormat(StrEnum):
+    table = "table"
+    json = "json"
 
 
 @app.command("import")
@@ -35,6 +45,9 @@ def import_(
     base_currency: Annotated[
         str | None, typer.Option(help="ISO code amounts are converted into (set once).")
     ] = None,
+    format: Annotated[
+        ImportFormat, typer.Option(help="table (for people) or json (the same summary).")
+    ] = ImportFormat.table,
 ) -> None:
     """Load CRM exports into the workspace's canonical tables (atomic, idempotent)."""
     from crmroi.ingest.pipeline import import_files, resolve_mapping
@@ -60,7 +73,13 @@ def import_(
             base_currency=base_currency,
             progress=on_step,
         )
+    if format is ImportFormat.json:
+        from crmroi.ingest.summary import report_json
+
+        typer.echo(json.dumps(report_json(report), ensure_ascii=False, indent=2, default=str))
+        return
     _print_import_report(report)
+    _print_summary(report.summary)
 
 
 def _print_import_report(report: ImportReport) -> None:
@@ -91,6 +110,51 @@ def _print_import_report(report: ImportReport) -> None:
             console.print(f"All refused rows: {report.rejects_path}")
     loaded, total, refused = report.rows_loaded, report.rows_in, report.rows_rejected
     console.print(f"Loaded {loaded:,} of {total:,} rows; refused {refused:,}.")
+
+
+def _print_summary(summary: ImportSummary) -> None:
+    """Date ranges, money per currency, categorical values, links and warnings."""
+    if summary.dates:
+        dates = Table(title="Date columns (rows loaded)")
+        for name in ("table", "column", "first", "last", "filled"):
+            dates.add_column(name, justify="right" if name == "filled" else "left")
+        for d in summary.dates:
+            first, last = (str(x)[:19] for x in (d.first, d.last))
+            dates.add_row(d.table, d.column, first, last, f"{d.filled:,} of {d.rows:,}")
+        console.print(dates)
+    if summary.money:
+        money = Table(title="Amounts per currency")
+        for name in ("table", "currency", "rows", "amount", "converted"):
+            money.add_column(name, justify="left" if name in ("table", "currency") else "right")
+        for m in summary.money:
+            converted = f"{m.converted:,.2f} {m.base_currency}"
+            money.add_row(m.table, m.currency, f"{m.rows:,}", f"{m.original:,.2f}", converted)
+        console.print(money)
+    if summary.values:
+        values = Table(title="Values read (source value -> stored value)")
+        for name in ("table", "column", "source column", "value", "stored as", "rows"):
+            values.add_column(name, justify="right" if name == "rows" else "left")
+        shown: dict[tuple[str, str], int] = {}
+        for table, v in summary.values:
+            key = (table, v.column)
+            shown[key] = shown.get(key, 0) + 1
+            if shown[key] > VALUES_SHOWN and v.mapped:
+                continue
+            stored = "" if v.canonical is None else v.canonical
+            stored = stored if v.mapped else f"[bold red]NOT MAPPED[/] {escape(stored)}".strip()
+            cells = (table, v.column, escape(v.source), escape(v.value))
+            values.add_row(*cells, stored, f"{v.count:,}")
+        console.print(values)
+    if summary.links:
+        links = Table(title="Links")
+        for name in ("table", "column", "to", "linked", "unknown id", "empty"):
+            links.add_column(name, justify="left" if name in ("table", "column", "to") else "right")
+        for c in summary.links:
+            counts = (f"{c.resolved:,}", f"{c.unresolved:,}", f"{c.empty:,}")
+            links.add_row(c.table, c.column, c.target, *counts)
+        console.print(links)
+    for warning in summary.warnings:
+        console.print(f"[yellow]Warning:[/] {escape(warning)}")
 
 
 def _delimiter_name(delimiter: str | None) -> str | None:

@@ -21,13 +21,15 @@ import pyarrow as pa
 from crmroi.errors import CrmroiError, ImportAborted, InputFileError, MappingError, UserError
 from crmroi.ingest.columns import ValueCount
 from crmroi.ingest.currency import FxRates
+from crmroi.ingest.links import TARGETS, name_index, resolve_names
 from crmroi.ingest.mapping import MappingFile, TableMapping, choose_table_mapping, load_mapping
 from crmroi.ingest.presets import PRESETS, load_preset
 from crmroi.ingest.reading import RawTable, read_raw
 from crmroi.ingest.rejects import Reject, write_rejects_csv
+from crmroi.ingest.summary import LINKS, ImportSummary, build_summary
 from crmroi.ingest.transform import MappedTable, map_table
 from crmroi.store.engines import Transaction
-from crmroi.store.schema import IMPORT_BATCHES, TABLES
+from crmroi.store.schema import ID_COLUMN, IMPORT_BATCHES, TABLES
 from crmroi.store.store import BATCHES_TABLE, Store
 from crmroi.store.undo import log_batch_table, undo_table
 
@@ -73,6 +75,7 @@ class ImportReport:
     files: list[FileReport]
     rejects: list[Reject]
     rejects_path: Path | None = None
+    summary: ImportSummary = field(default_factory=ImportSummary)
 
     @property
     def rows_in(self) -> int:
@@ -132,6 +135,7 @@ class PreparedImport:
     paths: list[Path]
     started: datetime
     mapped: list[tuple[FileReport, MappedTable]]
+    summary: ImportSummary = field(default_factory=ImportSummary)
 
     @property
     def report(self) -> ImportReport:
@@ -141,6 +145,7 @@ class PreparedImport:
             self.source_system,
             [m[0] for m in self.mapped],
             [r for _, table in self.mapped for r in table.rejects],
+            summary=self.summary,
         )
 
 
@@ -165,7 +170,8 @@ def prepare_import(
     batch_id = new_batch_id(mapping_file.source_system)
     step = _stepper(progress, len(paths) * 2 + 1)
     mapped = _read_and_map(store, paths, mapping_file, entity, batch_id, step)
-    return PreparedImport(batch_id, mapping_file.source_system, paths, started, mapped)
+    summary = _link_and_summarise(store, mapping_file.source_system, mapped)
+    return PreparedImport(batch_id, mapping_file.source_system, paths, started, mapped, summary)
 
 
 def import_files(
@@ -199,10 +205,11 @@ def import_files(
     step = _stepper(progress, len(paths) * 2 + 1)
     try:
         mapped = _read_and_map(store, paths, mapping_file, entity, batch_id, step)
+        summary = _link_and_summarise(store, mapping_file.source_system, mapped)
     except CrmroiError as exc:
         _record_failure(store, batch_id, mapping_file.source_system, paths, started, str(exc))
         raise
-    prepared = PreparedImport(batch_id, mapping_file.source_system, paths, started, mapped)
+    prepared = PreparedImport(batch_id, mapping_file.source_system, paths, started, mapped, summary)
     return commit_import(
         store,
         prepared,
@@ -313,6 +320,33 @@ def _read_and_map(
         )
         out.append((report, table))
     return out
+
+
+def _link_and_summarise(
+    store: Store, source_system: str, mapped: list[tuple[FileReport, MappedTable]]
+) -> ImportSummary:
+    """Resolve links given by name, then summarise the import against the workspace."""
+    tables = [table for _, table in mapped]
+    named = {TARGETS[c] for t in tables for c in t.names if c in TARGETS}
+    with_names = {
+        name: _workspace_rows(store, name, source_system, ["name", ID_COLUMN[name]])
+        for name in sorted(named)
+        if "name" in TABLES[name].content_names
+    }
+    warnings = resolve_names(tables, name_index(tables, with_names))
+    targets = {LINKS[c] for t in tables for c in t.table.column_names if c in LINKS}
+    known = {
+        name: {str(v) for v in ids.column(0).to_pylist() if v is not None}
+        for name in sorted(targets)
+        for ids in [_workspace_rows(store, name, source_system, [ID_COLUMN[name]])]
+    }
+    return build_summary(tables, known, store.base_currency, warnings)
+
+
+def _workspace_rows(store: Store, name: str, source_system: str, columns: list[str]) -> pa.Table:
+    """Some columns of the workspace's rows of one table from one source system."""
+    table = store.table(name)
+    return table.filter(table.source_system == source_system).select(*columns).to_pyarrow()
 
 
 def _read_for_mapping(

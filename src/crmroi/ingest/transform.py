@@ -46,6 +46,9 @@ class MappedTable:
     values: list[ValueCount] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     names: dict[str, pd.Series] = field(default_factory=dict)  # unresolved link names, by row
+    record_names: pd.Series | None = None  # each loaded row's own name (to link others by)
+    links_by_name: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    """link column -> rows (resolved, unmatched, ambiguous) by name"""
 
 
 @dataclass
@@ -169,7 +172,24 @@ def map_table(
         notes.values,
         notes.warnings,
         {name: names[keep].reset_index(drop=True) for name, names in notes.names.items()},
+        _record_names(mapping, file, columns, keep),
     )
+
+
+def _record_names(
+    mapping: TableMapping, file: FileColumns, columns: dict[str, _Cell], keep: np.ndarray
+) -> pd.Series | None:
+    """The name or title of each loaded row: the mapping's `names` columns, else `name`."""
+    present = [s for s in (file.find(a) for a in mapping.names) if s is not None]
+    if present:
+        names = file.frame[present[0]].astype(STR)
+        for other in present[1:]:
+            names = names.fillna(file.frame[other].astype(STR))
+    elif "name" in columns:
+        names = columns["name"].values.astype(STR)
+    else:
+        return None
+    return names[keep].reset_index(drop=True)
 
 
 def _text(
