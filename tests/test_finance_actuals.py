@@ -122,3 +122,23 @@ def test_measured_driver_uses_the_kpi_engine(demo_report: object) -> None:
     model = build_model(case, measured=measured)
     expected = 100 * measured["win_rate"].value * 10000 * 0.4
     assert model.table().benefits["win_rate"][1] == pytest.approx(expected)
+
+
+def test_costs_in_another_currency_use_the_workspace_rates(demo_store: Store) -> None:
+    from crmroi.casework.evaluate import model_for
+
+    doc = {
+        "name": "licences in euros",
+        "start": "2023-10-01",
+        "horizon_months": 12,
+        "costs": [{"category": "licence", "amount": 1000, "currency": "EUR"}],
+    }
+    model = model_for(parse_case(doc), demo_store)
+    flows = model.table().costs["licence"]
+    # independent: the latest EUR rate dated on or before each month's last day
+    rates = demo_store.table("fx_rates").execute()
+    eur = rates[rates.currency == "EUR"].sort_values("rate_date")
+    for month, end in ((1, "2023-10-31"), (6, "2024-03-31"), (12, "2024-09-30")):
+        on_or_before = eur[eur.rate_date.astype(str) <= end]
+        assert flows[month] == pytest.approx(1000 * float(on_or_before.rate_to_base.iloc[-1]))
+    assert any("EUR" in note for note in model.notes)

@@ -17,7 +17,7 @@ from typing import Any
 
 import ibis
 
-from crmroi.casework.sources import actual_costs, clv_inputs, kpi_report
+from crmroi.casework.sources import actual_costs, clv_inputs, fx_rates_for, kpi_report
 from crmroi.finance.actuals import PlanVsActual, compare_plan
 from crmroi.finance.case import Case
 from crmroi.finance.inputs import KpiChangeLike
@@ -39,6 +39,7 @@ def plan_vs_actual(
     changes: dict[str, KpiChangeLike] = {k.name: k for k in report.kpis if k.group is None}
     costs = actual_costs(store, case)
     clv = clv_inputs(store, case).values() if case.uses_clv else None
+    fx = fx_rates_for(store, case)[0] if case.foreign_currencies else None
     return compare_plan(
         case,
         costs,
@@ -46,6 +47,7 @@ def plan_vs_actual(
         after_end=report.after[1],
         clv=clv,
         people=people_roi(store, report.baseline, report.after),
+        fx=fx,
     )
 
 

@@ -13,6 +13,7 @@ from crmroi.casework.sources import (
     actual_costs,
     attributed_changes,
     clv_inputs,
+    fx_rates_for,
     measured_changes,
 )
 from crmroi.finance.case import Case
@@ -46,10 +47,13 @@ def model_for(case: Case, store: Store | None = None, **kpi_options: Any) -> Cas
         if attributed:
             changes = {**changes, **attributed_changes(store, attributed)}
         measured = to_measured(case, changes)
+    use_fx = store is not None and case.foreign_currencies
+    fx, notes = fx_rates_for(store, case) if store is not None and use_fx else ({}, [])
     model = build_model(
-        case, actual_costs=costs, measured=measured, clv=clv.values() if clv else None
+        case, actual_costs=costs, measured=measured, clv=clv.values() if clv else None, fx=fx
     )
     model.clv = clv
+    model.notes = notes
     return model
 
 

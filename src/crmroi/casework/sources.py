@@ -12,7 +12,15 @@ from typing import Any
 
 from crmroi.errors import ConfigurationError
 from crmroi.finance.case import Case
-from crmroi.finance.inputs import ActualCosts, ClvInputs, CostRow, KpiChangeLike, place_costs
+from crmroi.finance.cashflow import FloatArray
+from crmroi.finance.inputs import (
+    ActualCosts,
+    ClvInputs,
+    CostRow,
+    KpiChangeLike,
+    place_costs,
+    place_rates,
+)
 from crmroi.store import Store
 
 __all__ = [
@@ -21,6 +29,7 @@ __all__ = [
     "attributed_changes",
     "clv_inputs",
     "cost_rows",
+    "fx_rates_for",
     "kpi_report",
     "measured_changes",
 ]
@@ -44,6 +53,19 @@ def actual_costs(store: Store, case: Case) -> ActualCosts:
     if case.start is None:
         raise ConfigurationError("the case needs `start` (first day of month 1) to read actuals")
     return place_costs(case, cost_rows(store))
+
+
+def fx_rates_for(store: Store, case: Case) -> tuple[dict[str, FloatArray], list[str]]:
+    """The case's foreign currencies converted into its currency by month from `fx_rates`
+    (`crmroi.finance.inputs.place_rates`), with notes on how."""
+    t = store.table("fx_rates").select("rate_date", "currency", "rate_to_base")
+    rows = []
+    for row in t.to_pyarrow().to_pylist():
+        day = row["rate_date"]
+        if isinstance(day, dt.datetime):
+            day = day.date()
+        rows.append((day, str(row["currency"]), row["rate_to_base"]))
+    return place_rates(case, rows, store.base_currency)
 
 
 def kpi_report(store: Store, **options: Any) -> Any:

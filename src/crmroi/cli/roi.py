@@ -100,6 +100,8 @@ def _print_result(r: CaseResult) -> None:
         f"[bold]{escape(case.name)}[/] ({case.currency}; horizon {case.horizon_months} months, "
         f"discount rate {case.discount_rate:.0%} a year)"
     )
+    for note in r.model.notes:
+        console.print(escape(note))
     if r.model.clv is not None:
         users = ", ".join(repr(d.label) for d in case.benefits if d.clv_fields)
         console.print(escape(f"clv inputs of {users}: {r.model.clv.describe()}"))

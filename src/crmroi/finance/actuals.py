@@ -115,14 +115,20 @@ def compare_plan(
     after_end: dt.date,
     clv: Mapping[str, float] | None = None,
     people: dict[str, tuple[float | None, float | None]] | None = None,
+    fx: Mapping[str, FloatArray] | None = None,
 ) -> PlanVsActual:
     """Compare the plan of `case` with actual costs and measured changes (see the module doc).
 
     `after_end` is the last day of the KPI engine's after window; `clv` the
-    lifetime-value quantities when the case reads them; `people` the people ROI.
+    lifetime-value quantities when the case reads them; `people` the people ROI; `fx` the
+    exchange rates of costs in other currencies (`build_model`).
     """
     plan_model = build_model(
-        case, actual_costs=costs.with_run_rate, measured=to_measured(case, changes), clv=clv
+        case,
+        actual_costs=costs.with_run_rate,
+        measured=to_measured(case, changes),
+        clv=clv,
+        fx=fx,
     )
     plan = plan_model.table()
     measured_case = _measurable(case, changes)
@@ -131,6 +137,7 @@ def compare_plan(
         actual_costs=costs.with_run_rate,
         measured=to_measured(measured_case, changes),
         clv=clv,
+        fx=fx,
     )
     actual = actual_model.table()
     assert case.start is not None

@@ -68,7 +68,9 @@ class CostItem(_Strict):
     `amount` is money (per month when recurring, per user and month with
     `per_user`); `actual` reads the category's rows from the workspace's
     `crm_costs` instead (months after the last actual month continue at the run
-    rate of the last three months' recurring rows).
+    rate of the last three months' recurring rows). `currency` (an ISO code) is the
+    currency of `amount` when it is not the case's: it is converted month by month with
+    the workspace's dated `fx_rates` (`crmroi.casework.fx_rates_for`).
     """
 
     category: Literal[COST_CATEGORIES]  # type: ignore[valid-type]
@@ -80,6 +82,9 @@ class CostItem(_Strict):
     end_month: int | None = Field(default=None, ge=0)
     growth: float = Field(default=0.0, ge=-1, description="per year (fraction)")
     risk_adjustment: float | None = Field(default=None, ge=0, le=5)
+    currency: str | None = Field(
+        default=None, pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code of `amount`"
+    )
 
     @property
     def label(self) -> str:
@@ -159,9 +164,24 @@ class Case(_Strict):
         return any(d.clv_fields for d in self.benefits)
 
     @property
+    def foreign_currencies(self) -> list[str]:
+        """The currencies (upper case) of cost items not in the case's currency."""
+        if self.costs == "actual":
+            return []
+        own = self.currency.upper()
+        found = {c.currency.upper() for c in self.costs if c.currency}
+        return sorted(found - {own})
+
+    @property
     def needs_workspace(self) -> bool:
-        """True when the case reads actual costs, measured changes or lifetime value."""
-        return self.uses_actuals or self.uses_measured or self.uses_clv
+        """True when the case reads actual costs, measured changes, lifetime value or
+        exchange rates."""
+        return (
+            self.uses_actuals
+            or self.uses_measured
+            or self.uses_clv
+            or bool(self.foreign_currencies)
+        )
 
 
 def case_problems(case: Case) -> list[tuple[tuple[str | int, ...], str]]:
@@ -200,6 +220,10 @@ def case_problems(case: Case) -> list[tuple[tuple[str | int, ...], str]]:
             claims.setdefault(k, label)
             if k in overlaps and kpi:
                 within.setdefault(k, kpi)
+    if case.foreign_currencies and case.start is None:
+        problems.append(
+            (("costs",), "`start` (first day of month 1) is needed to convert costs by date")
+        )
     if case.uses_actuals and case.start is None:
         problems.append(
             (("costs",), "`start` (first day of month 1) is needed to place actual costs")

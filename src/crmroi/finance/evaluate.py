@@ -61,6 +61,7 @@ class CaseResult:
             "costs": {k: v.round(2).tolist() for k, v in self.table.costs.items()},
             "risk_adjusted_net": self.table_risk.net().round(2).tolist(),
         }
+        out["notes"] = list(self.model.notes)
         out["headline_roi"] = self.case.headline_roi
         out["roi_ways"] = {
             str(h): {

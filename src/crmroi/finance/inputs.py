@@ -31,6 +31,7 @@ __all__ = [
     "KpiChangeLike",
     "month_index",
     "place_costs",
+    "place_rates",
     "to_measured",
 ]
 
@@ -105,6 +106,69 @@ def place_costs(case: Case, rows: Iterable[CostRow]) -> ActualCosts:
             rate = float(flows[window].mean())
             extended[cat][last + 1 :] = rate
     return ActualCosts(total, extended, last)
+
+
+def _month_end(case: Case, k: int) -> dt.date:
+    """The last day of case month `k` (month 0: the day before `start`)."""
+    assert case.start is not None
+    first = dt.date(case.start.year, case.start.month, 1)
+    months = first.month - 1 + k
+    after = dt.date(first.year + months // 12, months % 12 + 1, 1)
+    return after - dt.timedelta(days=1)
+
+
+def place_rates(
+    case: Case, rows: Iterable[tuple[dt.date, str, float]], base_currency: str
+) -> tuple[dict[str, FloatArray], list[str]]:
+    """Exchange rates into the case currency for each of the case's foreign currencies,
+    by period 0..H, and notes saying how they were taken.
+
+    `rows` are (rate_date, currency, rate_to_base) from `fx_rates`, `base_currency` the
+    workspace's. A period's rate is the latest dated on or before the end of that month;
+    periods after the last dated rate hold it (said in a note); periods before the first
+    one are refused. A case currency other than the base currency is converted through
+    the base (cross rate), which needs its own rates.
+    """
+    own, base = case.currency.upper(), base_currency.upper()
+    wanted = case.foreign_currencies
+    if not wanted:
+        return {}, []
+    by_cur: dict[str, list[tuple[dt.date, float]]] = {}
+    for day, cur, rate in rows:
+        if rate is not None and rate > 0:
+            by_cur.setdefault(cur.upper(), []).append((day, float(rate)))
+    ends = [_month_end(case, k) for k in range(case.horizon_months + 1)]
+
+    def series(cur: str) -> tuple[FloatArray, dt.date]:
+        if cur == base:
+            return np.ones(len(ends)), ends[-1]
+        dated = sorted(by_cur.get(cur, []))
+        if not dated:
+            raise ConfigurationError(f"no exchange rate for {cur} in the workspace's fx_rates")
+        if dated[0][0] > ends[0]:
+            raise ConfigurationError(
+                f"the first {cur} rate in fx_rates is dated {dated[0][0].isoformat()}, after "
+                f"the case's month 0 ({ends[0].isoformat()}): import earlier rates"
+            )
+        days = np.array([d.toordinal() for d, _ in dated])
+        values = np.array([r for _, r in dated])
+        idx = np.searchsorted(days, [e.toordinal() for e in ends], side="right") - 1
+        return values[idx], dated[-1][0]
+
+    own_rates, own_last = series(own)
+    out: dict[str, FloatArray] = {}
+    notes: list[str] = []
+    for cur in wanted:
+        rates, last = series(cur)
+        out[cur] = rates / own_rates
+        last = min(last, own_last) if own != base else last
+        held = f"; held after {last.isoformat()}" if last < ends[-1] else ""
+        notes.append(
+            f"costs in {cur} converted into {own} at the workspace's dated fx_rates (month-end "
+            f"rate, {out[cur][0]:.6g} at month 0, {out[cur][-1]:.6g} at month "
+            f"{case.horizon_months}{held})"
+        )
+    return out, notes
 
 
 def _pick(k: KpiChangeLike, field: str) -> tuple[float | None, float | None, float | None]:

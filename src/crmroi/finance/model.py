@@ -89,6 +89,8 @@ class CaseModel:
     case: Case
     lines: list[Line]
     clv: ClvInputs | None = None
+    notes: list[str] = field(default_factory=list)
+    """What the reader should know about inputs read from elsewhere (exchange rates)."""
 
     @property
     def horizon(self) -> int:
@@ -246,7 +248,11 @@ def _driver_line(
     )
 
 
-def _cost_lines(case: Case, actual_costs: Mapping[str, FloatArray] | None) -> list[Line]:
+def _cost_lines(
+    case: Case,
+    actual_costs: Mapping[str, FloatArray] | None,
+    fx: Mapping[str, FloatArray] | None = None,
+) -> list[Line]:
     items = case.costs
     lines: list[Line] = []
     if items == "actual":
@@ -267,6 +273,16 @@ def _cost_lines(case: Case, actual_costs: Mapping[str, FloatArray] | None) -> li
             lines.append(_actual_line(case, name, item.category, flows, risk))
             continue
         users = float(case.users) if item.per_user else 1.0
+        shape = _cost_shape(case, item)
+        cur = (item.currency or case.currency).upper()
+        if cur != case.currency.upper():
+            rates = (fx or {}).get(cur)
+            if rates is None:
+                raise ConfigurationError(
+                    f"cost {name!r} is in {cur}, the case in {case.currency}: give --workspace "
+                    f"with fx_rates for {cur}"
+                )
+            shape = shape * rates[: shape.size]
 
         def formula(x: Mapping[str, Num], users: float = users) -> Num:
             return x["amount"] * users
@@ -276,7 +292,7 @@ def _cost_lines(case: Case, actual_costs: Mapping[str, FloatArray] | None) -> li
                 name=name,
                 side="cost",
                 category=item.category,
-                shape=_cost_shape(case, item),
+                shape=shape,
                 risk=risk,
                 inputs={"amount": item.amount},
                 formula=formula,
@@ -298,10 +314,12 @@ def build_model(
     actual_costs: Mapping[str, FloatArray] | None = None,
     measured: Mapping[str, MeasuredChange] | None = None,
     clv: Mapping[str, float] | None = None,
+    fx: Mapping[str, FloatArray] | None = None,
 ) -> CaseModel:
     """The lines of `case`; `actual_costs` (category -> flows over periods 0..H),
-    `measured` (KPI name -> change) and `clv` (lifetime-value quantity -> number, see
-    `ClvQuantity`) come from a workspace when the case uses them."""
+    `measured` (KPI name -> change), `clv` (lifetime-value quantity -> number, see
+    `ClvQuantity`) and `fx` (currency -> case currency per unit over periods 0..H) come
+    from a workspace when the case uses them."""
     lines = [_driver_line(case, d, measured or {}, clv) for d in case.benefits]
     for loss in case.do_nothing:
         risk = loss.risk_adjustment if loss.risk_adjustment is not None else case.risk.benefits
@@ -317,7 +335,7 @@ def build_model(
                 kpi=loss.kpi,
             )
         )
-    lines += _cost_lines(case, actual_costs)
+    lines += _cost_lines(case, actual_costs, fx)
     if not lines:
         raise ConfigurationError("the case has neither costs nor benefits")
     return CaseModel(case, lines)

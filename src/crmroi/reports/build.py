@@ -19,6 +19,7 @@ from crmroi.finance.simulation import SimulationResult
 from crmroi.finance.summary import Summary
 from crmroi.finite import finite
 from crmroi.kpi.report import KpiChange, KpiReport
+from crmroi.reports.case_sections import check_rows, roi_way_rows, tco_rows
 from crmroi.reports.charts import build_charts
 from crmroi.reports.expressions import expression_of
 from crmroi.reports.i18n import Lang, get_lang
@@ -305,6 +306,10 @@ def build_report(
         accounts=list(accounts),
         workspace=workspace,
         improvements=improvements,
+        checks=check_rows(result),
+        roi_ways=roi_way_rows(result, figures, language),
+        tco=tco_rows(result, language),
+        notes=list(result.model.notes),
     )
     model.charts = build_charts(model, language)
     return model

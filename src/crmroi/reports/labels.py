@@ -68,7 +68,46 @@ CATEGORY_LABELS: dict[str, str] = {
     "process_change": N_("Process change"),
     "parallel_running": N_("Parallel running"),
     "maintenance": N_("Maintenance"),
+    "migration": N_("Data migration"),
+    "exit": N_("Exit and retirement"),
+    "productivity_dip": N_("Productivity dip while learning"),
 }
+
+GROUP_LABELS: dict[str, str] = {
+    "it": N_("IT"),
+    "people": N_("People"),
+    "process": N_("Process"),
+    "total": N_("TCO total"),
+}
+
+ROI_LABELS: dict[str, tuple[str, str, str]] = {
+    "net_roi": (
+        N_("Net ROI"),
+        N_("NPV / PV of costs (discounted)"),
+        N_("Forrester Total Economic Impact (TEI)"),
+    ),
+    "benefit_cost_ratio": (
+        N_("Benefit-cost ratio"),
+        N_("PV of benefits / PV of costs (discounted)"),
+        N_("cost-benefit analysis"),
+    ),
+    "simple_roi": (
+        N_("Simple ROI"),
+        N_("(sum of benefits - sum of costs) / sum of costs (undiscounted)"),
+        N_("the figure the business press quotes"),
+    ),
+    "revenue_roi": (
+        N_("Revenue-based ROI"),
+        N_("(revenue increase - costs) / costs (undiscounted; revenue, not margin)"),
+        N_("Persian practitioner article on CRM ROI"),
+    ),
+    "idc_roi": (
+        N_("IDC benefit / investment"),
+        N_("(cost reductions + revenue increase) / total cost x 100% (undiscounted)"),
+        N_("Chinese practitioner article on CRM ROI, after IDC"),
+    ),
+}
+"""Label, formula and source of each `crmroi.finance.roi.RoiKind` (same texts, translated)."""
 
 METHOD_LABELS: dict[str, str] = {
     "did": N_("difference in differences"),

@@ -59,6 +59,42 @@ class Figures:
 
 
 @dataclass(frozen=True)
+class CheckRow:
+    """One practitioners' rule applied to the case (`crmroi.finance.sanity.Check`)."""
+
+    rule: str
+    subject: str
+    passed: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class RoiWayRow:
+    """One way of writing ROI: label, formula and source in the report's language, and
+    its value for each of the report's figure columns (None: no costs)."""
+
+    kind: str
+    label: str
+    formula: str
+    source: str
+    values: list[float | None]
+    headline: bool
+    ratio: bool
+
+
+@dataclass(frozen=True)
+class TcoRow:
+    """A TCO group (`category` None) or one of its categories: undiscounted money over
+    the first 12 months and the horizon."""
+
+    group: str
+    category: str | None
+    label: str
+    first_year: float
+    horizon: float
+
+
+@dataclass(frozen=True)
 class CashFlowRow:
     """One period (0 = at signing, then months) of the cash flow, money per month."""
 
@@ -365,6 +401,10 @@ class ReportModel:
     workspace: str | None = None
     improvements: Improvements | None = None
     charts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checks: list[CheckRow] = field(default_factory=list)
+    roi_ways: list[RoiWayRow] = field(default_factory=list)
+    tco: list[TcoRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def figure(self, horizon: int, risk_adjusted: bool) -> Figures:
         """The figures at `horizon` months, plain or risk adjusted."""
