@@ -1,7 +1,8 @@
 """Attribution: how much of a KPI's change the CRM caused, net of the market.
 
 `attribute` picks the strongest method the data allows and says why:
-difference in differences for a phased roll-out, an interrupted time series
+difference in differences for a phased roll-out (the imputation estimator
+against teams not yet live, with randomisation-inference intervals), an interrupted time series
 with market covariates for a single go-live, and the naive before/after change
 (labelled as such) when nothing else is possible.
 """
@@ -14,7 +15,6 @@ from typing import Literal
 
 import pandas as pd
 
-from crmroi.attribution.did import difference_in_differences, event_study
 from crmroi.attribution.its import interrupted_time_series
 from crmroi.attribution.naive import naive_attribution
 from crmroi.attribution.results import (
@@ -24,6 +24,7 @@ from crmroi.attribution.results import (
     check_panel,
     company_series,
 )
+from crmroi.attribution.staggered import PLACEBO_MONTHS, difference_in_differences
 
 __all__ = [
     "Attribution",
@@ -33,7 +34,6 @@ __all__ = [
     "attribute",
     "choose_method",
     "difference_in_differences",
-    "event_study",
     "interrupted_time_series",
     "naive_attribution",
 ]
@@ -65,14 +65,17 @@ def attribute(
     name: str,
     method: Choice = "auto",
     covariates: pd.DataFrame | None = None,
-    event_window: int | None = 6,
+    placebo_months: int = PLACEBO_MONTHS,
+    weighting: str = "the KPI's denominator",
 ) -> Attribution:
     """Estimate the CRM's effect on one KPI panel (see the module docstring)."""
     chosen, reason = choose_method(go_live, has_covariates=covariates is not None)
     if method != "auto":
         chosen, reason = method, f"{method} requested"
     if chosen == "did":
-        result = difference_in_differences(panel, go_live, name=name, event_window=event_window)
+        result = difference_in_differences(
+            panel, go_live, name=name, placebo_months=placebo_months, weighting=weighting
+        )
     else:
         series = company_series(check_panel(panel, name))
         first = min((d for d in go_live.values() if d is not None), default=None)

@@ -34,6 +34,22 @@ class EventStudy:
     ci_low: list[float]
     ci_high: list[float]
     pretrend_p_value: float | None
+    weight: list[float] = field(default_factory=list)  # summed KPI weight per month (0: leads)
+
+    def to_json(self) -> dict[str, object]:
+        """Months since go-live with effect, interval (null: unbounded) and weight."""
+
+        def clean(values: list[float]) -> list[float | None]:
+            return [None if v != v else v for v in values]
+
+        return {
+            "months_since_go_live": list(self.relative_month),
+            "effect": clean(self.effect),
+            "ci_low": clean(self.ci_low),
+            "ci_high": clean(self.ci_high),
+            "weight": list(self.weight),
+            "placebo_p_value": self.pretrend_p_value,
+        }
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,7 @@ class Attribution:
             "effect_rel": self.effect_rel,
             "seasonal_naive_change": self.seasonal_naive_change,
             "notes": list(self.notes),
+            **({"event_study": self.event_study.to_json()} if self.event_study else {}),
         }
 
     @property

@@ -22,9 +22,21 @@ from crmroi.errors import ConfigurationError, InputFileError, UserError
 from crmroi.ingest.reading import read_raw
 from crmroi.ingest.values import parse_dates, parse_numbers
 from crmroi.kpi import KPI_DEFINITIONS, kpi_panel
+from crmroi.kpi.cohorts import COHORT_KPIS, describe_cut
+from crmroi.kpi.panel import Exposure
 from crmroi.store.store import Store
 
 Progress = Callable[[str, int, int], None]
+
+# What the overall effect averages over (the panel's weight), per KPI.
+WEIGHTING: dict[str, str] = {
+    "win_rate": "closed deals",
+    "avg_deal_size": "won deals",
+    "sales_cycle_days": "won deals",
+    "gross_margin": "revenue with a known cost",
+    "sales_volume": "team-months equally",
+    "won_deals": "team-months equally",
+}
 
 
 @dataclass(frozen=True)
@@ -88,8 +100,14 @@ def attribute_workspace(
     market_index: Path | None = None,
     go_live: dt.date | None = None,
     progress: Progress | None = None,
+    exposure: Exposure = "created",
 ) -> list[Attribution | Unavailable]:
-    """Attribute each KPI's change to the CRM on the workspace's data."""
+    """Attribute each KPI's change to the CRM on the workspace's data.
+
+    `exposure`: "created" (default) places deals in the month they were created,
+    so the deals worked with the CRM are the treated ones; "closed" places them
+    by closing month, as the KPI report does (see `crmroi.kpi.panel`).
+    """
     names = list(kpis or KPI_DEFINITIONS)
     unknown = [n for n in names if n not in KPI_DEFINITIONS]
     if unknown:
@@ -99,7 +117,8 @@ def attribute_workspace(
     dates = unit_go_live(store, unit, go_live)
     if not any(dates.values()):
         raise UserError("no go-live date known: pass --go-live or record one in the workspace")
-    panel = kpi_panel(store, names, unit=unit)
+    panel = kpi_panel(store, names, unit=unit, exposure=exposure)
+    cut = describe_cut(panel.attrs.get("cohorts_before"))
     out: list[Attribution | Unavailable] = []
     for i, name in enumerate(names):
         if progress is not None:
@@ -118,8 +137,18 @@ def attribute_workspace(
             }
         )
         frame = frame[frame["unit"].isin(list(dates))]
+        weighting = WEIGHTING.get(name, "the KPI's denominator")
         try:
-            out.append(attribute(frame, dates, name=name, method=method, covariates=covariates))
+            result = attribute(
+                frame, dates, name=name, method=method, covariates=covariates, weighting=weighting
+            )
         except AttributionError as exc:
             out.append(Unavailable(name, str(exc)))
+            continue
+        if name in COHORT_KPIS:
+            placed = "creation" if exposure == "created" else "closing"
+            result.notes.append(f"deals placed by {placed} month (--exposure {exposure})")
+            if exposure == "created" and cut:
+                result.notes.append(cut)
+        out.append(result)
     return out

@@ -22,6 +22,11 @@ class MethodChoice(StrEnum):
     naive = "naive"
 
 
+class Exposure(StrEnum):
+    created = "created"
+    closed = "closed"
+
+
 class Format(StrEnum):
     table = "table"
     json = "json"
@@ -50,6 +55,13 @@ def attribute(
         str | None, typer.Option(help="Go-live date YYYY-MM-DD for every team.")
     ] = None,
     format: Annotated[Format, typer.Option(help="table or json.")] = Format.table,
+    exposure: Annotated[
+        Exposure,
+        typer.Option(
+            help="created: a deal counts in the month it was created (worked), so deals "
+            "created after a team's go-live are the treated ones; closed: by closing month."
+        ),
+    ] = Exposure.created,
 ) -> None:
     """Estimate each KPI's change caused by the CRM, with a 95% interval and the method used."""
     from crmroi.attribution.workspace import Unavailable, attribute_workspace
@@ -75,6 +87,7 @@ def attribute(
             market_index=market_index,
             go_live=day,
             progress=on_step,
+            exposure=exposure.value,
         )
     if format is Format.json:
         print(json.dumps([r.to_json() for r in results], indent=2, ensure_ascii=False))

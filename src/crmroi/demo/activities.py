@@ -58,7 +58,7 @@ def make_activities(world: World, reps: Reps, sales: Sales, service: Service) ->
     rates = DEAL_RATES[d.segment].copy()
     outcome = np.where(d.is_closed, d.won, d.p_win)
     calls = CALLS_PER_WON * (0.5 * d.p_win + 0.5 * outcome)
-    rates[:, CALL] = calls * np.where(d.treated, 1 + fx.CALLS_PER_WON_REL, 1.0)
+    rates[:, CALL] = calls * (1 + fx.CALLS_PER_WON_REL * d.dose)
     rates[:, FAX] *= ~d.treated
     rates *= (d.end >= world.start_us)[:, None]  # deals over before the start: no activities
     row, kind1 = _expand(rng, rates)

@@ -23,6 +23,37 @@ TEAMS: tuple[str, ...] = ("EMEA Central", "Americas North", "APAC", "EMEA East",
 TEAM_REGION: tuple[str, ...] = ("EMEA", "Americas", "APAC", "EMEA", "Americas")
 TEAM_WEIGHT: tuple[float, ...] = (0.23, 0.24, 0.17, 0.16, 0.20)
 GO_LIVE_MONTH: tuple[int, ...] = (12, 14, 17, 20, 28)  # month index from START: phased roll-out
+SINGLE_GO_LIVE_MONTH = 12  # the `single` design: every team live from 2024-01-01
+RAMP_MONTHS = 6  # the `ramp` design: effects reach full size in the sixth live month
+
+
+@dataclass(frozen=True)
+class Design:
+    """How the CRM is rolled out and how strongly it acts (for calibration studies).
+
+    `effect_scale` multiplies every injected effect (0: no effect at all);
+    `ramp_months` > 0 makes effects grow linearly, (k + 1) / ramp_months of full
+    size in the k-th calendar month since the team's go-live (k = 0, 1, ...).
+    """
+
+    name: str
+    go_live_month: tuple[int, ...]
+    effect_scale: float = 1.0
+    ramp_months: int = 0
+
+    def ramp_by_month(self) -> list[float]:
+        """Share of the full effect in each month since go-live (0..35)."""
+        if not self.ramp_months:
+            return [self.effect_scale] * N_MONTHS
+        return [self.effect_scale * min(1.0, (k + 1) / self.ramp_months) for k in range(N_MONTHS)]
+
+
+DESIGNS: dict[str, Design] = {
+    "phased": Design("phased", GO_LIVE_MONTH),
+    "ramp": Design("ramp", GO_LIVE_MONTH, ramp_months=RAMP_MONTHS),
+    "single": Design("single", (SINGLE_GO_LIVE_MONTH,) * len(GO_LIVE_MONTH)),
+    "placebo": Design("placebo", GO_LIVE_MONTH, effect_scale=0.0),
+}
 TEAM_WIN_FE: tuple[float, ...] = (0.01, 0.03, -0.02, 0.00, -0.01)  # team differences in win rate
 REGION_COST: dict[str, float] = {"Americas": 9800.0, "EMEA": 8700.0, "APAC": 7600.0}
 EPOCH = dt.date(1970, 1, 1)
@@ -64,6 +95,7 @@ class World:
     size_factor: np.ndarray  # market multiplier of deal and order size per month (36)
     go_live_us: np.ndarray  # per team
     step_seq: int = 0
+    design: Design = DESIGNS["phased"]
 
     @property
     def start_us(self) -> int:
@@ -87,6 +119,15 @@ class World:
     def treated(self, team: np.ndarray, us: np.ndarray) -> np.ndarray:
         """True where a row of `team` at time `us` is on or after the team's go-live."""
         return np.asarray(us >= self.go_live_us[team])
+
+    def dose(self, team: np.ndarray, us: np.ndarray) -> np.ndarray:
+        """Share of the full CRM effect acting on a row: 0 before go-live, then the design's."""
+        treated = self.treated(team, us)
+        if not self.design.ramp_months:
+            return treated * self.design.effect_scale
+        since = self.month_of(us) - self.month_of(self.go_live_us[np.asarray(team)])
+        ramp = np.asarray(self.design.ramp_by_month())[np.clip(since, 0, N_MONTHS - 1)]
+        return np.where(treated, ramp, 0.0)
 
     def strat(self, rng: np.random.Generator, cell: np.ndarray) -> np.ndarray:
         """Stratified uniforms in [0, 1): within each cell they spread evenly, in random order.
@@ -143,7 +184,7 @@ class World:
         return owner, t
 
 
-def make_world(seed: int, scale: float) -> World:
+def make_world(seed: int, scale: float, design: Design = DESIGNS["phased"]) -> World:
     """The calendar and market of the demo company."""
     months = [_add_months(START, k) for k in range(N_MONTHS + 1)]
     month_us = np.array([_us(d) for d in months], dtype=np.int64)
@@ -155,7 +196,7 @@ def make_world(seed: int, scale: float) -> World:
         * (1 + fx.TREND_PER_YEAR) ** (k / 12)
         * np.where(shocked, 1 + fx.DEMAND_SHOCK_REL, 1.0)
     )
-    go_live = np.array([_us(months[g]) for g in GO_LIVE_MONTH], dtype=np.int64)
+    go_live = np.array([_us(months[g]) for g in design.go_live_month], dtype=np.int64)
     return World(
         seed=seed,
         scale=scale,
@@ -164,6 +205,7 @@ def make_world(seed: int, scale: float) -> World:
         win_shift=np.where(shocked, fx.SHOCK_WIN_RATE_ABS, 0.0),
         size_factor=np.where(shocked, 1 + fx.SHOCK_DEAL_SIZE_REL, 1.0),
         go_live_us=go_live,
+        design=design,
     )
 
 
@@ -274,9 +316,12 @@ class DemoCompany:
 
 
 def generate_company(
-    scale: float = 1.0, seed: int = 42, progress: Progress | None = None
+    scale: float = 1.0, seed: int = 42, progress: Progress | None = None, design: str = "phased"
 ) -> DemoCompany:
     """Generate the demo company (36 months from 2023-01-01) at `scale` with `seed`.
+
+    `design` (see `DESIGNS`): "phased" (the default roll-out), "ramp" (effects grow
+    over six months), "single" (one go-live for every team) or "placebo" (no effect).
 
     Scale 1 gives about 40 reps, 5,000 accounts and 400k activities; the tables
     are identical for the same seed and scale.
@@ -288,10 +333,13 @@ def generate_company(
 
     if not scale > 0:
         raise ValueError("scale must be positive")
+    if design not in DESIGNS:
+        raise ValueError(f"design must be one of {', '.join(DESIGNS)}")
+    plan = DESIGNS[design]
     report: Progress = progress or (lambda _step, _frac: None)
     timings: dict[str, float] = {}
     tables: dict[str, pa.Table] = {}
-    world = make_world(seed, scale)
+    world = make_world(seed, scale, plan)
     steps: list[tuple[str, float]] = [
         ("reps", 0.03),
         ("accounts, leads and deals", 0.25),
@@ -323,7 +371,7 @@ def generate_company(
 
     ordered = {name: tables[name] for name in TABLES}
     end = dt.date(2025, 12, 31)
-    go_live = {t: _add_months(START, g) for t, g in zip(TEAMS, GO_LIVE_MONTH, strict=True)}
+    go_live = {t: _add_months(START, g) for t, g in zip(TEAMS, plan.go_live_month, strict=True)}
     truth = fx.truth_document(
         seed=seed,
         scale=scale,
@@ -332,6 +380,22 @@ def generate_company(
         go_live_by_team={t: d.isoformat() for t, d in go_live.items()},
         shock_start=_add_months(START, fx.SHOCK_MONTH).isoformat(),
         realised=sales.realised,
+        design={
+            "name": plan.name,
+            "effect_scale": plan.effect_scale,
+            "ramp_months": plan.ramp_months,
+            "ramp_by_month": plan.ramp_by_month(),
+            "realised_keys": sorted(sales.realised),
+        },
+        market_by_month=[
+            {
+                "month": _add_months(START, k).isoformat(),
+                "demand": round(float(world.month_factor[k]), 6),
+                "win_shift": float(world.win_shift[k]),
+                "size_factor": float(world.size_factor[k]),
+            }
+            for k in range(N_MONTHS)
+        ],
     )
     return DemoCompany(
         tables=ordered,

@@ -48,9 +48,12 @@ def _time_entries(world: World, rng: np.random.Generator, reps: Reps) -> pa.Tabl
     rep, week = rep[keep], week[keep]
     n = rep.size
     team = reps.rep_team[rep]
-    treated = world.treated(team, week * US_PER_DAY)
     rep_share = rng.normal(ADMIN_SHARE, 0.03, n_reps)
-    share = rep_share[rep] + rng.normal(0.0, 0.025, n) + fx.ADMIN_SHARE_ABS * treated
+    share = (
+        rep_share[rep]
+        + rng.normal(0.0, 0.025, n)
+        + fx.ADMIN_SHARE_ABS * world.dose(team, week * US_PER_DAY)
+    )
     share = np.clip(share, 0.02, 0.9)
     total = rng.normal(40.0, 3.0, n)
     holidays = np.isin((week - weeks[0]) % 364 // 7, [0, 51])  # new-year and Christmas weeks
@@ -79,8 +82,8 @@ def _forecasts(world: World, rng: np.random.Generator, sales: Sales) -> pa.Table
     team = np.repeat(np.arange(n_teams), N_MONTHS)
     month = np.tile(np.arange(N_MONTHS), n_teams)
     mdays = _month_days(world)
-    treated = world.treated(team, world.month_us[month])
-    sd = np.where(treated, fx.FORECAST_SD_AFTER, fx.FORECAST_SD_BEFORE)
+    dose = world.dose(team, world.month_us[month])
+    sd = fx.FORECAST_SD_BEFORE + (fx.FORECAST_SD_AFTER - fx.FORECAST_SD_BEFORE) * dose
     forecast = actual * np.maximum(0.05, 1 + rng.normal(0.0, 1.0, team.size) * sd)
     made = np.concatenate([[mdays[0] - 31], mdays[:-2]])[month]
     return finish(

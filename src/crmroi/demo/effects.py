@@ -88,10 +88,26 @@ def truth_document(
     go_live_by_team: dict[str, str],
     shock_start: str,
     realised: dict[str, dict[str, float]],
+    design: dict[str, Any] | None = None,
+    market_by_month: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Assemble truth.json: designed effects plus realised ones (sales volume, won deals)."""
-    effects = effects_truth()
+    """Assemble truth.json: designed effects plus realised ones (sales volume, won deals).
+
+    `design` (name, effect_scale, ramp_months, ramp_by_month: the share of the full
+    effect k months after go-live) scales the designed effects: under a ramp the
+    effect k months after a team's go-live is the full effect x ramp_by_month[k],
+    and the exact answer for an average over live months weights that list by the
+    estimator's months; realised effects are already measured on the rows.
+    """
+    scale = float(design["effect_scale"]) if design else 1.0
+    effects = {
+        k: {key: (round(v * scale, 6) if scale != 1.0 else v) for key, v in e.items()}
+        for k, e in effects_truth().items()
+    }
     effects.update(realised)
+    extra: dict[str, Any] = {}
+    if design is not None:
+        extra["design"] = design
     return {
         "seed": seed,
         "scale": scale,
@@ -109,7 +125,9 @@ def truth_document(
             "deal_size_change_rel": SHOCK_DEAL_SIZE_REL,
             "trend_per_year_rel": TREND_PER_YEAR,
             "seasonality_by_month": list(SEASON),
+            **({"by_month": market_by_month} if market_by_month is not None else {}),
         },
+        **extra,
         "notes": (
             "Effects are step changes applied to each team's rows from its go-live on; "
             "rates are absolute changes in fractions, amounts and durations relative. "

@@ -54,6 +54,7 @@ class Deals:
     p_win: np.ndarray
     treated: np.ndarray
     segment: np.ndarray
+    dose: np.ndarray  # share of the full CRM effect on the deal (0 before go-live)
     amount: np.ndarray  # USD
 
 
@@ -89,6 +90,7 @@ class _Outcome:
     won_cf: np.ndarray
     p_win: np.ndarray
     treated: np.ndarray
+    dose: np.ndarray
     amount: np.ndarray
     amount_cf: np.ndarray
     cost: np.ndarray
@@ -107,10 +109,11 @@ def _outcomes(
     """Win/loss, cycle, amount and cost of deals; `_cf` = the same draws without CRM."""
     n = len(team)
     treated = world.treated(team, created)
+    dose = world.dose(team, created)
     month = world.month_of(created)
     p_cf = BASE_WIN + np.array(TEAM_WIN_FE)[team] + skill[rep] + world.win_shift[month]
     p_cf = np.clip(p_cf, 0.02, 0.93)
-    p = p_cf + fx.WIN_RATE_ABS * treated
+    p = p_cf + fx.WIN_RATE_ABS * dose
     # strata: team x quarter x segment x before/after go-live
     quarter = np.asarray(team) * 12 + month // 3
     cell = (quarter * len(SEGMENTS) + segment) * 2 + treated
@@ -119,7 +122,7 @@ def _outcomes(
     cycle_days = np.exp(
         np.log(SEGMENT_CYCLE[segment]) + 0.4 * world.strat_normal(rng, cell * 2 + won)
     )
-    cycle_days *= np.where(treated, 1 + fx.SALES_CYCLE_REL, 1.0)
+    cycle_days *= 1 + fx.SALES_CYCLE_REL * dose
     closed = business_time(created + (cycle_days * US_PER_DAY).astype(np.int64))
     closed = np.maximum(closed, created + US_PER_DAY // 24)
     is_closed = closed < world.end_us
@@ -129,8 +132,8 @@ def _outcomes(
         * world.size_factor[month]
     )
     amount_cf = np.round(amount_cf, -1)
-    amount = np.round(amount_cf * np.where(treated, 1 + fx.DEAL_SIZE_REL, 1.0), 2)
-    margin = 0.42 + 0.05 * world.strat_normal(rng, cell * 2 + won) + fx.GROSS_MARGIN_ABS * treated
+    amount = np.round(amount_cf * (1 + fx.DEAL_SIZE_REL * dose), 2)
+    margin = 0.42 + 0.05 * world.strat_normal(rng, cell * 2 + won) + fx.GROSS_MARGIN_ABS * dose
     cost = np.round(amount * (1 - margin), 2)
     stage = np.where(won, "Closed Won", "Closed Lost").astype(object)
     open_stage = np.array(OPEN_STAGES, dtype=object)[rng.integers(0, len(OPEN_STAGES), n)]
@@ -143,6 +146,7 @@ def _outcomes(
         won_cf=won_cf & is_closed,
         p_win=p,
         treated=treated,
+        dose=dose,
         amount=amount,
         amount_cf=amount_cf,
         cost=cost,
@@ -203,7 +207,7 @@ def make_sales(world: World, reps: Reps) -> Sales:
     )
     l_treated = world.treated(l_team, l_created)
     base = np.array(fx.LEAD_CONVERSION_BASE)[l_source]
-    p_conv = base + np.array(fx.LEAD_CONVERSION_ABS)[l_source] * l_treated
+    p_conv = base + np.array(fx.LEAD_CONVERSION_ABS)[l_source] * world.dose(l_team, l_created)
     l_quarter = l_team * 12 + world.month_of(l_created) // 3
     strata = ((l_quarter * len(fx.LEAD_SOURCES) + l_source) * 3 + l_segment) * 2 + l_treated
     u = world.strat(rng, strata)
@@ -393,6 +397,7 @@ def make_sales(world: World, reps: Reps) -> Sales:
             p_win=out["p_win"],
             treated=out["treated"],
             segment=a_segment[d_acc],
+            dose=out["dose"],
             amount=out["amount"],
         ),
         deal_ids=deal_ids,

@@ -97,10 +97,13 @@ def _orders(world: World, rng: np.random.Generator, sales: Sales) -> tuple[pa.Ta
     n = acc.size
     seg = sales.account_segment[acc]
     month = world.month_of(at)
-    treated = world.treated(sales.account_team[acc], at)
     amount = ORDER_AMOUNT[seg] * rng.lognormal(-0.08, 0.4, n) * world.size_factor[month]
     amount = np.round(amount, 2)
-    margin = 0.38 + rng.normal(0.0, 0.05, n) + fx.GROSS_MARGIN_ABS * treated
+    margin = (
+        0.38
+        + rng.normal(0.0, 0.05, n)
+        + fx.GROSS_MARGIN_ABS * world.dose(sales.account_team[acc], at)
+    )
     ids = make_ids("O", n, 7)
     table = finish(
         "orders",
@@ -130,16 +133,14 @@ def _tickets(world: World, rng: np.random.Generator, sales: Sales) -> tuple[pa.T
     hours = rng.exponential(30.0, n) + 0.25
     closed = opened + (hours * 3_600_000_000).astype(np.int64)
     is_closed = closed < world.end_us
-    treated = world.treated(sales.account_team[acc], opened)
     answered = (rng.random(n) < CSAT_RESPONSE) & is_closed
     u = world.strat(rng, world.cell(sales.account_team[acc], opened) * 2 + answered)
     cdf_before = np.cumsum(fx.CSAT_PROBS_BEFORE)
     cdf_after = np.cumsum(fx.CSAT_PROBS_AFTER)
-    score = np.where(
-        treated,
-        np.searchsorted(cdf_after, u, side="right"),
-        np.searchsorted(cdf_before, u, side="right"),
-    )
+    # the answer distribution moves from before to after by the row's dose
+    dose = world.dose(sales.account_team[acc], opened)[:, None]
+    cdf = cdf_before[None, :] + dose * (cdf_after - cdf_before)[None, :]
+    score = (u[:, None] >= cdf).sum(axis=1)
     score = np.minimum(score, 4) + 1.0
     cost = CHANNEL_COST[channel] * rng.lognormal(-0.1, 0.45, n)
     by_month = np.bincount(world.month_of(opened), weights=cost, minlength=N_MONTHS)

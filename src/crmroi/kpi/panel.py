@@ -6,12 +6,21 @@ periods of one evaluation (`crmroi.kpi.buckets.Months`): each KPI is aggregated 
 unit and month from the same cubes as the report, then summed per cell; medians
 come from per-cell value counts. retention_rate needs a window of months and has no
 monthly panel (its rows are left out).
+
+Exposure: with `exposure="closed"` (the KPI report's placement) deals count in the
+month they closed; with `exposure="created"` (what attribution uses) the deal KPIs
+of `crmroi.kpi.cohorts` count deals in the month they were created, i.e. worked,
+so a team's deals created after its go-live are the ones worked with the CRM.
+Activities, leads, tickets, time entries and forecasts count by their own date
+either way. The frame's `attrs["cohorts_before"]` holds the first creation month
+left out because its deals had mostly not closed yet (None: none left out).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -27,6 +36,8 @@ from crmroi.kpi.windows import add_months
 from crmroi.store.store import Store
 
 PANEL_COLUMNS = ["kpi", "unit", "month", "num", "den", "value"]
+Exposure = Literal["closed", "created"]
+EXPOSURES: tuple[str, ...] = ("created", "closed")
 
 
 def _months(store: Store) -> list[dt.datetime]:
@@ -52,13 +63,41 @@ def _months(store: Store) -> list[dt.datetime]:
 
 
 def kpi_panel(
-    store: Store, names: Sequence[str] | None = None, unit: str = "team", freq: str = "month"
+    store: Store,
+    names: Sequence[str] | None = None,
+    unit: str = "team",
+    freq: str = "month",
+    exposure: Exposure = "closed",
 ) -> pd.DataFrame:
     """KPI values per `unit` (team, rep, segment, source) and calendar month.
 
     Columns: kpi, unit (the team/rep/... value), month (first day, datetime), num,
     den and value (total: num; ratio: num / den; median: the cell's median).
+    `exposure` places deals by closing or creation month (see the module docstring).
     """
+    if exposure not in EXPOSURES:
+        raise ConfigurationError(f"exposure must be one of {', '.join(EXPOSURES)}")
+    if freq != "month":
+        raise ConfigurationError("only monthly panels are supported (freq='month')")
+    wanted = list(names or KPI_DEFINITIONS)
+    if exposure == "created" and unit in ("team", "rep"):
+        from crmroi.kpi.cohorts import COHORT_KPIS, cohort_panel
+
+        cohorts, cut = cohort_panel(store, wanted, unit)
+        rest = [n for n in wanted if n not in COHORT_KPIS]
+        out = _panel(store, rest, unit, freq) if rest else pd.DataFrame(columns=PANEL_COLUMNS)
+        if not cohorts.empty:
+            out = pd.concat([out, cohorts], ignore_index=True) if not out.empty else cohorts
+            out = out.sort_values(["kpi", "unit", "month"], ignore_index=True)
+        out.attrs["cohorts_before"] = cut
+        return out
+    if exposure == "created":
+        raise ConfigurationError("exposure 'created' needs unit team or rep")
+    return _panel(store, wanted, unit, freq)
+
+
+def _panel(store: Store, names: Sequence[str], unit: str, freq: str) -> pd.DataFrame:
+    """The engine's panel: every KPI placed by its own date column."""
     if freq != "month":
         raise ConfigurationError("only monthly panels are supported (freq='month')")
     if unit not in BY_CHOICES:

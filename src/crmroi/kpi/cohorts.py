@@ -1,0 +1,154 @@
+"""Deal KPIs by the month a deal was created: the panel of deals *worked* in each month.
+
+The CRM acts on deals worked with it, so for attribution a deal counts in the month
+it was created (exposure "created"): a team's deals created after its go-live are
+the treated ones, whatever month they close in. Placed by closing month instead,
+the first live months mix deals worked before go-live with deals worked after it
+(on the demo the worked-with-CRM share of a team's closed deals ramps 0.06, 0.50,
+0.80, 0.91, 0.97 over the first five live months), which biases every estimator.
+
+Per unit (team or rep) and creation month:
+
+- win_rate: deals won / deals closed (num, den);
+- avg_deal_size: won amount / won deals with an amount (USD);
+- sales_volume, won_deals: won amount (USD) and won deals (totals, den = 1);
+- sales_cycle_days: median days from created_at to closed_at of won deals;
+- gross_margin: (amount - cost) / amount of won deals with a cost.
+
+Deals created recently have not all closed yet; a cohort month is kept only when
+the `MATURITY_QUANTILE` (95%) quantile of closed deals' cycle lengths fits between
+the month's end and the data's last date, so cohorts are compared when (nearly)
+complete. Months dropped for that are stated by `mature_until`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from crmroi.store.store import Store
+
+COHORT_KPIS: tuple[str, ...] = (
+    "win_rate",
+    "avg_deal_size",
+    "sales_volume",
+    "won_deals",
+    "sales_cycle_days",
+    "gross_margin",
+)
+MATURITY_QUANTILE = 0.95
+COLUMNS = ["kpi", "unit", "month", "num", "den", "value"]
+
+
+def _deals(store: Store, unit: str) -> pd.DataFrame:
+    """Deals with a creation time: unit, created, closed, won, closed flag, amount, cost."""
+    d = store.table("deals")
+    r = store.table("reps")
+    key = r.team if unit == "team" else r.rep_id
+    lookup = r.select(_rep=r.rep_id, _unit=key.cast("string"))
+    d = d.filter(d.created_at.notnull())
+    j = d.left_join(lookup, d.owner_rep_id == lookup._rep)
+    frame = j.select(
+        unit=j._unit,
+        created=j.created_at,
+        closed=j.closed_at,
+        won=j.is_won.fill_null(False) & j.closed_at.notnull(),
+        is_closed=(j.is_closed.fill_null(False) | j.is_won.fill_null(False))
+        & j.closed_at.notnull(),
+        amount=j.amount.cast("float64"),
+        cost=j.cost.cast("float64"),
+    ).execute()
+    frame["created"] = pd.to_datetime(frame["created"])
+    frame["closed"] = pd.to_datetime(frame["closed"])
+    return frame
+
+
+def mature_until(deals: pd.DataFrame) -> pd.Timestamp | None:
+    """First creation month too recent to compare: its deals have not mostly closed yet."""
+    closed = deals[deals["is_closed"]]
+    if closed.empty:
+        return None
+    days = (closed["closed"] - closed["created"]).dt.total_seconds() / 86400.0
+    horizon = float(np.quantile(days.clip(lower=0.0), MATURITY_QUANTILE))
+    last = max(deals["created"].max(), deals["closed"].max())
+    limit = last - pd.Timedelta(days=horizon)
+    # a month counts when its last day plus the horizon is within the data
+    month = limit.to_period("M")
+    if limit < (month + 1).to_timestamp() - pd.Timedelta(days=1):
+        month = month - 1
+    return (month + 1).to_timestamp()
+
+
+def cohort_panel(
+    store: Store, names: Sequence[str], unit: str = "team"
+) -> tuple[pd.DataFrame, pd.Timestamp | None]:
+    """Deal KPIs per unit and creation month (columns as `kpi_panel`), and the maturity cut."""
+    wanted = [n for n in names if n in COHORT_KPIS]
+    if not wanted or store.count("deals") == 0:
+        return pd.DataFrame(columns=COLUMNS), None
+    deals = _deals(store, unit)
+    deals = deals[deals["unit"].notna()]
+    cut = mature_until(deals)
+    if cut is not None:
+        deals = deals[deals["created"] < cut]
+    if deals.empty:
+        return pd.DataFrame(columns=COLUMNS), cut
+    deals = deals.assign(month=deals["created"].dt.to_period("M").dt.to_timestamp())
+    won = deals["won"]
+    amount = deals["amount"]
+    with_cost = won & deals["cost"].notna() & amount.notna() & (amount > 0)
+    parts = pd.DataFrame(
+        {
+            "unit": deals["unit"],
+            "month": deals["month"],
+            "closed": deals["is_closed"].astype(float),
+            "won": won.astype(float),
+            "won_amount": amount.where(won, 0.0).fillna(0.0),
+            "won_has_amount": (won & amount.notna()).astype(float),
+            "margin": (amount - deals["cost"]).where(with_cost, 0.0),
+            "margin_base": amount.where(with_cost, 0.0),
+        }
+    )
+    cells = parts.groupby(["unit", "month"], as_index=False).sum()
+    frames = []
+    ratio = {
+        "win_rate": ("won", "closed"),
+        "avg_deal_size": ("won_amount", "won_has_amount"),
+        "gross_margin": ("margin", "margin_base"),
+    }
+    for name in wanted:
+        if name in ratio:
+            num_col, den_col = ratio[name]
+            sub = cells[cells[den_col] > 0]
+            frame = pd.DataFrame(
+                {"unit": sub["unit"], "month": sub["month"], "num": sub[num_col],
+                 "den": sub[den_col], "value": sub[num_col] / sub[den_col]}
+            )  # fmt: skip
+        elif name in ("sales_volume", "won_deals"):
+            column = "won_amount" if name == "sales_volume" else "won"
+            frame = pd.DataFrame(
+                {"unit": cells["unit"], "month": cells["month"], "num": cells[column],
+                 "den": 1.0, "value": cells[column]}
+            )  # fmt: skip
+        else:  # sales_cycle_days
+            w = deals[won & (deals["closed"] >= deals["created"])]
+            days = (w["closed"] - w["created"]).dt.total_seconds() / 86400.0
+            g = days.groupby([w["unit"], w["month"]])
+            frame = pd.DataFrame({"value": g.median(), "den": g.size().astype(float)})
+            frame = frame.reset_index().assign(num=np.nan)
+        frame.insert(0, "kpi", name)
+        frames.append(frame[COLUMNS])
+    out = pd.concat(frames, ignore_index=True)
+    out["month"] = pd.to_datetime(out["month"])
+    return out, cut
+
+
+def describe_cut(cut: pd.Timestamp | None) -> str | None:
+    """The note saying which creation months were too recent to compare."""
+    if cut is None:
+        return None
+    day: dt.date = cut.date()
+    return f"deals created from {day:%Y-%m} on left out: most of them had not closed yet"
