@@ -48,14 +48,27 @@ def import_(
     format: Annotated[
         ImportFormat, typer.Option(help="table (for people) or json (the same summary).")
     ] = ImportFormat.table,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            help="Text encoding of the CSV files (utf-8, cp1252, iso-8859-15, cp1251, gbk, ...); "
+            "overrides detection and the preset or mapping."
+        ),
+    ] = None,
 ) -> None:
     """Load CRM exports into the workspace's canonical tables (atomic, idempotent)."""
+    from crmroi.errors import ConfigurationError
+    from crmroi.ingest.encodings import with_encoding
     from crmroi.ingest.pipeline import import_files, resolve_mapping
     from crmroi.store import open_store
 
     mapping_file = resolve_mapping(
         source, mapping
     )  # fail on a bad mapping before creating anything
+    try:
+        mapping_file = with_encoding(mapping_file, encoding)
+    except ValueError as exc:
+        raise ConfigurationError(f"--encoding: {exc}") from None
     with open_store(workspace, create=True) as store, progress_bar() as progress:
         task = progress.add_task("importing", total=None)
 

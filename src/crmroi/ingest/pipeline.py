@@ -301,6 +301,7 @@ def _read_and_map(
             rates=rates,
             columns_optional=mapping_file.missing_columns == "ignore",
         )
+        table.warnings = [*raw.warnings, *table.warnings]  # e.g. garbled-looking text
         if table.entity == "fx_rates":
             rates = rates.with_rates(
                 table.table.select(["rate_date", "currency", "rate_to_base"]).to_pandas()

@@ -32,6 +32,12 @@ import pandas as pd
 
 from crmroi.errors import InputFileError
 from crmroi.ingest.csv_bounded import check_text_shape, csv_error, refuse_long_fields
+from crmroi.ingest.encodings import (
+    check_encoding_name,
+    detect_encoding,
+    garbled_words,
+    guess_encoding,
+)
 from crmroi.ingest.xlsx_bounded import read_xlsx_sparse
 from crmroi.limits import current_limits
 
@@ -65,6 +71,7 @@ class RawTable:
     sheet: str | None
     first_data_line: int = 2
     bad_rows: dict[int, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     def row_number(self, position: int) -> int:
         """The file row number (as a spreadsheet shows it) of ``frame.iloc[position]``."""
@@ -74,106 +81,24 @@ class RawTable:
 # --------------------------------------------------------------------------- encodings
 
 
-def _bom_encoding(data: bytes) -> str | None:
-    if data.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    return None
+def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str, tuple[str, ...]]:
+    """Decode ``data`` strictly; return (text without BOM and NULs, encoding used, warnings).
 
-
-def _utf16_without_bom(data: bytes) -> str | None:
-    """Guess BOM-less UTF-16 from the position of NUL bytes in ASCII-heavy text."""
-    sample = data[:4096]
-    if len(sample) < 4:
-        return None
-    even, odd = sample[0::2], sample[1::2]
-    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
-        return "utf-16-le"
-    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
-        return "utf-16-be"
-    return None
-
-
-def _utf16_non_latin(data: bytes) -> str | None:
-    """Guess BOM-less UTF-16 of non-Latin text: one byte of each pair takes very few values."""
-    sample = data[:4096]
-    if len(sample) < 8 or len(data) % 2:
-        return None
-    for enc, high in (("utf-16-le", sample[1::2]), ("utf-16-be", sample[0::2])):
-        top = sum(c for _, c in Counter(high).most_common(2))
-        if top >= 0.9 * len(high):
-            try:
-                data[:4096].decode(enc)
-            except UnicodeDecodeError:
-                continue
-            return enc
-    return None
-
-
-def _cp1251_or_gbk(data: bytes) -> str:
-    """Decide between cp1251 (Cyrillic) and GBK (Chinese) for non-UTF-8 bytes.
-
-    Russian text in cp1251 is mostly letters 0xC0-0xFF separated by ASCII spaces, which is rarely
-    valid GBK; when it is, its "lead bytes" sit in GBK's rare-character rows (0xD8-0xFE). Real
-    Chinese text uses mostly GB2312 level-1 characters (lead bytes 0xB0-0xD7) and full-width
-    punctuation (0xA1-0xA9).
+    Without ``encoding`` the candidates are scored by `guess_encoding`; a decoding that still
+    holds improbable mixed-script words ("Mьller") gives a warning naming the encodings tried.
     """
-    sample = data[:1_000_000]
-    try:
-        sample.decode("gbk")
-    except UnicodeDecodeError as exc:
-        # a truncated final character at the sample's end is not evidence against GBK
-        if len(data) <= len(sample) or exc.start < len(sample) - 2:
-            return "cp1251"
-    common = rare = 0
-    i, n = 0, len(sample)
-    while i < n:
-        b = sample[i]
-        if b < 0x80:
-            i += 1
-            continue
-        if 0xB0 <= b <= 0xD7 or 0xA1 <= b <= 0xA9:
-            common += 1
-        else:
-            rare += 1
-        i += 2
-    return "gbk" if common > rare else "cp1251"
-
-
-def detect_encoding(data: bytes) -> str:
-    """Detect the text encoding of ``data``.
-
-    Returns one of "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-8", "cp1251", "gbk":
-    BOM first, then BOM-less UTF-16, then strict UTF-8, then cp1251 versus GBK.
-    """
-    bom = _bom_encoding(data)
-    if bom is not None:
-        return bom
-    utf16 = _utf16_without_bom(data)
-    if utf16 is not None:
-        return utf16
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return _utf16_non_latin(data) or _cp1251_or_gbk(data)
-    return "utf-8"
-
-
-def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
-    """Decode ``data`` strictly; return (text without BOM and NULs, encoding name used)."""
     if encoding is None:
-        enc = detect_encoding(data)
-        candidates = [enc]
-        if enc in ("cp1251", "gbk"):
-            candidates.append("gbk" if enc == "cp1251" else "cp1251")
+        guess = guess_encoding(data)
+        candidates = [guess.encoding, *(e for e in guess.tried if e != guess.encoding)]
+        candidates = [e for e in candidates if e != "utf-8" or guess.encoding == "utf-8"]
+        tried: tuple[str, ...] = guess.tried
     else:
         try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise InputFileError(path, f"unknown encoding {encoding!r}") from None
-        enc = encoding
+            check_encoding_name(encoding)
+        except ValueError as exc:
+            raise InputFileError(path, str(exc)) from None
         candidates = [encoding]
+        tried = (encoding,)
     first_error: UnicodeDecodeError | None = None
     for candidate in candidates:
         try:
@@ -184,7 +109,7 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
         text = text.lstrip(_BOM_CHARS)
         if "\x00" in text:
             text = text.replace("\x00", "")
-        return text, candidate
+        return text, candidate, _garbling_warnings(path, text, candidate, tried, encoding)
     assert first_error is not None
     if encoding is None:
         reason = (
@@ -193,10 +118,26 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
         )
     else:
         reason = (
-            f"cannot decode the file as {enc}: invalid byte 0x{data[first_error.start]:02x} "
-            f"at offset {first_error.start}"
+            f"cannot decode the file as {encoding}: invalid byte "
+            f"0x{data[first_error.start]:02x} at offset {first_error.start}"
         )
     raise InputFileError(path, reason)
+
+
+def _garbling_warnings(
+    path: Path, text: str, used: str, tried: tuple[str, ...], given: str | None
+) -> tuple[str, ...]:
+    """A warning when the decoded text has improbable mixed-script words."""
+    bad, total, examples = garbled_words(text)
+    if not bad:
+        return ()
+    how = "given" if given is not None else f"detected; tried {', '.join(tried)}"
+    shown = ", ".join(repr(w) for w in examples)
+    return (
+        f"{path.name}: {bad} of {total} words with non-ASCII letters look garbled when read "
+        f"as {used} ({how}), e.g. {shown}; if names look wrong, pass the file's encoding "
+        f"(crmroi import --encoding, or encoding: in the mapping's csv settings)",
+    )
 
 
 # --------------------------------------------------------------------------- delimiters
@@ -341,7 +282,7 @@ def _read_text(
         raise InputFileError(path, f"cannot open the file: {exc.strerror or exc}") from None
     if not data.strip(b" \t\r\n\x00" + codecs.BOM_UTF8):
         raise InputFileError(path, "the file is empty")
-    text, used = _decode(path, data, encoding)
+    text, used, notes = _decode(path, data, encoding)
     if not text.strip():
         raise InputFileError(path, "the file is empty")
     if delimiter is None:
@@ -380,7 +321,7 @@ def _read_text(
             _long_fields(frame, max_field_chars, 2, bad)
     refuse_long_fields(path, frame, len(text), limits)
     frame = _drop_trailing_blank(frame)
-    return RawTable(path, frame, used, delim, None, 2, dict(sorted(bad.items())))
+    return RawTable(path, frame, used, delim, None, 2, dict(sorted(bad.items())), notes)
 
 
 # --------------------------------------------------------------------------- xlsx

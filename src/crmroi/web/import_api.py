@@ -11,7 +11,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from pydantic import BaseModel, Field
 
-from crmroi.errors import MappingError
+from crmroi.errors import ConfigurationError, MappingError
+from crmroi.ingest.encodings import with_encoding
 from crmroi.ingest.pipeline import ImportReport
 from crmroi.store.undo import BatchInfo, UndoRefused, UnknownBatch, list_batches, undo_batch
 from crmroi.web.api_types import UtcDateTime
@@ -80,6 +81,7 @@ class FileOut(BaseModel):
     encoding: str | None
     delimiter: str | None
     detected: dict[str, str] = Field(description="per column: date order, number format")
+    warnings: list[str] = Field(default_factory=list, description="e.g. garbled-looking text")
     columns: list[str] = Field(default_factory=list, description="preview columns (dry run)")
     preview: list[list[str]] = Field(default_factory=list, description="first rows, parsed")
 
@@ -147,6 +149,13 @@ def import_api(
     dry_run_: Annotated[
         bool, Form(alias="dry_run", description="preview and rejects only, write nothing")
     ] = False,
+    encoding: Annotated[
+        str | None,
+        Form(
+            description="text encoding of the CSV files (utf-8, cp1252, iso-8859-15, cp1251, "
+            "gbk, ...); overrides detection and the preset or mapping"
+        ),
+    ] = None,
 ) -> ImportOut:
     """Import the files in one batch, or with `dry_run` only show what would happen."""
     area = upload_area(state)
@@ -159,6 +168,10 @@ def import_api(
         chosen = mapping_of(upload)
         if chosen is None:
             raise MappingError("the generic source needs a mapping YAML file (field 'mapping')")
+        try:
+            chosen = with_encoding(chosen, encoding)
+        except ValueError as exc:
+            raise ConfigurationError(f"encoding: {exc}") from None
         paths = area.paths(upload)
         if dry_run_:
             with state.access.store() as store:
@@ -214,6 +227,7 @@ def _preview_out(preview: Preview) -> ImportOut:
             detected=f.detected,
             columns=f.columns,
             preview=f.rows,
+            warnings=f.warnings,
         )
         for f in preview.files
     ]
@@ -244,6 +258,7 @@ def _report_out(report: ImportReport) -> ImportOut:
             encoding=f.encoding,
             delimiter=delimiter_name(f.delimiter),
             detected=f.detected,
+            warnings=f.warnings,
         )
         for f in report.files
     ]

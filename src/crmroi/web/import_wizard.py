@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from crmroi.errors import InputFileError, MappingError, UserError
+from crmroi.ingest.encodings import ENCODING_CHOICES, check_encoding_name
 from crmroi.ingest.mapping import (
     MappingFile,
     TableMapping,
@@ -43,6 +44,7 @@ from crmroi.web.uploads import UploadArea, UploadState, staging_root
 SOURCES: tuple[str, ...] = (*PRESETS, "generic")
 DATE_ORDERS = ("", "DMY", "MDY", "YMD")
 DECIMALS = ("", ",", ".")
+ENCODINGS = ("", *ENCODING_CHOICES)
 PREVIEW_ROWS = 10
 REJECTS_SHOWN = 200
 SAMPLE_VALUES = 50
@@ -59,6 +61,7 @@ class FileChoice(BaseModel):
     columns: dict[str, str] = Field(default_factory=dict)
     date_order: str = ""
     decimal: str = ""
+    encoding: str = ""
     maps: dict[str, Pairs] = Field(default_factory=dict)
     defaults: dict[str, str] = Field(default_factory=dict)
     constants: dict[str, str] = Field(default_factory=dict)
@@ -102,6 +105,7 @@ class FilePreview:
     header: list[str]
     columns: list[str]
     rows: list[list[str]]
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -207,6 +211,8 @@ def build_mapping(choices: ColumnChoices, names: list[str]) -> MappingFile:
             table["dates"] = {"order": choice.date_order}
         if choice.decimal in DECIMALS[1:]:
             table["numbers"] = {"decimal": choice.decimal}
+        if choice.encoding in ENCODINGS[1:]:
+            table["csv"] = {"encoding": choice.encoding}
         tables.append(table)
     try:
         return MappingFile.model_validate(
@@ -225,7 +231,7 @@ def choices_from_form(
     form: Mapping[str, str], state: UploadState, headers: list[list[str]]
 ) -> ColumnChoices:
     """Read the column-mapping form: `source_system`, and per file i `f{i}.entity`,
-    `f{i}.col.{column}`, `f{i}.dates`, `f{i}.decimal`, and the value maps and
+    `f{i}.col.{column}`, `f{i}.dates`, `f{i}.decimal`, `f{i}.encoding`, and the value maps and
     constants (`crmroi.web.import_values.form_values`). Unknown values are ignored."""
     source_system = str(form.get("source_system", "")).strip() or "generic"
     files = []
@@ -248,6 +254,7 @@ def choices_from_form(
                     columns[col.name] = guessed
         date_order = str(form.get(f"f{i}.dates", ""))
         decimal = str(form.get(f"f{i}.decimal", ""))
+        encoding = form_encoding(form, i)
         maps, defaults, constants = form_values(form, i, canonical_columns(entity))
         files.append(
             FileChoice(
@@ -255,6 +262,7 @@ def choices_from_form(
                 columns=columns,
                 date_order=date_order if date_order in DATE_ORDERS else "",
                 decimal=decimal if decimal in DECIMALS else "",
+                encoding=encoding,
                 maps=maps,
                 defaults=defaults,
                 constants=constants,
@@ -297,21 +305,41 @@ def guess_entity(header: list[str]) -> str:
     return max(scores)[2]
 
 
-def read_header(path: Path) -> tuple[list[str], str | None]:
-    """The file's header, or an empty list and the reason it cannot be read."""
+def form_encoding(form: Mapping[str, str], index: int) -> str:
+    """The text encoding the form chose for file `index` ('' detects; unknown ones too)."""
+    encoding = str(form.get(f"f{index}.encoding", ""))
+    return encoding if encoding in ENCODINGS else ""
+
+
+def encoding_choice(encoding: str | None) -> str:
+    """A mapping's encoding as one of the form's `ENCODINGS` ('' when not offered)."""
+    if not encoding:
+        return ""
     try:
-        raw = read_raw(path)
+        name = check_encoding_name(encoding)
+    except ValueError:
+        return ""
+    return next((e for e in ENCODING_CHOICES if check_encoding_name(e) == name), "")
+
+
+def read_header(path: Path, encoding: str = "") -> tuple[list[str], str | None]:
+    """The file's header (read in `encoding`, '' detects), or an empty list and the reason
+    it cannot be read."""
+    try:
+        raw = read_raw(path, encoding=encoding or None)
     except InputFileError as exc:
         return [], str(exc)
     return [str(c) for c in raw.frame.columns], None
 
 
-def read_samples(path: Path) -> tuple[list[str], dict[str, list[str]], str | None]:
+def read_samples(
+    path: Path, encoding: str = ""
+) -> tuple[list[str], dict[str, list[str]], str | None]:
     """The file's header and up to `SAMPLE_VALUES` distinct values of each column in its
     first `SAMPLE_ROWS` rows (the value maps' suggestions), or empty ones and the reason
-    the file cannot be read."""
+    the file cannot be read (read in `encoding`, '' detects)."""
     try:
-        raw = read_raw(path)
+        raw = read_raw(path, encoding=encoding or None)
     except InputFileError as exc:
         return [], {}, str(exc)
     header = [str(c) for c in raw.frame.columns]
@@ -341,11 +369,14 @@ def file_forms(
         source_system = mapping.source_system
     forms = []
     for i, (staged, path) in enumerate(zip(state.files, paths, strict=True)):
-        header, samples, error = read_samples(path)
         if i < len(stored):
             choice = stored[i]
+            header, samples, error = read_samples(path, choice.encoding)
         else:
+            header, samples, error = read_samples(path)
             choice = _choice_from_mapping(mapping, path, header) or _guessed_choice(header)
+            if choice.encoding:
+                header, samples, error = read_samples(path, choice.encoding)
         columns = canonical_columns(choice.entity)
         forms.append(
             FileForm(i, staged.name, header, choice, columns, error, choice.errors(), samples)
@@ -381,6 +412,7 @@ def _choice_from_mapping(
         columns=columns,
         date_order=table.dates.order or "",
         decimal=table.numbers.decimal or "",
+        encoding=encoding_choice(table.csv.encoding),
         maps=maps,
         defaults=defaults,
         constants=constants,
@@ -420,6 +452,7 @@ def dry_run(store: Store, paths: list[Path], mapping: MappingFile | None) -> Pre
                 header=list(file_report.header),
                 columns=columns,
                 rows=[[show(row[c]) for c in columns] for row in head],
+                warnings=list(file_report.warnings),
             )
         )
     return Preview(

@@ -25,6 +25,7 @@ from crmroi.web.import_api import router as api_router
 from crmroi.web.import_wizard import (
     DATE_ORDERS,
     DECIMALS,
+    ENCODINGS,
     SOURCES,
     ColumnChoices,
     Preview,
@@ -35,6 +36,7 @@ from crmroi.web.import_wizard import (
     commit,
     dry_run,
     file_forms,
+    form_encoding,
     mapping_of,
     mapping_yaml,
     read_header,
@@ -170,6 +172,7 @@ def _wizard(
         "tables": list(TABLES),
         "date_orders": DATE_ORDERS,
         "decimals": DECIMALS,
+        "encodings": ENCODINGS,
         "can_commit": preview.ok and mapping is not None and preview.rows_in > 0,
     }
     template = "import_wizard.html" if partial else "import_preview.html"
@@ -204,7 +207,8 @@ def _apply_mapping(
         upload.source, upload.mapping_yaml, upload.choices = source, None, None
         upload.mode = "columns" if source == "generic" else "preset"
     else:
-        headers = [read_header(p)[0] for p in area.paths(upload)]
+        paths = area.paths(upload)
+        headers = [read_header(p, form_encoding(form, i))[0] for i, p in enumerate(paths)]
         choices: ColumnChoices = choices_from_form(form, upload, headers)
         upload.choices = choices.model_dump()
         upload.mode = "columns"

@@ -1,0 +1,297 @@
+"""Text encodings of exports: detection, script-plausibility scoring and garbling warnings.
+
+A file that is not UTF-8 (nor UTF-16) is decoded in each candidate single- or double-byte
+encoding — cp1252 / ISO-8859-15 / ISO-8859-1 (Western Europe), cp1251 (Cyrillic), GBK
+(Chinese) — and each decoding is scored by how plausible its words are: a word mixing scripts
+("Mьller": Latin and Cyrillic letters, the German "Müller" read as cp1251) or made almost only
+of accented letters ("Ðîìàøêà": Russian read as cp1252) is improbable in any real export. The
+decoding with the fewest improbable words wins; when even the winner has mixed-script words the
+reader warns, naming the file and the encodings it tried.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crmroi.ingest.mapping import MappingFile
+
+__all__ = [
+    "ENCODING_CHOICES",
+    "EncodingGuess",
+    "check_encoding_name",
+    "detect_encoding",
+    "garbled_words",
+    "guess_encoding",
+    "with_encoding",
+]
+
+ENCODING_CHOICES: tuple[str, ...] = (
+    "utf-8",
+    "utf-16",
+    "cp1252",
+    "iso-8859-15",
+    "iso-8859-1",
+    "cp1251",
+    "gbk",
+)
+"""The encodings offered in the web wizard and named in errors (any Python codec is accepted)."""
+
+_SAMPLE_BYTES = 1_000_000
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+# --------------------------------------------------------------------------- scripts
+
+
+def _script(ch: str) -> str:
+    """A coarse script name for one letter."""
+    o = ord(ch)
+    if o < 0x80:
+        return "ascii"
+    if 0xC0 <= o <= 0x24F or 0x1E00 <= o <= 0x1EFF:
+        return "latin"
+    if 0x370 <= o <= 0x3FF:
+        return "greek"
+    if 0x400 <= o <= 0x52F:
+        return "cyrillic"
+    if 0x590 <= o <= 0x5FF:
+        return "hebrew"
+    if 0x600 <= o <= 0x6FF or 0xFB50 <= o <= 0xFEFF:
+        return "arabic"
+    if 0x3040 <= o <= 0x30FF:
+        return "kana"
+    if 0xAC00 <= o <= 0xD7AF or 0x1100 <= o <= 0x11FF:
+        return "hangul"
+    if 0x3400 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0x20000 <= o <= 0x2FFFF:
+        return "han"
+    return "other"
+
+
+_EAST_ASIAN = frozenset({"han", "kana", "hangul"})
+
+
+def _improbable(word: str) -> bool:
+    """Whether one word (letters only) is unlikely to be real text in any language."""
+    scripts = [_script(ch) for ch in word]
+    kinds = set(scripts)
+    if kinds <= {"ascii"}:
+        return False
+    non_ascii = kinds - {"ascii"}
+    if len(non_ascii - _EAST_ASIAN) > 1 or (non_ascii & _EAST_ASIAN and non_ascii - _EAST_ASIAN):
+        return True  # e.g. Latin accents with Cyrillic, or Cyrillic with Han
+    only = next(iter(non_ascii)) if len(non_ascii) == 1 else "han"
+    if "ascii" in kinds:
+        if only in ("cyrillic", "greek", "arabic", "hebrew"):
+            return True  # "Mьller": ASCII Latin letters inside a Cyrillic word
+        if only in _EAST_ASIAN:
+            # "CRM系统" is usual; ASCII letters on both sides of a CJK run ("M淇ler") is not
+            first = next(i for i, s in enumerate(scripts) if s != "ascii")
+            last = max(i for i, s in enumerate(scripts) if s != "ascii")
+            return first > 0 and last < len(word) - 1
+    if only == "latin":
+        accented = sum(1 for s in scripts if s == "latin")
+        return accented >= 3 and accented * 2 > len(word)  # "Ðîìàøêà", "ÓÐÏÞ"
+    return only == "other"
+
+
+def garbled_words(text: str, limit: int = 200_000) -> tuple[int, int, list[str]]:
+    """(improbable words, words with non-ASCII letters, a few examples) in ``text[:limit]``."""
+    bad = total = 0
+    examples: list[str] = []
+    counts = Counter(_WORD.findall(text[:limit]))
+    for word, n in counts.items():
+        if word.isascii():
+            continue
+        total += n
+        if _improbable(word):
+            bad += n
+            if len(examples) < 3:
+                examples.append(word)
+    return bad, total, examples
+
+
+# --------------------------------------------------------------------------- detection
+
+
+def _bom_encoding(data: bytes) -> str | None:
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return None
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """Guess BOM-less UTF-16 from the position of NUL bytes in ASCII-heavy text."""
+    sample = data[:4096]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def _utf16_non_latin(data: bytes) -> str | None:
+    """Guess BOM-less UTF-16 of non-Latin text: one byte of each pair takes very few values."""
+    sample = data[:4096]
+    if len(sample) < 8 or len(data) % 2:
+        return None
+    for enc, high in (("utf-16-le", sample[1::2]), ("utf-16-be", sample[0::2])):
+        top = sum(c for _, c in Counter(high).most_common(2))
+        if top >= 0.9 * len(high):
+            try:
+                data[:4096].decode(enc)
+            except UnicodeDecodeError:
+                continue
+            return enc
+    return None
+
+
+def _cp1251_or_gbk(data: bytes) -> str:
+    """Decide between cp1251 (Cyrillic) and GBK (Chinese) for non-UTF-8 bytes.
+
+    Russian text in cp1251 is mostly letters 0xC0-0xFF separated by ASCII spaces, which is rarely
+    valid GBK; when it is, its "lead bytes" sit in GBK's rare-character rows (0xD8-0xFE). Real
+    Chinese text uses mostly GB2312 level-1 characters (lead bytes 0xB0-0xD7) and full-width
+    punctuation (0xA1-0xA9).
+    """
+    sample = data[:_SAMPLE_BYTES]
+    try:
+        sample.decode("gbk")
+    except UnicodeDecodeError as exc:
+        # a truncated final character at the sample's end is not evidence against GBK
+        if len(data) <= len(sample) or exc.start < len(sample) - 2:
+            return "cp1251"
+    common = rare = 0
+    i, n = 0, len(sample)
+    while i < n:
+        b = sample[i]
+        if b < 0x80:
+            i += 1
+            continue
+        if 0xB0 <= b <= 0xD7 or 0xA1 <= b <= 0xA9:
+            common += 1
+        else:
+            rare += 1
+        i += 2
+    return "gbk" if common > rare else "cp1251"
+
+
+def _western(data: bytes) -> str:
+    """cp1252, ISO-8859-15 or ISO-8859-1 for Western European bytes.
+
+    cp1252 and ISO-8859-1 agree on 0xA0-0xFF; ISO-8859-15 puts € at 0xA4 (¤ in the others).
+    Without any byte 0x80-0x9F (cp1252's € and quotes) a 0xA4 is read as the euro sign.
+    """
+    sample = data[:_SAMPLE_BYTES]
+    if 0xA4 in sample and not any(0x80 <= b <= 0x9F for b in sample):
+        return "iso-8859-15"
+    try:
+        sample.decode("cp1252")
+    except UnicodeDecodeError:
+        return "iso-8859-1"  # bytes cp1252 leaves undefined (0x81, 0x8D, ...): C1 controls
+    return "cp1252"
+
+
+def _decodes(data: bytes, encoding: str) -> str | None:
+    """``data``'s sample decoded strictly, or None (a character cut at the sample's end is
+    allowed)."""
+    sample = data[:_SAMPLE_BYTES]
+    try:
+        return sample.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if len(data) > len(sample) and exc.start >= len(sample) - 2:
+            return sample[: exc.start].decode(encoding, errors="replace")
+        return None
+
+
+@dataclass(frozen=True)
+class EncodingGuess:
+    """The encoding chosen for a file, the ones tried in order of preference, and the
+    improbable (mixed-script) words the chosen decoding still has."""
+
+    encoding: str
+    tried: tuple[str, ...]
+    garbled: int = 0
+    words: int = 0
+    examples: tuple[str, ...] = ()
+
+
+def guess_encoding(data: bytes) -> EncodingGuess:
+    """Detect the text encoding of ``data``, scoring candidate decodings by script.
+
+    BOM first, then BOM-less UTF-16, then strict UTF-8; otherwise cp1251 or GBK (byte
+    statistics) against the Western encodings, the one with the fewer improbable words
+    winning (a tie keeps cp1251/GBK).
+    """
+    bom = _bom_encoding(data)
+    if bom is not None:
+        return EncodingGuess(bom, (bom,))
+    utf16 = _utf16_without_bom(data)
+    if utf16 is not None:
+        return EncodingGuess(utf16, (utf16,))
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return EncodingGuess("utf-8", ("utf-8",))
+    utf16 = _utf16_non_latin(data)
+    if utf16 is not None:
+        return EncodingGuess(utf16, ("utf-8", utf16))
+    eastern = _cp1251_or_gbk(data)
+    other = "gbk" if eastern == "cp1251" else "cp1251"
+    tried = ("utf-8", eastern, other, _western(data))
+    scored: list[tuple[float, int, str, tuple[int, int, list[str]]]] = []
+    for rank, enc in enumerate(tried[1:]):
+        text = _decodes(data, enc)
+        if text is None:
+            continue
+        bad, total, examples = garbled_words(text)
+        ratio = bad / total if total else 0.0
+        if enc == other:
+            ratio += 0.5  # the byte statistics chose the first; overrule only on clear evidence
+        scored.append((ratio, rank, enc, (bad, total, examples)))
+    if not scored:  # cannot happen: ISO-8859-1 decodes any bytes
+        return EncodingGuess(eastern, tried)
+    _, _, best, (bad, total, examples) = min(scored)
+    return EncodingGuess(best, tried, bad, total, tuple(examples))
+
+
+def detect_encoding(data: bytes) -> str:
+    """The text encoding of ``data`` (see `guess_encoding`)."""
+    return guess_encoding(data).encoding
+
+
+def check_encoding_name(encoding: str) -> str:
+    """The codec's canonical name for a user-given encoding; ValueError naming the offered
+    ones when Python has no such codec."""
+    try:
+        return codecs.lookup(encoding.strip()).name
+    except LookupError:
+        raise ValueError(
+            f"unknown encoding {encoding!r}; for example: {', '.join(ENCODING_CHOICES)}"
+        ) from None
+
+
+def with_encoding(mapping: MappingFile, encoding: str | None) -> MappingFile:
+    """``mapping`` with every table read in ``encoding`` (the user's explicit choice:
+    `crmroi import --encoding`, the web wizard's select, the API's field), which overrides
+    detection and any preset's or mapping's own `csv: {encoding: ...}`. ValueError for a codec
+    Python does not know."""
+    if encoding is None or not encoding.strip():
+        return mapping
+    name = check_encoding_name(encoding)
+    tables = [
+        t.model_copy(update={"csv": t.csv.model_copy(update={"encoding": name})})
+        for t in mapping.tables
+    ]
+    return mapping.model_copy(update={"tables": tables})
