@@ -21,11 +21,11 @@ from crmroi.store import Store
 
 # A Pipedrive "Deals" list export (UI labels) of a German company, as Excel on Windows saves it.
 PIPEDRIVE_DE = (
-    "Deal - ID;Deal - Title;Deal - Organization;Deal - Value;Deal - Currency;Deal - Status;"
-    "Deal - Deal created;Deal - Deal closed on\n"
-    "1;Rahmenvertrag 2024;Müller & Söhne GmbH;1.000,50;EUR;won;2024-01-05;2024-02-01\n"
-    "2;Wartung Büro Köln;Bäckerei Groß KG;250,00;EUR;lost;2024-01-09;2024-02-03\n"
-    "3;Erstgespräch;Société Générale S.A.;99,90;EUR;open;2024-01-12;\n"
+    "Deal - ID;Deal - Title;Deal - Organization;Deal - Owner;Deal - Value;Deal - Currency;"
+    "Deal - Status;Deal - Deal created;Deal - Deal closed on\n"
+    "1;Rahmenvertrag 2024;Müller & Söhne GmbH;Jürgen Weiß;1.000,50;EUR;won;2024-01-05;2024-02-01\n"
+    "2;Wartung Büro Köln;Bäckerei Groß KG;Jürgen Weiß;250,00;EUR;lost;2024-01-09;2024-02-03\n"
+    "3;Erstgespräch;Société Générale S.A.;Zoë Lefèvre;99,90;EUR;open;2024-01-12;\n"
 )
 
 
@@ -119,8 +119,8 @@ def test_preset_import_keeps_german_names(workspace: Store, tmp_path: Path) -> N
     report = import_files(workspace, [path], source="pipedrive")
     assert report.files[0].encoding == "cp1252"
     assert report.files[0].warnings == []
-    accounts = sorted(workspace.table("deals").to_pandas()["account_id"])
-    assert accounts == ["Bäckerei Groß KG", "Müller & Söhne GmbH", "Société Générale S.A."]
+    owners = sorted(workspace.table("deals").to_pandas()["owner_rep_id"])
+    assert owners == ["Jürgen Weiß", "Jürgen Weiß", "Zoë Lefèvre"]
 
 
 def test_explicit_encoding_overrides_the_mapping(workspace: Store, tmp_path: Path) -> None:
@@ -170,10 +170,11 @@ def test_cli_encoding_option(tmp_path: Path) -> None:
     wrong = run("import", ws, path, "--source", "pipedrive", "--encoding", "cp1251",
                 "--base-currency", "EUR")  # fmt: skip
     assert wrong.returncode == 0, wrong.stderr
-    assert "Warning: deals.csv:" in wrong.stdout and "Mьller" in wrong.stdout
+    assert "Warning: deals.csv:" in wrong.stdout and "garbled" in wrong.stdout
     right = run("import", ws, path, "--source", "pipedrive", "--encoding", "cp1252")
     assert right.returncode == 0, right.stderr
-    assert "Warning" not in right.stdout and "cp1252" in right.stdout
+    assert "garbled" not in right.stdout and "cp1252" in right.stdout
+    assert "'Müller & Söhne GmbH'" in right.stdout  # in the unlinked-names warning
     bad = run("import", ws, path, "--source", "pipedrive", "--encoding", "klingon")
     assert bad.returncode == 1
     assert bad.stderr.strip().count("\n") == 0 and "--encoding: unknown encoding" in bad.stderr
