@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/attribution_calibration.py --seeds 8 [--scale 0.5]
         [--designs phased,ramp,single,placebo] [--first-seed 1] [--json out.json]
+        [--merge earlier.json ...]   # --seeds 0 --merge a.json b.json: the table of both
+        [--npv]   # phased: NPV of examples/case.yaml with `measured` drivers vs the truth
 
 For each design and seed it builds a demo company (`crmroi.demo.generate_company`),
 loads it into a temporary workspace, runs `attribute_workspace` and compares every
@@ -81,7 +83,45 @@ def _target(truth: dict[str, Any], kpi: str, result: Any) -> tuple[str, float]:
     return key, float(full) * sum(w * s for w, s in shares) / total if total else float(full)
 
 
-def run_company(design: str, seed: int, scale: float) -> list[Row]:
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "case.yaml"
+# The example case's drivers: the truth.json effect each one's true change is, and
+# where its measured change comes from (retention has no monthly panel to attribute).
+DRIVER_TRUTH: dict[str, tuple[str | None, str]] = {
+    "win_rate": ("win_rate", "attributed"),
+    "deal_size": ("avg_deal_size", "attributed"),
+    "time_saved": ("admin_time_share", "attributed"),
+    "retention": ("retention_rate", "kpi"),
+    "service_cost": (None, "attributed"),  # the demo injects no effect on ticket cost
+}
+
+
+def npv_gap(store: Any, truth: dict[str, Any]) -> tuple[float, float]:
+    """(NPV with `measured` drivers, NPV at the true effects) of examples/case.yaml (USD)."""
+    from crmroi.casework.evaluate import evaluate_case
+    from crmroi.finance.case import load_case
+
+    case = load_case(EXAMPLE)
+
+    def variant(measured: bool) -> Any:
+        benefits = []
+        for driver in case.benefits:
+            key, source = DRIVER_TRUTH[driver.kind]
+            if measured:
+                update: dict[str, Any] = {"change": "measured", "source": source}
+            else:
+                value = next(iter(truth["effects"][key].values())) if key else 0.0
+                update = {"change": float(value)}
+            benefits.append(driver.model_copy(update=update))
+        return case.model_copy(update={"benefits": benefits})
+
+    measured = evaluate_case(variant(True), store).summary.npv
+    true = evaluate_case(variant(False), store).summary.npv
+    return float(measured), float(true)
+
+
+def run_company(
+    design: str, seed: int, scale: float, npv: list[tuple[float, float]] | None = None
+) -> list[Row]:
     """Attribute one generated company and compare every KPI with its truth."""
     from crmroi.attribution.workspace import Unavailable, attribute_workspace
     from crmroi.demo import generate_company, write_demo
@@ -98,6 +138,8 @@ def run_company(design: str, seed: int, scale: float) -> list[Row]:
             write_demo(store, company, folder)
             index = _write_market_index(folder, truth) if design == "single" else None
             results = attribute_workspace(store, kpis=kpis, market_index=index)
+            if npv is not None and design == "phased":
+                npv.append(npv_gap(store, truth))
         finally:
             store.close()
     for result in results:
@@ -176,20 +218,36 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.5, help="demo scale (1 = 40 reps)")
     parser.add_argument("--designs", default=",".join(DESIGNS))
     parser.add_argument("--json", type=Path, help="write every comparison here")
+    parser.add_argument(
+        "--npv",
+        action="store_true",
+        help="phased design: NPV of examples/case.yaml with measured drivers vs true effects",
+    )
+    parser.add_argument(
+        "--merge", type=Path, nargs="*", help="add the comparisons of earlier --json files"
+    )
     args = parser.parse_args()
     designs = [d for d in args.designs.split(",") if d]
     unknown = sorted(set(designs) - set(DESIGNS))
     if unknown:
         parser.error(f"unknown design {', '.join(unknown)}; choose from {', '.join(DESIGNS)}")
     rows: list[Row] = []
+    npvs: list[tuple[float, float]] | None = [] if args.npv else None
     started = time.perf_counter()
-    for design in designs:
+    for path in args.merge or []:
+        rows.extend(Row(**r) for r in json.loads(path.read_text()))
+    for design in designs if args.seeds else []:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            rows.extend(run_company(design, seed, args.scale))
+            rows.extend(run_company(design, seed, args.scale, npvs))
             print(f"{design} seed {seed}: {time.perf_counter() - started:.0f} s", flush=True)
+            if args.json:  # after every company, so a long run's part is kept
+                args.json.write_text(json.dumps([r.__dict__ for r in rows], indent=1, default=str))
     print(summarise(rows))
-    if args.json:
-        args.json.write_text(json.dumps([r.__dict__ for r in rows], indent=1, default=str))
+    if npvs:
+        gaps = [abs(m - t) / abs(t) for m, t in npvs]
+        for (m, t), g in zip(npvs, gaps, strict=True):
+            print(f"NPV 36 months: measured {m:,.0f}, at the true effects {t:,.0f} USD: {g:.1%}")
+        print(f"NPV gap, median over {len(gaps)} companies: {statistics.median(gaps):.1%}")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 """Attribution on a workspace: KPI panels from the engine, go-live dates from settings.
 
 The I/O edge of the attribution package: reads the store and the market index
-file, then calls the pure methods. Units are teams: on 12 generated companies the
-team-level intervals covered the true effects in 92% of KPI x company cases, while
-rep-level panels (more clusters, but reps leave and are replaced, which moves
-volumes per rep) covered sales volume in only 42%.
+file, then calls the pure methods. Units are teams (reps leave and are replaced,
+which moves volumes per rep); deals are placed by creation month unless
+`exposure="closed"`. Calibration on demo companies: docs/attribution.md, from
+benchmarks/attribution_calibration.py.
 """
 
 from __future__ import annotations
