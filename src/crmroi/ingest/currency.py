@@ -228,3 +228,58 @@ def resolve_cell_currencies(
         pd.Series(factors, index=index, dtype="float64"),
         pd.Series(problems, index=index, dtype=pd.StringDtype("pyarrow")),
     )
+
+
+@dataclass(frozen=True)
+class CellCurrencies:
+    """Each row's currency once the signs in its amount cells are read.
+
+    `currency`: the ISO code of the row (<NA> where neither the row nor a cell states one:
+    the base currency); `factors`: per money column, the factor turning the written amount
+    into that currency (10 for toman); `problem`: why a row is refused, or <NA>.
+    """
+
+    currency: pd.Series
+    factors: dict[str, pd.Series]
+    problem: pd.Series
+
+
+def apply_cell_currencies(
+    stated: pd.Series, signs: dict[str, pd.Series], base_currency: str
+) -> CellCurrencies:
+    """Combine the row's stated currency (currency column or constant) with the signs found
+    in its amount cells (`cell_currencies`, per money column).
+
+    A cell's currency sets the row's currency; a cell that contradicts the stated currency
+    or another money cell of the row refuses the row, naming both.
+    """
+    str_dtype = pd.StringDtype("pyarrow")
+    own = stated.astype(str_dtype).str.strip().str.upper()
+    own = own.mask((own == "").fillna(False).astype(bool))
+    own = own.replace(CODE_ALIASES)
+    currency = own.copy()
+    problem = pd.Series(pd.NA, index=stated.index, dtype=str_dtype)
+    factors: dict[str, pd.Series] = {}
+    for name, found in signs.items():
+        codes, factor, trouble = resolve_cell_currencies(found, own, base_currency)
+        factors[name] = factor
+        problem = problem.fillna(trouble)
+        has = codes.notna().fillna(False).astype(bool)
+        clash = (
+            has
+            & currency.notna().fillna(False).astype(bool)
+            & (codes != currency).fillna(False).astype(bool)
+        )
+        if clash.any():
+            what = (
+                name
+                + " is in "
+                + codes[clash].astype(str)
+                + " ("
+                + found[clash].astype(str)
+                + ") but the row's currency is "
+                + currency[clash].astype(str)
+            )
+            problem = problem.fillna(what.reindex(problem.index).astype(str_dtype))
+        currency = currency.where(~has | clash, codes)
+    return CellCurrencies(currency, factors, problem)

@@ -22,7 +22,7 @@ from crmroi.ingest.columns import (
     has_source,
     source_text,
 )
-from crmroi.ingest.currency import FxRates
+from crmroi.ingest.currency import FxRates, apply_cell_currencies, cell_currencies
 from crmroi.ingest.mapping import TableMapping
 from crmroi.ingest.reading import RawTable
 from crmroi.ingest.rejects import Reject
@@ -57,6 +57,7 @@ class _Cell:
 
     values: pd.Series
     source: str  # the source column name shown in errors
+    signs: pd.Series | None = None  # money: the currency sign or code written in each cell
 
 
 def map_table(
@@ -309,7 +310,9 @@ def _parse(
             fractional = numbers.notna() & (numbers != numbers.round())
             refuse(fractional, source, "{v!r} is not a whole number", text)
         detected[col.name] = parsed.detail
-        return _Cell(numbers, source)
+        signs = cell_currencies(text) if col.kind == "money" else None
+        has_signs = signs is not None and bool(signs.notna().any())
+        return _Cell(numbers, source, signs if has_signs else None)
     if col.kind in ("timestamp", "date"):
         fmt = spec.format if spec is not None else None
         order = fmt if fmt in ORDERS else mapping.dates.order
@@ -373,6 +376,14 @@ def _convert_currency(
 ) -> None:
     """Convert money columns into the base currency, keeping the original amount."""
     currency = columns["currency"].values
+    signs = {n: s for n in table.money_columns if (s := columns[n].signs) is not None}
+    if signs:  # "EUR 1,000.00", "1 000 руб.": the cell states the row's currency
+        cells = apply_cell_currencies(currency, signs, rates.base_currency)
+        refuse(cells.problem.notna(), columns[next(iter(signs))].source, "{v}", cells.problem)
+        currency = cells.currency
+        for name, factor in cells.factors.items():
+            cell = columns[name]
+            columns[name] = _Cell(cell.values * factor, cell.source)
     currency = currency.astype(STR).str.upper().fillna(rates.base_currency)
     columns["currency"] = _Cell(currency, columns["currency"].source)
     when_name = "closed_at" if table.name == "deals" else table.time_column
