@@ -4,13 +4,16 @@ the practitioners' checks and the TCO roll-up, in the model and the HTML."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from crmroi.finance.roi import ROI_KINDS, RoiVariant
+from crmroi.finite import finite
 from crmroi.reports.build import build_report
 from crmroi.reports.html import render_html
 from crmroi.reports.labels import ROI_LABELS
+from crmroi.reports.model import ReportModel
 from tests.test_report_model import sample_result
 
 
@@ -47,3 +50,49 @@ def test_translated_report_words_the_sections() -> None:
     model = build_report(sample_result(), lang="ru", today=dt.date(2025, 1, 1))
     html = render_html(model)
     assert "ROI пятью способами" in html and "Совокупная стоимость владения" in html
+
+
+def test_plan_versus_actual_in_the_report(small_demo_folder: Path, tmp_path: Path) -> None:
+    from crmroi.casework.actuals import plan_vs_actual
+    from crmroi.casework.evaluate import evaluate_case
+    from crmroi.finance.case import load_case
+    from crmroi.reports.gather import gather_report_inputs
+    from crmroi.store import Store
+
+    case = load_case(small_demo_folder / "case.yaml")
+    with Store.open(small_demo_folder) as store:
+        pva = plan_vs_actual(case, store, bootstrap=0)
+        inputs = gather_report_inputs(
+            case, store, runs=0, bootstrap=0, kpis=["win_rate"], improve=False
+        )
+    assert inputs.actuals is not None
+    assert inputs.actuals.months_to_date == pva.months_to_date
+    result = evaluate_case(case)
+    model = build_report(result, actuals=pva, today=dt.date(2025, 1, 1))
+    section = model.plan_actual
+    assert section is not None
+    assert [r.actual for r in section.rows] == [x.actual_to_date for x in pva.lines]
+    assert sum(m.actual_costs for m in section.months) == pytest.approx(
+        sum(x.actual_to_date for x in pva.lines if x.side == "cost")
+    )
+    assert section.reforecast_payback_months == finite(pva.reforecast.payback_months)
+    assert pva.plan is not None and section.plan_npv == pva.plan.npv
+    assert [p.ratio for p in section.people] == [False, False, True]
+    html = render_html(model)
+    assert 'id="plan-actual-lines"' in html and 'id="people-roi"' in html
+    assert "At the measured changes and the actual costs to date, payback in month" in html
+    _check_workbook(model, tmp_path / "report.xlsx")
+
+
+def _check_workbook(model: ReportModel, path: Path) -> None:
+    import openpyxl
+
+    from crmroi.reports.xlsx import write_xlsx
+
+    write_xlsx(model, path)
+    ws = openpyxl.load_workbook(path)["Plan versus actual"]
+    assert model.plan_actual is not None
+    first = model.plan_actual.rows[0]
+    assert ws["B2"].value == pytest.approx(first.plan)
+    assert ws["C2"].value == pytest.approx(first.actual)
+    assert ws["D2"].value == "=C2-B2"

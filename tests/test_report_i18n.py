@@ -159,7 +159,7 @@ def test_the_catalogue_translates_every_label(code: str) -> None:
     tables = ("KPI_LABELS", "UNIT_LABELS", "CATEGORY_LABELS", "METHOD_LABELS", "INPUT_LABELS")
     for table in (*tables, "FOLLOWUP_LABELS", "SCORING_LABELS"):
         messages |= set(getattr(label_tables, table).values())
-    messages |= set(label_tables.GROUP_LABELS.values())
+    messages |= set(label_tables.GROUP_LABELS.values()) | set(label_tables.PEOPLE_LABELS.values())
     messages |= {text for texts in label_tables.ROI_LABELS.values() for text in texts}
     assert len(messages) > 150
     missing = sorted(m for m in messages if lang.gettext(m) == m and m not in {"NPV", "ROI", "KPI"})

@@ -91,6 +91,27 @@ def test_dashboard_summary_equals_the_business_case_engine(app: FastAPI, viewer:
     assert 'data-chart="chart-cashflow"' in page.text
 
 
+def test_dashboard_shows_plan_versus_actual(app: FastAPI, viewer: Any) -> None:
+    from crmroi.casework.actuals import plan_vs_actual
+
+    page = viewer.get("/dashboard", headers=HTML)
+    assert page.status_code == 200, page.text
+    _, case = CaseLibrary(app.state.crmroi.access).active()  # type: ignore[misc]
+    with store_of(app) as store:
+        pva = plan_vs_actual(case, store, bootstrap=BOOTSTRAP, seed=0)
+    fmt = Fmt()
+    cells = dict(re.findall(r'data-metric="([^"]+)">([^<]*)<', page.text))
+    for i, line in enumerate(pva.lines):
+        assert cells[f"variance-{i}"] == fmt.money(line.variance, case.currency)
+    assert pva.plan is not None
+    expected = (
+        f"payback in month {fmt.fixed(pva.reforecast.payback_months, 1)} "
+        f"(plan: month {fmt.fixed(pva.plan.payback_months, 1)})"
+    )
+    assert expected in page.text
+    assert "human capital roi" in page.text
+
+
 def _kpis(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {k["name"]: k for k in payload["kpis"]}
 

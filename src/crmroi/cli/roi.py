@@ -268,6 +268,11 @@ def _print_actuals(p: PlanVsActual) -> None:
         f"Re-forecast from actuals: NPV {_money(f.npv)}, ROI {_pct(f.roi)}, "
         f"IRR {_pct(f.irr)}, payback {_months(f.payback_months)} months"
     )
+    if p.plan is not None:
+        console.print(
+            f"At the measured changes and the actual costs to date, payback in month "
+            f"{_months(f.payback_months)} (plan: month {_months(p.plan.payback_months)})"
+        )
     if p.people:
         people = Table(title="People ROI (baseline vs after go-live)")
         for name in ("measure", "baseline", "after"):

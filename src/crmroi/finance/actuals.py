@@ -86,6 +86,28 @@ class PlanVsActual:
     reforecast: Summary
     main_driver: str | None = None
     people: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    plan: Summary | None = None
+    """The plan's own figures over the horizon (to set the re-forecast beside)."""
+
+    def monthly(self) -> list[tuple[int, float, float, float, float]]:
+        """(month, plan benefits, actual benefits, plan costs, actual costs) to date."""
+        n = self.months_to_date + 1
+        zero = np.zeros(n)
+        sums = {
+            (side, kind): sum((getattr(x, kind) for x in self.lines if x.side == side), zero)
+            for side in ("benefit", "cost")
+            for kind in ("plan", "actual")
+        }
+        return [
+            (
+                m,
+                float(sums["benefit", "plan"][m]),
+                float(sums["benefit", "actual"][m]),
+                float(sums["cost", "plan"][m]),
+                float(sums["cost", "actual"][m]),
+            )
+            for m in range(n)
+        ]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -93,6 +115,7 @@ class PlanVsActual:
             "lines": [x.to_json() for x in self.lines],
             "main_driver": self.main_driver,
             "reforecast": self.reforecast.as_dict(),
+            "plan": self.plan.as_dict() if self.plan is not None else None,
             "people": {k: {"baseline": b, "after": a} for k, (b, a) in self.people.items()},
         }
 
@@ -175,4 +198,5 @@ def compare_plan(
         reforecast=summarise(table, case.discount_rate),
         main_driver=main.name if main is not None and main.effect_on_net else None,
         people=dict(people or {}),
+        plan=summarise(plan, case.discount_rate),
     )

@@ -11,6 +11,7 @@ import numpy as np
 
 from crmroi.attribution.results import Attribution
 from crmroi.attribution.workspace import Unavailable
+from crmroi.finance.actuals import PlanVsActual
 from crmroi.finance.cashflow import CashFlowTable, discount_factors, monthly_rate
 from crmroi.finance.estimates import Range
 from crmroi.finance.evaluate import CaseResult
@@ -19,7 +20,12 @@ from crmroi.finance.simulation import SimulationResult
 from crmroi.finance.summary import Summary
 from crmroi.finite import finite
 from crmroi.kpi.report import KpiChange, KpiReport
-from crmroi.reports.case_sections import check_rows, roi_way_rows, tco_rows
+from crmroi.reports.case_sections import (
+    check_rows,
+    plan_actual_section,
+    roi_way_rows,
+    tco_rows,
+)
 from crmroi.reports.charts import build_charts
 from crmroi.reports.expressions import expression_of
 from crmroi.reports.i18n import Lang, get_lang
@@ -256,6 +262,7 @@ def build_report(
     lang: str = "en",
     workspace: str | None = None,
     today: dt.date | None = None,
+    actuals: PlanVsActual | None = None,
 ) -> ReportModel:
     """The report model of `result` (a case evaluated with a simulation, ideally) and,
     when a workspace was analysed, its KPI report, lead-source KPIs, attribution and the
@@ -310,6 +317,7 @@ def build_report(
         roi_ways=roi_way_rows(result, figures, language),
         tco=tco_rows(result, language),
         notes=list(result.model.notes),
+        plan_actual=plan_actual_section(actuals, result, language) if actuals else None,
     )
     model.charts = build_charts(model, language)
     return model
@@ -329,6 +337,7 @@ class ReportInputs:
     attributions: tuple[Attribution | Unavailable, ...] = ()
     accounts: tuple[AccountRow, ...] = ()
     improvements: ImprovementResults | None = None
+    actuals: PlanVsActual | None = None
 
 
 def report_model(
@@ -351,4 +360,5 @@ def report_model(
         lang=lang,
         workspace=workspace,
         today=today,
+        actuals=inputs.actuals,
     )

@@ -3,14 +3,24 @@ five ways and the total cost of ownership (pure: from a `CaseResult`)."""
 
 from __future__ import annotations
 
+from crmroi.finance.actuals import PlanVsActual
 from crmroi.finance.evaluate import CaseResult
 from crmroi.finance.tco import COST_GROUPS
 from crmroi.finite import finite
 from crmroi.reports.i18n import Lang
-from crmroi.reports.labels import GROUP_LABELS, ROI_LABELS, category_label
-from crmroi.reports.model import CheckRow, Figures, RoiWayRow, TcoRow
+from crmroi.reports.labels import GROUP_LABELS, PEOPLE_LABELS, ROI_LABELS, category_label
+from crmroi.reports.model import (
+    CheckRow,
+    Figures,
+    PeopleRow,
+    PlanActual,
+    PlanActualMonth,
+    RoiWayRow,
+    TcoRow,
+    VarianceRow,
+)
 
-__all__ = ["check_rows", "roi_way_rows", "tco_rows"]
+__all__ = ["check_rows", "plan_actual_section", "roi_way_rows", "tco_rows"]
 
 
 def check_rows(result: CaseResult) -> list[CheckRow]:
@@ -60,3 +70,46 @@ def tco_rows(result: CaseResult, lang: Lang) -> list[TcoRow]:
                 rows.append(TcoRow(group, cat, category_label(lang, cat), a, b))
     rows.append(TcoRow("total", None, lang.gettext(GROUP_LABELS["total"]), t.total_12, t.total))
     return rows
+
+
+def plan_actual_section(pva: PlanVsActual, result: CaseResult, lang: Lang) -> PlanActual:
+    """Plan versus actual to date, the re-forecast and people ROI, worded in `lang`."""
+    from crmroi.reports.build import add_months
+
+    start = result.case.start
+    rows = [
+        VarianceRow(
+            side=x.side,
+            label=x.name if x.side == "benefit" else category_label(lang, x.name),
+            plan=x.plan_to_date,
+            actual=x.actual_to_date,
+            variance=x.variance,
+            variance_rel=finite(x.variance_rel) if x.variance_rel is not None else None,
+            measured=x.measured,
+        )
+        for x in pva.lines
+    ]
+    months = [
+        PlanActualMonth(
+            m, add_months(start, m - 1) if start is not None and m > 0 else None, pb, ab, pc, ac
+        )
+        for m, pb, ab, pc, ac in pva.monthly()
+    ]
+    people = [
+        PeopleRow(lang.gettext(PEOPLE_LABELS[k]), b, a, k == "human_capital_roi")
+        for k, (b, a) in pva.people.items()
+        if k in PEOPLE_LABELS
+    ]
+    f, plan = pva.reforecast, pva.plan
+    return PlanActual(
+        months_to_date=pva.months_to_date,
+        rows=rows,
+        months=months,
+        main_driver=pva.main_driver,
+        reforecast_npv=f.npv,
+        reforecast_roi=finite(f.roi),
+        reforecast_payback_months=finite(f.payback_months),
+        plan_npv=plan.npv if plan is not None else None,
+        plan_payback_months=finite(plan.payback_months) if plan is not None else None,
+        people=people,
+    )

@@ -118,6 +118,15 @@ def gather_report_inputs(
         attributions = tuple(attribute_workspace(store, kpis=kpis))
     except UserError:
         attributions = ()
+    actuals = None
+    if case.start is not None:
+        from crmroi.casework.actuals import plan_vs_actual
+
+        step("plan versus actual")
+        try:
+            actuals = plan_vs_actual(case, store, report=kpi_report)
+        except UserError:
+            actuals = None  # e.g. a measured KPI the workspace cannot give: shown in roi
     step("largest accounts")
     accounts = largest_accounts(store, kpi_report.after[0], kpi_report.after[1])
     step("lead scoring, segments, follow-ups, lifetime value")
@@ -128,6 +137,7 @@ def gather_report_inputs(
         attributions=attributions,
         accounts=tuple(accounts),
         improvements=improvement_results(store, case_model) if improve else None,
+        actuals=actuals,
     )
 
 

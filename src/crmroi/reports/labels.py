@@ -73,6 +73,12 @@ CATEGORY_LABELS: dict[str, str] = {
     "productivity_dip": N_("Productivity dip while learning"),
 }
 
+PEOPLE_LABELS: dict[str, str] = {
+    "revenue_per_sales_employee": N_("Revenue per sales employee (a year)"),
+    "gross_profit_per_sales_employee": N_("Gross profit per sales employee (a year)"),
+    "human_capital_roi": N_("Human-capital ROI (ratio)"),
+}
+
 GROUP_LABELS: dict[str, str] = {
     "it": N_("IT"),
     "people": N_("People"),

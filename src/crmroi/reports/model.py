@@ -95,6 +95,58 @@ class TcoRow:
 
 
 @dataclass(frozen=True)
+class VarianceRow:
+    """One benefit line or cost category: plan and actual to date (money), variance."""
+
+    side: Side
+    label: str
+    plan: float
+    actual: float
+    variance: float
+    variance_rel: float | None
+    measured: bool
+
+
+@dataclass(frozen=True)
+class PlanActualMonth:
+    """Benefits and costs of one month to date, plan beside actual (money)."""
+
+    month: int
+    date: dt.date | None
+    plan_benefits: float
+    actual_benefits: float
+    plan_costs: float
+    actual_costs: float
+
+
+@dataclass(frozen=True)
+class PeopleRow:
+    """A people-ROI measure over the baseline and after windows (`ratio`: not money)."""
+
+    label: str
+    baseline: float | None
+    after: float | None
+    ratio: bool
+
+
+@dataclass(frozen=True)
+class PlanActual:
+    """Plan versus actual to date, the re-forecast and people ROI
+    (`crmroi.finance.actuals.PlanVsActual`)."""
+
+    months_to_date: int
+    rows: list[VarianceRow]
+    months: list[PlanActualMonth]
+    main_driver: str | None
+    reforecast_npv: float
+    reforecast_roi: float | None
+    reforecast_payback_months: float | None
+    plan_npv: float | None
+    plan_payback_months: float | None
+    people: list[PeopleRow]
+
+
+@dataclass(frozen=True)
 class CashFlowRow:
     """One period (0 = at signing, then months) of the cash flow, money per month."""
 
@@ -405,6 +457,7 @@ class ReportModel:
     roi_ways: list[RoiWayRow] = field(default_factory=list)
     tco: list[TcoRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    plan_actual: PlanActual | None = None
 
     def figure(self, horizon: int, risk_adjusted: bool) -> Figures:
         """The figures at `horizon` months, plain or risk adjusted."""

@@ -13,6 +13,8 @@ Sheets:
   the horizon, plain and risk adjusted) is formulas over those columns. Change an
   input cell and everything recomputes.
 - **KPIs**, **Lead sources**, **Attribution**, **Accounts**, **Simulation**: values.
+- **Plan versus actual** (with a workspace): each line's plan and actual to date, the
+  variance as formulas, the months to date, the re-forecast and people ROI.
 
 Sheet names are translated (made valid by `crmroi.reports.xlsx_sheets`); a
 right-to-left language (fa) lays every sheet out right to left.
@@ -40,6 +42,7 @@ from crmroi.ingest.rejects import neutralise_formula
 from crmroi.reports.i18n import get_lang
 from crmroi.reports.labels import input_label
 from crmroi.reports.model import ReportModel
+from crmroi.reports.xlsx_actuals import write_plan_actual
 from crmroi.reports.xlsx_sheets import add_sheet, set_direction, sheet_title
 from crmroi.reports.xlsx_tables import write_tables
 
@@ -342,6 +345,7 @@ def write_xlsx(model: ReportModel, path: Path) -> Path:
     book.schedule()
     book.cash_flow()
     write_tables(book.wb, model, book.lang, text)
+    write_plan_actual(book.wb, model, book.lang, text)
     set_direction(book.wb, book.lang.direction)
     book.close()
     return path

@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmroi.casework.actuals import plan_vs_actual
 from crmroi.casework.evaluate import evaluate_case, model_for
 from crmroi.errors import UserError
+from crmroi.finance.actuals import PlanVsActual
 from crmroi.finance.case import Case
 from crmroi.finance.evaluate import CaseResult
 from crmroi.finance.model import CaseModel
@@ -139,6 +141,8 @@ class CaseView:
     runs: int = 0
     charts: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: str | None = None
+    actuals: PlanVsActual | None = None
+    actuals_error: str | None = None
 
     def figures(self) -> list[tuple[Summary, bool]]:
         """(summary, risk adjusted) at 12 months and at the horizon."""
@@ -193,6 +197,7 @@ def _evaluate(state: AppState, saved: SavedCase, runs: int, bootstrap: int) -> C
         with state.access.store() as store:
             model = model_for(case, store, bootstrap=bootstrap, seed=SEED)
             result = evaluate_case(case, store, model=model)
+            view.actuals, view.actuals_error = _plan_vs_actual(case, store, bootstrap)
     except UserError as exc:
         view.error = str(exc)
         return view
@@ -201,6 +206,18 @@ def _evaluate(state: AppState, saved: SavedCase, runs: int, bootstrap: int) -> C
         view.probabilities = roi_probabilities(model, runs, SEED)
     view.charts = {"cash_flow": build_report(result).charts["cash_flow"]}
     return view
+
+
+def _plan_vs_actual(
+    case: Case, store: Any, bootstrap: int
+) -> tuple[PlanVsActual | None, str | None]:
+    """Plan versus actual to date (`crmroi.casework.plan_vs_actual`), or why not."""
+    if case.start is None:
+        return None, "the case has no `start` date, so its months cannot be set beside the data"
+    try:
+        return plan_vs_actual(case, store, bootstrap=bootstrap, seed=SEED), None
+    except UserError as exc:
+        return None, str(exc)
 
 
 def cumulative(result: CaseResult) -> list[dict[str, float | int | None]]:
