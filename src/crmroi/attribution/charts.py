@@ -1,7 +1,8 @@
 """Charts of attribution results (Altair / Vega-Lite): they take results, return charts.
 
-- `event_study_chart`: the effect by month relative to go-live with 95% intervals;
-  flat leads (months before go-live) near zero are what makes the estimate credible.
+- `event_study_chart`: the effect by month since go-live with 95% intervals; the
+  months before go-live are the placebo's (go-live moved six months earlier), and
+  their staying near zero is what makes the estimate credible.
 - `counterfactual_chart`: the KPI as it was versus what the model says it would
   have been without the CRM (interrupted time series).
 """
@@ -15,7 +16,7 @@ from crmroi.attribution.results import Attribution, AttributionError
 
 
 def event_study_chart(result: Attribution) -> alt.LayerChart:
-    """Leads and lags of the CRM's effect with 95% intervals; month -1 is the reference."""
+    """The CRM's effect by month since go-live with 95% intervals (placebo before it)."""
     study = result.event_study
     if study is None:
         raise AttributionError(f"{result.name}: no event study (method {result.method})")
@@ -27,7 +28,7 @@ def event_study_chart(result: Attribution) -> alt.LayerChart:
             "high": study.ci_high,
         }
     )
-    base = alt.Chart(data).encode(x=alt.X("month:Q", title="months since go-live (-1 = reference)"))
+    base = alt.Chart(data).encode(x=alt.X("month:Q", title="months since go-live (before 0: placebo)"))
     band = base.mark_errorbar().encode(
         y=alt.Y("low:Q", title=f"effect on {result.name}"), y2="high:Q"
     )
@@ -37,9 +38,9 @@ def event_study_chart(result: Attribution) -> alt.LayerChart:
     zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
     go_live = alt.Chart(pd.DataFrame({"x": [-0.5]})).mark_rule(color="gray").encode(x="x:Q")
     subtitle = (
-        f"pre-trend test p = {study.pretrend_p_value:.3f}"
+        f"placebo test p = {study.pretrend_p_value:.3f}"
         if study.pretrend_p_value is not None
-        else "no pre-trend test"
+        else "no placebo test"
     )
     return alt.LayerChart(
         layer=[band, points, zero, go_live],
