@@ -28,7 +28,8 @@ def event_study_chart(result: Attribution) -> alt.LayerChart:
             "high": study.ci_high,
         }
     )
-    base = alt.Chart(data).encode(x=alt.X("month:Q", title="months since go-live (before 0: placebo)"))
+    axis = alt.X("month:Q", title="months since go-live (before 0: placebo)")
+    base = alt.Chart(data).encode(x=axis)
     band = base.mark_errorbar().encode(
         y=alt.Y("low:Q", title=f"effect on {result.name}"), y2="high:Q"
     )
