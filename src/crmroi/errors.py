@@ -78,6 +78,6 @@ class PermissionDenied(AccessError):
 class TooManyAttempts(AccessError):
     """Too many failed logins; `retry_after` seconds until the next try."""
 
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
         self.retry_after = retry_after
-        super().__init__(f"too many failed logins; try again in {retry_after} seconds")
+        super().__init__(message or f"too many failed logins; try again in {retry_after} seconds")

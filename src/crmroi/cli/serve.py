@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -56,10 +56,11 @@ def serve(
             "(shown once; set CRMROI_ADMIN_PASSWORD to choose it)."
         )
     console.print(f"crmroi web app on http://{host}:{port}/ (Ctrl+C stops it)")
+    proxies: dict[str, Any] = proxy_options(settings.trusted_proxies)
     if workers == 1:
         from crmroi.web.app import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", **proxies)
         return
     os.environ.update({f"CRMROI_{k.upper()}": str(v) for k, v in values.items()})
     uvicorn.run(
@@ -69,7 +70,18 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
+        **proxies,
     )
+
+
+def proxy_options(trusted_proxies: str) -> dict[str, object]:
+    """uvicorn's forwarded-header options: believed only from the configured proxies.
+
+    uvicorn's own default trusts `X-Forwarded-For` from 127.0.0.1, so anyone on the
+    machine could pose as any address and slip past the per-address login limit.
+    """
+    trusted = ",".join(p.strip() for p in trusted_proxies.split(",") if p.strip())
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or ""}
 
 
 def _workspace_secret(workspace: str) -> str:

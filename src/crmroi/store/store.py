@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -69,11 +70,13 @@ class Store:
                 )
             if folder.exists() and not folder.is_dir():
                 raise WorkspaceError(f"{folder}: exists and is not a folder")
-            folder.mkdir(parents=True, exist_ok=True)
+            if not folder.exists():
+                folder.mkdir(parents=True, mode=0o700)  # it will hold password hashes
             try:
                 backend = ibis.duckdb.connect(str(db_file))
             except Exception as exc:  # duckdb raises IOException on a lock or bad file
-                raise WorkspaceError(f"{db_file}: cannot open workspace ({exc})") from exc
+                raise _open_error(folder, db_file, exc) from None
+            _owner_only(db_file)
             engine_name = "duckdb"
         store = cls(backend, engine_for(engine_name, backend), location)
         store.ensure_schema()
@@ -190,6 +193,33 @@ def _redact(url: str) -> str:
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}"
     return url
+
+
+def _open_error(folder: Path, db_file: Path, exc: Exception) -> WorkspaceError:
+    """A one-line error for a DuckDB file that cannot be opened, saying what to do."""
+    message = str(exc)
+    if "lock" in message.lower():
+        pid = re.search(r"PID (\d+)", message)
+        holder = f"process {pid.group(1)}" if pid else "another process"
+        return WorkspaceError(
+            f"{folder}: the workspace is in use by {holder} (a running `crmroi serve`?); "
+            "DuckDB lets one process open it: use the web app or its API while the server "
+            "runs, stop the server first, or move the team to a PostgreSQL workspace "
+            "(postgresql://...), which the server and the command line can share"
+        )
+    first = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
+    return WorkspaceError(f"{db_file}: cannot open workspace ({first})")
+
+
+def _owner_only(db_file: Path) -> None:
+    """Make the database (and its write-ahead log) readable by its owner only (0600).
+
+    The workspace keeps the app's secret key and password hashes.
+    """
+    for path in (db_file, db_file.with_name(db_file.name + ".wal")):
+        with contextlib.suppress(OSError):
+            if path.exists() and path.stat().st_mode & 0o077:
+                path.chmod(0o600)
 
 
 @contextlib.contextmanager

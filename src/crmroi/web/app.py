@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -56,7 +56,13 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     state = AppState(
         settings=settings,
         access=access,
-        accounts=Accounts(access, settings.secret_key, settings.session_hours),
+        accounts=Accounts(
+            access,
+            settings.secret_key,
+            settings.session_hours,
+            hash_slots=settings.max_concurrent_hashes,
+            hash_wait_seconds=settings.hash_wait_seconds,
+        ),
         templates=templates,
     )
     app = FastAPI(
@@ -70,8 +76,11 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     )
     app.state.crmroi = state
     app.state.warmer = None  # a CacheWarmer while the app runs with `warm_cache`
+    app.add_middleware(OriginCheck)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_upload_bytes, max_other_bytes=settings.max_request_bytes
+    )
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     _add_error_handlers(app)
     from crmroi.web.routes import ROUTERS
@@ -144,7 +153,11 @@ def _status_of(exc: CrmroiError) -> tuple[int, dict[str, str]]:
 
 # -- middleware ----------------------------------------------------------------------
 class SecurityHeaders:
-    """Adds a strict content security policy and the usual hardening headers."""
+    """Adds a strict content security policy and the usual hardening headers.
+
+    Pages and API answers (which may show tokens, users or figures) get
+    `Cache-Control: no-store` unless the route set its own; static files keep theirs.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -163,6 +176,8 @@ class SecurityHeaders:
                     b"referrer-policy": b"same-origin",
                 }
                 extra[b"content-security-policy"] = CONTENT_SECURITY_POLICY.encode()
+                if not scope["path"].startswith(CACHEABLE_PREFIXES):
+                    extra[b"cache-control"] = b"no-store"
                 names = {k.lower() for k, _ in headers}
                 headers += [(k, v) for k, v in extra.items() if k not in names]
                 message["headers"] = headers
@@ -171,8 +186,42 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+CACHEABLE_PREFIXES = ("/static/", "/assets/")
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class OriginCheck:
+    """Refuses state-changing requests sent from another site (403), a second line behind CSRF.
+
+    A browser names the page's origin in `Origin` on every POST/PUT/PATCH/DELETE; its host
+    must be the host the request was sent to. Without `Origin`, `Sec-Fetch-Site: cross-site`
+    is refused too. Scripts with a bearer token send neither and pass.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in UNSAFE_METHODS:
+            headers = dict(scope.get("headers", []))
+            origin = headers.get(b"origin")
+            host = headers.get(b"host", b"").decode("latin-1").lower()
+            refused = headers.get(b"sec-fetch-site") == b"cross-site"
+            if origin is not None:
+                netloc = urlsplit(origin.decode("latin-1")).netloc.lower()
+                refused = not netloc or netloc != host
+            if refused:
+                body = b'{"detail":"the request comes from another site (Origin)"}'
+                await _answer(send, 403, body)
+                return
+        await self.app(scope, receive, send)
+
+
 class BodyLimit:
-    """Refuses request bodies above `max_bytes` (413) before they are read into memory.
+    """Refuses request bodies above their limit (413) before they are read into memory.
+
+    File uploads (multipart/form-data) may reach `max_bytes`; any other body (JSON, YAML,
+    URL-encoded forms) `max_other_bytes`.
 
     A declared Content-Length above the limit is refused before the app runs. A body
     sent without one (chunked) is counted as it arrives: when it crosses the limit the
@@ -181,16 +230,20 @@ class BodyLimit:
     client gets one response, never the 400 the form parser would make of the cut.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_other_bytes: int | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes + 64 * 1024  # room for the form fields around a file
+        self.upload_bytes = max_bytes + 64 * 1024  # room for the form fields around a file
+        self.other_bytes = max_other_bytes or self.upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        headers = dict(scope.get("headers", []))
+        upload = headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data")
+        limit = self.upload_bytes if upload else self.other_bytes
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(scope, send)
             return
         seen = 0
@@ -205,7 +258,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     cut = True
                     if not started:  # once the app has begun answering, a 413 is too late
                         refused = True
@@ -229,10 +282,13 @@ class BodyLimit:
 
 
 async def _too_large(scope: Scope, send: Send) -> None:
-    body = b'{"detail":"the request body is too large"}'
+    await _answer(send, 413, b'{"detail":"the request body is too large"}')
+
+
+async def _answer(send: Send, status: int, body: bytes) -> None:
     headers: list[Any] = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
     ]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -10,11 +10,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
 import secrets
+import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -22,7 +25,7 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from crmroi.errors import ConfigurationError
+from crmroi.errors import ConfigurationError, TooManyAttempts
 from crmroi.web.access import WorkspaceAccess, sql
 
 _hasher = PasswordHasher()
@@ -83,10 +86,38 @@ def verify_password(stored_hash: str, password: str) -> bool:
 class Accounts:
     """Users, sessions and tokens stored in the workspace database."""
 
-    def __init__(self, access: WorkspaceAccess, secret: str, session_hours: float) -> None:
+    def __init__(
+        self,
+        access: WorkspaceAccess,
+        secret: str,
+        session_hours: float,
+        *,
+        hash_slots: int = 2,
+        hash_wait_seconds: float = 5.0,
+    ) -> None:
         self.access = access
         self.secret = secret
         self.session_length = timedelta(hours=session_hours)
+        self._hash_slots = threading.BoundedSemaphore(hash_slots)
+        self._hash_wait = hash_wait_seconds
+
+    @contextlib.contextmanager
+    def _hashing(self) -> Iterator[None]:
+        """Hold one of the few hash slots (argon2id: 64 MiB and a core per hash) or say 429."""
+        if not self._hash_slots.acquire(timeout=self._hash_wait):
+            raise TooManyAttempts(1, "the server is busy checking passwords; try again shortly")
+        try:
+            yield
+        finally:
+            self._hash_slots.release()
+
+    def _hash(self, password: str) -> str:
+        with self._hashing():
+            return hash_password(password)
+
+    def _verify(self, stored_hash: str, password: str) -> bool:
+        with self._hashing():
+            return verify_password(stored_hash, password)
 
     # -- users --------------------------------------------------------------------
     def count_users(self) -> int:
@@ -102,7 +133,7 @@ class Accounts:
                 raise ConfigurationError(f"user {username!r} exists already")
             tx.execute(
                 sql(tx, "INSERT INTO web_users VALUES (?, ?, ?, ?, ?, ?)"),
-                (user.user_id, username, hash_password(password), role.value, now(), False),
+                (user.user_id, username, self._hash(password), role.value, now(), False),
             )
         return user
 
@@ -128,7 +159,7 @@ class Accounts:
     def set_password(self, user_id: str, password: str) -> None:
         self.access.query(
             "UPDATE web_users SET password_hash = ? WHERE user_id = ?",
-            (hash_password(password), user_id),
+            (self._hash(password), user_id),
         )
 
     def authenticate(self, username: str, password: str) -> User | None:
@@ -139,10 +170,10 @@ class Accounts:
             (username.strip(),),
         )
         if not rows:
-            verify_password(_dummy_hash(), password)  # same time whether or not the user exists
+            self._verify(_dummy_hash(), password)  # same time whether or not the user exists
             return None
         user_id, name, role, stored, disabled = rows[0]
-        if not verify_password(stored, password) or disabled:
+        if not self._verify(stored, password) or disabled:
             return None
         return User(user_id, name, Role(role))
 

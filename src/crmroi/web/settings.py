@@ -30,6 +30,23 @@ class WebSettings(BaseSettings):
     )
     session_hours: float = Field(default=12.0, gt=0, description="Session lifetime, hours.")
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Per upload.")
+    max_request_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        gt=0,
+        description="Body of any request that is not a file upload (JSON, YAML, forms), bytes.",
+    )
+    max_concurrent_hashes: int = Field(
+        default=2,
+        gt=0,
+        description="Password hashes computed at once (argon2id takes 64 MiB and a core each); "
+        "a login that waits more than `hash_wait_seconds` for one is answered 429.",
+    )
+    hash_wait_seconds: float = Field(default=5.0, gt=0)
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; none by default (the client address is the peer's).",
+    )
     login_failures_per_user: int = Field(default=5, gt=0, description="Per 15 minutes.")
     login_failures_per_ip: int = Field(default=30, gt=0, description="Per 15 minutes.")
     login_window_seconds: int = Field(default=15 * 60, gt=0)
