@@ -79,17 +79,29 @@ def test_login_without_the_form_token_is_refused(app) -> None:  # type: ignore[n
     assert "crmroi_session" not in response.headers.get("set-cookie", "")
 
 
-def test_wrong_passwords_are_rate_limited(app) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_passwords_are_slowed_down_with_growing_delays(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import crmroi.web.auth as auth
+
+    clock = [auth.now()]
+    monkeypatch.setattr(auth, "now", lambda: clock[0])
     c = client(app)
     token = re.search(r'name="login_csrf" value="([^"]+)"', c.get("/login").text).group(1)  # type: ignore[union-attr]
     form = {"username": "admin", "password": "wrong-password", "login_csrf": token}
-    statuses = [c.post("/login", data=form).status_code for _ in range(6)]
-    assert statuses[:5] == [401] * 5
-    assert statuses[5] == 429
-    # the right password is refused too while the limit holds
+    statuses = [c.post("/login", data=form).status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]  # three free failures, then a wait
+    waits = []
+    for _ in range(4):
+        limited = c.post("/login", data=form)
+        assert limited.status_code == 429
+        waits.append(int(limited.headers["retry-after"]))
+        clock[0] += auth.timedelta(seconds=waits[-1])
+        assert c.post("/login", data=form).status_code == 401  # allowed again, and wrong
+    assert waits == [1, 2, 4, 8]  # each failure past the free ones doubles the wait
+    # the right password is refused too while a wait holds, and works after it
     form["password"] = PASSWORDS["admin"]
-    limited = c.post("/login", data=form)
-    assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+    assert c.post("/login", data=form).status_code == 429
+    clock[0] += auth.timedelta(seconds=16)
+    assert c.post("/login", data=form).status_code == 303
 
 
 def test_unknown_user_and_wrong_password_look_the_same(app) -> None:  # type: ignore[no-untyped-def]

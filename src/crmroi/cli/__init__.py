@@ -21,6 +21,7 @@ from crmroi.cli import (  # noqa: F401  (registers the commands)
     roi,
     serve,
     undo,
+    users,
 )
 from crmroi.cli.app import app, err_console
 from crmroi.errors import CrmroiError

@@ -233,7 +233,7 @@ class BodyLimit:
     def __init__(self, app: ASGIApp, max_bytes: int, max_other_bytes: int | None = None) -> None:
         self.app = app
         self.upload_bytes = max_bytes + 64 * 1024  # room for the form fields around a file
-        self.other_bytes = max_other_bytes or self.upload_bytes
+        self.other_bytes = min(max_other_bytes or self.upload_bytes, self.upload_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -14,6 +14,7 @@ import contextlib
 import functools
 import hashlib
 import hmac
+import math
 import secrets
 import threading
 import uuid
@@ -21,15 +22,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from crmroi.errors import ConfigurationError, TooManyAttempts
 from crmroi.web.access import WorkspaceAccess, sql
+from crmroi.web.identity import check_password, name_key, normalise_username
 
 _hasher = PasswordHasher()
-MIN_PASSWORD_LENGTH = 10
 
 
 class Role(StrEnum):
@@ -71,8 +73,7 @@ def token_digest(secret: str, token: str) -> str:
 
 
 def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ConfigurationError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    """The argon2id hash of `password` (its strength is `identity.check_password`'s job)."""
     return _hasher.hash(password)
 
 
@@ -124,16 +125,17 @@ class Accounts:
         return int(self.access.query("SELECT count(*) FROM web_users")[0][0])
 
     def create_user(self, username: str, password: str, role: Role) -> User:
-        username = username.strip()
-        if not username or len(username) > 64:
-            raise ConfigurationError("a user name needs 1 to 64 characters")
-        user = User(uuid.uuid4().hex, username, role)
+        """A new user; the name is normalised (`identity.normalise_username`)."""
+        name = normalise_username(username)
+        check_password(password, name)
+        if self.find_user(name) is not None:
+            raise ConfigurationError(f"user {name!r} exists already")
+        user = User(uuid.uuid4().hex, name, role)
+        password_hash = self._hash(password)
         with self.access.transaction() as tx:
-            if tx.execute(sql(tx, "SELECT 1 FROM web_users WHERE username = ?"), (username,)):
-                raise ConfigurationError(f"user {username!r} exists already")
             tx.execute(
                 sql(tx, "INSERT INTO web_users VALUES (?, ?, ?, ?, ?, ?)"),
-                (user.user_id, username, self._hash(password), role.value, now(), False),
+                (user.user_id, name, password_hash, role.value, now(), False),
             )
         return user
 
@@ -144,8 +146,18 @@ class Accounts:
         )
         return [(User(r[0], r[1], Role(r[2])), bool(r[3])) for r in rows]
 
+    def find_user(self, username: str) -> tuple[User, bool] | None:
+        """The user whose name matches `username` once both are normalised, with its flag."""
+        key = name_key(username)
+        return next(((u, off) for u, off in self.users() if name_key(u.username) == key), None)
+
     def set_role(self, user_id: str, role: Role) -> None:
-        self.access.query("UPDATE web_users SET role = ? WHERE user_id = ?", (role.value, user_id))
+        """Change a role; the user's sessions and tokens end (they carried the old role)."""
+        with self.access.transaction() as tx:
+            tx.execute(
+                sql(tx, "UPDATE web_users SET role = ? WHERE user_id = ?"), (role.value, user_id)
+            )
+            _end_all(tx, user_id)
 
     def set_disabled(self, user_id: str, disabled: bool) -> None:
         with self.access.transaction() as tx:
@@ -153,29 +165,37 @@ class Accounts:
                 sql(tx, "UPDATE web_users SET disabled = ? WHERE user_id = ?"), (disabled, user_id)
             )
             if disabled:
-                tx.execute(sql(tx, "DELETE FROM web_sessions WHERE user_id = ?"), (user_id,))
-                tx.execute(sql(tx, "DELETE FROM web_api_tokens WHERE user_id = ?"), (user_id,))
+                _end_all(tx, user_id)
 
     def set_password(self, user_id: str, password: str) -> None:
-        self.access.query(
-            "UPDATE web_users SET password_hash = ? WHERE user_id = ?",
-            (self._hash(password), user_id),
-        )
+        """Set a new password; every session and API token of the user ends."""
+        names = [u.username for u, _ in self.users() if u.user_id == user_id]
+        check_password(password, names[0] if names else "")
+        password_hash = self._hash(password)
+        with self.access.transaction() as tx:
+            tx.execute(
+                sql(tx, "UPDATE web_users SET password_hash = ? WHERE user_id = ?"),
+                (password_hash, user_id),
+            )
+            _end_all(tx, user_id)
 
     def authenticate(self, username: str, password: str) -> User | None:
         """The user when the name and password match an enabled account."""
-        rows = self.access.query(
-            "SELECT user_id, username, role, password_hash, disabled FROM web_users "
-            "WHERE username = ?",
-            (username.strip(),),
+        found = self.find_user(username)
+        rows = (
+            self.access.query(
+                "SELECT password_hash FROM web_users WHERE user_id = ?", (found[0].user_id,)
+            )
+            if found
+            else []
         )
-        if not rows:
+        if found is None or not rows:
             self._verify(_dummy_hash(), password)  # same time whether or not the user exists
             return None
-        user_id, name, role, stored, disabled = rows[0]
-        if not self._verify(stored, password) or disabled:
+        user, disabled = found
+        if not self._verify(rows[0][0], password) or disabled:
             return None
-        return User(user_id, name, Role(role))
+        return user
 
     # -- sessions -----------------------------------------------------------------
     def start_session(self, user: User) -> tuple[str, Session]:
@@ -234,18 +254,31 @@ class Accounts:
         )
         return User(rows[0][0], rows[0][1], Role(rows[0][2])) if rows else None
 
-    # -- login rate limit ---------------------------------------------------------
-    def recent_failures(self, username: str, ip: str, window: timedelta) -> tuple[int, int]:
-        """Failed logins within `window`: (for this user name, from this address)."""
-        since = now() - window
+    # -- login throttling --------------------------------------------------------
+    def login_delay(self, username: str, ip: str, policy: Throttle) -> int:
+        """Seconds before this user name may try again from this address (0: now).
+
+        Each key (user name and address together, the user name from anywhere, the
+        address for any name) has some free failures within `policy.window`; past them
+        every failure doubles the wait after it, from 1 second up to the key's cap. The
+        user-name-only key has the small cap, so nobody can lock an account for long.
+        """
+        key = name_key(username)
+        since = now() - policy.window
         rows = self.access.query(
-            "SELECT "
-            "coalesce(sum(CASE WHEN username = ? THEN 1 ELSE 0 END), 0), "
-            "coalesce(sum(CASE WHEN ip = ? THEN 1 ELSE 0 END), 0) "
-            "FROM web_login_failures WHERE failed_at > ?",
-            (username.strip().lower(), ip, since),
+            "SELECT username, ip, failed_at FROM web_login_failures "
+            "WHERE failed_at > ? AND (username = ? OR ip = ?) ORDER BY failed_at",
+            (since, key, ip),
         )
-        return int(rows[0][0]), int(rows[0][1])
+        pair = [r[2] for r in rows if r[0] == key and r[1] == ip]
+        user = [r[2] for r in rows if r[0] == key]
+        address = [r[2] for r in rows if r[1] == ip]
+        waits = [
+            _wait(pair, policy.free_per_pair, policy.max_delay),
+            _wait(user, policy.free_per_user, policy.max_user_delay),
+            _wait(address, policy.free_per_ip, policy.max_delay),
+        ]
+        return max(waits)
 
     def record_failure(self, username: str, ip: str) -> None:
         with self.access.transaction() as tx:
@@ -255,13 +288,42 @@ class Accounts:
             )
             tx.execute(
                 sql(tx, "INSERT INTO web_login_failures VALUES (?, ?, ?)"),
-                (username.strip().lower(), ip, now()),
+                (name_key(username)[:200], ip, now()),
             )
 
     def clear_failures(self, username: str) -> None:
+        """Forget a user name's failed logins (a successful login, or `crmroi users unlock`)."""
         self.access.query(
-            "DELETE FROM web_login_failures WHERE username = ?", (username.strip().lower(),)
+            "DELETE FROM web_login_failures WHERE username = ?", (name_key(username),)
         )
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """How failed logins slow the next ones (see `Accounts.login_delay`)."""
+
+    window: timedelta
+    free_per_pair: int = 3
+    free_per_user: int = 10
+    free_per_ip: int = 30
+    max_delay: int = 900
+    max_user_delay: int = 60
+
+
+def _wait(failures: list[datetime], free: int, cap: int) -> int:
+    """Seconds left of the delay the latest of `failures` imposes (0 within the free ones)."""
+    extra = len(failures) - free
+    if extra < 0 or not failures:
+        return 0
+    delay = min(cap, 2 ** min(extra, 30))
+    left = (failures[-1] + timedelta(seconds=delay) - now()).total_seconds()
+    return max(0, math.ceil(left))
+
+
+def _end_all(tx: Any, user_id: str) -> None:
+    """End every session and API token of a user (inside the caller's transaction)."""
+    tx.execute(sql(tx, "DELETE FROM web_sessions WHERE user_id = ?"), (user_id,))
+    tx.execute(sql(tx, "DELETE FROM web_api_tokens WHERE user_id = ?"), (user_id,))
 
 
 @functools.cache

@@ -47,9 +47,28 @@ class WebSettings(BaseSettings):
         description="Comma-separated addresses of reverse proxies whose X-Forwarded-For and "
         "X-Forwarded-Proto are believed; none by default (the client address is the peer's).",
     )
-    login_failures_per_user: int = Field(default=5, gt=0, description="Per 15 minutes.")
-    login_failures_per_ip: int = Field(default=30, gt=0, description="Per 15 minutes.")
-    login_window_seconds: int = Field(default=15 * 60, gt=0)
+    login_failures_per_pair: int = Field(
+        default=3,
+        ge=0,
+        description="Failed logins of one user name from one address within the window before "
+        "each further failure doubles the wait (1 s, 2 s, 4 s, ... up to the maximum).",
+    )
+    login_failures_per_user: int = Field(
+        default=10, ge=0, description="The same, for one user name from any address."
+    )
+    login_failures_per_ip: int = Field(
+        default=30, ge=0, description="The same, for one address and any user name."
+    )
+    login_max_delay_seconds: int = Field(default=15 * 60, gt=0)
+    login_user_max_delay_seconds: int = Field(
+        default=60,
+        gt=0,
+        description="Cap of the wait imposed on a user name by failures from anywhere: "
+        "nobody can lock an account for longer (there is no hard lockout).",
+    )
+    login_window_seconds: int = Field(
+        default=15 * 60, gt=0, description="Failed logins older than this are forgotten."
+    )
     simulation_runs: int = Field(default=2_000, ge=0, description="Monte Carlo runs shown.")
     bootstrap: int = Field(default=200, ge=0, description="KPI interval replicates.")
     warm_cache: bool = Field(

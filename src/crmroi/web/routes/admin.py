@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from crmroi.errors import ConfigurationError
+from crmroi.errors import ConfigurationError, PermissionDenied
 from crmroi.web.audit import events, record
 from crmroi.web.auth import Role
 from crmroi.web.deps import Admin, State, Viewer
@@ -88,7 +88,12 @@ def create_token(
     session: Viewer,
     label: Annotated[str, Form(max_length=100)] = "token",
 ) -> HTMLResponse:
-    """A bearer token for scripts, acting with this user's role; shown once."""
+    """A bearer token for scripts, acting with this user's role; shown once.
+
+    Only a logged-in person makes tokens: a token cannot mint more of itself.
+    """
+    if getattr(request.state, "bearer", False):
+        raise PermissionDenied("an API token cannot make tokens; log in to the web app")
     token = state.accounts.create_api_token(session.user, label)
     with state.access.transaction() as tx:
         record(tx, session.user.username, "token.create", label=label)

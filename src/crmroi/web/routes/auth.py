@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from crmroi import __version__
 from crmroi.errors import PermissionDenied, TooManyAttempts
+from crmroi.web.auth import Throttle
 from crmroi.web.deps import SESSION_COOKIE, State, Viewer
 from crmroi.web.pages import render
 
@@ -78,10 +79,17 @@ def login(
         raise PermissionDenied("the login form expired; reload the page and try again")
     settings = state.settings
     ip = request.client.host if request.client else "unknown"
-    window = timedelta(seconds=settings.login_window_seconds)
-    by_user, by_ip = state.accounts.recent_failures(username, ip, window)
-    if by_user >= settings.login_failures_per_user or by_ip >= settings.login_failures_per_ip:
-        raise TooManyAttempts(settings.login_window_seconds)
+    policy = Throttle(
+        window=timedelta(seconds=settings.login_window_seconds),
+        free_per_pair=settings.login_failures_per_pair,
+        free_per_user=settings.login_failures_per_user,
+        free_per_ip=settings.login_failures_per_ip,
+        max_delay=settings.login_max_delay_seconds,
+        max_user_delay=settings.login_user_max_delay_seconds,
+    )
+    wait = state.accounts.login_delay(username, ip, policy)
+    if wait > 0:
+        raise TooManyAttempts(wait)
     user = state.accounts.authenticate(username, password)
     if user is None:
         state.accounts.record_failure(username, ip)
