@@ -240,3 +240,31 @@ def test_cli_on_a_workspace_held_by_the_server_says_what_to_do(tmp_path: Path) -
     assert f"in use by process {holder.pid}" in done.stderr
     assert "stop the server" in done.stderr
     assert "PostgreSQL workspace" in done.stderr
+
+
+def test_health_and_login_page_answer_while_a_write_holds_the_workspace(app) -> None:  # type: ignore[no-untyped-def]
+    """An import or undo holds the DuckDB workspace for its whole write; meanwhile the health
+    check and the login page still answer (the health check says the workspace is busy)."""
+    holding, release = threading.Event(), threading.Event()
+
+    def long_write() -> None:
+        with app.state.crmroi.access.store():
+            holding.set()
+            release.wait(timeout=120)
+
+    writer = threading.Thread(target=long_write)
+    writer.start()
+    try:
+        assert holding.wait(timeout=30)
+        c = client(app)
+        health = c.get("/healthz")
+        login_page = c.get("/login")
+        still_writing = writer.is_alive()
+    finally:
+        release.set()
+        writer.join(timeout=30)
+    assert still_writing  # both answers came while the write was under way
+    assert health.status_code == 200
+    assert health.json()["workspace"] == "busy"
+    assert login_page.status_code == 200
+    assert client(app).get("/healthz").json()["workspace"] == "ok"

@@ -100,6 +100,20 @@ class WorkspaceAccess:
         with self.transaction() as tx:
             return tx.execute(sql(tx, statement), params)
 
+    def ping(self, wait_seconds: float = 0.05) -> bool:
+        """True when the workspace answers `SELECT 1`; False when a write holds it (DuckDB)
+        for longer than `wait_seconds`, so a health check never queues behind an import."""
+        if self.shared:
+            if not self._lock.acquire(timeout=wait_seconds):
+                return False
+            try:
+                self.query("SELECT 1")
+            finally:
+                self._lock.release()
+            return True
+        self.query("SELECT 1")
+        return True
+
     def data_version(self) -> str:
         """A fingerprint of the imported data: changes with every import or undo."""
         rows = self.query("SELECT batch_id, status FROM import_batches ORDER BY batch_id")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import os
 import secrets
@@ -30,10 +31,20 @@ def safe_next(target: str | None) -> str:
 
 
 @router.get("/healthz", tags=["public"])
-def health(state: State) -> dict[str, Any]:
-    """Public health check: the workspace answers (`worker` tells several workers apart)."""
-    state.access.query("SELECT 1")
-    return {"status": "ok", "version": __version__, "worker": os.getpid()}
+async def health(state: State) -> dict[str, Any]:
+    """Public health check (`worker` tells several workers apart).
+
+    `workspace` is "ok", or "busy" while an import or undo holds a DuckDB workspace: the
+    check answers at once instead of waiting for the write, and runs on its own thread
+    (not the pool that page requests share).
+    """
+    answered = await asyncio.to_thread(state.access.ping)
+    return {
+        "status": "ok",
+        "workspace": "ok" if answered else "busy",
+        "version": __version__,
+        "worker": os.getpid(),
+    }
 
 
 @router.get("/", include_in_schema=False)
