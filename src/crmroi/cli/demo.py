@@ -28,6 +28,7 @@ def demo(
     """Generate the demo company into WORKSPACE, write truth.json, case.yaml and report.html."""
     from crmroi.demo import generate_company, write_demo
     from crmroi.store import open_store
+    from crmroi.store.lake import MANIFEST, is_lake
 
     started = time.perf_counter()
     with progress_bar() as progress:
@@ -40,6 +41,7 @@ def demo(
         progress.update(task, description="writing workspace", completed=100)
         with open_store(workspace, create=True) as store:
             counts = write_demo(store, company, store.folder)
+            folder = store.folder if store.folder is not None else Path(workspace)
     elapsed = time.perf_counter() - started
     table = Table(title=f"Demo company (seed {seed}, scale {scale:g}) in {workspace}")
     table.add_column("table")
@@ -49,10 +51,8 @@ def demo(
     console.print(table)
     go_lives = ", ".join(f"{t} {d:%Y-%m-%d}" for t, d in sorted(company.go_live_by_team.items()))
     console.print(f"CRM go-live by team: {go_lives}")
-    folder = Path(workspace)
-    console.print(
-        f"Wrote {folder / 'workspace.duckdb'} and {folder / 'truth.json'} in {elapsed:.1f} s"
-    )
+    data = folder / (MANIFEST if is_lake(workspace) else "workspace.duckdb")
+    console.print(f"Wrote {data} and {folder / 'truth.json'} in {elapsed:.1f} s")
     if report:
         _write_reports(workspace, folder)
 

@@ -22,6 +22,7 @@ from ibis.backends import BaseBackend
 
 from crmroi.errors import ConfigurationError, WorkspaceError
 from crmroi.store.engines import Engine, engine_for
+from crmroi.store.lake import is_lake
 from crmroi.store.schema import IMPORT_BATCHES, SETTINGS, TABLES
 from crmroi.store.undo import UNDO_BATCH_COLUMN, undo_tables
 
@@ -43,10 +44,20 @@ class Store:
     Open it with `Store.open(path_or_url)`; use it as a context manager to close it.
     """
 
-    def __init__(self, backend: BaseBackend, engine: Engine, location: str) -> None:
+    def __init__(
+        self,
+        backend: BaseBackend,
+        engine: Engine,
+        location: str,
+        *,
+        folder: Path | None = None,
+        on_close: Any = None,
+    ) -> None:
         self.backend = backend
         self.engine = engine
         self.location = location
+        self._folder = folder
+        self._on_close = on_close  # e.g. stops the Spark session crmroi started
 
     # -- opening ------------------------------------------------------------------
     @classmethod
@@ -57,6 +68,8 @@ class Store:
         without it a missing workspace is a `WorkspaceError`.
         """
         location = str(workspace)
+        if is_lake(location):
+            return cls._open_lake(location, create=create)
         if is_url(location):
             backend = _connect_url(location)
             engine_name = backend.name
@@ -82,9 +95,29 @@ class Store:
         store.ensure_schema()
         return store
 
+    @classmethod
+    def _open_lake(cls, location: str, *, create: bool) -> Store:
+        """A lake folder of Parquet files, read by DuckDB or Spark (`crmroi.store.lake`)."""
+        from crmroi.store import lake
+
+        where = lake.parse_location(location)
+        if where.engine == "spark":
+            backend, engine, session = lake.open_spark(where)
+            stop = None if session is None else session.stop
+            return cls(backend, engine, location, folder=where.folder, on_close=stop)
+        backend, writer = lake.open_duckdb(where, create=create)
+        store = cls(backend, writer, location, folder=where.folder)
+        if where.version is None:
+            store.ensure_schema()
+        return store
+
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.backend.disconnect()
+        if self._on_close is not None:
+            with contextlib.suppress(Exception):
+                self._on_close()
+            self._on_close = None
 
     def __enter__(self) -> Store:
         return self
@@ -94,7 +127,9 @@ class Store:
 
     @property
     def folder(self) -> Path | None:
-        """The workspace folder, or None for a database URL."""
+        """The workspace folder (also of a lake), or None for a database URL."""
+        if self._folder is not None:
+            return self._folder
         return None if is_url(self.location) else Path(self.location)
 
     # -- schema -------------------------------------------------------------------
