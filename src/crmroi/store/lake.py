@@ -176,6 +176,7 @@ class LakeEngine:
         self.folder = folder
         self.manifest = Manifest.read(folder)
         self._materialized = False
+        self._writing = False
         self.attach(self.manifest)
 
     def attach(self, manifest: Manifest) -> None:
@@ -188,6 +189,14 @@ class LakeEngine:
             self.con.execute(f"CREATE VIEW {q(name)} AS SELECT * FROM read_parquet([{paths}])")
         self.manifest = manifest
         self._materialized = False
+
+    def refresh(self) -> None:
+        """Show the newest version if another writer committed since (none inside a write)."""
+        if self._writing:
+            return
+        latest = Manifest.read(self.folder)
+        if latest.version != self.manifest.version:
+            self.attach(latest)
 
     def _materialize(self) -> None:
         """Turn the views into in-memory tables the transaction can change."""
@@ -209,18 +218,22 @@ class LakeEngine:
                 self.attach(latest)  # another writer committed since we opened
             self._materialize()
             written: set[str] = set()
-            self.con.execute("BEGIN TRANSACTION")
+            self._writing = True
             try:
-                yield _RecordingTransaction(self.con, written)
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
-            self.con.execute("COMMIT")
-            try:
-                self._publish(written)
-            except BaseException:
-                self.attach(Manifest.read(self.folder))  # back to what is on disk
-                raise
+                self.con.execute("BEGIN TRANSACTION")
+                try:
+                    yield _RecordingTransaction(self.con, written)
+                except BaseException:
+                    self.con.execute("ROLLBACK")
+                    raise
+                self.con.execute("COMMIT")
+                try:
+                    self._publish(written)
+                except BaseException:
+                    self.attach(Manifest.read(self.folder))  # back to what is on disk
+                    raise
+            finally:
+                self._writing = False
 
     def _publish(self, written: set[str]) -> None:
         """Copy the written tables to new Parquet files, then swap the manifest."""

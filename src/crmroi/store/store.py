@@ -163,6 +163,9 @@ class Store:
         """The Ibis expression for a canonical table (lazy: nothing is read yet)."""
         if name not in TABLES and name not in (BATCHES_TABLE, SETTINGS_TABLE):
             raise WorkspaceError(f"unknown table {name!r}; tables are: {', '.join(TABLES)}")
+        refresh = getattr(self.engine, "refresh", None)
+        if refresh is not None:  # a lake: see a version another process committed since
+            refresh()
         return self.backend.table(name)
 
     def to_arrow(self, name: str, *, order_by: list[str] | None = None) -> pa.Table:
