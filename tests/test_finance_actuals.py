@@ -142,3 +142,13 @@ def test_costs_in_another_currency_use_the_workspace_rates(demo_store: Store) ->
         on_or_before = eur[eur.rate_date.astype(str) <= end]
         assert flows[month] == pytest.approx(1000 * float(on_or_before.rate_to_base.iloc[-1]))
     assert any("EUR" in note for note in model.notes)
+
+
+def test_workspace_money_is_not_mixed_into_a_case_in_another_currency(
+    demo_store: Store,
+) -> None:
+    from crmroi.errors import ConfigurationError
+
+    doc = {"name": "in euros", "currency": "EUR", "start": "2023-10-01", "costs": "actual"}
+    with pytest.raises(ConfigurationError, match="base currency USD, the case in EUR"):
+        actual_costs(demo_store, parse_case(doc))

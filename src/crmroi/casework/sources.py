@@ -48,10 +48,23 @@ def cost_rows(store: Store) -> list[CostRow]:
     return out
 
 
+def same_currency(store: Store, case: Case, what: str) -> None:
+    """Refuse to mix the workspace's money (in its base currency) into a case kept in
+    another currency: `what` names the figures read."""
+    base = store.base_currency.upper()
+    if case.currency.upper() != base:
+        raise ConfigurationError(
+            f"{what} are in the workspace's base currency {base}, the case in "
+            f"{case.currency}: set the case's currency to {base} (give costs in other "
+            "currencies with `currency:` on the item)"
+        )
+
+
 def actual_costs(store: Store, case: Case) -> ActualCosts:
     """`crm_costs` placed in the case's months (`crmroi.finance.inputs.place_costs`)."""
     if case.start is None:
         raise ConfigurationError("the case needs `start` (first day of month 1) to read actuals")
+    same_currency(store, case, "crm_costs (actual costs)")
     return place_costs(case, cost_rows(store))
 
 
@@ -131,6 +144,7 @@ def clv_inputs(store: Store, case: Case) -> ClvInputs:
     from crmroi.improve.frames import data_date, load_frames
     from crmroi.improve.lifetime import WEEKS_PER_MONTH, orders_lifetime_value
 
+    same_currency(store, case, "the lifetime values of the orders ('clv' inputs)")
     settings = case.clv
     frames = load_frames(store, ["orders"])
     as_of = pd.Timestamp(settings.as_of) if settings.as_of else data_date(frames)
