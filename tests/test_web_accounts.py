@@ -170,3 +170,67 @@ def make_app_existing(ws: str):  # type: ignore[no-untyped-def]
     from tests.web_support import SECRET
 
     return create_app(WebSettings(workspace=ws, secret_key=SECRET, warm_cache=False))
+
+
+def _new_token(c, label: str = "bi") -> str:  # type: ignore[no-untyped-def]
+    page = c.post("/account/tokens", data={"label": label})
+    found = re.search(r'id="new-token">([^<]+)<', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+def test_tokens_expire_and_are_listed_and_revocable(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    viewer = login(app, "viewer")
+    first, second = _new_token(viewer, "first"), _new_token(viewer, "second")
+    bearer = client(app)
+    bearer.headers["Authorization"] = f"Bearer {first}"
+    listed = bearer.get("/api/v1/tokens").json()
+    assert [t["label"] for t in listed] == ["second", "first"]
+    assert all(not t["expired"] and t["expires_at"] for t in listed)
+    page = viewer.get("/account", headers={"accept": "text/html"}).text
+    assert all(t["token_id"] in page for t in listed)
+    # revoke "second" from the account page, then "first" revokes itself over the API
+    second_id = listed[0]["token_id"]
+    assert viewer.post(f"/account/tokens/{second_id}/revoke").status_code == 303
+    other = client(app)
+    other.headers["Authorization"] = f"Bearer {second}"
+    assert other.get("/api/v1/me").status_code == 401
+    assert bearer.delete("/api/v1/tokens/000000000000").status_code == 404
+    assert bearer.delete(f"/api/v1/tokens/{listed[1]['token_id']}").status_code == 204
+    assert bearer.get("/api/v1/me").status_code == 401
+    # a token stops working when it expires (90 days by default)
+    third = _new_token(viewer, "third")
+    late = client(app)
+    late.headers["Authorization"] = f"Bearer {third}"
+    assert late.get("/api/v1/me").status_code == 200
+    later = auth.now() + auth.timedelta(days=91)
+    monkeypatch.setattr(auth, "now", lambda: later)
+    assert late.get("/api/v1/me").status_code == 401
+
+
+def test_another_users_token_cannot_be_revoked(app) -> None:  # type: ignore[no-untyped-def]
+    viewer, analyst = login(app, "viewer"), login(app, "analyst")
+    _new_token(viewer)
+    token_id = app.state.crmroi.accounts.api_tokens(
+        app.state.crmroi.accounts.find_user("viewer")[0]
+    )[0].token_id
+    assert analyst.post(f"/account/tokens/{token_id}/revoke").status_code == 404
+    assert analyst.delete(f"/api/v1/tokens/{token_id}").status_code == 404
+
+
+def test_a_workspace_made_before_token_expiry_gains_the_column(tmp_path: Path) -> None:
+    from crmroi.store import Store
+
+    with Store.open(tmp_path / "ws", create=True) as store, store.transaction() as tx:
+        tx.execute(
+            "CREATE TABLE web_api_tokens (token_hash VARCHAR PRIMARY KEY, "
+            "user_id VARCHAR NOT NULL, label VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL)"
+        )
+    app = make_app(str(tmp_path / "ws"))
+    try:
+        viewer = login(app, "viewer")
+        bearer = client(app)
+        bearer.headers["Authorization"] = f"Bearer {_new_token(viewer)}"
+        assert bearer.get("/api/v1/me").status_code == 200
+    finally:
+        app.state.crmroi.access.close()

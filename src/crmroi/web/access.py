@@ -35,7 +35,7 @@ WEB_TABLES: dict[str, str] = {
     ),
     "web_api_tokens": (
         "token_hash VARCHAR PRIMARY KEY, user_id VARCHAR NOT NULL, label VARCHAR NOT NULL, "
-        "created_at TIMESTAMP NOT NULL"
+        "created_at TIMESTAMP NOT NULL, expires_at TIMESTAMP"
     ),
     "web_audit": (
         "event_id VARCHAR PRIMARY KEY, occurred_at TIMESTAMP NOT NULL, username VARCHAR NOT NULL, "
@@ -130,8 +130,18 @@ def ensure_web_tables(store: Store) -> None:
     """Create the web app's tables that are missing (existing rows are kept)."""
     existing = set(store.backend.list_tables())
     missing = [name for name in WEB_TABLES if name not in existing]
-    if not missing:
+    added = [  # columns newer than the workspace: (table, column definition)
+        (table, column)
+        for table, column in ADDED_COLUMNS
+        if table in existing and column.split()[0] not in store.backend.get_schema(table).names
+    ]
+    if not missing and not added:
         return
     with store.transaction() as tx:
         for name in missing:
             tx.execute(f"CREATE TABLE IF NOT EXISTS {name} ({WEB_TABLES[name]})")
+        for table, column in added:
+            tx.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+
+
+ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("web_api_tokens", "expires_at TIMESTAMP"),)

@@ -56,6 +56,23 @@ class User:
     role: Role
 
 
+TOKEN_ID_CHARS = 12  # the first hex digits of a token's HMAC name it on the account page
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """An API token as its owner sees it (the token itself is never stored)."""
+
+    token_id: str
+    label: str
+    created_at: datetime
+    expires_at: datetime | None
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= now()
+
+
 @dataclass(frozen=True)
 class Session:
     user: User
@@ -236,23 +253,56 @@ class Accounts:
         )
 
     # -- API tokens ---------------------------------------------------------------
-    def create_api_token(self, user: User, label: str) -> str:
-        """A bearer token for scripts acting as `user` (returned once, stored hashed)."""
+    def create_api_token(self, user: User, label: str, days: float = 90) -> str:
+        """A bearer token for scripts acting as `user` (returned once, stored hashed).
+
+        It expires after `days` days and can be listed and revoked by its owner.
+        """
         token = "crmroi_" + secrets.token_urlsafe(32)
+        created = now()
         self.access.query(
-            "INSERT INTO web_api_tokens VALUES (?, ?, ?, ?)",
-            (token_digest(self.secret, token), user.user_id, label.strip()[:100] or "token", now()),
+            "INSERT INTO web_api_tokens (token_hash, user_id, label, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (
+                token_digest(self.secret, token),
+                user.user_id,
+                label.strip()[:100] or "token",
+                created,
+                created + timedelta(days=days),
+            ),
         )
         return token
 
     def api_token_user(self, token: str) -> User | None:
+        """The user of a live token (not expired, not revoked, user enabled), or None."""
         rows = self.access.query(
             "SELECT u.user_id, u.username, u.role FROM web_api_tokens t "
             "JOIN web_users u ON u.user_id = t.user_id "
-            "WHERE t.token_hash = ? AND NOT u.disabled",
-            (token_digest(self.secret, token),),
+            "WHERE t.token_hash = ? AND NOT u.disabled "
+            "AND (t.expires_at IS NULL OR t.expires_at > ?)",
+            (token_digest(self.secret, token), now()),
         )
         return User(rows[0][0], rows[0][1], Role(rows[0][2])) if rows else None
+
+    def api_tokens(self, user: User) -> list[ApiToken]:
+        """The user's tokens, newest first (expired ones included, marked by their date)."""
+        rows = self.access.query(
+            "SELECT token_hash, label, created_at, expires_at FROM web_api_tokens "
+            "WHERE user_id = ? ORDER BY created_at DESC",
+            (user.user_id,),
+        )
+        return [ApiToken(r[0][:TOKEN_ID_CHARS], r[1], r[2], r[3]) for r in rows]
+
+    def revoke_api_token(self, user: User, token_id: str) -> bool:
+        """Delete one of the user's tokens by its id; False when there is no such token."""
+        ids = {t.token_id for t in self.api_tokens(user)}
+        if len(token_id) != TOKEN_ID_CHARS or token_id not in ids:
+            return False
+        self.access.query(
+            "DELETE FROM web_api_tokens WHERE user_id = ? AND token_hash LIKE ?",
+            (user.user_id, token_id + "%"),
+        )
+        return True
 
     # -- login throttling --------------------------------------------------------
     def login_delay(self, username: str, ip: str, policy: Throttle) -> int:

@@ -29,6 +29,7 @@ class WebSettings(BaseSettings):
         default=True, description="Send cookies over HTTPS only (browsers allow localhost)."
     )
     session_hours: float = Field(default=12.0, gt=0, description="Session lifetime, hours.")
+    api_token_days: float = Field(default=90.0, gt=0, description="API token lifetime, days.")
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Per upload.")
     max_request_bytes: int = Field(
         default=2 * 1024 * 1024,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
 
 from crmroi.errors import ConfigurationError, PermissionDenied
 from crmroi.web.audit import events, record
-from crmroi.web.auth import Role
+from crmroi.web.auth import Role, Session
 from crmroi.web.deps import Admin, State, Viewer
 from crmroi.web.pages import render
 
@@ -77,8 +78,59 @@ def audit_page(request: Request, state: State, session: Admin) -> HTMLResponse:
 
 
 @router.get("/account", include_in_schema=False)
-def account_page(request: Request, session: Viewer) -> HTMLResponse:
-    return render(request, "account.html", {})
+def account_page(request: Request, state: State, session: Viewer) -> HTMLResponse:
+    return render(request, "account.html", {"tokens": state.accounts.api_tokens(session.user)})
+
+
+@router.post("/account/tokens/{token_id}/revoke", include_in_schema=False)
+def revoke_token_page(state: State, session: Viewer, token_id: str) -> RedirectResponse:
+    """Revoke one of this user's API tokens (audited)."""
+    _revoke(state, session, token_id)
+    return RedirectResponse("/account", status_code=303)
+
+
+def _revoke(state: State, session: Session, token_id: str) -> None:
+    if not state.accounts.revoke_api_token(session.user, token_id):
+        raise HTTPException(status_code=404, detail=f"you have no token {token_id!r}")
+    with state.access.transaction() as tx:
+        record(tx, session.user.username, "token.revoke", token_id=token_id)
+
+
+class TokenOut(BaseModel):
+    """One of the caller's API tokens (the token itself is shown only when made)."""
+
+    token_id: str
+    label: str
+    created_at: str
+    expires_at: str | None
+    expired: bool
+
+
+@router.get("/api/v1/tokens", tags=["account"])
+def tokens_api(state: State, session: Viewer) -> list[TokenOut]:
+    """The caller's API tokens, newest first, with their expiry."""
+    return [
+        TokenOut(
+            token_id=t.token_id,
+            label=t.label,
+            created_at=t.created_at.isoformat(),
+            expires_at=t.expires_at.isoformat() if t.expires_at else None,
+            expired=t.expired,
+        )
+        for t in state.accounts.api_tokens(session.user)
+    ]
+
+
+@router.delete(
+    "/api/v1/tokens/{token_id}",
+    tags=["account"],
+    status_code=204,
+    responses={404: {"description": "The caller has no such token"}},
+)
+def revoke_token_api(state: State, session: Viewer, token_id: str) -> Response:
+    """Revoke one of the caller's API tokens (a token may revoke itself; audited)."""
+    _revoke(state, session, token_id)
+    return Response(status_code=204)
 
 
 @router.post("/account/tokens", include_in_schema=False)
@@ -94,10 +146,11 @@ def create_token(
     """
     if getattr(request.state, "bearer", False):
         raise PermissionDenied("an API token cannot make tokens; log in to the web app")
-    token = state.accounts.create_api_token(session.user, label)
+    token = state.accounts.create_api_token(session.user, label, state.settings.api_token_days)
     with state.access.transaction() as tx:
         record(tx, session.user.username, "token.create", label=label)
-    return render(request, "account.html", {"new_token": token})
+    tokens = state.accounts.api_tokens(session.user)
+    return render(request, "account.html", {"new_token": token, "tokens": tokens})
 
 
 @router.get("/api/v1/audit", tags=["admin"])
