@@ -518,3 +518,28 @@ def test_xlsx_upload_dry_run(analyst: TestClient) -> None:
     assert file["name"] == "deals.xlsx" and file["encoding"] is None
     assert file["preview"][0][file["columns"].index("amount")] == "1234.5"
     assert result["rows_rejected"] == 0
+
+
+def test_the_import_summary_in_the_wizard_and_the_api(app: FastAPI, analyst: TestClient) -> None:
+    content = (
+        b"Deal - ID,Deal - Title,Deal - Status,Deal - Value,Deal - Currency,Deal - Deal created\n"
+        b"1,A,Won,10,USD,2024-01-02\n2,B,Lost,20,USD,2024-01-05\n3,C,Frozen,5,USD,2024-01-07\n"
+    )
+    staged = upload(analyst, content, "deals.csv", source="pipedrive")
+    page = analyst.get(staged.headers["location"], headers=html(analyst))
+    assert page.status_code == 200
+    values = page.text.split('id="import-values"')[1].split("</table>")[0]
+    assert "Frozen" in values and "not mapped" in values
+    assert 'id="import-dates"' in page.text and "2024-01-07" in page.text
+    response = analyst.post(
+        "/api/v1/imports",
+        files=[("files", ("deals.csv", content, "text/csv"))],
+        data={"source": "pipedrive"},
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert (result["rows_loaded"], result["rows_rejected"]) == (2, 1)
+    unmapped = {(v["column"], v["value"]) for v in result["summary"]["values"] if not v["mapped"]}
+    assert unmapped == {("is_won", "Frozen"), ("is_closed", "Frozen")}
+    (created,) = [d for d in result["summary"]["dates"] if d["column"] == "created_at"]
+    assert (created["first"], created["last"]) == ("2024-01-02T00:00:00", "2024-01-05T00:00:00")

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from crmroi.errors import ConfigurationError, MappingError
 from crmroi.ingest.encodings import with_encoding
 from crmroi.ingest.pipeline import ImportReport
+from crmroi.ingest.summary import summary_json
 from crmroi.store.undo import BatchInfo, UndoRefused, UnknownBatch, list_batches, undo_batch
 from crmroi.web.api_types import UtcDateTime
 from crmroi.web.deps import Analyst, State, Viewer
@@ -98,6 +99,11 @@ class ImportOut(BaseModel):
     files: list[FileOut]
     rejects: list[RejectOut] = Field(description="the first 1,000 problems")
     rejects_total: int
+    summary: dict[str, Any] = Field(
+        default_factory=dict,
+        description="date ranges, amounts per currency, source value -> stored value counts "
+        "(unmapped values marked), links and warnings, as `crmroi import --format json`",
+    )
 
 
 class UndoOut(BaseModel):
@@ -241,6 +247,7 @@ def _preview_out(preview: Preview) -> ImportOut:
         files=files,
         rejects=[RejectOut(**vars(r)) for r in preview.rejects[:1000]],
         rejects_total=preview.rejects_total,
+        summary=summary_json(preview.summary),
     )
 
 
@@ -272,4 +279,5 @@ def _report_out(report: ImportReport) -> ImportOut:
         files=files,
         rejects=[RejectOut(**vars(r)) for r in report.rejects[:1000]],
         rejects_total=len(report.rejects),
+        summary=summary_json(report.summary),
     )

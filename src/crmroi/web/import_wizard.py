@@ -32,6 +32,7 @@ from crmroi.ingest.pipeline import ImportReport, OnCommit, import_files, prepare
 from crmroi.ingest.presets import PRESETS, load_preset
 from crmroi.ingest.reading import read_raw
 from crmroi.ingest.rejects import Reject
+from crmroi.ingest.summary import ImportSummary
 from crmroi.store import Store
 from crmroi.store.engines import Transaction
 from crmroi.store.schema import TABLES, Column
@@ -119,6 +120,7 @@ class Preview:
     rows_in: int = 0
     rows_rejected: int = 0
     error: str | None = None
+    summary: ImportSummary = field(default_factory=ImportSummary)
 
     @property
     def ok(self) -> bool:
@@ -462,6 +464,7 @@ def dry_run(store: Store, paths: list[Path], mapping: MappingFile | None) -> Pre
         rejects_total=len(report.rejects),
         rows_in=report.rows_in,
         rows_rejected=report.rows_rejected,
+        summary=prepared.summary,
     )
 
 
