@@ -30,7 +30,7 @@ def import_(
     workspace: WorkspaceArg,
     files: Annotated[list[Path], typer.Argument(help="CSV or XLSX exports to load.")],
     source: Annotated[
-        str, typer.Option(help="salesforce, hubspot, pipedrive, odoo or generic.")
+        str, typer.Option(help="salesforce, hubspot, pipedrive, odoo, bitrix24, amocrm or generic.")
     ] = "generic",
     mapping: Annotated[
         Path | None, typer.Option(help="YAML mapping file (required for generic).")

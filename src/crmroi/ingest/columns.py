@@ -235,6 +235,7 @@ def _mapped(
             f"{col.name}: {{v!r}} is not one of the mapping's values for {source!r}",
             values,
         )
+        out = out.mask(unknown)  # refused already: not parsed again (one reason per cell)
         if spec.default is not None:
             out = out.where(~(empty & ~hit), text_of(spec.default))
     elif spec.default is not None:

@@ -32,7 +32,7 @@ from crmroi.web.import_wizard import (
 
 router = APIRouter(tags=["imports"])
 
-Source = Literal["salesforce", "hubspot", "pipedrive", "odoo", "generic"]
+Source = Literal["salesforce", "hubspot", "pipedrive", "odoo", "bitrix24", "amocrm", "generic"]
 
 
 class ErrorOut(BaseModel):

@@ -50,7 +50,7 @@ from crmroi.web.uploads import UploadArea, UploadState
 router = APIRouter()
 router.include_router(api_router)
 
-Source = Literal["salesforce", "hubspot", "pipedrive", "odoo", "generic"]
+Source = Literal["salesforce", "hubspot", "pipedrive", "odoo", "bitrix24", "amocrm", "generic"]
 
 
 # -- history --------------------------------------------------------------------------
