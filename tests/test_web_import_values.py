@@ -187,8 +187,8 @@ def test_value_maps_and_constants_store_the_rows_the_cli_stores(
     assert "<td>upsell</td>" in preview and "<td>выставка</td>" in preview
     assert "<td>RUB</td>" in preview and "<td>12.345</td>" in preview  # 1 234,50 RUB in EUR
     assert "<td>R-7</td>" in preview and "<td>meeting</td>" in preview
-    rows = "".join(re.findall(r'<table class="preview">(.*?)</table>', preview, re.S))
-    assert "Входящий" not in rows and "Выиграна</td>" in rows  # stage kept as is
+    stored = "".join(re.findall(r'<table class="preview">(.*?)</table>', preview, re.S))
+    assert "Входящий" not in stored and "Выиграна</td>" in stored  # stage kept as is
     assert "<td>Входящий</td><td>inbound</td>" in preview  # the summary's values read
     # the file's values are offered in the value map (a datalist of the Этап column)
     assert '<option value="В работе">' in page.text
