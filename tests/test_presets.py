@@ -323,6 +323,7 @@ def test_hubspot_contacts_as_contacts(tmp_path: Path) -> None:
     contact = _rows(store, "contacts")["51"]
     assert (contact["email"], contact["title"]) == ("ana.silva@acme.example", "CTO")
     assert contact["account_id"] == "9876543201"
+    assert contact["name"] == "Ana Silva"  # first + last name, not the last name alone
 
 
 def test_hubspot_ui_exports(tmp_path: Path) -> None:
