@@ -250,3 +250,26 @@ def test_a_missing_lake_is_a_clear_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert isinstance(result.exception, WorkspaceError)
     assert "not a crmroi lake workspace" in str(result.exception)
+
+
+def test_undo_on_a_lake_restores_and_marks_the_batch(tmp_path: Path) -> None:
+    lake = f"parquet://{tmp_path / 'lake'}"
+    import_maven(lake)
+    with Store.open(lake) as store:
+        (batch,) = store.to_arrow("import_batches")["batch_id"].to_pylist()
+    cli("undo", lake, batch)
+    with Store.open(lake) as store:
+        assert store.count("deals") == 0
+        assert store.to_arrow("import_batches")["status"].to_pylist() == ["undone"]
+
+
+def test_an_unrecognised_write_publishes_every_table(tmp_path: Path) -> None:
+    folder = tmp_path / "lake"
+    import_maven(f"parquet://{folder}")
+    before = Manifest.read(folder)
+    with Store.open(folder) as store, store.transaction() as tx:
+        tx.execute("UPDATE deals SET amount = 1 WHERE source_id = 'no-such-id'")  # no row
+        tx.execute("WITH x AS (SELECT 1) DELETE FROM accounts WHERE source_id = 'none'")
+    after = Manifest.read(folder)
+    assert after.version == before.version + 1
+    assert all(after.tables[n] != before.tables[n] for n in before.tables)

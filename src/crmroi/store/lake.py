@@ -44,8 +44,12 @@ FORMAT = "crmroi-lake/1"
 ENGINES = ("duckdb", "spark")
 
 _WRITE = re.compile(
-    r'^\s*(?:INSERT\s+INTO|DELETE\s+FROM|UPDATE|CREATE\s+TABLE)\s+"((?:[^"]|"")+)"', re.IGNORECASE
+    r'^\s*(?:INSERT\s+INTO|DELETE\s+FROM|UPDATE|CREATE\s+TABLE)\s+(?:"((?:[^"]|"")+)"|(\w+))',
+    re.IGNORECASE,
 )
+_CHANGES = ("INSERT", "DELETE", "UPDATE", "CREATE", "ALTER", "DROP", "TRUNCATE", "MERGE", "WITH")
+ALL_TABLES = "*"
+"""Noted for a statement that may write but whose table is not recognised: publish all."""
 
 
 @dataclass(frozen=True)
@@ -155,8 +159,12 @@ class _RecordingTransaction(DuckDBTransaction):
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         result = super().execute(sql, params)
         match = _WRITE.match(sql)
-        if match and not _changed_nothing(sql, result):
-            self.written.add(match.group(1).replace('""', '"'))
+        if match:
+            if not _changed_nothing(sql, result):
+                quoted, bare = match.groups()
+                self.written.add(quoted.replace('""', '"') if quoted else bare.lower())
+        elif sql.split(None, 1)[:1] and sql.split(None, 1)[0].upper() in _CHANGES:
+            self.written.add(ALL_TABLES)  # a write not recognised: publish every table
         return result
 
 
@@ -238,7 +246,10 @@ class LakeEngine:
     def _publish(self, written: set[str]) -> None:
         """Copy the written tables to new Parquet files, then swap the manifest."""
         tables = {name for (name,) in self.con.execute(_TABLES).fetchall()}
-        changed = sorted(n for n in tables if n in written or n not in self.manifest.tables)
+        every = ALL_TABLES in written
+        changed = sorted(
+            n for n in tables if every or n in written or n not in self.manifest.tables
+        )
         if not changed:
             return
         version = self.manifest.version + 1
