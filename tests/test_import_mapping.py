@@ -273,3 +273,61 @@ def test_hubspot_preset_refuses_stages_of_another_pipeline(
     )
     import_files(workspace, [with_flags], source="hubspot")
     assert rows(workspace, "deals", "deal_id")["2"]["is_won"] is True
+
+
+PARTIAL = """
+  - entity: leads
+    files: ["mql*.csv"]
+    columns: {lead_id: mql_id, created_at: first_contact_date, source: origin}
+  - entity: leads
+    files: ["closed*.csv"]
+    partial: true
+    columns: {lead_id: mql_id, converted_at: won_date, deal_id: seller_id}
+"""
+
+
+def test_a_partial_file_updates_only_its_columns_and_undo_restores(
+    workspace: Store, tmp_path: Path
+) -> None:
+    from crmroi.store.undo import undo_batch
+
+    leads = write(
+        tmp_path / "mql.csv",
+        "mql_id,first_contact_date,origin\nL1,2024-01-02,paid_search\nL2,2024-01-03,social\n",
+    )
+    closed = write(
+        tmp_path / "closed.csv",
+        "mql_id,won_date,seller_id\nL1,2024-02-10,S9\nL7,2024-02-11,S8\n",
+    )
+    yaml = mapping(tmp_path, PARTIAL)
+    import_files(workspace, [leads], mapping=yaml)
+    before = workspace.to_arrow("leads", order_by=["lead_id"])
+    report = import_files(workspace, [closed], mapping=yaml)
+    assert (report.rows_loaded, report.rows_rejected) == (1, 1)
+    (reject,) = report.rejects
+    assert (reject.file, reject.row, reject.column) == ("closed.csv", 3, "created_at")
+    assert "no stored leads row 'L7' to update" in reject.reason
+    got = rows(workspace, "leads", "lead_id")
+    assert (
+        got["L1"]["source"] == "paid_search" and str(got["L1"]["created_at"])[:10] == "2024-01-02"
+    )
+    assert str(got["L1"]["converted_at"])[:10] == "2024-02-10" and got["L1"]["deal_id"] == "S9"
+    assert got["L2"]["converted_at"] is None
+    assert report.files[0].updated == 1
+    again = import_files(workspace, [closed], mapping=yaml)
+    assert again.files[0].unchanged == 1
+    undo_batch(workspace, again.batch_id)
+    undo_batch(workspace, report.batch_id)
+    assert workspace.to_arrow("leads", order_by=["lead_id"]).equals(before)
+
+
+def test_a_partial_file_merges_with_a_full_file_of_the_same_import(
+    workspace: Store, tmp_path: Path
+) -> None:
+    leads = write(tmp_path / "mql.csv", "mql_id,first_contact_date,origin\nL1,2024-01-02,seo\n")
+    closed = write(tmp_path / "closed.csv", "mql_id,won_date,seller_id\nL1,2024-02-10,S9\n")
+    report = import_files(workspace, [closed, leads], mapping=mapping(tmp_path, PARTIAL))
+    assert not report.rejects
+    got = rows(workspace, "leads", "lead_id")["L1"]
+    assert (got["source"], got["deal_id"]) == ("seo", "S9")
+    assert str(got["converted_at"])[:10] == "2024-02-10"

@@ -18,6 +18,7 @@ the `generic` source takes the user's own. Example::
           account_id: {column: [Org ID], names: [Organization]}  # or the account's name
         constants: {kind: new, currency: USD}
         missing_id: row_hash                 # no id column: key rows by their content
+        partial: false                       # true: update only the mapped columns
         dates: {order: DMY}                  # DD.MM.YYYY when a column is ambiguous
         numbers: {decimal: ",", thousands: " "}
         csv: {encoding: cp1251, delimiter: ";"}
@@ -131,6 +132,11 @@ class TableMapping(_Strict):
     numbers: NumberSettings = NumberSettings()
     csv: CsvSettings = CsvSettings()
     missing_id: Literal["refuse", "row_hash"] = "refuse"
+    partial: bool = Field(
+        default=False,
+        description="the file updates only the columns it maps in rows already stored "
+        "(or loaded by an earlier file of the same import)",
+    )
     names: list[str] = Field(
         default_factory=list, description="columns holding each record's name or title"
     )

@@ -23,6 +23,7 @@ from crmroi.ingest.columns import ValueCount
 from crmroi.ingest.currency import FxRates
 from crmroi.ingest.links import TARGETS, name_index, resolve_names
 from crmroi.ingest.mapping import MappingFile, TableMapping, choose_table_mapping, load_mapping
+from crmroi.ingest.partial import merge_partial
 from crmroi.ingest.presets import PRESETS, load_preset
 from crmroi.ingest.reading import RawTable, read_raw
 from crmroi.ingest.rejects import Reject, write_rejects_csv
@@ -320,6 +321,15 @@ def _read_and_map(
             warnings=table.warnings,
         )
         out.append((report, table))
+    # a partial file updates rows loaded before it: after the full files of the import
+    out.sort(key=lambda pair: (pair[1].entity != "fx_rates", pair[1].given is not None))
+    partial = sorted({t.entity for _, t in out if t.given is not None})
+    if partial:
+        system = mapping_file.source_system
+        stored = {e: _workspace_rows(store, e, system, TABLES[e].column_names) for e in partial}
+        merge_partial([t for _, t in out], stored)
+        for file_report, table in out:
+            file_report.rejected = len({r.row for r in table.rejects})
     return out
 
 

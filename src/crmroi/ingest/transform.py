@@ -49,6 +49,9 @@ class MappedTable:
     record_names: pd.Series | None = None  # each loaded row's own name (to link others by)
     links_by_name: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     """link column -> rows (resolved, unmatched, ambiguous) by name"""
+    given: frozenset[str] | None = None  # a partial file: the only columns it updates
+    lines: list[int] = field(default_factory=list)  # the file row of each loaded row
+    file: str = ""
 
 
 @dataclass
@@ -114,8 +117,12 @@ def map_table(
         and not extra_id
         and not has_source(table.column(id_name), mapping, file)
     )
+    given = {c.name for c in wanted if has_source(c, mapping, file)}
+    if mapping.partial and "amount" in given:
+        given |= {"currency", "amount_original"}
     for col in wanted:
-        text = None if hashed and col.name == id_name else _text(col, mapping, file, refuse, notes)
+        skip = (hashed and col.name == id_name) or (mapping.partial and col.name not in given)
+        text = None if skip else _text(col, mapping, file, refuse, notes)
         if text is None:
             columns[col.name] = _Cell(_empty(col, n), col.name)
             continue
@@ -135,7 +142,7 @@ def map_table(
         )
 
     for col in table.columns:
-        if col.required:
+        if col.required and (not mapping.partial or col.name in given):
             missing = columns[col.name].values.isna()
             refuse(missing, columns[col.name].source, f"{col.name} is empty", None)
 
@@ -174,6 +181,9 @@ def map_table(
         notes.warnings,
         {name: names[keep].reset_index(drop=True) for name, names in notes.names.items()},
         _record_names(mapping, file, columns, keep),
+        given=frozenset(given) if mapping.partial else None,
+        lines=[int(x) for x in rows[keep]],
+        file=raw.path.name,
     )
 
 
