@@ -80,7 +80,7 @@ def test_plan_versus_actual_in_the_report(small_demo_folder: Path, tmp_path: Pat
     assert [p.ratio for p in section.people] == [False, False, True]
     html = render_html(model)
     assert 'id="plan-actual-lines"' in html and 'id="people-roi"' in html
-    assert "At the measured changes and the actual costs to date, payback in month" in html
+    assert "At the measured changes and the actual costs to date, payback (months):" in html
     _check_workbook(model, tmp_path / "report.xlsx")
 
 

@@ -104,9 +104,13 @@ def test_dashboard_shows_plan_versus_actual(app: FastAPI, viewer: Any) -> None:
     for i, line in enumerate(pva.lines):
         assert cells[f"variance-{i}"] == fmt.money(line.variance, case.currency)
     assert pva.plan is not None
+
+    def shown(months: float) -> str:
+        return "never" if months != months else fmt.fixed(months, 1)
+
     expected = (
-        f"payback in month {fmt.fixed(pva.reforecast.payback_months, 1)} "
-        f"(plan: month {fmt.fixed(pva.plan.payback_months, 1)})"
+        f"payback (months): {shown(pva.reforecast.payback_months)} "
+        f"(plan: {shown(pva.plan.payback_months)})"
     )
     assert expected in page.text
     assert "human capital roi" in page.text

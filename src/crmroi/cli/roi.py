@@ -270,8 +270,8 @@ def _print_actuals(p: PlanVsActual) -> None:
     )
     if p.plan is not None:
         console.print(
-            f"At the measured changes and the actual costs to date, payback in month "
-            f"{_months(f.payback_months)} (plan: month {_months(p.plan.payback_months)})"
+            f"At the measured changes and the actual costs to date, payback (months): "
+            f"{_months(f.payback_months)} (plan: {_months(p.plan.payback_months)})"
         )
     if p.people:
         people = Table(title="People ROI (baseline vs after go-live)")

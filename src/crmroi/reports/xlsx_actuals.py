@@ -75,8 +75,8 @@ def write_plan_actual(wb: Workbook, model: ReportModel, lang: Lang, text: Any) -
         row,
         0,
         _(
-            "At the measured changes and the actual costs to date, payback in month %(n)s "
-            "(plan: month %(p)s); NPV %(v)s (plan: %(w)s)."
+            "At the measured changes and the actual costs to date, payback (months): %(n)s "
+            "(plan: %(p)s); NPV %(v)s (plan: %(w)s)."
         )
         % {
             "n": lang.months(pa.reforecast_payback_months),
