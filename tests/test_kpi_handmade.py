@@ -3,9 +3,13 @@
 
 One team "T" (reps R1, R2; R2 leaves on 2024-07-01), accounts A1 (owner R1), A2
 (owner R2) and A3 (owner R1, a customer from before the data: no 'new' deal),
-go-live 2024-01-01, 12-month windows. Activities on 2023-01-01 00:00 and
-2024-12-31 23:59:59 make the data cover both windows exactly. The expected
-numbers are derived in the comments next to them.
+go-live 2024-01-01, 12-month windows. Coverage is judged per KPI from the date
+column it counts (docs/kpis.md): activities on 2023-01-01 00:00 and 2024-12-31
+23:59:59, and *bookends* that count in no KPI (open deals, tickets without a score
+or cost, zero spend, empty time entries, forecasts for months without wins, two
+unowned leads) make every column cover both windows exactly. The expected numbers
+are derived in the comments next to them; `test_partial_coverage_by_hand` drops
+the bookends.
 """
 
 from __future__ import annotations
@@ -60,7 +64,38 @@ def activity(i: str, at: str, kind: str, direction: str | None, rep: str, acc: s
 
 
 @pytest.fixture
-def tiny(workspace: Store) -> Store:
+def tiny(tiny_raw: Store) -> Store:
+    """The tiny company with bookends: every date column covers 2023-01-01..2024-12-31."""
+    s = tiny_raw
+    put(s, "deals", [
+        {**deal(f"B{i}", "A1", "R1", "new", day, day, False), "is_closed": False}
+        for i, day in enumerate(("2023-01-01", "2024-12-31"))
+    ])  # fmt: skip
+    put(s, "tickets", [
+        {"ticket_id": f"TB{i}", "account_id": "A1", "opened_at": ts(day)}
+        for i, day in enumerate(("2023-01-01", "2024-12-31"))
+    ])  # fmt: skip
+    put(s, "spend", [
+        {"spend_id": f"SB{i}", "spent_on": d(day), "category": "marketing", "amount": 0.0}
+        for i, day in enumerate(("2023-01-01", "2024-12-01"))
+    ])  # fmt: skip
+    put(s, "time_entries", [
+        {"rep_id": "R1", "week_start": d(day), "selling_hours": 0.0, "admin_hours": 0.0}
+        for day in ("2023-01-01", "2024-12-25")
+    ])  # fmt: skip
+    put(s, "forecasts", [
+        {"team": "T", "period_start": d(day), "forecast_amount": 1.0, "made_at": d(day)}
+        for day in ("2023-01-01", "2024-12-01")
+    ])  # fmt: skip
+    put(s, "leads", [
+        {"lead_id": f"LB{i}", "created_at": ts(day), "source": "web"}
+        for i, day in enumerate(("2023-01-01", "2024-12-31"))
+    ])  # fmt: skip
+    return s
+
+
+@pytest.fixture
+def tiny_raw(workspace: Store) -> Store:
     s = workspace
     put(s, "reps", [
         {"rep_id": "R1", "team": "T", "hired_on": d("2020-01-01"), "monthly_cost": 1000.0},
@@ -138,12 +173,12 @@ EXPECTED: dict[str, tuple[float, float]] = {
     "calls_per_won_deal": (2 / 3, 2 / 3),
     "upsell_rate": (0.0, 1.0),  # existing buyers: A3 (renewal) / A1 (upsells D5, D7)
     "revenue_per_customer": (190 / 2, 600 / 2),  # buyers A1, A3 / A1, A2
-    "lead_conversion_rate": (1 / 3, 1 / 2),
+    "lead_conversion_rate": (1 / 4, 1 / 3),  # with the unconverted bookend leads
     "new_customer_revenue": (150.0, 200.0),  # A1 since Mar-23: D1 + D2; A2 since Mar-24: D4
     "cac": (900.0, 200.0),  # (marketing + sales spend) / one new customer
-    "leads": (3.0, 2.0),
+    "leads": (4.0, 3.0),  # with one bookend lead in each window
     "marketing_spend": (300.0, 200.0),
-    "cost_per_lead": (100.0, 100.0),
+    "cost_per_lead": (300 / 4, 200 / 3),
     "cost_per_won_deal": (300.0, 200.0),  # won deals with a lead source: D1; D4
     "csat": (3.0, 5.0),
     "service_cost_per_ticket": (15.0, 20.0),
@@ -189,7 +224,38 @@ def test_empty_tables_are_unavailable_never_zero(workspace: Store) -> None:
 def test_uncovered_window_is_unavailable(tiny: Store) -> None:
     report = compute_kpi_report(tiny, go_live=dt.date(2025, 1, 1), bootstrap=0, kpis=["leads"])
     assert not report.kpis[0].available
-    assert "do not cover the after window" in (report.kpis[0].reason or "")
+    reason = report.kpis[0].reason or ""
+    assert "leads.created_at (2023-01-01 to 2024-12-31) cover 0.0 of 12 months of the after" in reason
+    assert "below the 25% coverage floor" in reason
+
+
+def test_partial_coverage_by_hand(tiny_raw: Store) -> None:
+    """Without the bookends each KPI covers only what its own column covers."""
+    report = compute_kpi_report(tiny_raw, go_live=GO_LIVE, bootstrap=0)
+    sales = report.get("sales_volume")
+    # closes run 2023-03-01 .. 2024-09-01 (that day included): 10 months, 8 + 1/30 months
+    assert sales.unit == "USD per covered month"
+    assert (sales.baseline, sales.after) == (pytest.approx(19.0), pytest.approx(600 / (8 + 1 / 30)))
+    assert sales.coverage is not None and sales.coverage["basis"] == "per covered month"
+    assert sales.coverage["baseline"]["start"] == "2023-03-01"
+    assert sales.coverage["after"]["end"] == "2024-09-01"
+    # rep-months inside the covered span: Mar-Dec 2023 2 reps; Jan-Jun 2024 2, Jul-Sep 1 R1
+    per_rep = report.get("sales_per_rep")
+    assert per_rep.unit == "USD per rep-month"
+    assert per_rep.baseline == pytest.approx(190 / 20)
+    assert per_rep.after == pytest.approx(600 / (12 + 2 + 1 / 30))
+    # leads 2023-02-01 .. 2024-03-01: the after window has 2 months of 12, below the floor
+    leads = report.get("leads")
+    assert not leads.available and leads.baseline is None
+    assert leads.reason == (
+        "leads.created_at (2023-02-01 to 2024-03-01) cover 2.0 of 12 months of the after "
+        "window, below the 25% coverage floor"
+    )
+    # ratios of distinct customers need whole windows
+    assert "needs whole windows" in (report.get("revenue_per_customer").reason or "")
+    # spend x deals (cac, company windows): spend to 2024-06 (a month), closes to 2024-09-01
+    cac = report.get("cac")
+    assert cac.coverage is not None and cac.coverage["after"]["end"] == "2024-06-30"
 
 
 def test_missing_go_live_is_a_user_error(tiny: Store) -> None:

@@ -34,8 +34,11 @@ class GroupBy(StrEnum):
 CSV_COLUMNS = [
     "group", "area", "name", "unit", "baseline", "after", "change_abs", "change_rel",
     "ci_low", "ci_high", "significant", "net_change_abs", "net_change_rel", "net_ci_low",
-    "net_ci_high", "available", "reason",
+    "net_ci_high", "available", "reason", "basis",
+    "baseline_covered_from", "baseline_covered_to", "baseline_covered_months",
+    "after_covered_from", "after_covered_to", "after_covered_months",
 ]  # fmt: skip
+COVERAGE_FIELDS = {"covered_from": "start", "covered_to": "end", "covered_months": "months"}
 
 
 def _num(value: float | None, unit: str) -> str:
@@ -53,6 +56,14 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:+.1f}%"
 
 
+def _covered(k: KpiChange) -> str:
+    """'covered months / nominal months' of the baseline and after windows."""
+    if not k.coverage:
+        return "-"
+    b, a = k.coverage["baseline"], k.coverage["after"]
+    return f"{b['months']:.1f}/{b['nominal_months']} | {a['months']:.1f}/{a['nominal_months']}"
+
+
 def _change(k: KpiChange) -> str:
     if k.change_abs is None:
         return "-"
@@ -68,28 +79,39 @@ def render_table(report: KpiReport) -> None:
     title = (
         f"KPIs: baseline {b[0]:%Y-%m-%d}..{b[1]:%Y-%m-%d} vs after {a[0]:%Y-%m-%d}..{a[1]:%Y-%m-%d}"
     )
-    table = Table(title=title, caption="* 95% interval of the change excludes 0")
+    table = Table(
+        title=title,
+        caption="* 95% interval of the change excludes 0; covered: months of each window "
+        "(baseline | after) the KPI's own data cover; totals of partly covered windows "
+        "are per covered month",
+    )
     if report.by:
         table.add_column(report.by)
-    for col in ("KPI", "unit", "baseline", "after", "change", "rel.", "95% interval", "net (DiD)"):
+    for col in (
+        "KPI", "unit", "baseline", "after", "change", "rel.", "95% interval", "net (DiD)",
+        "covered",
+    ):  # fmt: skip
         table.add_column(col, justify="left" if col in ("KPI", "unit") else "right")
     for area in AREAS:
         rows = [k for k in report.kpis if k.area == area]
         if not rows:
             continue
         table.add_section()
-        table.add_row(*([""] if report.by else []), f"[bold]{area}[/]", *[""] * 7)
+        table.add_row(*([""] if report.by else []), f"[bold]{area}[/]", *[""] * 8)
         for k in rows:
             lead = [k.group or ""] if report.by else []
             if not k.available:
-                table.add_row(*lead, k.name, k.unit, f"[dim]unavailable: {k.reason}[/]", *[""] * 5)
+                table.add_row(
+                    *lead, k.name, k.unit, f"[dim]unavailable: {k.reason}[/]", *[""] * 5,
+                    _covered(k),
+                )  # fmt: skip
                 continue
             interval = (
                 "-" if k.ci_low is None else f"{_num(k.ci_low, k.unit)}..{_num(k.ci_high, k.unit)}"
             )
             table.add_row(
                 *lead, k.name, k.unit, _num(k.baseline, k.unit), _num(k.after, k.unit),
-                _change(k), _pct(k.change_rel), interval, _pct(k.net_change_rel),
+                _change(k), _pct(k.change_rel), interval, _pct(k.net_change_rel), _covered(k),
             )  # fmt: skip
     console.print(table)
     if report.go_live_by_team:
@@ -102,6 +124,11 @@ def write_csv(report: KpiReport) -> None:
     writer.writerow(CSV_COLUMNS)
     for k in report.kpis:
         row = k.to_json()
+        cov = row.pop("coverage") or {}
+        row["basis"] = cov.get("basis")
+        for period in ("baseline", "after"):
+            for name, key in COVERAGE_FIELDS.items():
+                row[f"{period}_{name}"] = (cov.get(period) or {}).get(key)
         writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
 
 

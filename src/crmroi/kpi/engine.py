@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import ibis
 import numpy as np
@@ -30,6 +31,18 @@ from crmroi.errors import ConfigurationError
 from crmroi.kpi import activity, customers, sales, service, sources
 from crmroi.kpi.buckets import Buckets
 from crmroi.kpi.changes import Cells, MedianCells, Sums, ci, did, value
+from crmroi.kpi.coverage import (
+    COVERAGE_FLOOR,
+    WHOLE,
+    WHOLE_WINDOWS,
+    Clipped,
+    Interval,
+    column_spans,
+    kpi_columns,
+    kpi_span,
+    period_coverage,
+    span_text,
+)
 from crmroi.kpi.definitions import BY_CHOICES, KPI_DEFINITIONS, KpiDefinition
 from crmroi.kpi.facts import Ctx, Recipe, View
 from crmroi.kpi.intervals import Z95, BootstrapWeights, normal_ci, percentile_cis
@@ -41,7 +54,6 @@ from crmroi.store.store import Store
 
 Progress = Callable[[str, float], None]
 Span = tuple[dt.datetime, dt.datetime] | None
-FULL_COVERAGE = 0.95  # a window this much inside the data counts as complete
 
 SPECS: dict[str, Recipe] = {
     **sales.SPECS,
@@ -168,24 +180,37 @@ class _Plan:
         ]
 
 
-def _coverage(sums: UnitSums, windows: Windows, span: Span, labels: Labels) -> np.ndarray:
-    """Share of each row's (team, period) window that the data cover."""
+def _row_windows(sums: UnitSums, ev: Clipped, labels: Labels, of: str) -> np.ndarray:
+    """Per row, its (team, period) window's covered `of` ("share" or "months")."""
     out = np.ones(len(sums))
+    measure = ev.share if of == "share" else ev.months
     for team in np.unique(sums.team):
-        window = windows.window(labels.name(int(team)))
-        for p, name in enumerate(PERIODS):
-            out[(sums.team == team) & (sums.period == p)] = window.coverage(name, span)
+        name = labels.name(int(team))
+        for p, period in enumerate(PERIODS):
+            out[(sums.team == team) & (sums.period == p)] = measure(name, period)
     return out
 
 
-def _adjust(kind: str, sums: UnitSums, windows: Windows, span: Span, labels: Labels) -> UnitSums:
-    """Totals scaled to the nominal window length; retention only from fully covered windows."""
-    if kind == "total":
-        cov = _coverage(sums, windows, span, labels)
-        sums.num = sums.num * np.where(cov > 0, 1.0 / np.maximum(cov, 1e-9), 0.0)
-    elif kind == "annual":
-        return sums.take(_coverage(sums, windows, span, labels) >= FULL_COVERAGE)
-    return sums
+def _whole(ev: Clipped) -> bool:
+    """True when every window (each team's and the company's) is whole."""
+    teams = [None, *ev.windows.by_team]
+    return all(ev.share(t, p) >= WHOLE for t in teams for p in PERIODS)
+
+
+def _adjust(d: KpiDefinition, sums: UnitSums, ev: Clipped, labels: Labels) -> np.ndarray:
+    """Totals per covered month unless every window is whole (in place); returns the
+    rows to keep: KPIs that need whole windows keep only the rows of teams (or the
+    company) whose baseline and after windows are both whole."""
+    if d.kind == "total" and not _whole(ev):
+        months = _row_windows(sums, ev, labels, "months")
+        sums.num = sums.num / np.maximum(months, 1e-9)
+    if d.name not in WHOLE_WINDOWS:
+        return np.ones(len(sums), dtype=bool)
+    share = np.full(len(sums), min(ev.share(None, p) for p in PERIODS))
+    for team in np.unique(sums.team):
+        name = labels.name(int(team))
+        share[sums.team == team] = min(ev.share(name, p) for p in PERIODS)
+    return share >= WHOLE
 
 
 def _unavailable(d: KpiDefinition, reason: str, group: str | None = None) -> KpiChange:
@@ -203,34 +228,64 @@ class _Run:
     did_views: list[View]
     span: Span
     weights: BootstrapWeights | None
+    views: dict[tuple[Interval, bool], tuple[View, list[View]]]
 
 
 Finish = Callable[[], list[KpiChange]]
 
 
-def _evaluate(run: _Run, d: KpiDefinition, by: str | None) -> Finish:
+def _evaluations(
+    windows: Windows, groups: list[DidGroup], span: Interval, company: bool
+) -> tuple[Clipped, list[Clipped]]:
+    """A KPI's windows clipped to its covered span: the report's (company-level KPIs:
+    the company windows for every row) and the difference-in-differences ones."""
+    if company:
+        base = Windows(windows.default, {}, windows.baseline_months, windows.after_months)
+        return Clipped(base, span), []
+    return Clipped(windows, span), [Clipped(g.windows, span) for g in groups]
+
+
+def _floor_reason(d: KpiDefinition, ev: Clipped, columns: list[str], span: Interval) -> str | None:
+    """Why the KPI's data cover too little of a window (None: enough)."""
+    for period in PERIODS:
+        cov = period_coverage(ev, period)
+        if float(cov["share"]) < COVERAGE_FLOOR:
+            return (
+                f"{', '.join(columns)} ({span_text(span)}) cover {float(cov['months']):.1f} "
+                f"of {cov['nominal_months']} months of the {period} window, below the "
+                f"{COVERAGE_FLOOR:.0%} coverage floor"
+            )
+    if d.name in WHOLE_WINDOWS:
+        teams = [None] if not ev.windows.by_team else list(ev.windows.by_team)
+        if not any(min(ev.share(t, p) for p in PERIODS) >= WHOLE for t in teams):
+            return (
+                f"needs whole windows (a window's distinct customers or accounts depend on its "
+                f"length); {', '.join(columns)} ({span_text(span)}) leave no team with a whole "
+                "baseline and after window"
+            )
+    return None
+
+
+def _evaluate(run: _Run, d: KpiDefinition, by: str | None, span: Interval) -> Finish:
     """Every group's change (and net change) of one KPI, in two steps: this call
     forms the KPI's sums (and queues its bootstrap sums); the function it returns,
     called after the run's `BootstrapWeights.flush`, forms the changes."""
-    windows, span, labels = run.windows, run.span, run.ctx.labels
-    for p in PERIODS:
-        if max(w.coverage(p, span) for w in (windows.default, *windows.by_team.values())) <= 0:
-            first, last = (
-                ("?", "?") if span is None else (f"{span[0]:%Y-%m-%d}", f"{span[1]:%Y-%m-%d}")
-            )
-            reason = f"the data ({first} to {last}) do not cover the {p} window"
-            return lambda: [_unavailable(d, reason)]
+    labels = run.ctx.labels
+    ev, did_evs = _evaluations(run.windows, run.groups, span, d.company_level)
+    main_view, did_views = run.views[(span, d.company_level)]
     recipe = SPECS[d.name]
-    groups = run.groups if by in (None, "team") else []
-    main = _adjust(d.kind, recipe(run.main), windows, span, labels)
+    groups = run.groups if by in (None, "team") and not d.company_level else []
+    main = recipe(main_view)
+    main = main.take(_adjust(d, main, ev, labels))
     plan = _Plan(main, groups, labels)
     parts, cells = [main], [plan.main(main)]
-    for i, (g, view) in enumerate(zip(groups, run.did_views, strict=True)):
+    for i, view in enumerate(did_views[: len(groups)]):
         s = recipe(view)
         cell = plan.did(i, s)
-        keep = cell >= 0
-        parts.append(_adjust(d.kind, s.take(keep), g.windows, span, labels))
-        cells.append(cell[keep])
+        s = s.take(cell >= 0)
+        keep = _adjust(d, s, did_evs[i], labels)
+        parts.append(s.take(keep))
+        cells.append(cell[cell >= 0][keep])
     sums, cell = UnitSums.concat(parts), np.concatenate(cells).astype(np.int64)
     if d.kind == "median":
         medians = MedianCells(sums, cell)
@@ -392,6 +447,17 @@ def _median_changes(
     return out
 
 
+PER_MONTH = "per covered month"
+
+
+def _coverage_info(ev: Clipped, d: KpiDefinition) -> dict[str, Any]:
+    """What the KPI's data cover: per window the covered span, months and share; the
+    basis of totals (window totals or per covered month)."""
+    whole = _whole(ev)
+    basis = PER_MONTH if d.kind == "total" and not whole else "window"
+    return {"basis": basis, **{p: period_coverage(ev, p) for p in PERIODS}}
+
+
 def compute_kpi_report(
     store: Store,
     *,
@@ -418,17 +484,30 @@ def compute_kpi_report(
     windows = resolve_windows(store.settings(), go_live, baseline_months, after_months)
     counts = _counts(store)
     span = data_span(store, counts)
+    spans = column_spans(store, counts)
     groups = did_groups(windows) if by in (None, "team") else []
-    buckets = Buckets([windows, *(g.windows for g in groups)], list(windows.by_team))
-    ctx = Ctx(store, buckets, by, _month_starts(windows))
-    run = _Run(
-        ctx, windows, View(ctx, windows), groups,
-        [View(ctx, g.windows, by_team=True) for g in groups], span,
-        BootstrapWeights(seed, bootstrap, ctx.labels.names) if bootstrap > 0 else None,
-    )  # fmt: skip
     names = list(kpis or KPI_DEFINITIONS)
     if by == "source" and kpis is None:
         names = [n for n in names if "source" in KPI_DEFINITIONS[n].dims]
+    columns = {n: kpi_columns(n, counts, KPI_DEFINITIONS[n].tables) for n in names}
+    kspans = {n: kpi_span(columns[n], spans) for n in names}
+    evaluations: dict[tuple[Interval, bool], tuple[Clipped, list[Clipped]]] = {}
+    for n, ks in kspans.items():
+        company = KPI_DEFINITIONS[n].company_level
+        if ks is not None and (ks, company) not in evaluations:
+            evaluations[(ks, company)] = _evaluations(windows, groups, ks, company)
+    evs = [e for main_ev, did_evs in evaluations.values() for e in (main_ev, *did_evs)]
+    buckets = Buckets([windows, *(g.windows for g in groups), *evs], list(windows.by_team))
+    ctx = Ctx(store, buckets, by, _month_starts(windows))
+    views = {
+        key: (View(ctx, main_ev), [View(ctx, e, by_team=True) for e in did_evs])
+        for key, (main_ev, did_evs) in evaluations.items()
+    }
+    run = _Run(
+        ctx, windows, View(ctx, windows), groups,
+        [View(ctx, g.windows, by_team=True) for g in groups], span,
+        BootstrapWeights(seed, bootstrap, ctx.labels.names) if bootstrap > 0 else None, views,
+    )  # fmt: skip
     results: list[list[KpiChange] | Finish] = []
     needed = {
         n for name in names for n in KPI_DEFINITIONS[name].needs if counts.get(n.split(".")[0])
@@ -451,15 +530,27 @@ def compute_kpi_report(
             results.append([_unavailable(d, f"{column} has no values")])
         elif by is not None and by not in d.dims:
             results.append([_unavailable(d, f"not available by {by} (its inputs have no {by})")])
+        elif (ks := kspans[name]) is None:
+            missing = [c for c in columns[name] if c not in spans]
+            results.append([_unavailable(d, f"{', '.join(missing)} has no dates")])
+        elif why := _floor_reason(d, evaluations[(ks, d.company_level)][0], columns[name], ks):
+            results.append([_unavailable(d, why)])
         else:
-            results.append(_evaluate(run, d, by))
+            results.append(_evaluate(run, d, by, ks))
     if run.weights is not None:
         run.weights.flush()  # every KPI's replicate sums at once
     changes: list[KpiChange] = []
     for name, r in zip(names, results, strict=True):
         found = r if isinstance(r, list) else r()
         d = KPI_DEFINITIONS[name]
-        changes += found or [_unavailable(d, "no usable rows in the baseline or after window")]
+        found = found or [_unavailable(d, "no usable rows in the baseline or after window")]
+        ks = kspans[name]
+        cov = None if ks is None else _coverage_info(evaluations[(ks, d.company_level)][0], d)
+        for k in found:
+            k.coverage = cov
+            if cov is not None and cov["basis"] == PER_MONTH and k.available:
+                k.unit = f"{d.unit} {PER_MONTH}"
+        changes += found
     if progress:
         progress("done", 1.0)
     b0, b1 = windows.span("baseline")
@@ -477,4 +568,7 @@ def compute_kpi_report(
         bootstrap=bootstrap,
         seed=seed,
         data_span=span,
+        data_spans={
+            c: (lo.date(), (hi - dt.timedelta(days=1)).date()) for c, (lo, hi) in spans.items()
+        },
     )

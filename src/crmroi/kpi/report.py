@@ -38,6 +38,7 @@ class KpiChange:
     net_change_rel: float | None = None
     net_ci_low: float | None = None
     net_ci_high: float | None = None
+    coverage: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         for key in (
@@ -69,6 +70,7 @@ class KpiReport:
     bootstrap: int = 0
     seed: int = 0
     data_span: tuple[dt.datetime, dt.datetime] | None = None
+    data_spans: dict[str, tuple[dt.date, dt.date]] = field(default_factory=dict)
 
     def get(self, name: str, group: str | None = None) -> KpiChange:
         """The change of KPI `name` (for `group` when the report is grouped)."""
@@ -92,5 +94,9 @@ class KpiReport:
             "by": self.by,
             "bootstrap": self.bootstrap,
             "seed": self.seed,
+            "data_spans": {
+                c: {"first": a.isoformat(), "last": b.isoformat()}
+                for c, (a, b) in self.data_spans.items()
+            },
             "kpis": [k.to_json() for k in self.kpis],
         }

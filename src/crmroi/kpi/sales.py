@@ -7,12 +7,16 @@ aggregates the deals per account, rep and bucket for every deal KPI.
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
+
 import ibis
 import numpy as np
 import pyarrow as pa
 
 from crmroi.kpi.facts import Ctx, Recipe, View, days_between, fetch_cube, flag, when
 from crmroi.kpi.stats import Cube, UnitSums, values_in
+from crmroi.kpi.windows import add_months
 
 
 def won_filter(d: ibis.Table) -> ibis.ir.BooleanValue:
@@ -92,21 +96,40 @@ def relationship_cube(ctx: Ctx) -> Cube:
 
 
 def rep_months_cube(ctx: Ctx) -> Cube:
-    """One row per rep and calendar month employed (hired_on..left_on): n and cost (USD)."""
+    """Rep-months employed (hired_on..left_on), cut at every window bound: per rep and
+    piece of a calendar month, `months` (the piece's share of its month) and cost
+    (USD, the monthly cost times that share). A rep counts for a whole month when
+    employed on any day of it; a window that starts or ends inside a month (a KPI's
+    covered span, see `crmroi.kpi.coverage`) takes only its part of that month."""
     r = ctx.t("reps")
     ts = pa.timestamp("us")
-    months = ibis.memtable(
+    grid = list(ctx.month_starts)
+    if len(grid) < 2:
+        grid = [*grid, *grid][:2]
+    cuts = sorted(set(grid) | {b for b in ctx.buckets.bounds if grid[0] < b < grid[-1]})
+    p0, m0, m1, w = [], [], [], []
+    for a, b in itertools.pairwise(cuts):
+        first = dt.datetime(a.year, a.month, 1)
+        nxt = dt.datetime.combine(add_months(first.date(), 1), dt.time())
+        p0.append(a)
+        m0.append(first)
+        m1.append(nxt)
+        w.append((b - a) / (nxt - first))
+    pieces = ibis.memtable(
         pa.table(
-            {"m0": pa.array(ctx.month_starts[:-1], ts), "m1": pa.array(ctx.month_starts[1:], ts)}
+            {
+                "p0": pa.array(p0, ts), "m0": pa.array(m0, ts), "m1": pa.array(m1, ts),
+                "w": pa.array(w, pa.float64()),
+            }
         )
-    )  # from Arrow: no pandas round-trip
-    j = r.cross_join(months)
+    )  # from Arrow: no pandas round-trip  # fmt: skip
+    j = r.cross_join(pieces)
     hired = j.hired_on.isnull() | (j.hired_on.cast("timestamp") < j.m1)
     left = j.left_on.isnull() | (j.left_on.cast("timestamp") > j.m0)
     j = j.filter(hired & left)
     return fetch_cube(
-        ctx, j, ts=j.m0, rep=j.rep_id, team=j.team, keys=["rep"],
-        sums={"cost": j.monthly_cost.fill_null(0.0).cast("float64")},
+        ctx, j, ts=j.p0, rep=j.rep_id, team=j.team, keys=["rep"],
+        sums={"months": j.w, "cost": j.monthly_cost.fill_null(0.0).cast("float64") * j.w},
     )  # fmt: skip
 
 
@@ -127,7 +150,7 @@ def won_deals(v: View) -> UnitSums:
 def sales_per_rep(v: View) -> UnitSums:
     c, m = v.on(deals_cube), v.on(rep_months_cube)
     return UnitSums.concat(
-        [c.sums("rep", c["won_amount"], 0.0, c["won"] > 0), m.sums("rep", 0.0, m["n"])]
+        [c.sums("rep", c["won_amount"], 0.0, c["won"] > 0), m.sums("rep", 0.0, m["months"])]
     )
 
 
