@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crmroi.kpi import KPI_DEFINITIONS, compute_kpi_report, engine
+from crmroi.kpi import KPI_DEFINITIONS, compute_kpi_report, coverage, engine
 from crmroi.kpi.buckets import Buckets
 from crmroi.kpi.coverage import Clipped, Interval, column_spans, kpi_columns, kpi_span
 from crmroi.kpi.definitions import KpiDefinition
@@ -66,7 +66,7 @@ class Setup:
         """The KPI's per-unit sums in `view` (totals per covered month when a window
         is not whole; KPIs needing whole windows filtered)."""
         raw = engine.SPECS[d.name](view)
-        return raw.take(engine._adjust(d, raw, ev, self.ctx.labels))
+        return raw.take(coverage.adjust(d, raw, ev, self.ctx.labels))
 
     def replicate_weights(self, unit: np.ndarray) -> np.ndarray:
         """(rows x replicates) bootstrap weights of rows of units `unit` (1: a fixed row)."""

@@ -225,7 +225,9 @@ def test_uncovered_window_is_unavailable(tiny: Store) -> None:
     report = compute_kpi_report(tiny, go_live=dt.date(2025, 1, 1), bootstrap=0, kpis=["leads"])
     assert not report.kpis[0].available
     reason = report.kpis[0].reason or ""
-    assert "leads.created_at (2023-01-01 to 2024-12-31) cover 0.0 of 12 months of the after" in reason
+    assert (
+        "leads.created_at (2023-01-01 to 2024-12-31) cover 0.0 of 12 months of the after" in reason
+    )
     assert "below the 25% coverage floor" in reason
 
 

@@ -27,8 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import ibis
+import numpy as np
 
 from crmroi.kpi.buckets import Span
+from crmroi.kpi.definitions import KpiDefinition
+from crmroi.kpi.stats import Labels, UnitSums
 from crmroi.kpi.windows import PERIODS, Window, Windows, add_months
 from crmroi.store.store import Store
 
@@ -203,3 +206,70 @@ def period_coverage(ev: Clipped, period: str) -> dict[str, Any]:
         "nominal_months": ev.windows.months(period),
         "share": round(months / nominal, 4) if nominal else 0.0,
     }
+
+
+# -- applied by the engine (crmroi.kpi.engine) ------------------------------------
+
+
+def row_windows(sums: UnitSums, ev: Clipped, labels: Labels, of: str) -> np.ndarray:
+    """Per row, its (team, period) window's covered `of` ("share" or "months")."""
+    out = np.ones(len(sums))
+    measure = ev.share if of == "share" else ev.months
+    for team in np.unique(sums.team):
+        name = labels.name(int(team))
+        for p, period in enumerate(PERIODS):
+            out[(sums.team == team) & (sums.period == p)] = measure(name, period)
+    return out
+
+
+def whole(ev: Clipped) -> bool:
+    """True when every window (each team's and the company's) is whole."""
+    teams = [None, *ev.windows.by_team]
+    return all(ev.share(t, p) >= WHOLE for t in teams for p in PERIODS)
+
+
+def adjust(d: KpiDefinition, sums: UnitSums, ev: Clipped, labels: Labels) -> np.ndarray:
+    """Totals per covered month unless every window is whole (in place); returns the
+    rows to keep: KPIs that need whole windows keep only the rows of teams (or the
+    company) whose baseline and after windows are both whole."""
+    if d.kind == "total" and not whole(ev):
+        months = row_windows(sums, ev, labels, "months")
+        sums.num = sums.num / np.maximum(months, 1e-9)
+    if d.name not in WHOLE_WINDOWS:
+        return np.ones(len(sums), dtype=bool)
+    share = np.full(len(sums), min(ev.share(None, p) for p in PERIODS))
+    for team in np.unique(sums.team):
+        name = labels.name(int(team))
+        share[sums.team == team] = min(ev.share(name, p) for p in PERIODS)
+    return share >= WHOLE
+
+
+def floor_reason(d: KpiDefinition, ev: Clipped, columns: list[str], span: Interval) -> str | None:
+    """Why the KPI's data cover too little of a window (None: enough)."""
+    for period in PERIODS:
+        cov = period_coverage(ev, period)
+        if float(cov["share"]) < COVERAGE_FLOOR:
+            return (
+                f"{', '.join(columns)} ({span_text(span)}) cover {float(cov['months']):.1f} "
+                f"of {cov['nominal_months']} months of the {period} window, below the "
+                f"{COVERAGE_FLOOR:.0%} coverage floor"
+            )
+    if d.name in WHOLE_WINDOWS:
+        teams = [None] if not ev.windows.by_team else list(ev.windows.by_team)
+        if not any(min(ev.share(t, p) for p in PERIODS) >= WHOLE for t in teams):
+            return (
+                f"needs whole windows (a window's distinct customers or accounts depend on its "
+                f"length); {', '.join(columns)} ({span_text(span)}) leave no team with a whole "
+                "baseline and after window"
+            )
+    return None
+
+
+PER_MONTH = "per covered month"
+
+
+def coverage_info(ev: Clipped, d: KpiDefinition) -> dict[str, Any]:
+    """What the KPI's data cover: per window the covered span, months and share; the
+    basis of totals (window totals or per covered month)."""
+    basis = PER_MONTH if d.kind == "total" and not whole(ev) else "window"
+    return {"basis": basis, **{p: period_coverage(ev, p) for p in PERIODS}}

@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import ibis
 import numpy as np
@@ -32,16 +31,15 @@ from crmroi.kpi import activity, customers, sales, service, sources
 from crmroi.kpi.buckets import Buckets
 from crmroi.kpi.changes import Cells, MedianCells, Sums, ci, did, value
 from crmroi.kpi.coverage import (
-    COVERAGE_FLOOR,
-    WHOLE,
-    WHOLE_WINDOWS,
+    PER_MONTH,
     Clipped,
     Interval,
+    adjust,
     column_spans,
+    coverage_info,
+    floor_reason,
     kpi_columns,
     kpi_span,
-    period_coverage,
-    span_text,
 )
 from crmroi.kpi.definitions import BY_CHOICES, KPI_DEFINITIONS, KpiDefinition
 from crmroi.kpi.facts import Ctx, Recipe, View
@@ -180,39 +178,6 @@ class _Plan:
         ]
 
 
-def _row_windows(sums: UnitSums, ev: Clipped, labels: Labels, of: str) -> np.ndarray:
-    """Per row, its (team, period) window's covered `of` ("share" or "months")."""
-    out = np.ones(len(sums))
-    measure = ev.share if of == "share" else ev.months
-    for team in np.unique(sums.team):
-        name = labels.name(int(team))
-        for p, period in enumerate(PERIODS):
-            out[(sums.team == team) & (sums.period == p)] = measure(name, period)
-    return out
-
-
-def _whole(ev: Clipped) -> bool:
-    """True when every window (each team's and the company's) is whole."""
-    teams = [None, *ev.windows.by_team]
-    return all(ev.share(t, p) >= WHOLE for t in teams for p in PERIODS)
-
-
-def _adjust(d: KpiDefinition, sums: UnitSums, ev: Clipped, labels: Labels) -> np.ndarray:
-    """Totals per covered month unless every window is whole (in place); returns the
-    rows to keep: KPIs that need whole windows keep only the rows of teams (or the
-    company) whose baseline and after windows are both whole."""
-    if d.kind == "total" and not _whole(ev):
-        months = _row_windows(sums, ev, labels, "months")
-        sums.num = sums.num / np.maximum(months, 1e-9)
-    if d.name not in WHOLE_WINDOWS:
-        return np.ones(len(sums), dtype=bool)
-    share = np.full(len(sums), min(ev.share(None, p) for p in PERIODS))
-    for team in np.unique(sums.team):
-        name = labels.name(int(team))
-        share[sums.team == team] = min(ev.share(name, p) for p in PERIODS)
-    return share >= WHOLE
-
-
 def _unavailable(d: KpiDefinition, reason: str, group: str | None = None) -> KpiChange:
     return KpiChange(d.name, d.unit, d.area, available=False, reason=reason, group=group)
 
@@ -245,27 +210,6 @@ def _evaluations(
     return Clipped(windows, span), [Clipped(g.windows, span) for g in groups]
 
 
-def _floor_reason(d: KpiDefinition, ev: Clipped, columns: list[str], span: Interval) -> str | None:
-    """Why the KPI's data cover too little of a window (None: enough)."""
-    for period in PERIODS:
-        cov = period_coverage(ev, period)
-        if float(cov["share"]) < COVERAGE_FLOOR:
-            return (
-                f"{', '.join(columns)} ({span_text(span)}) cover {float(cov['months']):.1f} "
-                f"of {cov['nominal_months']} months of the {period} window, below the "
-                f"{COVERAGE_FLOOR:.0%} coverage floor"
-            )
-    if d.name in WHOLE_WINDOWS:
-        teams = [None] if not ev.windows.by_team else list(ev.windows.by_team)
-        if not any(min(ev.share(t, p) for p in PERIODS) >= WHOLE for t in teams):
-            return (
-                f"needs whole windows (a window's distinct customers or accounts depend on its "
-                f"length); {', '.join(columns)} ({span_text(span)}) leave no team with a whole "
-                "baseline and after window"
-            )
-    return None
-
-
 def _evaluate(run: _Run, d: KpiDefinition, by: str | None, span: Interval) -> Finish:
     """Every group's change (and net change) of one KPI, in two steps: this call
     forms the KPI's sums (and queues its bootstrap sums); the function it returns,
@@ -276,14 +220,14 @@ def _evaluate(run: _Run, d: KpiDefinition, by: str | None, span: Interval) -> Fi
     recipe = SPECS[d.name]
     groups = run.groups if by in (None, "team") and not d.company_level else []
     main = recipe(main_view)
-    main = main.take(_adjust(d, main, ev, labels))
+    main = main.take(adjust(d, main, ev, labels))
     plan = _Plan(main, groups, labels)
     parts, cells = [main], [plan.main(main)]
     for i, view in enumerate(did_views[: len(groups)]):
         s = recipe(view)
         cell = plan.did(i, s)
         s = s.take(cell >= 0)
-        keep = _adjust(d, s, did_evs[i], labels)
+        keep = adjust(d, s, did_evs[i], labels)
         parts.append(s.take(keep))
         cells.append(cell[cell >= 0][keep])
     sums, cell = UnitSums.concat(parts), np.concatenate(cells).astype(np.int64)
@@ -447,17 +391,6 @@ def _median_changes(
     return out
 
 
-PER_MONTH = "per covered month"
-
-
-def _coverage_info(ev: Clipped, d: KpiDefinition) -> dict[str, Any]:
-    """What the KPI's data cover: per window the covered span, months and share; the
-    basis of totals (window totals or per covered month)."""
-    whole = _whole(ev)
-    basis = PER_MONTH if d.kind == "total" and not whole else "window"
-    return {"basis": basis, **{p: period_coverage(ev, p) for p in PERIODS}}
-
-
 def compute_kpi_report(
     store: Store,
     *,
@@ -533,7 +466,7 @@ def compute_kpi_report(
         elif (ks := kspans[name]) is None:
             missing = [c for c in columns[name] if c not in spans]
             results.append([_unavailable(d, f"{', '.join(missing)} has no dates")])
-        elif why := _floor_reason(d, evaluations[(ks, d.company_level)][0], columns[name], ks):
+        elif why := floor_reason(d, evaluations[(ks, d.company_level)][0], columns[name], ks):
             results.append([_unavailable(d, why)])
         else:
             results.append(_evaluate(run, d, by, ks))
@@ -545,7 +478,7 @@ def compute_kpi_report(
         d = KPI_DEFINITIONS[name]
         found = found or [_unavailable(d, "no usable rows in the baseline or after window")]
         ks = kspans[name]
-        cov = None if ks is None else _coverage_info(evaluations[(ks, d.company_level)][0], d)
+        cov = None if ks is None else coverage_info(evaluations[(ks, d.company_level)][0], d)
         for k in found:
             k.coverage = cov
             if cov is not None and cov["basis"] == PER_MONTH and k.available:
