@@ -74,14 +74,15 @@ def assert_matches(report: KpiReport, expected: dict[str, dict[str, float]]) -> 
     assert checked >= 2 * 25
 
 
-def test_single_go_live_matches_pandas(engine_store: Store) -> None:
+@pytest.mark.parametrize("exposure", ["created", "closed"])
+def test_single_go_live_matches_pandas(engine_store: Store, exposure: str) -> None:
     demo_store = engine_store
     go_live = dt.date(2024, 7, 1)
-    report = compute_kpi_report(demo_store, go_live=go_live, bootstrap=0)
+    report = compute_kpi_report(demo_store, go_live=go_live, bootstrap=0, exposure=exposure)
     assert {k.name for k in report.kpis} == set(KPI_DEFINITIONS)
     assert all(k.available for k in report.kpis), [k for k in report.kpis if not k.available]
     ref = Ref(read_frames(demo_store), go_live, {})
-    assert_matches(report, pandas_kpis(ref))
+    assert_matches(report, pandas_kpis(ref, exposure))
     assert report.baseline == (dt.date(2023, 7, 1), dt.date(2024, 6, 30))
     assert report.after == (dt.date(2024, 7, 1), dt.date(2025, 6, 30))
 

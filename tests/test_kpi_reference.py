@@ -194,12 +194,23 @@ class Ref:
         return ((end - start) / (rm.m1 - rm.m0)).clip(lower=0.0)
 
 
-def pandas_kpis(ref: Ref) -> dict[str, dict[str, float]]:
+def worked(ref: Ref, deals: pd.DataFrame) -> pd.Series:
+    """The "created" exposure: deals created in the (team's, unclipped) window they
+    closed in, i.e. created on or after the start of that window."""
+    b0, g, _ = ref.bounds(ref.team_of(deals.owner_rep_id, deals.account_id))
+    created = pd.to_datetime(deals.created_at).fillna(pd.to_datetime(deals.closed_at))
+    closed = pd.to_datetime(deals.closed_at)
+    return ((closed < g) & (created >= b0)) | ((closed >= g) & (created >= g))
+
+
+def pandas_kpis(ref: Ref, exposure: str = "closed") -> dict[str, dict[str, float]]:
     """Baseline and after value of every KPI, computed with pandas."""
     f = ref.f
     out: dict[str, dict[str, float]] = {}
     d = f["deals"]
-    won = d[d.is_won.fillna(False).astype(bool) & d.closed_at.notna()]
+    all_won = d[d.is_won.fillna(False).astype(bool) & d.closed_at.notna()]
+    ref.win = ref.team_win
+    won = all_won[worked(ref, all_won)] if exposure == "created" else all_won
     won_team = ref.team_of(won.owner_rep_id, won.account_id)
     amount = won.amount.fillna(0.0)
     out["sales_volume"] = ref.use("sales_volume").total(won_team, won.closed_at, amount)
@@ -227,6 +238,7 @@ def pandas_kpis(ref: Ref) -> dict[str, dict[str, float]]:
         won_team, won.closed_at, amount, has_amount
     )
     closed = d[d.is_closed.fillna(False).astype(bool) & d.closed_at.notna()]
+    closed = closed[worked(ref, closed)] if exposure == "created" else closed
     ct = ref.team_of(closed.owner_rep_id, closed.account_id)
     out["win_rate"] = ref.use("win_rate").ratio(
         ct, closed.closed_at, closed.is_won.fillna(False).astype(float), closed.is_won * 0 + 1.0
@@ -239,13 +251,15 @@ def pandas_kpis(ref: Ref) -> dict[str, dict[str, float]]:
     out["sales_cycle_days"] = {p: float(days[cp == p].median()) for p in P}
     # forecast accuracy
     fc = f["forecasts"].copy()
-    if len(fc) and len(won):
+    if len(fc) and len(all_won):
         fc["made"] = pd.to_datetime(fc.made_at).fillna(pd.Timestamp("1900-01-01"))
         fc["period"] = pd.to_datetime(fc.period_start)
         last = fc.groupby(["team", "period"]).made.transform("max")
         fc = fc[fc.made == last].groupby(["team", "period"], as_index=False).forecast_amount.mean()
-        act = pd.DataFrame({"team": won.owner_rep_id.map(ref.rep_team), "amount": won.amount})
-        act["period"] = won.closed_at.dt.to_period("M").dt.to_timestamp()
+        act = pd.DataFrame(
+            {"team": all_won.owner_rep_id.map(ref.rep_team), "amount": all_won.amount}
+        )
+        act["period"] = all_won.closed_at.dt.to_period("M").dt.to_timestamp()
         act = act.groupby(["team", "period"], as_index=False).amount.sum()
         cell = fc.merge(act, on=["team", "period"])
         cell = cell[cell.amount > 0]
@@ -302,7 +316,7 @@ def pandas_kpis(ref: Ref) -> dict[str, dict[str, float]]:
     out["admin_time_share"] = ref.use("admin_time_share").ratio(
         te.rep_id.map(ref.rep_team), te.week_start, admin, admin + te.selling_hours.fillna(0.0)
     )
-    out.update(_customer_kpis(ref, won, sp))
+    out.update(_customer_kpis(ref, all_won, sp))
     out.update(_lead_and_service_kpis(ref, won, sp))
     return out
 

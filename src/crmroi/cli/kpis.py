@@ -24,6 +24,11 @@ class KpiFormat(StrEnum):
     csv = "csv"
 
 
+class ExposureChoice(StrEnum):
+    created = "created"
+    closed = "closed"
+
+
 class GroupBy(StrEnum):
     team = "team"
     rep = "rep"
@@ -114,6 +119,10 @@ def render_table(report: KpiReport) -> None:
                 _change(k), _pct(k.change_rel), interval, _pct(k.net_change_rel), _covered(k),
             )  # fmt: skip
     console.print(table)
+    if report.exposure == "created":
+        console.print(
+            "Deals count in the window they were created and closed in (--exposure created)."
+        )
     if report.go_live_by_team:
         dates = ", ".join(f"{t} {d:%Y-%m-%d}" for t, d in sorted(report.go_live_by_team.items()))
         console.print(f"Phased roll-out, each team over its own windows: {dates}")
@@ -147,6 +156,14 @@ def kpis(
     format: Annotated[KpiFormat, typer.Option(help="table, json or csv.")] = KpiFormat.table,
     bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap replicates (0: none).")] = 500,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    exposure: Annotated[
+        ExposureChoice,
+        typer.Option(
+            help="closed (default): a deal counts in the window of its close date; created: "
+            "only in the window it was created and closed in (a deal opened before go-live "
+            "is not an after deal; see docs/kpis.md for when the two differ)."
+        ),
+    ] = ExposureChoice.closed,
 ) -> None:
     """Every KPI for the baseline and after windows, the change and its 95% interval."""
     from crmroi.kpi import compute_kpi_report
@@ -169,6 +186,7 @@ def kpis(
             bootstrap=bootstrap,
             seed=seed,
             progress=on_step,
+            exposure=exposure.value,
         )
     if format is KpiFormat.json:
         sys.stdout.write(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")

@@ -8,7 +8,7 @@ activities per rep and bucket for every activity KPI.
 from __future__ import annotations
 
 from crmroi.kpi.facts import Ctx, Recipe, View, fetch_cube, flag
-from crmroi.kpi.sales import deals_cube, rep_months_cube
+from crmroi.kpi.sales import deals_cube, rep_months_cube, worked
 from crmroi.kpi.sources import spend_cube
 from crmroi.kpi.stats import Cube, UnitSums
 
@@ -58,7 +58,7 @@ def calls_per_won_deal(v: View) -> UnitSums:
     return UnitSums.concat(
         [
             a.sums("rep", a["calls"], 0.0, a["calls"] > 0),
-            d.sums("rep", 0.0, d["won"], d["won"] > 0),
+            d.sums("rep", 0.0, d["won"], (d["won"] > 0) & worked(d)),
         ]
     )
 

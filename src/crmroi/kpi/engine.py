@@ -42,6 +42,7 @@ from crmroi.kpi.coverage import (
     kpi_span,
 )
 from crmroi.kpi.definitions import BY_CHOICES, KPI_DEFINITIONS, KpiDefinition
+from crmroi.kpi.exposure import check_exposure
 from crmroi.kpi.facts import Ctx, Recipe, View
 from crmroi.kpi.intervals import Z95, BootstrapWeights, normal_ci, percentile_cis
 from crmroi.kpi.report import KpiChange, KpiReport
@@ -402,12 +403,15 @@ def compute_kpi_report(
     seed: int = 0,
     progress: Progress | None = None,
     kpis: Sequence[str] | None = None,
+    exposure: str = "closed",
 ) -> KpiReport:
     """Every KPI for the baseline and after windows around go-live (see the module doc).
 
     `go_live` overrides the workspace's recorded dates (and the phased roll-out);
     `by` groups by team, rep, segment or source (with source: the lead-source KPIs);
-    `bootstrap` replicates (0: no intervals) with `seed`; `kpis` limits the names.
+    `bootstrap` replicates (0: no intervals) with `seed`; `kpis` limits the names;
+    `exposure` "created" (deals count in the window they were created and closed in)
+    or "closed" (deals count in the window they closed in): `crmroi.kpi.exposure`.
     """
     if by not in (None, *BY_CHOICES):
         raise ConfigurationError(f"--by must be one of {', '.join(BY_CHOICES)}, not {by!r}")
@@ -431,7 +435,7 @@ def compute_kpi_report(
             evaluations[(ks, company)] = _evaluations(windows, groups, ks, company)
     evs = [e for main_ev, did_evs in evaluations.values() for e in (main_ev, *did_evs)]
     buckets = Buckets([windows, *(g.windows for g in groups), *evs], list(windows.by_team))
-    ctx = Ctx(store, buckets, by, _month_starts(windows))
+    ctx = Ctx(store, buckets, by, _month_starts(windows), exposure=check_exposure(exposure))
     views = {
         key: (View(ctx, main_ev), [View(ctx, e, by_team=True) for e in did_evs])
         for key, (main_ev, did_evs) in evaluations.items()
@@ -501,6 +505,7 @@ def compute_kpi_report(
         bootstrap=bootstrap,
         seed=seed,
         data_span=span,
+        exposure=ctx.exposure,
         data_spans={
             c: (lo.date(), (hi - dt.timedelta(days=1)).date()) for c, (lo, hi) in spans.items()
         },

@@ -40,6 +40,7 @@ class Ctx:
     labels: Labels = field(default_factory=Labels)
     cubes: dict[str, Cube] = field(default_factory=dict)
     tables: dict[str, ir.Table] = field(default_factory=dict)
+    exposure: str = "closed"  # deals: "created" counts only deals created in their window
 
     def t(self, name: str) -> ir.Table:
         """A canonical table (looked up once per run: each lookup asks the database)."""

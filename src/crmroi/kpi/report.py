@@ -71,6 +71,7 @@ class KpiReport:
     seed: int = 0
     data_span: tuple[dt.datetime, dt.datetime] | None = None
     data_spans: dict[str, tuple[dt.date, dt.date]] = field(default_factory=dict)
+    exposure: str = "closed"
 
     def get(self, name: str, group: str | None = None) -> KpiChange:
         """The change of KPI `name` (for `group` when the report is grouped)."""
@@ -94,6 +95,7 @@ class KpiReport:
             "by": self.by,
             "bootstrap": self.bootstrap,
             "seed": self.seed,
+            "exposure": self.exposure,
             "data_spans": {
                 c: {"first": a.isoformat(), "last": b.isoformat()}
                 for c, (a, b) in self.data_spans.items()

@@ -14,14 +14,34 @@ import ibis
 import numpy as np
 import pyarrow as pa
 
+from crmroi.kpi.exposure import exposure_time
 from crmroi.kpi.facts import Ctx, Recipe, View, days_between, fetch_cube, flag, when
-from crmroi.kpi.stats import Cube, UnitSums, values_in
+from crmroi.kpi.stats import Cube, Placed, UnitSums, values_in
 from crmroi.kpi.windows import add_months
 
 
 def won_filter(d: ibis.Table) -> ibis.ir.BooleanValue:
     """Deals won with a closing time."""
     return d.is_won.fill_null(False) & d.closed_at.notnull()
+
+
+def _created(ctx: Ctx, d: ibis.Table) -> tuple[list[str], dict[str, ibis.Value]]:
+    """With the "created" exposure: the cube key `cb`, the bucket of each deal's
+    exposure time (`crmroi.kpi.exposure`), so `worked` can keep deals created in the
+    window they close in."""
+    if ctx.exposure != "created":
+        return [], {}
+    return ["cb"], {"cb": ctx.buckets.expr(exposure_time(d, "created"))}
+
+
+def worked(c: Placed) -> np.ndarray | bool:
+    """Rows of deals that count in their window: with the "created" exposure, deals
+    created in the (unclipped) window they closed in, so a deal opened before go-live
+    and closed after it is in neither window (docs/kpis.md, "Exposure")."""
+    if "cb" not in c.cube.cols:
+        return True
+    whole = getattr(c.ev, "windows", c.ev)  # a clipped evaluation: its full windows
+    return np.asarray(c.period_in("cb", whole) == c.period)
 
 
 def deals_cube(ctx: Ctx) -> Cube:
@@ -35,9 +55,10 @@ def deals_cube(ctx: Ctx) -> Cube:
     d = d.filter(d.closed_at.notnull() & (won | closed))
     won, closed = d.is_won.fill_null(False), d.is_closed.fill_null(False)
     sourced = won & d.source.notnull() & (d.source != "customer_base")
+    keys, extra = _created(ctx, d)
     return fetch_cube(
         ctx, d, ts=d.closed_at, rep=d.owner_rep_id, account=d.account_id, source=d.source,
-        keys=["acc", "rep"],
+        keys=["acc", "rep", *keys], extra=extra,
         sums={
             "closed": flag(closed), "won": flag(won),
             "won_amount": when(won, d.amount.fill_null(0.0)),
@@ -52,9 +73,10 @@ def cycle_cube(ctx: Ctx) -> Cube:
     d = ctx.t("deals")
     d = d.filter(won_filter(d) & d.created_at.notnull() & (d.closed_at >= d.created_at))
     days = days_between(d.created_at, d.closed_at).round(5).cast("float64")
+    keys, extra = _created(ctx, d)
     return fetch_cube(
         ctx, d, ts=d.closed_at, rep=d.owner_rep_id, account=d.account_id, source=d.source,
-        keys=["v"], extra={"v": days},
+        keys=["v", *keys], extra={"v": days, **extra},
     )  # fmt: skip
 
 
@@ -136,7 +158,7 @@ def rep_months_cube(ctx: Ctx) -> Cube:
 def won(v: View, unit: str, num: str, den: str) -> UnitSums:
     """Won deals' sums: `num` and `den` are deal-cube measures."""
     c = v.on(deals_cube)
-    return c.sums(unit, c[num], c[den], c["won"] > 0)
+    return c.sums(unit, c[num], c[den], (c["won"] > 0) & worked(c))
 
 
 def sales_volume(v: View) -> UnitSums:
@@ -150,7 +172,10 @@ def won_deals(v: View) -> UnitSums:
 def sales_per_rep(v: View) -> UnitSums:
     c, m = v.on(deals_cube), v.on(rep_months_cube)
     return UnitSums.concat(
-        [c.sums("rep", c["won_amount"], 0.0, c["won"] > 0), m.sums("rep", 0.0, m["months"])]
+        [
+            c.sums("rep", c["won_amount"], 0.0, (c["won"] > 0) & worked(c)),
+            m.sums("rep", 0.0, m["months"]),
+        ]
     )
 
 
@@ -160,12 +185,13 @@ def avg_deal_size(v: View) -> UnitSums:
 
 def win_rate(v: View) -> UnitSums:
     c = v.on(deals_cube)
-    return c.sums("acc", c["win_num"], c["closed"], c["closed"] > 0)
+    return c.sums("acc", c["win_num"], c["closed"], (c["closed"] > 0) & worked(c))
 
 
 def sales_cycle_days(v: View) -> UnitSums:
     """Cycle lengths (num) and counts (den): the engine takes the median."""
-    return values_in(v.on(cycle_cube), "v", "n")
+    c = v.on(cycle_cube)
+    return values_in(c, "v", "n", np.ones(len(c.cube), dtype=bool) & worked(c))
 
 
 def forecast_accuracy(v: View) -> UnitSums:

@@ -11,7 +11,7 @@ import ibis
 import numpy as np
 
 from crmroi.kpi.facts import Ctx, Recipe, View, fetch_cube, flag
-from crmroi.kpi.sales import deals_cube
+from crmroi.kpi.sales import deals_cube, worked
 from crmroi.kpi.stats import Cube, UnitSums
 
 
@@ -77,7 +77,7 @@ def cost_per_lead(v: View) -> UnitSums:
 def cost_per_won_deal(v: View) -> UnitSums:
     """Marketing spend over won deals that came from a lead source."""
     d = v.on(deals_cube)
-    won = d.sums("acc", 0.0, d["won_sourced"], d["won_sourced"] > 0)
+    won = d.sums("acc", 0.0, d["won_sourced"], (d["won_sourced"] > 0) & worked(d))
     return UnitSums.concat([spend(v, ("marketing",)), won])
 
 

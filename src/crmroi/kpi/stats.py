@@ -148,7 +148,7 @@ class Placed:
     def __init__(
         self, cube: Cube, buckets: Buckets, ev: Evaluation, labels: Labels, by_team: bool
     ) -> None:
-        self.cube, self.labels = cube, labels
+        self.cube, self.labels, self.buckets, self.ev = cube, labels, buckets, ev
         teams, row_team = cube.teams()
         tables = [buckets.lookups(ev, labels.name(int(t))) for t in teams]
         self._row_team = row_team
@@ -170,6 +170,19 @@ class Placed:
         """The period of another bucket column (e.g. the customer's `since`) per row,
         in the row's team windows."""
         return self._lookup(0, self.cube[column])
+
+    def period_in(self, column: str, ev: Evaluation) -> np.ndarray:
+        """The period of a bucket column per row in another evaluation `ev` (whose
+        bounds are among the run's buckets), in the row's team windows."""
+        if ev is self.ev:
+            return self.period_of(column)
+        teams, row_team = self.cube.teams()
+        width = len(self.buckets.bounds) + 2
+        lut = np.array([self.buckets.lookups(ev, self.labels.name(int(t)))[0] for t in teams])
+        buckets = self.cube[column]
+        if not len(buckets):
+            return np.zeros(0, dtype=np.int64)
+        return np.asarray(lut.reshape(len(teams), width)[row_team, buckets + 1])
 
     def code(self, label: str) -> int:
         """The code of a label (-2 when no cube of the run holds it)."""
