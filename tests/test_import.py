@@ -123,9 +123,11 @@ def test_currency_converted_with_rates_in_the_same_import(
 def test_missing_rate_refuses_the_row(workspace: Store, mapping: Path, tmp_path: Path) -> None:
     workspace.set_settings(base_currency="EUR")
     path = write(tmp_path / "deals_eur.csv", HEADER + ROWS[0], "utf-8")
-    report = import_files(workspace, [path], mapping=mapping)
-    assert report.rows_loaded == 0
-    assert report.rejects[0].reason == "no exchange rate for RUB into EUR (import fx_rates first)"
+    # its only row refused: the import fails, naming the file and the reason
+    with pytest.raises(UserError, match="no exchange rate for RUB into EUR") as caught:
+        import_files(workspace, [path], mapping=mapping)
+    assert str(caught.value).startswith("deals_eur.csv: all 1 rows were refused")
+    assert workspace.count("deals") == 0
 
 
 def test_reimport_changes_nothing(workspace: Store, mapping: Path, deals_file: Path) -> None:

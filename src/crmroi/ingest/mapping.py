@@ -117,6 +117,7 @@ class CsvSettings(_Strict):
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | None = None
+    header_row: int | None = Field(default=None, ge=1)  # 1-based; default: found
 
 
 class TableMapping(_Strict):

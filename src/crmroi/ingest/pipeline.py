@@ -21,12 +21,13 @@ import pyarrow as pa
 from crmroi.errors import CrmroiError, ImportAborted, InputFileError, MappingError, UserError
 from crmroi.ingest.columns import ValueCount
 from crmroi.ingest.currency import FxRates
+from crmroi.ingest.headers import check_duplicates, mapping_names
 from crmroi.ingest.links import TARGETS, name_index, resolve_names
 from crmroi.ingest.mapping import MappingFile, TableMapping, choose_table_mapping, load_mapping
 from crmroi.ingest.partial import merge_partial
 from crmroi.ingest.presets import PRESETS, load_preset
 from crmroi.ingest.reading import RawTable, read_raw
-from crmroi.ingest.rejects import Reject, write_rejects_csv
+from crmroi.ingest.rejects import Reject, most_common_reason, write_rejects_csv
 from crmroi.ingest.summary import LINKS, ImportSummary, build_summary
 from crmroi.ingest.transform import MappedTable, map_table
 from crmroi.store.engines import Transaction
@@ -240,6 +241,7 @@ def commit_import(
         if target is not None:
             write_rejects_csv(report.rejects, target)
             report.rejects_path = target
+    _refuse_all_refused(store, prepared, report)
     if strict and report.rejects:
         _record_failure(store, batch_id, source_system, paths, started, "rows refused")
         where = f"; see {report.rejects_path}" if report.rejects_path else ""
@@ -274,6 +276,30 @@ def commit_import(
         raise ImportAborted(f"import rolled back, nothing was written: {exc}") from exc
     step("done")
     return report
+
+
+def _refuse_all_refused(store: Store, prepared: PreparedImport, report: ImportReport) -> None:
+    """A file whose every row was refused fails the import (nothing written): an import
+    that loads none of a file's rows is never a success."""
+    for file_report, table in prepared.mapped:
+        if file_report.rows_in == 0 or file_report.rejected < file_report.rows_in:
+            continue
+        common = most_common_reason(table.rejects)
+        why = f"; most often ({common[1]} rows) {common[0]}" if common else ""
+        where = f"; see {report.rejects_path}" if report.rejects_path else ""
+        message = (
+            f"{file_report.path.name}: all {file_report.rows_in} rows were refused, "
+            f"nothing was imported{why}{where}"
+        )
+        _record_failure(
+            store,
+            prepared.batch_id,
+            prepared.source_system,
+            prepared.paths,
+            prepared.started,
+            message,
+        )
+        raise UserError(message)
 
 
 def _read_and_map(
@@ -373,11 +399,14 @@ def _read_for_mapping(
         raise InputFileError(path, "file not found")
     hinted = [t for t in mapping_file.tables if t.matches_file(path) and entity in (None, t.entity)]
     first = hinted[0].csv if hinted else None
+    expected = mapping_names([t for t in mapping_file.tables if entity in (None, t.entity)])
     raw = read_raw(
         path,
         encoding=first.encoding if first else None,
         delimiter=first.delimiter if first else None,
         sheet=first.sheet if first else None,
+        header_row=first.header_row if first else None,
+        header_names=expected,
     )
     if len(hinted) > 1 and len({t.entity for t in hinted}) == len(hinted):
         chosen = hinted
@@ -387,13 +416,20 @@ def _read_for_mapping(
     out = []
     for table_mapping in chosen:
         settings = table_mapping.csv
-        if first != settings and (settings.encoding or settings.delimiter or settings.sheet):
-            reread = read_raw(
-                path, encoding=settings.encoding, delimiter=settings.delimiter, sheet=settings.sheet
+        fixed = settings.encoding or settings.delimiter or settings.sheet or settings.header_row
+        read = raw
+        if first != settings and fixed:
+            read = read_raw(
+                path,
+                encoding=settings.encoding,
+                delimiter=settings.delimiter,
+                sheet=settings.sheet,
+                header_row=settings.header_row,
+                header_names=mapping_names([table_mapping]),
             )
-            out.append((reread, table_mapping))
-        else:
-            out.append((raw, table_mapping))
+        header = [str(c) for c in read.frame.columns]
+        check_duplicates(path.name, header, read.duplicates, table_mapping)
+        out.append((read, table_mapping))
     return out
 
 

@@ -21,9 +21,9 @@ import codecs
 import contextlib
 import csv
 import io
+import itertools
 import warnings
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +38,7 @@ from crmroi.ingest.encodings import (
     garbled_words,
     guess_encoding,
 )
+from crmroi.ingest.headers import HEADER_SCAN_ROWS, dedupe_names, find_header_row
 from crmroi.ingest.xlsx_bounded import read_xlsx_sparse
 from crmroi.limits import current_limits
 
@@ -72,6 +73,8 @@ class RawTable:
     first_data_line: int = 2
     bad_rows: dict[int, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    duplicates: dict[str, list[int]] = field(default_factory=dict)
+    """header names the file repeats -> their 1-based column positions"""
 
     def row_number(self, position: int) -> int:
         """The file row number (as a spreadsheet shows it) of ``frame.iloc[position]``."""
@@ -171,6 +174,8 @@ def detect_delimiter(text_sample: str) -> str:
         rows = _sample_rows(text_sample, delim)
         if not rows:
             continue
+        while len(rows) > 1 and len(rows[0]) < 2:
+            rows = rows[1:]  # title rows above the header
         width = len(rows[0])
         if width < 2:
             continue
@@ -185,6 +190,8 @@ def detect_delimiter(text_sample: str) -> str:
 
 
 def _finish_names(path: Path, header: Sequence[object]) -> list[str]:
+    """Header cells as column names: stripped, blanks named column_N, repeats kept apart
+    ("Amount", "Amount (2)"; `RawTable.duplicates` lists them)."""
     names: list[str] = []
     for i, raw in enumerate(header):
         name = "" if raw is None or (isinstance(raw, float) and np.isnan(raw)) else str(raw)
@@ -192,11 +199,6 @@ def _finish_names(path: Path, header: Sequence[object]) -> list[str]:
         names.append(name or f"column_{i + 1}")
     if not any(not n.startswith("column_") for n in names):
         raise InputFileError(path, "no header row: the first row is empty")
-    dupes = [n for n, c in Counter(names).items() if c > 1]
-    if dupes:
-        raise InputFileError(
-            path, "duplicate column names: " + ", ".join(repr(d) for d in sorted(dupes))
-        )
     return names
 
 
@@ -273,8 +275,48 @@ def _parse_slow(text: str, delimiter: str, bad: dict[int, str]) -> tuple[list[st
     return header, rows
 
 
+def _top_records(sample: str, delimiter: str) -> list[list[str]]:
+    """The first records of a text sample (blank lines as empty records)."""
+    rows: list[list[str]] = []
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter, strict=False)
+    with contextlib.suppress(csv.Error):
+        for row in itertools.islice(reader, HEADER_SCAN_ROWS):
+            rows.append(row)
+    return rows
+
+
+def _skip_title_rows(
+    text: str, delimiter: str, header_row: int | None, header_names: Sequence[str]
+) -> tuple[str, int]:
+    """(the text from the header record on, the number of records above the header)."""
+    if header_row is not None:
+        skip = header_row - 1
+    else:
+        skip = find_header_row(_top_records(text[:_SNIFF_CHARS], delimiter), header_names)
+    if skip <= 0:
+        return text, 0
+    consumed = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal consumed
+        for line in io.StringIO(text, newline=""):
+            consumed += len(line)
+            yield line
+
+    reader = csv.reader(lines(), delimiter=delimiter, strict=False)
+    with contextlib.suppress(csv.Error):
+        for _ in range(skip):
+            next(reader, None)
+    return text[consumed:], skip
+
+
 def _read_text(
-    path: Path, encoding: str | None, delimiter: str | None, max_field_chars: int
+    path: Path,
+    encoding: str | None,
+    delimiter: str | None,
+    max_field_chars: int,
+    header_row: int | None = None,
+    header_names: Sequence[str] = (),
 ) -> RawTable:
     try:
         data = path.read_bytes()
@@ -293,16 +335,19 @@ def _read_text(
         delim = delimiter
     limits = current_limits()
     check_text_shape(path, text, delim, limits)
+    text, skipped = _skip_title_rows(text, delim, header_row, header_names)
+    if not text.strip():
+        raise InputFileError(path, f"no header row: row {skipped + 1} is past the end of the file")
 
     bad: dict[int, str] = {}
-    if used in ("utf-8", "utf-8-sig") and b"\x00" not in data:
+    if used in ("utf-8", "utf-8-sig") and b"\x00" not in data and not skipped:
         payload: str | bytes = data[3:] if data.startswith(codecs.BOM_UTF8) else data
     else:
         payload = text
     try:
         raw = _parse_fast(payload, delim)
         header: Sequence[object] = list(raw.iloc[0]) if len(raw) else []
-        names = _finish_names(path, header)
+        names, dupes = dedupe_names(_finish_names(path, header))
         body = raw.iloc[1:].reset_index(drop=True)
         body.columns = pd.Index(names)
         if len(text) > max_field_chars:
@@ -314,30 +359,39 @@ def _read_text(
             head, rows = _parse_slow(text, delim, bad)
         except csv.Error as exc:
             raise csv_error(path, exc, limits) from None
-        names = _finish_names(path, head)
+        names, dupes = dedupe_names(_finish_names(path, head))
         frame = pd.DataFrame(rows, columns=names, dtype=object)
         frame = frame.where(frame != "", None).astype(object) if len(frame) else frame
         if len(text) > max_field_chars:
             _long_fields(frame, max_field_chars, 2, bad)
     refuse_long_fields(path, frame, len(text), limits)
     frame = _drop_trailing_blank(frame)
-    return RawTable(path, frame, used, delim, None, 2, dict(sorted(bad.items())), notes)
+    shifted = {line + skipped: reason for line, reason in sorted(bad.items())}
+    return RawTable(path, frame, used, delim, None, 2 + skipped, shifted, notes, dupes)
 
 
 # --------------------------------------------------------------------------- xlsx
 
 
-def _read_xlsx(path: Path, sheet: str | None, max_field_chars: int) -> RawTable:
-    read = read_xlsx_sparse(path, sheet, current_limits())
+def _read_xlsx(
+    path: Path,
+    sheet: str | None,
+    max_field_chars: int,
+    header_row: int | None = None,
+    header_names: Sequence[str] = (),
+) -> RawTable:
+    read = read_xlsx_sparse(path, sheet, current_limits(), header_row, header_names)
     header = list(read.header)
-    names = _finish_names(path, header)
+    names, dupes = dedupe_names(_finish_names(path, header))
     frame = pd.DataFrame(read.rows, columns=names, dtype=object)
     if frame.empty:
         frame = pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
     frame = _drop_trailing_blank(frame)
     bad = dict(read.bad_rows)
-    _long_fields(frame, max_field_chars, 2, bad)
-    return RawTable(path, frame, None, None, read.sheet, 2, dict(sorted(bad.items())))
+    first = read.header_row + 1
+    _long_fields(frame, max_field_chars, first, bad)
+    sorted_bad = dict(sorted(bad.items()))
+    return RawTable(path, frame, None, None, read.sheet, first, sorted_bad, (), dupes)
 
 
 # --------------------------------------------------------------------------- entry point
@@ -350,12 +404,19 @@ def read_raw(
     delimiter: str | None = None,
     sheet: str | None = None,
     max_field_chars: int = 100_000,
+    header_row: int | None = None,
+    header_names: Sequence[str] = (),
 ) -> RawTable:
     """Read a CSV/TSV/TXT or XLSX/XLSM file into a :class:`RawTable` of strings.
 
     ``encoding`` and ``delimiter`` are detected when not given (text files only); ``sheet``
-    defaults to the first sheet (XLSX only). Raises only :class:`InputFileError`.
+    defaults to the first sheet (XLSX only). The header is row ``header_row`` (1-based) when
+    given, else found by `crmroi.ingest.headers.find_header_row` with the names a mapping
+    looks for (``header_names``): title rows above it are skipped. Raises only
+    :class:`InputFileError`.
     """
+    if header_row is not None and header_row < 1:
+        raise InputFileError(path, f"header_row must be 1 or more, not {header_row}")
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in TEXT_EXTENSIONS and suffix not in XLSX_EXTENSIONS:
@@ -365,8 +426,8 @@ def read_raw(
         raise InputFileError(path, "no such file")
     try:
         if suffix in XLSX_EXTENSIONS:
-            return _read_xlsx(path, sheet, max_field_chars)
-        return _read_text(path, encoding, delimiter, max_field_chars)
+            return _read_xlsx(path, sheet, max_field_chars, header_row, header_names)
+        return _read_text(path, encoding, delimiter, max_field_chars, header_row, header_names)
     except InputFileError:
         raise
     except MemoryError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -38,3 +39,17 @@ def write_rejects_csv(rejects: Iterable[Reject], path: Path) -> int:
             writer.writerow(row)
             count += 1
     return count
+
+
+def most_common_reason(rejects: Iterable[Reject]) -> tuple[str, int] | None:
+    """The most frequent reason among `rejects` ("column X: reason", values in quotes
+    generalised to '…') and the number of rows it refused; None for no rejects."""
+    rows: dict[str, set[int]] = {}
+    for reject in rejects:
+        reason = re.sub(r"'[^']*'", "'…'", reject.reason)
+        text = f"column {reject.column}: {reason}" if reject.column else reason
+        rows.setdefault(text, set()).add(reject.row)
+    if not rows:
+        return None
+    text, refused = max(rows.items(), key=lambda item: len(item[1]))
+    return text, len(refused)

@@ -11,13 +11,16 @@ the workbook's unpacked size are checked against :class:`crmroi.limits.InputLimi
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import warnings
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from crmroi.errors import InputFileError
+from crmroi.ingest.headers import HEADER_SCAN_ROWS, find_header_row
 from crmroi.limits import InputLimits, refuse_many_cells, refuse_wide_header
 
 __all__ = ["SparseSheet", "cell_to_str", "read_xlsx_sparse"]
@@ -31,6 +34,7 @@ class SparseSheet:
     header: list[str | None]
     rows: list[list[str | None]] = field(default_factory=list)
     bad_rows: dict[int, str] = field(default_factory=dict)
+    header_row: int = 1  # the header's row number (title rows above it are skipped)
 
 
 def cell_to_str(value: Any) -> str | None:
@@ -127,33 +131,55 @@ def _stream(path: Path, sheet: str | None) -> tuple[str, Any]:
     return chosen, rows()
 
 
-def read_xlsx_sparse(path: Path, sheet: str | None, limits: InputLimits) -> SparseSheet:
-    """Read one sheet: row 1 is the header; raises only :class:`InputFileError`."""
+def read_xlsx_sparse(
+    path: Path,
+    sheet: str | None,
+    limits: InputLimits,
+    header_row: int | None = None,
+    header_names: Sequence[str] = (),
+) -> SparseSheet:
+    """Read one sheet; raises only :class:`InputFileError`.
+
+    The header is row `header_row` (1-based) when given, else found among the first rows by
+    `crmroi.ingest.headers.find_header_row` (title rows above it are skipped)."""
     _check_archive(path, limits)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         chosen, stream = _stream(path, sheet)
         try:
-            return _collect(path, chosen, stream, limits)
+            head = list(itertools.islice(stream, HEADER_SCAN_ROWS))
+            if header_row is None:
+                grid: list[list[str | None]] = []
+                for number, cells in head:
+                    values = _values(cells)
+                    grid.extend([] for _ in range(number - 1 - len(grid)))
+                    grid.append([values[c] for c in sorted(values)])
+                header_row = find_header_row(grid, header_names) + 1
+            return _collect(path, chosen, itertools.chain(head, stream), limits, header_row)
         except InputFileError:
             raise
         except Exception as exc:
             raise InputFileError(path, f"cannot read the XLSX workbook: {exc}") from None
 
 
-def _collect(path: Path, chosen: str, stream: Any, limits: InputLimits) -> SparseSheet:
+def _collect(
+    path: Path, chosen: str, stream: Any, limits: InputLimits, header_row: int = 1
+) -> SparseSheet:
     out: SparseSheet | None = None
     width = 0
     pending = 0  # empty rows seen since the last row with a value
-    last = 1  # the last row number accounted for
+    last = header_row  # the last row number accounted for
     for number, cells in stream:
+        if out is None and number < header_row:
+            continue  # a title row above the header
         values = _values(cells)
         if out is None:
-            if number != 1 or not values:
-                return _no_header(path, chosen, values, stream)
+            if number != header_row or not values:
+                return _no_header(path, chosen, values, stream, header_row)
             width = max(values)
             refuse_wide_header(path, width, limits)
-            out = SparseSheet(chosen, [values.get(c) for c in range(1, width + 1)])
+            header = [values.get(c) for c in range(1, width + 1)]
+            out = SparseSheet(chosen, header, header_row=header_row)
             continue
         if not values:
             continue
@@ -177,8 +203,10 @@ def _collect(path: Path, chosen: str, stream: Any, limits: InputLimits) -> Spars
     return out
 
 
-def _no_header(path: Path, chosen: str, first: dict[int, str], stream: Any) -> SparseSheet:
-    """Row 1 holds nothing: say whether the sheet is empty or only lacks its header."""
+def _no_header(
+    path: Path, chosen: str, first: dict[int, str], stream: Any, header_row: int = 1
+) -> SparseSheet:
+    """The header row holds nothing: say whether the sheet is empty or only lacks its header."""
     if first or any(_values(cells) for _, cells in stream):
-        raise InputFileError(path, f"no header row: row 1 of sheet {chosen!r} is empty")
+        raise InputFileError(path, f"no header row: row {header_row} of sheet {chosen!r} is empty")
     raise InputFileError(path, f"sheet {chosen!r} is empty")
