@@ -42,6 +42,8 @@ def test_find_header_row() -> None:
     assert find_header_row([*TITLE, HEADER, *ROWS]) == 3
     assert find_header_row([["Report", "2024"], HEADER, *ROWS], ["Amount", "Stage"]) == 1
     assert find_header_row([["a", "b"], ["c", "d"]], ["x"]) == 0  # no evidence: row 1
+    # a header with one named cell is still the header when the mapping reads that name
+    assert find_header_row([["id", None, None], ["1", "2", "3"]], ["id"]) == 0
 
 
 def test_dedupe_names() -> None:

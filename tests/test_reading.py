@@ -181,8 +181,6 @@ def test_long_fields_recorded(tmp_path: Path) -> None:
         (b"\n\n  \n", "empty"),
         (b"\xef\xbb\xbf", "empty"),
         (b",,\n1,2,3\n", "no header"),
-        (b"a,b,a\n1,2,3\n", "duplicate column names: 'a'"),
-        (b" a ,a\n1,2\n", "duplicate column names: 'a'"),
     ],
 )
 def test_bad_text_files(tmp_path: Path, data: bytes, match: str) -> None:
@@ -283,9 +281,16 @@ def test_xlsx_ragged_and_duplicates(tmp_path: Path) -> None:
     table = read_raw(path)
     assert table.bad_rows == {2: "row has 3 fields, header has 2"}
     assert list(table.frame.iloc[1]) == ["4", None]
+    # a repeated header name is kept apart (refused only if a mapping reads it: test_headers)
     dup = _workbook(tmp_path, [["a", "a"], [1, 2]], "d.xlsx")
-    with pytest.raises(InputFileError, match="duplicate"):
-        read_raw(dup)
+    table = read_raw(dup)
+    assert list(table.frame.columns) == ["a", "a (2)"] and table.duplicates == {"a": [1, 2]}
+
+
+def test_text_duplicates_kept_apart(tmp_path: Path) -> None:
+    table = read_raw(write(tmp_path, " a ,b,a\n1,2,3\n", "d.csv"))
+    assert list(table.frame.columns) == ["a", "b", "a (2)"] and table.duplicates == {"a": [1, 3]}
+    assert list(table.frame.iloc[0]) == ["1", "2", "3"]
 
 
 def test_fake_xlsx(tmp_path: Path) -> None:

@@ -3,8 +3,8 @@
 Report exports (Salesforce reports, Bitrix24, spreadsheets saved by hand) put title rows above
 the header ("Deals report", "Generated 2024-02-01", a blank row). The header is the row given
 by the user (`header_row:` in the mapping's csv settings, 1-based), else the first of the first
-rows that holds the most names the mapping looks for, else the first row with at least two
-cells after rows of at most one. Header names that repeat are kept apart ("Amount",
+rows that holds the most names the mapping looks for, else, below a one-cell title row, the
+first row with at least two cells. Header names that repeat are kept apart ("Amount",
 "Amount (2)"); a mapping that reads a repeated name is refused, naming it.
 """
 
@@ -39,8 +39,9 @@ def find_header_row(rows: Sequence[Sequence[object]], expected: Iterable[str] = 
     """The 0-based index of the header among the first rows of a file.
 
     With `expected` names (the mapping's columns), the first row holding the most of them,
-    when it holds more than the first row; otherwise, when the first row has at most one
-    filled cell (a title), the first later row with two or more; else 0.
+    when it holds more than the first row, and the first row when it holds any; otherwise,
+    when the first row has exactly one filled cell (a title), the first later row with two
+    or more; else 0 (an empty first row is no title: the reader refuses it).
     """
     top = [list(r) for r in rows[:HEADER_SCAN_ROWS]]
     if not top:
@@ -51,7 +52,9 @@ def find_header_row(rows: Sequence[Sequence[object]], expected: Iterable[str] = 
         best = max(scores)
         if best > scores[0]:
             return scores.index(best)
-    if len(_filled(top[0])) <= 1:
+        if scores[0] > 0:
+            return 0  # the first row names a column the mapping reads: it is the header
+    if len(_filled(top[0])) == 1:
         for i, row in enumerate(top):
             if len(_filled(row)) >= 2:
                 return i
