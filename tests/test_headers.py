@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -106,3 +109,21 @@ def test_repeated_header_names(workspace: Store, tmp_path: Path) -> None:
     reads = parse_mapping(base + ", stage: Note}\n    constants: {is_won: false}\n", "m.yaml")
     with pytest.raises(MappingError, match=r"2 columns named 'Note' \(columns 3, 4\)"):
         import_files(workspace, [path], mapping=reads)
+
+
+def test_cli_header_row(tmp_path: Path) -> None:
+    """`crmroi import --header-row 2` reads a file whose two-cell title nothing else finds."""
+    path = tmp_path / "deals.csv"
+    path.write_text("Report,2024\nid,value\n1,10\n2,20\n", encoding="utf-8")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "source_system: t\ntables:\n  - entity: deals\n"
+        "    columns: {deal_id: id, amount: value}\n    constants: {is_won: false}\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    args = [sys.executable, "-m", "crmroi", "import", str(tmp_path / "ws"), str(path)]
+    args += ["--mapping", str(mapping), "--header-row", "2"]
+    result = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "Loaded 2 of 2 rows; refused 0." in result.stdout

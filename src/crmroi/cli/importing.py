@@ -55,10 +55,18 @@ def import_(
             "overrides detection and the preset or mapping."
         ),
     ] = None,
+    header_row: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Row number of the header (title rows above it are skipped); default: found.",
+        ),
+    ] = None,
 ) -> None:
     """Load CRM exports into the workspace's canonical tables (atomic, idempotent)."""
     from crmroi.errors import ConfigurationError
     from crmroi.ingest.encodings import with_encoding
+    from crmroi.ingest.headers import with_header_row
     from crmroi.ingest.pipeline import import_files, resolve_mapping
     from crmroi.store import open_store
 
@@ -69,6 +77,7 @@ def import_(
         mapping_file = with_encoding(mapping_file, encoding)
     except ValueError as exc:
         raise ConfigurationError(f"--encoding: {exc}") from None
+    mapping_file = with_header_row(mapping_file, header_row)
     with open_store(workspace, create=True) as store, progress_bar() as progress:
         task = progress.add_task("importing", total=None)
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from crmroi.errors import MappingError
 
 if TYPE_CHECKING:
-    from crmroi.ingest.mapping import TableMapping
+    from crmroi.ingest.mapping import MappingFile, TableMapping
 
 __all__ = [
     "HEADER_SCAN_ROWS",
@@ -25,6 +25,7 @@ __all__ = [
     "duplicate_in_use",
     "find_header_row",
     "mapping_names",
+    "with_header_row",
 ]
 
 HEADER_SCAN_ROWS = 30
@@ -134,3 +135,17 @@ def check_duplicates(
     error = duplicate_in_use(file_name, duplicates, used)
     if error is not None:
         raise error
+
+
+def with_header_row(mapping: MappingFile, header_row: int | None) -> MappingFile:
+    """``mapping`` with every table's header at row ``header_row`` (1-based; `crmroi import
+    --header-row`), overriding detection and the mapping's own `csv: {header_row: ...}`."""
+    if header_row is None:
+        return mapping
+    if header_row < 1:
+        raise ValueError(f"the header row must be 1 or more, not {header_row}")
+    tables = [
+        t.model_copy(update={"csv": t.csv.model_copy(update={"header_row": header_row})})
+        for t in mapping.tables
+    ]
+    return mapping.model_copy(update={"tables": tables})
