@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -94,16 +93,16 @@ def test_tornado_ranks_by_swing() -> None:
     assert rows[1].swing == pytest.approx(20000.0)
 
 
-def test_100k_runs_of_36_months_in_about_a_second() -> None:
+def test_100k_runs_of_36_months() -> None:
+    """Shape and finiteness at full size; the speed is benchmarks/bench_simulation.py's."""
     from crmroi.finance.case import load_case
 
     model = build_model(load_case(EXAMPLE))
-    simulate(model, 1000, seed=0)  # warm-up
-    started = time.perf_counter()
     result = simulate(model, 100_000, seed=0)
-    elapsed = time.perf_counter() - started
     assert result.npv.shape == (100_000,)
-    assert elapsed < 3.0, f"100,000 runs took {elapsed:.2f} s"
+    assert np.isfinite(result.npv).all()
+    small = simulate(model, 2_000, seed=0)
+    assert float(np.median(result.npv)) == pytest.approx(float(np.median(small.npv)), rel=0.1)
 
 
 def test_example_case_figures_and_json_keys() -> None:

@@ -225,3 +225,54 @@ def test_interrupted_time_series_is_finite_or_refused(shape: str) -> None:
         return
     assert _finite(result.effect, result.ci_low, result.ci_high)
     assert result.ci_low <= result.effect <= result.ci_high
+
+
+@st.composite
+def staggered_panels(draw: st.DrawFn) -> tuple[pd.DataFrame, dict[str, dt.date | None]]:
+    """3-5 teams over 24 months, go-live months staggered (one may never go live);
+    values constant, noisy or with one huge outlier; some weights zero."""
+    teams = draw(st.integers(min_value=3, max_value=5))
+    months = pd.date_range("2023-01-01", periods=24, freq="MS")
+    kind = draw(st.sampled_from(["constant", "noise", "outlier", "step"]))
+    seed = draw(st.integers(min_value=0, max_value=2**16))
+    rng = np.random.default_rng(seed)
+    go_live: dict[str, dt.date | None] = {}
+    rows = []
+    for i in range(teams):
+        start = draw(st.one_of(st.none(), st.integers(min_value=6, max_value=20)))
+        go_live[f"t{i}"] = None if start is None else months[start].date()
+        for t, month in enumerate(months):
+            value = {"constant": 0.3, "noise": rng.normal(0.3, 0.1), "outlier": 0.3}[
+                kind if kind != "step" else "constant"
+            ]
+            if kind == "outlier" and (i, t) == (0, 3):
+                value = 1e12
+            if kind == "step" and start is not None and t >= start:
+                value += 0.05
+            weight = 0.0 if rng.random() < 0.05 else float(rng.integers(1, 40))
+            rows.append((f"t{i}", month, value, weight))
+    panel = pd.DataFrame(rows, columns=["unit", "period", "value", "weight"])
+    return panel, go_live
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=staggered_panels())
+def test_staggered_attribution_is_finite_or_refused(
+    case: tuple[pd.DataFrame, dict[str, dt.date | None]],
+) -> None:
+    """The imputation estimator with randomisation-inference intervals (the phased
+    roll-out path): finite effect and interval, JSON without NaN, or a one-line refusal."""
+    import json
+
+    from crmroi.attribution import attribute
+
+    panel, go_live = case
+    try:
+        with np.errstate(all="raise"):
+            result = attribute(panel, go_live, name="win_rate", method="did")
+    except UserError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    assert _finite(result.effect, result.ci_low, result.ci_high, result.naive_change)
+    assert result.ci_low <= result.effect <= result.ci_high
+    json.dumps(result.to_json(), allow_nan=False)
