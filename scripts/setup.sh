@@ -5,11 +5,5 @@
 # Upgrading is deliberate: ./scripts/upgrade.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-UV_VERSION="0.13.9"
-if uv --version 2>/dev/null | grep -qx "uv $UV_VERSION.*"; then
-  UV=(uv)
-else
-  python3 -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
-  UV=(python3 -m uv)
-fi
+source scripts/uv.sh
 "${UV[@]}" sync --quiet --locked --extra dev --compile-bytecode

@@ -4,12 +4,6 @@
 # results, then commit uv.lock (or `git checkout uv.lock` to stay where you were).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-UV_VERSION="0.13.9"
-if uv --version 2>/dev/null | grep -qx "uv $UV_VERSION.*"; then
-  UV=(uv)
-else
-  python3 -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
-  UV=(python3 -m uv)
-fi
+source scripts/uv.sh
 "${UV[@]}" lock --upgrade
 ./scripts/test.sh "$@"
