@@ -373,9 +373,11 @@ def _link_and_summarise(
     warnings = resolve_names(tables, name_index(tables, with_names))
     targets = {LINKS[c] for t in tables for c in t.table.column_names if c in LINKS}
     known = {
-        name: {str(v) for v in ids.column(0).to_pylist() if v is not None}
+        name: _workspace_rows(store, name, source_system, [ID_COLUMN[name]])
+        .column(0)
+        .combine_chunks()
+        .cast(pa.string())
         for name in sorted(targets)
-        for ids in [_workspace_rows(store, name, source_system, [ID_COLUMN[name]])]
     }
     return build_summary(tables, known, store.base_currency, warnings)
 

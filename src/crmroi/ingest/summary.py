@@ -114,7 +114,7 @@ def money_totals(entity: str, table: pa.Table, base_currency: str) -> list[Money
     return sorted(out, key=lambda m: (-m.rows, m.currency))
 
 
-def link_counts(entity: str, table: pa.Table, known: Mapping[str, set[str]]) -> list[LinkCount]:
+def link_counts(entity: str, table: pa.Table, known: Mapping[str, pa.Array]) -> list[LinkCount]:
     """For each link column: rows whose id is known (workspace or this import), unknown, empty."""
     out = []
     for column, target in LINKS.items():
@@ -122,9 +122,10 @@ def link_counts(entity: str, table: pa.Table, known: Mapping[str, set[str]]) -> 
             continue
         if target not in known:
             continue
-        ids = table.column(column).to_pylist()
-        empty = sum(1 for v in ids if v is None)
-        resolved = sum(1 for v in ids if v is not None and v in known[target])
+        ids = table.column(column)
+        empty = ids.null_count
+        found = pc.is_in(ids, value_set=known[target], skip_nulls=True)
+        resolved = int(pc.sum(pc.fill_null(found, False)).as_py() or 0)
         out.append(LinkCount(entity, column, target, resolved, len(ids) - empty - resolved, empty))
     return out
 
@@ -150,18 +151,21 @@ def merge_links(counts: Iterable[LinkCount]) -> list[LinkCount]:
 
 def build_summary(
     mapped: Sequence[MappedTable],
-    known: Mapping[str, set[str]],
+    known: Mapping[str, pa.Array],
     base_currency: str,
     warnings: Sequence[str] = (),
 ) -> ImportSummary:
-    """The summary of an import's mapped files; `known` holds the workspace's ids per table
-    (this import's own ids are added here)."""
-    ids = {name: set(values) for name, values in known.items()}
+    """The summary of an import's mapped files; `known` holds the workspace's ids of each
+    table a link column names (this import's own ids are added here)."""
+    parts: dict[str, list[pa.Array]] = {name: [values] for name, values in known.items()}
     for m in mapped:
         own = ID_COLUMN.get(m.entity)
-        if own is not None:
-            column = m.table.column(own).to_pylist()
-            ids.setdefault(m.entity, set()).update(str(v) for v in column if v is not None)
+        if own is not None and m.entity in parts:
+            parts[m.entity] += m.table.column(own).chunks
+    ids = {
+        name: pc.unique(pa.chunked_array(arrays, pa.string()).combine_chunks())
+        for name, arrays in parts.items()
+    }
     summary = ImportSummary()
     for m in mapped:
         summary.dates += date_ranges(m.entity, m.table)
