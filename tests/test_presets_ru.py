@@ -36,10 +36,10 @@ def deals(seed: int, n: int = 120) -> list[Deal]:
         outcome = rng.choice(["won", "won", "lost", "lost", "lost", "open"])
         closed = None if outcome == "open" else created + dt.timedelta(days=rng.randrange(1, 90))
         out.append(Deal(i, created, closed, outcome, rng.randrange(100, 500_000) / 4))
-    # open deals before and after the two windows: the data covers both windows whole
-    # (a window the data covers only in part is scaled by the KPI engine)
-    out.append(Deal(n + 1, dt.datetime(2022, 12, 1, 9), None, "open", 10.0))
-    out.append(Deal(n + 2, dt.datetime(2025, 2, 1, 9), None, "open", 10.0))
+    # deals created and closed before and after the two windows: the data covers both
+    # windows whole (the KPI engine reports a partly covered window per covered month)
+    out.append(Deal(n + 1, dt.datetime(2022, 11, 1, 9), dt.datetime(2022, 12, 1, 9), "lost", 10))
+    out.append(Deal(n + 2, dt.datetime(2025, 1, 2, 9), dt.datetime(2025, 2, 1, 9), "lost", 10))
     return out
 
 
