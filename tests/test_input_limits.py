@@ -380,3 +380,25 @@ def test_case_with_too_many_lines_is_refused(monkeypatch: pytest.MonkeyPatch) ->
         case_from_text(text, "case.yaml")
     set_limit(monkeypatch, "case_max_lines", 600)
     assert len(case_from_text(text, "case.yaml").costs) == 501
+
+
+def test_the_command_line_reads_exports_beyond_the_web_apps_cell_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """2,000,001 rows x 30 columns is over the web app's 10M cells, not over the CLI's cap;
+    an explicit CRMROI_MAX_CELLS wins over both."""
+    from crmroi.limits import COMMAND_LINE_MAX_CELLS, current_limits, use_command_line_defaults
+
+    monkeypatch.delenv("CRMROI_MAX_CELLS", raising=False)
+    current_limits.cache_clear()
+    assert current_limits().max_cells == 10_000_000
+    try:
+        use_command_line_defaults()
+        assert current_limits().max_cells == COMMAND_LINE_MAX_CELLS >= 2_000_001 * 30
+    finally:
+        os.environ.pop("CRMROI_MAX_CELLS", None)
+    monkeypatch.setenv("CRMROI_MAX_CELLS", "1234")
+    use_command_line_defaults()
+    assert current_limits().max_cells == 1234
+    monkeypatch.delenv("CRMROI_MAX_CELLS")
+    current_limits.cache_clear()

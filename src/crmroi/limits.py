@@ -9,6 +9,7 @@ one-line message names the file, the limit and the setting that raises it.
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -66,6 +67,18 @@ class InputLimits(BaseSettings):
     pattern_max_chars: int = Field(
         default=1_000, gt=0, description="Length of one mapping `pattern` (RE2 syntax)."
     )
+
+
+COMMAND_LINE_MAX_CELLS = 200_000_000
+"""`crmroi import`'s default cell cap: the command line reads the operator's own exports
+(a Salesforce task export of 2M rows x 30 columns is 60M cells), while the web app keeps
+`InputLimits.max_cells` against uploads built to exhaust memory."""
+
+
+def use_command_line_defaults() -> None:
+    """Raise the cell cap to `COMMAND_LINE_MAX_CELLS` unless CRMROI_MAX_CELLS is set."""
+    os.environ.setdefault("CRMROI_MAX_CELLS", str(COMMAND_LINE_MAX_CELLS))
+    current_limits.cache_clear()
 
 
 @functools.cache

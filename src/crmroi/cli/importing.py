@@ -68,8 +68,10 @@ def import_(
     from crmroi.ingest.encodings import with_encoding
     from crmroi.ingest.headers import with_header_row
     from crmroi.ingest.pipeline import import_files, resolve_mapping
+    from crmroi.limits import use_command_line_defaults
     from crmroi.store import open_store
 
+    use_command_line_defaults()
     mapping_file = resolve_mapping(
         source, mapping
     )  # fail on a bad mapping before creating anything
