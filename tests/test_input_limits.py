@@ -43,6 +43,14 @@ def fresh_limits() -> Iterator[None]:
     compile_pattern.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_limits() -> Iterator[None]:
+    """A limit a test sets (environment and cache) never reaches the next test."""
+    yield
+    current_limits.cache_clear()
+    compile_pattern.cache_clear()
+
+
 def set_limit(monkeypatch: pytest.MonkeyPatch, name: str, value: int) -> None:
     monkeypatch.setenv(f"CRMROI_{name.upper()}", str(value))
     current_limits.cache_clear()
@@ -386,19 +394,15 @@ def test_the_command_line_reads_exports_beyond_the_web_apps_cell_cap(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """2,000,001 rows x 30 columns is over the web app's 10M cells, not over the CLI's cap;
-    an explicit CRMROI_MAX_CELLS wins over both."""
-    from crmroi.limits import COMMAND_LINE_MAX_CELLS, current_limits, use_command_line_defaults
+    an explicit CRMROI_MAX_CELLS wins over both; nothing outlives the block."""
+    from crmroi.limits import COMMAND_LINE_MAX_CELLS, command_line_limits, current_limits
 
     monkeypatch.delenv("CRMROI_MAX_CELLS", raising=False)
     current_limits.cache_clear()
     assert current_limits().max_cells == 10_000_000
-    try:
-        use_command_line_defaults()
+    with command_line_limits():
         assert current_limits().max_cells == COMMAND_LINE_MAX_CELLS >= 2_000_001 * 30
-    finally:
-        os.environ.pop("CRMROI_MAX_CELLS", None)
-    monkeypatch.setenv("CRMROI_MAX_CELLS", "1234")
-    use_command_line_defaults()
-    assert current_limits().max_cells == 1234
-    monkeypatch.delenv("CRMROI_MAX_CELLS")
-    current_limits.cache_clear()
+    assert current_limits().max_cells == 10_000_000
+    set_limit(monkeypatch, "max_cells", 1234)
+    with command_line_limits():
+        assert current_limits().max_cells == 1234

@@ -151,7 +151,8 @@ def test_edit_a_case_and_download_the_workbook(
         page.screenshot(path=str(SHOTS / "5-case-edited.png"), full_page=True)
 
         with page.expect_download(timeout=180_000) as download_info:
-            page.click("button[formaction$='/report.xlsx']")
+            # the click waits for the response, which is the whole workbook being built
+            page.click("button[formaction$='/report.xlsx']", timeout=180_000)
         download = download_info.value
         assert download.suggested_filename.endswith(".xlsx")
         workbook = openpyxl.load_workbook(io.BytesIO(Path(download.path()).read_bytes()))

@@ -8,8 +8,10 @@ one-line message names the file, the limit and the setting that raises it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import Field
@@ -74,17 +76,37 @@ COMMAND_LINE_MAX_CELLS = 200_000_000
 (a Salesforce task export of 2M rows x 30 columns is 60M cells), while the web app keeps
 `InputLimits.max_cells` against uploads built to exhaust memory."""
 
+_command_line_cells: int | None = None
 
-def use_command_line_defaults() -> None:
-    """Raise the cell cap to `COMMAND_LINE_MAX_CELLS` unless CRMROI_MAX_CELLS is set."""
-    os.environ.setdefault("CRMROI_MAX_CELLS", str(COMMAND_LINE_MAX_CELLS))
-    current_limits.cache_clear()
+
+@contextlib.contextmanager
+def command_line_limits() -> Iterator[None]:
+    """Within the block, the cell cap is `COMMAND_LINE_MAX_CELLS` unless CRMROI_MAX_CELLS
+    is set; nothing of the process's environment changes."""
+    global _command_line_cells
+    previous, _command_line_cells = _command_line_cells, COMMAND_LINE_MAX_CELLS
+    try:
+        yield
+    finally:
+        _command_line_cells = previous
 
 
 @functools.cache
-def current_limits() -> InputLimits:
+def _environment_limits() -> InputLimits:
     """The limits from the environment, read once per process."""
     return InputLimits()
+
+
+def current_limits() -> InputLimits:
+    """The limits in force: the environment's, with the command line's cell cap inside
+    `command_line_limits`. `current_limits.cache_clear()` re-reads the environment."""
+    limits = _environment_limits()
+    if _command_line_cells is not None and "CRMROI_MAX_CELLS" not in os.environ:
+        return limits.model_copy(update={"max_cells": _command_line_cells})
+    return limits
+
+
+current_limits.cache_clear = _environment_limits.cache_clear  # type: ignore[attr-defined]
 
 
 def refuse_wide_header(path: Path, columns: int, limits: InputLimits) -> None:

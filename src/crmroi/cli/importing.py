@@ -68,10 +68,9 @@ def import_(
     from crmroi.ingest.encodings import with_encoding
     from crmroi.ingest.headers import with_header_row
     from crmroi.ingest.pipeline import import_files, resolve_mapping
-    from crmroi.limits import use_command_line_defaults
+    from crmroi.limits import command_line_limits
     from crmroi.store import open_store
 
-    use_command_line_defaults()
     mapping_file = resolve_mapping(
         source, mapping
     )  # fail on a bad mapping before creating anything
@@ -80,7 +79,11 @@ def import_(
     except ValueError as exc:
         raise ConfigurationError(f"--encoding: {exc}") from None
     mapping_file = with_header_row(mapping_file, header_row)
-    with open_store(workspace, create=True) as store, progress_bar() as progress:
+    with (
+        command_line_limits(),
+        open_store(workspace, create=True) as store,
+        progress_bar() as progress,
+    ):
         task = progress.add_task("importing", total=None)
 
         def on_step(description: str, done: int, total: int) -> None:

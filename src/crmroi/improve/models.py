@@ -16,11 +16,13 @@ contributions (natural log; positive raises the probability).
 from __future__ import annotations
 
 import itertools
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
@@ -180,9 +182,23 @@ class LogisticScorer:
         Z = self._design(X)
         labels = y.to_numpy(dtype=int)
         folds = int(min(5, np.bincount(labels, minlength=2).min()))
-        model = LogisticRegression(C=self.c, solver="newton-cholesky", max_iter=200)
+        try:
+            self._fit_design(Z, labels, folds, "newton-cholesky")
+        except ConvergenceWarning:
+            # Newton's line search can stall on (nearly) separable histories; L-BFGS on
+            # the same L2-penalised likelihood gets there (the penalty keeps it finite)
+            self._fit_design(Z, labels, folds, "lbfgs")
+        self.mean = Z.mean(axis=0)
+        return self
+
+    def _fit_design(self, Z: np.ndarray, labels: np.ndarray, folds: int, solver: str) -> None:
+        """Fit (and calibrate) on the design matrix; a convergence warning is raised."""
+        model = LogisticRegression(
+            C=self.c, solver=solver, max_iter=200 if solver != "lbfgs" else 5000
+        )
         # multi-threaded BLAS on these small dense matrices is ~40x slower (2 cores)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
             if folds >= 2:
                 self.calibrated = CalibratedClassifierCV(
                     model, method="sigmoid", cv=folds, ensemble=False
@@ -190,8 +206,6 @@ class LogisticScorer:
                 self.model = self.calibrated.calibrated_classifiers_[0].estimator
             else:
                 self.calibrated, self.model = None, model.fit(Z, labels)
-        self.mean = Z.mean(axis=0)
-        return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated P(won) per row."""

@@ -166,21 +166,24 @@ def detect_delimiter(text_sample: str) -> str:
 
     Each candidate splits the sample with Python's csv module (so quoted delimiters do not
     count); the winner gives the header more than one field and the most rows with exactly the
-    header's field count, then the most fields. Defaults to "," for single-column files.
+    header's field count, then needs no title row skipped above the header ("month;index"
+    over rows "01.01.2023;1,00" is split by ";", not read as a title over comma rows), then
+    the most fields. Defaults to "," for single-column files.
     """
-    best: tuple[float, int, int] | None = None
+    best: tuple[float, int, int, int] | None = None
     best_delim = ","
     for rank, delim in enumerate(DELIMITERS):
         rows = _sample_rows(text_sample, delim)
         if not rows:
             continue
+        skipped = 0
         while len(rows) > 1 and len(rows[0]) < 2:
-            rows = rows[1:]  # title rows above the header
+            rows, skipped = rows[1:], skipped + 1  # title rows above the header
         width = len(rows[0])
         if width < 2:
             continue
         consistent = sum(1 for r in rows if len(r) == width) / len(rows)
-        score = (consistent, width, -rank)
+        score = (consistent, int(skipped == 0), width, -rank)
         if best is None or score > best:
             best, best_delim = score, delim
     return best_delim
