@@ -83,11 +83,16 @@ def sheet_xml(rows: str, dimension: str = "A1:B3") -> str:
 
 
 def run_bounded(code: str, timeout: float = 60) -> dict[str, object]:
-    """Run `code` (which sets `result`) in a fresh interpreter; result and peak RSS (MiB)."""
+    """Run `code` (which sets `result`) in a fresh interpreter; result and peak RSS (MiB).
+
+    The peak is the interpreter's own VmHWM: `ru_maxrss` would also carry the resident
+    size of the test process it was forked from (Linux keeps it across exec).
+    """
     script = (
-        "import json, resource\n"
+        "import json, re\n"
         + code
-        + "\nresult['peak_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        + "\nstatus = open('/proc/self/status').read()\n"
+        "result['peak_mib'] = int(re.search(r'VmHWM:\\s*(\\d+)', status).group(1)) / 1024\n"
         "print(json.dumps(result))\n"
     )
     done = subprocess.run(
