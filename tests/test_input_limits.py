@@ -89,9 +89,7 @@ def run_bounded(code: str, timeout: float = 60) -> dict[str, object]:
     size of the test process it was forked from (Linux keeps it across exec).
     """
     script = (
-        "import json, re\n"
-        + code
-        + "\nstatus = open('/proc/self/status').read()\n"
+        "import json, re\n" + code + "\nstatus = open('/proc/self/status').read()\n"
         "result['peak_mib'] = int(re.search(r'VmHWM:\\s*(\\d+)', status).group(1)) / 1024\n"
         "print(json.dumps(result))\n"
     )
