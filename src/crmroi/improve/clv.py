@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1
 
 from crmroi.errors import ConfigurationError, UserError
+from crmroi.improve.bounded_fit import finite_or_unusable, minimise_within_bounds
 
 INSTALL_HINT = "pip install 'crmroi[clv]'"
 SHAPE_MIN = 1e-4  # bounds of every BG/NBD parameter (alpha relative to the mean age T)
@@ -147,29 +147,15 @@ def fit_bgnbd(summary: pd.DataFrame) -> BgNbdFit:
 
     def negative(theta: np.ndarray) -> float:
         r, alpha, a, b = np.exp(theta)
-        value = -float(bgnbd_log_likelihood((r, alpha * scale, a, b), x, t_x, T).sum())
-        return value if np.isfinite(value) else 1e300
+        return finite_or_unusable(
+            -float(bgnbd_log_likelihood((r, alpha * scale, a, b), x, t_x, T).sum())
+        )
 
-    start = np.array([0.0, 0.0, 0.0, 0.0])
-    with np.errstate(all="ignore"):  # the optimiser probes corners; the result is checked
-        best = minimize(
-            negative, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000}
-        )
-        best = minimize(
-            negative,
-            best.x,
-            method="Nelder-Mead",
-            bounds=bounds,
-            options={"xatol": 1e-8, "fatol": 1e-8, "maxiter": 8000},
-        )
-    theta = np.asarray(best.x, dtype=float)
-    if not (np.all(np.isfinite(theta)) and best.fun < 1e299):
+    fit = minimise_within_bounds(negative, bounds, ("r", "alpha", "a", "b"))
+    if not fit.finite:
         raise UserError("the purchase model (BG/NBD) found no finite maximum on these orders")
-    edge = [
-        name
-        for name, value, (low, high) in zip(("r", "alpha", "a", "b"), theta, bounds, strict=True)
-        if value <= low + 1e-3 or value >= high - 1e-3
-    ]
+    edge = list(fit.at_bound)
+    theta = fit.theta
     r, alpha, a, b = (float(v) for v in np.exp(theta))
     warning = (
         f"purchase model (BG/NBD): {', '.join(edge)} at the edge of the search range "
@@ -178,7 +164,7 @@ def fit_bgnbd(summary: pd.DataFrame) -> BgNbdFit:
         if edge
         else None
     )
-    return BgNbdFit(r, alpha * scale, a, b, -float(best.fun), warning)
+    return BgNbdFit(r, alpha * scale, a, b, -fit.objective, warning)
 
 
 def fit_pymc(

@@ -36,10 +36,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 from scipy.special import betaln
 
 from crmroi.errors import UserError
+from crmroi.improve.bounded_fit import finite_or_unusable, minimise_within_bounds
 
 MIN_REPEATERS = 10
 SHAPE_MIN = 1e-4
@@ -163,42 +163,23 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaFit:
 
     def negative(theta: np.ndarray) -> float:
         p, q, c = np.exp(theta)
-        value = -float(gamma_gamma_log_likelihood((p, q, c * scale / p), x, m).sum())
-        return value if np.isfinite(value) else 1e300
+        return finite_or_unusable(
+            -float(gamma_gamma_log_likelihood((p, q, c * scale / p), x, m).sum())
+        )
 
-    with np.errstate(all="ignore"):  # the optimiser probes corners; the result is checked
-        first = minimize(
-            negative,
-            np.zeros(3),
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"maxiter": 2000},
-        )
-        best = minimize(
-            negative,
-            first.x,
-            method="Nelder-Mead",
-            bounds=bounds,
-            options={"xatol": 1e-9, "fatol": 1e-9, "maxiter": 5000},
-        )
-    theta = np.asarray(best.x, dtype=float)
-    if not (np.all(np.isfinite(theta)) and np.isfinite(best.fun) and best.fun < 1e299):
+    fit = minimise_within_bounds(negative, bounds, ("p", "q", "p gamma"), tolerance=1e-9)
+    if not fit.finite:
         return _mean_spend(m, "the optimiser found no finite maximum")
-    p, q, c = (float(v) for v in np.exp(theta))
-    at_bound = [
-        name
-        for name, value, (low, high) in zip(("p", "q", "p gamma"), theta, bounds, strict=True)
-        if value <= low + 1e-6 or value >= high - 1e-6
-    ]
-    if theta[0] >= bounds[0][1] - 1e-3:
+    p, q, c = (float(v) for v in np.exp(fit.theta))
+    if "p" in fit.at_upper:
         return _mean_spend(
             m, "the likelihood keeps rising as p grows: spend hardly varies within customers"
         )
-    if at_bound:
-        return _mean_spend(m, f"{', '.join(at_bound)} at the edge of the search range")
+    if fit.at_bound:
+        return _mean_spend(m, f"{', '.join(fit.at_bound)} at the edge of the search range")
     if q <= 1.0:
         return _mean_spend(m, f"q = {q:.3g} <= 1 gives an infinite mean spend")
+    if not fit.converged:
+        return _mean_spend(m, f"the optimiser did not converge: {fit.message}")
     gamma = c * scale / p
-    if not best.success and not first.success:
-        return _mean_spend(m, f"the optimiser did not converge: {best.message}")
-    return GammaGammaFit(p, q, gamma, -float(best.fun), len(x))
+    return GammaGammaFit(p, q, gamma, -fit.objective, len(x))
