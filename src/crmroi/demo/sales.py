@@ -360,6 +360,7 @@ def make_sales(world: World, reps: Reps) -> Sales:
             "deals",
             {
                 "deal_id": deal_ids,
+                "name": pa.nulls(len(deal_ids), pa.string()),  # demo deals have no titles
                 "account_id": take(account_ids, d_acc),
                 "owner_rep_id": take(rep_ids, d_rep),
                 "source": take(sources, d_source),

@@ -27,7 +27,7 @@ from crmroi.ingest.mapping import TableMapping
 from crmroi.ingest.reading import RawTable
 from crmroi.ingest.rejects import Reject
 from crmroi.ingest.values import parse_booleans, parse_dates, parse_numbers
-from crmroi.store.schema import ID_COLUMN, TABLES, Column, Table
+from crmroi.store.schema import ADDED_COLUMNS, ID_COLUMN, TABLES, Column, Table
 
 ORDERS = ("DMY", "MDY", "YMD")
 STR = pd.StringDtype("pyarrow")  # Arrow-backed strings: vectorised str methods, NA for missing
@@ -211,8 +211,14 @@ def _text(
 
 def row_keys(table: Table, columns: dict[str, _Cell], id_name: str) -> pd.Series:
     """A stable key for rows without an id: a hash of the row's mapped values, then the
-    occurrence number among rows with the same values ("row-<16 hex>-<n>")."""
-    names = [c.name for c in table.columns if c.name != id_name and c.name in columns]
+    occurrence number among rows with the same values ("row-<16 hex>-<n>"). Columns
+    added to the schema later (`ADDED_COLUMNS`) are left out, so keys stay the same."""
+    later = ADDED_COLUMNS.get(table.name, ())
+    names = [
+        c.name
+        for c in table.columns
+        if c.name != id_name and c.name in columns and c.name not in later
+    ]
     text = pd.Series([""] * len(columns[id_name].values), dtype=object)
     for name in names:
         values = columns[name].values

@@ -189,6 +189,7 @@ TABLES: dict[str, Table] = {
             "deals",
             (
                 C("deal_id", "id", True),
+                C("name", "text", doc="the deal's title in the CRM (links by title)"),
                 C("account_id", "id"),
                 C("owner_rep_id", "id"),
                 C("source", "text"),
@@ -319,6 +320,10 @@ TABLES: dict[str, Table] = {
         ),
     ]
 }
+
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"deals": ("name",)}
+"""Columns added after the first schema: a workspace made before them gets them (empty)
+when it is opened (`Store.ensure_schema`)."""
 
 # Tables whose primary id column doubles as the natural key.
 ID_COLUMN: dict[str, str] = {

@@ -21,10 +21,10 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from crmroi.errors import ConfigurationError, WorkspaceError
-from crmroi.store.engines import Engine, engine_for
+from crmroi.store.engines import SQL_TYPES, Engine, engine_for, q
 from crmroi.store.lake import is_lake
-from crmroi.store.schema import IMPORT_BATCHES, SETTINGS, TABLES
-from crmroi.store.undo import UNDO_BATCH_COLUMN, undo_tables
+from crmroi.store.schema import ADDED_COLUMNS, IMPORT_BATCHES, SETTINGS, TABLES
+from crmroi.store.undo import UNDO_BATCH_COLUMN, undo_table, undo_tables
 
 WORKSPACE_FILE = "workspace.duckdb"
 SETTINGS_TABLE = "workspace_settings"
@@ -141,9 +141,16 @@ class Store:
         wanted[SETTINGS_TABLE] = SETTINGS
         wanted.update(undo_tables())  # previous versions of replaced rows (batch undo)
         missing = {n: s for n, s in wanted.items() if n not in existing}
-        if not missing:
+        added = self._columns_to_add(existing, wanted)
+        if not missing and not added:
             return
         with self.engine.transaction() as tx:
+            for name, columns in added.items():
+                types = SQL_TYPES[tx.dialect]
+                for field in columns:
+                    tx.execute(
+                        f"ALTER TABLE {q(name)} ADD COLUMN {q(field.name)} {types[str(field.type)]}"
+                    )
             for name, schema in missing.items():
                 tx.create_table(name, schema, lineage_index=name in TABLES)
                 if UNDO_BATCH_COLUMN in schema.names and tx.dialect == "postgres":
@@ -157,6 +164,22 @@ class Store:
                     schema=SETTINGS,
                 )
                 tx.append(SETTINGS_TABLE, rows)
+
+    def _columns_to_add(
+        self, existing: set[str], wanted: dict[str, pa.Schema]
+    ) -> dict[str, list[pa.Field]]:
+        """Columns of `ADDED_COLUMNS` an older workspace's tables (and their undo
+        tables) lack."""
+        out: dict[str, list[pa.Field]] = {}
+        for table_name, columns in ADDED_COLUMNS.items():
+            for name in (table_name, undo_table(table_name)):
+                if name not in existing:
+                    continue
+                have = set(self.backend.table(name).schema().names)
+                lacking = [wanted[name].field(c) for c in columns if c not in have]
+                if lacking:
+                    out[name] = lacking
+        return out
 
     # -- reading ------------------------------------------------------------------
     def table(self, name: str) -> ibis.Table:

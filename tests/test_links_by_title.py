@@ -1,0 +1,97 @@
+"""Activities that name their deal only by its title link to the deal, whether it came
+in the same import or an earlier one (deals keep their title in `name`); titles no
+deal has, or several share, are left unlinked and counted. An older workspace whose
+deals table has no `name` column gains it when opened."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from crmroi.ingest.pipeline import import_files
+from crmroi.store import Store
+from crmroi.store.undo import undo_batch
+
+DEALS = (
+    "Deal - ID,Deal - Title,Deal - Value,Deal - Currency,Deal - Organization,Deal - Status,"
+    "Deal - Deal created,Deal - Won time,Deal - Lost time\n"
+    "101,Acme deal,25000,USD,,Won,2024-01-10 09:15:22,2024-03-05 16:02:11,\n"
+    "102,Globex renewal,12000,USD,,Lost,2023-12-01 13:40:05,,2024-02-20 10:00:00\n"
+    "103,Second order,8000,USD,,Open,2024-02-14 08:00:00,,\n"
+    "104,Second order,4300,USD,,Open,2024-03-02 15:05:00,,\n"
+)
+# Pipedrive's activities list export: the deal by title only (no "Deal - ID" column)
+ACTIVITIES = (
+    "Activity - ID,Activity - Type,Activity - Subject,Activity - Due date,Deal - Title\n"
+    "501,Call,Discovery,2024-03-01,Acme deal\n"
+    "502,Meeting,Demo,2024-02-20,  acme DEAL \n"
+    "503,Email,Proposal,2024-02-10,Globex renewal\n"
+    "504,Call,Follow-up,2024-03-10,Second order\n"
+    "505,Call,Cold call,2024-03-11,Hooli expansion\n"
+    "506,Task,Admin,2024-03-12,\n"
+)
+EXPECTED = {"501": "101", "502": "101", "503": "102", "504": None, "505": None, "506": None}
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def linked(store: Store) -> dict[str, str | None]:
+    rows = store.to_arrow("activities").to_pylist()
+    return {r["activity_id"]: r["deal_id"] for r in rows}
+
+
+def deal_links(report: object) -> tuple[int, int, int]:
+    summary = report.summary  # type: ignore[attr-defined]
+    (count,) = [c for c in summary.links if (c.table, c.column) == ("activities", "deal_id")]
+    return count.resolved, count.unresolved, count.empty
+
+
+def test_titles_resolve_within_one_import(workspace: Store, tmp_path: Path) -> None:
+    files = [write(tmp_path / "deals.csv", DEALS), write(tmp_path / "acts.csv", ACTIVITIES)]
+    report = import_files(workspace, files, source="pipedrive")
+    assert not report.rejects
+    assert linked(workspace) == EXPECTED
+    assert {r["deal_id"]: r["name"] for r in workspace.to_arrow("deals").to_pylist()} == {
+        "101": "Acme deal",
+        "102": "Globex renewal",
+        "103": "Second order",
+        "104": "Second order",
+    }
+    assert deal_links(report) == (3, 0, 3)
+
+
+def test_titles_resolve_against_the_workspace(workspace: Store, tmp_path: Path) -> None:
+    import_files(workspace, [write(tmp_path / "deals.csv", DEALS)], source="pipedrive")
+    report = import_files(workspace, [write(tmp_path / "a.csv", ACTIVITIES)], source="pipedrive")
+    assert linked(workspace) == EXPECTED
+    assert deal_links(report) == (3, 0, 3)
+    warnings = " | ".join(report.summary.warnings)
+    assert "1 rows name a deals record that several records share, e.g. 'Second order' (1)" in (
+        warnings
+    )
+    assert "1 rows name a deals record that neither this import nor the workspace has, " in (
+        warnings
+    )
+    assert "'Hooli expansion' (1)" in warnings
+
+
+def test_an_older_workspace_gains_the_deal_title_column(tmp_path: Path) -> None:
+    folder = tmp_path / "ws"
+    Store.open(folder, create=True).close()
+    with duckdb.connect(str(folder / "workspace.duckdb")) as con:  # as made before titles
+        con.execute('ALTER TABLE deals DROP COLUMN "name"')
+        con.execute('ALTER TABLE undo_deals DROP COLUMN "name"')
+    with Store.open(folder) as store:
+        assert "name" in store.table("deals").schema().names
+        first = import_files(store, [write(tmp_path / "d.csv", DEALS)], source="pipedrive")
+        changed = DEALS.replace("25000,USD", "26000,USD")
+        second = import_files(store, [write(tmp_path / "d2.csv", changed)], source="pipedrive")
+        assert second.files[0].updated == 1
+        undo_batch(store, second.batch_id)
+        amounts = {r["deal_id"]: r["amount"] for r in store.to_arrow("deals").to_pylist()}
+        assert amounts["101"] == 25000.0
+        assert store.count("deals") == 4 and first.rows_loaded == 4
