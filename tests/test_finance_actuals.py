@@ -92,6 +92,12 @@ def test_plan_versus_actual_on_demo(demo_store: Store, demo_report: object) -> N
     assert before is not None and after is not None and before > 0 and after > 0
     doc = p.to_json()
     assert doc["main_driver"] == p.main_driver
+    # adoption measured beside the plan's ramp ("watch the adoption ramp with --actuals")
+    assert p.adoption is not None
+    months = {m: (plan, measured) for m, plan, measured in p.adoption.months}
+    assert months[case.go_live_month][0] == case.adoption.start
+    assert all(0.0 <= a <= 1.0 for _, a in months.values() if a is not None)
+    assert doc["adoption"]["payback_plan"] == p.adoption.payback_plan
 
 
 def test_measured_driver_uses_the_kpi_engine(demo_report: object) -> None:

@@ -1,8 +1,8 @@
 """Plan versus actual read from a workspace, and people ROI.
 
-`plan_vs_actual` reads `crm_costs`, the KPI engine's changes and (when the case
-uses it) the lifetime-value model, then compares them with the plan
-(`crmroi.finance.actuals.compare_plan`).
+`plan_vs_actual` reads `crm_costs`, the KPI engine's changes, the measured adoption
+(`crmroi.kpi.adoption`) and (when the case uses it) the lifetime-value model, then
+compares them with the plan (`crmroi.finance.actuals.compare_plan`).
 
 People ROI, over the KPI report's baseline and after windows: revenue (won deals +
 orders) and gross profit per sales employee (a year), and the human-capital ROI
@@ -20,7 +20,7 @@ import ibis
 from crmroi.casework.sources import actual_costs, clv_inputs, fx_rates_for, kpi_report
 from crmroi.finance.actuals import PlanVsActual, compare_plan
 from crmroi.finance.case import Case
-from crmroi.finance.inputs import KpiChangeLike
+from crmroi.finance.inputs import KpiChangeLike, month_index
 from crmroi.store import Store
 
 __all__ = ["people_roi", "plan_vs_actual"]
@@ -48,7 +48,25 @@ def plan_vs_actual(
         clv=clv,
         people=people_roi(store, report.baseline, report.after),
         fx=fx,
+        adoption=adoption_by_case_month(store, case),
     )
+
+
+def adoption_by_case_month(store: Store, case: Case) -> dict[int, float] | None:
+    """Measured share of reps working in the CRM by case month (`crmroi.kpi.adoption`),
+    or None when the workspace records no go-live."""
+    from crmroi.errors import ConfigurationError
+    from crmroi.kpi.adoption import measure_adoption
+
+    try:
+        measured = measure_adoption(store)
+    except ConfigurationError:
+        return None
+    return {
+        k: share
+        for day, share in measured.share_by_month().items()
+        if (k := month_index(case, day)) >= 1
+    }
 
 
 def _sum(expr: Any) -> float:

@@ -273,6 +273,7 @@ def _print_actuals(p: PlanVsActual) -> None:
             f"At the measured changes and the actual costs to date, payback (months): "
             f"{_months(f.payback_months)} (plan: {_months(p.plan.payback_months)})"
         )
+    _print_adoption(p)
     if p.people:
         people = Table(title="People ROI (baseline vs after go-live)")
         for name in ("measure", "baseline", "after"):
@@ -281,3 +282,27 @@ def _print_actuals(p: PlanVsActual) -> None:
             fmt = _ratio if key == "human_capital_roi" else _money
             people.add_row(key.replace("_", " "), fmt(before), fmt(after))
         console.print(people)
+
+
+def _print_adoption(p: PlanVsActual) -> None:
+    a = p.adoption
+    if a is None:
+        return
+    table = Table(title="Adoption: share of users working in the CRM (plan vs measured)")
+    for name in ("month", "plan", "measured", "gap"):
+        table.add_column(name, justify="right")
+    for m, plan, measured in a.months:
+        gap = None if measured is None else measured - plan
+        table.add_row(str(m), _pct(plan), _pct(measured), _pct(gap))
+    console.print(table)
+    console.print(
+        "Measured: reps of a live team logging meetings or tasks on at least half of their "
+        "working days, over reps employed (crmroi.kpi.adoption)."
+    )
+    console.print(
+        f"With the measured adoption, payback (months): {_months(a.payback_measured)} "
+        f"(plan: {_months(a.payback_plan)}); NPV {_money(a.npv_measured)} "
+        f"(plan: {_money(a.npv_plan)})"
+    )
+    if (text := a.warning()) is not None:
+        console.print(f"[yellow]warning (adoption_lag):[/] {escape(text)}")

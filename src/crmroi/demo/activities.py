@@ -4,7 +4,8 @@ Three streams: activities on deals (between creation and closing), on leads (whi
 they are worked) and on active customer accounts (relationship care). Calls exist
 only on deals, at an expected `calls per won deal` times the deal's win
 probability, so calls / won deals equals that constant; the CRM cuts it by 20%.
-Faxes stop at a team's go-live.
+Faxes stop at a team's go-live. Who logs what, and when reps start working in the
+CRM, follow `crmroi.demo.adoption`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from crmroi.demo import adoption as people
 from crmroi.demo import effects as fx
 from crmroi.demo.columns import business_time, finish, make_ids, take, ts
 from crmroi.demo.company import Reps, World
@@ -50,9 +52,14 @@ def _uniform(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.nda
     return lo + (rng.random(lo.size) * np.maximum(hi - lo, 1)).astype(np.int64)
 
 
-def make_activities(world: World, reps: Reps, sales: Sales, service: Service) -> pa.Table:
-    """All activities, sorted by time, with rep, account, contact, lead and deal links."""
+def make_activities(
+    world: World, reps: Reps, sales: Sales, service: Service, adopted: np.ndarray
+) -> pa.Table:
+    """All activities, sorted by time, with rep, account, contact, lead and deal links;
+    `adopted` is each rep's adoption month (`crmroi.demo.adoption.adoption_months`)."""
     rng = world.rng()
+    second_slot, second_share = people.second_reps(world, reps, sales.account_slot)
+    pick = people.rng_for(world, 3)
     d = sales.deals
     # -- on deals -------------------------------------------------------------------
     rates = DEAL_RATES[d.segment].copy()
@@ -65,7 +72,8 @@ def make_activities(world: World, reps: Reps, sales: Sales, service: Service) ->
     lo = np.maximum(d.created[row], world.start_us)
     t1 = np.clip(business_time(_uniform(rng, lo, d.end[row])), lo, d.end[row])
     acc1 = d.account[row]
-    rep1 = reps.rep_at(d.slot[row], t1)
+    slot1 = np.where(pick.random(row.size) < second_share[acc1], second_slot[acc1], d.slot[row])
+    rep1 = reps.rep_at(slot1, t1)
     contact1 = random_contact(rng, service, acc1)
     deal1 = row
     lead1 = np.full(row.size, -1, dtype=np.int64)
@@ -85,7 +93,10 @@ def make_activities(world: World, reps: Reps, sales: Sales, service: Service) ->
     t3 = business_time(t3)
     kind3 = rng.choice(len(KINDS), owner.size, p=ACCOUNT_RATES / ACCOUNT_RATES.sum())
     acc3 = cust[owner]
-    rep3 = reps.rep_at(sales.account_slot[acc3], t3)
+    slot3 = np.where(
+        pick.random(acc3.size) < second_share[acc3], second_slot[acc3], sales.account_slot[acc3]
+    )
+    rep3 = reps.rep_at(slot3, t3)
     contact3 = random_contact(rng, service, acc3)
     none3 = np.full(owner.size, -1, dtype=np.int64)
     # -- together ---------------------------------------------------------------------
@@ -99,6 +110,11 @@ def make_activities(world: World, reps: Reps, sales: Sales, service: Service) ->
     lead = np.concatenate([lead1, lead2, none3])[order]
     deal = np.concatenate([deal1, none2, none3])[order]
     del t1, t2, t3, kind1, kind2, kind3, rep1, rep2, rep3
+    hand = np.isin(kind, [KINDS.index(k) for k in people.HAND_KINDS])
+    keep = people.keep_logged(world, reps, adopted, rep, t, hand)
+    t, kind, rep, acc, contact, lead, deal = (
+        x[keep] for x in (t, kind, rep, acc, contact, lead, deal)
+    )
     n = t.size
     inbound = rng.random(n) < INBOUND_SHARE[kind]
     direction = np.where(HAS_DIRECTION[kind], inbound.astype(np.int64), -1)

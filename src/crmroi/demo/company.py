@@ -326,6 +326,7 @@ def generate_company(
     Scale 1 gives about 40 reps, 5,000 accounts and 400k activities; the tables
     are identical for the same seed and scale.
     """
+    from crmroi.demo import adoption as people
     from crmroi.demo.activities import make_activities
     from crmroi.demo.costs import make_costs
     from crmroi.demo.sales import make_sales
@@ -360,7 +361,9 @@ def generate_company(
     tables.update(service.tables)
     timings[steps[2][0]] = time.perf_counter() - t0
     report(*steps[2])
-    tables["activities"] = make_activities(world, reps, sales, service)
+    hired_day = reps.table.column("hired_on").to_numpy(zero_copy_only=False)
+    adopted = people.adoption_months(world, reps, hired_day.astype("datetime64[D]").astype(int))
+    tables["activities"] = make_activities(world, reps, sales, service, adopted)
     timings[steps[3][0]] = time.perf_counter() - t0
     report(*steps[3])
     tables.update(make_costs(world, reps, sales, service))
@@ -397,6 +400,26 @@ def generate_company(
             for k in range(N_MONTHS)
         ],
     )
+    rep_ids = reps.table.column("rep_id").to_pylist()
+    truth["adoption"] = {
+        "measure": "share of employed reps working in the CRM (logging hand-entered "
+        "activities) in each calendar month",
+        "hand_kinds": list(people.HAND_KINDS),
+        "keep_before_adoption": people.KEEP_BEFORE_ADOPTION,
+        "by_month_since_go_live": list(people.ADOPTION_BY_MONTH),
+        "rep_adopted_month": {
+            r: (_add_months(START, int(m)).isoformat() if m < N_MONTHS else None)
+            for r, m in zip(rep_ids, adopted, strict=True)
+        },
+        "company_by_month": [
+            {"month": _add_months(START, k).isoformat(), "share": v}
+            for k, v in enumerate(people.truth_by_month(world, reps, adopted))
+        ],
+    }
+    truth["relationships"] = {
+        "single_threaded_share": people.SINGLE_THREADED,
+        "second_rep_share_beta": [people.SECOND_SHARE_A, people.SECOND_SHARE_B],
+    }
     return DemoCompany(
         tables=ordered,
         truth=truth,

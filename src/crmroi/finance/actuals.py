@@ -10,6 +10,8 @@
 - Re-forecast: actual costs to date then the plan's costs, benefits at the
   measured changes over the whole horizon.
 - People ROI (computed by `crmroi.casework.actuals.people_roi`) is carried along.
+- Adoption: the measured share of users working in the CRM beside the plan's ramp,
+  and payback with the measured shares (`crmroi.finance.adoption`).
 
 Pure: `crmroi.casework.plan_vs_actual` reads the workspace and calls `compare_plan`.
 """
@@ -23,6 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from crmroi.finance.adoption import AdoptionCheck, compare_adoption
 from crmroi.finance.case import Case
 from crmroi.finance.cashflow import CashFlowTable, FloatArray
 from crmroi.finance.inputs import ActualCosts, KpiChangeLike, month_index, to_measured
@@ -88,6 +91,7 @@ class PlanVsActual:
     people: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     plan: Summary | None = None
     """The plan's own figures over the horizon (to set the re-forecast beside)."""
+    adoption: AdoptionCheck | None = None
 
     def monthly(self) -> list[tuple[int, float, float, float, float]]:
         """(month, plan benefits, actual benefits, plan costs, actual costs) to date."""
@@ -117,6 +121,7 @@ class PlanVsActual:
             "reforecast": self.reforecast.as_dict(),
             "plan": self.plan.as_dict() if self.plan is not None else None,
             "people": {k: {"baseline": b, "after": a} for k, (b, a) in self.people.items()},
+            "adoption": self.adoption.to_json() if self.adoption is not None else None,
         }
 
 
@@ -139,12 +144,14 @@ def compare_plan(
     clv: Mapping[str, float] | None = None,
     people: dict[str, tuple[float | None, float | None]] | None = None,
     fx: Mapping[str, FloatArray] | None = None,
+    adoption: Mapping[int, float] | None = None,
 ) -> PlanVsActual:
     """Compare the plan of `case` with actual costs and measured changes (see the module doc).
 
     `after_end` is the last day of the KPI engine's after window; `clv` the
     lifetime-value quantities when the case reads them; `people` the people ROI; `fx` the
-    exchange rates of costs in other currencies (`build_model`).
+    exchange rates of costs in other currencies (`build_model`); `adoption` the measured
+    share of users working in the CRM by case month.
     """
     plan_model = build_model(
         case,
@@ -192,6 +199,20 @@ def compare_plan(
         flows[:n] = costs.actual.get(cat, zero)[:n]
         reforecast_costs[cat] = flows
     table = CashFlowTable(case.horizon_months, dict(actual.benefits), reforecast_costs)
+    check = None
+    if adoption:
+
+        def table_for(c: Case) -> CashFlowTable:
+            model = build_model(
+                c,
+                actual_costs=costs.with_run_rate,
+                measured=to_measured(c, changes),
+                clv=clv,
+                fx=fx,
+            )
+            return model.table()
+
+        check = compare_adoption(case, adoption, to_date, table_for)
     return PlanVsActual(
         months_to_date=to_date,
         lines=lines,
@@ -199,4 +220,5 @@ def compare_plan(
         main_driver=main.name if main is not None and main.effect_on_net else None,
         people=dict(people or {}),
         plan=summarise(plan, case.discount_rate),
+        adoption=check,
     )
