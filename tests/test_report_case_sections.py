@@ -81,6 +81,10 @@ def test_plan_versus_actual_in_the_report(small_demo_folder: Path, tmp_path: Pat
     html = render_html(model)
     assert 'id="plan-actual-lines"' in html and 'id="people-roi"' in html
     assert "At the measured changes and the actual costs to date, payback (months):" in html
+    assert pva.adoption is not None
+    measured = [(m, a) for m, _, a in pva.adoption.months if a is not None]
+    assert [(r.month, r.measured) for r in section.adoption] == measured
+    assert 'id="adoption"' in html and "With the measured adoption, payback (months):" in html
     _check_workbook(model, tmp_path / "report.xlsx")
 
 

@@ -10,6 +10,7 @@ from crmroi.finite import finite
 from crmroi.reports.i18n import Lang
 from crmroi.reports.labels import GROUP_LABELS, PEOPLE_LABELS, ROI_LABELS, category_label
 from crmroi.reports.model import (
+    AdoptionRow,
     CheckRow,
     Figures,
     PeopleRow,
@@ -101,6 +102,12 @@ def plan_actual_section(pva: PlanVsActual, result: CaseResult, lang: Lang) -> Pl
         if k in PEOPLE_LABELS
     ]
     f, plan = pva.reforecast, pva.plan
+    a = pva.adoption
+    adoption = [
+        AdoptionRow(m, add_months(start, m - 1) if start is not None else None, p, x)
+        for m, p, x in (a.months if a is not None else [])
+        if x is not None
+    ]
     return PlanActual(
         months_to_date=pva.months_to_date,
         rows=rows,
@@ -112,4 +119,6 @@ def plan_actual_section(pva: PlanVsActual, result: CaseResult, lang: Lang) -> Pl
         plan_npv=plan.npv if plan is not None else None,
         plan_payback_months=finite(plan.payback_months) if plan is not None else None,
         people=people,
+        adoption=adoption,
+        adoption_payback_months=finite(a.payback_measured) if a is not None else None,
     )

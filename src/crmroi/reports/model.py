@@ -120,6 +120,16 @@ class PlanActualMonth:
 
 
 @dataclass(frozen=True)
+class AdoptionRow:
+    """Share of users working in the CRM in one case month: plan and measured (fractions)."""
+
+    month: int
+    date: dt.date | None
+    plan: float
+    measured: float | None
+
+
+@dataclass(frozen=True)
 class PeopleRow:
     """A people-ROI measure over the baseline and after windows (`ratio`: not money)."""
 
@@ -144,6 +154,9 @@ class PlanActual:
     plan_npv: float | None
     plan_payback_months: float | None
     people: list[PeopleRow]
+    adoption: list[AdoptionRow] = field(default_factory=list)
+    adoption_payback_months: float | None = None
+    """Payback with the measured adoption to date (`crmroi.finance.adoption`)."""
 
 
 @dataclass(frozen=True)
