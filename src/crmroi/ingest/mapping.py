@@ -112,6 +112,12 @@ class NumberSettings(_Strict):
     decimal: Literal[".", ","] | None = None
     thousands: str | None = None
 
+    @field_validator("decimal", mode="before")
+    @classmethod
+    def _arabic_decimal(cls, value: Any) -> Any:
+        """The Arabic decimal separator ٫ is always read as the decimal point."""
+        return "." if value == "\u066b" else value
+
 
 class CsvSettings(_Strict):
     encoding: str | None = None
