@@ -91,6 +91,8 @@ class CaseModel:
     clv: ClvInputs | None = None
     notes: list[str] = field(default_factory=list)
     """What the reader should know about inputs read from elsewhere (exchange rates)."""
+    fx: dict[str, FloatArray] = field(default_factory=dict)
+    """Case currency per unit of each foreign cost currency by period 0..H (workspace)."""
 
     @property
     def horizon(self) -> int:
@@ -338,4 +340,4 @@ def build_model(
     lines += _cost_lines(case, actual_costs, fx)
     if not lines:
         raise ConfigurationError("the case has neither costs nor benefits")
-    return CaseModel(case, lines)
+    return CaseModel(case, lines, fx=dict(fx or {}))

@@ -12,6 +12,7 @@ import numpy as np
 from crmroi.attribution.results import Attribution
 from crmroi.attribution.workspace import Unavailable
 from crmroi.finance.actuals import PlanVsActual
+from crmroi.finance.case import Ramp
 from crmroi.finance.cashflow import CashFlowTable, discount_factors, monthly_rate
 from crmroi.finance.estimates import Range
 from crmroi.finance.evaluate import CaseResult
@@ -42,7 +43,9 @@ from crmroi.reports.model import (
     Improvements,
     KpiRow,
     LineSpec,
+    RampSpec,
     ReportModel,
+    ShapeSpec,
     SimulationSummary,
     TornadoBar,
 )
@@ -122,6 +125,44 @@ def _triple(est: float | Range) -> tuple[float | None, float, float | None]:
     return (None, float(est), None)
 
 
+def _ramp(ramp: Ramp) -> RampSpec:
+    by_month = list(ramp.by_month) if ramp.by_month else None
+    return RampSpec(ramp.start, ramp.end, ramp.months, by_month)
+
+
+def _shapes(result: CaseResult) -> list[tuple[ShapeSpec, bool, dict[str, str]]]:
+    """Each line's shape spec, whether it has its own risk adjustment, and its inputs
+    that are case parameters, in the order of the model's lines."""
+    case, model = result.case, result.model
+    out: list[tuple[ShapeSpec, bool, dict[str, str]]] = []
+    for d in case.benefits:
+        linked = {"users": "users"} if getattr(d, "users", 0) is None else {}
+        shape = ShapeSpec("benefit", ramp_months=d.ramp_months)
+        out.append((shape, d.risk_adjustment is not None, linked))
+    for loss in case.do_nothing:
+        shape = ShapeSpec("loss", start_month=loss.start_month, growth=loss.growth)
+        out.append((shape, loss.risk_adjustment is not None, {}))
+    if not isinstance(case.costs, list):
+        n = len(model.lines) - len(out)
+        return out + [(ShapeSpec("actual"), False, {})] * n
+    for item in case.costs:
+        own = item.risk_adjustment is not None
+        if item.amount == "actual":
+            out.append((ShapeSpec("actual"), own, {}))
+            continue
+        cur = (item.currency or case.currency).upper()
+        rates = model.fx.get(cur) if cur != case.currency.upper() else None
+        shape = ShapeSpec(
+            item.kind,
+            start_month=item.start_month,
+            end_month=item.end_month,
+            growth=item.growth,
+            fx=[float(v) for v in rates[: case.horizon_months + 1]] if rates is not None else None,
+        )
+        out.append((shape, own, {"users": "users"} if item.per_user else {}))
+    return out
+
+
 def _line_specs(result: CaseResult) -> list[LineSpec]:
     case, lines = result.case, result.model.lines
     items = case.costs if isinstance(case.costs, list) else []
@@ -131,8 +172,9 @@ def _line_specs(result: CaseResult) -> list[LineSpec]:
         for line, item in zip(cost_lines, items, strict=False)
         if item.per_user and line.formula is not None
     }
+    shapes = _shapes(result)
     specs = []
-    for line in lines:
+    for line, (shape, own_risk, linked) in zip(lines, shapes, strict=True):
         inputs = {name: _triple(est) for name, est in line.inputs.items()}
         expression = None
         if line.formula is not None:
@@ -149,6 +191,9 @@ def _line_specs(result: CaseResult) -> list[LineSpec]:
                 inputs=inputs,
                 expression=expression,
                 schedule=[float(v) for v in line.shape],
+                shape=shape,
+                own_risk=own_risk,
+                linked=linked,
             )
         )
     return specs
@@ -318,6 +363,8 @@ def build_report(
         tco=tco_rows(result, language),
         notes=list(result.model.notes),
         plan_actual=plan_actual_section(actuals, result, language) if actuals else None,
+        adoption=_ramp(case.adoption),
+        benefit_ramp=_ramp(case.benefit_ramp),
     )
     model.charts = build_charts(model, language)
     return model

@@ -30,11 +30,13 @@ __all__ = [
     "Improvements",
     "KpiRow",
     "LineSpec",
+    "RampSpec",
     "ReportModel",
     "ScoredRecord",
     "ScoringEvaluation",
     "ScoringSection",
     "SegmentRow",
+    "ShapeSpec",
     "SimulationSummary",
     "TornadoBar",
 ]
@@ -188,6 +190,37 @@ class CategoryRow:
 
 
 @dataclass(frozen=True)
+class RampSpec:
+    """A share by month since go-live (`crmroi.finance.case.Ramp`): linear from `start` to
+    `end` over `months`, then flat; or `by_month` (the last one held). Fractions."""
+
+    start: float
+    end: float
+    months: int
+    by_month: list[float] | None = None
+
+
+@dataclass(frozen=True)
+class ShapeSpec:
+    """How a line's schedule follows the case's inputs, so the workbook can rebuild it.
+
+    `kind`: benefit (adoption x benefit ramp from go-live; `ramp_months` when the driver
+    has its own ramp, 1/n to 1 over n months), loss (adoption x (1 + growth)^(years since
+    `start_month`)), one_time (1 in `start_month`), recurring (from `start_month` to
+    `end_month`, None: the horizon, stepping by (1 + growth) every 12 months), actual
+    (money from the workspace, no inputs). `fx`: case currency per unit of the line's
+    currency by period 0..H (None: the case's currency). Growth is a year (fraction).
+    """
+
+    kind: Literal["benefit", "loss", "one_time", "recurring", "actual"]
+    ramp_months: int | None = None
+    start_month: int = 0
+    end_month: int | None = None
+    growth: float = 0.0
+    fx: list[float] | None = None
+
+
+@dataclass(frozen=True)
 class LineSpec:
     """One line of the case as the workbook rebuilds it from its inputs.
 
@@ -204,6 +237,11 @@ class LineSpec:
     inputs: dict[str, tuple[float | None, float, float | None]]
     expression: str | None
     schedule: list[float]
+    shape: ShapeSpec | None = None
+    own_risk: bool = True
+    """False: the line takes the case's default risk adjustment for its side."""
+    linked: dict[str, str] = field(default_factory=dict)
+    """Inputs that are a case parameter (input name -> 'users')."""
 
 
 @dataclass(frozen=True)
@@ -471,6 +509,8 @@ class ReportModel:
     tco: list[TcoRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     plan_actual: PlanActual | None = None
+    adoption: RampSpec | None = None
+    benefit_ramp: RampSpec | None = None
 
     def figure(self, horizon: int, risk_adjusted: bool) -> Figures:
         """The figures at `horizon` months, plain or risk adjusted."""

@@ -43,12 +43,14 @@ from crmroi.reports.i18n import get_lang
 from crmroi.reports.labels import input_label
 from crmroi.reports.model import ReportModel
 from crmroi.reports.xlsx_actuals import write_plan_actual
+from crmroi.reports.xlsx_schedule import Cells, timing_inputs, timing_rows, write_schedule
 from crmroi.reports.xlsx_sheets import add_sheet, set_direction, sheet_title
 from crmroi.reports.xlsx_tables import write_tables
 
-__all__ = ["write_xlsx"]
+__all__ = ["default_months", "write_xlsx"]
 
 PARAMS = ("discount_rate", "monthly_rate", "horizon_months", "users", "go_live_month")
+MAX_MONTHS = 240  # the longest horizon a case may have (`crmroi.finance.case.Case`)
 
 
 def text(ws: Worksheet, row: int, col: int, value: object, fmt: Any = None) -> None:
@@ -57,7 +59,7 @@ def text(ws: Worksheet, row: int, col: int, value: object, fmt: Any = None) -> N
 
 
 class _Book:
-    def __init__(self, model: ReportModel, path: Path) -> None:
+    def __init__(self, model: ReportModel, path: Path, months: int) -> None:
         self.model = model
         self.lang = get_lang(model.lang)
         self.wb = xlsxwriter.Workbook(str(path), {"nan_inf_to_errors": True})
@@ -67,10 +69,14 @@ class _Book:
         self.money_in = self.wb.add_format({"num_format": "#,##0.####", "bg_color": "#FFF9C4"})
         self.pct = self.wb.add_format({"num_format": "0.0%"})
         self.factor = self.wb.add_format({"num_format": "0.0000"})
+        self.pct_in = self.wb.add_format({"num_format": "0.0%", "bg_color": "#FFF9C4"})
+        self.factor_in = self.wb.add_format({"num_format": "0.0000", "bg_color": "#FFF9C4"})
         _ = self._
         titles = {"inputs": _("Inputs"), "schedule": _("Schedule"), "cash_flow": _("Cash flow")}
         self.sheet = {key: sheet_title(title) for key, title in titles.items()}
-        self.cells: dict[str, str] = {}  # parameter -> absolute reference
+        self.months = months
+        self.all = Cells()
+        self.cells = self.all.params  # parameter -> absolute reference
         self.amount_cells: list[str] = []
         self.risk_cells: list[str] = []
 
@@ -93,7 +99,7 @@ class _Book:
         )
         text(ws, 1, 0, m.case_name)
         params = [
-            ("discount_rate", _("Discount rate (a year)"), m.discount_rate, self.pct),
+            ("discount_rate", _("Discount rate (a year)"), m.discount_rate, self.pct_in),
             ("horizon_months", _("Horizon (months)"), m.horizon_months, None),
             ("users", _("Users"), m.users, None),
             ("go_live_month", _("First month with benefits (go-live)"), m.go_live_month, None),
@@ -104,10 +110,27 @@ class _Book:
             ws.write_number(row, 1, value, fmt or self.money_in)
             self.cells[key] = self.ref("inputs", xl_rowcol_to_cell(row, 1, True, True))
             row += 1
+        ws.data_validation(
+            4, 1, 4, 1, {"validate": "integer", "criteria": "between", "minimum": 1,
+                         "maximum": self.months, "input_title": _("Horizon (months)"),
+                         "input_message": _("1 to the months laid out in this workbook")},
+        )  # fmt: skip
         ws.write_string(row, 0, _("Monthly discount rate = (1 + annual)^(1/12) - 1"))
         ws.write_formula(row, 1, f"=(1+{self.cells['discount_rate']})^(1/12)-1", self.factor)
         self.cells["monthly_rate"] = self.ref("inputs", xl_rowcol_to_cell(row, 1, True, True))
-        row += 2
+        row += 1
+        for key, label, value in (
+            ("risk_benefits", _("Risk adjustment of benefits (default)"), m.risk_benefits),
+            ("risk_costs", _("Risk adjustment of costs (default)"), m.risk_costs),
+        ):
+            ws.write_string(row, 0, label)
+            ws.write_number(row, 1, value, self.pct_in)
+            self.cells[key] = self.ref("inputs", xl_rowcol_to_cell(row, 1, True, True))
+            row += 1
+        row, self.all.ramps = timing_inputs(
+            ws, row + 1, m, self.lang, lambda cell: self.ref("inputs", cell), self.factor_in
+        )
+        row += 1
         heads = [
             _("Line"),
             _("Input"),
@@ -131,8 +154,8 @@ class _Book:
                 for col, v in ((2, low), (4, high)):
                     if v is not None:
                         ws.write_number(row, col, v)
-                if name == "users" and spec.side == "cost":
-                    ws.write_formula(row, 3, f"={self.cells['users']}", self.money_in)
+                if name in spec.linked:
+                    ws.write_formula(row, 3, f"={self.cells[spec.linked[name]]}", self.money_in)
                 else:
                     ws.write_number(row, 3, likely, self.money_in)
                 refs[name] = self.ref("inputs", xl_rowcol_to_cell(row, 3, True, True))
@@ -142,29 +165,39 @@ class _Book:
                 text(ws, row, 0, spec.name)
                 ws.write_string(row, 7, _("actual costs (workspace): the Schedule holds the money"))
                 row += 1
+            timing: dict[str, str] = {}
+            for key, label, when in timing_rows(spec, self.lang):
+                text(ws, row, 0, spec.name)
+                ws.write_string(row, 1, label)
+                if when is None:  # until the horizon
+                    ws.write_formula(row, 3, f"={self.cells['horizon_months']}", self.money_in)
+                else:
+                    ws.write_number(row, 3, when, self.money_in)
+                timing[key] = self.ref("inputs", xl_rowcol_to_cell(row, 3, True, True))
+                row += 1
+            self.all.timing.append(timing)
             amount = "1" if spec.expression is None else _cell_formula(spec.expression, refs)
             ws.write_formula(first, 5, f"={amount}", self.money)
-            ws.write_number(first, 6, spec.risk, self.pct)
+            if spec.own_risk:
+                ws.write_number(first, 6, spec.risk, self.pct_in)
+            else:
+                default = self.cells["risk_benefits" if spec.side == "benefit" else "risk_costs"]
+                ws.write_formula(first, 6, f"={default}", self.pct_in)
             self.amount_cells.append(self.ref("inputs", xl_rowcol_to_cell(first, 5, True, True)))
             self.risk_cells.append(self.ref("inputs", xl_rowcol_to_cell(first, 6, True, True)))
         ws.freeze_panes(3, 0)
 
     def schedule(self) -> None:
-        m, _ = self.model, self._
-        ws = add_sheet(self.wb, self.sheet["schedule"])
-        ws.write_string(0, 0, _("Month"), self.head)
-        for j, spec in enumerate(m.lines):
-            text(ws, 0, j + 1, spec.name, self.head)
-            for t, share in enumerate(spec.schedule):
-                ws.write_number(t + 1, j + 1, share, self.factor)
-        for t in range(m.horizon_months + 1):
-            ws.write_number(t + 1, 0, t)
-        ws.freeze_panes(1, 1)
+        formats = {"head": self.head, "factor": self.factor}
+        write_schedule(
+            self.wb, self.sheet["schedule"], self.model, self.all, self.months, self.lang, text,
+            formats,
+        )  # fmt: skip
 
     def cash_flow(self) -> None:
         m, _ = self.model, self._
         ws = add_sheet(self.wb, self.sheet["cash_flow"])
-        n_lines, first, last = len(m.lines), 2, 2 + m.horizon_months  # data rows (0-based)
+        n_lines, first, last = len(m.lines), 2, 2 + self.months  # data rows (0-based)
         ws.write_string(0, 0, _("Money per month; month 0 = at signing"), self.bold)
         ws.write_string(1, 0, _("Month"), self.head)
         for j, spec in enumerate(m.lines):
@@ -185,7 +218,7 @@ class _Book:
         ben = [j + 1 for j, s in enumerate(m.lines) if s.side == "benefit"]
         cost = [j + 1 for j, s in enumerate(m.lines) if s.side == "cost"]
         risk = {j + 1: self.risk_cells[j] for j in range(n_lines)}
-        for t in range(m.horizon_months + 1):
+        for t in range(self.months + 1):
             r = first + t
             ws.write_number(r, 0, t)
             for j in range(n_lines):
@@ -279,9 +312,13 @@ class _Book:
         heads = []
         for h in horizons:
             heads += [(h, False), (h, True)]
+        horizon = self.cells["horizon_months"]
         for k, (h, risky) in enumerate(heads):
-            label = f"{h} {_('months')}" + (f", {_('risk adjusted')}" if risky else "")
-            ws.write_string(top + 1, k + 1, label, self.head)
+            # the columns follow the horizon cell: 12 months (or fewer) and the horizon
+            count = horizon if h == self.model.horizon_months else f"MIN({h},{horizon})"
+            label = f" {_('months')}" + (f", {_('risk adjusted')}" if risky else "")
+            label = label.replace('"', "'")
+            ws.write_formula(top + 1, k + 1, f'={count}&"{label}"', self.head)
         rows = [
             _("PV of benefits"), _("PV of costs"), _("NPV"), _("ROI (NPV / PV of costs)"),
             _("Simple ROI (undiscounted)"), _("IRR (a year)"), _("Payback (months)"),
@@ -291,7 +328,7 @@ class _Book:
             ws.write_string(top + 2 + i, 0, label)
         disc = col["discount"]
         for k, (h, risky) in enumerate(heads):
-            end = first + h
+            end = last if h == self.model.horizon_months else first + h
             b, c_ = ("benefits_r", "costs_r") if risky else ("benefits", "costs")
 
             def rng(c: int, end: int = end) -> str:
@@ -338,9 +375,19 @@ def _cell_formula(expression: str, refs: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: refs[m.group(1)], expression)
 
 
-def write_xlsx(model: ReportModel, path: Path) -> Path:
-    """Write the audit workbook of `model` to `path`; return the path."""
-    book = _Book(model, path)
+def default_months(horizon: int) -> int:
+    """Months laid out in the workbook: room to lengthen the horizon (to at least 60
+    months, at most the 240 a case may have)."""
+    return max(horizon, min(MAX_MONTHS, max(60, 2 * horizon)))
+
+
+def write_xlsx(model: ReportModel, path: Path, months: int | None = None) -> Path:
+    """Write the audit workbook of `model` to `path`; return the path. `months`: the
+    months laid out (at least the horizon; default `default_months`), the longest
+    horizon the Horizon cell can be changed to."""
+    if months is not None and months < model.horizon_months:
+        raise ValueError(f"months {months} < the case's horizon {model.horizon_months}")
+    book = _Book(model, path, months or default_months(model.horizon_months))
     book.inputs()
     book.schedule()
     book.cash_flow()
