@@ -23,13 +23,17 @@ of pre-trend / placebo warnings. Designs:
 
 The truth compared is the demo's exact answer for the estimator's target: the effect
 on rows worked after go-live, averaged with the estimator's weights over months since
-go-live (which matters only under `ramp`).
+go-live (which matters only under `ramp`); for sales volume and won deals the realised
+change (actual against the same draws without the CRM) over exactly the team-months
+the estimator used (`realised_by_team_month` in truth.json).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import re
 import statistics
 import tempfile
 import time
@@ -67,9 +71,41 @@ def _write_market_index(folder: Path, truth: dict[str, Any]) -> Path:
     return path
 
 
+def _month_index(truth: dict[str, Any], day: str) -> int:
+    start = dt.date.fromisoformat(truth["start"])
+    when = dt.date.fromisoformat(day)
+    return (when.year - start.year) * 12 + when.month - start.month
+
+
+def _realised_target(truth: dict[str, Any], kpi: str, result: Any) -> float | None:
+    """The realised relative effect over exactly the team-months the estimator used.
+
+    Live team-months (creation month from the team's go-live on) before the cohort
+    cut the notes state; for `did` only months with a team not yet live (the others
+    cannot be imputed). The answer is actual over counterfactual totals, minus 1.
+    """
+    grid = truth.get("realised_by_team_month", {}).get(kpi)
+    if not grid or result is None:
+        return None
+    stop = len(next(iter(grid["actual"].values())))
+    for note in result.notes:
+        found = re.search(r"deals created from (\d{4}-\d{2}) on left out", note)
+        if found:
+            stop = min(stop, _month_index(truth, found.group(1) + "-01"))
+    go_live = {t: _month_index(truth, d) for t, d in truth["go_live_by_team"].items()}
+    if result.method == "did":
+        stop = min(stop, max(go_live.values()))
+    actual = sum(sum(grid["actual"][t][g:stop]) for t, g in go_live.items())
+    counterfactual = sum(sum(grid["counterfactual"][t][g:stop]) for t, g in go_live.items())
+    return actual / counterfactual - 1.0 if counterfactual else None
+
+
 def _target(truth: dict[str, Any], kpi: str, result: Any) -> tuple[str, float]:
     """(scale key, exact answer) for `kpi`, averaged with the estimator's horizon weights."""
     ((key, full),) = truth["effects"][kpi].items()
+    realised = _realised_target(truth, kpi, result)
+    if realised is not None:  # already measured on the rows, ramp included
+        return key, realised
     ramp = truth.get("design", {}).get("ramp_by_month")
     study = getattr(result, "event_study", None)
     if not ramp or study is None or not getattr(study, "weight", None):
@@ -95,33 +131,68 @@ DRIVER_TRUTH: dict[str, tuple[str | None, str]] = {
 }
 
 
-def npv_gap(store: Any, truth: dict[str, Any]) -> tuple[float, float]:
-    """(NPV with `measured` drivers, NPV at the true effects) of examples/case.yaml (USD)."""
-    from crmroi.casework.evaluate import evaluate_case
+@dataclass
+class NpvGap:
+    """NPV (USD) of examples/case.yaml with `measured` drivers, at the true effects, and
+    with one driver at a time at its true effect (the others measured); the measured
+    change of each driver next to its truth."""
+
+    measured: float
+    true: float
+    one_true: dict[str, float]
+    changes: dict[str, tuple[float, float]]
+
+
+def npv_gap(store: Any, truth: dict[str, Any]) -> NpvGap:
+    """The NPV gap of examples/case.yaml on `store` and where it comes from."""
+    from crmroi.casework.sources import attributed_changes, measured_changes
     from crmroi.finance.case import load_case
+    from crmroi.finance.evaluate import evaluate_model
+    from crmroi.finance.inputs import to_measured
+    from crmroi.finance.model import build_model
 
     case = load_case(EXAMPLE)
 
-    def variant(measured: bool) -> Any:
+    def true_value(kind: str) -> float:
+        key = DRIVER_TRUTH[kind][0]
+        return float(next(iter(truth["effects"][key].values()))) if key else 0.0
+
+    def variant(exact: set[str]) -> Any:
         benefits = []
         for driver in case.benefits:
-            key, source = DRIVER_TRUTH[driver.kind]
-            if measured:
-                update: dict[str, Any] = {"change": "measured", "source": source}
+            if driver.kind in exact:
+                update: dict[str, Any] = {"change": true_value(driver.kind)}
             else:
-                value = next(iter(truth["effects"][key].values())) if key else 0.0
-                update = {"change": float(value)}
+                update = {"change": "measured", "source": DRIVER_TRUTH[driver.kind][1]}
             benefits.append(driver.model_copy(update=update))
         return case.model_copy(update={"benefits": benefits})
 
-    measured = evaluate_case(variant(True), store).summary.npv
-    true = evaluate_case(variant(False), store).summary.npv
-    return float(measured), float(true)
+    everything = variant(set())
+    changes = measured_changes(store, bootstrap=200, seed=0)
+    attributed = [
+        d.kpi for d in everything.benefits if d.source == "attributed" and d.kpi is not None
+    ]
+    changes = {**changes, **attributed_changes(store, attributed)}
+
+    def npv(exact: set[str]) -> tuple[float, Any]:
+        c = variant(exact)
+        model = build_model(c, measured=to_measured(c, changes))
+        return float(evaluate_model(model).summary.npv), to_measured(c, changes)
+
+    kinds = [d.kind for d in case.benefits]
+    measured, values = npv(set())
+    by_kpi = {d.kind: d.kpi for d in everything.benefits}
+    return NpvGap(
+        measured=measured,
+        true=npv(set(kinds))[0],
+        one_true={k: npv({k})[0] for k in kinds},
+        changes={
+            k: (float(values[by_kpi[k]].value), true_value(k)) for k in kinds if by_kpi[k] in values
+        },
+    )
 
 
-def run_company(
-    design: str, seed: int, scale: float, npv: list[tuple[float, float]] | None = None
-) -> list[Row]:
+def run_company(design: str, seed: int, scale: float, npv: list[NpvGap] | None = None) -> list[Row]:
     """Attribute one generated company and compare every KPI with its truth."""
     from crmroi.attribution.workspace import Unavailable, attribute_workspace
     from crmroi.demo import generate_company, write_demo
@@ -211,6 +282,28 @@ def summarise(rows: list[Row]) -> str:
     return "\n".join(out)
 
 
+def npv_table(npvs: list[NpvGap]) -> str:
+    """Per company the NPV gap, each driver's measured change against its truth and the
+    gap left with that one driver at its true effect; then the medians."""
+    out = []
+    gaps = [abs(n.measured - n.true) / abs(n.true) for n in npvs]
+    kinds = list(npvs[0].one_true)
+    for n, g in zip(npvs, gaps, strict=True):
+        out.append(
+            f"NPV 36 months: measured {n.measured:,.0f}, at the true effects {n.true:,.0f} USD: "
+            f"{g:.1%}"
+        )
+        for k in kinds:
+            m, t = n.changes.get(k, (float("nan"), float("nan")))
+            left = abs(n.one_true[k] - n.true) / abs(n.true)
+            out.append(f"  {k:13} measured {m:+.4f} true {t:+.4f}; gap with it exact {left:.1%}")
+    out.append(f"NPV gap, median over {len(gaps)} companies: {statistics.median(gaps):.1%}")
+    for k in kinds:
+        left = [abs(n.one_true[k] - n.true) / abs(n.true) for n in npvs]
+        out.append(f"  median gap with {k} at its true effect: {statistics.median(left):.1%}")
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=4, help="companies per design")
@@ -232,7 +325,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown design {', '.join(unknown)}; choose from {', '.join(DESIGNS)}")
     rows: list[Row] = []
-    npvs: list[tuple[float, float]] | None = [] if args.npv else None
+    npvs: list[NpvGap] | None = [] if args.npv else None
     started = time.perf_counter()
     for path in args.merge or []:
         rows.extend(Row(**r) for r in json.loads(path.read_text()))
@@ -244,10 +337,7 @@ def main() -> None:
                 args.json.write_text(json.dumps([r.__dict__ for r in rows], indent=1, default=str))
     print(summarise(rows))
     if npvs:
-        gaps = [abs(m - t) / abs(t) for m, t in npvs]
-        for (m, t), g in zip(npvs, gaps, strict=True):
-            print(f"NPV 36 months: measured {m:,.0f}, at the true effects {t:,.0f} USD: {g:.1%}")
-        print(f"NPV gap, median over {len(gaps)} companies: {statistics.median(gaps):.1%}")
+        print(npv_table(npvs))
 
 
 if __name__ == "__main__":

@@ -66,16 +66,28 @@ def test_naive_change_misses_what_the_attribution_recovers(
 ) -> None:
     folder, truth = demo
     with Store.open(folder) as store:
+        [result] = attribute_workspace(store, kpis=["win_rate"])
+    assert isinstance(result, Attribution)
+    target = truth_abs(truth, "win_rate", result)
+    assert result.ci_low <= target <= result.ci_high
+    # before/after mixes the CRM with the market shock (-3 points of win rate from
+    # month 18): the estimate is closer to the truth
+    assert abs(result.naive_change) < abs(target)
+    assert abs(result.effect - target) < abs(result.naive_change - target)
+
+
+def test_calls_per_won_deal_counts_calls_in_their_deals_creation_month(
+    demo: tuple[Path, dict[str, object]],
+) -> None:
+    folder, truth = demo
+    with Store.open(folder) as store:
         [result] = attribute_workspace(store, kpis=["calls_per_won_deal"])
     assert isinstance(result, Attribution)
-    target = truth_abs(truth, "calls_per_won_deal", result)
-    assert result.ci_low <= target <= result.ci_high
-    # before/after mixes the CRM with the market shock and the season: it finds
-    # less than two thirds of the true effect, and the estimate is closer to it. (The
-    # truth is the -20% of calls per worked deal; the KPI also divides by won deals,
-    # which the CRM raises, so its exact answer is larger: not a 15% check.)
-    assert abs(result.naive_change) < abs(target) * 2 / 3
-    assert abs(result.effect - target) < abs(result.naive_change - target)
+    assert "calls counted on their deal, in the deal's creation month" in result.notes
+    # calls per won deal of the deals worked with the CRM: the demo's -20% exactly
+    assert truth["effects"]["calls_per_won_deal"] == {"change_rel": -0.20}  # type: ignore[index]
+    assert result.effect_rel is not None
+    assert abs(result.effect_rel - (-0.20)) < 0.05
 
 
 def test_single_go_live_falls_back_to_its_with_a_market_index(

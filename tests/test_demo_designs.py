@@ -30,6 +30,31 @@ def test_truth_says_the_exact_answer_of_each_design(design: str) -> None:
         # no effect at all: designed effects are zero and the realised ones too
         for name, effect in truth["effects"].items():
             assert next(iter(effect.values())) == 0.0, name
+        # not even through customers kept longer: each team-month's totals agree
+        for kpi, parts in truth["realised_by_team_month"].items():
+            assert parts["actual"] == parts["counterfactual"], kpi
     else:
         assert len(set(truth["go_live_by_team"].values())) == 1
         assert truth["effects"]["win_rate"] == {"change_abs": 0.05}
+
+
+def test_realised_by_team_month_is_the_exact_answer_over_any_team_months() -> None:
+    """The per team-month totals add up to the won deals of the tables, and the CRM's
+    realised effect is positive only from each team's go-live on."""
+    company = generate_company(scale=0.2, seed=5, design="phased")
+    truth = company.truth
+    grid = truth["realised_by_team_month"]["won_deals"]
+    deals = company.tables["deals"].to_pandas()
+    reps = company.tables["reps"].to_pandas()[["rep_id", "team"]]
+    deals = deals.merge(reps, left_on="owner_rep_id", right_on="rep_id")
+    deals = deals[deals["created_at"] >= "2023-01-01"]
+    for team, go_live in truth["go_live_by_team"].items():
+        mine = deals[(deals["team"] == team) & deals["is_won"]]
+        month = (mine["created_at"].dt.year - 2023) * 12 + mine["created_at"].dt.month - 1
+        counts = np.bincount(month, minlength=36)
+        assert grid["actual"][team] == pytest.approx(counts.tolist())
+        g = (int(go_live[:4]) - 2023) * 12 + int(go_live[5:7]) - 1
+        before = np.array(grid["actual"][team][:g]) - np.array(grid["counterfactual"][team][:g])
+        assert (before == 0).all()  # deals created before go-live: the CRM changes nothing
+        after = sum(grid["actual"][team][g:]) / sum(grid["counterfactual"][team][g:]) - 1
+        assert 0.0 < after < 1.0

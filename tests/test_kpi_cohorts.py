@@ -76,3 +76,25 @@ def test_created_is_not_the_closing_month(demo: tuple[Store, DemoCompany]) -> No
     # deals closing in the first month were mostly created before the data starts
     assert created["month"].min() <= first
     assert created["num"].sum() != closed["num"].sum()
+
+
+def test_calls_per_won_deal_by_creation_month(demo: tuple[Store, DemoCompany]) -> None:
+    """Calls on each deal (by deal_id, whenever made) in its creation month / won deals."""
+    store, company = demo
+    panel = kpi_panel(store, ["calls_per_won_deal"], exposure="created")
+    reference, cut = _reference(company)
+    acts = company.tables["activities"].to_pandas()
+    calls = acts[(acts["kind"] == "call") & acts["deal_id"].notna()].groupby("deal_id").size()
+    deals = company.tables["deals"].to_pandas()
+    reps = company.tables["reps"].to_pandas()[["rep_id", "team"]]
+    deals = deals.merge(reps, left_on="owner_rep_id", right_on="rep_id")
+    deals = deals[deals["created_at"] < cut]
+    deals["month"] = deals["created_at"].dt.to_period("M").dt.to_timestamp()
+    deals["calls"] = deals["deal_id"].map(calls).fillna(0.0)
+    cells = deals.groupby(["team", "month"])["calls"].sum()
+    first = acts["occurred_at"].min().to_period("M").to_timestamp()
+    ref = reference[(reference["won"] > 0) & (reference.index.get_level_values(1) >= first)]
+    got = panel.set_index(["unit", "month"])
+    assert len(got) == len(ref)
+    assert np.allclose(got.loc[ref.index, "num"], cells.loc[ref.index])
+    assert np.allclose(got.loc[ref.index, "den"], ref["won"])

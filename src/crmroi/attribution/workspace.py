@@ -22,7 +22,7 @@ from crmroi.errors import ConfigurationError, InputFileError, UserError
 from crmroi.ingest.reading import read_raw
 from crmroi.ingest.values import parse_dates, parse_numbers
 from crmroi.kpi import KPI_DEFINITIONS, kpi_panel
-from crmroi.kpi.cohorts import COHORT_KPIS, describe_cut
+from crmroi.kpi.cohorts import COHORT_KPIS, calls_without_deal, describe_cut
 from crmroi.kpi.panel import Exposure
 from crmroi.store.store import Store
 
@@ -150,5 +150,11 @@ def attribute_workspace(
             result.notes.append(f"deals placed by {placed} month (--exposure {exposure})")
             if exposure == "created" and cut:
                 result.notes.append(cut)
+            if exposure == "created" and name == "calls_per_won_deal":
+                loose = calls_without_deal(store)
+                result.notes.append(
+                    "calls counted on their deal, in the deal's creation month"
+                    + (f"; {loose} calls with no deal left out" if loose else "")
+                )
         out.append(result)
     return out

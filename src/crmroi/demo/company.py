@@ -383,6 +383,8 @@ def generate_company(
         go_live_by_team={t: d.isoformat() for t, d in go_live.items()},
         shock_start=_add_months(START, fx.SHOCK_MONTH).isoformat(),
         realised=sales.realised,
+        realised_by_team_month=sales.realised_by_team_month,
+        teams=TEAMS,
         design={
             "name": plan.name,
             "effect_scale": plan.effect_scale,

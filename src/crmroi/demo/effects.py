@@ -90,6 +90,8 @@ def truth_document(
     realised: dict[str, dict[str, float]],
     design: dict[str, Any] | None = None,
     market_by_month: list[dict[str, Any]] | None = None,
+    realised_by_team_month: dict[str, dict[str, list[list[float]]]] | None = None,
+    teams: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Assemble truth.json: designed effects plus realised ones (sales volume, won deals).
 
@@ -98,6 +100,9 @@ def truth_document(
     effect k months after a team's go-live is the full effect x ramp_by_month[k],
     and the exact answer for an average over live months weights that list by the
     estimator's months; realised effects are already measured on the rows.
+    `realised_by_team_month[kpi]`: per team (in `teams` order) and creation month
+    0..35, the actual and the counterfactual (same draws without the CRM) totals, so
+    the exact answer over any set of team-months (an estimator's) is their ratio.
     """
     scale = float(design["effect_scale"]) if design else 1.0
     effects = {
@@ -108,6 +113,11 @@ def truth_document(
     extra: dict[str, Any] = {}
     if design is not None:
         extra["design"] = design
+    if realised_by_team_month:
+        extra["realised_by_team_month"] = {
+            kpi: {part: dict(zip(teams, grid, strict=True)) for part, grid in parts.items()}
+            for kpi, parts in realised_by_team_month.items()
+        }
     return {
         "seed": seed,
         "scale": scale,
@@ -132,7 +142,10 @@ def truth_document(
             "Effects are step changes applied to each team's rows from its go-live on; "
             "rates are absolute changes in fractions, amounts and durations relative. "
             "retention_rate is the annual retention of customers; sales_volume and "
-            "won_deals are the realised effects on treated teams after go-live "
-            "(actual versus the same draws without the CRM)."
+            "won_deals are the realised effects on deals created after their team's "
+            "go-live and closed in the period (actual versus the same draws without the "
+            "CRM: deals it induced, directly or through customers it won or kept, "
+            "absent); realised_by_team_month holds both totals per team and creation "
+            "month (0 = the start month) for the exact answer over any team-months."
         ),
     }

@@ -79,12 +79,14 @@ class Sales:
     lead_source: np.ndarray
     lead_ids: pa.Array
     realised: dict[str, dict[str, float]] = field(default_factory=dict)
+    realised_by_team_month: dict[str, dict[str, list[list[float]]]] = field(default_factory=dict)
 
 
 @dataclass
 class _Outcome:
     created: np.ndarray
     closed: np.ndarray
+    closed_cf: np.ndarray
     is_closed: np.ndarray
     won: np.ndarray
     won_cf: np.ndarray
@@ -122,6 +124,8 @@ def _outcomes(
     cycle_days = np.exp(
         np.log(SEGMENT_CYCLE[segment]) + 0.4 * world.strat_normal(rng, cell * 2 + won)
     )
+    closed_cf = business_time(created + (cycle_days * US_PER_DAY).astype(np.int64))
+    closed_cf = np.maximum(closed_cf, created + US_PER_DAY // 24)
     cycle_days *= 1 + fx.SALES_CYCLE_REL * dose
     closed = business_time(created + (cycle_days * US_PER_DAY).astype(np.int64))
     closed = np.maximum(closed, created + US_PER_DAY // 24)
@@ -141,9 +145,10 @@ def _outcomes(
     return _Outcome(
         created=created,
         closed=closed,
+        closed_cf=closed_cf,
         is_closed=is_closed,
         won=won & is_closed,
-        won_cf=won_cf & is_closed,
+        won_cf=won_cf & (closed_cf < world.end_us),
         p_win=p,
         treated=treated,
         dose=dose,
@@ -155,12 +160,21 @@ def _outcomes(
 
 
 def _churn(
-    world: World, rng: np.random.Generator, team: np.ndarray, start: np.ndarray
-) -> np.ndarray:
-    """Churn times of customers active from `start`: hazard falls at go-live."""
+    world: World,
+    rng: np.random.Generator,
+    team: np.ndarray,
+    start: np.ndarray,
+    start_cf: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Churn times of customers active from `start`: hazard falls at go-live.
+
+    Also the churn time without the CRM (same draw, hazard never falls) of customers
+    active from `start_cf` (int64 max: not a customer without the CRM).
+    """
     month_us = 30.4375 * US_PER_DAY
     h0 = -math.log(fx.RETENTION_BASE) / 12 / month_us
-    h1 = -math.log(fx.RETENTION_BASE + fx.RETENTION_ABS) / 12 / month_us
+    # a step at go-live in every design (no ramp), scaled by the design's effect size
+    h1 = -math.log(fx.RETENTION_BASE + fx.RETENTION_ABS * world.design.effect_scale) / 12 / month_us
     e = -np.log1p(-world.strat(rng, team))
     g = world.go_live_us[team].astype(np.float64)
     a = start.astype(np.float64)
@@ -170,7 +184,40 @@ def _churn(
         a + e / h1,
         np.where(e <= before, a + e / h0, g + (e - before) / h1),
     )
-    return np.minimum(t, 9.0e18).astype(np.int64)
+    t_cf = start_cf.astype(np.float64) + e / h0
+    return np.minimum(t, 9.0e18).astype(np.int64), np.minimum(t_cf, 9.0e18).astype(np.int64)
+
+
+def _realised(
+    world: World, team: np.ndarray, out: dict[str, np.ndarray], absent_cf: np.ndarray
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, list[list[float]]]]]:
+    """Realised effects on won deals and sales volume: actual against the same draws
+    without the CRM (deals it induced absent, the rest won at p_cf, at amount_cf,
+    closed at their own pace). Overall over treated deals closed in the period, and
+    per team and creation month (0..35) over deals closed by the end (USD, counts)."""
+    won_cf = out["won_cf"] & ~absent_cf
+    t = out["treated"] & out["is_closed"]
+    vol, vol_cf = out["amount"] * out["won"], out["amount_cf"] * won_cf
+    pairs = {"sales_volume": (vol, vol_cf), "won_deals": (out["won"] * 1.0, won_cf * 1.0)}
+    overall = {}
+    for name, (a, c) in pairs.items():
+        sa, sc = float(a[t].sum()), float(c[t].sum())
+        overall[name] = {"change_rel": round(sa / sc - 1, 4) if sc else 0.0}
+    month = world.month_of(out["created"])
+    inside = out["created"] >= world.start_us
+    cell = (team * N_MONTHS + month)[inside]
+    size = len(TEAMS) * N_MONTHS
+    by_cell = {}
+    for name, (a, c) in pairs.items():
+        grid = [
+            np.bincount(cell, weights=x[inside], minlength=size).reshape(len(TEAMS), N_MONTHS)
+            for x in (a, c)
+        ]
+        by_cell[name] = {
+            "actual": np.round(grid[0], 2).tolist(),
+            "counterfactual": np.round(grid[1], 2).tolist(),
+        }
+    return overall, by_cell
 
 
 def make_sales(world: World, reps: Reps) -> Sales:
@@ -264,9 +311,16 @@ def make_sales(world: World, reps: Reps) -> Sales:
     first_win[:n_pre][pre_customer] = world.start_us - int(warm_us)
     first_win[n_pre:][new.won] = new.closed[new.won]
     is_customer = first_win < never
+    # without the CRM: induced deals do not exist, the others close at their own pace
+    first_win_cf = first_win.copy()
+    first_win_cf[n_pre:] = np.where(new.won_cf & ~induced[conv], new.closed_cf, never)
     active_to = np.full(n_acc, world.end_us, dtype=np.int64)
-    churn = _churn(world, rng, a_team[is_customer], first_win[is_customer])
+    active_to_cf = np.full(n_acc, world.end_us, dtype=np.int64)
+    churn, churn_cf = _churn(
+        world, rng, a_team[is_customer], first_win[is_customer], first_win_cf[is_customer]
+    )
     active_to[is_customer] = np.minimum(churn, world.end_us)
+    active_to_cf[is_customer] = np.minimum(churn_cf, world.end_us)
 
     # -- expansion deals while customers are active -----------------------------
     rng = world.rng()
@@ -274,13 +328,15 @@ def make_sales(world: World, reps: Reps) -> Sales:
     owner, x_created = world.events(
         rng, first_win[cust], active_to[cust], EXPANSION_PER_MONTH, demand=True
     )
-    x_created = business_time(x_created)
+    x_raw, x_created = x_created, business_time(x_created)
     x_acc = cust[owner]
     x_team = a_team[x_acc]
     x_rep = reps.rep_at(a_slot[x_acc], x_created)
     x_kind = rng.choice([1, 2, 3], x_acc.size, p=[0.35, 0.25, 0.40])
     x_source_idx = np.full(x_acc.size, -1, dtype=np.int64)
     exp = _outcomes(world, rng, x_team, x_rep, a_segment[x_acc], x_created, reps.rep_skill)
+    # an expansion deal exists without the CRM when its account is a customer then
+    x_exists_cf = (x_raw >= first_win_cf[x_acc]) & (x_raw < active_to_cf[x_acc])
 
     # -- all deals, sorted by creation -----------------------------------------
     d_acc = np.concatenate([n_pre + np.arange(conv.size), x_acc])
@@ -289,7 +345,7 @@ def make_sales(world: World, reps: Reps) -> Sales:
     d_kind = np.concatenate([np.zeros(conv.size, dtype=np.int64), x_kind])
     d_source = np.concatenate([l_source[conv], x_source_idx])
     d_lead = np.concatenate([conv, np.full(x_acc.size, -1, dtype=np.int64)])
-    d_induced = np.concatenate([induced[conv], np.zeros(x_acc.size, dtype=bool)])
+    d_induced = np.concatenate([induced[conv], ~x_exists_cf])
     out = {
         k: np.concatenate([getattr(new, k), getattr(exp, k)]) for k in _Outcome.__dataclass_fields__
     }
@@ -307,16 +363,7 @@ def make_sales(world: World, reps: Reps) -> Sales:
     d_source = np.where(d_source < 0, len(fx.LEAD_SOURCES), d_source)
     is_closed = out["is_closed"]
 
-    # -- realised effects on sales volume and won deals (treated, closed deals) --
-    t = out["treated"] & is_closed
-    vol = float((out["amount"] * out["won"])[t].sum())
-    vol_cf = float((out["amount_cf"] * out["won_cf"])[t & ~d_induced].sum())
-    won_n = float(out["won"][t].sum())
-    won_cf_n = float(out["won_cf"][t & ~d_induced].sum())
-    realised = {
-        "sales_volume": {"change_rel": round(vol / vol_cf - 1, 4) if vol_cf else 0.0},
-        "won_deals": {"change_rel": round(won_n / won_cf_n - 1, 4) if won_cf_n else 0.0},
-    }
+    realised, by_team_month = _realised(world, d_team, out, d_induced)
 
     # leads from the warm-up are not part of the data set (they come first)
     n_warm = int(w_team.size)
@@ -408,4 +455,5 @@ def make_sales(world: World, reps: Reps) -> Sales:
         lead_source=l_source[keep],
         lead_ids=lead_ids,
         realised=realised,
+        realised_by_team_month=by_team_month,
     )

@@ -13,7 +13,12 @@ Per unit (team or rep) and creation month:
 - avg_deal_size: won amount / won deals with an amount (USD);
 - sales_volume, won_deals: won amount (USD) and won deals (totals, den = 1);
 - sales_cycle_days: median days from created_at to closed_at of won deals;
-- gross_margin: (amount - cost) / amount of won deals with a cost.
+- gross_margin: (amount - cost) / amount of won deals with a cost;
+- calls_per_won_deal: calls on the cohort's deals (activities of kind "call" with
+  their deal_id, whenever they happened) / won deals. Calls with no deal_id cannot
+  be placed in a cohort and are left out (`calls_without_deal` counts them);
+  cohorts created before the month of the first recorded activity are left out
+  (their earlier calls were not recorded).
 
 Deals created recently have not all closed yet; a cohort month is kept only when
 the `MATURITY_QUANTILE` (95%) quantile of closed deals' cycle lengths fits between
@@ -38,20 +43,29 @@ COHORT_KPIS: tuple[str, ...] = (
     "won_deals",
     "sales_cycle_days",
     "gross_margin",
+    "calls_per_won_deal",
 )
 MATURITY_QUANTILE = 0.95
 COLUMNS = ["kpi", "unit", "month", "num", "den", "value"]
 
 
-def _deals(store: Store, unit: str) -> pd.DataFrame:
-    """Deals with a creation time: unit, created, closed, won, closed flag, amount, cost."""
+def _deals(store: Store, unit: str, calls: bool = False) -> pd.DataFrame:
+    """Deals with a creation time: unit, created, closed, won, closed flag, amount, cost
+    (and with `calls` the number of calls linked to each deal)."""
     d = store.table("deals")
     r = store.table("reps")
     key = r.team if unit == "team" else r.rep_id
     lookup = r.select(_rep=r.rep_id, _unit=key.cast("string"))
     d = d.filter(d.created_at.notnull())
     j = d.left_join(lookup, d.owner_rep_id == lookup._rep)
+    if calls:
+        a = store.table("activities")
+        a = a.filter((a.kind == "call") & a.deal_id.notnull())
+        per_deal = a.group_by(_deal=a.deal_id).aggregate(_calls=a.count())
+        j = j.left_join(per_deal, j.deal_id == per_deal._deal)
+    extra = {"calls": j._calls.fill_null(0).cast("float64")} if calls else {}
     frame = j.select(
+        **extra,
         unit=j._unit,
         created=j.created_at,
         closed=j.closed_at,
@@ -63,6 +77,8 @@ def _deals(store: Store, unit: str) -> pd.DataFrame:
     ).execute()
     frame["created"] = pd.to_datetime(frame["created"])
     frame["closed"] = pd.to_datetime(frame["closed"])
+    if not calls:
+        frame["calls"] = 0.0
     return frame
 
 
@@ -89,7 +105,7 @@ def cohort_panel(
     wanted = [n for n in names if n in COHORT_KPIS]
     if not wanted or store.count("deals") == 0:
         return pd.DataFrame(columns=COLUMNS), None
-    deals = _deals(store, unit)
+    deals = _deals(store, unit, calls="calls_per_won_deal" in wanted)
     deals = deals[deals["unit"].notna()]
     cut = mature_until(deals)
     if cut is not None:
@@ -110,6 +126,7 @@ def cohort_panel(
             "won_has_amount": (won & amount.notna()).astype(float),
             "margin": (amount - deals["cost"]).where(with_cost, 0.0),
             "margin_base": amount.where(with_cost, 0.0),
+            "calls": deals["calls"],
         }
     )
     cells = parts.groupby(["unit", "month"], as_index=False).sum()
@@ -118,11 +135,14 @@ def cohort_panel(
         "win_rate": ("won", "closed"),
         "avg_deal_size": ("won_amount", "won_has_amount"),
         "gross_margin": ("margin", "margin_base"),
+        "calls_per_won_deal": ("calls", "won"),
     }
     for name in wanted:
         if name in ratio:
             num_col, den_col = ratio[name]
             sub = cells[cells[den_col] > 0]
+            if name == "calls_per_won_deal":
+                sub = sub[sub["month"] >= _first_activity_month(store)]
             frame = pd.DataFrame(
                 {"unit": sub["unit"], "month": sub["month"], "num": sub[num_col],
                  "den": sub[den_col], "value": sub[num_col] / sub[den_col]}
@@ -144,6 +164,21 @@ def cohort_panel(
     out = pd.concat(frames, ignore_index=True)
     out["month"] = pd.to_datetime(out["month"])
     return out, cut
+
+
+def _first_activity_month(store: Store) -> pd.Timestamp:
+    """The month of the first activity: earlier cohorts' calls are partly unrecorded."""
+    a = store.table("activities")
+    first = a.aggregate(lo=a.occurred_at.min()).execute()["lo"].iloc[0]
+    if first is None or pd.isna(first):
+        return pd.Timestamp.max
+    return pd.Timestamp(first).to_period("M").to_timestamp()
+
+
+def calls_without_deal(store: Store) -> int:
+    """Calls with no deal_id: left out of calls per won deal by creation month."""
+    a = store.table("activities")
+    return int(a.filter((a.kind == "call") & a.deal_id.isnull()).count().execute())
 
 
 def describe_cut(cut: pd.Timestamp | None) -> str | None:
