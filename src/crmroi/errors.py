@@ -14,6 +14,7 @@ into exit codes or HTTP statuses.
     │       ├── NotAuthenticated     no valid session or token (401, or the login page)
     │       ├── PermissionDenied     the role does not allow it, or the CSRF token is wrong (403)
     │       └── TooManyAttempts      too many failed logins (429)
+    ├── ServerBusy               the web app's slow-work queue is full (503, try again)
     └── ImportAborted            an import was rolled back; nothing was written
 """
 
@@ -81,3 +82,13 @@ class TooManyAttempts(AccessError):
     def __init__(self, retry_after: int, message: str | None = None) -> None:
         self.retry_after = retry_after
         super().__init__(message or f"too many failed logins; try again in {retry_after} seconds")
+
+
+class ServerBusy(CrmroiError):
+    """Every worker of the web app's slow-work pool is busy and its queue is full."""
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            message or f"the server is busy with other uploads; try again in {retry_after} seconds"
+        )

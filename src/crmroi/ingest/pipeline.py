@@ -9,27 +9,32 @@ file twice leaves the tables unchanged.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 
-from crmroi.errors import CrmroiError, ImportAborted, InputFileError, MappingError, UserError
-from crmroi.ingest.columns import ValueCount
-from crmroi.ingest.currency import FxRates
-from crmroi.ingest.headers import check_duplicates, mapping_names
+from crmroi.errors import CrmroiError, ImportAborted, MappingError, UserError
 from crmroi.ingest.links import TARGETS, name_index, resolve_names
-from crmroi.ingest.mapping import MappingFile, TableMapping, choose_table_mapping, load_mapping
+from crmroi.ingest.mapped import (
+    FileReport,
+    MappedFiles,
+    StoreHolder,
+    map_files,
+    map_unlocked,
+    mapping_inputs,
+    new_batch_id,
+    read_files,
+)
+from crmroi.ingest.mapped import now as _now
+from crmroi.ingest.mapping import MappingFile, load_mapping
 from crmroi.ingest.partial import merge_partial
 from crmroi.ingest.presets import PRESETS, load_preset
-from crmroi.ingest.reading import RawTable, read_raw
 from crmroi.ingest.rejects import Reject, most_common_reason, write_rejects_csv
 from crmroi.ingest.summary import LINKS, ImportSummary, build_summary
-from crmroi.ingest.transform import MappedTable, map_table
+from crmroi.ingest.transform import MappedTable
 from crmroi.store.engines import Transaction
 from crmroi.store.schema import ID_COLUMN, IMPORT_BATCHES, TABLES
 from crmroi.store.store import BATCHES_TABLE, Store
@@ -42,30 +47,6 @@ Progress = Callable[[str, int, int], None]
 
 OnCommit = Callable[[Transaction, "ImportReport"], None]
 """Runs inside the import's transaction after the writes (e.g. an audit record)."""
-
-
-@dataclass
-class FileReport:
-    """What happened to one file."""
-
-    path: Path
-    entity: str
-    label: str
-    rows_in: int
-    rejected: int
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    encoding: str | None = None
-    delimiter: str | None = None
-    detected: dict[str, str] = field(default_factory=dict)
-    header: list[str] = field(default_factory=list)
-    values: list[ValueCount] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def loaded(self) -> int:
-        return self.inserted + self.updated + self.unchanged
 
 
 @dataclass
@@ -122,11 +103,6 @@ def set_base_currency(store: Store, code: str) -> None:
     store.set_settings(base_currency=code)
 
 
-def new_batch_id(source_system: str) -> str:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    return f"{source_system}-{stamp}-{uuid.uuid4().hex[:8]}"
-
-
 @dataclass
 class PreparedImport:
     """Files read, mapped and validated but not written: a dry run, or the first half of
@@ -159,21 +135,26 @@ def prepare_import(
     mapping: Path | MappingFile | None = None,
     entity: str | None = None,
     progress: Progress | None = None,
+    mapped: MappedFiles | None = None,
 ) -> PreparedImport:
     """Read, map and validate `files` without writing anything (the dry run).
 
-    Raises `InputFileError`/`MappingError` for a file that cannot be read or mapped.
+    `mapped`: the files as `map_unlocked` read and mapped them (read again only when
+    the workspace's FX rates changed since). Raises `InputFileError`/`MappingError` for
+    a file that cannot be read or mapped.
     """
     paths = [Path(f) for f in files]
     if not paths:
         raise UserError("no files to import")
-    started = _now()
+    started = mapped.started if mapped else _now()
     mapping_file = resolve_mapping(source, mapping)
-    batch_id = new_batch_id(mapping_file.source_system)
+    batch_id = mapped.batch_id if mapped else new_batch_id(mapping_file.source_system)
     step = _stepper(progress, len(paths) * 2 + 1)
-    mapped = _read_and_map(store, paths, mapping_file, entity, batch_id, step)
-    summary = _link_and_summarise(store, mapping_file.source_system, mapped)
-    return PreparedImport(batch_id, mapping_file.source_system, paths, started, mapped, summary)
+    mapped_files = _read_and_map(store, paths, mapping_file, entity, batch_id, step, mapped)
+    summary = _link_and_summarise(store, mapping_file.source_system, mapped_files)
+    return PreparedImport(
+        batch_id, mapping_file.source_system, paths, started, mapped_files, summary
+    )
 
 
 def import_files(
@@ -188,6 +169,7 @@ def import_files(
     base_currency: str | None = None,
     progress: Progress | None = None,
     on_commit: OnCommit | None = None,
+    mapped: MappedFiles | None = None,
 ) -> ImportReport:
     """Import `files` into `store` atomically; see the module docstring.
 
@@ -195,23 +177,25 @@ def import_files(
     be read or mapped at all, `UserError` with `strict` when any row is refused,
     and `ImportAborted` when the database refuses the write (rolled back).
     `on_commit(tx, report)` runs inside the import's transaction, after the writes.
+    `mapped`: as for `prepare_import`.
     """
     paths = [Path(f) for f in files]
     if not paths:
         raise UserError("no files to import")
-    started = _now()
+    started = mapped.started if mapped else _now()
     if base_currency is not None:
         set_base_currency(store, base_currency)
     mapping_file = resolve_mapping(source, mapping)
-    batch_id = new_batch_id(mapping_file.source_system)
+    batch_id = mapped.batch_id if mapped else new_batch_id(mapping_file.source_system)
     step = _stepper(progress, len(paths) * 2 + 1)
+    system = mapping_file.source_system
     try:
-        mapped = _read_and_map(store, paths, mapping_file, entity, batch_id, step)
-        summary = _link_and_summarise(store, mapping_file.source_system, mapped)
+        tables = _read_and_map(store, paths, mapping_file, entity, batch_id, step, mapped)
+        summary = _link_and_summarise(store, system, tables)
     except CrmroiError as exc:
-        _record_failure(store, batch_id, mapping_file.source_system, paths, started, str(exc))
+        _record_failure(store, batch_id, system, paths, started, str(exc))
         raise
-    prepared = PreparedImport(batch_id, mapping_file.source_system, paths, started, mapped, summary)
+    prepared = PreparedImport(batch_id, system, paths, started, tables, summary)
     return commit_import(
         store,
         prepared,
@@ -309,46 +293,18 @@ def _read_and_map(
     entity: str | None,
     batch_id: str,
     step: Callable[[str], None],
+    mapped: MappedFiles | None = None,
 ) -> list[tuple[FileReport, MappedTable]]:
-    """Read and map every file (fx_rates first, so the other files can use them)."""
-    read: list[tuple[RawTable, TableMapping]] = []
-    for path in paths:
-        step(f"reading {path.name}")
-        read.extend(_read_for_mapping(path, mapping_file, entity))
-    read.sort(key=lambda pair: pair[1].entity != "fx_rates")
-    rates = FxRates.from_frame(store.base_currency, store.table("fx_rates").to_pandas())
-    out: list[tuple[FileReport, MappedTable]] = []
-    for raw, table_mapping in read:
-        step(f"mapping {raw.path.name}")
-        table = map_table(
-            raw,
-            table_mapping,
-            source_system=mapping_file.source_system,
-            batch_id=batch_id,
-            rates=rates,
-            columns_optional=mapping_file.missing_columns == "ignore",
-        )
-        table.warnings = [*raw.warnings, *table.warnings]  # e.g. garbled-looking text
-        if table.entity == "fx_rates":
-            rates = rates.with_rates(
-                table.table.select(["rate_date", "currency", "rate_to_base"]).to_pandas()
-            )
-        report = FileReport(
-            path=raw.path,
-            entity=table.entity,
-            label=table.label,
-            rows_in=table.rows_in,
-            rejected=len({r.row for r in table.rejects}),
-            encoding=raw.encoding,
-            delimiter=raw.delimiter,
-            detected=table.detected,
-            header=[str(c) for c in raw.frame.columns],
-            values=table.values,
-            warnings=table.warnings,
-        )
-        out.append((report, table))
+    """Read and map every file (fx_rates first, so the other files can use them), or take
+    `mapped` when it was mapped from what the workspace holds now; then merge partial files
+    with the stored rows."""
+    inputs = mapping_inputs(store)
+    if mapped is not None and mapped.fingerprint == inputs.fingerprint:
+        out = mapped.files
+    else:
+        read = read_files(paths, mapping_file, entity, step)
+        out = map_files(read, mapping_file, batch_id, inputs.rates, step)
     # a partial file updates rows loaded before it: after the full files of the import
-    out.sort(key=lambda pair: (pair[1].entity != "fx_rates", pair[1].given is not None))
     partial = sorted({t.entity for _, t in out if t.given is not None})
     if partial:
         system = mapping_file.source_system
@@ -386,53 +342,6 @@ def _workspace_rows(store: Store, name: str, source_system: str, columns: list[s
     """Some columns of the workspace's rows of one table from one source system."""
     table = store.table(name)
     return table.filter(table.source_system == source_system).select(*columns).to_pyarrow()
-
-
-def _read_for_mapping(
-    path: Path, mapping_file: MappingFile, entity: str | None
-) -> list[tuple[RawTable, TableMapping]]:
-    """Read a file and pick its table mapping(s).
-
-    A generic mapping may load one file into several tables (each with the file in
-    its `files` globs); otherwise one table mapping is chosen by name or header.
-    The file is read again when the chosen mapping fixes encoding or delimiter.
-    """
-    if not path.exists():
-        raise InputFileError(path, "file not found")
-    hinted = [t for t in mapping_file.tables if t.matches_file(path) and entity in (None, t.entity)]
-    first = hinted[0].csv if hinted else None
-    expected = mapping_names([t for t in mapping_file.tables if entity in (None, t.entity)])
-    raw = read_raw(
-        path,
-        encoding=first.encoding if first else None,
-        delimiter=first.delimiter if first else None,
-        sheet=first.sheet if first else None,
-        header_row=first.header_row if first else None,
-        header_names=expected,
-    )
-    if len(hinted) > 1 and len({t.entity for t in hinted}) == len(hinted):
-        chosen = hinted
-    else:
-        header = [str(c) for c in raw.frame.columns]
-        chosen = [choose_table_mapping(mapping_file, path, header, entity)]
-    out = []
-    for table_mapping in chosen:
-        settings = table_mapping.csv
-        fixed = settings.encoding or settings.delimiter or settings.sheet or settings.header_row
-        read = raw
-        if first != settings and fixed:
-            read = read_raw(
-                path,
-                encoding=settings.encoding,
-                delimiter=settings.delimiter,
-                sheet=settings.sheet,
-                header_row=settings.header_row,
-                header_names=mapping_names([table_mapping]),
-            )
-        header = [str(c) for c in read.frame.columns]
-        check_duplicates(path.name, header, read.duplicates, table_mapping)
-        out.append((read, table_mapping))
-    return out
 
 
 def _default_rejects_path(store: Store, batch_id: str) -> Path | None:
@@ -489,5 +398,38 @@ def _stepper(progress: Progress | None, total: int) -> Callable[[str], None]:
     return step
 
 
-def _now() -> datetime:
-    return pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime()
+# -- a workspace others use too (the web app) ----------------------------------------
+def prepare_shared(
+    hold: StoreHolder, files: Sequence[Path], *, mapping: MappingFile
+) -> PreparedImport:
+    """`prepare_import` holding the workspace (`hold()`) only to copy its FX rates and to
+    link and summarise: the files are read and mapped without it."""
+    paths = [Path(f) for f in files]
+    mapped = map_unlocked(hold, paths, mapping)
+    with hold() as store:
+        return prepare_import(store, paths, mapping=mapping, mapped=mapped)
+
+
+def import_shared(
+    hold: StoreHolder,
+    files: Sequence[Path],
+    *,
+    mapping: MappingFile,
+    on_commit: OnCommit | None = None,
+) -> ImportReport:
+    """`import_files` holding the workspace (`hold()`) only to copy its FX rates and to
+    write: the files are read and mapped without it. A file that cannot be read is
+    logged as a failed import, as `import_files` does."""
+    paths = [Path(f) for f in files]
+    if not paths:
+        raise UserError("no files to import")
+    started = _now()
+    try:
+        mapped = map_unlocked(hold, paths, mapping)
+    except CrmroiError as exc:
+        batch_id = new_batch_id(mapping.source_system)
+        with hold() as store:
+            _record_failure(store, batch_id, mapping.source_system, paths, started, str(exc))
+        raise
+    with hold() as store:
+        return import_files(store, paths, mapping=mapping, on_commit=on_commit, mapped=mapped)

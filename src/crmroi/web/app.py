@@ -26,6 +26,7 @@ from crmroi.errors import (
     CrmroiError,
     NotAuthenticated,
     PermissionDenied,
+    ServerBusy,
     TooManyAttempts,
     UploadRefused,
     UserError,
@@ -35,6 +36,7 @@ from crmroi.web.auth import Accounts
 from crmroi.web.pages import render
 from crmroi.web.settings import WebSettings
 from crmroi.web.state import STATIC_DIR, TEMPLATES_DIR, AppState
+from crmroi.web.workers import WorkPool
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -64,6 +66,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             hash_wait_seconds=settings.hash_wait_seconds,
         ),
         templates=templates,
+        work=WorkPool(settings.workers, settings.worker_queue),
     )
     app = FastAPI(
         title="crmroi",
@@ -142,6 +145,8 @@ def _status_of(exc: CrmroiError) -> tuple[int, dict[str, str]]:
         return 401, {"WWW-Authenticate": "Bearer"}
     if isinstance(exc, TooManyAttempts):
         return 429, {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, ServerBusy):
+        return 503, {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, PermissionDenied | AccessError):
         return 403, {}
     if isinstance(exc, UploadRefused):

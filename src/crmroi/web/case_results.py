@@ -131,9 +131,9 @@ def evaluate_text(state: AppState, text: str, name: str) -> CaseFigures:
     def compute() -> CaseFigures:
         if not case.needs_workspace:
             return case_figures(evaluate_case(case, None, runs=runs or None, seed=0), name)
-        with state.access.store() as store:
+        with state.access.store() as store:  # the workspace is read here only
             model = model_for(case, store, bootstrap=state.settings.bootstrap)
-            result = evaluate_case(case, store, runs=runs or None, seed=0, model=model)
+        result = evaluate_case(case, None, runs=runs or None, seed=0, model=model)
         return case_figures(result, name)
 
     return state.cache.get_or_compute(key, compute)

@@ -142,6 +142,7 @@ def history_api(state: State, session: Viewer, limit: int = 500) -> list[BatchOu
         **ERRORS,
         413: {"model": ErrorOut, "description": "A file is larger than the upload limit"},
         415: {"model": ErrorOut, "description": "A file is not CSV/TSV/TXT/XLSX"},
+        503: {"model": ErrorOut, "description": "Busy with other uploads; see Retry-After"},
     },
 )
 def import_api(
@@ -179,15 +180,14 @@ def import_api(
         except ValueError as exc:
             raise ConfigurationError(f"encoding: {exc}") from None
         paths = area.paths(upload)
+        # read and checked in the work pool; the workspace is held only for the write
         if dry_run_:
-            with state.access.store() as store:
-                preview = dry_run(store, paths, chosen)
+            preview = state.work.call(dry_run, state.access.store, paths, chosen)
             if preview.error:
                 raise MappingError(preview.error)
             return _preview_out(preview)
         hook = audit_import(session.user.username, source)
-        with state.access.store() as store:
-            report = commit(store, paths, chosen, on_commit=hook)
+        report = state.work.call(commit, state.access.store, paths, chosen, on_commit=hook)
         state.cache.clear()
         return _report_out(report)
     finally:

@@ -22,18 +22,18 @@ from pydantic import BaseModel, Field, ValidationError
 
 from crmroi.errors import InputFileError, MappingError, UserError
 from crmroi.ingest.encodings import ENCODING_CHOICES, check_encoding_name
+from crmroi.ingest.mapped import StoreHolder
 from crmroi.ingest.mapping import (
     MappingFile,
     TableMapping,
     choose_table_mapping,
     parse_mapping,
 )
-from crmroi.ingest.pipeline import ImportReport, OnCommit, import_files, prepare_import
+from crmroi.ingest.pipeline import ImportReport, OnCommit, import_shared, prepare_shared
 from crmroi.ingest.presets import PRESETS, load_preset
 from crmroi.ingest.reading import read_raw
 from crmroi.ingest.rejects import Reject
 from crmroi.ingest.summary import ImportSummary
-from crmroi.store import Store
 from crmroi.store.engines import Transaction
 from crmroi.store.schema import TABLES, Column
 from crmroi.store.undo import UndoReport
@@ -428,12 +428,15 @@ def _guessed_choice(header: list[str]) -> FileChoice:
 
 
 # -- dry run and commit ---------------------------------------------------------------
-def dry_run(store: Store, paths: list[Path], mapping: MappingFile | None) -> Preview:
-    """Read and map the files without writing; errors become `Preview.error`."""
+def dry_run(hold: StoreHolder, paths: list[Path], mapping: MappingFile | None) -> Preview:
+    """Read and map the files without writing; errors become `Preview.error`.
+
+    The workspace (`hold()`, e.g. `WorkspaceAccess.store`) is held only to copy its FX
+    rates and to link and summarise, never while the files are read."""
     if mapping is None:
         return Preview(error="choose a source preset or map the columns below")
     try:
-        prepared = prepare_import(store, paths, mapping=mapping)
+        prepared = prepare_shared(hold, paths, mapping=mapping)
     except UserError as exc:
         return Preview(source_system=mapping.source_system, error=str(exc))
     report = prepared.report
@@ -469,10 +472,11 @@ def dry_run(store: Store, paths: list[Path], mapping: MappingFile | None) -> Pre
 
 
 def commit(
-    store: Store, paths: list[Path], mapping: MappingFile, on_commit: OnCommit | None = None
+    hold: StoreHolder, paths: list[Path], mapping: MappingFile, on_commit: OnCommit | None = None
 ) -> ImportReport:
-    """Import the files in one transaction (one batch), as `crmroi import` does."""
-    return import_files(store, paths, mapping=mapping, on_commit=on_commit)
+    """Import the files in one transaction (one batch), as `crmroi import` does; the
+    workspace (`hold()`) is held to write, not while the files are read."""
+    return import_shared(hold, paths, mapping=mapping, on_commit=on_commit)
 
 
 def delimiter_name(delimiter: str | None) -> str | None:

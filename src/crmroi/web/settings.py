@@ -43,6 +43,18 @@ class WebSettings(BaseSettings):
         "a login that waits more than `hash_wait_seconds` for one is answered 429.",
     )
     hash_wait_seconds: float = Field(default=5.0, gt=0)
+    workers: int = Field(
+        default=2,
+        gt=0,
+        description="Slow requests (reading and checking an upload, evaluating a case) "
+        "run at once, each in a thread of their own, without the workspace lock.",
+    )
+    worker_queue: int = Field(
+        default=16,
+        ge=0,
+        description="Slow requests waiting for a worker; one more is answered 503 with "
+        "Retry-After instead of piling up memory.",
+    )
     trusted_proxies: str = Field(
         default="",
         description="Comma-separated addresses of reverse proxies whose X-Forwarded-For and "

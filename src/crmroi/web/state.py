@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from crmroi.web.access import WorkspaceAccess
 from crmroi.web.auth import Accounts
 from crmroi.web.settings import WebSettings
+from crmroi.web.workers import WorkPool
 
 T = TypeVar("T")
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -65,6 +66,7 @@ class AppState:
     access: WorkspaceAccess
     accounts: Accounts
     templates: Jinja2Templates
+    work: WorkPool
     cache: ResultCache = field(default_factory=ResultCache)
 
     @property

@@ -611,7 +611,10 @@ def activate_case_api(state: State, session: Analyst, name: str) -> CaseInfo:
     "/api/v1/cases/{name}/evaluate",
     tags=["cases"],
     openapi_extra=YAML_BODY,
-    responses={422: {"description": "the case is not valid or cannot be evaluated"}},
+    responses={
+        422: {"description": "the case is not valid or cannot be evaluated"},
+        503: {"description": "busy evaluating other cases; try again after Retry-After"},
+    },
 )
 async def evaluate_case_api(
     request: Request, state: State, session: Viewer, name: str
@@ -630,4 +633,4 @@ async def evaluate_case_api(
             raise HTTPException(status_code=422, detail=result.error)
         return result.figures
 
-    return await run_in_threadpool(run)
+    return await state.work.run(run)  # the bounded pool: see crmroi.web.workers

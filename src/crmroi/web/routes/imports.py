@@ -157,12 +157,11 @@ def _wizard(
         mapping = mapping_of(upload)
     except MappingError as exc:
         mapping, preview = None, Preview(error=str(exc))
-    else:
-        with state.access.store() as store:
-            preview = dry_run(store, paths, mapping)
+    else:  # the files are read in the work pool, without the workspace lock
+        preview = state.work.call(dry_run, state.access.store, paths, mapping)
     if error is not None:
         preview.error = error
-    source_system, forms = file_forms(upload, paths, preview)
+    source_system, forms = state.work.call(file_forms, upload, paths, preview)
     context = {
         "upload": upload,
         "preview": preview,
@@ -208,7 +207,9 @@ def _apply_mapping(
         upload.mode = "columns" if source == "generic" else "preset"
     else:
         paths = area.paths(upload)
-        headers = [read_header(p, form_encoding(form, i))[0] for i, p in enumerate(paths)]
+        headers = [
+            state.work.call(read_header, p, form_encoding(form, i))[0] for i, p in enumerate(paths)
+        ]
         choices: ColumnChoices = choices_from_form(form, upload, headers)
         upload.choices = choices.model_dump()
         upload.mode = "columns"
@@ -245,8 +246,8 @@ def commit_page(state: State, session: Analyst, upload_id: str) -> RedirectRespo
     if mapping is None:
         raise MappingError("choose a source preset or map the columns before importing")
     hook = audit_import(session.user.username, upload.source)
-    with state.access.store() as store:
-        report = commit(store, area.paths(upload), mapping, on_commit=hook)
+    paths = area.paths(upload)
+    report = state.work.call(commit, state.access.store, paths, mapping, on_commit=hook)
     area.remove(upload_id)
     state.cache.clear()
     return RedirectResponse(f"/imports?imported={quote(report.batch_id)}", status_code=303)
