@@ -13,7 +13,7 @@ from crmroi.web.routes import ROUTERS
 from crmroi.web.settings import DEFAULT_SECRET
 from tests.web_support import PASSWORDS, client, login, make_app
 
-PUBLIC = {"/healthz", "/login", "/", "/assets/vega.js"}
+PUBLIC = {"/healthz", "/login", "/", "/assets/vega.js", "/language/{code}"}
 
 
 @pytest.fixture

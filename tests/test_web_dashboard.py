@@ -113,7 +113,7 @@ def test_dashboard_shows_plan_versus_actual(app: FastAPI, viewer: Any) -> None:
         f"(plan: {shown(pva.plan.payback_months)})"
     )
     assert expected in page.text
-    assert "human capital roi" in page.text
+    assert "Human-capital ROI (ratio)" in page.text  # the report's label
 
 
 def _kpis(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:

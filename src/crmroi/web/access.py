@@ -45,6 +45,7 @@ WEB_TABLES: dict[str, str] = {
         "name VARCHAR PRIMARY KEY, yaml VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL, "
         "updated_by VARCHAR NOT NULL"
     ),
+    "web_user_settings": "user_id VARCHAR PRIMARY KEY, language VARCHAR NOT NULL",
 }
 
 

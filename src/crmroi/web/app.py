@@ -33,6 +33,7 @@ from crmroi.errors import (
 )
 from crmroi.web.access import WorkspaceAccess
 from crmroi.web.auth import Accounts
+from crmroi.web.language import install_i18n
 from crmroi.web.pages import render
 from crmroi.web.settings import WebSettings
 from crmroi.web.state import STATIC_DIR, TEMPLATES_DIR, AppState
@@ -55,6 +56,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     CaseLibrary(access).seed()  # once, here: not on every request
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     templates.env.globals["version"] = __version__
+    install_i18n(templates.env)
     state = AppState(
         settings=settings,
         access=access,

@@ -201,31 +201,10 @@ def report_languages() -> dict[str, str]:
 
 
 def negotiate_language(accept_language: str | None) -> str:
-    """The report language the Accept-Language header prefers ('en' when it names none).
+    """The report language the Accept-Language header prefers ('en' when it names none)."""
+    from crmroi.web.language import accepted_language
 
-    Ranges are taken by quality (RFC 9110 section 12.5.4), ties in header order; a range
-    matches by its primary subtag ('ru-RU' and 'ru' both pick 'ru'); 'q=0' excludes.
-    """
-    from crmroi.reports import LANGUAGES
-
-    ranked: list[tuple[float, int, str]] = []
-    for index, part in enumerate((accept_language or "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        primary = tag.strip().split("-")[0].lower()
-        if primary and quality > 0:
-            ranked.append((-quality, index, primary))
-    for _, _, primary in sorted(ranked):
-        if primary in LANGUAGES:
-            return primary
-    return "en"
+    return accepted_language(accept_language) or "en"
 
 
 # -- files ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from crmroi.errors import ConfigurationError
+from crmroi.messages import M_, Message
 from crmroi.web.access import WorkspaceAccess
 
 PERIODS: tuple[int, ...] = (3, 6, 12, 18, 24)
@@ -125,48 +126,69 @@ def kpi_split(filters: Filters) -> tuple[str | None, str | None]:
     return None, None
 
 
-def kpi_notes(filters: Filters) -> list[str]:
+def kpi_notes(filters: Filters) -> list[Message]:
     """What the filters do not change in the KPI table, in plain words."""
     notes = []
     if filters.team and filters.segment:
         notes.append(
-            "Segment is not applied to the KPIs: the KPI engine splits by one dimension at "
-            f"a time, so these are team {filters.team}'s figures over all segments."
+            M_(
+                "segment_not_applied",
+                "Segment is not applied to the KPIs: the KPI engine splits by one dimension "
+                "at a time, so these are team %(team)s's figures over all segments.",
+                team=filters.team,
+            )
         )
     if filters.region:
         notes.append(
-            "Region does not narrow the KPI table (KPIs are split by team or segment, not "
-            "region); pick a team of the region instead."
+            M_(
+                "region_not_applied",
+                "Region does not narrow the KPI table (KPIs are split by team or segment, "
+                "not region); pick a team of the region instead.",
+            )
         )
     if filters.team or filters.segment:
         notes.append(
-            "KPIs built on marketing spend or company-wide costs have no team or segment "
-            "and are shown as unavailable under this filter."
+            M_(
+                "company_kpis_unavailable",
+                "KPIs built on marketing spend or company-wide costs have no team or "
+                "segment and are shown as unavailable under this filter.",
+            )
         )
     return notes
 
 
-def sources_notes(filters: Filters) -> list[str]:
+def sources_notes(filters: Filters) -> list[Message]:
     if filters.team or filters.region or filters.segment:
         return [
-            "Team, region and segment do not apply to lead sources: the KPI engine splits "
-            "lead-source figures by source only. The period applies."
+            M_(
+                "sources_not_filtered",
+                "Team, region and segment do not apply to lead sources: the KPI engine "
+                "splits lead-source figures by source only. The period applies.",
+            )
         ]
     return []
 
 
-def case_notes(filters: Filters) -> list[str]:
+def case_notes(filters: Filters) -> list[Message]:
     if filters.team or filters.region or filters.segment or filters.months != DEFAULT_MONTHS:
         return [
-            "The business case is company-wide over its own horizon: the filters do not "
-            "apply to these figures."
+            M_(
+                "case_not_filtered",
+                "The business case is company-wide over its own horizon: the filters do "
+                "not apply to these figures.",
+            )
         ]
     return []
 
 
-def followup_notes(filters: Filters) -> list[str]:
+def followup_notes(filters: Filters) -> list[Message]:
     if filters.months != DEFAULT_MONTHS:
-        return ["The period does not apply: the lists are as of the latest record."]
+        return [
+            M_(
+                "period_not_applied",
+                "The period does not apply: the lists are as of the latest record.",
+            )
+        ]
     return []
 
 

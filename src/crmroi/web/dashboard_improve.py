@@ -18,15 +18,16 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from crmroi.reports.i18n import N_
 from crmroi.reports.model import Improvements
 from crmroi.web.state import AppState
 
 Section = Literal["scoring", "segments", "clv"]
 SECTIONS: tuple[Section, ...] = ("scoring", "segments", "clv")
 TITLES: dict[str, str] = {
-    "scoring": "Lead and deal scoring",
-    "segments": "Ideal-customer segments",
-    "clv": "Customer lifetime value",
+    "scoring": N_("Lead and deal scoring"),
+    "segments": N_("Ideal-customer segments"),
+    "clv": N_("Customer lifetime value"),
 }
 SEGMENTS_PER_DIMENSION = 3
 """The best values of each dimension shown on the page (the API gives them all)."""

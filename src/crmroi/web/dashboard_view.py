@@ -13,6 +13,10 @@ import pandas as pd
 from crmroi.errors import UserError
 from crmroi.finite import finite
 from crmroi.kpi import KPI_DEFINITIONS, KpiChange
+from crmroi.kpi.coverage import PER_MONTH
+from crmroi.messages import M_, Message, render
+from crmroi.reports.i18n import N_, Lang, get_lang
+from crmroi.reports.labels import PEOPLE_LABELS, kpi_label, unit_label
 from crmroi.web import dashboard_data as data
 from crmroi.web import dashboard_improve as improve
 from crmroi.web.dashboard_filters import (
@@ -28,37 +32,93 @@ from crmroi.web.dashboard_filters import (
 from crmroi.web.state import AppState
 
 FOLLOWUP_TITLES: dict[str, str] = {
-    "stale_deal": "Deals with no activity",
-    "overdue_task": "Follow-ups due",
-    "hot_lead": "Hot leads not contacted",
-    "credit_hold": "Accounts on credit hold with open deals or visits",
-    "rep_dependency": "Accounts whose relationship rests on one rep",
+    "stale_deal": N_("Deals with no activity"),
+    "overdue_task": N_("Follow-ups due"),
+    "hot_lead": N_("Hot leads not contacted"),
+    "credit_hold": N_("Accounts on credit hold with open deals or visits"),
+    "rep_dependency": N_("Accounts whose relationship rests on one rep"),
 }
 ROWS_PER_LIST = 10
+AREA_LABELS: dict[str, str] = {
+    "sales": N_("sales"),
+    "marketing": N_("marketing"),
+    "service": N_("service"),
+    "cost": N_("cost"),
+}
+SUBJECT_LABELS = (N_("deal"), N_("lead"), N_("account"), N_("task"), N_("rep"))
+"""Follow-up subjects the engine names (translated in the template)."""
+SPLIT_LABELS = (N_("team"), N_("segment"), N_("total"))
+"""Units of a KPI's monthly series (translated in the template)."""
 
 
 class Fmt:
-    """Number formats of the page (missing values as a dash)."""
+    """Number, date and text formats of the page in its language (missing values as a dash).
+
+    English keeps the plain Python formats (`1,234`, `12.3%`, `2025-03-07`); the other
+    languages take CLDR's separators and digits from `Lang` (`1 234`, `۱۲٫۳٪`).
+    """
 
     DASH = "–"
+    NO_TEXT = "—"  # a name or id the record does not have
+
+    def __init__(self, lang: Lang | None = None) -> None:
+        self.ui = lang or get_lang("en")
+        self.lang = lang if lang is not None and lang.code != "en" else None
+
+    def _(self, message: str) -> str:
+        return self.ui.gettext(message)
+
+    def t(self, message: Message | str | None) -> str:
+        """A message (id and parameters) or a plain text in the page's language."""
+        return "" if message is None else render(message, self.ui)
+
+    def kpi_name(self, name: str) -> str:
+        """A KPI's display name ('Win rate') in the page's language."""
+        return kpi_label(self.ui, name)
+
+    def unit(self, unit: str) -> str:
+        """A KPI unit in the page's language ('USD per deal' keeps its code)."""
+        if unit.endswith(" " + PER_MONTH):
+            base = self.unit(unit.removesuffix(" " + PER_MONTH))
+            return self._("%(unit)s per covered month") % {"unit": base}
+        return unit_label(self.ui, unit, unit.partition(" ")[0])
+
+    def people(self, key: str) -> str:
+        """A people-ROI measure's name in the page's language."""
+        return self._(PEOPLE_LABELS.get(key, key.replace("_", " ")))
+
+    def _plus(self, text: str, value: float, signed: bool) -> str:
+        if not signed or value <= 0 or self.lang is None:
+            return text
+        return self.lang.symbols["plusSign"] + text
 
     def money(self, value: float | None, currency: str = "") -> str:
         if finite(value) is None:
             return self.DASH
         assert value is not None
-        text = f"{value:,.0f}"
+        text = self.lang.number(value, 0) if self.lang else f"{value:,.0f}"
         return f"{text} {currency}".strip()
 
     def pct(self, value: float | None, signed: bool = False) -> str:
         if finite(value) is None:
             return self.DASH
         assert value is not None
+        if self.lang:
+            return self.lang.percent(value, 1, signed)
         return f"{value:+.1%}" if signed else f"{value:.1%}"
 
-    def fixed(self, value: float | None, digits: int) -> str:
+    def fixed(self, value: float | None, digits: int, signed: bool = False) -> str:
         """`value` with `digits` decimals and thousands separators."""
         number = finite(value)
-        return self.DASH if number is None else f"{number:,.{digits}f}"
+        if number is None:
+            return self.DASH
+        if self.lang:
+            return self._plus(self.lang.number(number, digits), number, signed)
+        return f"{number:{'+' if signed else ''},.{digits}f}"
+
+    def count(self, value: int | None) -> str:
+        """A count with thousands separators."""
+        return self.fixed(value, 0)
 
     def param(self, value: float | None) -> str:
         """A fitted model parameter (four decimals below 10, else one)."""
@@ -68,31 +128,43 @@ class Fmt:
         return self.fixed(number, 4 if abs(number) < 10 else 1)
 
     def months(self, value: float | None) -> str:
-        return self.DASH if value is None else f"{value:.1f} months"
+        if value is None:
+            return self.DASH
+        return self._("%(n)s months") % {"n": self.fixed(value, 1)}
 
     def kpi(self, value: float | None, unit: str, signed: bool = False) -> str:
         """A KPI value in its unit (fractions as percentages or points)."""
         if value is None:
             return self.DASH
-        sign = "+" if signed else ""
         if unit == "fraction":
-            return f"{value * 100:{sign}.1f} pts" if signed else f"{value:.1%}"
-        if abs(value) >= 1000:
-            return f"{value:{sign},.0f}"
-        return f"{value:{sign},.2f}"
+            if signed:
+                return self._("%(n)s pts") % {"n": self.fixed(value * 100, 1, True)}
+            return self.pct(value)
+        return self.fixed(value, 0 if abs(value) >= 1000 else 2, signed)
 
     def day(self, value: Any) -> str:
         if value is None or (not isinstance(value, str) and pd.isna(value)):
             return self.DASH
+        if self.lang:
+            return self.lang.date(pd.Timestamp(value).date())
         return f"{pd.Timestamp(value):%Y-%m-%d}"
+
+    def text(self, *values: Any) -> str:
+        """The first value that is a real name or id, else an em dash (never 'nan')."""
+        for value in values:
+            if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
+                continue
+            if str(value).strip():
+                return str(value)
+        return self.NO_TEXT
 
 
 @dataclass
 class Panel:
     """One panel's content, or why it is empty, plus notes on the filters."""
 
-    notes: list[str] = field(default_factory=list)
-    error: str | None = None
+    notes: list[Message | str] = field(default_factory=list)
+    error: Message | str | None = None
 
 
 @dataclass
@@ -100,7 +172,7 @@ class KpiPanel(Panel):
     areas: list[tuple[str, list[KpiChange]]] = field(default_factory=list)
     baseline: tuple[Any, Any] | None = None
     after: tuple[Any, Any] | None = None
-    scope: str = "company"
+    scope: Message = field(default_factory=lambda: M_("scope_company", "company"))
 
 
 @dataclass
@@ -116,7 +188,7 @@ class FollowupsPanel(Panel):
 
 def kpi_panel(state: AppState, ws: data.Workspace, f: Filters) -> KpiPanel:
     by, group = kpi_split(f)
-    panel = KpiPanel(notes=kpi_notes(f))
+    panel = KpiPanel(notes=list(kpi_notes(f)))
     try:
         report = data.kpi_report(state, ws, by, f.months)
     except UserError as exc:
@@ -124,20 +196,23 @@ def kpi_panel(state: AppState, ws: data.Workspace, f: Filters) -> KpiPanel:
         return panel
     panel.areas = data.by_area(data.kpi_rows(report, group))
     panel.baseline, panel.after = report.baseline, report.after
-    panel.scope = f"{by} {group}" if by else "company"
+    if by == "team":
+        panel.scope = M_("scope_team", "team %(group)s", group=group)
+    elif by == "segment":
+        panel.scope = M_("scope_segment", "segment %(group)s", group=group)
     if not panel.areas:
-        panel.error = f"no KPI figures for {panel.scope} in these windows"
+        panel.error = M_("no_kpi_figures", "no KPI figures for this selection in these windows")
     return panel
 
 
 def sources_panel(state: AppState, ws: data.Workspace, f: Filters) -> SourcesPanel:
-    panel = SourcesPanel(notes=sources_notes(f))
+    panel = SourcesPanel(notes=list(sources_notes(f)))
     try:
         panel.rows = data.source_rows(data.kpi_report(state, ws, "source", f.months))
     except UserError as exc:
         panel.error = str(exc)
     if not panel.rows and panel.error is None:
-        panel.error = "no lead sources in the leads or deals"
+        panel.error = M_("no_lead_sources", "no lead sources in the leads or deals")
     return panel
 
 
@@ -154,13 +229,17 @@ def followups_panel(state: AppState, ws: data.Workspace, f: Filters) -> Followup
     return panel
 
 
-def dashboard_context(state: AppState, ws: data.Workspace, f: Filters) -> dict[str, Any]:
-    """Everything `dashboard_panels.html` shows for these filters."""
+def dashboard_context(
+    state: AppState, ws: data.Workspace, f: Filters, lang: Lang | None = None
+) -> dict[str, Any]:
+    """Everything `dashboard_panels.html` shows for these filters, in `lang` (English)."""
+    lang = lang or get_lang("en")
     context: dict[str, Any] = {
         "ws": ws,
         "filters": f,
         "periods": PERIODS,
-        "fmt": Fmt(),
+        "ui": lang,
+        "fmt": Fmt(lang),
         "query": f.query(),
         "case_notes": case_notes(f),
         "improve_sections": list(improve.TITLES.items()),
@@ -177,38 +256,53 @@ def dashboard_context(state: AppState, ws: data.Workspace, f: Filters) -> dict[s
     return context
 
 
-def panels_key(state: AppState, ws: data.Workspace, f: Filters) -> tuple[object, ...]:
-    """The cache key of the panels: data version, active case and its text, filters."""
+def panels_key(
+    state: AppState, ws: data.Workspace, f: Filters, code: str = "en"
+) -> tuple[object, ...]:
+    """The cache key of the panels: data version, active case and its text, filters,
+    language."""
     from crmroi.web.case_library import CaseLibrary
 
     library = CaseLibrary(state.access)
     name = library.active_name()
     saved = library.get(name) if name else None
-    return ("panels", ws.version, name, saved.digest if saved else None, f.key)
+    return ("panels", ws.version, name, saved.digest if saved else None, f.key, code)
 
 
-def panels_html(state: AppState, ws: data.Workspace, f: Filters) -> str:
-    """The panels rendered for these filters, cached per data version, case text and
-    filters (the panels hold nothing of the user: the CSRF token is in the page)."""
-    key = panels_key(state, ws, f)
+def panels_html(state: AppState, ws: data.Workspace, f: Filters, lang: Lang | None = None) -> str:
+    """The panels rendered for these filters in `lang` (English), cached per data version,
+    case text, filters and language (the panels hold nothing of the user: the CSRF token
+    is in the page)."""
+    lang = lang or get_lang("en")
+    key = panels_key(state, ws, f, lang.code)
 
     def compute() -> str:
-        context = dashboard_context(state, ws, f)
+        context = dashboard_context(state, ws, f, lang)
         template = state.templates.env.get_template("dashboard_panels.html")
         return str(template.render(**context))
 
     return state.cache.get_or_compute(key, compute)
 
 
-def series_context(state: AppState, ws: data.Workspace, name: str, f: Filters) -> dict[str, Any]:
+def series_context(
+    state: AppState, ws: data.Workspace, name: str, f: Filters, lang: Lang | None = None
+) -> dict[str, Any]:
     """The drill-down of KPI `name`: its monthly series chart and the last months' values."""
     split, keep = series_units(f, ws.options)
     frame = data.series(state, ws, name, split, keep)
     d = KPI_DEFINITIONS[name]
-    context: dict[str, Any] = {"name": name, "definition": d, "split": split, "fmt": Fmt()}
+    context: dict[str, Any] = {"name": name, "definition": d, "split": split, "fmt": Fmt(lang)}
     context["notes"] = []
     if f.region and not f.team and not f.segment:
-        context["notes"].append(f"Teams of region {f.region}: {', '.join(keep or ()) or 'none'}.")
+        teams = ", ".join(keep or ()) or "–"
+        context["notes"].append(
+            M_(
+                "region_teams",
+                "Teams of region %(region)s: %(teams)s.",
+                region=f.region,
+                teams=teams,
+            )
+        )
     if len(frame):
         context["chart"] = data.series_chart(name, split, frame)
         shown = "total" if "total" in set(frame["unit"]) else frame["unit"].iloc[0]
@@ -216,11 +310,20 @@ def series_context(state: AppState, ws: data.Workspace, name: str, f: Filters) -
         recent = frame[frame["unit"] == shown].sort_values("month").tail(6)
         context["recent"] = recent.to_dict(orient="records")
     else:
-        context["notes"].append(f"{name} has no monthly series by {split} in this workspace.")
+        context["notes"].append(
+            M_(
+                "no_series",
+                "%(kpi)s has no monthly series by %(unit)s in this workspace.",
+                kpi=name,
+                unit=split,
+            )
+        )
     return context
 
 
-def improve_context(state: AppState, ws: data.Workspace, name: improve.Section) -> dict[str, Any]:
+def improve_context(
+    state: AppState, ws: data.Workspace, name: improve.Section, lang: Lang | None = None
+) -> dict[str, Any]:
     """One section of the Improve area (`dashboard_improve.html`): the report's figures
     for the workspace as it is now, or the reason they cannot be computed."""
     im = improve.section(state, ws.version, name)
@@ -228,7 +331,7 @@ def improve_context(state: AppState, ws: data.Workspace, name: improve.Section) 
         "name": name,
         "title": improve.TITLES[name],
         "im": im,
-        "fmt": Fmt(),
+        "fmt": Fmt(lang),
         "models": MODEL_NAMES,
         "segments": improve.best_segments(im),
         "per_dimension": improve.SEGMENTS_PER_DIMENSION,
@@ -236,6 +339,6 @@ def improve_context(state: AppState, ws: data.Workspace, name: improve.Section) 
 
 
 MODEL_NAMES: dict[str, str] = {
-    "logistic": "regularised logistic regression",
-    "naive_bayes": "naive Bayes (frequency baseline)",
+    "logistic": N_("regularised logistic regression"),
+    "naive_bayes": N_("naive Bayes (frequency baseline)"),
 }

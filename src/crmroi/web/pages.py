@@ -7,16 +7,21 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from crmroi.reports.i18n import N_
 from crmroi.web.auth import Role, Session
+from crmroi.web.language import LANGUAGE_NAMES, page_language
 
-# (path, label, role needed) of the top navigation.
+# (path, label, role needed) of the top navigation; labels are translated in base.html.
 NAVIGATION: list[tuple[str, str, Role]] = [
-    ("/dashboard", "Dashboard", Role.viewer),
-    ("/imports", "Import", Role.viewer),
-    ("/cases", "Business case", Role.viewer),
-    ("/admin/users", "Users", Role.admin),
-    ("/admin/audit", "Audit log", Role.admin),
+    ("/dashboard", N_("Dashboard"), Role.viewer),
+    ("/imports", N_("Import"), Role.viewer),
+    ("/cases", N_("Business case"), Role.viewer),
+    ("/admin/users", N_("Users"), Role.admin),
+    ("/admin/audit", N_("Audit log"), Role.admin),
 ]
+
+ROLE_LABELS = (N_("viewer"), N_("analyst"), N_("admin"))
+"""The roles' names as the header shows them (translated in base.html)."""
 
 
 def render(
@@ -26,7 +31,8 @@ def render(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    """The template as a response; Jinja autoescaping is on for every page."""
+    """The template as a response in the request's language (`page_language`);
+    Jinja autoescaping is on for every page."""
     session: Session | None = getattr(request.state, "session", None)
     nav = [
         (path, label)
@@ -38,6 +44,8 @@ def render(
         "csrf_token": session.csrf_token if session else "",
         "nav": nav,
         "path": request.url.path,
+        "ui": page_language(request),
+        "languages": LANGUAGE_NAMES,
         **(context or {}),
     }
     templates = request.app.state.crmroi.templates

@@ -82,6 +82,11 @@ class WebSettings(BaseSettings):
     login_window_seconds: int = Field(
         default=15 * 60, gt=0, description="Failed logins older than this are forgotten."
     )
+    default_language: Literal["en", "ru", "bg", "fa", "zh"] = Field(
+        default="en",
+        description="Language of pages for users who chose none and whose browser asks for "
+        "none of en, ru, bg, fa, zh.",
+    )
     simulation_runs: int = Field(default=2_000, ge=0, description="Monte Carlo runs shown.")
     bootstrap: int = Field(default=200, ge=0, description="KPI interval replicates.")
     warm_cache: bool = Field(

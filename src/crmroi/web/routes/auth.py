@@ -14,9 +14,12 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from crmroi import __version__
-from crmroi.errors import PermissionDenied, TooManyAttempts
+from crmroi.errors import PermissionDenied, TooManyAttempts, UserError
+from crmroi.languages import LANGUAGES
+from crmroi.reports.i18n import N_
 from crmroi.web.auth import Throttle
 from crmroi.web.deps import SESSION_COOKIE, State, Viewer
+from crmroi.web.language import LANGUAGE_COOKIE, save_language
 from crmroi.web.pages import render
 
 router = APIRouter()
@@ -104,7 +107,7 @@ def login(
     user = state.accounts.authenticate(username, password)
     if user is None:
         state.accounts.record_failure(username, ip)
-        context = {"error": "Wrong user name or password.", "username": username}
+        context = {"error": N_("Wrong user name or password."), "username": username}
         context |= {"login_csrf": login_csrf, "next": safe_next(next)}
         return render(request, "login.html", context, status=401)
     state.accounts.clear_failures(username)
@@ -122,6 +125,35 @@ def logout(request: Request, state: State, session: Viewer) -> RedirectResponse:
         state.accounts.end_session(token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.post("/account/language", include_in_schema=False)
+def choose_language(
+    request: Request,
+    state: State,
+    session: Viewer,
+    language: Annotated[str, Form(max_length=10)],
+    next: Annotated[str, Form(max_length=2000)] = "/dashboard",
+) -> Response:
+    """Save the header switcher's language on the user's account and reload the page."""
+    if language not in LANGUAGES:
+        raise UserError(
+            f"unknown language {language[:10]!r}; choose one of: {', '.join(LANGUAGES)}"
+        )
+    save_language(state.access, session.user.user_id, language)
+    if request.headers.get("hx-request"):
+        return Response(status_code=204, headers={"HX-Refresh": "true"})
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.get("/language/{code}", include_in_schema=False)
+def language_before_login(state: State, code: str, next: str = "/login") -> Response:
+    """The language of the login page (a cookie; after login the account's choice wins)."""
+    if code not in LANGUAGES:
+        raise UserError(f"unknown language {code[:10]!r}; choose one of: {', '.join(LANGUAGES)}")
+    response = RedirectResponse(safe_next(next), status_code=303)
+    _set_cookie(response, state, LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600)
     return response
 
 

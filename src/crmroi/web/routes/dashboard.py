@@ -17,9 +17,10 @@ from crmroi.kpi import KPI_DEFINITIONS
 from crmroi.web import dashboard_data as data
 from crmroi.web.dashboard_filters import PERIODS
 from crmroi.web.dashboard_improve import SECTIONS, Section
-from crmroi.web.dashboard_view import improve_context, panels_html, series_context
+from crmroi.web.dashboard_view import Fmt, improve_context, panels_html, series_context
 from crmroi.web.deps import State, Viewer
 from crmroi.web.filter_query import CurrentWorkspace, FiltersQuery
+from crmroi.web.language import page_language
 from crmroi.web.pages import render
 
 router = APIRouter()
@@ -39,11 +40,12 @@ def dashboard(
     ws: CurrentWorkspace,
     f: FiltersQuery,
 ) -> HTMLResponse:
-    panels = panels_html(state, ws, f)
+    panels = panels_html(state, ws, f, page_language(request))
     if _partial(request):
         response = HTMLResponse(panels)
     else:
         context = {"ws": ws, "filters": f, "periods": PERIODS, "panels": Markup(panels)}
+        context["fmt"] = Fmt(page_language(request))
         response = render(request, "dashboard.html", context)
     response.headers["Vary"] = "HX-Request"
     return response
@@ -60,7 +62,7 @@ def kpi_drilldown(
 ) -> HTMLResponse:
     if name not in KPI_DEFINITIONS:
         raise HTTPException(404, f"no KPI called {name!r}")
-    context = series_context(state, ws, name, f)
+    context = series_context(state, ws, name, f, page_language(request))
     context["filters"] = f
     template = "dashboard_series.html" if _partial(request) else "dashboard_series_page.html"
     response = render(request, template, context)
@@ -74,7 +76,7 @@ def improve_section(request: Request, state: State, session: Viewer, section: st
         raise HTTPException(404, f"no section called {section!r}; sections: {', '.join(SECTIONS)}")
     name: Section = section
     ws = data.workspace(state)
-    context = improve_context(state, ws, name)
+    context = improve_context(state, ws, name, page_language(request))
     template = "dashboard_improve.html" if _partial(request) else "dashboard_improve_page.html"
     response = render(request, template, context)
     response.headers["Vary"] = "HX-Request"

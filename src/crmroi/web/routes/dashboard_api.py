@@ -76,7 +76,7 @@ def kpis(
     """
     for name in kpi or ():
         _known(name)
-    notes = kpi_notes(f)
+    notes = [str(n) for n in kpi_notes(f)]
     if by is None:
         split, group = kpi_split(f)
         report = data.kpi_report(state, ws, split, f.months)
@@ -160,7 +160,7 @@ def sources(state: State, session: Viewer, ws: CurrentWorkspace, f: PeriodQuery)
     return SourcesOut(
         **windows(report),
         filters=FiltersOut.of(f),
-        notes=sources_notes(f),
+        notes=[str(n) for n in sources_notes(f)],
         sources=[SourceOut.of(r) for r in data.source_rows(report)],
     )
 
@@ -183,7 +183,7 @@ def followups(
     if kind:
         items = items[items["kind"] == kind]
     counts = {str(k): int(n) for k, n in items["kind"].value_counts().items()}
-    notes = followup_notes(f) + ([found.note] if found.note else [])
+    notes = [str(n) for n in followup_notes(f)] + ([found.note] if found.note else [])
     return FollowupsOut(
         as_of=None if found.as_of is None else found.as_of.date(),
         total=len(items),

@@ -1,0 +1,117 @@
+"""The language of each web page: the user's saved choice, else Accept-Language, else
+the workspace default; and the gettext callables of the templates.
+
+The web app shares the reports' gettext catalogues (`crmroi/reports/locale`): English
+text is the message id. Templates mark text with `{{ _("...") }}` or `{% trans %}`
+(Jinja's i18n extension, old-style like the report template); the callables read the
+page's language from the template context (`ui`), so one Jinja environment serves
+every language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
+
+from crmroi.languages import LANGUAGES
+from crmroi.reports.i18n import Lang, get_lang
+from crmroi.web.access import WorkspaceAccess, sql
+
+__all__ = [
+    "LANGUAGE_NAMES",
+    "accepted_language",
+    "install_i18n",
+    "page_language",
+    "save_language",
+    "saved_language",
+]
+
+LANGUAGE_NAMES: dict[str, str] = {
+    "en": "English",
+    "ru": "Русский",
+    "bg": "Български",
+    "fa": "فارسی",
+    "zh": "中文",
+}
+"""Each language by its own name (the switcher shows these untranslated)."""
+LANGUAGE_COOKIE = "crmroi_lang"
+
+
+def accepted_language(accept_language: str | None) -> str | None:
+    """The language of `LANGUAGES` an Accept-Language header prefers, or None.
+
+    Ranges are taken by quality (RFC 9110 section 12.5.4), ties in header order; a range
+    matches by its primary subtag ('ru-RU' and 'ru' both pick 'ru'); 'q=0' excludes.
+    """
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        primary = tag.strip().split("-")[0].lower()
+        if primary and quality > 0:
+            ranked.append((-quality, index, primary))
+    return next((p for _, _, p in sorted(ranked) if p in LANGUAGES), None)
+
+
+def saved_language(access: WorkspaceAccess, user_id: str) -> str | None:
+    """The language a user chose in the header's switcher, or None."""
+    rows = access.query("SELECT language FROM web_user_settings WHERE user_id = ?", (user_id,))
+    code = rows[0][0] if rows else None
+    return code if code in LANGUAGES else None
+
+
+def save_language(access: WorkspaceAccess, user_id: str, code: str) -> None:
+    """Keep `code` as the user's language (every page and device they log in from)."""
+    with access.transaction() as tx:
+        tx.execute(sql(tx, "DELETE FROM web_user_settings WHERE user_id = ?"), (user_id,))
+        tx.execute(sql(tx, "INSERT INTO web_user_settings VALUES (?, ?)"), (user_id, code))
+
+
+def page_language(request: Request) -> Lang:
+    """The request's language: the user's saved one, else the switcher's cookie (before
+    login), else Accept-Language, else the workspace default (`CRMROI_DEFAULT_LANGUAGE`);
+    computed once per request."""
+    known: Lang | None = getattr(request.state, "ui_lang", None)
+    if known is not None:
+        return known
+    state = request.app.state.crmroi
+    session = getattr(request.state, "session", None)
+    code = saved_language(state.access, session.user.user_id) if session else None
+    cookie = request.cookies.get(LANGUAGE_COOKIE)
+    code = code or (cookie if cookie in LANGUAGES else None)
+    code = code or accepted_language(request.headers.get("accept-language"))
+    lang = get_lang(code or state.settings.default_language)
+    request.state.ui_lang = lang
+    return lang
+
+
+def _context_lang(context: Context) -> Lang:
+    lang = context.get("ui")
+    return lang if isinstance(lang, Lang) else get_lang("en")
+
+
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    return _context_lang(context).gettext(message)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    return _context_lang(context).ngettext(singular, plural, n)
+
+
+def install_i18n(env: Environment) -> None:
+    """Jinja's i18n extension with callables translating into the context's `ui` language."""
+    env.add_extension("jinja2.ext.i18n")
+    install: Any = env.install_gettext_callables  # type: ignore[attr-defined]
+    install(_gettext, _ngettext, newstyle=False)
