@@ -17,6 +17,7 @@ from crmroi.finance.estimates import Range
 from crmroi.finance.summary import Summary
 from crmroi.reports import build_report, write_report
 from crmroi.reports.model import ReportModel
+from crmroi.reports.xlsx import write_xlsx
 from tests.test_report_model import CASE, sample_model
 
 FIGURE_ROWS = ("pv_benefits", "pv_costs", "npv", "roi", "simple_roi", "irr",
@@ -31,7 +32,9 @@ def model() -> ReportModel:
 
 @pytest.fixture(scope="module")
 def workbook(model: ReportModel, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_report(model, tmp_path_factory.mktemp("xlsx") / "report.xlsx")
+    # laid out to the horizon only (the default leaves room to 60 months): a faster check;
+    # tests/test_report_xlsx_inputs.py covers months past the horizon
+    return write_xlsx(model, tmp_path_factory.mktemp("xlsx") / "report.xlsx", months=36)
 
 
 @pytest.fixture(scope="module")
@@ -127,4 +130,12 @@ def test_a_case_without_workspace_has_the_audit_sheets(tmp_path: Path) -> None:
     result = evaluate_case(load_case(CASE))
     path = write_report(build_report(result), tmp_path / "plain.xlsx")
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["Inputs", "Schedule", "Cash flow"]
+    assert book.sheetnames == ["Inputs", "Schedule", "Cash flow", "Checks, ROI ways and TCO"]
+
+
+def test_the_checks_sheet_equals_the_engine(workbook: Path, excel: Any) -> None:
+    from tests.test_report_model import _renamed_case
+    from tests.test_report_xlsx_inputs import _compare_checks
+
+    book = (workbook, excel, openpyxl.load_workbook(workbook))
+    _compare_checks(book, {}, _renamed_case(), views={12: ("B", "C"), 36: ("D", "E")})

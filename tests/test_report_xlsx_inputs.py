@@ -18,6 +18,7 @@ import pytest
 
 from crmroi.casework.evaluate import evaluate_case
 from crmroi.finance.case import Case, case_from_text
+from crmroi.finance.cashflow import discount_factors
 from crmroi.reports import build_report
 from crmroi.reports.xlsx import write_xlsx
 
@@ -226,3 +227,78 @@ def test_an_avoided_loss_and_the_ramps_drive_the_workbook(book: tuple[Path, Any,
         }
     )
     _compare(book, {f"D{adoption}": 6, f"B{adoption}": 0.1, f"D{ramp}": 1}, changed)
+
+
+CHECKS = "Checks, ROI ways and TCO"
+
+
+def _compare_checks(
+    book: tuple[Path, Any, Any],
+    edits: dict[str, float],
+    case: Case,
+    views: dict[int, tuple[str, str]] | None = None,
+) -> None:
+    """The checks sheet's rules, ROI five ways and TCO against the engine's for `case`;
+    `views`: months -> the columns of its plain and risk-adjusted ROI (default: the
+    horizon's in B and C)."""
+    path, excel, wb = book
+    inputs = {f"'[{path.name}]INPUTS'!{cell}": v for cell, v in edits.items()}
+    got = _values(excel.calculate(inputs=inputs))
+    result = evaluate_case(case)
+    ws = wb[CHECKS]
+
+    def value(cell: str) -> Any:
+        return got[f"{CHECKS.upper()}'!{cell}"]
+
+    rows = {r[0].value: r[0].row for r in ws.iter_rows(max_col=1) if r[0].value}
+    seen = []
+    for row in ws.iter_rows(min_row=rows["Rule"] + 1, max_row=rows["ROI five ways"] - 1):
+        if row[0].value is None:
+            continue
+        rule, subject = row[0].value, str(row[1].value).split(": ")[0]
+        if rule == "horizon" and value(f"G{row[0].row}") == "-":
+            assert case.horizon_months <= 12  # the engine checks it only over a longer horizon
+            continue
+        check = next(c for c in result.checks if c.rule == rule and c.subject in (subject, rule))
+        assert value(f"G{row[0].row}") == ("passed" if check.passed else "failed"), check.message
+        seen.append((check.rule, check.subject))
+        if rule == "integration":
+            disc = discount_factors(case.discount_rate, case.horizon_months + 1)
+            pv = float(result.table.costs["integration"] @ disc)
+            share = pv / result.short.pv_benefits
+            assert float(value(f"E{row[0].row}")) == pytest.approx(share, rel=1e-9)
+    assert sorted(seen) == sorted((c.rule, c.subject) for c in result.checks)
+    for h, (plain, risk) in (views or {case.horizon_months: ("B", "C")}).items():
+        for i, way in enumerate(result.roi_ways[h][False]):
+            r = rows["ROI five ways"] + 2 + i
+            for col, risky in ((plain, False), (risk, True)):
+                want = result.roi_ways[h][risky][i].value
+                got_ = float(value(f"{col}{r}"))
+                assert got_ == pytest.approx(want, rel=1e-9), (h, way.kind, risky)
+    tco = result.tco
+    assert tco is not None
+    labels = {"IT": "it", "People": "people", "Process": "process"}
+    for label, group in labels.items():
+        r = rows[label]
+        assert float(value(f"B{r}")) == pytest.approx(tco.by_group[group][0], abs=1e-6)
+        assert float(value(f"C{r}")) == pytest.approx(tco.by_group[group][1], abs=1e-6)
+    r = rows["TCO total"]
+    assert (float(value(f"B{r}")), float(value(f"C{r}"))) == pytest.approx(
+        (tco.total_12, tco.total)
+    )
+
+
+def test_checks_roi_ways_and_tco_as_built(book: tuple[Path, Any, Any]) -> None:
+    _compare_checks(book, {}, _case())
+
+
+def test_checks_follow_the_inputs(book: tuple[Path, Any, Any]) -> None:
+    wb, case = book[2], _case()
+    # integration at 40,000 is more than half the first year's return: the rule fails
+    cell = _input(wb, "erp link", "amount a month")
+    _compare_checks(book, {cell: 40000}, _with_cost(case, 1, amount=40000))
+    # a win-rate change of 5 points on 25% is +20%, above the +15% ceiling
+    cell = _input(wb, "wins", "change")
+    _compare_checks(book, {cell: 0.05}, _with_benefit(case, 0, change=0.05))
+    cell = _input(wb, "Horizon (months)", col="B")
+    _compare_checks(book, {cell: 17}, _case(horizon_months=17))

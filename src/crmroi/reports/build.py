@@ -6,6 +6,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -163,6 +164,20 @@ def _shapes(result: CaseResult) -> list[tuple[ShapeSpec, bool, dict[str, str]]]:
     return out
 
 
+def _driver_facts(line: Line) -> dict[str, Any]:
+    """What the workbook's checks and ROI ways need to know of a benefit driver."""
+    d = line.driver
+    if d is None:
+        return {"kpi": line.kpi}
+    names = list(line.inputs)
+    return {
+        "kpi": d.kpi,
+        "relative": expression_of(d.relative_change, names),
+        "revenue": d.REVENUE,
+        "measured": d.change == "measured",
+    }
+
+
 def _line_specs(result: CaseResult) -> list[LineSpec]:
     case, lines = result.case, result.model.lines
     items = case.costs if isinstance(case.costs, list) else []
@@ -194,6 +209,7 @@ def _line_specs(result: CaseResult) -> list[LineSpec]:
                 shape=shape,
                 own_risk=own_risk,
                 linked=linked,
+                **_driver_facts(line),
             )
         )
     return specs

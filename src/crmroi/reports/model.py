@@ -242,6 +242,14 @@ class LineSpec:
     """False: the line takes the case's default risk adjustment for its side."""
     linked: dict[str, str] = field(default_factory=dict)
     """Inputs that are a case parameter (input name -> 'users')."""
+    kpi: str | None = None
+    """The KPI a benefit driver draws its value from (the practitioners' checks)."""
+    relative: str | None = None
+    """The driver's relative KPI change as an expression of its inputs (`{name}`)."""
+    revenue: bool = False
+    """True: the line's value is a revenue change at its `gross_margin` input."""
+    measured: bool = False
+    """True: the driver's change was measured on the workspace."""
 
 
 @dataclass(frozen=True)

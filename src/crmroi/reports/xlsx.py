@@ -43,6 +43,7 @@ from crmroi.reports.i18n import get_lang
 from crmroi.reports.labels import input_label
 from crmroi.reports.model import ReportModel
 from crmroi.reports.xlsx_actuals import write_plan_actual
+from crmroi.reports.xlsx_checks import Layout, write_checks
 from crmroi.reports.xlsx_schedule import Cells, timing_inputs, timing_rows, write_schedule
 from crmroi.reports.xlsx_sheets import add_sheet, set_direction, sheet_title
 from crmroi.reports.xlsx_tables import write_tables
@@ -72,12 +73,14 @@ class _Book:
         self.pct_in = self.wb.add_format({"num_format": "0.0%", "bg_color": "#FFF9C4"})
         self.factor_in = self.wb.add_format({"num_format": "0.0000", "bg_color": "#FFF9C4"})
         _ = self._
-        titles = {"inputs": _("Inputs"), "schedule": _("Schedule"), "cash_flow": _("Cash flow")}
+        titles = {"inputs": _("Inputs"), "schedule": _("Schedule"), "cash_flow": _("Cash flow"),
+                  "checks": _("Checks, ROI ways and TCO")}  # fmt: skip
         self.sheet = {key: sheet_title(title) for key, title in titles.items()}
         self.months = months
         self.all = Cells()
         self.cells = self.all.params  # parameter -> absolute reference
         self.amount_cells: list[str] = []
+        self.layout = Layout()
         self.risk_cells: list[str] = []
 
     def ref(self, sheet: str, cell: str) -> str:
@@ -176,6 +179,7 @@ class _Book:
                 timing[key] = self.ref("inputs", xl_rowcol_to_cell(row, 3, True, True))
                 row += 1
             self.all.timing.append(timing)
+            self.layout.inputs.append(refs)
             amount = "1" if spec.expression is None else _cell_formula(spec.expression, refs)
             ws.write_formula(first, 5, f"={amount}", self.money)
             if spec.own_risk:
@@ -189,7 +193,8 @@ class _Book:
 
     def schedule(self) -> None:
         formats = {"head": self.head, "factor": self.factor}
-        write_schedule(
+        self.layout.risks = self.risk_cells
+        self.layout.schedule = write_schedule(
             self.wb, self.sheet["schedule"], self.model, self.all, self.months, self.lang, text,
             formats,
         )  # fmt: skip
@@ -271,6 +276,7 @@ class _Book:
             paybacks[flow] = self._payback_helpers(ws, helper, col[flow], col[cum], first, last)
             helper += 2
         self._figures(ws, col, first, last, paybacks)
+        self.layout.first, self.layout.last, self.layout.col = first, last, col
         ws.freeze_panes(2, 1)
         ws.set_column(1, c + len(names), 14)
 
@@ -312,6 +318,7 @@ class _Book:
         heads = []
         for h in horizons:
             heads += [(h, False), (h, True)]
+        self.layout.top, self.layout.heads = top, heads
         horizon = self.cells["horizon_months"]
         for k, (h, risky) in enumerate(heads):
             # the columns follow the horizon cell: 12 months (or fewer) and the horizon
@@ -366,6 +373,10 @@ class _Book:
                     self.factor,
                 )
 
+    def formats(self) -> dict[str, Any]:
+        return {"head": self.head, "bold": self.bold, "money": self.money, "pct": self.pct,
+                "factor": self.factor}  # fmt: skip
+
     def close(self) -> None:
         self.wb.close()
 
@@ -391,6 +402,7 @@ def write_xlsx(model: ReportModel, path: Path, months: int | None = None) -> Pat
     book.inputs()
     book.schedule()
     book.cash_flow()
+    write_checks(book.wb, book.model, book.lang, book.layout, book.all, book.ref, book.formats())
     write_tables(book.wb, model, book.lang, text)
     write_plan_actual(book.wb, model, book.lang, text)
     set_direction(book.wb, book.lang.direction)
