@@ -48,6 +48,7 @@ class ColumnNotes:
     values: list[ValueCount] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     names: dict[str, pd.Series] = field(default_factory=dict)  # link column -> names to resolve
+    max_values: int = MAX_VALUES_SHOWN  # distinct values kept per column
 
 
 @dataclass(frozen=True)
@@ -266,7 +267,7 @@ def _count_values(
         count=("value", "size"), canonical=("canonical", "first")
     )
     counts = counts.sort_values("count", ascending=False, kind="stable")
-    for value, row in counts.head(MAX_VALUES_SHOWN).iterrows():
+    for value, row in counts.head(notes.max_values).iterrows():
         text = str(value)
         canonical = None if row["canonical"] is None else str(row["canonical"])
         if choices:

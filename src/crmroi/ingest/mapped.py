@@ -25,6 +25,8 @@ from crmroi.ingest.currency import FxRates
 from crmroi.ingest.headers import check_duplicates, mapping_names
 from crmroi.ingest.mapping import MappingFile, TableMapping, choose_table_mapping
 from crmroi.ingest.reading import RawTable, read_raw
+from crmroi.ingest.staging import StreamPlan, map_stream, plan_stream, streamable
+from crmroi.ingest.streaming import NotStreamable
 from crmroi.ingest.transform import MappedTable, map_table
 from crmroi.store.store import Store
 
@@ -129,56 +131,119 @@ def read_files(
     mapping_file: MappingFile,
     entity: str | None,
     step: Callable[[str], None],
-) -> list[tuple[RawTable, TableMapping]]:
-    """Read every file with its table mapping(s), fx_rates first (the others use them)."""
-    read: list[tuple[RawTable, TableMapping]] = []
+    stream: Store | None = None,
+) -> list[tuple[RawTable | StreamPlan, TableMapping]]:
+    """Read every file with its table mapping(s), fx_rates first (the others use them).
+
+    With `stream` (the workspace), a large text file is only opened (`StreamPlan`): its
+    blocks are read and staged in the workspace when it is mapped (`crmroi.ingest.staging`)."""
+    read: list[tuple[RawTable | StreamPlan, TableMapping]] = []
     for path in paths:
         step(f"reading {path.name}")
+        if stream is not None and streamable(stream, path, mapping_file):
+            try:
+                plan = plan_stream(path, mapping_file, entity)
+                read.append((plan, plan.mapping))
+                continue
+            except NotStreamable:
+                pass
         read.extend(read_for_mapping(path, mapping_file, entity))
     read.sort(key=lambda pair: pair[1].entity != "fx_rates")
     return read
 
 
 def map_files(
-    read: list[tuple[RawTable, TableMapping]],
+    read: list[tuple[RawTable | StreamPlan, TableMapping]],
     mapping_file: MappingFile,
     batch_id: str,
     rates: FxRates,
     step: Callable[[str], None],
+    store: Store | None = None,
 ) -> list[tuple[FileReport, MappedTable]]:
-    """Map every read file; fx_rates files first, partial files last (they update the rest)."""
+    """Map every read file; fx_rates files first, partial files last (they update the rest).
+
+    A `StreamPlan` is mapped block by block into `store`; a file that turns out to need
+    reading whole (`NotStreamable`) is read whole."""
     out: list[tuple[FileReport, MappedTable]] = []
-    for raw, table_mapping in read:
-        step(f"mapping {raw.path.name}")
-        table = map_table(
-            raw,
-            table_mapping,
-            source_system=mapping_file.source_system,
-            batch_id=batch_id,
-            rates=rates,
-            columns_optional=mapping_file.missing_columns == "ignore",
-        )
-        table.warnings = [*raw.warnings, *table.warnings]  # e.g. garbled-looking text
+    system = mapping_file.source_system
+    optional = mapping_file.missing_columns == "ignore"
+    for item, table_mapping in read:
+        if isinstance(item, StreamPlan):
+            assert store is not None, "a streamed file is staged in the workspace"
+            step(f"reading and mapping {item.stream.path.name}")
+            try:
+                table = map_stream(
+                    store,
+                    item,
+                    source_system=system,
+                    batch_id=batch_id,
+                    rates=rates,
+                    columns_optional=optional,
+                    note=getattr(step, "note", step),
+                )
+            except NotStreamable:
+                whole = read_for_mapping(item.stream.path, mapping_file, item.mapping.entity)
+                out += [_map_raw(raw, tm, system, batch_id, rates, optional) for raw, tm in whole]
+                continue
+            s = item.stream
+            out.append((_file_report(table, s.path, s.encoding, s.delimiter, s.names), table))
+            continue
+        step(f"mapping {item.path.name}")
+        report, table = _map_raw(item, table_mapping, system, batch_id, rates, optional)
         if table.entity == "fx_rates":
             rates = rates.with_rates(
                 table.table.select(["rate_date", "currency", "rate_to_base"]).to_pandas()
             )
-        report = FileReport(
-            path=raw.path,
-            entity=table.entity,
-            label=table.label,
-            rows_in=table.rows_in,
-            rejected=len({r.row for r in table.rejects}),
-            encoding=raw.encoding,
-            delimiter=raw.delimiter,
-            detected=table.detected,
-            header=[str(c) for c in raw.frame.columns],
-            values=table.values,
-            warnings=table.warnings,
-        )
         out.append((report, table))
     out.sort(key=lambda pair: (pair[1].entity != "fx_rates", pair[1].given is not None))
     return out
+
+
+def _map_raw(
+    raw: RawTable,
+    table_mapping: TableMapping,
+    source_system: str,
+    batch_id: str,
+    rates: FxRates,
+    columns_optional: bool,
+) -> tuple[FileReport, MappedTable]:
+    """Map one file read whole."""
+    table = map_table(
+        raw,
+        table_mapping,
+        source_system=source_system,
+        batch_id=batch_id,
+        rates=rates,
+        columns_optional=columns_optional,
+    )
+    table.warnings = [*raw.warnings, *table.warnings]  # e.g. garbled-looking text
+    header = [str(c) for c in raw.frame.columns]
+    return _file_report(table, raw.path, raw.encoding, raw.delimiter, header), table
+
+
+def _file_report(
+    table: MappedTable, path: Path, encoding: str | None, delimiter: str | None, header: list[str]
+) -> FileReport:
+    return FileReport(
+        path=path,
+        entity=table.entity,
+        label=table.label,
+        rows_in=table.rows_in,
+        rejected=len({r.row for r in table.rejects}),
+        encoding=encoding,
+        delimiter=delimiter,
+        detected=table.detected,
+        header=header,
+        values=table.values,
+        warnings=table.warnings,
+    )
+
+
+def drop_staged(files: list[tuple[FileReport, MappedTable]]) -> None:
+    """Drop the staged rows of streamed files (after their import's write or failure)."""
+    for _, table in files:
+        if table.staged is not None:
+            table.staged.drop()
 
 
 def read_for_mapping(

@@ -8,6 +8,7 @@ file twice leaves the tables unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from crmroi.ingest.mapped import (
     FileReport,
     MappedFiles,
     StoreHolder,
+    drop_staged,
     map_files,
     map_unlocked,
     mapping_inputs,
@@ -33,6 +35,7 @@ from crmroi.ingest.mapping import MappingFile, load_mapping
 from crmroi.ingest.partial import merge_partial
 from crmroi.ingest.presets import PRESETS, load_preset
 from crmroi.ingest.rejects import Reject, most_common_reason, write_rejects_csv
+from crmroi.ingest.staging import bounded_memory, streamable
 from crmroi.ingest.summary import LINKS, ImportSummary, build_summary
 from crmroi.ingest.transform import MappedTable
 from crmroi.store.engines import Transaction
@@ -189,21 +192,29 @@ def import_files(
     batch_id = mapped.batch_id if mapped else new_batch_id(mapping_file.source_system)
     step = _stepper(progress, len(paths) * 2 + 1)
     system = mapping_file.source_system
-    try:
-        tables = _read_and_map(store, paths, mapping_file, entity, batch_id, step, mapped)
-        summary = _link_and_summarise(store, system, tables)
-    except CrmroiError as exc:
-        _record_failure(store, batch_id, system, paths, started, str(exc))
-        raise
-    prepared = PreparedImport(batch_id, system, paths, started, tables, summary)
-    return commit_import(
-        store,
-        prepared,
-        strict=strict,
-        rejects_path=rejects_path,
-        step=step,
-        on_commit=on_commit,
-    )
+    stream = mapped is None and any(streamable(store, p, mapping_file) for p in paths)
+    tables: list[tuple[FileReport, MappedTable]] = []
+    with contextlib.ExitStack() as cleanup:
+        if stream:  # large files are read in blocks and staged in the workspace
+            cleanup.enter_context(bounded_memory(store))
+            cleanup.callback(drop_staged, tables)
+        try:
+            tables += _read_and_map(
+                store, paths, mapping_file, entity, batch_id, step, mapped, stream
+            )
+            summary = _link_and_summarise(store, system, tables)
+        except CrmroiError as exc:
+            _record_failure(store, batch_id, system, paths, started, str(exc))
+            raise
+        prepared = PreparedImport(batch_id, system, paths, started, tables, summary)
+        return commit_import(
+            store,
+            prepared,
+            strict=strict,
+            rejects_path=rejects_path,
+            step=step,
+            on_commit=on_commit,
+        )
 
 
 def commit_import(
@@ -241,7 +252,14 @@ def commit_import(
                 compare = TABLES[table.entity].content_names
                 if TABLES[table.entity].has_currency:
                     compare = [*compare, "currency", "amount_original"]
-                counts = tx.upsert(table.entity, table.table, compare, undo_table(table.entity))
+                history = undo_table(table.entity)
+                if table.staged is not None:  # a streamed file: its rows are staged
+                    staged = table.staged
+                    counts = tx.upsert_from(
+                        table.entity, staged.name, staged.columns, compare, history
+                    )
+                else:
+                    counts = tx.upsert(table.entity, table.table, compare, history)
                 file_report.inserted = counts.inserted
                 file_report.updated = counts.updated
                 file_report.unchanged = counts.unchanged
@@ -294,16 +312,18 @@ def _read_and_map(
     batch_id: str,
     step: Callable[[str], None],
     mapped: MappedFiles | None = None,
+    stream: bool = False,
 ) -> list[tuple[FileReport, MappedTable]]:
     """Read and map every file (fx_rates first, so the other files can use them), or take
     `mapped` when it was mapped from what the workspace holds now; then merge partial files
-    with the stored rows."""
+    with the stored rows. With `stream`, large text files are staged in the workspace."""
     inputs = mapping_inputs(store)
     if mapped is not None and mapped.fingerprint == inputs.fingerprint:
         out = mapped.files
     else:
-        read = read_files(paths, mapping_file, entity, step)
-        out = map_files(read, mapping_file, batch_id, inputs.rates, step)
+        staging = store if stream else None
+        read = read_files(paths, mapping_file, entity, step, staging)
+        out = map_files(read, mapping_file, batch_id, inputs.rates, step, staging)
     # a partial file updates rows loaded before it: after the full files of the import
     partial = sorted({t.entity for _, t in out if t.given is not None})
     if partial:
@@ -386,16 +406,24 @@ def _record_failure(
         return
 
 
-def _stepper(progress: Progress | None, total: int) -> Callable[[str], None]:
-    done = 0
+class _Steps:
+    """Counts the steps of an import for `Progress`; `note` changes the description only
+    (a streamed file's rows read so far and rows per second)."""
 
-    def step(description: str) -> None:
-        nonlocal done
-        done = min(done + 1, total)
-        if progress is not None:
-            progress(description, done, total)
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress, self.total, self.done = progress, total, 0
 
-    return step
+    def __call__(self, description: str) -> None:
+        self.done = min(self.done + 1, self.total)
+        self.note(description)
+
+    def note(self, description: str) -> None:
+        if self.progress is not None:
+            self.progress(description, self.done, self.total)
+
+
+def _stepper(progress: Progress | None, total: int) -> _Steps:
+    return _Steps(progress, total)
 
 
 # -- a workspace others use too (the web app) ----------------------------------------

@@ -162,17 +162,26 @@ def build_summary(
         own = ID_COLUMN.get(m.entity)
         if own is not None and m.entity in parts:
             parts[m.entity] += m.table.column(own).chunks
+            if m.staged is not None:
+                parts[m.entity].append(m.staged.own_ids())
     ids = {
         name: pc.unique(pa.chunked_array(arrays, pa.string()).combine_chunks())
         for name, arrays in parts.items()
     }
     summary = ImportSummary()
+    links: list[LinkCount] = []
     for m in mapped:
-        summary.dates += date_ranges(m.entity, m.table)
-        summary.money += money_totals(m.entity, m.table, base_currency)
+        if m.staged is not None:  # a streamed file: its rows are in the store
+            summary.dates += m.staged.date_ranges()
+            summary.money += m.staged.money_totals(base_currency)
+            links += m.staged.link_counts(ids)
+        else:
+            summary.dates += date_ranges(m.entity, m.table)
+            summary.money += money_totals(m.entity, m.table, base_currency)
+            links += link_counts(m.entity, m.table, ids)
         summary.values += [(m.entity, v) for v in m.values]
         summary.warnings += m.warnings
-    summary.links = merge_links(c for m in mapped for c in link_counts(m.entity, m.table, ids))
+    summary.links = merge_links(links)
     summary.warnings += warnings
     return summary
 

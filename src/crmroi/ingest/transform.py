@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from crmroi.ingest.columns import (
+    MAX_VALUES_SHOWN,
     ColumnNotes,
     FileColumns,
     Refuse,
@@ -28,6 +30,9 @@ from crmroi.ingest.reading import RawTable
 from crmroi.ingest.rejects import Reject
 from crmroi.ingest.values import parse_booleans, parse_dates, parse_numbers
 from crmroi.store.schema import ADDED_COLUMNS, ID_COLUMN, TABLES, Column, Table
+
+if TYPE_CHECKING:
+    from crmroi.ingest.staging import StagedRows
 
 ORDERS = ("DMY", "MDY", "YMD")
 STR = pd.StringDtype("pyarrow")  # Arrow-backed strings: vectorised str methods, NA for missing
@@ -52,6 +57,11 @@ class MappedTable:
     given: frozenset[str] | None = None  # a partial file: the only columns it updates
     lines: list[int] = field(default_factory=list)  # the file row of each loaded row
     file: str = ""
+    hashed: bool = False  # keyed by a hash of the row's values (no id column)
+    refused_keys: list[tuple[str, int]] = field(default_factory=list)
+    """(id, file row) of refused rows that have an id (duplicates across chunks)"""
+    staged: StagedRows | None = None
+    """a streamed file: its loaded rows live in the store (`table` is then empty)"""
 
 
 @dataclass
@@ -71,13 +81,18 @@ def map_table(
     batch_id: str,
     rates: FxRates,
     columns_optional: bool = False,
+    footer: bool = True,
+    dedupe: bool = True,
+    max_values: int = MAX_VALUES_SHOWN,
 ) -> MappedTable:
     """Map, parse and validate `raw` into `mapping.entity`'s canonical schema.
 
     `columns_optional`: a single mapped source column missing from the file is
-    ignored (presets) instead of being refused as a probable typo."""
+    ignored (presets) instead of being refused as a probable typo. A chunk of a
+    streamed file is mapped with `footer` False (unless it is the last one: a report
+    footer ends the file) and `dedupe` False (duplicates are found over the whole file)."""
     table = TABLES[mapping.entity]
-    keep_rows = _content_rows(raw.frame)
+    keep_rows = _content_rows(raw.frame, 5 if footer else 0)
     frame = raw.frame[keep_rows].reset_index(drop=True)
     n = len(frame)
     all_rows = np.arange(len(raw.frame)) + raw.first_data_line
@@ -109,7 +124,7 @@ def map_table(
     if extra_id:
         wanted.append(table.column("source_id"))
     file = FileColumns(raw.path.name, frame, header, columns_optional)
-    notes = ColumnNotes()
+    notes = ColumnNotes(max_values=max_values)
     id_name = ID_COLUMN.get(table.name)
     hashed = (
         mapping.missing_id == "row_hash"
@@ -149,7 +164,8 @@ def map_table(
     key = _source_ids(table, columns, extra_id)
     key_given = key.notna()
     refuse(~key_given, ID_COLUMN.get(table.name, "key"), "row has no id", None)
-    _refuse_duplicates(key, raw, rows, problems)
+    if dedupe:
+        _refuse_duplicates(key, raw, rows, problems)
 
     if table.has_currency:
         _convert_currency(table, columns, rates, refuse)
@@ -170,6 +186,8 @@ def map_table(
         arrays[col.name] = _to_arrow(values[keep], col)
     result = pa.table(arrays, schema=table.arrow_schema())
     rejects = [r for i in sorted(problems) for r in problems[i]]
+    refused = bad & key.notna().to_numpy(dtype=bool)
+    refused_keys = [(str(key.iloc[i]), int(rows.iloc[i])) for i in np.flatnonzero(refused)]
     return MappedTable(
         mapping.entity,
         mapping.label,
@@ -184,6 +202,8 @@ def map_table(
         given=frozenset(given) if mapping.partial else None,
         lines=[int(x) for x in rows[keep]],
         file=raw.path.name,
+        hashed=hashed,
+        refused_keys=refused_keys,
     )
 
 

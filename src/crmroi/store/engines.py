@@ -72,6 +72,15 @@ class Transaction(Protocol):
         self, name: str, rows: pa.Table, compare: list[str], history: str | None = None
     ) -> UpsertCounts: ...
 
+    def upsert_from(
+        self,
+        name: str,
+        stage: str,
+        columns: list[str],
+        compare: list[str],
+        history: str | None = None,
+    ) -> UpsertCounts: ...
+
     def write_settings(self, values: dict[str, Any]) -> None: ...
 
     @property
@@ -129,17 +138,33 @@ class _SqlTransaction:
         if rows.num_rows == 0:
             return UpsertCounts(0, 0, 0)
         stage = self._stage(rows, name)
+        counts = self.upsert_from(name, stage, rows.column_names, compare, history)
+        self._drop_stage(stage)
+        return counts
+
+    def upsert_from(
+        self,
+        name: str,
+        stage: str,
+        columns: list[str],
+        compare: list[str],
+        history: str | None = None,
+    ) -> UpsertCounts:
+        """`upsert` from the rows of table `stage` (its `columns`), e.g. a streamed file's
+        staged rows; the stage is left in place."""
         t, s = q(name), q(stage)
-        systems = sorted({str(v) for v in rows.column("source_system").unique().to_pylist()})
+        total = self.execute(f"SELECT count(*) FROM {s}")[0][0]
+        if not total:
+            return UpsertCounts(0, 0, 0)
+        systems = sorted(str(r[0]) for r in self.execute(f"SELECT DISTINCT source_system FROM {s}"))
         ph = ", ".join([self._ph] * len(systems))
         known = self.execute(
             f"SELECT count(*) FROM {t} WHERE source_system IN ({ph})", tuple(systems)
         )[0][0]
-        cols = ", ".join(q(c) for c in rows.column_names)
+        cols = ", ".join(q(c) for c in columns)
         if not known:  # nothing from this source yet: a plain insert
             self.execute(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM {s}")
-            self._drop_stage(stage)
-            return UpsertCounts(inserted=rows.num_rows, updated=0, unchanged=0)
+            return UpsertCounts(inserted=total, updated=0, unchanged=0)
         match = "s.source_system = t.source_system AND s.source_id = t.source_id"
         differs = " OR ".join(f"s.{q(c)} IS DISTINCT FROM t.{q(c)}" for c in compare) or "FALSE"
         existing = self.execute(
@@ -149,26 +174,27 @@ class _SqlTransaction:
         changed = self.execute(f"SELECT count(*) FROM {t} t WHERE EXISTS ({changed_rows})")[0][0]
         if changed:
             if history is not None:
-                self._keep_previous(history, t, rows, changed_rows)
+                self._keep_previous(history, t, s, columns, changed_rows)
             self.execute(f"DELETE FROM {t} t WHERE EXISTS ({changed_rows})")
         self.execute(
             f"INSERT INTO {t} ({cols}) SELECT {cols} FROM {s} s "
             f"WHERE NOT EXISTS (SELECT 1 FROM {t} t WHERE {match})"
         )
-        self._drop_stage(stage)
-        total = rows.num_rows
         return UpsertCounts(
             inserted=total - existing, updated=changed, unchanged=existing - changed
         )
 
-    def _keep_previous(self, history: str, t: str, rows: pa.Table, changed_rows: str) -> None:
-        """Copy the rows of `t` that `rows` replace into `history`, tagged with the batch."""
-        batches = {str(v) for v in rows.column("batch_id").unique().to_pylist() if v is not None}
+    def _keep_previous(
+        self, history: str, t: str, s: str, columns: list[str], changed_rows: str
+    ) -> None:
+        """Copy the rows of `t` that stage `s` replaces into `history`, tagged with the batch."""
+        found = self.execute(f"SELECT DISTINCT batch_id FROM {s} WHERE batch_id IS NOT NULL")
+        batches = {str(r[0]) for r in found}
         if len(batches) != 1:
             raise ValueError(f"an undoable upsert needs one batch id, got {sorted(batches)}")
         (batch,) = batches
-        cols = ", ".join(q(c) for c in rows.column_names)
-        picked = ", ".join(f"t.{q(c)}" for c in rows.column_names)
+        cols = ", ".join(q(c) for c in columns)
+        picked = ", ".join(f"t.{q(c)}" for c in columns)
         self.execute(
             f"INSERT INTO {q(history)} ({cols}, undo_batch_id) SELECT {picked}, {self._ph} "
             f"FROM {t} t WHERE EXISTS ({changed_rows}) AND t.batch_id IS DISTINCT FROM {self._ph}",
