@@ -95,3 +95,28 @@ def test_an_older_workspace_gains_the_deal_title_column(tmp_path: Path) -> None:
         amounts = {r["deal_id"]: r["amount"] for r in store.to_arrow("deals").to_pylist()}
         assert amounts["101"] == 25000.0
         assert store.count("deals") == 4 and first.rows_loaded == 4
+
+
+def test_odoo_activities_link_by_document_name(workspace: Store, tmp_path: Path) -> None:
+    """Odoo's mail.activity export without the document id names the opportunity
+    ("Document Name"); a title two opportunities share stays unlinked and is counted."""
+    leads = write(
+        tmp_path / "crm.lead.csv",
+        "Opportunity,Customer,Created on,Stage,Probability,Expected Revenue\n"
+        "Website redesign,Acme,2024-01-02 10:00:00,Won,100.0,5000\n"
+        "Acme's opportunity,Acme,2024-01-03 10:00:00,Qualified,20.0,100\n"
+        "Acme's opportunity,Acme,2024-01-04 10:00:00,Qualified,20.0,200\n",
+    )
+    acts = write(
+        tmp_path / "mail.activity.csv",
+        "Activity Type,Summary,Due Date,Assigned to,Document Name\n"
+        "Call,Kick-off,2024-01-05,Mitchell Admin,Website redesign\n"
+        "Email,Offer,2024-01-06,Mitchell Admin,Acme's opportunity\n",
+    )
+    report = import_files(workspace, [leads, acts], source="odoo", entity=None)
+    deals = {r["name"]: r["deal_id"] for r in workspace.to_arrow("deals").to_pylist()}
+    rows = workspace.to_arrow("activities").to_pylist()
+    by_summary = {r["occurred_at"].day: r["deal_id"] for r in rows}
+    assert by_summary == {5: deals["Website redesign"], 6: None}
+    warnings = " | ".join(report.summary.warnings)
+    assert 'several records share, e.g. "Acme\'s opportunity" (1)' in warnings
