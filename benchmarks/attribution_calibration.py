@@ -107,6 +107,8 @@ def _target(truth: dict[str, Any], kpi: str, result: Any) -> tuple[str, float]:
     if realised is not None:  # already measured on the rows, ramp included
         return key, realised
     ramp = truth.get("design", {}).get("ramp_by_month")
+    if kpi in truth.get("design", {}).get("step_effects", []):
+        return key, float(full)
     study = getattr(result, "event_study", None)
     if not ramp or study is None or not getattr(study, "weight", None):
         return key, float(full)
@@ -121,12 +123,12 @@ def _target(truth: dict[str, Any], kpi: str, result: Any) -> tuple[str, float]:
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "case.yaml"
 # The example case's drivers: the truth.json effect each one's true change is, and
-# where its measured change comes from (retention has no monthly panel to attribute).
+# where its measured change comes from.
 DRIVER_TRUTH: dict[str, tuple[str | None, str]] = {
     "win_rate": ("win_rate", "attributed"),
     "deal_size": ("avg_deal_size", "attributed"),
     "time_saved": ("admin_time_share", "attributed"),
-    "retention": ("retention_rate", "kpi"),
+    "retention": ("retention_rate", "attributed"),
     "service_cost": (None, "attributed"),  # the demo injects no effect on ticket cost
 }
 
@@ -200,7 +202,7 @@ def run_company(design: str, seed: int, scale: float, npv: list[NpvGap] | None =
 
     company = generate_company(scale=scale, seed=seed, design=design)
     truth = company.truth
-    kpis = [k for k in truth["effects"] if k != "retention_rate"]
+    kpis = list(truth["effects"])
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

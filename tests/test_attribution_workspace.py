@@ -119,14 +119,28 @@ def test_kpis_without_a_monthly_panel_are_unavailable_with_a_reason(
 ) -> None:
     folder, _ = demo
     with Store.open(folder) as store:
-        [result] = attribute_workspace(store, kpis=["retention_rate"])
+        [result] = attribute_workspace(store, kpis=["cost_per_lead"])
     assert isinstance(result, Unavailable)
     assert result.to_json() == {
-        "name": "retention_rate",
+        "name": "cost_per_lead",
         "method": None,
         "available": False,
         "reason": result.reason,
     }
+
+
+def test_retention_is_attributed_customer_by_customer(
+    demo: tuple[Path, dict[str, object]],
+) -> None:
+    folder, truth = demo
+    with Store.open(folder) as store:
+        [result] = attribute_workspace(store, kpis=["retention_rate"])
+    assert isinstance(result, Attribution) and result.method == "did"
+    target = truth["effects"]["retention_rate"]["change_abs"]  # type: ignore[index]
+    assert result.ci_low <= target <= result.ci_high
+    assert result.ci_high - result.ci_low < 0.2  # points of annual retention
+    assert any("customer by customer" in n for n in result.notes)
+    assert "effect: mean over live team-months weighted by customers at risk" in result.notes
 
 
 def test_cli_json_contract(demo: tuple[Path, dict[str, object]]) -> None:

@@ -18,11 +18,13 @@ import pandas as pd
 
 from crmroi.attribution import Choice, attribute
 from crmroi.attribution.results import Attribution, AttributionError
+from crmroi.attribution.retention import lapse_to_retention
 from crmroi.errors import ConfigurationError, InputFileError, UserError
 from crmroi.ingest.reading import read_raw
 from crmroi.ingest.values import parse_dates, parse_numbers
 from crmroi.kpi import KPI_DEFINITIONS, kpi_panel
 from crmroi.kpi.cohorts import COHORT_KPIS, calls_without_deal, describe_cut
+from crmroi.kpi.lapses import lapse_panel
 from crmroi.kpi.panel import Exposure
 from crmroi.store.store import Store
 
@@ -36,6 +38,7 @@ WEIGHTING: dict[str, str] = {
     "gross_margin": "revenue with a known cost",
     "sales_volume": "team-months equally",
     "won_deals": "team-months equally",
+    "retention_rate": "customers at risk",
 }
 
 
@@ -119,6 +122,10 @@ def attribute_workspace(
         raise UserError("no go-live date known: pass --go-live or record one in the workspace")
     panel = kpi_panel(store, names, unit=unit, exposure=exposure)
     cut = describe_cut(panel.attrs.get("cohorts_before"))
+    gap = None
+    if "retention_rate" in names:  # customer by customer: the monthly lapse rate
+        lapses, gap = lapse_panel(store, unit)
+        panel = pd.concat([panel[panel["kpi"] != "retention_rate"], lapses], ignore_index=True)
     out: list[Attribution | Unavailable] = []
     for i, name in enumerate(names):
         if progress is not None:
@@ -142,6 +149,8 @@ def attribute_workspace(
             result = attribute(
                 frame, dates, name=name, method=method, covariates=covariates, weighting=weighting
             )
+            if name == "retention_rate" and gap is not None:
+                result = lapse_to_retention(result, gap)
         except AttributionError as exc:
             out.append(Unavailable(name, str(exc)))
             continue

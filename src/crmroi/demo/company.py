@@ -390,6 +390,8 @@ def generate_company(
             "effect_scale": plan.effect_scale,
             "ramp_months": plan.ramp_months,
             "ramp_by_month": plan.ramp_by_month(),
+            # customers' churn hazard falls at go-live in every design (no ramp)
+            "step_effects": ["retention_rate"],
             "realised_keys": sorted(sales.realised),
         },
         market_by_month=[
