@@ -114,6 +114,12 @@ def test_dashboard_shows_plan_versus_actual(app: FastAPI, viewer: Any) -> None:
     )
     assert expected in page.text
     assert "Human-capital ROI (ratio)" in page.text  # the report's label
+    assert pva.adoption is not None
+    seen = [(m, a) for m, _, a in pva.adoption.months if a is not None]
+    assert seen
+    for m, a in seen[-6:]:
+        assert cells[f"adoption-{m}"] == fmt.pct(a)
+    assert "With the measured adoption, payback (months):" in page.text
 
 
 def _kpis(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
