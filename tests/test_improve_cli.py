@@ -80,6 +80,10 @@ def test_followups_json_and_ics(demo_ws: Path) -> None:
     assert payload["sent"] == [f"calendar {ics}"]
     kinds = {i["kind"] for i in payload["items"]}
     assert {"stale_deal", "credit_hold", "rep_dependency"} & kinds
+    assert "key_person" in kinds  # the largest accounts resting on one current rep
+    kp = payload["key_person"]
+    assert 0 < kp["revenue_at_risk_current"] < kp["revenue_total"]
+    assert kp["summary"].startswith("key-person risk:")
     assert ics.read_bytes().startswith(b"BEGIN:VCALENDAR\r\n")
 
 

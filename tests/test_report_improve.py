@@ -59,6 +59,11 @@ def test_sections_are_the_commands_figures(
     lead_scores = report.results[0].scores.set_index("id")["logistic_probability"]
     items = followups(frames, day, 14, lead_scores, 0.3)
     assert fu.total == len(items) and sum(fu.counts.values()) == len(items)
+    from crmroi.improve.key_person import key_person_risk
+
+    kp = key_person_risk(frames, day)
+    assert fu.key_person is not None and fu.key_person.at_risk == kp.current_at_risk
+    assert fu.key_person.exposed_a_year == kp.exposed_a_year
     clv = sections.clv
     assert clv is not None and sections.clv_reason is None
     fit = orders_lifetime_value(frames, day)
@@ -95,6 +100,7 @@ def test_sections_render_in_html_and_xlsx(sections: Improvements, tmp_path: Path
     for section in ("improve-scoring", "scoring-leads", "segment-table", "followup-table"):
         assert f'id="{section}"' in page
     assert 'id="clv-segments"' in page and "Gamma-Gamma" in page
+    assert 'id="key-person"' in page and "Key-person risk:" in page
     book = openpyxl.load_workbook(write_report(model, tmp_path / "r.xlsx"))
     for sheet in ("Lead scoring", "Segments", "Follow-ups", "Lifetime value"):
         assert sheet in book.sheetnames

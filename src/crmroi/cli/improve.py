@@ -211,6 +211,9 @@ def followups(
     day = _day(as_of, "--as-of") or data_date(frames)
     scores, note = open_lead_scores(frames, day)
     items = find(frames, day, stale_days, scores, hot_threshold)
+    from crmroi.improve.key_person import key_person_risk
+
+    key_person = key_person_risk(frames, day)
     channels = list(dict.fromkeys(notify or []))
     if Channel.webhook in channels and not webhook_url:
         raise ConfigurationError("--notify webhook needs --webhook-url")
@@ -239,12 +242,13 @@ def followups(
             path = send.write_ics(items, day, ics or folder / "followups.ics")
             sent.append(f"calendar {path}")
     if format is Format.json:
-        _print_json({**send.payload(items, day), "sent": sent, "note": note})
+        payload = {**send.payload(items, day), "sent": sent, "note": note}
+        _print_json({**payload, "key_person": key_person.to_json()})
     elif format is Format.csv:
         items.to_csv(sys.stdout, index=False)
     else:
         _print_followups(items, day, limit)
-        for line in [note, *sent]:
+        for line in [note, key_person.summary()[:1].upper() + key_person.summary()[1:], *sent]:
             if line:
                 console.print(escape(line))
 

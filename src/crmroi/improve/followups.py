@@ -9,7 +9,9 @@ Each rule is a pure function over canonical frames returning rows of `COLUMNS`:
 - `credit_holds`: accounts on credit hold with open deals or planned visits and
   meetings (do not drive an hour to a customer whose credit is frozen);
 - `rep_dependencies`: accounts whose contacts over the last `window_days` days rest
-  on one rep (at least `share` of them) who is leaving or has left.
+  on one rep (at least `share` of them) who is leaving or has left;
+- `key_person_accounts`: the largest accounts (by revenue over the same days) that
+  rest on one *current* rep (`crmroi.improve.key_person`): introduce a second rep.
 
 Priorities: 1 act today, 2 this week, 3 when convenient.
 """
@@ -248,6 +250,33 @@ def rep_dependencies(
     return _frame(rows)
 
 
+def key_person_accounts(
+    frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, top: int = 20
+) -> pd.DataFrame:
+    """The `top` accounts by revenue over the last year whose relationship rests on one
+    current rep (no leaving date: those are `rep_dependencies`)."""
+    from crmroi.improve.key_person import key_person_risk
+
+    risk = key_person_risk(frames, as_of)
+    held = risk.accounts[(risk.accounts["status"] == "current") & (risk.accounts["revenue"] > 0)]
+    rows = [
+        {
+            "kind": "key_person",
+            "priority": 3,
+            "subject": "account",
+            "subject_id": r.account_id,
+            "account_id": r.account_id,
+            "rep_id": r.rep_id,
+            "since": as_of,
+            "detail": f"{r.account_name if isinstance(r.account_name, str) else r.account_id}: "
+            f"{r.revenue:,.0f} of revenue in the last {risk.window_days} days rests on "
+            f"{r.rep_id} ({r.share:.0%} of {r.activities} activities): introduce another rep",
+        }
+        for r in rows_of(held.head(top))
+    ]
+    return _frame(rows)
+
+
 def _settled(frames: dict[str, pd.DataFrame]) -> set[str]:
     """Subjects a task can no longer be about: closed deals and converted or lost leads."""
     deals, leads = frames["deals"], frames["leads"]
@@ -292,6 +321,8 @@ def followups(
         credit_holds(frames["accounts"], deals, activities, as_of),
         rep_dependencies(frames["accounts"], activities, frames["reps"], as_of),
     ]
+    if "orders" in frames:
+        parts.append(key_person_accounts(frames, as_of))
     if lead_scores is not None:
         parts.append(hot_leads(frames["leads"], activities, lead_scores, as_of, hot_threshold))
     found = [p for p in parts if len(p)]

@@ -33,6 +33,7 @@ from crmroi.reports.model import (
     FollowupRow,
     FollowupSummary,
     Improvements,
+    KeyPersonMoney,
     ScoredRecord,
     ScoringEvaluation,
     ScoringSection,
@@ -98,6 +99,7 @@ class FollowupResults:
     total: int
     counts: dict[str, int]
     top: list[FollowupItem]
+    key_person: KeyPersonMoney | None = None
 
 
 @dataclass
@@ -217,6 +219,14 @@ def fit_followups(
         out.followups_reason = Reason(N_("the workspace has no deals or activities"))
         return
     items = followups(frames, as_of, STALE_DAYS, lead_scores, HOT_THRESHOLD)
+    key_person = None
+    if "orders" in frames:
+        from crmroi.improve.key_person import key_person_risk
+
+        kp = key_person_risk(frames, as_of)
+        key_person = KeyPersonMoney(
+            kp.current_at_risk, kp.revenue_total, kp.departure_rate, kp.exposed_a_year, kp.share
+        )
     counts = items["kind"].value_counts(sort=False) if len(items) else pd.Series(dtype=int)
     out.followups = FollowupResults(
         as_of=as_of.date(),
@@ -233,6 +243,7 @@ def fit_followups(
             )
             for r in items.head(TOP).to_dict(orient="records")
         ],
+        key_person=key_person,
     )
 
 
@@ -335,6 +346,7 @@ def _label_followups(fu: FollowupResults, lang: Lang) -> FollowupSummary:
             )
             for f in fu.top
         ],
+        key_person=fu.key_person,
     )
 
 

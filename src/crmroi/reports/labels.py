@@ -154,6 +154,7 @@ FOLLOWUP_LABELS: dict[str, str] = {
     "hot_lead": N_("hot lead not yet contacted"),
     "credit_hold": N_("credit hold with open business"),
     "rep_dependency": N_("relationship resting on a leaving rep"),
+    "key_person": N_("large account resting on one current rep"),
 }
 
 SCORING_LABELS: dict[str, str] = {

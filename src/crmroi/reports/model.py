@@ -417,6 +417,21 @@ class FollowupSummary:
     total: int
     counts: dict[str, int]
     top: list[FollowupRow]
+    key_person: KeyPersonMoney | None = None
+
+
+@dataclass(frozen=True)
+class KeyPersonMoney:
+    """Key-person risk (`crmroi.improve.key_person`): revenue of the last 365 days resting
+    on one current rep, all revenue, reps' departures a year (fraction) and the revenue
+    exposed a year (money in the base currency)."""
+
+    at_risk: float
+    revenue_total: float
+    departure_rate: float | None
+    exposed_a_year: float | None
+    share: float = 0.8
+    """The rep's share of an account's activities that makes it rest on them."""
 
 
 @dataclass(frozen=True)

@@ -243,6 +243,8 @@ class Followups:
     as_of: pd.Timestamp | None
     items: pd.DataFrame
     note: str = ""
+    key_person: Any = None
+    """Key-person risk over the whole workspace (`crmroi.improve.key_person.KeyPersonRisk`)."""
 
 
 def followups(state: AppState, ws: Workspace, stale_days: int = STALE_DAYS) -> Followups:
@@ -275,7 +277,9 @@ def _followups(state: AppState, stale_days: int) -> Followups:
         rep_team=items["rep_id"].map(reps["team"]),
         rep_region=items["rep_id"].map(reps["region"]),
     )
-    return Followups(day, items, note)
+    from crmroi.improve.key_person import key_person_risk
+
+    return Followups(day, items, note, key_person_risk(frames, day))
 
 
 LABELS = ["account_name", "account_region", "account_segment", "rep_name", "rep_team"]

@@ -37,6 +37,7 @@ FOLLOWUP_TITLES: dict[str, str] = {
     "hot_lead": N_("Hot leads not contacted"),
     "credit_hold": N_("Accounts on credit hold with open deals or visits"),
     "rep_dependency": N_("Accounts whose relationship rests on one rep"),
+    "key_person": N_("Largest accounts resting on one current rep"),
 }
 ROWS_PER_LIST = 10
 AREA_LABELS: dict[str, str] = {
@@ -218,7 +219,22 @@ def sources_panel(state: AppState, ws: data.Workspace, f: Filters) -> SourcesPan
 
 def followups_panel(state: AppState, ws: data.Workspace, f: Filters) -> FollowupsPanel:
     found = data.followups(state, ws)
-    panel = FollowupsPanel(notes=followup_notes(f) + ([found.note] if found.note else []))
+    notes = followup_notes(f) + ([found.note] if found.note else [])
+    if (kp := found.key_person) is not None and kp.revenue_total:
+        fmt = Fmt()
+        notes.append(
+            M_(
+                "key_person_risk",
+                "Key-person risk (whole workspace, every filter aside): %(at_risk)s of the "
+                "revenue of the last 365 days (%(share)s) rests on one current rep; reps leave "
+                "at %(rate)s a year, so %(exposed)s of it is exposed a year.",
+                at_risk=fmt.money(kp.current_at_risk),
+                share=fmt.pct(kp.current_at_risk / kp.revenue_total),
+                rate=fmt.pct(kp.departure_rate),
+                exposed=fmt.money(kp.exposed_a_year),
+            )
+        )
+    panel = FollowupsPanel(notes=notes)
     panel.as_of = found.as_of
     items = data.filter_followups(found.items, f)
     for kind, title in FOLLOWUP_TITLES.items():
