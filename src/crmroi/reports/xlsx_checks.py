@@ -33,6 +33,7 @@ from xlsxwriter.worksheet import Worksheet
 from crmroi.finance.roi import ROI_KINDS
 from crmroi.finance.sanity import BENCHMARKS, MEASURE_OF_KPI, RANGES_SOURCE, RULES_SOURCE
 from crmroi.finance.sanity import REVENUE_KPIS as _REVENUE_KPIS
+from crmroi.ingest.rejects import neutralise_formula
 from crmroi.reports.i18n import Lang
 from crmroi.reports.labels import GROUP_LABELS, ROI_LABELS
 from crmroi.reports.model import LineSpec, ReportModel
@@ -204,7 +205,7 @@ class _Writer:
         ws.write_string(row, 0, _("benchmark"))
         subject = spec.name if spec is not None else _("revenue drivers together")
         what = _("measured change") if spec is not None and spec.measured else _("assumed change")
-        ws.write_string(row, 1, f"{subject}: {what}")
+        ws.write_string(row, 1, neutralise_formula(f"{subject}: {what}"))
         ws.write_formula(row, 2, f"={rel}", self.fmt["pct"])
         value = xl_rowcol_to_cell(row, 2)
         compared = f"={value}"
