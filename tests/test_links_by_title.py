@@ -12,6 +12,7 @@ import duckdb
 from crmroi.ingest.pipeline import import_files
 from crmroi.store import Store
 from crmroi.store.undo import undo_batch
+from tests.conftest import scratch_database
 
 DEALS = (
     "Deal - ID,Deal - Title,Deal - Value,Deal - Currency,Deal - Organization,Deal - Status,"
@@ -120,3 +121,24 @@ def test_odoo_activities_link_by_document_name(workspace: Store, tmp_path: Path)
     assert by_summary == {5: deals["Website redesign"], 6: None}
     warnings = " | ".join(report.summary.warnings)
     assert 'several records share, e.g. "Acme\'s opportunity" (1)' in warnings
+
+
+def test_an_older_postgres_workspace_gains_the_deal_title_column(tmp_path: Path) -> None:
+    """The same on PostgreSQL (skipped when no server is configured)."""
+    with scratch_database("crmroi_title") as url:
+        import psycopg
+
+        Store.open(url, create=True).close()
+        with psycopg.connect(url, autocommit=True) as con:  # as made before titles
+            con.execute('ALTER TABLE deals DROP COLUMN "name"')
+            con.execute('ALTER TABLE undo_deals DROP COLUMN "name"')
+        with Store.open(url) as store:
+            assert "name" in store.table("deals").schema().names
+            files = [write(tmp_path / "deals.csv", DEALS), write(tmp_path / "a.csv", ACTIVITIES)]
+            import_files(store, files, source="pipedrive")
+            assert linked(store) == EXPECTED
+            changed = DEALS.replace("25000,USD", "26000,USD")
+            second = import_files(store, [write(tmp_path / "d2.csv", changed)], source="pipedrive")
+            undo_batch(store, second.batch_id)
+            amounts = {r["deal_id"]: r["amount"] for r in store.to_arrow("deals").to_pylist()}
+            assert amounts["101"] == 25000.0
