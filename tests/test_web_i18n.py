@@ -127,3 +127,23 @@ def test_persian_dashboard_shows_the_same_figures(app: FastAPI) -> None:
     latin = str.maketrans("۰۱۲۳۴۵۶۷۸۹٫٬٪−", "0123456789.,%-")
     for key, text in en.items():
         assert fa[key].replace("\u200e", "").translate(latin) == text
+
+
+PAGES = {
+    "/imports": ("Import history", "Upload CRM exports", "No imports yet"),
+    "/cases": ("Business cases", "New scenario", "Last saved"),
+    "/admin/users": ("Add a user", "Set role", "Password (at least"),
+    "/admin/audit": ("When (UTC)", "Audit log"),
+    "/account": ("Create a token", "API token"),
+}
+
+
+@pytest.mark.parametrize("code", ["ru", "fa", "zh", "bg"])
+def test_every_page_is_in_its_language(app: FastAPI, code: str) -> None:
+    admin = login(app, "admin")
+    for path, english in PAGES.items():
+        page = admin.get(path, headers={**HTML, "accept-language": code})
+        assert page.status_code == 200, path
+        assert _html_attrs(page.text) == (code, "rtl" if code == "fa" else "ltr")
+        text = _visible(page.text)
+        assert not [e for e in english if e in text], path

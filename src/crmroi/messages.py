@@ -13,13 +13,42 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["M_", "Message", "Translator", "render"]
+__all__ = ["M_", "N_", "Message", "Num", "Pct", "Translator", "render"]
 
 
 class Translator(Protocol):
     """What a message needs of a language: gettext (a `reports.i18n.Lang` has it)."""
 
     def gettext(self, message: str) -> str: ...
+
+
+def N_(message: str) -> str:
+    """Mark `message` for extraction without translating it now (gettext's N_)."""
+    return message
+
+
+@dataclass(frozen=True)
+class Num:
+    """A number parameter, written with the reader's separators and digits."""
+
+    value: float
+    digits: int = 0
+    signed: bool = False
+
+    def english(self) -> str:
+        return f"{self.value:{'+' if self.signed else ''},.{self.digits}f}"
+
+
+@dataclass(frozen=True)
+class Pct:
+    """A fraction parameter written as a percentage (0.123 -> 12.3%)."""
+
+    value: float
+    digits: int = 1
+    signed: bool = False
+
+    def english(self) -> str:
+        return f"{self.value:{'+' if self.signed else ''}.{self.digits}%}"
 
 
 @dataclass(frozen=True)
@@ -31,17 +60,45 @@ class Message:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        return self.text % dict(self.params) if self.params else self.text
+        return self.text % _worded(self.params, None) if self.params else self.text
 
     def render(self, lang: Translator) -> str:
-        """The message in `lang` (English when the catalogue lacks it)."""
+        """The message in `lang` (English when the catalogue lacks it); whole numbers
+        among the parameters with the language's separators and digits."""
         text = lang.gettext(self.text)
-        return text % dict(self.params) if self.params else text
+        return text % _worded(self.params, lang) if self.params else text
 
     def as_json(self, lang: Translator | None = None) -> dict[str, Any]:
         """`{"code", "message", "params"}` for the API (message in `lang`, else English)."""
         text = self.render(lang) if lang is not None else str(self)
         return {"code": self.code, "message": text, "params": dict(self.params)}
+
+
+def _worded(params: Mapping[str, Any], lang: Translator | None) -> dict[str, Any]:
+    """The parameters as the sentence shows them: numbers in the reader's digits and
+    separators (English: 1,234 and 12.3%), nested messages worded in the same language."""
+    out: dict[str, Any] = {}
+    number = getattr(lang, "number", None)
+    percent = getattr(lang, "percent", None)
+    for key, value in params.items():
+        if isinstance(value, Message):
+            value = value.render(lang) if lang is not None else str(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            value = number(value) if callable(number) else f"{value:,}"
+        elif isinstance(value, Num):
+            value = (
+                number(value.value, value.digits, value.signed)
+                if callable(number)
+                else value.english()
+            )
+        elif isinstance(value, Pct):
+            value = (
+                percent(value.value, value.digits, value.signed)
+                if callable(percent)
+                else value.english()
+            )
+        out[key] = value
+    return out
 
 
 def M_(code: str, text: str, **params: Any) -> Message:

@@ -107,7 +107,7 @@ def evaluate_model(model: CaseModel, *, runs: int | None = None, seed: int = 0) 
         short=short,
         short_risk=short_risk,
         checks=checks,
-        warnings=[Warning_(c.rule, c.message) for c in checks if not c.passed],
+        warnings=[Warning_(c.rule, c.text) for c in checks if not c.passed],
     )
     for n in sorted({short_n, case.horizon_months}):
         result.roi_ways[n] = {}

@@ -30,6 +30,7 @@ from crmroi.finance.cashflow import discount_factors
 from crmroi.finance.estimates import Range, likely
 from crmroi.finance.model import CaseModel, Line
 from crmroi.finance.summary import Summary
+from crmroi.messages import M_, N_, Message, Num, Pct
 
 __all__ = [
     "BENCHMARKS",
@@ -43,12 +44,12 @@ __all__ = [
     "sanity_warnings",
 ]
 
-RANGES_SOURCE = (
+RANGES_SOURCE = N_(
     "Russian practitioner article on CRM return on investment (2014), quoting expert "
     "estimates of Western research firms for the first three years after go-live; "
     "indicative, check them for your industry"
 )
-RULES_SOURCE = "Bulgarian practitioner article on CRM return on investment"
+RULES_SOURCE = N_("Bulgarian practitioner article on CRM return on investment")
 
 
 @dataclass(frozen=True)
@@ -73,12 +74,19 @@ class Benchmark:
 BENCHMARKS: dict[str, Benchmark] = {
     b.measure: b
     for b in (
-        Benchmark("sales_per_rep", 0.10, 0.30, "sales per agent +10-30% a year", per_year=True),
-        Benchmark("win_rate", 0.05, 0.15, "share of deals won +5-15% (relative)"),
-        Benchmark("gross_margin", 0.03, 0.05, "mark-up +3-5% and more, depending on exclusivity"),
-        Benchmark("csat", 0.03, 0.10, "customer satisfaction +3-10%"),
+        Benchmark("sales_per_rep", 0.10, 0.30, N_("sales per agent +10-30% a year"), per_year=True),
+        Benchmark("win_rate", 0.05, 0.15, N_("share of deals won +5-15% (relative)")),
         Benchmark(
-            "admin_cost", 0.10, 0.20, "administrative costs -10-20% a year", sign=-1, per_year=True
+            "gross_margin", 0.03, 0.05, N_("mark-up +3-5% and more, depending on exclusivity")
+        ),
+        Benchmark("csat", 0.03, 0.10, N_("customer satisfaction +3-10%")),
+        Benchmark(
+            "admin_cost",
+            0.10,
+            0.20,
+            N_("administrative costs -10-20% a year"),
+            sign=-1,
+            per_year=True,
         ),
     )
 }
@@ -91,14 +99,23 @@ MEASURE_OF_KPI = {
 """The benchmark each driver's KPI is compared with (time saved: the cost of admin time)."""
 
 REVENUE_KPIS = ("win_rate", "avg_deal_size", "sales_cycle_days")
+RULES = (N_("integration"), N_("benchmark"), N_("horizon"))
+ALL_REVENUE = N_("revenue drivers together")
+"""The rules' names (a check's `rule`), translated where reports show them."""
 
 
 @dataclass(frozen=True)
 class Warning_:
-    """One sanity warning: a short code and a sentence with the numbers."""
+    """One sanity warning: a short code and a sentence with the numbers (`text`: the
+    sentence as a message id with parameters, worded in any report language)."""
 
     code: str
-    message: str
+    text: Message
+
+    @property
+    def message(self) -> str:
+        """The sentence in English."""
+        return str(self.text)
 
     def as_dict(self) -> dict[str, str]:
         return {"code": self.code, "message": self.message}
@@ -115,8 +132,13 @@ class Check:
     rule: str
     subject: str
     passed: bool
-    message: str
+    text: Message
     source: str
+
+    @property
+    def message(self) -> str:
+        """The sentence in English."""
+        return str(self.text)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -174,27 +196,84 @@ def _benchmark_check(
     measured: bool = False,
     interval: tuple[float, float] | None = None,
 ) -> Check:
-    what = "measured change" if measured else "assumed change"
-    text = f"{subject}: {what} {rel:+.1%}"
+    change = Pct(rel, 1, True)
+    named: Message | str = Message("subject", subject) if subject == ALL_REVENUE else subject
     if measured and interval is not None:
         lo, hi = sorted(interval)
-        text += f" (95% interval {lo:+.1%} to {hi:+.1%})"
+        head = M_(
+            "measured_change_interval",
+            "%(subject)s: measured change %(change)s (95%% interval %(low)s to %(high)s)",
+            subject=named,
+            change=change,
+            low=Pct(lo, 1, True),
+            high=Pct(hi, 1, True),
+        )
+    elif measured:
+        head = M_(
+            "measured_change",
+            "%(subject)s: measured change %(change)s",
+            subject=named,
+            change=change,
+        )
+    else:
+        head = M_(
+            "assumed_change",
+            "%(subject)s: assumed change %(change)s",
+            subject=named,
+            change=change,
+        )
     value = rel
     if b.per_year:
         value = per_year(rel, years)
-        text += f", reached {years:.1f} years after go-live = {value:+.1%} a year"
-    ceiling = b.sign * b.high
+        head = M_(
+            "change_per_year",
+            "%(head)s, reached %(years)s years after go-live = %(value)s a year",
+            head=head,
+            years=Num(years, 1),
+            value=Pct(value, 1, True),
+        )
+    ceiling = Pct(b.sign * b.high, 0, True)
     passed = b.sign * value <= b.high + 1e-12
-    unit = " a year" if b.per_year else ""
     if passed and b.sign * value < b.low:
-        verdict = "more cautious than the reported range (no warning)"
+        verdict = M_("benchmark_cautious", "more cautious than the reported range (no warning)")
+    elif passed and b.per_year:
+        verdict = M_(
+            "benchmark_within_year",
+            "within the reported range, below its ceiling of %(ceiling)s a year",
+            ceiling=ceiling,
+        )
     elif passed:
-        verdict = f"within the reported range, below its ceiling of {ceiling:+.0%}{unit}"
+        verdict = M_(
+            "benchmark_within",
+            "within the reported range, below its ceiling of %(ceiling)s",
+            ceiling=ceiling,
+        )
+    elif b.per_year:
+        verdict = M_(
+            "benchmark_optimistic_year",
+            "more optimistic than the reported ceiling of %(ceiling)s a year",
+            ceiling=ceiling,
+        )
     else:
-        verdict = f"more optimistic than the reported ceiling of {ceiling:+.0%}{unit}"
-        if measured:
-            verdict += "; check the measurement (net of the market) before relying on it"
-    message = f"{text}: {verdict} ({b.what}; source: {b.source})"
+        verdict = M_(
+            "benchmark_optimistic",
+            "more optimistic than the reported ceiling of %(ceiling)s",
+            ceiling=ceiling,
+        )
+    if not passed and measured:
+        verdict = M_(
+            "benchmark_check_measurement",
+            "%(verdict)s; check the measurement (net of the market) before relying on it",
+            verdict=verdict,
+        )
+    message = M_(
+        "benchmark",
+        "%(head)s: %(verdict)s (%(what)s; source: %(source)s)",
+        head=head,
+        verdict=verdict,
+        what=Message("benchmark_range", b.what),
+        source=Message("source", b.source),
+    )
     return Check("benchmark", subject, passed, message, b.source)
 
 
@@ -209,10 +288,17 @@ def _integration_check(model: CaseModel, short: Summary) -> Check | None:
     ret = short.pv_benefits
     share = pv_int / ret if ret > 0 else math.inf
     passed = share <= 0.5
-    shown = f"{share:.0%}" if math.isfinite(share) else "no return at all"
-    message = (
-        f"integration costs (PV {pv_int:,.0f}) are {shown} of the return over the first "
-        f"{months} months (PV of benefits {ret:,.0f}); the rule: at most 50%"
+    shown: Message | Pct = (
+        Pct(share, 0) if math.isfinite(share) else M_("no_return", "no return at all")
+    )
+    message = M_(
+        "integration_share",
+        "integration costs (PV %(pv)s) are %(share)s of the return over the first "
+        "%(months)s months (PV of benefits %(benefits)s); the rule: at most 50%%",
+        pv=Num(pv_int),
+        share=shown,
+        months=months,
+        benefits=Num(ret),
     )
     return Check("integration", "integration", passed, message, RULES_SOURCE)
 
@@ -254,7 +340,7 @@ def case_checks(model: CaseModel, short: Summary, full: Summary) -> list[Check]:
         out.append(
             _benchmark_check(
                 BENCHMARKS["sales_per_rep"],
-                "revenue drivers together",
+                ALL_REVENUE,
                 revenue_uplift,
                 years,
                 measured=all(revenue_measured),
@@ -267,9 +353,24 @@ def case_checks(model: CaseModel, short: Summary, full: Summary) -> list[Check]:
                 "horizon",
                 "horizon",
                 passed,
-                f"ROI is {short.roi:+.0%} at {short.horizon_months} months and {full.roi:+.0%} "
-                f"at {full.horizon_months} months"
-                + ("" if passed else ": a CRM is judged over its life, not its first year"),
+                M_(
+                    "horizon_roi",
+                    "ROI is %(short)s at %(n)s months and %(full)s at %(m)s months",
+                    short=Pct(short.roi, 0, True),
+                    n=short.horizon_months,
+                    full=Pct(full.roi, 0, True),
+                    m=full.horizon_months,
+                )
+                if passed
+                else M_(
+                    "horizon_roi_first_year",
+                    "ROI is %(short)s at %(n)s months and %(full)s at %(m)s months: a CRM is "
+                    "judged over its life, not its first year",
+                    short=Pct(short.roi, 0, True),
+                    n=short.horizon_months,
+                    full=Pct(full.roi, 0, True),
+                    m=full.horizon_months,
+                ),
                 RULES_SOURCE,
             )
         )
@@ -278,4 +379,4 @@ def case_checks(model: CaseModel, short: Summary, full: Summary) -> list[Check]:
 
 def sanity_warnings(model: CaseModel, short: Summary, full: Summary) -> list[Warning_]:
     """The failed checks of `model` as warnings (see `case_checks`)."""
-    return [Warning_(c.rule, c.message) for c in case_checks(model, short, full) if not c.passed]
+    return [Warning_(c.rule, c.text) for c in case_checks(model, short, full) if not c.passed]

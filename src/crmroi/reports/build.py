@@ -360,7 +360,7 @@ def build_report(
         categories=_categories(result.table, case.discount_rate, language),
         lines=_line_specs(result),
         assumptions=_assumptions(result, language),
-        warnings=[w.message for w in result.warnings],
+        warnings=[w.text.render(language) for w in result.warnings],
         intangible_benefits=list(case.intangible_benefits),
         risks=list(case.risks),
         simulation=(
@@ -374,7 +374,7 @@ def build_report(
         accounts=list(accounts),
         workspace=workspace,
         improvements=improvements,
-        checks=check_rows(result),
+        checks=check_rows(result, language),
         roi_ways=roi_way_rows(result, figures, language),
         tco=tco_rows(result, language),
         notes=list(result.model.notes),

@@ -24,9 +24,12 @@ from crmroi.reports.model import (
 __all__ = ["check_rows", "plan_actual_section", "roi_way_rows", "tco_rows"]
 
 
-def check_rows(result: CaseResult) -> list[CheckRow]:
-    """Every check, failed ones first."""
-    rows = [CheckRow(c.rule, c.subject, c.passed, c.message) for c in result.checks]
+def check_rows(result: CaseResult, lang: Lang) -> list[CheckRow]:
+    """Every check in `lang`, failed ones first."""
+    rows = [
+        CheckRow(lang.gettext(c.rule), c.subject, c.passed, c.text.render(lang))
+        for c in result.checks
+    ]
     return sorted(rows, key=lambda r: r.passed)
 
 

@@ -36,6 +36,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
 
+from crmroi import messages
 from crmroi.languages import LANGUAGES
 
 __all__ = ["LANGUAGES", "N_", "Lang", "get_lang", "text_direction"]
@@ -75,9 +76,8 @@ def text_direction(text: str, default: str = "ltr") -> str:
     return default
 
 
-def N_(message: str) -> str:
-    """Mark `message` for extraction without translating it now (gettext's N_)."""
-    return message
+N_ = messages.N_
+"""Mark a message for extraction without translating it now (gettext's N_)."""
 
 
 @lru_cache(maxsize=8)
@@ -167,15 +167,15 @@ class Lang:
         )
         return self._native(text)
 
-    def number(self, value: float | None, digits: int = 0) -> str:
-        """A number with the locale's separators and `digits` decimals."""
+    def number(self, value: float | None, digits: int = 0, signed: bool = False) -> str:
+        """A number with the locale's separators and `digits` decimals ('+' if `signed`)."""
         if value is None or not math.isfinite(value):
             return "–"
         fmt = "#,##0" + ("." + "0" * digits if digits else "")
         text = format_decimal(
             value, format=fmt, locale=self.locale, numbering_system=self.numbering_system
         )
-        return self._native(text)
+        return self._native(text, signed and value > 0)
 
     def percent(self, value: float | None, digits: int = 1, signed: bool = False) -> str:
         """A fraction as a percentage (0.123 -> 12.3%)."""

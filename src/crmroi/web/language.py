@@ -17,6 +17,7 @@ from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
 from crmroi.languages import LANGUAGES
+from crmroi.messages import Message, render
 from crmroi.reports.i18n import Lang, get_lang
 from crmroi.web.access import WorkspaceAccess, sql
 
@@ -106,6 +107,11 @@ def _gettext(context: Context, message: str) -> str:
 
 
 @pass_context
+def _render(context: Context, message: Message | str | None) -> str:
+    return "" if message is None else render(message, _context_lang(context))
+
+
+@pass_context
 def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
     return _context_lang(context).ngettext(singular, plural, n)
 
@@ -115,3 +121,4 @@ def install_i18n(env: Environment) -> None:
     env.add_extension("jinja2.ext.i18n")
     install: Any = env.install_gettext_callables  # type: ignore[attr-defined]
     install(_gettext, _ngettext, newstyle=False)
+    env.globals["t"] = _render  # a `crmroi.messages.Message` (or a msgid) in the language

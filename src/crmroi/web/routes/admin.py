@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from crmroi.errors import ConfigurationError, PermissionDenied
+from crmroi.messages import M_
 from crmroi.web.audit import events, record
 from crmroi.web.auth import Role, Session
 from crmroi.web.deps import Admin, State, Viewer
@@ -42,7 +43,7 @@ def create_user(
     with state.access.transaction() as tx:
         record(tx, session.user.username, "user.create", user=username, role=role.value)
     context = {"users": state.accounts.users(), "roles": list(Role)}
-    context["flash"] = f"User {username} created."
+    context["flash"] = M_("user_created", "User %(user)s created.", user=username)
     return render(request, "admin_users.html", context)
 
 

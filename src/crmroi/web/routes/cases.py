@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from crmroi.errors import ConfigurationError, CrmroiError
 from crmroi.finance.case import Case
 from crmroi.languages import LANGUAGES
+from crmroi.reports.i18n import N_
 from crmroi.web.api_types import UtcDateTime
 from crmroi.web.auth import Role, Session
 from crmroi.web.case_forms import (
@@ -50,10 +51,10 @@ from crmroi.web.state import AppState
 router = APIRouter()
 
 MESSAGES = {
-    "saved": "Saved.",
-    "created": "Saved as a new scenario.",
-    "deleted": "Scenario deleted.",
-    "activated": "This scenario is now the active one (the dashboard shows it).",
+    "saved": N_("Saved."),
+    "created": N_("Saved as a new scenario."),
+    "deleted": N_("Scenario deleted."),
+    "activated": N_("This scenario is now the active one (the dashboard shows it)."),
 }
 MAX_COMPARE = 8
 FIX_FIELDS = "Fix the fields marked in red to see the results."

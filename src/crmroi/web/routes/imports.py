@@ -17,9 +17,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from crmroi.errors import MappingError, UserError
+from crmroi.messages import M_, Message
+from crmroi.reports.i18n import N_
 from crmroi.store.schema import TABLES
 from crmroi.store.undo import UndoRefused, list_batches, undo_batch
 from crmroi.web.auth import Role, Session
+from crmroi.web.dashboard_view import Fmt
 from crmroi.web.deps import Analyst, State, Viewer
 from crmroi.web.import_api import router as api_router
 from crmroi.web.import_wizard import (
@@ -43,9 +46,13 @@ from crmroi.web.import_wizard import (
     read_mapping_upload,
     upload_area,
 )
+from crmroi.web.language import page_language
 from crmroi.web.pages import render
 from crmroi.web.state import AppState
 from crmroi.web.uploads import UploadArea, UploadState
+
+BATCH_STATUSES = {"loaded": N_("loaded"), "undone": N_("undone")}
+"""Batch states shown translated (a failed batch keeps the engine's reason)."""
 
 router = APIRouter()
 router.include_router(api_router)
@@ -72,7 +79,7 @@ def _history_page(
     *,
     imported: str | None = None,
     undone: str | None = None,
-    flash: str | None = None,
+    flash: Message | str | None = None,
     flash_kind: str = "ok",
     status: int = 200,
 ) -> HTMLResponse:
@@ -81,12 +88,19 @@ def _history_page(
     if imported and flash is None:
         batch = next((b for b in batches if b.batch_id == imported), None)
         if batch is not None:
-            flash = (
-                f"Imported batch {batch.batch_id}: {batch.rows_loaded:,} rows loaded, "
-                f"{batch.rows_rejected:,} refused."
+            flash = M_(
+                "batch_imported",
+                "Imported batch %(batch)s: %(loaded)s rows loaded, %(refused)s refused.",
+                batch=batch.batch_id,
+                loaded=int(batch.rows_loaded),
+                refused=int(batch.rows_rejected),
             )
     if undone and flash is None:
-        flash = f"Batch {undone} undone: the workspace is as it was before it."
+        flash = M_(
+            "batch_undone",
+            "Batch %(batch)s undone: the workspace is as it was before it.",
+            batch=undone,
+        )
     context = {
         "batches": batches,
         "sources": SOURCES,
@@ -94,6 +108,8 @@ def _history_page(
         "max_mb": state.settings.max_upload_bytes / 1024 / 1024,
         "flash": flash,
         "flash_kind": flash_kind,
+        "fmt": Fmt(page_language(request)),
+        "statuses": BATCH_STATUSES,
     }
     return render(request, "imports.html", context, status=status)
 
