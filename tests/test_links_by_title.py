@@ -45,10 +45,11 @@ def linked(store: Store) -> dict[str, str | None]:
     return {r["activity_id"]: r["deal_id"] for r in rows}
 
 
-def deal_links(report: object) -> tuple[int, int, int]:
+def deal_links(report: object) -> tuple[int, ...]:
+    """activities.deal_id: linked, unknown id, empty; linked by name, name not found, shared."""
     summary = report.summary  # type: ignore[attr-defined]
-    (count,) = [c for c in summary.links if (c.table, c.column) == ("activities", "deal_id")]
-    return count.resolved, count.unresolved, count.empty
+    (c,) = [c for c in summary.links if (c.table, c.column) == ("activities", "deal_id")]
+    return c.resolved, c.unresolved, c.empty, c.by_name, c.name_unmatched, c.name_ambiguous
 
 
 def test_titles_resolve_within_one_import(workspace: Store, tmp_path: Path) -> None:
@@ -62,14 +63,14 @@ def test_titles_resolve_within_one_import(workspace: Store, tmp_path: Path) -> N
         "103": "Second order",
         "104": "Second order",
     }
-    assert deal_links(report) == (3, 0, 3)
+    assert deal_links(report) == (3, 0, 3, 3, 1, 1)
 
 
 def test_titles_resolve_against_the_workspace(workspace: Store, tmp_path: Path) -> None:
     import_files(workspace, [write(tmp_path / "deals.csv", DEALS)], source="pipedrive")
     report = import_files(workspace, [write(tmp_path / "a.csv", ACTIVITIES)], source="pipedrive")
     assert linked(workspace) == EXPECTED
-    assert deal_links(report) == (3, 0, 3)
+    assert deal_links(report) == (3, 0, 3, 3, 1, 1)
     warnings = " | ".join(report.summary.warnings)
     assert "1 rows name a deals record that several records share, e.g. 'Second order' (1)" in (
         warnings

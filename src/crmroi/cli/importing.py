@@ -174,10 +174,16 @@ def _print_summary(summary: ImportSummary) -> None:
         console.print(values)
     if summary.links:
         links = Table(title="Links")
-        for name in ("table", "column", "to", "linked", "unknown id", "empty"):
+        named = any(c.by_name or c.name_unmatched or c.name_ambiguous for c in summary.links)
+        headers = ["table", "column", "to", "linked", "unknown id", "empty"]
+        if named:
+            headers += ["linked by name", "name not found", "name shared"]
+        for name in headers:
             links.add_column(name, justify="left" if name in ("table", "column", "to") else "right")
         for c in summary.links:
-            counts = (f"{c.resolved:,}", f"{c.unresolved:,}", f"{c.empty:,}")
+            counts = [f"{c.resolved:,}", f"{c.unresolved:,}", f"{c.empty:,}"]
+            if named:
+                counts += [f"{c.by_name:,}", f"{c.name_unmatched:,}", f"{c.name_ambiguous:,}"]
             links.add_row(c.table, c.column, c.target, *counts)
         console.print(links)
     for warning in summary.warnings:

@@ -7,7 +7,7 @@ holds; `summary_json` gives the same as plain data for `--format json` and the A
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +64,9 @@ class LinkCount:
     resolved: int
     unresolved: int  # an id that no row of the target table has
     empty: int  # no link at all (a deal without an account)
+    by_name: int = 0  # of the linked rows: linked by the record's name or title
+    name_unmatched: int = 0  # of the empty rows: a name no record has
+    name_ambiguous: int = 0  # of the empty rows: a name several records share
 
 
 @dataclass
@@ -144,6 +147,9 @@ def merge_links(counts: Iterable[LinkCount]) -> list[LinkCount]:
                 m.resolved + c.resolved,
                 m.unresolved + c.unresolved,
                 m.empty + c.empty,
+                m.by_name + c.by_name,
+                m.name_unmatched + c.name_unmatched,
+                m.name_ambiguous + c.name_ambiguous,
             )
         merged[key] = c
     return [c for c in merged.values() if c.resolved or c.unresolved]
@@ -178,12 +184,20 @@ def build_summary(
         else:
             summary.dates += date_ranges(m.entity, m.table)
             summary.money += money_totals(m.entity, m.table, base_currency)
-            links += link_counts(m.entity, m.table, ids)
+            links += [_with_names(c, m) for c in link_counts(m.entity, m.table, ids)]
         summary.values += [(m.entity, v) for v in m.values]
         summary.warnings += m.warnings
     summary.links = merge_links(links)
     summary.warnings += warnings
     return summary
+
+
+def _with_names(count: LinkCount, mapped: MappedTable) -> LinkCount:
+    """A file's link count with what resolving names did to that column."""
+    named = mapped.links_by_name.get(count.column)
+    if named is None:
+        return count
+    return replace(count, by_name=named[0], name_unmatched=named[1], name_ambiguous=named[2])
 
 
 def summary_json(summary: ImportSummary) -> dict[str, Any]:
