@@ -34,6 +34,7 @@ from crmroi.errors import (
 from crmroi.web.access import WorkspaceAccess
 from crmroi.web.auth import Accounts
 from crmroi.web.language import install_i18n
+from crmroi.web.openapi import complete_schema
 from crmroi.web.pages import render
 from crmroi.web.settings import WebSettings
 from crmroi.web.state import STATIC_DIR, TEMPLATES_DIR, AppState
@@ -80,6 +81,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.crmroi = state
+    app.openapi = lambda: complete_schema(app)  # type: ignore[method-assign]
     app.state.warmer = None  # a CacheWarmer while the app runs with `warm_cache`
     app.add_middleware(OriginCheck)
     app.add_middleware(SecurityHeaders)

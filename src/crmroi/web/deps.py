@@ -77,6 +77,7 @@ def require(role: Role) -> Callable[..., Coroutine[Any, Any, Session]]:
         await check_csrf(request, session)
         return session
 
+    dependency.role = role  # type: ignore[attr-defined]  # read by crmroi.web.openapi
     return dependency
 
 

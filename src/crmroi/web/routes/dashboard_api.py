@@ -59,7 +59,9 @@ def _known(name: str) -> None:
         raise HTTPException(404, f"no KPI called {name!r}; KPIs are: {shown}")
 
 
-@router.get("/kpis", response_model=KpisOut)
+@router.get(
+    "/kpis", response_model=KpisOut, responses={404: {"description": "No KPI of a name asked for"}}
+)
 def kpis(
     state: State,
     session: Viewer,
@@ -134,7 +136,11 @@ def kpi_series(
     )
 
 
-@router.get("/roi", response_model=RoiOut)
+@router.get(
+    "/roi",
+    response_model=RoiOut,
+    responses={404: {"description": "No such saved case, or no case saved yet"}},
+)
 def roi(
     state: State,
     session: Viewer,
