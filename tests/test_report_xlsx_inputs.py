@@ -19,6 +19,8 @@ import pytest
 from crmroi.casework.evaluate import evaluate_case
 from crmroi.finance.case import Case, case_from_text
 from crmroi.finance.cashflow import discount_factors
+from crmroi.finance.evaluate import CaseResult, evaluate_model
+from crmroi.finance.model import build_model
 from crmroi.reports import build_report
 from crmroi.reports.xlsx import write_xlsx
 
@@ -30,7 +32,7 @@ discount_rate: 0.10
 users: 5
 go_live_month: 3
 adoption: {start: 0.5, end: 1.0, months: 3}
-benefit_ramp: {start: 0.5, end: 1.0, months: 2}
+benefit_ramp: {by_month: [0.3, 0.6, 1.0]}
 risk: {benefits: 0.10, costs: 0.20}
 costs:
   - {category: implementation, kind: one_time, amount: 30000, start_month: 1, name: build}
@@ -82,16 +84,24 @@ def _values(solution: Any) -> dict[str, Any]:
     return out
 
 
-def _compare(book: tuple[Path, Any, Any], edits: dict[str, float], case: Case) -> None:
+def _compare(
+    book: tuple[Path, Any, Any],
+    edits: dict[str, float],
+    case: Case,
+    result: CaseResult | None = None,
+    months: int = MONTHS,
+) -> None:
+    """Net flows and the horizon's figures of the workbook after `edits` against the
+    engine's `result` (default: `case` evaluated)."""
     path, excel, wb = book
     inputs = {f"'[{path.name}]INPUTS'!{cell}": v for cell, v in edits.items()}
     got = _values(excel.calculate(inputs=inputs))
-    result = evaluate_case(case)
+    result = result or evaluate_case(case)
     flows = wb["Cash flow"]
     heads = {c.value: c.column_letter for c in flows[2]}
     net, net_r = heads["Net"], heads["Net, risk adjusted"]
     want_net, want_net_r = result.table.net(), result.table_risk.net()
-    for t in range(MONTHS + 1):
+    for t in range(months + 1):
         w = want_net[t] if t < want_net.size else 0.0
         w_r = want_net_r[t] if t < want_net_r.size else 0.0
         assert float(got[f"CASH FLOW'!{net}{t + 3}"]) == pytest.approx(w, abs=1e-6), t
@@ -219,14 +229,19 @@ def test_an_avoided_loss_and_the_ramps_drive_the_workbook(book: tuple[Path, Any,
         changed = case.model_copy(update={"do_nothing": [loss.model_copy(update={field: value})]})
         _compare(book, {_input(wb, "spreadsheets", label): value}, changed)
     adoption = _row(wb["Inputs"], "Adoption (share of users working in the CRM)")
-    ramp = _row(wb["Inputs"], "Benefit ramp (share of the full effect)")
+    ramp = _row(
+        wb["Inputs"], "Benefit ramp (share of the full effect): by month, the last one held"
+    )
     changed = case.model_copy(
         update={
             "adoption": case.adoption.model_copy(update={"months": 6, "start": 0.1}),
-            "benefit_ramp": case.benefit_ramp.model_copy(update={"months": 1}),
+            "benefit_ramp": case.benefit_ramp.model_copy(update={"by_month": [0.3, 0.8, 0.9]}),
         }
     )
-    _compare(book, {f"D{adoption}": 6, f"B{adoption}": 0.1, f"D{ramp}": 1}, changed)
+    edits = {f"D{adoption}": 6, f"B{adoption}": 0.1, f"C{ramp}": 0.8, f"D{ramp}": 0.9}
+    _compare(book, edits, changed)
+    changed = case.model_copy(update={"adoption": case.adoption.model_copy(update={"months": 1})})
+    _compare(book, {f"D{adoption}": 1}, changed)
 
 
 CHECKS = "Checks, ROI ways and TCO"
@@ -302,3 +317,36 @@ def test_checks_follow_the_inputs(book: tuple[Path, Any, Any]) -> None:
     _compare_checks(book, {cell: 0.05}, _with_benefit(case, 0, change=0.05))
     cell = _input(wb, "Horizon (months)", col="B")
     _compare_checks(book, {cell: 17}, _case(horizon_months=17))
+
+
+ACTUALS = """
+name: actual and foreign costs
+currency: USD
+start: 2024-01-01
+horizon_months: 6
+go_live_month: 2
+costs:
+  - {category: implementation, amount: actual, name: partner}
+  - {category: licence, amount: 100, currency: EUR, start_month: 1, growth: 0.5, name: seats}
+benefits:
+  - {name: more, kind: custom, change: 4000}
+"""
+
+
+def test_actual_costs_and_exchange_rates_are_held_after_the_horizon(tmp_path: Path) -> None:
+    """Actual costs and exchange rates are the workspace's numbers for the months as
+    built; a longer horizon holds the last month's (here the engine's own run rate)."""
+    import formulas
+
+    case = case_from_text(ACTUALS)
+    actual = {"implementation": np.array([0.0, 9000.0, 3000.0, 500.0, 500.0, 500.0, 500.0])}
+    fx = {"EUR": np.array([1.10, 1.10, 1.12, 1.08, 1.09, 1.11, 1.11])}
+    result = evaluate_model(build_model(case, actual_costs=actual, fx=fx))
+    path = write_xlsx(build_report(result), tmp_path / "actuals.xlsx", months=8)
+    book = (path, formulas.ExcelModel().loads(str(path)).finish(), openpyxl.load_workbook(path))
+    _compare(book, {}, case, result, months=8)
+    longer = case.model_copy(update={"horizon_months": 8})
+    held = {k: np.append(v, [v[-1]] * 2) for k, v in actual.items()}
+    fx_held = {k: np.append(v, [v[-1]] * 2) for k, v in fx.items()}
+    result = evaluate_model(build_model(longer, actual_costs=held, fx=fx_held))
+    _compare(book, {_input(book[2], "Horizon (months)", col="B"): 8}, longer, result, months=8)

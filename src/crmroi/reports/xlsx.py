@@ -189,6 +189,14 @@ class _Book:
                 ws.write_formula(first, 6, f"={default}", self.pct_in)
             self.amount_cells.append(self.ref("inputs", xl_rowcol_to_cell(first, 5, True, True)))
             self.risk_cells.append(self.ref("inputs", xl_rowcol_to_cell(first, 6, True, True)))
+        shapes = [spec.shape for spec in m.lines]
+        if any(s is None or s.kind == "actual" or s.fx for s in shapes):
+            note = _(
+                "Actual costs and exchange rates are numbers read from the workspace for the "
+                "case's months as built; later months hold the last one (the run rate when "
+                "the actuals end earlier): rebuild the report to read later data."
+            )
+            ws.write_string(row + 1, 0, note)
         ws.freeze_panes(3, 0)
 
     def schedule(self) -> None:
