@@ -124,11 +124,13 @@ def test_dates(code: str) -> None:
         "ru": "07.03.2025",
         "bg": "07.03.2025",  # day.month.year, the order of CLDR's short bg date
         "zh": format_date(day, "long", locale=CLDR["zh"]),  # CLDR: y年M月d日
-        "fa": native("fa", format_date(day, "long", locale=CLDR["fa"])),  # Gregorian
+        "fa": "۱۷ اسفند ۱۴۰۳",  # Solar Hijri (crmroi.calendars)
     }
     assert get_lang(code).date(day) == expected[code]
     assert get_lang("zh").date(day) == "2025年3月7日"
-    assert get_lang("fa").date(day) == "۷ مارس ۲۰۲۵"
+    assert get_lang("fa").gregorian_date(day) == native(
+        "fa", format_date(day, "long", locale=CLDR["fa"])
+    )
 
 
 def test_chart_locales() -> None:

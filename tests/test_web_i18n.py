@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from crmroi.calendars import SOLAR_HIJRI_MONTHS
 from crmroi.web.dashboard_view import Fmt
 from crmroi.web.language import accepted_language
 from tests.conftest import copy_workspace
@@ -96,6 +97,7 @@ def test_the_dashboard_is_in_its_language(app: FastAPI, code: str) -> None:
     assert "nan" not in text.split()
     if code == "fa":
         assert "۰" in page or "۱" in page  # Persian digits in the figures
+        assert any(month in text for month in SOLAR_HIJRI_MONTHS)  # Solar Hijri dates
 
 
 def test_followups_without_an_account_show_a_dash(app: FastAPI) -> None:

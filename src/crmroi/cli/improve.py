@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -40,10 +39,9 @@ def _day(value: str | None, option: str) -> pd.Timestamp | None:
 
     if value is None:
         return None
-    try:
-        return pd.Timestamp(date.fromisoformat(value))
-    except ValueError:
-        raise ConfigurationError(f"{option}: {value!r} is not a date (YYYY-MM-DD)") from None
+    from crmroi.calendars import parse_day
+
+    return pd.Timestamp(parse_day(value, option))
 
 
 def _frames(workspace: str, names: list[str]) -> dict[str, pd.DataFrame]:

@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from crmroi.calendars import parse_day
 from crmroi.errors import ConfigurationError
 from crmroi.kpi.buckets import Span
 
@@ -113,15 +114,13 @@ class Windows:
 
 
 def parse_date(value: Any, what: str) -> dt.date:
-    """An ISO date from a setting or option, or a ConfigurationError naming it."""
+    """A YYYY-MM-DD date from a setting or option (years 1200-1499 are Solar Hijri:
+    `crmroi.calendars.parse_day`), or a ConfigurationError naming it."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise ConfigurationError(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
+    return parse_day(str(value)[:10], what)
 
 
 def resolve_windows(

@@ -13,8 +13,9 @@ Persian (`fa`) is written right to left (`Lang.direction`) and, in the HTML, PDF
 chart text, with the digits and separators of CLDR's default numbering system for fa
 (`arabext`: `۱٬۲۳۴٫۵`, `۱۲٫۳٪`), as printed Persian prose and tables use them; the
 workbook's cells stay real numbers (Excel shows them with the reader's own settings).
-Dates are Gregorian in every language, Persian included (Babel has no Solar Hijri
-calendar), with the month named (`۷ مارس ۲۰۲۵`) so no reader takes one for a Hijri date.
+Persian dates are in the Solar Hijri calendar (`۱۷ اسفند ۱۴۰۳`; `crmroi.calendars`,
+jdatetime: Babel has none), months and quarters too; `gregorian_date` gives the
+Gregorian date beside it where a reader needs both. Every other language is Gregorian.
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
 
 from crmroi import messages
+from crmroi.calendars import solar_hijri_date, solar_hijri_month, solar_hijri_quarter
 from crmroi.languages import LANGUAGES
 
 __all__ = ["LANGUAGES", "N_", "Lang", "get_lang", "text_direction"]
@@ -193,12 +195,42 @@ class Lang:
             return self.gettext("never")
         return self.number(value, 1)
 
+    @property
+    def calendar(self) -> str:
+        """'solar_hijri' for Persian readers, else 'gregorian'."""
+        return "solar_hijri" if self.code == "fa" else "gregorian"
+
     def date(self, value: dt.date | None) -> str:
-        """A date (Gregorian): 'Oct 1, 2023' in English, '01.10.2023' in Russian."""
+        """A date in the reader's calendar: 'Oct 1, 2023' in English, '01.10.2023' in
+        Russian, '۹ مهر ۱۴۰۲' (Solar Hijri) in Persian."""
+        if value is None:
+            return "–"
+        if self.calendar == "solar_hijri":
+            return self.localise_digits(solar_hijri_date(value))
+        return self.gregorian_date(value)
+
+    def gregorian_date(self, value: dt.date | None) -> str:
+        """A Gregorian date in the language's format (Persian: '۱ اکتبر ۲۰۲۳')."""
         if value is None:
             return "–"
         pattern = DATE_PATTERNS.get(self.code, "medium")
         return self.localise_digits(format_date(value, pattern, locale=self.locale))
+
+    def month(self, value: dt.date | None) -> str:
+        """A month in the reader's calendar: 'Oct 2023'; Persian: 'مهر ۱۴۰۲' (Solar Hijri)."""
+        if value is None:
+            return "–"
+        if self.calendar == "solar_hijri":
+            return self.localise_digits(solar_hijri_month(value))
+        return format_skeleton("yMMM", value, locale=self.locale)
+
+    def quarter(self, value: dt.date | None) -> str:
+        """A quarter in the reader's calendar ('Q4 2023'; Persian: the Solar Hijri one)."""
+        if value is None:
+            return "–"
+        if self.calendar == "solar_hijri":
+            return self.localise_digits(solar_hijri_quarter(value))
+        return format_skeleton("yQQQ", value, locale=self.locale)
 
     def kpi_value(self, value: float | None, unit: str, currency: str) -> str:
         """A KPI value in its unit: fractions as percentages, money with its symbol."""

@@ -150,6 +150,14 @@ class Fmt:
             return self.lang.date(pd.Timestamp(value).date())
         return f"{pd.Timestamp(value):%Y-%m-%d}"
 
+    def month(self, value: Any) -> str:
+        """A month in the reader's calendar (English: its first day, 2024-01-01)."""
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return self.DASH
+        if self.lang:
+            return self.lang.month(pd.Timestamp(value).date())
+        return self.day(value)
+
     def text(self, *values: Any) -> str:
         """The first value that is a real name or id, else an em dash (never 'nan')."""
         for value in values:
