@@ -90,6 +90,7 @@ def write_tables(wb: Workbook, model: ReportModel, lang: Lang, text: TextWriter)
     if sim is None:
         return
     ws = _sheet(wb, _("Simulation"), ["", "P10", "P50", "P90"], head)
+    ws.write_string(0, 5, _("Values of the case as built: they do not follow the Inputs sheet"))
     for i, (label, values) in enumerate(
         ((_("ROI"), sim.roi), (_("NPV"), sim.npv), (_("Payback (months)"), sim.payback_months)),
         start=1,
