@@ -5,9 +5,12 @@ deals table has no `name` column gains it when opened."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import duckdb
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crmroi.ingest.pipeline import import_files
 from crmroi.store import Store
@@ -143,3 +146,48 @@ def test_an_older_postgres_workspace_gains_the_deal_title_column(tmp_path: Path)
             undo_batch(store, second.batch_id)
             amounts = {r["deal_id"]: r["amount"] for r in store.to_arrow("deals").to_pylist()}
             assert amounts["101"] == 25000.0
+
+
+TITLE_MAPPING = """
+source_system: t
+tables:
+  - entity: deals
+    files: ["deals*"]
+    columns: {deal_id: ID, name: Title}
+    constants: {is_won: false}
+  - entity: activities
+    files: ["acts*"]
+    columns:
+      activity_id: ID
+      occurred_at: Date
+      deal_id: {names: [Deal]}
+    constants: {kind: call}
+"""
+
+titles = st.text(alphabet="aAbB ßẞ", min_size=1, max_size=5).filter(lambda t: t.strip() != "")
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(deal_titles=st.lists(titles, min_size=1, max_size=6), named=st.lists(titles, max_size=6))
+def test_titles_link_exactly_as_a_plain_reference(deal_titles: list[str], named: list[str]) -> None:
+    """An activity links to the one deal whose title equals its name ignoring case and
+    repeated spaces; to none when no deal or several deals have it (a dict, by hand)."""
+    key = lambda t: " ".join(t.split()).casefold()  # noqa: E731
+    owners: dict[str, list[str]] = {}
+    for i, t in enumerate(deal_titles):
+        owners.setdefault(key(t), []).append(f"D{i}")
+    expected = {
+        f"A{j}": owners[key(t)][0] if len(owners.get(key(t), [])) == 1 else None
+        for j, t in enumerate(named)
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        mapping = write(folder / "m.yaml", TITLE_MAPPING)
+        deals = ["ID,Title", *(f'D{i},"{t}"' for i, t in enumerate(deal_titles))]
+        acts = ["ID,Date,Deal", *(f'A{j},2024-01-0{1 + j % 9},"{t}"' for j, t in enumerate(named))]
+        files = [write(folder / "deals.csv", "\n".join(deals) + "\n")]
+        if named:
+            files.append(write(folder / "acts.csv", "\n".join(acts) + "\n"))
+        with Store.open(folder / "ws", create=True) as store:
+            import_files(store, files, mapping=mapping)
+            assert linked(store) == expected
