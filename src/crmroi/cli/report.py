@@ -13,6 +13,12 @@ from crmroi.cli.app import app, console, err_console
 from crmroi.languages import LANGUAGES
 
 
+class MoneyUnits(StrEnum):
+    standard = "standard"
+    toman = "toman"
+    wan = "wan"
+
+
 class PageSize(StrEnum):
     a4 = "A4"
     letter = "Letter"
@@ -34,6 +40,14 @@ def report(
         typer.Option(help="Workspace: KPIs, attribution, lead sources, actuals, measured changes."),
     ] = None,
     lang: Annotated[Language, typer.Option(help="Language of the report.")] = ENGLISH,
+    money_units: Annotated[
+        MoneyUnits,
+        typer.Option(
+            help="Amounts in the HTML and PDF: as the currency (standard), rials as tomans "
+            "(toman: 1 toman = 10 rials), or zh amounts in 万/亿 (wan); the workbook keeps "
+            "the currency's own units."
+        ),
+    ] = MoneyUnits.standard,
     page_size: Annotated[PageSize, typer.Option(help="PDF page size.")] = PageSize.a4,
     simulate: Annotated[int, typer.Option(min=0, help="Monte Carlo runs (0: none).")] = 10_000,
     seed: Annotated[int, typer.Option(help="Seed of the simulation and the bootstrap.")] = 0,
@@ -63,7 +77,7 @@ def report(
         model = report_for(
             case,
             store,
-            lang=str(lang),
+            lang=str(lang) + ("" if money_units == MoneyUnits.standard else f"@{money_units}"),
             runs=simulate,
             seed=seed,
             bootstrap=bootstrap,

@@ -35,7 +35,12 @@ from babel import Locale
 from babel.dates import format_date, format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import (
+    format_compact_currency,
+    format_currency,
+    format_decimal,
+    format_percent,
+)
 
 from crmroi import messages
 from crmroi.calendars import solar_hijri_date, solar_hijri_month, solar_hijri_quarter
@@ -102,6 +107,10 @@ class Lang:
 
     code: str
     locale: Locale = field(repr=False)
+    money_units: str = ""
+    """'' (the currency's own), 'toman' (IRR amounts in tomans, 1 toman = 10 rials) or
+    'wan' (zh: large amounts in 万 and 亿, CLDR's short format); chosen as a modifier
+    of the language code: 'fa@toman', 'zh@wan'."""
 
     def gettext(self, message: str) -> str:
         """The translation of `message` (itself when the catalogue lacks it).
@@ -153,9 +162,18 @@ class Lang:
         return self.localise_digits(text.replace("%", symbols["percentSign"]))
 
     def money(self, value: float | None, currency: str, digits: int = 0) -> str:
-        """Money with the currency symbol where the locale puts it; '–' for no value."""
+        """Money with the currency symbol where the locale puts it; '–' for no value.
+
+        With `money_units`: rials as tomans ('۱۲٬۳۴۵ تومان' for 123,450 IRR), or a zh
+        amount of 10,000 or more in 万/亿 ('US$1.23亿' for 123,456,789 USD).
+        """
         if value is None or not math.isfinite(value):
             return "–"
+        if self.money_units == "toman" and currency == "IRR":
+            return self.gettext("%(amount)s toman") % {"amount": self.number(value / 10, digits)}
+        if self.money_units == "wan" and abs(value) >= 10_000:
+            text = format_compact_currency(value, currency, locale=self.locale, fraction_digits=2)
+            return self._native(text)
         pattern = self.locale.currency_formats["standard"].pattern.split(";")[0]
         if digits == 0:
             pattern = pattern.replace(".00", "")
@@ -304,12 +322,22 @@ class Lang:
         }
 
 
+MONEY_UNITS = {"toman": None, "wan": "zh"}
+"""Money display modifiers and the one language each needs (None: any language)."""
+
+
 def get_lang(code: str) -> Lang:
-    """The `Lang` for a language code of `LANGUAGES`."""
+    """The `Lang` for a language code of `LANGUAGES`, optionally with a money modifier
+    ('fa@toman': rials shown as tomans; 'zh@wan': large amounts in 万/亿)."""
     from crmroi.errors import ConfigurationError
 
-    if code not in LANGUAGES:
+    base, _, units = code.partition("@")
+    if base not in LANGUAGES:
         raise ConfigurationError(
             f"unknown language {code!r}; report languages are: {', '.join(LANGUAGES)}"
         )
-    return Lang(code, Locale.parse(LANGUAGES[code]))
+    if units and (units not in MONEY_UNITS or MONEY_UNITS[units] not in (None, base)):
+        raise ConfigurationError(
+            f"unknown money units {units!r} for {base}; 'toman' (any language, IRR) or 'wan' (zh)"
+        )
+    return Lang(base, Locale.parse(LANGUAGES[base]), units)
