@@ -67,14 +67,23 @@ def attribute(
     covariates: pd.DataFrame | None = None,
     placebo_months: int = PLACEBO_MONTHS,
     weighting: str = "the KPI's denominator",
+    clusters: Mapping[str, str] | None = None,
 ) -> Attribution:
-    """Estimate the CRM's effect on one KPI panel (see the module docstring)."""
+    """Estimate the CRM's effect on one KPI panel (see the module docstring).
+
+    `clusters` (difference in differences only): the team of each unit when units
+    are smaller than what goes live together (reps)."""
     chosen, reason = choose_method(go_live, has_covariates=covariates is not None)
     if method != "auto":
         chosen, reason = method, f"{method} requested"
     if chosen == "did":
         result = difference_in_differences(
-            panel, go_live, name=name, placebo_months=placebo_months, weighting=weighting
+            panel,
+            go_live,
+            name=name,
+            placebo_months=placebo_months,
+            weighting=weighting,
+            clusters=clusters,
         )
     else:
         series = company_series(check_panel(panel, name))

@@ -50,16 +50,19 @@ def _run(
     starts: np.ndarray,
     orders: list[tuple[float, ...]],
     shift: int = 0,
+    cluster: np.ndarray | None = None,
 ) -> list[Imputed | None]:
     """The estimator under each order of go-live months (None where not identified).
 
-    With `shift` > 0 (placebo), go-live is moved `shift` months earlier and rows
-    live under the order are left out.
+    An order gives a go-live month to each cluster (`cluster[unit]`; by default
+    each unit is its own cluster). With `shift` > 0 (placebo), go-live is moved
+    `shift` months earlier and rows live under the order are left out.
     """
     out: list[Imputed | None] = []
     codes = (period - period.min()).astype(np.int64)
+    of_row = unit if cluster is None else cluster[unit]
     for order in orders:
-        start = np.asarray(order, dtype=float)[unit]
+        start = np.asarray(order, dtype=float)[of_row]
         since = period - start
         keep = ~(since >= 0) if shift else np.ones(len(unit), dtype=bool)
         try:
@@ -101,8 +104,14 @@ def difference_in_differences(
     name: str,
     placebo_months: int = PLACEBO_MONTHS,
     weighting: str = "the KPI's denominator",
+    clusters: Mapping[str, str] | None = None,
 ) -> Attribution:
-    """The CRM's effect on a KPI from units going live at different times (see module)."""
+    """The CRM's effect on a KPI from units going live at different times (see module).
+
+    `clusters` maps each unit (e.g. a rep) to the group that goes live together (its
+    team): every unit of a cluster must share its go-live date, and the reorderings
+    give go-live dates to clusters. By default each unit is its own cluster.
+    """
     data = check_panel(panel, name)
     unknown = sorted(set(data["unit"]) - set(go_live))
     if unknown:
@@ -115,8 +124,20 @@ def difference_in_differences(
     y = data["value"].to_numpy(dtype=float)
     w = data["weight"].to_numpy(dtype=float)
     live = (period - starts[unit]) >= 0
-    orders = assignments([float(s) for s in starts])
-    runs = _run(np.column_stack([y, live.astype(float)]), unit, period, w, starts, orders)
+    cluster = None
+    cluster_starts = starts
+    if clusters is not None:
+        names, cluster = np.unique([str(clusters[u]) for u in unit_names], return_inverse=True)
+        cluster_starts = np.full(len(names), np.nan)
+        for c in range(len(names)):
+            mine = starts[cluster == c]
+            if not np.allclose(mine, mine[0], equal_nan=True):
+                raise AttributionError(f"{name}: units of {names[c]} have different go-live dates")
+            cluster_starts[c] = mine[0]
+    orders = assignments([float(s) for s in cluster_starts])
+    runs = _run(
+        np.column_stack([y, live.astype(float)]), unit, period, w, starts, orders, cluster=cluster
+    )
     actual = runs[0]
     if actual is None:
         raise AttributionError(
@@ -126,25 +147,29 @@ def difference_in_differences(
     theta = float(actual.overall[0])
     ci = _interval(runs, _overall, theta)
     usable_orders = sum(r is not None for r in runs)
-    clusters = len(unit_names)
+    n_clusters = len(cluster_starts)
     if ci is None:
         raise AttributionError(
-            f"{name}: only {usable_orders} orders of go-live over {clusters} teams: "
+            f"{name}: only {usable_orders} orders of go-live over {n_clusters} teams: "
             "too few to bound a 95% interval by randomisation inference"
         )
     counterfactual = float(actual.counterfactual[0])
+    if clusters is None:
+        rows, where = "team-months", "the teams not yet live in the same month"
+        dropped = "with no team left to compare"
+        who = f"{n_clusters} teams ({n_clusters} clusters)"
+    else:
+        rows = "unit-months"
+        where = "each unit's own months before go-live and the units not yet live"
+        dropped = "that cannot be imputed (no unit left to compare, or no month before go-live)"
+        who = f"{n_clusters} teams ({n_clusters} clusters of {len(unit_names)} units)"
     notes = [
-        f"imputation estimator (Borusyak, Jaravel & Spiess): {actual.used} live team-months "
-        f"compared with the teams not yet live in the same month"
-        + (
-            f"; {actual.dropped} live team-months with no team left to compare are left out"
-            if actual.dropped
-            else ""
-        ),
-        f"effect: mean over live team-months weighted by {weighting}",
+        f"imputation estimator (Borusyak, Jaravel & Spiess): {actual.used} live {rows} "
+        f"compared with {where}"
+        + (f"; {actual.dropped} live {rows} {dropped} are left out" if actual.dropped else ""),
+        f"effect: mean over live {rows} weighted by {weighting}",
         f"95% interval: randomisation inference over {usable_orders} orders in which the "
-        f"{clusters} teams ({clusters} clusters) could have gone live; "
-        "assumes the roll-out order was as good as random",
+        f"{who} could have gone live; assumes the roll-out order was as good as random",
     ]
     study_months, effects, lows, highs, weights = [], [], [], [], []
     for k in sorted(actual.by_horizon):
@@ -160,7 +185,7 @@ def difference_in_differences(
         placebo_live = (period - starts[unit] + placebo_months >= 0) & before
         values = np.column_stack([y, placebo_live.astype(float)])[before]
         pruns = _run(values, unit[before], period[before], w[before], starts, orders,
-                     shift=placebo_months)  # fmt: skip
+                     shift=placebo_months, cluster=cluster)  # fmt: skip
         if pruns[0] is not None:
             p0 = pruns[0]
             a = np.array([float(r.overall[0]) for r in pruns[1:] if r is not None])

@@ -39,7 +39,12 @@ WEIGHTING: dict[str, str] = {
     "sales_volume": "team-months equally",
     "won_deals": "team-months equally",
     "retention_rate": "customers at risk",
+    "admin_time_share": "hours",
 }
+# KPIs of a rep's own work, attributed rep by rep: each rep is compared with their own
+# months before go-live, so a rep leaving and being replaced does not move the team's
+# level; go-live dates and the reorderings of the interval stay by team.
+REP_UNITS: tuple[str, ...] = ("admin_time_share",)
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,19 @@ def attribute_workspace(
     if "retention_rate" in names:  # customer by customer: the monthly lapse rate
         lapses, gap = lapse_panel(store, unit)
         panel = pd.concat([panel[panel["kpi"] != "retention_rate"], lapses], ignore_index=True)
+    by_rep = [n for n in names if n in REP_UNITS]
+    rep_dates: dict[str, dt.date | None] = {}
+    rep_team: dict[str, str] = {}
+    if by_rep:
+        panel = panel[~panel["kpi"].isin(by_rep)]
+        rep_panel = kpi_panel(store, by_rep, unit="rep", exposure=exposure)
+        panel = pd.concat([panel, rep_panel], ignore_index=True)
+        rep_dates = unit_go_live(store, "rep", go_live)
+        reps = store.table("reps").select("rep_id", "team").execute()
+        rep_team = {
+            str(r.rep_id): str(r.team) if r.team is not None else str(r.rep_id)
+            for r in reps.itertuples(index=False)
+        }
     out: list[Attribution | Unavailable] = []
     for i, name in enumerate(names):
         if progress is not None:
@@ -143,11 +161,18 @@ def attribute_workspace(
                 "weight": weight,
             }
         )
-        frame = frame[frame["unit"].isin(list(dates))]
+        unit_dates, clusters = (rep_dates, rep_team) if name in REP_UNITS else (dates, None)
+        frame = frame[frame["unit"].isin(list(unit_dates))]
         weighting = WEIGHTING.get(name, "the KPI's denominator")
         try:
             result = attribute(
-                frame, dates, name=name, method=method, covariates=covariates, weighting=weighting
+                frame,
+                {u: unit_dates[u] for u in frame["unit"].unique()} if clusters else unit_dates,
+                name=name,
+                method=method,
+                covariates=covariates,
+                weighting=weighting,
+                clusters=clusters,
             )
             if name == "retention_rate" and gap is not None:
                 result = lapse_to_retention(result, gap)
