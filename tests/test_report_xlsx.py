@@ -138,4 +138,4 @@ def test_the_checks_sheet_equals_the_engine(workbook: Path, excel: Any) -> None:
     from tests.test_report_xlsx_inputs import _compare_checks
 
     book = (workbook, excel, openpyxl.load_workbook(workbook))
-    _compare_checks(book, {}, _renamed_case(), views={12: ("B", "C"), 36: ("D", "E")})
+    _compare_checks(book, {}, _renamed_case())

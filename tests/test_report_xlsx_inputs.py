@@ -107,9 +107,10 @@ def _compare(
         assert float(got[f"CASH FLOW'!{net}{t + 3}"]) == pytest.approx(w, abs=1e-6), t
         assert float(got[f"CASH FLOW'!{net_r}{t + 3}"]) == pytest.approx(w_r, abs=1e-6), t
     top = _row(flows, "PV of benefits")
-    # built at 12 months, the figures have one pair of columns: the horizon's
-    columns = {False: "B", True: "C"}
-    engine = {False: result.summary, True: result.summary_risk}
+    # the first year in B and C, the horizon in D and E
+    columns = {(0, False): "B", (0, True): "C", (1, False): "D", (1, True): "E"}
+    engine = {(0, False): result.short, (0, True): result.short_risk,
+              (1, False): result.summary, (1, True): result.summary_risk}  # fmt: skip
     names = ("pv_benefits", "pv_costs", "npv", "roi", "simple_roi", "irr", "payback_months",
              "discounted_payback_months")  # fmt: skip
     for key, summary in engine.items():
@@ -251,11 +252,8 @@ def _compare_checks(
     book: tuple[Path, Any, Any],
     edits: dict[str, float],
     case: Case,
-    views: dict[int, tuple[str, str]] | None = None,
 ) -> None:
-    """The checks sheet's rules, ROI five ways and TCO against the engine's for `case`;
-    `views`: months -> the columns of its plain and risk-adjusted ROI (default: the
-    horizon's in B and C)."""
+    """The checks sheet's rules, ROI five ways and TCO against the engine's for `case`."""
     path, excel, wb = book
     inputs = {f"'[{path.name}]INPUTS'!{cell}": v for cell, v in edits.items()}
     got = _values(excel.calculate(inputs=inputs))
@@ -283,7 +281,8 @@ def _compare_checks(
             share = pv / result.short.pv_benefits
             assert float(value(f"E{row[0].row}")) == pytest.approx(share, rel=1e-9)
     assert sorted(seen) == sorted((c.rule, c.subject) for c in result.checks)
-    for h, (plain, risk) in (views or {case.horizon_months: ("B", "C")}).items():
+    views = ((min(12, case.horizon_months), "B", "C"), (case.horizon_months, "D", "E"))
+    for h, plain, risk in views:
         for i, way in enumerate(result.roi_ways[h][False]):
             r = rows["ROI five ways"] + 2 + i
             for col, risky in ((plain, False), (risk, True)):

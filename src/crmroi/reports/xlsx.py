@@ -38,6 +38,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
+from crmroi.finance.simulation import SHORT_HORIZON
 from crmroi.ingest.rejects import neutralise_formula
 from crmroi.reports.i18n import get_lang
 from crmroi.reports.labels import input_label
@@ -52,6 +53,7 @@ __all__ = ["default_months", "write_xlsx"]
 
 PARAMS = ("discount_rate", "monthly_rate", "horizon_months", "users", "go_live_month")
 MAX_MONTHS = 240  # the longest horizon a case may have (`crmroi.finance.case.Case`)
+SHORT = SHORT_HORIZON  # months of the first-year view
 
 
 def text(ws: Worksheet, row: int, col: int, value: object, fmt: Any = None) -> None:
@@ -322,15 +324,14 @@ class _Book:
         _ = self._
         top = last + 3
         ws.write_string(top, 0, _("Figures (formulas over the columns above)"), self.bold)
-        horizons = [h for h in self.model.horizons]
-        heads = []
-        for h in horizons:
-            heads += [(h, False), (h, True)]
+        # the first year (12 months, or the horizon when shorter) and the horizon, both
+        # following the horizon cell, so a lengthened horizon has both views
+        heads: list[tuple[int | None, bool]] = [(SHORT, False), (SHORT, True)]
+        heads += [(None, False), (None, True)]
         self.layout.top, self.layout.heads = top, heads
         horizon = self.cells["horizon_months"]
         for k, (h, risky) in enumerate(heads):
-            # the columns follow the horizon cell: 12 months (or fewer) and the horizon
-            count = horizon if h == self.model.horizon_months else f"MIN({h},{horizon})"
+            count = horizon if h is None else f"MIN({h},{horizon})"
             label = f" {_('months')}" + (f", {_('risk adjusted')}" if risky else "")
             label = label.replace('"', "'")
             ws.write_formula(top + 1, k + 1, f'={count}&"{label}"', self.head)
@@ -343,7 +344,7 @@ class _Book:
             ws.write_string(top + 2 + i, 0, label)
         disc = col["discount"]
         for k, (h, risky) in enumerate(heads):
-            end = last if h == self.model.horizon_months else first + h
+            end = last if h is None else first + min(h, self.months)
             b, c_ = ("benefits_r", "costs_r") if risky else ("benefits", "costs")
 
             def rng(c: int, end: int = end) -> str:
@@ -366,7 +367,7 @@ class _Book:
             full = len(heads) - 1 if risky else len(heads) - 2  # the horizon's column
             cums = ("cum_r", "cum_r_disc") if risky else ("cum", "cum_disc")
             for i, (key, cum) in enumerate(zip((net, f"{net}_disc"), cums, strict=True)):
-                if h == self.model.horizon_months:
+                if h is None:
                     ws.write_formula(top + 8 + i, x, paybacks[key], self.factor)
                     continue
                 # a shorter view: never when the cumulative flow is negative at its end,

@@ -53,7 +53,8 @@ class Layout:
     last: int = 0
     top: int = 0
     col: dict[str, int] = field(default_factory=dict)
-    heads: list[tuple[int, bool]] = field(default_factory=list)
+    heads: list[tuple[int | None, bool]] = field(default_factory=list)
+    """Figure columns: (12, risk adjusted) for the first year, (None, ...) the horizon."""
     inputs: list[dict[str, str]] = field(default_factory=list)
     """Per line: input name -> its most-likely cell."""
     risks: list[str] = field(default_factory=list)
@@ -66,7 +67,7 @@ class Layout:
 
     def rows(self, c: int, months: int | None = None) -> str:
         """Column `c` over months 0..`months` (None: every month laid out)."""
-        end = self.last if months is None else self.first + months
+        end = self.last if months is None else self.first + min(months, self.last - self.first)
         name = xl_col_to_name(c, True)
         return f"{name}${self.first + 1}:{name}${end + 1}"
 
@@ -243,7 +244,7 @@ class _Writer:
             ws.write_string(row, c, formula)
             ws.write_string(row, c + 1, source)
             for k, (h, risky) in enumerate(lay.heads):
-                months = None if h == self.model.horizon_months else h
+                months = h
                 fig = [self.flow(lay.figure(i, k)) for i in range(5)]
                 b, cs = ("benefits_r", "costs_r") if risky else ("benefits", "costs")
                 sum_b = f"SUM({self.flow(lay.rows(lay.col[b], months))})"
