@@ -47,6 +47,8 @@ benefits:
   - {name: admin, kind: time_saved, admin_share: 0.3, change: -0.05, loaded_hourly_cost: 40}
   - {name: kept, kind: retention, customers: 300, revenue_per_customer: 200,
      gross_margin: 0.4, change: 0.03, ramp_months: 4, risk_adjustment: 0.3}
+  - {name: faster, kind: sales_cycle, monthly_revenue: 50000, gross_margin: 0.4, change: -0.1}
+  - {name: margin, kind: margin, monthly_revenue: 50000, gross_margin: 0.4, change: 0.01}
 do_nothing:
   - {name: spreadsheets, amount: 1500, start_month: 2, growth: 0.2}
 """
@@ -316,6 +318,11 @@ def test_checks_follow_the_inputs(book: tuple[Path, Any, Any]) -> None:
     _compare_checks(book, {cell: 0.05}, _with_benefit(case, 0, change=0.05))
     cell = _input(wb, "Horizon (months)", col="B")
     _compare_checks(book, {cell: 17}, _case(horizon_months=17))
+    # a margin up 3 points on 40% is +7.5%, above the +5% ceiling; a faster cycle
+    # moves the revenue drivers' sum
+    edits = {_input(wb, "margin", "change"): 0.03, _input(wb, "faster", "change"): -0.4}
+    changed = _with_benefit(_with_benefit(case, 4, change=0.03), 3, change=-0.4)
+    _compare_checks(book, edits, changed)
 
 
 ACTUALS = """
