@@ -1,0 +1,340 @@
+"""Pipeline forecast: expected won revenue by month for the next `months` months, and
+its accuracy back-tested on the history.
+
+At a date t the forecast of calendar month m (1 = the month after t's month) is the
+sum of two parts:
+
+- **open deals** (created on or before t, not closed by t): amount x P(win) x
+  P(close in month m | open at its age). P(win) is the scoring model's calibrated
+  logistic probability (`crmroi.improve.models.LogisticScorer`) times an age
+  factor: the win rate of closed deals whose cycle outlasted the deal's age over the
+  win rate of all closed deals (a deal still open after 120 days is less likely to
+  be won than a fresh one). The timing is the measured cycle length of won deals
+  longer than the deal's age and of its size (terciles of won amounts: big deals
+  take longer). The model, the factor and the cycles learn from the
+  deals created at least `SETTLED_DAYS` before t and closed by t: with younger
+  deals, only the quickly closed ones would be seen, and cycles would look short;
+- **deals not yet created**: the mean, over the 12 latest origins whose month m is
+  over by t, of the won revenue in month m from deals created after that origin.
+
+The interval (80%) adds the open deals' Bernoulli variances and the spread of the
+not-yet-created part across origins, normal approximation.
+
+The back-test repeats this at the first day of each month, with only what was known
+then (deals closed by then train the model and give the cycle lengths), and scores
+each forecast month with the `forecast_accuracy` KPI's rule, 1 - |actual -
+forecast| / actual, beside a naive forecast (the mean won revenue of the three
+months before the origin) and the share of actual months inside the interval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmroi.errors import UserError
+
+__all__ = ["Backtest", "Forecast", "backtest", "forecast_pipeline"]
+
+Z80 = 1.2815515655446004  # the standard normal's 90th percentile
+RUN_RATE_ORIGINS = 12
+SETTLED_DAYS = 120  # deals created this long before t train the model and give the cycles
+SIZE_CLASSES = 3
+REFIT_MONTHS = 3  # the back-test refits the model every this many origins
+AGE_BUCKETS = (0, 15, 30, 60, 90, 180, 365, 100_000)  # days
+
+
+class NotEnoughPipeline(UserError):
+    """Too little closed history to forecast from."""
+
+
+@dataclass
+class ForecastMonth:
+    """One forecast month: expected won revenue from open and not-yet-created deals."""
+
+    month: pd.Timestamp
+    open_deals: float
+    new_deals: float
+    low: float
+    high: float
+
+    @property
+    def expected(self) -> float:
+        return self.open_deals + self.new_deals
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "month": self.month.date().isoformat(),
+            "expected": self.expected,
+            "open_deals": self.open_deals,
+            "new_deals": self.new_deals,
+            "low": self.low,
+            "high": self.high,
+        }
+
+
+@dataclass
+class Forecast:
+    """The forecast made at `as_of` (open deals, their weighted amount and the months)."""
+
+    as_of: pd.Timestamp
+    open_count: int
+    open_amount: float
+    months: list[ForecastMonth]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "open_deals": self.open_count,
+            "open_amount": self.open_amount,
+            "interval": "80%",
+            "months": [m.to_json() for m in self.months],
+        }
+
+
+def _month(ts: pd.Timestamp, k: int = 0) -> pd.Timestamp:
+    return (ts.to_period("M") + k).to_timestamp()
+
+
+def _won_by_month(deals: pd.DataFrame) -> pd.Series:
+    won = deals[deals["is_won"].fillna(False).astype(bool) & deals["closed_at"].notna()]
+    return won.groupby(won["closed_at"].dt.to_period("M"))["amount"].sum()
+
+
+@dataclass
+class _History:
+    """Deals with their features and logistic scores prepared once."""
+
+    deals: pd.DataFrame
+    features: pd.DataFrame = field(repr=False)
+
+
+def _prepare(frames: dict[str, pd.DataFrame]) -> _History:
+    from crmroi.improve.features import deal_examples
+
+    deals = frames["deals"].dropna(subset=["created_at"]).reset_index(drop=True)
+    deals = deals.assign(amount=deals["amount"].astype(float).fillna(0.0))
+    examples = deal_examples(
+        deals,
+        frames.get("accounts"),
+        frames.get("reps"),
+        frames.get("orders"),
+        pd.Timestamp(deals["created_at"].max()),
+    )
+    return _History(deals, examples.features)
+
+
+def _size_classes(won_amounts: np.ndarray) -> Any:
+    """Deal size classes (terciles of won amounts): bigger deals take longer to close,
+    so the timing of money follows the cycles of deals of the same size."""
+    cuts = np.quantile(won_amounts, [1 / 3, 2 / 3]) if len(won_amounts) else np.zeros(2)
+
+    def classify(amounts: np.ndarray) -> np.ndarray:
+        return np.searchsorted(cuts, amounts, side="right")
+
+    return classify
+
+
+def _fit(h: _History, closed: np.ndarray) -> Any:
+    """The calibrated logistic model fitted on the `closed` deals."""
+    from crmroi.improve.models import LogisticScorer
+
+    y = h.deals["is_won"].fillna(False).astype(bool)[closed].astype(float)
+    if y.nunique() < 2 or closed.sum() < 30:
+        raise NotEnoughPipeline(
+            f"fewer than 30 closed deals created {SETTLED_DAYS}+ days before the forecast, "
+            "or none of them won or lost: no pipeline forecast"
+        )
+    return LogisticScorer().fit(h.features[closed], y)
+
+
+def _forecast(h: _History, t: pd.Timestamp, months: int, model: Any = None) -> Forecast:
+    d = h.deals
+    closed_at = d["closed_at"]
+    known_closed = (d["is_closed"].fillna(False).astype(bool) & (closed_at <= t)).to_numpy()
+    created = (d["created_at"] <= t).to_numpy()
+    open_ = created & ~known_closed
+    settled = (d["created_at"] <= t - pd.Timedelta(days=SETTLED_DAYS)).to_numpy()
+    closed = known_closed & settled
+    won = d["is_won"].fillna(False).astype(bool).to_numpy() & closed
+    cycle = (closed_at - d["created_at"]).dt.days.to_numpy(dtype=float)
+    if model is None:
+        model = _fit(h, closed)
+    p_model = (
+        np.asarray(model.predict_proba(h.features[open_]), dtype=float)
+        if open_.any()
+        else np.zeros(0)
+    )
+    age = (t - d["created_at"][open_]).dt.days.to_numpy(dtype=float)
+    base_rate = won.sum() / closed.sum()
+    bucket = np.searchsorted(AGE_BUCKETS, age, side="right") - 1
+    factor = np.ones(len(age))
+    for b in np.unique(bucket):
+        lo = AGE_BUCKETS[b]
+        outlasted = closed & (cycle > lo)
+        if outlasted.sum() >= 20 and base_rate > 0:
+            factor[bucket == b] = (won & outlasted).sum() / outlasted.sum() / base_rate
+    p_win = np.clip(p_model * factor, 0.0, 1.0)
+    amount = d["amount"].to_numpy(dtype=float)[open_]
+    start = _month(t, 1)
+    day_ns = 86_400 * 10**9
+    edges = np.array([_month(t, 1 + k).value for k in range(months + 1)], dtype=np.int64)
+    born = d["created_at"][open_].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    size_of = _size_classes(d["amount"].to_numpy(dtype=float)[won])
+    classes = size_of(d["amount"].to_numpy(dtype=float))
+    pooled = np.sort(cycle[won])
+    cycles = []
+    for c in range(SIZE_CLASSES):
+        own = np.sort(cycle[won & (classes == c)])
+        cycles.append(own if len(own) >= 30 else pooled)
+    open_part = np.zeros(months)
+    open_var = np.zeros(months)
+    for a, p, amt, c0, c in zip(age, p_win, amount, born, classes[open_], strict=True):
+        won_cycles = cycles[c]
+        longer = won_cycles[np.searchsorted(won_cycles, a, side="right") :]
+        if not len(longer) or p <= 0:
+            continue
+        close = c0 + (longer * day_ns).astype(np.int64)
+        counts = np.histogram(close, bins=edges)[0]
+        q = p * counts / len(longer)
+        open_part += amt * q
+        open_var += amt * amt * q * (1.0 - q)
+    new_part, new_var = _not_yet_created(d, t, months)
+    out = []
+    for k in range(months):
+        sd = float(np.sqrt(open_var[k] + new_var[k]))
+        mean = open_part[k] + new_part[k]
+        out.append(
+            ForecastMonth(
+                _month(start, k),
+                float(open_part[k]),
+                float(new_part[k]),
+                max(0.0, mean - Z80 * sd),
+                mean + Z80 * sd,
+            )
+        )
+    return Forecast(t, int(open_.sum()), float(amount.sum()), out)
+
+
+def _not_yet_created(d: pd.DataFrame, t: pd.Timestamp, months: int) -> tuple[np.ndarray, ...]:
+    """Mean and variance (across origins) of the won revenue in month k after an origin
+    from deals created after it, over the latest origins whose month k is over by t."""
+    won = d[d["is_won"].fillna(False).astype(bool) & d["closed_at"].notna()]
+    won = won[won["closed_at"] <= t]
+    mean = np.zeros(months)
+    var = np.zeros(months)
+    for k in range(months):
+        values = []
+        for j in range(RUN_RATE_ORIGINS):
+            origin = _month(t, -(k + 1) - j)
+            lo, hi = _month(origin, 1 + k), _month(origin, 2 + k)
+            if hi > _month(t, 1) or origin < _month(d["created_at"].min(), 1):
+                continue
+            rows = won[
+                (won["created_at"] >= _month(origin, 1))
+                & (won["closed_at"] >= lo)
+                & (won["closed_at"] < hi)
+            ]
+            values.append(float(rows["amount"].sum()))
+        if values:
+            mean[k] = float(np.mean(values))
+            var[k] = float(np.var(values, ddof=1)) if len(values) > 1 else 0.0
+    return mean, var
+
+
+def forecast_pipeline(
+    frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, months: int = 6
+) -> Forecast:
+    """The forecast at `as_of` of the next `months` calendar months (see the module doc)."""
+    return _forecast(_prepare(frames), as_of, months)
+
+
+@dataclass
+class Backtest:
+    """Forecasts made at past month starts scored against what was won."""
+
+    rows: pd.DataFrame
+    """origin, month, horizon (1..), forecast, low, high, actual, naive."""
+
+    def by_horizon(self) -> pd.DataFrame:
+        """Per horizon: forecasts, mean accuracy (1 - |actual - forecast| / actual), the
+        naive forecast's, bias (mean (forecast - actual) / actual), interval coverage."""
+        r = self.rows[self.rows["actual"] > 0]
+        err = (r["forecast"] - r["actual"]) / r["actual"]
+        naive = (r["naive"] - r["actual"]) / r["actual"]
+        inside = (r["actual"] >= r["low"]) & (r["actual"] <= r["high"])
+        g = pd.DataFrame(
+            {
+                "horizon": r["horizon"],
+                "accuracy": 1.0 - err.abs(),
+                "naive_accuracy": 1.0 - naive.abs(),
+                "bias": err,
+                "inside": inside.astype(float),
+            }
+        ).groupby("horizon")
+        out = g.mean()
+        out.insert(0, "forecasts", g.size())
+        return out.rename(columns={"inside": "coverage"}).reset_index()
+
+    def to_json(self) -> dict[str, Any]:
+        rows = self.rows.assign(
+            origin=self.rows["origin"].dt.date.astype(str),
+            month=self.rows["month"].dt.date.astype(str),
+        )
+        return {
+            "accuracy_rule": "1 - |actual - forecast| / actual (the forecast_accuracy KPI's)",
+            "by_horizon": self.by_horizon().to_dict(orient="records"),
+            "forecasts": rows.to_dict(orient="records"),
+        }
+
+
+def backtest(
+    frames: dict[str, pd.DataFrame],
+    months: int = 6,
+    first_origin: pd.Timestamp | None = None,
+    last_origin: pd.Timestamp | None = None,
+) -> Backtest:
+    """Forecasts at every month start from `first_origin` (default: 12 months after the
+    first closed deal) to `last_origin` (default: the last whose first month is complete)."""
+    h = _prepare(frames)
+    d = h.deals
+    first_month = _month(d["closed_at"].min())
+    end = d["closed_at"].max()
+    first = first_origin or _month(first_month, 12)
+    last = last_origin or _month(end, -1)
+    won = _won_by_month(d)
+    rows = []
+    t = first
+    model = None
+    n = 0
+    while t <= last:
+        at = t - pd.Timedelta(microseconds=1)
+        if n % REFIT_MONTHS == 0:
+            settled = (d["created_at"] <= at - pd.Timedelta(days=SETTLED_DAYS)).to_numpy()
+            closed = d["is_closed"].fillna(False).astype(bool) & (d["closed_at"] <= at)
+            model = _fit(h, closed.to_numpy() & settled)
+        n += 1
+        f = _forecast(h, at, months, model)
+        prev = [float(won.get((t.to_period("M") - j), 0.0)) for j in (1, 2, 3)]
+        for k, m in enumerate(f.months):
+            if _month(m.month, 1) > end.normalize() + pd.Timedelta(days=1):
+                break  # the month is not over in the data
+            rows.append(
+                {
+                    "origin": t,
+                    "month": m.month,
+                    "horizon": k + 1,
+                    "forecast": m.expected,
+                    "low": m.low,
+                    "high": m.high,
+                    "actual": float(won.get(m.month.to_period("M"), 0.0)),
+                    "naive": float(np.mean(prev)),
+                }
+            )
+        t = _month(t, 1)
+    if not rows:
+        raise NotEnoughPipeline("the history is too short for a back-test")
+    return Backtest(pd.DataFrame(rows))
