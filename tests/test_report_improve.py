@@ -64,6 +64,13 @@ def test_sections_are_the_commands_figures(
     kp = key_person_risk(frames, day)
     assert fu.key_person is not None and fu.key_person.at_risk == kp.current_at_risk
     assert fu.key_person.exposed_a_year == kp.exposed_a_year
+    from crmroi.improve.pipeline import forecast_pipeline
+
+    pf = sections.forecast
+    assert pf is not None and sections.forecast_reason is None
+    f = forecast_pipeline(frames, day, 6)
+    assert [r.expected for r in pf.months] == [m.expected for m in f.months]
+    assert pf.origins == 6 and [r.horizon for r in pf.backtest] == list(range(1, 7))
     clv = sections.clv
     assert clv is not None and sections.clv_reason is None
     fit = orders_lifetime_value(frames, day)
@@ -101,6 +108,7 @@ def test_sections_render_in_html_and_xlsx(sections: Improvements, tmp_path: Path
         assert f'id="{section}"' in page
     assert 'id="clv-segments"' in page and "Gamma-Gamma" in page
     assert 'id="key-person"' in page and "Key-person risk:" in page
+    assert 'id="forecast-table"' in page and 'id="forecast-backtest"' in page
     book = openpyxl.load_workbook(write_report(model, tmp_path / "r.xlsx"))
     for sheet in ("Lead scoring", "Segments", "Follow-ups", "Lifetime value"):
         assert sheet in book.sheetnames

@@ -27,13 +27,16 @@ from crmroi.finite import finite
 from crmroi.reports.i18n import N_, Lang
 from crmroi.reports.labels import followup_label
 from crmroi.reports.model import (
+    BacktestRow,
     ClvComparison,
     ClvSegmentRow,
     ClvSummary,
     FollowupRow,
     FollowupSummary,
+    ForecastRow,
     Improvements,
     KeyPersonMoney,
+    PipelineSummary,
     ScoredRecord,
     ScoringEvaluation,
     ScoringSection,
@@ -57,6 +60,7 @@ FRAMES = ("reps", "accounts", "leads", "deals", "activities", "orders")
 """The canonical tables the sections read."""
 TOP = 10
 STALE_DAYS = 14
+FORECAST_ORIGINS = 6
 HOT_THRESHOLD = 0.3
 CLV_HORIZON_WEEKS = 52.0
 MIN_SEGMENT_ACCOUNTS = 10
@@ -116,6 +120,45 @@ class ImprovementResults:
     followups_reason: Reason | None = None
     clv: ClvSummary | None = None
     clv_reason: Reason | None = None
+    forecast: PipelineSummary | None = None
+    forecast_reason: Reason | None = None
+
+
+def fit_forecast(frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, out: Any) -> None:
+    """Fill `out`'s pipeline forecast (six months) and its back-test over the last
+    `FORECAST_ORIGINS` month starts (the report's cheap setting; `crmroi forecast` runs
+    every origin)."""
+    from crmroi.improve.pipeline import backtest, forecast_pipeline
+
+    try:
+        f = forecast_pipeline(frames, as_of, 6)
+        last = (as_of.to_period("M") - 1).to_timestamp()
+        first = (as_of.to_period("M") - FORECAST_ORIGINS).to_timestamp()
+        b = backtest(frames, 6, first_origin=first, last_origin=last)
+    except UserError as exc:
+        out.forecast_reason = Reason(str(exc))
+        return
+    out.forecast = PipelineSummary(
+        as_of=as_of.date(),
+        open_deals=f.open_count,
+        open_amount=f.open_amount,
+        months=[
+            ForecastRow(m.month.date(), m.expected, m.open_deals, m.new_deals, m.low, m.high)
+            for m in f.months
+        ],
+        origins=int(b.rows["origin"].nunique()),
+        backtest=[
+            BacktestRow(
+                int(r["horizon"]),
+                int(r["forecasts"]),
+                float(r["accuracy"]),
+                float(r["naive_accuracy"]),
+                float(r["bias"]),
+                float(r["coverage"]),
+            )
+            for r in b.by_horizon().to_dict(orient="records")
+        ],
+    )
 
 
 def fit_scoring(
@@ -326,6 +369,10 @@ def fit_improvements(
     fit_segments(frames, day, out)
     fit_followups(frames, day, lead_scores, out)
     fit_clv(frames, day, out, clv_fit, clv_used_by, case_inputs)
+    if len(frames["deals"]):
+        fit_forecast(frames, day, out)
+    else:
+        out.forecast_reason = Reason(N_("the workspace has no deals"))
     return out
 
 
@@ -366,6 +413,8 @@ def label_improvements(results: ImprovementResults, lang: Lang) -> Improvements:
         followups_reason=text(results.followups_reason),
         clv=results.clv,
         clv_reason=text(results.clv_reason),
+        forecast=results.forecast,
+        forecast_reason=text(results.forecast_reason),
     )
 
 

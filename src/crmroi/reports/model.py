@@ -421,6 +421,44 @@ class FollowupSummary:
 
 
 @dataclass(frozen=True)
+class ForecastRow:
+    """One forecast month (`crmroi.improve.pipeline`): expected won revenue, its open-deal
+    and not-yet-created parts and the 80% interval (money)."""
+
+    month: dt.date
+    expected: float
+    open_deals: float
+    new_deals: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class BacktestRow:
+    """The back-test at one horizon: forecasts scored, mean accuracy (1 - |actual -
+    forecast| / actual), the naive run rate's, bias and interval coverage (fractions)."""
+
+    horizon: int
+    forecasts: int
+    accuracy: float
+    naive_accuracy: float
+    bias: float
+    coverage: float
+
+
+@dataclass(frozen=True)
+class PipelineSummary:
+    """The pipeline forecast at `as_of` and its back-test over `origins` month starts."""
+
+    as_of: dt.date
+    open_deals: int
+    open_amount: float
+    months: list[ForecastRow]
+    origins: int
+    backtest: list[BacktestRow]
+
+
+@dataclass(frozen=True)
 class KeyPersonMoney:
     """Key-person risk (`crmroi.improve.key_person`): revenue of the last 365 days resting
     on one current rep, all revenue, reps' departures a year (fraction) and the revenue
@@ -490,6 +528,8 @@ class Improvements:
     followups_reason: str | None = None
     clv: ClvSummary | None = None
     clv_reason: str | None = None
+    forecast: PipelineSummary | None = None
+    forecast_reason: str | None = None
 
 
 @dataclass
