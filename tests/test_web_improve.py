@@ -25,7 +25,7 @@ from tests.web_support import client, login, make_app
 
 RUNS, BOOTSTRAP = 200, 20
 HTMX = {"accept": "text/html", "hx-request": "true"}
-SECTIONS = ("scoring", "segments", "clv")
+SECTIONS = ("scoring", "segments", "clv", "forecast")
 
 
 class Missing(Exception):
@@ -182,6 +182,23 @@ def test_clv_equals_the_report(viewer: Any, report: Improvements) -> None:
         assert f'data-segment="{g.segment}"' in page
 
 
+def test_forecast_equals_the_report(viewer: Any, report: Improvements) -> None:
+    body = viewer.get("/api/v1/forecast").json()
+    pf = report.forecast
+    assert pf is not None, report.forecast_reason
+    assert body["available"] and body["open_deals"] == pf.open_deals
+    assert [m["month"] for m in body["months"]] == [m.month.isoformat() for m in pf.months]
+    for got, want in zip(body["months"], pf.months, strict=True):
+        assert close(got["expected"], want.expected) and close(got["low"], want.low)
+    assert [r["horizon"] for r in body["backtest"]] == [r.horizon for r in pf.backtest]
+    for got, want in zip(body["backtest"], pf.backtest, strict=True):
+        assert close(got["accuracy"], want.accuracy)
+    page = viewer.get("/dashboard/improve/forecast", headers=HTMX).text
+    fmt = Fmt()
+    assert f'data-field="expected">{fmt.money(pf.months[0].expected)}<' in page
+    assert f'data-field="accuracy">{fmt.pct(pf.backtest[0].accuracy)}<' in page
+
+
 def test_sections_are_cached_per_data_version(app: FastAPI, viewer: Any) -> None:
     viewer.get("/api/v1/clv")
     version = app.state.crmroi.access.data_version()
@@ -209,7 +226,7 @@ def test_bad_query_values_are_client_errors(viewer: Any, url: str) -> None:
 def test_unknown_sections_and_anonymous_clients(app: FastAPI, viewer: Any) -> None:
     assert viewer.get("/dashboard/improve/nothing", headers=HTMX).status_code == 404
     anonymous = client(app)
-    for url in ("/api/v1/scores", "/api/v1/segments", "/api/v1/clv"):
+    for url in ("/api/v1/scores", "/api/v1/segments", "/api/v1/clv", "/api/v1/forecast"):
         assert anonymous.get(url).status_code == 401
     page = anonymous.get("/dashboard/improve/scoring", headers={"accept": "text/html"})
     assert page.status_code == 303 and page.headers["location"].startswith("/login")
@@ -232,6 +249,9 @@ def test_an_empty_workspace_gives_the_reasons(tmp_path: Path) -> None:
         assert "Not scored: the workspace has no leads or deals" in pages["scoring"]
         assert "Not available: the workspace has no accounts" in pages["segments"]
         assert "Not available: the workspace has no orders" in pages["clv"]
+        assert "Not available: the workspace has no deals" in pages["forecast"]
+        forecast = viewer.get("/api/v1/forecast").json()
+        assert not forecast["available"] and forecast["reason"] == "the workspace has no deals"
         dashboard = viewer.get("/dashboard", headers={"accept": "text/html"}).text
         assert 'id="improve"' in dashboard
     finally:

@@ -130,6 +130,9 @@ def fit_forecast(frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, out: Any)
     every origin)."""
     from crmroi.improve.pipeline import backtest, forecast_pipeline
 
+    if not len(frames["deals"]):
+        out.forecast_reason = Reason(N_("the workspace has no deals"))
+        return
     try:
         f = forecast_pipeline(frames, as_of, 6)
         last = (as_of.to_period("M") - 1).to_timestamp()
@@ -369,10 +372,7 @@ def fit_improvements(
     fit_segments(frames, day, out)
     fit_followups(frames, day, lead_scores, out)
     fit_clv(frames, day, out, clv_fit, clv_used_by, case_inputs)
-    if len(frames["deals"]):
-        fit_forecast(frames, day, out)
-    else:
-        out.forecast_reason = Reason(N_("the workspace has no deals"))
+    fit_forecast(frames, day, out)
     return out
 
 
@@ -472,3 +472,13 @@ def add_clv(
     fit_clv(frames, as_of, results, fit, used_by, case_inputs)
     out.clv = results.clv
     out.clv_reason = label_improvements(results, lang).clv_reason
+
+
+def add_forecast(
+    frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, lang: Lang, out: Improvements
+) -> None:
+    """Fill `out`'s pipeline forecast section in `lang`."""
+    results = ImprovementResults(as_of=out.as_of)
+    fit_forecast(frames, as_of, results)
+    out.forecast = results.forecast
+    out.forecast_reason = label_improvements(results, lang).forecast_reason

@@ -1,4 +1,5 @@
-"""The dashboard's Improve area: lead scoring, ideal-customer segments, lifetime value.
+"""The dashboard's Improve area: lead scoring, ideal-customer segments, lifetime value,
+pipeline forecast.
 
 Each section is the report's own section (`crmroi.reports.improve`, the code behind
 `crmroi score | segments | clv` with the commands' defaults), computed on the
@@ -22,12 +23,13 @@ from crmroi.reports.i18n import N_
 from crmroi.reports.model import Improvements
 from crmroi.web.state import AppState
 
-Section = Literal["scoring", "segments", "clv"]
-SECTIONS: tuple[Section, ...] = ("scoring", "segments", "clv")
+Section = Literal["scoring", "segments", "clv", "forecast"]
+SECTIONS: tuple[Section, ...] = ("scoring", "segments", "clv", "forecast")
 TITLES: dict[str, str] = {
     "scoring": N_("Lead and deal scoring"),
     "segments": N_("Ideal-customer segments"),
     "clv": N_("Customer lifetime value"),
+    "forecast": N_("Pipeline forecast"),
 }
 SEGMENTS_PER_DIMENSION = 3
 """The best values of each dimension shown on the page (the API gives them all)."""
@@ -85,6 +87,8 @@ def build_section(
         report.add_scoring(frames, as_of, lang, out)
     elif name == "segments":
         report.add_segments(frames, as_of, lang, out)
+    elif name == "forecast":
+        report.add_forecast(frames, as_of, lang, out)
     else:
         report.add_clv(frames, as_of, lang, out, None, (), ())
     return out

@@ -1,5 +1,5 @@
 """`/api/v1` routes for what the dashboard shows: KPIs, series, ROI, sources, follow-ups,
-lead scores, ideal-customer segments and lifetime value.
+lead scores, ideal-customer segments, lifetime value and the pipeline forecast.
 
 Thin: validation here, figures from `crmroi.web.dashboard_data` (the core, cached).
 Unknown filter values are 400 with the allowed values, unknown names 404.
@@ -17,6 +17,7 @@ from crmroi.kpi import KPI_DEFINITIONS
 from crmroi.reports.improve import MIN_SEGMENT_ACCOUNTS, TOP
 from crmroi.web import dashboard_data as data
 from crmroi.web import dashboard_improve as improve
+from crmroi.web.api_forecast import ForecastOut
 from crmroi.web.api_models import (
     ClvOut,
     FiguresOut,
@@ -268,3 +269,11 @@ def clv(state: State, session: Viewer) -> ClvOut:
     Gamma-Gamma parameters, expected active customers and value per customer, by segment."""
     ws = data.workspace(state)
     return ClvOut.of(improve.section(state, ws.version, "clv"))
+
+
+@router.get("/forecast", response_model=ForecastOut)
+def forecast(state: State, session: Viewer) -> ForecastOut:
+    """Pipeline forecast as in `crmroi forecast` and the report: expected won revenue by
+    month for six months with an 80% interval, and the back-test's accuracy by horizon."""
+    ws = data.workspace(state)
+    return ForecastOut.of(improve.section(state, ws.version, "forecast"))
