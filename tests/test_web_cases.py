@@ -325,3 +325,27 @@ def test_odd_form_fields_never_give_a_server_error(app: FastAPI, analyst: TestCl
         for key, value in odd.items():
             response = analyst.post(path, data={**form, key: value}, headers=HTML)
             assert response.status_code in (200, 303, 400), (path, key, response.status_code)
+
+
+def test_case_page_and_api_show_checks_roi_ways_and_tco(app: FastAPI) -> None:
+    """The evaluated case's practitioners' checks, ROI five ways and TCO roll-up, as the
+    engine gives them, on the page and in /api/v1/cases/NAME."""
+    viewer = login(app, "viewer")
+    expected = evaluate_case(case_from_text(default_text(app)), None, runs=RUNS, seed=0)
+    results = viewer.get("/api/v1/cases/default").json()["results"]
+    assert {(c["rule"], c["passed"]) for c in results["checks"]} == {
+        (c.rule, c.passed) for c in expected.checks
+    }
+    ways = {w["kind"]: w for w in results["roi_ways"]}
+    assert set(ways) == {w.kind for w in expected.roi_ways[36][True]}
+    net = next(w for w in expected.roi_ways[36][True] if w.kind == "net_roi")
+    assert ways["net_roi"]["values"][3] == pytest.approx(net.value)  # 36 months, risk adj.
+    assert ways["net_roi"]["values"][3] == pytest.approx(expected.summary_risk.roi)
+    assert [w["kind"] for w in results["roi_ways"] if w["headline"]] == [expected.case.headline_roi]
+    assert expected.tco is not None
+    total = next(r for r in results["tco"] if r["group"] == "total")
+    assert total["horizon"] == pytest.approx(expected.tco.total)
+    assert total["first_year"] == pytest.approx(expected.tco.total_12)
+    page = viewer.get("/cases/default", headers=HTML).text
+    assert 'id="roi-ways"' in page and 'id="checks"' in page and 'id="tco"' in page
+    assert 'data-way="benefit_cost_ratio"' in page and 'data-group="total"' in page

@@ -25,6 +25,8 @@ from crmroi.errors import UserError
 from crmroi.finance.evaluate import CaseResult
 from crmroi.finance.summary import Summary
 from crmroi.finite import finite
+from crmroi.reports.model import TcoRow
+from crmroi.web.case_analysis import CaseCheck, RoiWay, case_checks, roi_ways, tco_lines
 from crmroi.web.case_library import SavedCase, case_from_text
 from crmroi.web.state import AppState
 
@@ -77,6 +79,12 @@ class CaseFigures:
     cumulative: list[float | None] = field(default_factory=list)
     cumulative_risk: list[float | None] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    checks: list[CaseCheck] = field(default_factory=list)
+    """The practitioners' rules applied to the case (`crmroi.web.case_analysis`)."""
+    roi_ways: list[RoiWay] = field(default_factory=list)
+    """ROI five ways, one value per entry of `figures`."""
+    tco: list[TcoRow] = field(default_factory=list)
+    """Total cost of ownership by IT / people / process, 12 months and the horizon."""
 
     def at(self, months: int, risk_adjusted: bool) -> Figures:
         """The figures at `months` (at most the horizon), before or after risk adjustment."""
@@ -93,9 +101,21 @@ class CaseFigures:
 
 
 def case_figures(result: CaseResult, name: str) -> CaseFigures:
-    """The editor's view of an evaluated case."""
+    """The editor's view of an evaluated case (checks, ROI ways and TCO in English)."""
+    from crmroi.reports.i18n import get_lang
+
     case = result.case
     sim = result.simulation
+    lang = get_lang("en")
+    columns = [
+        (s.horizon_months, risk)
+        for s, risk in (
+            (result.short, False),
+            (result.short_risk, True),
+            (result.summary, False),
+            (result.summary_risk, True),
+        )
+    ]
     return CaseFigures(
         name=name,
         title=case.name,
@@ -112,6 +132,9 @@ def case_figures(result: CaseResult, name: str) -> CaseFigures:
         cumulative=[finite(v) for v in np.cumsum(result.table.net())],
         cumulative_risk=[finite(v) for v in np.cumsum(result.table_risk.net())],
         warnings=[w.message for w in result.warnings],
+        checks=case_checks(result, lang),
+        roi_ways=roi_ways(result, columns, lang),
+        tco=tco_lines(result, lang),
     )
 
 
