@@ -36,6 +36,7 @@ def write_plan_actual(wb: Workbook, model: ReportModel, lang: Lang, text: Any) -
     ws.set_column(1, 6, 16)
     for col, title in enumerate((_("Line"), _("Plan"), _("Actual"), _("Variance"), "%")):
         ws.write_string(0, col, title, head)
+    ws.write_string(0, 6, _("Values of the case as built: they do not follow the Inputs sheet"))
     row = 1
     for r in pa.rows:
         sign = "+" if r.side == "benefit" else "−"
