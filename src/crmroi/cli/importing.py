@@ -30,7 +30,11 @@ def import_(
     workspace: WorkspaceArg,
     files: Annotated[list[Path], typer.Argument(help="CSV or XLSX exports to load.")],
     source: Annotated[
-        str, typer.Option(help="salesforce, hubspot, pipedrive, odoo, bitrix24, amocrm or generic.")
+        str,
+        typer.Option(
+            help="salesforce, hubspot, pipedrive, odoo, bitrix24, amocrm, generic, or baselines "
+            "(supplied baselines: monthly KPI values with their source)."
+        ),
     ] = "generic",
     mapping: Annotated[
         Path | None, typer.Option(help="YAML mapping file (required for generic).")

@@ -372,7 +372,7 @@ def generate_company(
 
     from crmroi.store.schema import TABLES
 
-    ordered = {name: tables[name] for name in TABLES}
+    ordered = {name: tables[name] for name in TABLES if name in tables}  # none supplied
     end = dt.date(2025, 12, 31)
     go_live = {t: _add_months(START, g) for t, g in zip(TEAMS, plan.go_live_month, strict=True)}
     truth = fx.truth_document(

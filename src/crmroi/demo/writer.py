@@ -35,6 +35,9 @@ def write_demo(store: Store, company: DemoCompany, folder: Path | None) -> dict[
             tx.execute(f'DELETE FROM "{name}" WHERE source_system = {ph}', ("demo",))
         tx.execute(f'DELETE FROM "{BATCHES_TABLE}" WHERE source_system = {ph}', ("demo",))
         for name in TABLES:
+            if name not in company.tables:  # supplied baselines: a demo has its history
+                counts[name] = 0
+                continue
             table = company.tables[name]
             tx.append(name, table)
             counts[name] = table.num_rows

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from crmroi.errors import InputFileError
+from crmroi.ingest.baselines import check_baselines
 from crmroi.ingest.columns import ValueCount
 from crmroi.ingest.currency import FxRates
 from crmroi.ingest.headers import check_duplicates, mapping_names
@@ -216,6 +217,7 @@ def _map_raw(
         rates=rates,
         columns_optional=columns_optional,
     )
+    table = check_baselines(table)  # supplied baselines: one value a month
     table.warnings = [*raw.warnings, *table.warnings]  # e.g. garbled-looking text
     header = [str(c) for c in raw.frame.columns]
     return _file_report(table, raw.path, raw.encoding, raw.delimiter, header), table

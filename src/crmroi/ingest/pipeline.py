@@ -18,6 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from crmroi.errors import CrmroiError, ImportAborted, MappingError, UserError
+from crmroi.ingest.baselines import refusal as baselines_refusal
 from crmroi.ingest.links import TARGETS, name_index, resolve_names
 from crmroi.ingest.mapped import (
     FileReport,
@@ -237,6 +238,10 @@ def commit_import(
             write_rejects_csv(report.rejects, target)
             report.rejects_path = target
     _refuse_all_refused(store, prepared, report)
+    whole = baselines_refusal([t for _, t in mapped])
+    if whole is not None:
+        _record_failure(store, batch_id, source_system, paths, started, whole)
+        raise UserError(whole)
     if strict and report.rejects:
         _record_failure(store, batch_id, source_system, paths, started, "rows refused")
         where = f"; see {report.rejects_path}" if report.rejects_path else ""

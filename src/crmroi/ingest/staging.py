@@ -110,8 +110,8 @@ def plan_stream(path: Path, mapping_file: MappingFile, entity: str | None) -> St
     if len(hinted) > 1 and len({t.entity for t in hinted}) == len(hinted):
         raise NotStreamable("one file, several tables")
     chosen = choose_table_mapping(mapping_file, path, stream.names, entity)
-    if chosen.entity == "fx_rates":
-        raise NotStreamable("fx_rates")
+    if chosen.entity in ("fx_rates", "supplied_baselines"):  # small; checked whole
+        raise NotStreamable(chosen.entity)
     settings = chosen.csv
     fixed = settings.encoding or settings.delimiter or settings.sheet or settings.header_row
     if first != settings and fixed:

@@ -7,6 +7,7 @@ with any bad cell is refused whole, so no half-understood row reaches the store.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -312,6 +313,16 @@ def mapping_text(value: object, mapping: TableMapping) -> str | None:
     return str(value)
 
 
+def _not_a_choice(col: Column, value: str) -> str:
+    """The reason a cell holding none of `col`'s choices is refused ({v}: the cell),
+    naming the closest valid value when one is close."""
+    close = difflib.get_close_matches(value, col.choices, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    if len(col.choices) > 12:
+        return f"{col.name} {{v!r}} is not a valid {col.name}{hint} ({len(col.choices)} valid)"
+    return f"{col.name} {{v!r}} is not one of {', '.join(col.choices)}{hint}"
+
+
 def _parse(
     col: Column,
     values: pd.Series,
@@ -329,9 +340,8 @@ def _parse(
             norm = text.str.casefold().str.replace(" ", "_", regex=False)
             norm = norm.str.replace("-", "_", regex=False)
             wrong = norm.notna() & ~norm.isin(col.choices).fillna(False).astype(bool)
-            refuse(
-                wrong, source, f"{col.name} {{v!r}} is not one of {', '.join(col.choices)}", text
-            )
+            for bad in pd.unique(norm[wrong]):
+                refuse(wrong & (norm == bad).fillna(False), source, _not_a_choice(col, bad), text)
             text = norm
         return _Cell(text, source)
     if col.kind in ("money", "number", "integer"):

@@ -120,6 +120,17 @@ CRM_COST_CATEGORIES = (
     "productivity_dip",
 )
 CREDIT_STATUSES = ("ok", "watch", "hold")
+# the KPI names a supplied baseline can be given for: every KPI of the registry
+# (`crmroi.kpi.definitions`; tests/test_supplied_baselines.py keeps the two in step,
+# the store does not import the KPI engine)
+SUPPLIED_KPIS = (
+    "sales_volume", "won_deals", "sales_per_rep", "avg_deal_size", "win_rate",
+    "sales_cycle_days", "forecast_accuracy", "relationship_concentration", "calls_inbound",
+    "calls_outbound", "calls_per_won_deal", "upsell_rate", "revenue_per_customer",
+    "lead_conversion_rate", "new_customer_revenue", "cac", "leads", "marketing_spend",
+    "cost_per_lead", "cost_per_won_deal", "csat", "service_cost_per_ticket", "retention_rate",
+    "cost_per_sales_call", "admin_time_share", "gross_margin", "cost_per_customer",
+)  # fmt: skip
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -317,6 +328,20 @@ TABLES: dict[str, Table] = {
             ),
             key=("rate_date", "currency"),
             doc="Exchange rates into the base currency.",
+        ),
+        Table(
+            "supplied_baselines",
+            (
+                C("kpi", "text", True, choices=SUPPLIED_KPIS, doc="KPI name (docs/kpis.md)"),
+                C("period_start", "date", True, doc="first day of the month the value is for"),
+                C("value", "number", True, doc="the KPI's monthly value in its own unit"),
+                C("source", "text", True, doc="where the figure comes from (finance, ERP...)"),
+                C("note", "text"),
+            ),
+            key=("kpi", "period_start"),
+            doc="Monthly KPI values from outside the CRM (finance, ERP, spreadsheets) for "
+            "months the workspace has no rows of: labelled supplied, never measured.",
+            time_column="period_start",
         ),
     ]
 }

@@ -12,7 +12,9 @@ from functools import lru_cache
 from crmroi.errors import MappingError
 from crmroi.ingest.mapping import MappingFile, parse_mapping
 
-PRESETS: tuple[str, ...] = ("salesforce", "hubspot", "pipedrive", "odoo", "bitrix24", "amocrm")
+PRESETS: tuple[str, ...] = (
+    "salesforce", "hubspot", "pipedrive", "odoo", "bitrix24", "amocrm", "baselines",
+)  # fmt: skip
 
 __all__ = ["PRESETS", "load_preset"]
 
