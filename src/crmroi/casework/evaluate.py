@@ -33,6 +33,7 @@ def model_for(case: Case, store: Store | None = None, **kpi_options: Any) -> Cas
     """
     costs = None
     measured = None
+    supplied: list[str] = []
     clv = clv_inputs(store, case) if store is not None and case.uses_clv else None
     if store is not None and case.uses_actuals:
         costs = actual_costs(store, case).with_run_rate
@@ -47,14 +48,31 @@ def model_for(case: Case, store: Store | None = None, **kpi_options: Any) -> Cas
         if attributed:
             changes = {**changes, **attributed_changes(store, attributed)}
         measured = to_measured(case, changes)
+        supplied = _supplied_notes(case, changes)
     use_fx = store is not None and case.foreign_currencies
     fx, notes = fx_rates_for(store, case) if store is not None and use_fx else ({}, [])
     model = build_model(
         case, actual_costs=costs, measured=measured, clv=clv.values() if clv else None, fx=fx
     )
     model.clv = clv
-    model.notes = notes
+    model.notes = [*notes, *supplied]
     return model
+
+
+def _supplied_notes(case: Case, changes: dict[str, Any]) -> list[str]:
+    """One note per measured driver whose KPI's baseline is supplied, not measured."""
+    out = []
+    for d in case.benefits:
+        k = changes.get(d.kpi or "")
+        if k is None or d.change != "measured":
+            continue
+        if getattr(k, "baseline_basis", "measured") == "supplied":
+            out.append(
+                f"benefit {d.label!r}: the change of {d.kpi} is taken against a baseline "
+                f"{k.baseline_label}, not measured; it has no interval (a supplied monthly "
+                "series carries no sampling information)"
+            )
+    return out
 
 
 def evaluate_case(

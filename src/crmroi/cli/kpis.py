@@ -42,6 +42,7 @@ CSV_COLUMNS = [
     "net_ci_high", "available", "reason", "basis",
     "baseline_covered_from", "baseline_covered_to", "baseline_covered_months",
     "after_covered_from", "after_covered_to", "after_covered_months",
+    "baseline_basis", "baseline_source", "interval_note",
 ]  # fmt: skip
 COVERAGE_FIELDS = {"covered_from": "start", "covered_to": "end", "covered_months": "months"}
 
@@ -114,11 +115,17 @@ def render_table(report: KpiReport) -> None:
             interval = (
                 "-" if k.ci_low is None else f"{_num(k.ci_low, k.unit)}..{_num(k.ci_high, k.unit)}"
             )
+            base = _num(k.baseline, k.unit)
+            if k.baseline_basis == "supplied":
+                base, interval = f"[yellow]{base} supplied[/]", "[dim]withheld[/]"
             table.add_row(
-                *lead, k.name, k.unit, _num(k.baseline, k.unit), _num(k.after, k.unit),
+                *lead, k.name, k.unit, base, _num(k.after, k.unit),
                 _change(k), _pct(k.change_rel), interval, _pct(k.net_change_rel), _covered(k),
             )  # fmt: skip
     console.print(table)
+    for k in report.kpis:
+        if k.available and k.baseline_basis == "supplied":
+            console.print(f"{k.name}: {k.interval_note}")
     if report.exposure == "created":
         console.print(
             "Deals count in the window they were created and closed in (--exposure created)."

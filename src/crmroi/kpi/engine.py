@@ -40,6 +40,7 @@ from crmroi.kpi.coverage import (
     floor_reason,
     kpi_columns,
     kpi_span,
+    span_text,
 )
 from crmroi.kpi.definitions import BY_CHOICES, KPI_DEFINITIONS, KpiDefinition
 from crmroi.kpi.exposure import check_exposure
@@ -47,6 +48,7 @@ from crmroi.kpi.facts import Ctx, Recipe, View
 from crmroi.kpi.intervals import Z95, BootstrapWeights, normal_ci, percentile_cis
 from crmroi.kpi.report import KpiChange, KpiReport
 from crmroi.kpi.stats import Labels, UnitSums
+from crmroi.kpi.supplied import mark_supplied, supplied_for, supplied_reason
 from crmroi.kpi.windows import PERIODS, Windows, add_months, resolve_windows
 from crmroi.store.schema import TABLES
 from crmroi.store.store import Store
@@ -211,15 +213,19 @@ def _evaluations(
     return Clipped(windows, span), [Clipped(g.windows, span) for g in groups]
 
 
-def _evaluate(run: _Run, d: KpiDefinition, by: str | None, span: Interval) -> Finish:
+def _evaluate(
+    run: _Run, d: KpiDefinition, by: str | None, span: Interval, supplied: float | None = None
+) -> Finish:
     """Every group's change (and net change) of one KPI, in two steps: this call
     forms the KPI's sums (and queues its bootstrap sums); the function it returns,
-    called after the run's `BootstrapWeights.flush`, forms the changes."""
+    called after the run's `BootstrapWeights.flush`, forms the changes. `supplied`:
+    a supplied baseline value (company windows, no interval: `crmroi.kpi.supplied`)."""
     labels = run.ctx.labels
-    ev, did_evs = _evaluations(run.windows, run.groups, span, d.company_level)
-    main_view, did_views = run.views[(span, d.company_level)]
+    company = d.company_level or supplied is not None
+    ev, did_evs = _evaluations(run.windows, run.groups, span, company)
+    main_view, did_views = run.views[(span, company)]
     recipe = SPECS[d.name]
-    groups = run.groups if by in (None, "team") and not d.company_level else []
+    groups = run.groups if by in (None, "team") and not company else []
     main = recipe(main_view)
     main = main.take(adjust(d, main, ev, labels))
     plan = _Plan(main, groups, labels)
@@ -234,13 +240,19 @@ def _evaluate(run: _Run, d: KpiDefinition, by: str | None, span: Interval) -> Fi
     sums, cell = UnitSums.concat(parts), np.concatenate(cells).astype(np.int64)
     if d.kind == "median":
         medians = MedianCells(sums, cell)
-        return lambda: _median_changes(d, plan, medians, groups, labels, by)
-    box = Cells.build(sums, cell, plan.size, run.weights)
-    return lambda: _changes(run, d, by, plan, box, groups)
+        return lambda: _median_changes(d, plan, medians, groups, labels, by, supplied)
+    box = Cells.build(sums, cell, plan.size, None if supplied is not None else run.weights)
+    return lambda: _changes(run, d, by, plan, box, groups, supplied)
 
 
 def _changes(
-    run: _Run, d: KpiDefinition, by: str | None, plan: _Plan, box: Cells, groups: list[DidGroup]
+    run: _Run,
+    d: KpiDefinition,
+    by: str | None,
+    plan: _Plan,
+    box: Cells,
+    groups: list[DidGroup],
+    supplied: float | None = None,
 ) -> list[KpiChange]:
     """Every group's change and net change of one KPI from its cells: the values and
     intervals of all groups at once, from (replicate, group, period) arrays, then the
@@ -266,6 +278,7 @@ def _changes(
         grp = int(plan.grps[j])
         label = None if by is None else run.ctx.labels.name(grp)
         b, a = float(point[j, 0]), float(point[j, 1])
+        b = b if supplied is None else supplied
         if not np.isfinite(b) or not np.isfinite(a):
             missing = "baseline" if not np.isfinite(b) else "after"
             out.append(_unavailable(d, f"no rows in the {missing} window", label))
@@ -347,15 +360,17 @@ def _median_changes(
     groups: list[DidGroup],
     labels: Labels,
     by: str | None,
+    supplied: float | None = None,
 ) -> list[KpiChange]:
     """Median KPIs: order-statistic intervals (every group's medians at once); net
-    change on the log scale (delta method)."""
+    change on the log scale (delta method). `supplied`: the baseline (no interval)."""
     medians, ses = (x.reshape(-1, 2) for x in mc.per_cell(2 * len(plan.grps)))
     out = []
     for j in plan.order(labels):
         grp = int(plan.grps[j])
         label = None if by is None else labels.name(grp)
         (b, a), (se_b, se_a) = medians[j].tolist(), ses[j].tolist()
+        b, se_b = (b, se_b) if supplied is None else (supplied, float("nan"))
         if np.isnan(b) or np.isnan(a):
             missing = "baseline" if np.isnan(b) else "after"
             out.append(_unavailable(d, f"no rows in the {missing} window", label))
@@ -428,9 +443,10 @@ def compute_kpi_report(
         names = [n for n in names if "source" in KPI_DEFINITIONS[n].dims]
     columns = {n: kpi_columns(n, counts, KPI_DEFINITIONS[n].tables) for n in names}
     kspans = {n: kpi_span(columns[n], spans) for n in names}
+    supplied = supplied_for(store, counts, windows, kspans) if by is None else {}
     evaluations: dict[tuple[Interval, bool], tuple[Clipped, list[Clipped]]] = {}
     for n, ks in kspans.items():
-        company = KPI_DEFINITIONS[n].company_level
+        company = KPI_DEFINITIONS[n].company_level or n in supplied
         if ks is not None and (ks, company) not in evaluations:
             evaluations[(ks, company)] = _evaluations(windows, groups, ks, company)
     evs = [e for main_ev, did_evs in evaluations.values() for e in (main_ev, *did_evs)]
@@ -470,6 +486,11 @@ def compute_kpi_report(
         elif (ks := kspans[name]) is None:
             missing = [c for c in columns[name] if c not in spans]
             results.append([_unavailable(d, f"{', '.join(missing)} has no dates")])
+        elif (series := supplied.get(name)) is not None:
+            why = supplied_reason(d, evaluations[(ks, True)][0], series, span_text(ks))
+            results.append(
+                [_unavailable(d, why)] if why else _evaluate(run, d, by, ks, series.mean())
+            )
         elif why := floor_reason(d, evaluations[(ks, d.company_level)][0], columns[name], ks):
             results.append([_unavailable(d, why)])
         else:
@@ -482,7 +503,10 @@ def compute_kpi_report(
         d = KPI_DEFINITIONS[name]
         found = found or [_unavailable(d, "no usable rows in the baseline or after window")]
         ks = kspans[name]
-        cov = None if ks is None else coverage_info(evaluations[(ks, d.company_level)][0], d)
+        company = d.company_level or name in supplied
+        cov = None if ks is None else coverage_info(evaluations[(ks, company)][0], d)
+        if name in supplied:
+            cov = mark_supplied(found, supplied[name], d, cov, baseline_months)
         for k in found:
             k.coverage = cov
             if cov is not None and cov["basis"] == PER_MONTH and k.available:

@@ -18,7 +18,10 @@ class KpiChange:
     `net_change_rel` are the change net of the not-yet-treated teams (difference in
     differences, phased roll-outs only), `net_ci_low`/`net_ci_high` its 95% interval
     (of `net_change_abs`). `available` is False, with a `reason`, when the inputs
-    are missing: the values are then None, never zero.
+    are missing: the values are then None, never zero. `baseline_basis` is
+    "supplied" when the baseline comes from `supplied_baselines` (figures from
+    outside the CRM, `baseline_source` says whose): then there is no interval and no
+    net change, and `interval_note` says why.
     """
 
     name: str
@@ -39,6 +42,16 @@ class KpiChange:
     net_ci_low: float | None = None
     net_ci_high: float | None = None
     coverage: dict[str, Any] | None = None
+    baseline_basis: str = "measured"  # or "supplied" (crmroi.kpi.supplied)
+    baseline_source: str | None = None  # where a supplied baseline comes from
+    interval_note: str | None = None  # why there is no interval (a supplied baseline)
+
+    @property
+    def baseline_label(self) -> str:
+        """'measured', or 'supplied (source: ...)' for a supplied baseline."""
+        if self.baseline_basis == "supplied":
+            return f"supplied (source: {self.baseline_source})"
+        return "measured"
 
     def __post_init__(self) -> None:
         for key in (

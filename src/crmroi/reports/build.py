@@ -288,6 +288,8 @@ def _kpi_row(k: KpiChange, lang: Lang) -> KpiRow:
         significant=k.significant,
         available=k.available,
         reason=k.reason,
+        baseline_basis=k.baseline_basis,
+        baseline_source=k.baseline_source,
     )
 
 

@@ -283,6 +283,8 @@ class KpiRow:
     significant: bool
     available: bool
     reason: str | None
+    baseline_basis: str = "measured"  # "supplied": from supplied_baselines, no interval
+    baseline_source: str | None = None
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def _kpi_sheet(
     heads = [_("Group"), _("KPI"), _("Unit"), _("Baseline"), _("After"), _("Change"),
              _("Change (relative)"), _("95% interval, low (relative)"),
              _("95% interval, high (relative)"), _("Net of not-yet-live teams (relative)"),
-             _("Available")]  # fmt: skip
+             _("Available"), _("Baseline from")]  # fmt: skip
     ws = _sheet(wb, title, heads, head)
     for i, k in enumerate(rows, start=1):
         text(ws, i, 0, k.group or "", None)
@@ -56,6 +56,9 @@ def _kpi_sheet(
         for j, v in enumerate(values):
             _num(ws, i, 3 + j, v)
         text(ws, i, 10, _("yes") if k.available else f"{_('no')}: {k.reason}", None)
+        if k.available:  # a supplied baseline: its source; never an interval (none made)
+            supplied = f"{_('supplied')} ({k.baseline_source})"
+            text(ws, i, 11, supplied if k.baseline_basis == "supplied" else _("measured"), None)
 
 
 def write_tables(wb: Workbook, model: ReportModel, lang: Lang, text: TextWriter) -> None:

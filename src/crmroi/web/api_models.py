@@ -66,6 +66,13 @@ class KpiOut(BaseModel):
     net_change_rel: float | None = None
     net_ci_low: float | None = None
     net_ci_high: float | None = None
+    baseline_basis: str = Field(
+        default="measured",
+        description="measured, or supplied (from supplied_baselines: figures from outside "
+        "the CRM; no interval).",
+    )
+    baseline_source: str | None = Field(default=None, description="A supplied baseline's source.")
+    interval_note: str | None = Field(default=None, description="Why there is no interval.")
 
     @classmethod
     def of(cls, k: KpiChange) -> KpiOut:
@@ -84,6 +91,9 @@ class KpiOut(BaseModel):
             significant=bool(k.significant),
             available=bool(k.available),
             reason=k.reason,
+            baseline_basis=k.baseline_basis,
+            baseline_source=k.baseline_source,
+            interval_note=k.interval_note,
             **numbers,
         )
 
