@@ -70,7 +70,9 @@ def _supplied_notes(case: Case, changes: dict[str, Any]) -> list[str]:
             out.append(
                 f"benefit {d.label!r}: the change of {d.kpi} is taken against a baseline "
                 f"{k.baseline_label}, not measured; it has no interval (a supplied monthly "
-                "series carries no sampling information)"
+                "series carries no sampling information), so the simulation holds it fixed: "
+                "give the driver a range (change: {low, likely, high}) to carry its "
+                "uncertainty"
             )
     return out
 
