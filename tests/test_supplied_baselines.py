@@ -138,10 +138,12 @@ class Measured:
     twelve: KpiReport
     one: KpiReport
     monthly: dict[str, dict[dt.date, float]]
+    volume: dict[dt.date, float]  # won amount by closing month, the baseline's first on
 
 
-def _monthly_totals(store: Store) -> dict[str, dict[dt.date, float]]:
-    """Independent monthly totals of the baseline window (pandas over the raw tables)."""
+def _monthly_totals(store: Store, end: dt.date = GO_LIVE) -> dict[str, dict[dt.date, float]]:
+    """Independent monthly totals from the baseline window's first month to `end`
+    (pandas over the raw tables)."""
     start = dt.date(GO_LIVE.year - 1, GO_LIVE.month, 1)  # 12 months before go-live
     deals = store.to_arrow("deals").to_pandas()
     won = deals[deals["is_won"].fillna(False).astype(bool)]
@@ -153,7 +155,7 @@ def _monthly_totals(store: Store) -> dict[str, dict[dt.date, float]]:
         month = times.dt.to_period("M").dt.to_timestamp().dt.date
         ones = pd.Series(1.0, index=times.index) if values is None else values.astype(float)
         sums = ones.groupby(month).sum()
-        return {m: float(v) for m, v in sums.items() if start <= m < GO_LIVE}
+        return {m: float(v) for m, v in sums.items() if start <= m < end}
 
     return {
         "sales_volume": per_month(won["closed_at"], won["amount"]),
@@ -173,10 +175,11 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> Measured:
         twelve = compute_kpi_report(store, kpis=[*TOTALS, *RATIOS], **options)
         one = compute_kpi_report(store, kpis=list(RATIOS), baseline_months=1, **options)
         monthly = _monthly_totals(store)
+        volume = _monthly_totals(store, dt.date(2100, 1, 1))["sales_volume"]
         with store.transaction() as tx:
             for table, column in DELETE.items():
                 tx.execute(f"DELETE FROM {table} WHERE {column} < ?", (GO_LIVE,))
-    return Measured(ws, twelve, one, monthly)
+    return Measured(ws, twelve, one, monthly, volume)
 
 
 def _supply(folder: Path, rows: list[tuple[str, dt.date, float]], name: str) -> None:
@@ -360,3 +363,29 @@ def test_roi_names_the_drivers_drawn_from_a_supplied_baseline(tmp_path: Path) ->
     k.name = measured_kpis[0]
     notes = _supplied_notes(case, {measured_kpis[0]: k})
     assert len(notes) == 1 and "supplied (source: Finance <ledger>), not measured" in notes[0]
+
+
+def test_attribute_reads_the_supplied_months_as_the_series_before_go_live(
+    measured: Measured,
+) -> None:
+    from crmroi.attribution.its import interrupted_time_series
+    from crmroi.attribution.results import Attribution
+    from crmroi.attribution.workspace import attribute_workspace
+
+    rows = [("sales_volume", m, v) for m, v in sorted(measured.monthly["sales_volume"].items())]
+    _supply(measured.folder.parent, rows, "attribute")
+    with Store.open(measured.folder) as store:
+        found = attribute_workspace(store, kpis=["sales_volume", "csat"], go_live=GO_LIVE)
+    got = {a.name: a for a in found}
+    a = got["sales_volume"]
+    assert isinstance(a, Attribution) and a.method == "its", a
+    assert a.notes[0].startswith("method its: the baseline is supplied (source: Finance ledger)")
+    assert "not a sampling interval" in a.notes[1]
+    # the supplied months equal the true ones: the same fit as on the true series
+    truth = pd.DataFrame(
+        {"period": pd.to_datetime(list(measured.volume)), "value": list(measured.volume.values())}
+    )
+    want = interrupted_time_series(truth, GO_LIVE, name="sales_volume")
+    assert a.effect == pytest.approx(want.effect, rel=1e-6)
+    assert (a.ci_low, a.ci_high) == pytest.approx((want.ci_low, want.ci_high), rel=1e-6)
+    assert getattr(got["csat"], "method", None) != "its" or "supplied" not in got["csat"].notes[0]

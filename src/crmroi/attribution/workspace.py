@@ -19,6 +19,7 @@ import pandas as pd
 from crmroi.attribution import Choice, attribute
 from crmroi.attribution.results import Attribution, AttributionError
 from crmroi.attribution.retention import lapse_to_retention
+from crmroi.attribution.supplied import attribute_supplied
 from crmroi.errors import ConfigurationError, InputFileError, UserError
 from crmroi.ingest.reading import read_raw
 from crmroi.ingest.values import parse_dates, parse_numbers
@@ -26,6 +27,7 @@ from crmroi.kpi import KPI_DEFINITIONS, kpi_panel
 from crmroi.kpi.cohorts import COHORT_KPIS, calls_without_deal, describe_cut
 from crmroi.kpi.lapses import lapse_panel
 from crmroi.kpi.panel import Exposure
+from crmroi.kpi.supplied import lacking_baselines
 from crmroi.store.store import Store
 
 Progress = Callable[[str, int, int], None]
@@ -144,10 +146,18 @@ def attribute_workspace(
             str(r.rep_id): str(r.team) if r.team is not None else str(r.rep_id)
             for r in reps.itertuples(index=False)
         }
+    first = min(d for d in dates.values() if d is not None)
+    supplied = lacking_baselines(store, names, first)
     out: list[Attribution | Unavailable] = []
     for i, name in enumerate(names):
         if progress is not None:
             progress(f"attributing {name}", i, len(names))
+        if name in supplied:  # no measured months before go-live: the supplied ones
+            try:
+                out.append(attribute_supplied(store, name, supplied[name], first, covariates))
+            except AttributionError as exc:
+                out.append(Unavailable(name, str(exc)))
+            continue
         rows = panel[panel["kpi"] == name]
         if rows.empty:
             out.append(Unavailable(name, "no monthly panel (no data, or a KPI over a window)"))

@@ -229,3 +229,28 @@ def mark_supplied(
     if coverage is None:
         return None
     return {**coverage, "baseline": baseline_coverage(series, months)}
+
+
+def lacking_baselines(
+    store: Store, names: list[str], go_live: dt.date, months: int = 12
+) -> dict[str, SuppliedSeries]:
+    """The KPIs of `names` with supplied values whose own data lack the `months` before
+    the company go-live (the rule of `supplied_for`), with every supplied month."""
+    from crmroi.kpi.coverage import column_spans, kpi_columns, kpi_span
+    from crmroi.store.schema import TABLES
+
+    if not store.count(TABLE):  # the common case: nothing supplied, nothing more to read
+        return {}
+    counts = {t: store.count(t) for t in TABLES}
+    series = read_supplied(store, counts)
+    spans = column_spans(store, counts)
+    company = Windows.build(go_live, None, months, months)
+    out = {}
+    for name in names:
+        if name not in series:
+            continue
+        d = KPI_DEFINITIONS[name]
+        span = kpi_span(kpi_columns(name, counts, d.tables), spans)
+        if span is not None and lacks_baseline(d, Clipped(company, span)):
+            out[name] = series[name]
+    return out
