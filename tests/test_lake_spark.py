@@ -95,3 +95,30 @@ def test_spark_reads_and_refuses_to_write(spark_and_duck: tuple[str, str]) -> No
         assert store.settings()["go_live"] == GO_LIVE
         with pytest.raises(WorkspaceError, match=r"write to it .* through DuckDB"):
             store.set_settings(base_currency="EUR")
+
+
+def test_a_lake_written_before_a_table_existed_reads_it_as_empty(
+    spark_and_duck: tuple[str, str], tmp_path: Path
+) -> None:
+    """supplied_baselines (and any later table) is an empty view on an older lake."""
+    spark, duck = spark_and_duck
+    folder = Path(spark.removeprefix("parquet://").split("?")[0])
+    old = tmp_path / "old-lake"
+    shutil.copytree(folder, old)
+    manifest = old / "crmroi-lake.json"
+    body = json.loads(manifest.read_text(encoding="utf-8"))
+    del body["tables"]["supplied_baselines"]
+    manifest.write_text(json.dumps(body), encoding="utf-8")
+    with Store.open(f"parquet://{old}?engine=spark") as store:
+        assert store.count("supplied_baselines") == 0
+        assert store.table("supplied_baselines").schema().names[:3] == (
+            "kpi",
+            "period_start",
+            "value",
+        )
+    doc = json.loads(
+        cli("kpis", f"parquet://{old}?engine=spark", "--format", "json", "--bootstrap", "0")
+    )
+    with Store.open(duck) as reference:
+        assert reference.count("supplied_baselines") == 0
+    assert any(k["available"] for k in doc["kpis"])

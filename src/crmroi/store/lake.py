@@ -33,10 +33,12 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import parse_qs
 
+import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from crmroi.errors import ConfigurationError, WorkspaceError
 from crmroi.store.engines import DuckDBTransaction, Transaction, q
+from crmroi.store.schema import TABLES
 
 SCHEME = "parquet://"
 MANIFEST = "crmroi-lake.json"
@@ -340,6 +342,10 @@ def open_spark(location: LakeLocation) -> tuple[BaseBackend, ReadOnlyEngine, Any
         for name, files in manifest.tables.items():
             frame = session.read.parquet(*(str((location.folder / f).resolve()) for f in files))
             frame.createOrReplaceTempView(name)
+        for name in _missing_tables(manifest):  # a lake written before the table existed
+            session.createDataFrame(
+                [], _spark_ddl(TABLES[name].arrow_schema())
+            ).createOrReplaceTempView(name)
         backend = ibis.pyspark.connect(session)
     except Exception as exc:
         if owned:
@@ -350,6 +356,22 @@ def open_spark(location: LakeLocation) -> tuple[BaseBackend, ReadOnlyEngine, Any
         f"through DuckDB: parquet://{location.folder}"
     )
     return backend, ReadOnlyEngine(reason), session if owned else None
+
+
+_SPARK_TYPES = {
+    "string": "STRING", "timestamp[us]": "TIMESTAMP", "date32[day]": "DATE",
+    "double": "DOUBLE", "int64": "BIGINT", "bool": "BOOLEAN",
+}  # fmt: skip
+
+
+def _missing_tables(manifest: Manifest) -> list[str]:
+    """Canonical tables a lake's manifest lacks (it was written before they existed)."""
+    return [name for name in TABLES if name not in manifest.tables]
+
+
+def _spark_ddl(schema: pa.Schema) -> str:
+    """A Spark DDL schema string ("kpi STRING, value DOUBLE") for an Arrow schema."""
+    return ", ".join(f"`{f.name}` {_SPARK_TYPES[str(f.type)]}" for f in schema)
 
 
 def spark_session(location: LakeLocation) -> tuple[Any, bool]:
