@@ -296,9 +296,11 @@ def backtest(
     months: int = 6,
     first_origin: pd.Timestamp | None = None,
     last_origin: pd.Timestamp | None = None,
+    refit_months: int = REFIT_MONTHS,
 ) -> Backtest:
     """Forecasts at every month start from `first_origin` (default: 12 months after the
-    first closed deal) to `last_origin` (default: the last whose first month is complete)."""
+    first closed deal) to `last_origin` (default: the last whose first month is complete),
+    the model refitted every `refit_months` origins."""
     h = _prepare(frames)
     d = h.deals
     first_month = _month(d["closed_at"].min())
@@ -312,7 +314,7 @@ def backtest(
     n = 0
     while t <= last:
         at = t - pd.Timedelta(microseconds=1)
-        if n % REFIT_MONTHS == 0:
+        if n % refit_months == 0:
             settled = (d["created_at"] <= at - pd.Timedelta(days=SETTLED_DAYS)).to_numpy()
             closed = d["is_closed"].fillna(False).astype(bool) & (d["closed_at"] <= at)
             model = _fit(h, closed.to_numpy() & settled)

@@ -126,8 +126,8 @@ class ImprovementResults:
 
 def fit_forecast(frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, out: Any) -> None:
     """Fill `out`'s pipeline forecast (six months) and its back-test over the last
-    `FORECAST_ORIGINS` month starts (the report's cheap setting; `crmroi forecast` runs
-    every origin)."""
+    `FORECAST_ORIGINS` month starts with one model (the report's cheap setting; `crmroi
+    forecast` runs every origin, refitting every three)."""
     from crmroi.improve.pipeline import backtest, forecast_pipeline
 
     if not len(frames["deals"]):
@@ -137,7 +137,7 @@ def fit_forecast(frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, out: Any)
         f = forecast_pipeline(frames, as_of, 6)
         last = (as_of.to_period("M") - 1).to_timestamp()
         first = (as_of.to_period("M") - FORECAST_ORIGINS).to_timestamp()
-        b = backtest(frames, 6, first_origin=first, last_origin=last)
+        b = backtest(frames, 6, first_origin=first, last_origin=last, refit_months=6)
     except UserError as exc:
         out.forecast_reason = Reason(str(exc))
         return
