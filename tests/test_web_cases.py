@@ -349,3 +349,6 @@ def test_case_page_and_api_show_checks_roi_ways_and_tco(app: FastAPI) -> None:
     page = viewer.get("/cases/default", headers=HTML).text
     assert 'id="roi-ways"' in page and 'id="checks"' in page and 'id="tco"' in page
     assert 'data-way="benefit_cost_ratio"' in page and 'data-group="total"' in page
+    ru = viewer.get("/cases/default", headers={**HTML, "accept-language": "ru"}).text
+    assert 'lang="ru"' in ru  # the viewer has no saved language: Accept-Language decides
+    assert "Проверка по правилам практиков" in ru and "Чистый ROI" in ru

@@ -2,7 +2,9 @@
 ways and the TCO roll-up, taken from the evaluated case (`crmroi.finance.evaluate`) with
 the report's own labels (`crmroi.reports.labels`, `crmroi.reports.case_sections`).
 
-Rows are in `lang` (the page's language); values are finite or None (JSON-safe).
+Rows are worded in `lang`; in English (the API's) every label is its own message id, so
+a page words it in the reader's language with `_()`, and a check's sentence with `t()`
+(`text`). Values are finite or None (JSON-safe).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 
 from crmroi.finance.evaluate import CaseResult
 from crmroi.finite import finite
+from crmroi.messages import Message
 from crmroi.reports.case_sections import tco_rows
 from crmroi.reports.i18n import Lang
 from crmroi.reports.labels import ROI_LABELS
@@ -28,6 +31,8 @@ class CaseCheck:
     passed: bool
     message: str
     source: str
+    text: Message
+    """The sentence as a message id with parameters (for the page's language)."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ class RoiWay:
 def case_checks(result: CaseResult, lang: Lang) -> list[CaseCheck]:
     """Every check, failed ones first."""
     rows = [
-        CaseCheck(lang.gettext(c.rule), c.subject, c.passed, c.text.render(lang), c.source)
+        CaseCheck(lang.gettext(c.rule), c.subject, c.passed, c.text.render(lang), c.source, c.text)
         for c in result.checks
     ]
     return sorted(rows, key=lambda r: r.passed)
