@@ -363,6 +363,14 @@ def test_roi_names_the_drivers_drawn_from_a_supplied_baseline(tmp_path: Path) ->
     k.name = measured_kpis[0]
     notes = _supplied_notes(case, {measured_kpis[0]: k})
     assert len(notes) == 1 and "supplied (source: Finance <ledger>), not measured" in notes[0]
+    assert "the simulation holds it fixed" in notes[0]
+    from crmroi.casework.sources import AttributedChange
+
+    attributed = AttributedChange(
+        measured_kpis[0], 1.0, 0.1, 0.1, 0.05, 0.15, True, None, "supplied", "ERP"
+    )
+    notes = _supplied_notes(case, {measured_kpis[0]: attributed})
+    assert "attributed over months before go-live supplied (source: ERP)" in notes[0]
 
 
 def test_attribute_reads_the_supplied_months_as_the_series_before_go_live(
@@ -381,6 +389,8 @@ def test_attribute_reads_the_supplied_months_as_the_series_before_go_live(
     assert isinstance(a, Attribution) and a.method == "its", a
     assert a.notes[0].startswith("method its: the baseline is supplied (source: Finance ledger)")
     assert "not a sampling interval" in a.notes[1]
+    doc = a.to_json()
+    assert doc["baseline_basis"] == "supplied" and doc["baseline_source"] == "Finance ledger"
     # the supplied months equal the true ones: the same fit as on the true series
     truth = pd.DataFrame(
         {"period": pd.to_datetime(list(measured.volume)), "value": list(measured.volume.values())}

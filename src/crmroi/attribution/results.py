@@ -72,6 +72,7 @@ class Attribution:
     notes: list[str] = field(default_factory=list)
     event_study: EventStudy | None = None
     counterfactual: pd.DataFrame | None = None  # ITS: period, actual, predicted, low, high
+    baseline_source: str | None = None  # months before go-live supplied, not measured: whose
 
     def to_json(self) -> dict[str, object]:
         """The contract's JSON: name, method, effect, ci_low, ci_high, naive_change, notes."""
@@ -85,6 +86,8 @@ class Attribution:
             "effect_rel": self.effect_rel,
             "seasonal_naive_change": self.seasonal_naive_change,
             "notes": list(self.notes),
+            "baseline_basis": "measured" if self.baseline_source is None else "supplied",
+            "baseline_source": self.baseline_source,
             **({"event_study": self.event_study.to_json()} if self.event_study else {}),
         }
 

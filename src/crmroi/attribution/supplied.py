@@ -15,6 +15,7 @@ source at go-live: both are stated in the result's notes.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pandas as pd
@@ -73,7 +74,8 @@ def attribute_supplied(
             f"{name}: the baseline is {series.label} and gives {before} months before "
             f"go-live; the time series needs {MIN_MONTHS_BEFORE}"
         )
-    result = interrupted_time_series(data, go_live, name=name, covariates=covariates)
+    fitted = interrupted_time_series(data, go_live, name=name, covariates=covariates)
+    result = dataclasses.replace(fitted, baseline_source=series.source)
     shown = "total" if d.kind == "total" else "value"
     result.notes[:0] = [
         f"method its: the baseline is {series.label}, not measured: {before} months before "

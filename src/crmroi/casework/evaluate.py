@@ -66,7 +66,15 @@ def _supplied_notes(case: Case, changes: dict[str, Any]) -> list[str]:
         k = changes.get(d.kpi or "")
         if k is None or d.change != "measured":
             continue
-        if getattr(k, "baseline_basis", "measured") == "supplied":
+        if getattr(k, "baseline_basis", "measured") != "supplied":
+            continue
+        if k.ci_low is not None:  # attributed: a time series over the supplied months
+            out.append(
+                f"benefit {d.label!r}: the change of {d.kpi} is attributed over months before "
+                f"go-live {k.baseline_label}, not measured; its interval is the time-series "
+                "model's, not a sampling interval of the supplied figures"
+            )
+        else:
             out.append(
                 f"benefit {d.label!r}: the change of {d.kpi} is taken against a baseline "
                 f"{k.baseline_label}, not measured; it has no interval (a supplied monthly "

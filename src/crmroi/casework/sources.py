@@ -111,6 +111,15 @@ class AttributedChange:
     ci_high: float | None
     available: bool
     reason: str | None
+    baseline_basis: str = "measured"  # "supplied": the months before go-live were supplied
+    baseline_source: str | None = None
+
+    @property
+    def baseline_label(self) -> str:
+        """'measured', or 'supplied (source: ...)' (as `KpiChange.baseline_label`)."""
+        if self.baseline_basis == "supplied":
+            return f"supplied (source: {self.baseline_source})"
+        return "measured"
 
 
 def attributed_changes(store: Store, kpis: list[str]) -> dict[str, KpiChangeLike]:
@@ -126,9 +135,11 @@ def attributed_changes(store: Store, kpis: list[str]) -> dict[str, KpiChangeLike
             continue
         rel = result.effect_rel
         base = result.effect / rel if rel else None
+        supplied = result.baseline_source
         out[result.name] = AttributedChange(
-            result.name, base, result.effect, rel, result.ci_low, result.ci_high, True, None
-        )
+            result.name, base, result.effect, rel, result.ci_low, result.ci_high, True, None,
+            "measured" if supplied is None else "supplied", supplied,
+        )  # fmt: skip
     return out
 
 
