@@ -65,3 +65,23 @@ def test_benchmark_sentence_in_each_language(code: str) -> None:
     assert lang.gettext(RANGES_SOURCE) in text
     if code == "fa":
         assert "۹۰" in text  # +90% in Persian digits
+
+
+def test_kpi_reasons_keep_their_english_and_are_worded_in_each_language() -> None:
+    import datetime as dt
+
+    from crmroi.kpi import reasons
+
+    span = (dt.datetime(2023, 1, 2), dt.datetime(2026, 1, 1))
+    floor = reasons.below_floor(["deals.closed_at"], span, 3.25, 12, "after", 0.25)
+    assert str(floor) == (
+        "deals.closed_at (2023-01-02 to 2025-12-31) cover 3.2 of 12 months of the after "
+        "window, below the 25% coverage floor"
+    )
+    fa = floor.render(get_lang("fa"))
+    assert "۱۴۰۱" in fa and "۱۴۰۴" in fa  # the span in Solar Hijri years
+    assert "۲۵٪" in fa and "deals.closed_at" in fa
+    assert floor.code == "below_coverage_floor"
+    for code in ("ru", "bg", "zh"):
+        text = reasons.whole_windows(["spend.spent_on"], span).render(get_lang(code))
+        assert not re.search(r"[A-Za-z]{4,}", text.replace("spend.spent_on", "")), text

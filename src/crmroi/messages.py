@@ -9,6 +9,7 @@ words it in a report's or page's language (any object with `gettext`).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -76,7 +77,8 @@ class Message:
 
 def _worded(params: Mapping[str, Any], lang: Translator | None) -> dict[str, Any]:
     """The parameters as the sentence shows them: numbers in the reader's digits and
-    separators (English: 1,234 and 12.3%), nested messages worded in the same language."""
+    separators (English: 1,234 and 12.3%), dates in the reader's calendar (English:
+    ISO), nested messages worded in the same language."""
     out: dict[str, Any] = {}
     number = getattr(lang, "number", None)
     percent = getattr(lang, "percent", None)
@@ -85,6 +87,10 @@ def _worded(params: Mapping[str, Any], lang: Translator | None) -> dict[str, Any
             value = value.render(lang) if lang is not None else str(value)
         elif isinstance(value, int) and not isinstance(value, bool):
             value = number(value) if callable(number) else f"{value:,}"
+        elif isinstance(value, dt.date):
+            day = value.date() if isinstance(value, dt.datetime) else value
+            date = getattr(lang, "date", None)
+            value = date(day) if callable(date) else day.isoformat()
         elif isinstance(value, Num):
             value = (
                 number(value.value, value.digits, value.signed)

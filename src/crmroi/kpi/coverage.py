@@ -29,10 +29,12 @@ from typing import Any
 import ibis
 import numpy as np
 
+from crmroi.kpi import reasons
 from crmroi.kpi.buckets import Span
 from crmroi.kpi.definitions import KpiDefinition
 from crmroi.kpi.stats import Labels, UnitSums
 from crmroi.kpi.windows import PERIODS, Window, Windows, add_months
+from crmroi.messages import Message
 from crmroi.store.store import Store
 
 COVERAGE_FLOOR = 0.25  # share of a window the KPI's data must cover (3 of 12 months)
@@ -244,24 +246,19 @@ def adjust(d: KpiDefinition, sums: UnitSums, ev: Clipped, labels: Labels) -> np.
     return share >= WHOLE
 
 
-def floor_reason(d: KpiDefinition, ev: Clipped, columns: list[str], span: Interval) -> str | None:
+def floor_reason(
+    d: KpiDefinition, ev: Clipped, columns: list[str], span: Interval
+) -> Message | None:
     """Why the KPI's data cover too little of a window (None: enough)."""
     for period in PERIODS:
         cov = period_coverage(ev, period)
         if float(cov["share"]) < COVERAGE_FLOOR:
-            return (
-                f"{', '.join(columns)} ({span_text(span)}) cover {float(cov['months']):.1f} "
-                f"of {cov['nominal_months']} months of the {period} window, below the "
-                f"{COVERAGE_FLOOR:.0%} coverage floor"
-            )
+            months, nominal = float(cov["months"]), int(cov["nominal_months"])
+            return reasons.below_floor(columns, span, months, nominal, period, COVERAGE_FLOOR)
     if d.name in WHOLE_WINDOWS:
         teams = [None] if not ev.windows.by_team else list(ev.windows.by_team)
         if not any(min(ev.share(t, p) for p in PERIODS) >= WHOLE for t in teams):
-            return (
-                f"needs whole windows (a window's distinct customers or accounts depend on its "
-                f"length); {', '.join(columns)} ({span_text(span)}) leave no team with a whole "
-                "baseline and after window"
-            )
+            return reasons.whole_windows(columns, span)
     return None
 
 

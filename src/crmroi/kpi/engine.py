@@ -27,7 +27,7 @@ import ibis
 import numpy as np
 
 from crmroi.errors import ConfigurationError
-from crmroi.kpi import activity, customers, sales, service, sources
+from crmroi.kpi import activity, customers, reasons, sales, service, sources
 from crmroi.kpi.buckets import Buckets
 from crmroi.kpi.changes import Cells, MedianCells, Sums, ci, did, value
 from crmroi.kpi.coverage import (
@@ -50,6 +50,7 @@ from crmroi.kpi.report import KpiChange, KpiReport
 from crmroi.kpi.stats import Labels, UnitSums
 from crmroi.kpi.supplied import mark_supplied, supplied_for, supplied_reason
 from crmroi.kpi.windows import PERIODS, Windows, add_months, resolve_windows
+from crmroi.messages import Message
 from crmroi.store.schema import TABLES
 from crmroi.store.store import Store
 
@@ -181,8 +182,9 @@ class _Plan:
         ]
 
 
-def _unavailable(d: KpiDefinition, reason: str, group: str | None = None) -> KpiChange:
-    return KpiChange(d.name, d.unit, d.area, available=False, reason=reason, group=group)
+def _unavailable(d: KpiDefinition, reason: Message | str, group: str | None = None) -> KpiChange:
+    why = reason if isinstance(reason, Message) else Message("unavailable", reason)
+    return KpiChange(d.name, d.unit, d.area, available=False, reason=str(why), group=group, why=why)
 
 
 @dataclass
@@ -281,7 +283,7 @@ def _changes(
         b = b if supplied is None else supplied
         if not np.isfinite(b) or not np.isfinite(a):
             missing = "baseline" if not np.isfinite(b) else "after"
-            out.append(_unavailable(d, f"no rows in the {missing} window", label))
+            out.append(_unavailable(d, reasons.no_rows_in_window(missing), label))
             continue
         k = _change(d, b, a, _bound(lo[j]), _bound(hi[j]), label)
         # net change: this team's own comparison, or all comparisons pooled
@@ -373,7 +375,7 @@ def _median_changes(
         b, se_b = (b, se_b) if supplied is None else (supplied, float("nan"))
         if np.isnan(b) or np.isnan(a):
             missing = "baseline" if np.isnan(b) else "after"
-            out.append(_unavailable(d, f"no rows in the {missing} window", label))
+            out.append(_unavailable(d, reasons.no_rows_in_window(missing), label))
             continue
         se = None if np.isnan(se_b) or np.isnan(se_a) else float(np.hypot(se_b, se_a))
         k = _change(d, b, a, *normal_ci(a - b, se), label)
@@ -477,19 +479,19 @@ def compute_kpi_report(
             progress(name, i / len(names))
         empty = [t for t in d.tables if counts.get(t, 0) == 0]
         if empty:
-            results.append([_unavailable(d, f"no rows in table {', '.join(empty)}")])
+            results.append([_unavailable(d, reasons.no_rows_in_tables(empty))])
         elif any(not filled(n) for n in d.needs):
             column = next(n for n in d.needs if not filled(n))
-            results.append([_unavailable(d, f"{column} has no values")])
+            results.append([_unavailable(d, reasons.no_values(column))])
         elif by is not None and by not in d.dims:
-            results.append([_unavailable(d, f"not available by {by} (its inputs have no {by})")])
+            results.append([_unavailable(d, reasons.not_by(by))])
         elif (ks := kspans[name]) is None:
             missing = [c for c in columns[name] if c not in spans]
-            results.append([_unavailable(d, f"{', '.join(missing)} has no dates")])
+            results.append([_unavailable(d, reasons.no_dates(missing))])
         elif (series := supplied.get(name)) is not None:
-            why = supplied_reason(d, evaluations[(ks, True)][0], series, span_text(ks))
+            reason = supplied_reason(d, evaluations[(ks, True)][0], series, span_text(ks))
             results.append(
-                [_unavailable(d, why)] if why else _evaluate(run, d, by, ks, series.mean())
+                [_unavailable(d, reason)] if reason else _evaluate(run, d, by, ks, series.mean())
             )
         elif why := floor_reason(d, evaluations[(ks, d.company_level)][0], columns[name], ks):
             results.append([_unavailable(d, why)])
@@ -501,7 +503,7 @@ def compute_kpi_report(
     for name, r in zip(names, results, strict=True):
         found = r if isinstance(r, list) else r()
         d = KPI_DEFINITIONS[name]
-        found = found or [_unavailable(d, "no usable rows in the baseline or after window")]
+        found = found or [_unavailable(d, reasons.no_usable_rows())]
         ks = kspans[name]
         company = d.company_level or name in supplied
         cov = None if ks is None else coverage_info(evaluations[(ks, company)][0], d)

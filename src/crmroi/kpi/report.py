@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from crmroi.finite import finite
+from crmroi.messages import Message
 
 
 @dataclass
@@ -53,6 +54,9 @@ class KpiChange:
             return f"supplied (source: {self.baseline_source})"
         return "measured"
 
+    why: Message | None = field(default=None, repr=False, compare=False)
+    """`reason` as a message id with parameters (`crmroi.kpi.reasons`), for translation."""
+
     def __post_init__(self) -> None:
         for key in (
             "baseline", "after", "change_abs", "change_rel", "ci_low", "ci_high",
@@ -61,7 +65,9 @@ class KpiChange:
             setattr(self, key, finite(getattr(self, key)))
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out.pop("why")
+        return out
 
 
 @dataclass

@@ -287,7 +287,7 @@ def _kpi_row(k: KpiChange, lang: Lang) -> KpiRow:
         net_change_rel=k.net_change_rel,
         significant=k.significant,
         available=k.available,
-        reason=k.reason,
+        reason=k.why.render(lang) if k.why is not None else k.reason,
         baseline_basis=k.baseline_basis,
         baseline_source=k.baseline_source,
     )

@@ -60,6 +60,9 @@ class KpiOut(BaseModel):
     significant: bool = Field(default=False, description="The interval excludes zero.")
     available: bool = True
     reason: str | None = Field(default=None, description="Why the KPI is unavailable.")
+    reason_code: str | None = Field(
+        default=None, description="A stable machine code of `reason` (no_rows_after, ...)."
+    )
     net_change_abs: float | None = Field(
         default=None, description="Change net of not-yet-live teams."
     )
@@ -94,6 +97,7 @@ class KpiOut(BaseModel):
             baseline_basis=k.baseline_basis,
             baseline_source=k.baseline_source,
             interval_note=k.interval_note,
+            reason_code=k.why.code if k.why is not None else None,
             **numbers,
         )
 
