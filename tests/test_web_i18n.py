@@ -149,3 +149,21 @@ def test_every_page_is_in_its_language(app: FastAPI, code: str) -> None:
         assert _html_attrs(page.text) == (code, "rtl" if code == "fa" else "ltr")
         text = _visible(page.text)
         assert not [e for e in english if e in text], path
+
+
+def test_the_import_wizard_in_persian(app: FastAPI) -> None:
+    analyst = login(app, "analyst")
+    csv = b"deal_id,stage,amount\nD1,won,1200\nD2,lost,x\n"
+    staged = analyst.post(
+        "/imports/upload",
+        files={"files": ("deals.csv", csv, "text/csv")},
+        data={"source": "generic", "csrf_token": analyst.headers["X-CSRF-Token"]},
+        headers=HTML,
+    )
+    assert staged.status_code == 303, staged.text
+    page = analyst.get(staged.headers["location"], headers={**HTML, "accept-language": "fa"})
+    assert _html_attrs(page.text) == ("fa", "rtl")
+    text = _visible(page.text)
+    assert "پیش‌نمایش" in text and "ثبت نهایی" in text
+    for english in ("Preview with these columns", "Refused rows", "Mapping in use", "Cancel"):
+        assert english not in text, english

@@ -112,6 +112,11 @@ def _render(context: Context, message: Message | str | None) -> str:
 
 
 @pass_context
+def _number(context: Context, value: float | None, digits: int = 0) -> str:
+    return _context_lang(context).number(value, digits)
+
+
+@pass_context
 def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
     return _context_lang(context).ngettext(singular, plural, n)
 
@@ -122,3 +127,4 @@ def install_i18n(env: Environment) -> None:
     install: Any = env.install_gettext_callables  # type: ignore[attr-defined]
     install(_gettext, _ngettext, newstyle=False)
     env.globals["t"] = _render  # a `crmroi.messages.Message` (or a msgid) in the language
+    env.globals["num"] = _number  # a number with the language's separators and digits
