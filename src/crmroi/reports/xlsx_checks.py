@@ -152,7 +152,7 @@ class _Writer:
             ws.write_number(row, 5, 0.5, self.fmt["pct"])
             share = xl_rowcol_to_cell(row, 4)
             ws.write_formula(row, 6, self.verdict(f"AND(ISNUMBER({share}),{share}<=0.5)"))
-            ws.write_string(row, 7, RULES_SOURCE)
+            ws.write_string(row, 7, _(RULES_SOURCE))
             row += 1
         hc = len(lines) + 4  # Schedule helper columns after the lines and its three helpers
         revenue: list[tuple[str, str]] = []  # (relative change, months to full)
@@ -187,7 +187,7 @@ class _Writer:
         short = xl_rowcol_to_cell(row, 2)
         verdict = self.verdict(f"NOT(AND({short}<0,0<{full}))")[1:]
         ws.write_formula(row, 6, f'=IF({h}<=12,"-",{verdict})')
-        ws.write_string(row, 7, RULES_SOURCE)
+        ws.write_string(row, 7, _(RULES_SOURCE))
         row += 1
         return row
 
@@ -218,7 +218,7 @@ class _Writer:
         ws.write_number(row, 5, b.sign * b.high, self.fmt["pct"])
         got = xl_rowcol_to_cell(row, 4)
         ws.write_formula(row, 6, self.verdict(f"{b.sign}*{got}<={b.high}+1E-12"))
-        ws.write_string(row, 7, f"{b.what} ({RANGES_SOURCE})")
+        ws.write_string(row, 7, f"{_(b.what)} ({_(RANGES_SOURCE)})")
         return row + 1
 
     def roi_ways(self, row: int) -> int:
