@@ -167,3 +167,11 @@ def test_the_import_wizard_in_persian(app: FastAPI) -> None:
     assert "پیش‌نمایش" in text and "ثبت نهایی" in text
     for english in ("Preview with these columns", "Refused rows", "Mapping in use", "Cancel"):
         assert english not in text, english
+
+
+def test_kpi_drill_down_and_its_chart_in_russian(app: FastAPI) -> None:
+    viewer = login(app, "viewer")
+    page = viewer.get("/dashboard/kpi/win_rate", headers={**HTML, "accept-language": "ru"}).text
+    assert _html_attrs(page) == ("ru", "ltr")
+    assert "Доля выигранных сделок по месяцам" in page  # the heading and the chart title
+    assert '"title": "Month"' not in page and "by month" not in _visible(page)

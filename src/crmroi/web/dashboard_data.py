@@ -27,6 +27,7 @@ from crmroi.finance.simulation import simulate
 from crmroi.finance.summary import Summary
 from crmroi.finite import finite
 from crmroi.kpi import KPI_DEFINITIONS, KpiChange, KpiReport, compute_kpi_report, kpi_panel
+from crmroi.reports.i18n import Lang, get_lang
 from crmroi.store.schema import TABLES
 from crmroi.web.case_library import CaseLibrary, SavedCase
 from crmroi.web.dashboard_filters import Filters, Options, load_options
@@ -325,11 +326,21 @@ def series(
     return panel.reset_index(drop=True)
 
 
-def series_chart(name: str, unit_label: str, frame: pd.DataFrame) -> dict[str, Any]:
-    """A Vega-Lite line chart of the series (month on x, value on y, one line per unit)."""
+def series_chart(
+    name: str, unit_label: str, frame: pd.DataFrame, lang: Lang | None = None
+) -> dict[str, Any]:
+    """A Vega-Lite line chart of the series (month on x, value on y, one line per unit),
+    its titles in `lang` (English by default)."""
     import altair as alt
 
+    from crmroi.reports.labels import kpi_label
+    from crmroi.reports.labels import unit_label as unit_text
+
+    lang = lang or get_lang("en")
+    _ = lang.gettext
     d = KPI_DEFINITIONS[name]
+    label = name if lang.code == "en" else kpi_label(lang, name)
+    unit = d.unit if lang.code == "en" else unit_text(lang, d.unit, d.unit.partition(" ")[0])
     values = [
         {"month": m.strftime("%Y-%m-%d"), "unit": str(u), "value": finite(v)}
         for m, u, v in zip(frame["month"], frame["unit"], frame["value"], strict=True)
@@ -339,12 +350,12 @@ def series_chart(name: str, unit_label: str, frame: pd.DataFrame) -> dict[str, A
         alt.Chart(alt.Data(values=values))
         .mark_line(point=True)
         .encode(
-            x=alt.X("month:T", title="Month"),
-            y=alt.Y("value:Q", title=f"{name} ({d.unit})", axis=alt.Axis(format=fmt)),
-            color=alt.Color("unit:N", title=unit_label, legend=alt.Legend(orient="bottom")),
+            x=alt.X("month:T", title=_("Month")),
+            y=alt.Y("value:Q", title=f"{label} ({unit})", axis=alt.Axis(format=fmt)),
+            color=alt.Color("unit:N", title=_(unit_label), legend=alt.Legend(orient="bottom")),
             tooltip=["month:T", "unit:N", alt.Tooltip("value:Q", format=fmt)],
         )
-        .properties(width="container", height=240, title=f"{name} by month")
+        .properties(width="container", height=240, title=_("%(kpi)s by month") % {"kpi": label})
     )
     spec: dict[str, Any] = chart.to_dict()
     return spec

@@ -328,7 +328,7 @@ def series_context(
             )
         )
     if len(frame):
-        context["chart"] = data.series_chart(name, split, frame)
+        context["chart"] = data.series_chart(name, split, frame, lang)
         shown = "total" if "total" in set(frame["unit"]) else frame["unit"].iloc[0]
         context["recent_unit"] = shown
         recent = frame[frame["unit"] == shown].sort_values("month").tail(6)
