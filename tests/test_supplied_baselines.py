@@ -78,6 +78,7 @@ def test_import_loads_monthly_values_and_a_reimport_changes_nothing(
             "sales_vol,2023-03-01,1,ERP",
             "row 3, column kpi: kpi 'sales_vol' is not a valid kpi; did you mean 'sales_volume'?",
         ),
+        ("churn,2023-03-01,1,ERP", "row 3, column kpi: kpi 'churn' is not a valid kpi; the clos"),
         ("sales_volume,2023-03-15,1,ERP", "row 3, column period_start: 2023-03-15 is not the"),
         ("sales_volume,2023-03-01,abc,ERP", "row 3, column value: cannot read 'abc' as a number"),
         ("sales_volume,2023-03-01,1,", "row 3, column source: source is empty"),

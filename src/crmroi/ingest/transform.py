@@ -318,7 +318,10 @@ def _not_a_choice(col: Column, value: str) -> str:
     naming the closest valid value when one is close."""
     close = difflib.get_close_matches(value, col.choices, n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    if len(col.choices) > 12:
+    if len(col.choices) > 12:  # the list is not printed: always name the closest
+        if not close:
+            nearest = difflib.get_close_matches(value, col.choices, n=1, cutoff=0.0)
+            hint = f"; the closest by spelling is {nearest[0]!r}" if nearest else ""
         return f"{col.name} {{v!r}} is not a valid {col.name}{hint} ({len(col.choices)} valid)"
     return f"{col.name} {{v!r}} is not one of {', '.join(col.choices)}{hint}"
 
