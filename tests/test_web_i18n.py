@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,6 +99,8 @@ def test_the_dashboard_is_in_its_language(app: FastAPI, code: str) -> None:
     if code == "fa":
         assert "۰" in page or "۱" in page  # Persian digits in the figures
         assert any(month in text for month in SOLAR_HIJRI_MONTHS)  # Solar Hijri dates
+        chart = page[page.index('data-chart="chart-cashflow"') :]
+        assert json.dumps("ماه")[1:-1] in chart[: chart.index("</script>")]  # axis title
 
 
 def test_followups_without_an_account_show_a_dash(app: FastAPI) -> None:

@@ -207,6 +207,11 @@ class RoiOut(BaseModel):
     probabilities: list[ProbabilityOut]
     cash_flow: list[CashFlowPoint]
     warnings: list[str]
+    warning_codes: list[str] = Field(
+        default_factory=list,
+        description="A stable machine code for each of `warnings`, in order (integration, "
+        "benchmark, horizon).",
+    )
 
     @classmethod
     def of(cls, view: CaseView) -> RoiOut:
@@ -226,6 +231,7 @@ class RoiOut(BaseModel):
             ],
             cash_flow=[CashFlowPoint.model_validate(row) for row in cumulative(result)],
             warnings=[w.message for w in result.warnings],
+            warning_codes=[w.code for w in result.warnings],
         )
 
 

@@ -273,6 +273,11 @@ def dashboard_context(
         context["case"] = data.case_view(state, ws)
     except UserError as exc:  # the workspace's case.yaml does not validate
         context["case"], context["case_error"] = None, str(exc)
+    case = context["case"]
+    if case is not None and case.result is not None and lang.code != "en":
+        from crmroi.reports.build import build_report  # the chart's titles in `lang`
+
+        context["cash_flow"] = build_report(case.result, lang=lang.code).charts["cash_flow"]
     if ws.has_data:
         context["kpis"] = kpi_panel(state, ws, f)
         context["sources"] = sources_panel(state, ws, f)
