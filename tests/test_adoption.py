@@ -97,6 +97,8 @@ def test_lagging_adoption_moves_payback_and_warns() -> None:
     assert text is not None and "lags the plan" in text and "payback (months)" in text
     pm, pp = check.payback_measured, check.payback_plan
     assert pp is not None and (pm is None or not math.isfinite(pm) or pm > pp)
+    doc = json.loads(json.dumps(check.to_json(), allow_nan=False))  # strict JSON
+    assert doc["warning"] == text and len(doc["months"]) == 12
     # measured exactly at plan: same figures, no warning
     plan = planned_adoption(case)
     same = {m: float(plan[m]) for m in range(first, first + 12)}

@@ -105,14 +105,19 @@ class AdoptionCheck:
         )
 
     def to_json(self) -> dict[str, Any]:
+        """JSON-ready: a payback that never comes (infinite) or NaN becomes None."""
         return {
             "months": [{"month": m, "plan": p, "measured": a} for m, p, a in self.months],
-            "payback_plan": self.payback_plan,
-            "payback_measured": self.payback_measured,
-            "npv_plan": self.npv_plan,
-            "npv_measured": self.npv_measured,
+            "payback_plan": _finite(self.payback_plan),
+            "payback_measured": _finite(self.payback_measured),
+            "npv_plan": _finite(self.npv_plan),
+            "npv_measured": _finite(self.npv_measured),
             "warning": self.warning(),
         }
+
+
+def _finite(v: float | None) -> float | None:
+    return v if v is not None and math.isfinite(v) else None
 
 
 def compare_adoption(
