@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/bench_import.py --rows 5000000
 
 Generates an activities CSV (the largest table in real CRMs), then times
-(1) `crmroi.ingest.pipeline.import_files` into a fresh DuckDB workspace: reading,
+(1) `crmroi.ingest.pipeline.import_files` into a fresh DuckDB workspace (with the
+command line's cell cap, as `crmroi import` runs it): reading,
 encoding and delimiter detection, mapping, parsing and validating every cell,
 rejects, and the transactional upsert; and (2) DuckDB's own
 `CREATE TABLE AS SELECT * FROM read_csv(...)` of the same file, which does none
@@ -31,6 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crmroi.ingest.pipeline import import_files
+from crmroi.limits import command_line_limits
 from crmroi.store import Store
 
 MAPPING = """
@@ -146,13 +148,14 @@ def peak_bytes() -> int:
 
 def _run_child(which: str, csv_path: Path, folder: Path) -> dict[str, float]:
     """Run one loader in a fresh interpreter; its own time, rows and peak memory."""
-    out = subprocess.run(
+    done = subprocess.run(
         [sys.executable, __file__, "--child", which, "--keep", str(folder)],
-        check=True,
         capture_output=True,
         text=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    )
+    if done.returncode:
+        raise SystemExit(f"the {which} run failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def child(which: str, folder: Path) -> None:
@@ -171,7 +174,7 @@ def child(which: str, folder: Path) -> None:
         workspace = folder / "ws"
         shutil.rmtree(workspace, ignore_errors=True)
         started = time.perf_counter()
-        with Store.open(workspace, create=True) as store:
+        with command_line_limits(), Store.open(workspace, create=True) as store:
             report = import_files(store, [csv_path], mapping=folder / "map.yaml")
         rows = report.rows_loaded
     seconds = time.perf_counter() - started

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 @dataclass(frozen=True)
@@ -171,10 +173,18 @@ def _sign_pattern() -> str:
 CELL_SIGN_PATTERN = _sign_pattern()
 
 
+def any_match(st: pd.Series, pattern: str) -> bool:
+    """Whether any cell holds `pattern` (Arrow's vectorised regex search)."""
+    found = pc.match_substring_regex(pa.array(st, pa.string()), pattern)
+    return bool(pc.any(found).as_py())
+
+
 def cell_currencies(text: pd.Series) -> pd.Series:
     """The currency sign or code written in each amount cell ("EUR 1,000", "1 000 руб."), or
     <NA>: the raw sign as written (first one in the cell), for `resolve_cell_currencies`."""
     st = text.astype(pd.StringDtype("pyarrow"))
+    if not any_match(st, CELL_SIGN_PATTERN):  # extract runs Python per cell: skip it
+        return pd.Series(pd.NA, index=st.index, dtype=st.dtype)
     return st.str.extract("(" + CELL_SIGN_PATTERN + ")", expand=False)
 
 

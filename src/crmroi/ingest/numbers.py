@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from crmroi.ingest.currency import CELL_SIGN_PATTERN
+from crmroi.ingest.currency import CELL_SIGN_PATTERN, any_match
 from crmroi.ingest.digits import ARABIC_DECIMAL, ARABIC_THOUSANDS, Parsed, clean_strings, mask
 
 __all__ = ["MULTIPLIERS", "parse_numbers"]
@@ -71,10 +71,9 @@ def _vote_decimal(st: pd.Series) -> tuple[str | None, str]:
 
 def _multipliers(st: pd.Series) -> tuple[pd.Series, np.ndarray | None]:
     """Strip 万/亿 units; return the strings and each row's power of ten (None: no units)."""
+    if not any_match(st, _MULTIPLIER_RE):
+        return st, None  # extract runs Python per cell: skipped when nothing matches
     found = st.str.extract(_MULTIPLIER_RE, expand=False)
-    has = mask(found.notna())
-    if not has.any():
-        return st, None
     powers = found.map(MULTIPLIERS).astype("float64").fillna(0).to_numpy()
     return st.str.replace(_MULTIPLIER_RE, "", regex=True), powers
 

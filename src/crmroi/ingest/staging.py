@@ -38,7 +38,7 @@ from crmroi.store.store import Store
 STREAM_BYTES = 64 << 20
 """Text files at least this large are streamed (smaller ones are read whole); the
 environment's CRMROI_STREAM_BYTES wins (0 streams every text file, as tests do)."""
-MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT = "512MB"
 """DuckDB's memory limit while an import streams (past it, staged rows spill to disk)."""
 
 Note = Callable[[str], None]
@@ -171,6 +171,15 @@ class StagedRows:
         """All but the last row of each id refused (loaded or refused rows alike), and
         removed from the staged rows; as `transform._refuse_duplicates` over a whole file."""
         if not self.rows:
+            return []
+        every = (
+            f"SELECT source_id AS key FROM {q(self.name)} WHERE source_id IS NOT NULL "
+            f"UNION ALL SELECT key FROM {q(self._refused)}"
+        )
+        repeated = self.con.execute(
+            f"SELECT count(*) FROM ({every}) GROUP BY key HAVING count(*) > 1 LIMIT 1"
+        ).fetchall()
+        if not repeated:  # the common case: one hash aggregate, no window over every row
             return []
         dups = q(self.name + "_dups")
         self.con.execute(
