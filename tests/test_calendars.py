@@ -56,6 +56,8 @@ def test_persian_labels_are_solar_hijri() -> None:
     day = dt.date(2025, 3, 7)
     assert fa.date(day) == "۱۷ اسفند ۱۴۰۳"
     assert fa.gregorian_date(day) == "۷ مارس ۲۰۲۵"
+    assert fa.date_both(day) == "۱۷ اسفند ۱۴۰۳ (۷ مارس ۲۰۲۵)"  # the workbook's dates
+    assert get_lang("ru").date_both(day) == "07.03.2025"
     assert fa.month(day) == "اسفند ۱۴۰۳"
     assert fa.quarter(day) == "سه\u200cماههٔ ۴ ۱۴۰۳"
     assert get_lang("zh").month(day) == "2025年3月"

@@ -227,6 +227,13 @@ class Lang:
             return self.localise_digits(solar_hijri_date(value))
         return self.gregorian_date(value)
 
+    def date_both(self, value: dt.date | None) -> str:
+        """The date in the reader's calendar, with the Gregorian one beside it when that
+        calendar is another ('۱۷ اسفند ۱۴۰۳ (۷ مارس ۲۰۲۵)'): for the workbook."""
+        if value is None or self.calendar == "gregorian":
+            return self.date(value)
+        return f"{self.date(value)} ({self.gregorian_date(value)})"
+
     def gregorian_date(self, value: dt.date | None) -> str:
         """A Gregorian date in the language's format (Persian: '۱ اکتبر ۲۰۲۳')."""
         if value is None:

@@ -62,7 +62,7 @@ def write_plan_actual(wb: Workbook, model: ReportModel, lang: Lang, text: Any) -
     row += 1
     for m in pa.months:
         if m.date is not None:
-            ws.write_string(row, 0, lang.date(m.date))
+            ws.write_string(row, 0, lang.date_both(m.date))
         else:
             ws.write_string(row, 0, _("Initial"))
         for col, v in enumerate(
