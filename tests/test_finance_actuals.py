@@ -98,6 +98,13 @@ def test_plan_versus_actual_on_demo(demo_store: Store, demo_report: object) -> N
     assert months[case.go_live_month][0] == case.adoption.start
     assert all(0.0 <= a <= 1.0 for _, a in months.values() if a is not None)
     assert doc["adoption"]["payback_plan"] == p.adoption.payback_plan
+    from crmroi.kpi.adoption import measure_adoption
+
+    last = measure_adoption(demo_store).months[-1]
+    assert p.adoption_month == last.month
+    assert sum(e for _, e in p.adoption_by_team.values()) == last.employed
+    assert sum(a for a, _ in p.adoption_by_team.values()) == last.active
+    assert doc["adoption_by_team"]["month"] == last.month.isoformat()
 
 
 def test_measured_driver_uses_the_kpi_engine(demo_report: object) -> None:

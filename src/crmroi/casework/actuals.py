@@ -40,7 +40,8 @@ def plan_vs_actual(
     costs = actual_costs(store, case)
     clv = clv_inputs(store, case).values() if case.uses_clv else None
     fx = fx_rates_for(store, case)[0] if case.foreign_currencies else None
-    return compare_plan(
+    measured = _measured_adoption(store)
+    result = compare_plan(
         case,
         costs,
         changes,
@@ -48,20 +49,29 @@ def plan_vs_actual(
         clv=clv,
         people=people_roi(store, report.baseline, report.after),
         fx=fx,
-        adoption=adoption_by_case_month(store, case),
+        adoption=adoption_by_case_month(measured, case) if measured is not None else None,
     )
+    if measured is not None and measured.months:
+        last = measured.months[-1]
+        result.adoption_month = last.month
+        result.adoption_by_team = dict(last.by_team)
+    return result
 
 
-def adoption_by_case_month(store: Store, case: Case) -> dict[int, float] | None:
-    """Measured share of reps working in the CRM by case month (`crmroi.kpi.adoption`),
-    or None when the workspace records no go-live."""
+def _measured_adoption(store: Store) -> Any:
+    """`crmroi.kpi.adoption.measure_adoption`, or None when the workspace records no go-live."""
     from crmroi.errors import ConfigurationError
     from crmroi.kpi.adoption import measure_adoption
 
     try:
-        measured = measure_adoption(store)
+        return measure_adoption(store)
     except ConfigurationError:
         return None
+
+
+def adoption_by_case_month(measured: Any, case: Case) -> dict[int, float]:
+    """Measured share of reps working in the CRM (`crmroi.kpi.adoption.Adoption`) by case
+    month."""
     return {
         k: share
         for day, share in measured.share_by_month().items()

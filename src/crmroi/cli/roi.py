@@ -306,3 +306,10 @@ def _print_adoption(p: PlanVsActual) -> None:
     )
     if (text := a.warning()) is not None:
         console.print(f"[yellow]warning (adoption_lag):[/] {escape(text)}")
+    if p.adoption_by_team and p.adoption_month is not None:
+        parts = [
+            f"{escape(team or '(no team)')} {active / employed:.0%} ({active}/{employed})"
+            for team, (active, employed) in p.adoption_by_team.items()
+            if employed
+        ]
+        console.print(f"Adoption by team in {p.adoption_month:%Y-%m}: " + ", ".join(parts))

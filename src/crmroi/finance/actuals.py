@@ -92,6 +92,10 @@ class PlanVsActual:
     plan: Summary | None = None
     """The plan's own figures over the horizon (to set the re-forecast beside)."""
     adoption: AdoptionCheck | None = None
+    adoption_month: dt.date | None = None
+    """The latest month adoption was measured in."""
+    adoption_by_team: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """team -> (reps working in the CRM, reps employed) in `adoption_month`."""
 
     def monthly(self) -> list[tuple[int, float, float, float, float]]:
         """(month, plan benefits, actual benefits, plan costs, actual costs) to date."""
@@ -122,6 +126,12 @@ class PlanVsActual:
             "plan": self.plan.as_dict() if self.plan is not None else None,
             "people": {k: {"baseline": b, "after": a} for k, (b, a) in self.people.items()},
             "adoption": self.adoption.to_json() if self.adoption is not None else None,
+            "adoption_by_team": {
+                "month": self.adoption_month.isoformat() if self.adoption_month else None,
+                "teams": {
+                    t: {"active": a, "employed": e} for t, (a, e) in self.adoption_by_team.items()
+                },
+            },
         }
 
 
