@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -42,8 +41,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _peak_mb() -> float:
-    """Peak resident memory of this process (Linux reports kB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process, VmHWM from /proc/self/status (ru_maxrss
+    would carry the size of the parent that built the workspace across fork and exec)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def run_engine(workspace: Path, bootstrap: int, by: str | None = None) -> dict[str, float]:
