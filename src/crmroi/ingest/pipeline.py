@@ -280,6 +280,7 @@ def commit_import(
         raise
     except Exception as exc:  # the database refused the write: it rolled back
         _record_failure(store, batch_id, source_system, paths, started, str(exc))
+        store.reclaim_space()  # e.g. a full disk: give the rolled-back rows' space back
         raise ImportAborted(f"import rolled back, nothing was written: {exc}") from exc
     step("done")
     return report

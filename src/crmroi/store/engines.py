@@ -230,8 +230,11 @@ class DuckDBTransaction(_SqlTransaction):
 
     def __init__(self, con: Any) -> None:
         self.con = con
+        self.wrote = False  # a statement other than SELECT ran (see DuckDBEngine.writes)
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        if not self.wrote and sql.lstrip()[:6].upper() != "SELECT":
+            self.wrote = True
         cursor = self.con.execute(sql, list(params)) if params else self.con.execute(sql)
         try:
             return list(cursor.fetchall())
@@ -286,20 +289,33 @@ class Engine(Protocol):
 
 
 class DuckDBEngine:
+    """Transactions on a DuckDB file, which one process at a time can open.
+
+    `writes` counts the committed transactions that ran anything but SELECT: as no
+    other process can write the file meanwhile, an unchanged count means unchanged
+    data (the web app caches small lookups on it).
+    """
+
     name = "duckdb"
 
     def __init__(self, backend: BaseBackend) -> None:
         self.con = backend.con
+        self.writes = 0
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
         self.con.execute("BEGIN TRANSACTION")
+        tx = DuckDBTransaction(self.con)
         try:
-            yield DuckDBTransaction(self.con)
+            yield tx
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
-        self.con.execute("COMMIT")
+        try:
+            self.con.execute("COMMIT")
+        finally:
+            if tx.wrote:
+                self.writes += 1
 
 
 class PostgresEngine:

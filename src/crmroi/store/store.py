@@ -226,6 +226,20 @@ class Store:
     def base_currency(self) -> str:
         return str(self.settings().get("base_currency", "USD"))
 
+    def reclaim_space(self) -> None:
+        """Give the space of rolled-back or deleted rows back to the disk, best effort.
+
+        DuckDB writes a large import's row groups to the file before the commit; after a
+        rollback the file keeps them (free inside, but not for the WAL, temporary files or
+        the rejects file the next import needs on a full disk) until a checkpoint that
+        follows a committed write (here: the failed import's log entry). PostgreSQL's
+        autovacuum reclaims dead rows by itself (`VACUUM` by hand after a large undo).
+        """
+        if self.engine.name != "duckdb":
+            return
+        with contextlib.suppress(Exception):  # never hide the error that brought us here
+            self.backend.con.execute("CHECKPOINT")
+
     def transaction(self) -> contextlib.AbstractContextManager[Any]:
         """One all-or-nothing unit of work (see `crmroi.store.engines.Transaction`)."""
         return self.engine.transaction()

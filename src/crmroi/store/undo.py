@@ -218,6 +218,7 @@ def undo_batch(
         report = UndoReport(batch_id, deleted, restored)
         if on_commit is not None:
             on_commit(tx, report)
+    store.reclaim_space()  # the removed rows' space is reused by the next import
     return report
 
 

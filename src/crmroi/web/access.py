@@ -12,12 +12,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
+from typing import Any, TypeVar, cast
 
 from crmroi.store import Store
-from crmroi.store.engines import Transaction
+from crmroi.store.engines import DuckDBEngine, Transaction
 from crmroi.store.store import is_url
+
+T = TypeVar("T")
+MEMO_SIZE = 512  # remembered lookups (sessions, tokens, cases): a few KB each at most
 
 # The web app's own tables, in SQL both DuckDB and PostgreSQL accept.
 WEB_TABLES: dict[str, str] = {
@@ -55,7 +59,13 @@ def sql(tx: Transaction, statement: str) -> str:
 
 
 class WorkspaceAccess:
-    """Opens the workspace once (DuckDB) or once per thread (PostgreSQL)."""
+    """Opens the workspace once (DuckDB) or once per thread (PostgreSQL).
+
+    On a DuckDB file (which no other process can write while the app holds it) small
+    lookups every request makes (data version, sessions, saved cases, settings) are
+    remembered until the next write transaction commits (`memo`); elsewhere they are
+    read each time.
+    """
 
     def __init__(self, location: str, *, create: bool = True) -> None:
         """Open `location`; a missing workspace folder is created (the import wizard fills it)."""
@@ -67,6 +77,9 @@ class WorkspaceAccess:
         self._stores: list[Store] = [first]
         if not self.shared:
             self._local.store = first  # this thread's connection
+        engine = first.engine
+        self._engine = engine if self.shared and isinstance(engine, DuckDBEngine) else None
+        self._memo: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
         with self.store() as store:
             ensure_web_tables(store)
 
@@ -97,9 +110,43 @@ class WorkspaceAccess:
             yield tx
 
     def query(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        """Run one read statement (with `?` markers) and return its rows."""
+        """Run one statement (with `?` markers) and return its rows."""
         with self.transaction() as tx:
             return tx.execute(sql(tx, statement), params)
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()`, remembered until the workspace is next written (DuckDB only).
+
+        A hit costs no lock: the write count is read first, so a value computed while a
+        write was still open is stored under the old count and recomputed after it.
+        """
+        if self._engine is None:
+            return compute()
+        hit = self._memo.get(key)
+        writes = self._engine.writes
+        if hit is not None and hit[0] == writes:
+            return cast(T, hit[1])
+        with self._lock:
+            writes = self._engine.writes
+            value = compute()
+            self._memo[key] = (writes, value)
+            self._memo.move_to_end(key)
+            while len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
+        return value
+
+    def lookup(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """`query` for a read whose answer changes only with a write (`memo`)."""
+        return list(self.memo(("query", statement, params), lambda: self.query(statement, params)))
+
+    def settings(self) -> dict[str, Any]:
+        """The workspace settings (`Store.settings`), remembered until the next write."""
+
+        def read() -> dict[str, Any]:
+            with self.store() as store:
+                return store.settings()
+
+        return dict(self.memo(("settings",), read))
 
     def ping(self, wait_seconds: float = 0.05) -> bool:
         """True when the workspace answers `SELECT 1`; False when a write holds it (DuckDB)
@@ -117,8 +164,12 @@ class WorkspaceAccess:
 
     def data_version(self) -> str:
         """A fingerprint of the imported data: changes with every import or undo."""
-        rows = self.query("SELECT batch_id, status FROM import_batches ORDER BY batch_id")
-        return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
+
+        def compute() -> str:
+            rows = self.query("SELECT batch_id, status FROM import_batches ORDER BY batch_id")
+            return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
+
+        return self.memo(("data_version",), compute)
 
     def close(self) -> None:
         with self._lock:

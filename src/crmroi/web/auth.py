@@ -236,15 +236,15 @@ class Accounts:
 
     def session(self, token: str) -> Session | None:
         """The live session of a cookie token, or None (unknown, expired, disabled user)."""
-        rows = self.access.query(
-            "SELECT u.user_id, u.username, u.role, s.csrf_token FROM web_sessions s "
+        rows = self.access.lookup(  # remembered until the next write (logout, reset, ...)
+            "SELECT u.user_id, u.username, u.role, s.csrf_token, s.expires_at FROM web_sessions s "
             "JOIN web_users u ON u.user_id = s.user_id "
-            "WHERE s.token_hash = ? AND s.expires_at > ? AND NOT u.disabled",
-            (token_digest(self.secret, token), now()),
+            "WHERE s.token_hash = ? AND NOT u.disabled",
+            (token_digest(self.secret, token),),
         )
-        if not rows:
+        if not rows or not rows[0][4] > now():
             return None
-        user_id, name, role, csrf = rows[0]
+        user_id, name, role, csrf, _ = rows[0]
         return Session(User(user_id, name, Role(role)), csrf)
 
     def end_session(self, token: str) -> None:
@@ -275,14 +275,15 @@ class Accounts:
 
     def api_token_user(self, token: str) -> User | None:
         """The user of a live token (not expired, not revoked, user enabled), or None."""
-        rows = self.access.query(
-            "SELECT u.user_id, u.username, u.role FROM web_api_tokens t "
+        rows = self.access.lookup(  # remembered until the next write (revoke, disable, ...)
+            "SELECT u.user_id, u.username, u.role, t.expires_at FROM web_api_tokens t "
             "JOIN web_users u ON u.user_id = t.user_id "
-            "WHERE t.token_hash = ? AND NOT u.disabled "
-            "AND (t.expires_at IS NULL OR t.expires_at > ?)",
-            (token_digest(self.secret, token), now()),
+            "WHERE t.token_hash = ? AND NOT u.disabled",
+            (token_digest(self.secret, token),),
         )
-        return User(rows[0][0], rows[0][1], Role(rows[0][2])) if rows else None
+        if not rows or (rows[0][3] is not None and not rows[0][3] > now()):
+            return None
+        return User(rows[0][0], rows[0][1], Role(rows[0][2]))
 
     def api_tokens(self, user: User) -> list[ApiToken]:
         """The user's tokens, newest first (expired ones included, marked by their date)."""

@@ -82,10 +82,10 @@ class CaseLibrary:
             tx.write_settings({SEEDED_SETTING: True})
 
     def names(self) -> list[str]:
-        return [r[0] for r in self.access.query("SELECT name FROM web_cases ORDER BY name")]
+        return [r[0] for r in self.access.lookup("SELECT name FROM web_cases ORDER BY name")]
 
     def get(self, name: str) -> SavedCase | None:
-        rows = self.access.query(
+        rows = self.access.lookup(
             "SELECT name, yaml, updated_at, updated_by FROM web_cases WHERE name = ?", (name,)
         )
         return SavedCase(*rows[0]) if rows else None
@@ -112,8 +112,7 @@ class CaseLibrary:
 
     def active_name(self) -> str | None:
         """The case the dashboard shows: the one chosen, else the first by name."""
-        with self.access.store() as store:
-            chosen = store.settings().get(ACTIVE_SETTING)
+        chosen = self.access.settings().get(ACTIVE_SETTING)
         names = self.names()
         if chosen in names:
             return str(chosen)

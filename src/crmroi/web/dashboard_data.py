@@ -313,17 +313,21 @@ def series(
         with state.access.store() as store:
             return kpi_panel(store, [name], unit=unit)
 
-    panel = state.cache.get_or_compute(key, compute)
-    if keep is not None:
-        panel = panel[panel["unit"].isin(keep)]
-    kind = KPI_DEFINITIONS[name].kind
-    if len(panel) and kind in ("total", "ratio") and panel["unit"].nunique() > 1:
-        sums = panel.groupby("month", as_index=False)[["num", "den"]].sum()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            values = sums["num"] if kind == "total" else sums["num"] / sums["den"]
-        total = sums.assign(kpi=name, unit="total", value=values)
-        panel = pd.concat([panel, total[panel.columns]], ignore_index=True)
-    return panel.reset_index(drop=True)
+    def with_total() -> pd.DataFrame:
+        panel = state.cache.get_or_compute(key, compute)
+        if keep is not None:
+            panel = panel[panel["unit"].isin(keep)]
+        kind = KPI_DEFINITIONS[name].kind
+        if len(panel) and kind in ("total", "ratio") and panel["unit"].nunique() > 1:
+            sums = panel.groupby("month", as_index=False)[["num", "den"]].sum()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values = sums["num"] if kind == "total" else sums["num"] / sums["den"]
+            total = sums.assign(kpi=name, unit="total", value=values)
+            panel = pd.concat([panel, total[panel.columns]], ignore_index=True)
+        return panel.reset_index(drop=True)
+
+    # shared by every request of these filters: callers read it, never change it
+    return state.cache.get_or_compute((*key, "shown", keep), with_total)
 
 
 def series_chart(

@@ -333,7 +333,11 @@ def series_context(
             )
         )
     if len(frame):
-        context["chart"] = data.series_chart(name, split, frame, lang)
+        code = lang.code if lang else "en"
+        chart_key = ("series-chart", ws.version, name, split, keep, code)  # read-only, shared
+        context["chart"] = state.cache.get_or_compute(
+            chart_key, lambda: data.series_chart(name, split, frame, lang)
+        )
         shown = "total" if "total" in set(frame["unit"]) else frame["unit"].iloc[0]
         context["recent_unit"] = shown
         recent = frame[frame["unit"] == shown].sort_values("month").tail(6)
