@@ -65,8 +65,9 @@ def accepted_language(accept_language: str | None) -> str | None:
 
 
 def saved_language(access: WorkspaceAccess, user_id: str) -> str | None:
-    """The language a user chose in the header's switcher, or None."""
-    rows = access.query("SELECT language FROM web_user_settings WHERE user_id = ?", (user_id,))
+    """The language a user chose in the header's switcher, or None (remembered until the
+    next write, see `WorkspaceAccess.memo`)."""
+    rows = access.lookup("SELECT language FROM web_user_settings WHERE user_id = ?", (user_id,))
     code = rows[0][0] if rows else None
     return code if code in LANGUAGES else None
 
