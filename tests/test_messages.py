@@ -85,3 +85,27 @@ def test_kpi_reasons_keep_their_english_and_are_worded_in_each_language() -> Non
     for code in ("ru", "bg", "zh"):
         text = reasons.whole_windows(["spend.spent_on"], span).render(get_lang(code))
         assert not re.search(r"[A-Za-z]{4,}", text.replace("spend.spent_on", "")), text
+
+
+def test_said_is_plain_text_that_can_be_worded_again() -> None:
+    import json
+    import pickle
+
+    from crmroi.messages import Said
+
+    m = M_(
+        "hot_lead",
+        "%(p)s likely to convert (%(source)s), not contacted yet",
+        p=Pct(0.8, 0),
+        source="web",
+    )
+    said = Said(m)
+    assert said == "80% likely to convert (web), not contacted yet"
+    assert json.dumps({"d": said}) == json.dumps({"d": str(m)})
+    ru = get_lang("ru")
+    assert (
+        render(said, ru)
+        == f"вероятность конверсии {ru.percent(0.8, 0)} (web), контакта ещё не было"
+    )
+    again = pickle.loads(pickle.dumps(said))
+    assert again == said and render(again, get_lang("zh")).startswith("转化可能性")

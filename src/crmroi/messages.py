@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["M_", "N_", "Message", "Num", "Pct", "Translator", "render"]
+__all__ = ["M_", "N_", "Message", "Num", "Pct", "Said", "Translator", "render"]
 
 
 class Translator(Protocol):
@@ -112,8 +112,23 @@ def M_(code: str, text: str, **params: Any) -> Message:
     return Message(code, text, params)
 
 
+class Said(str):
+    """A message's English sentence that remembers the message: a column of text (a
+    follow-up's detail) stays plain text for files and JSON, and can still be worded in
+    another language (`render`)."""
+
+    message: Message
+
+    def __new__(cls, message: Message) -> Said:
+        said = super().__new__(cls, str(message))
+        said.message = message
+        return said
+
+
 def render(message: Message | str, lang: Translator) -> str:
     """A message or a plain string in `lang` (a plain string is translated as a msgid)."""
+    if isinstance(message, Said):
+        return message.message.render(lang)
     if isinstance(message, Message):
         return message.render(lang)
     return lang.gettext(message) if message else message

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from crmroi.improve.features import LOST_STATUSES
+from crmroi.messages import M_, Pct, Said
 
 COLUMNS = ["kind", "priority", "subject", "subject_id", "account_id", "rep_id", "since", "detail"]
 PLANNED_KINDS = ("visit", "meeting")
@@ -70,7 +71,14 @@ def stale_deals(
             "account_id": r.account_id,
             "rep_id": r.owner_rep_id,
             "since": r.since_at,
-            "detail": f"open deal ({r.stage}) without activity for {r.idle_days} days",
+            "detail": Said(
+                M_(
+                    "stale_deal",
+                    "open deal (%(stage)s) without activity for %(days)s days",
+                    stage=str(r.stage),
+                    days=str(r.idle_days),
+                )
+            ),
         }
         for r in rows_of(stale)
     ]
@@ -124,7 +132,14 @@ def overdue_tasks(
             "account_id": r.account_id,
             "rep_id": r.rep_id,
             "since": r.occurred_at,
-            "detail": f"task {r.activity_id} due {r.occurred_at:%Y-%m-%d}, nothing logged since",
+            "detail": Said(
+                M_(
+                    "overdue_task",
+                    "task %(task)s due %(due)s, nothing logged since",
+                    task=str(r.activity_id),
+                    due=pd.Timestamp(r.occurred_at).date(),
+                )
+            ),
         }
         for r in rows_of(overdue)
     ]
@@ -155,7 +170,14 @@ def hot_leads(
             "account_id": None,
             "rep_id": r.owner_rep_id,
             "since": r.created_at,
-            "detail": f"{r.probability:.0%} likely to convert ({r.source}), not contacted yet",
+            "detail": Said(
+                M_(
+                    "hot_lead",
+                    "%(p)s likely to convert (%(source)s), not contacted yet",
+                    p=Pct(float(r.probability), 0),
+                    source=str(r.source),
+                )
+            ),
         }
         for r in rows_of(hot.sort_values("probability", ascending=False))
     ]

@@ -24,6 +24,7 @@ import pandas as pd
 
 from crmroi.errors import UserError
 from crmroi.finite import finite
+from crmroi.messages import render
 from crmroi.reports.i18n import N_, Lang
 from crmroi.reports.labels import followup_label
 from crmroi.reports.model import (
@@ -285,8 +286,8 @@ def fit_followups(
                 kind=str(r["kind"]),
                 subject_id=str(r["subject_id"]),
                 rep_id=None if pd.isna(r["rep_id"]) else str(r["rep_id"]),
-                detail=str(r["detail"]),
-            )
+                detail=r["detail"] if isinstance(r["detail"], str) else str(r["detail"]),
+            )  # a `messages.Said` detail is worded in each report language below
             for r in items.head(TOP).to_dict(orient="records")
         ],
         key_person=key_person,
@@ -389,7 +390,7 @@ def _label_followups(fu: FollowupResults, lang: Lang) -> FollowupSummary:
                 label=followup_label(lang, f.kind),
                 subject_id=f.subject_id,
                 rep_id=f.rep_id,
-                detail=f.detail,
+                detail=render(f.detail, lang),
             )
             for f in fu.top
         ],
