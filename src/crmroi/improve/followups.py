@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from crmroi.improve.features import LOST_STATUSES
-from crmroi.messages import M_, Pct, Said
+from crmroi.messages import M_, Message, Pct, Said
 
 COLUMNS = ["kind", "priority", "subject", "subject_id", "account_id", "rep_id", "since", "detail"]
 PLANNED_KINDS = ("visit", "meeting")
@@ -200,9 +200,6 @@ def credit_holds(
         visit = next_visit.get(r.account_id)
         if not n_open and visit is None:
             continue
-        parts = [f"{n_open} open deal(s)"] if n_open else []
-        if visit is not None:
-            parts.append(f"a visit or meeting planned {visit:%Y-%m-%d}")
         rows.append(
             {
                 "kind": "credit_hold",
@@ -212,10 +209,34 @@ def credit_holds(
                 "account_id": r.account_id,
                 "rep_id": r.owner_rep_id,
                 "since": visit if visit is not None else as_of,
-                "detail": f"credit on hold but {' and '.join(parts)}: clear credit first",
+                "detail": Said(_credit_hold(n_open, visit)),
             }
         )
     return _frame(rows)
+
+
+def _credit_hold(n_open: int, visit: Any) -> Message:
+    """'credit on hold but 2 open deal(s) and a visit or meeting planned 2025-03-07: ...'."""
+    day = None if visit is None else pd.Timestamp(visit).date()
+    if n_open and day is not None:
+        return M_(
+            "credit_hold_deals_visit",
+            "credit on hold but %(n)s open deal(s) and a visit or meeting planned %(day)s: "
+            "clear credit first",
+            n=str(n_open),
+            day=day,
+        )
+    if n_open:
+        return M_(
+            "credit_hold_deals",
+            "credit on hold but %(n)s open deal(s): clear credit first",
+            n=str(n_open),
+        )
+    return M_(
+        "credit_hold_visit",
+        "credit on hold but a visit or meeting planned %(day)s: clear credit first",
+        day=day,
+    )
 
 
 def rep_dependencies(
