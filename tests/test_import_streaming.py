@@ -150,3 +150,30 @@ def test_record_blocks_cut_outside_quotes(tmp_path: Path) -> None:
     assert b"".join(b for b, _ in blocks) == data
     assert all(b.count(b'"') % 2 == 0 for b, _ in blocks)
     assert [last for _, last in blocks][-1] is True
+
+
+def test_a_later_file_failing_drops_the_staged_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _export(tmp_path)
+    second = tmp_path / "tasks2.csv"
+    second.write_bytes(first.read_bytes())
+    _streamed(monkeypatch)
+    real = files.map_stream
+    calls: list[int] = []
+
+    def fail_second(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise MemoryError("the second file")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(files, "map_stream", fail_second)
+    (tmp_path / "m.yaml").write_text(MAPPING, encoding="utf-8")
+    with Store.open(tmp_path / "ws", create=True) as store:
+        with pytest.raises(MemoryError):
+            import_files(store, [first, second], mapping=tmp_path / "m.yaml")
+        con: Any = store.engine.con  # type: ignore[attr-defined]
+        left = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()
+        assert left[0] == 0
+        assert store.count("activities") == 0

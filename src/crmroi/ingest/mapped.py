@@ -168,34 +168,41 @@ def map_files(
     out: list[tuple[FileReport, MappedTable]] = []
     system = mapping_file.source_system
     optional = mapping_file.missing_columns == "ignore"
-    for item, table_mapping in read:
-        if isinstance(item, StreamPlan):
-            assert store is not None, "a streamed file is staged in the workspace"
-            step(f"reading and mapping {item.stream.path.name}")
-            try:
-                table = map_stream(
-                    store,
-                    item,
-                    source_system=system,
-                    batch_id=batch_id,
-                    rates=rates,
-                    columns_optional=optional,
-                    note=getattr(step, "note", step),
-                )
-            except NotStreamable:
-                whole = read_for_mapping(item.stream.path, mapping_file, item.mapping.entity)
-                out += [_map_raw(raw, tm, system, batch_id, rates, optional) for raw, tm in whole]
+    try:
+        for item, table_mapping in read:
+            if isinstance(item, StreamPlan):
+                assert store is not None, "a streamed file is staged in the workspace"
+                step(f"reading and mapping {item.stream.path.name}")
+                try:
+                    table = map_stream(
+                        store,
+                        item,
+                        source_system=system,
+                        batch_id=batch_id,
+                        rates=rates,
+                        columns_optional=optional,
+                        note=getattr(step, "note", step),
+                    )
+                except NotStreamable:
+                    path, entity = item.stream.path, item.mapping.entity
+                    whole = read_for_mapping(path, mapping_file, entity)
+                    out += [
+                        _map_raw(raw, tm, system, batch_id, rates, optional) for raw, tm in whole
+                    ]
+                    continue
+                s = item.stream
+                out.append((_file_report(table, s.path, s.encoding, s.delimiter, s.names), table))
                 continue
-            s = item.stream
-            out.append((_file_report(table, s.path, s.encoding, s.delimiter, s.names), table))
-            continue
-        step(f"mapping {item.path.name}")
-        report, table = _map_raw(item, table_mapping, system, batch_id, rates, optional)
-        if table.entity == "fx_rates":
-            rates = rates.with_rates(
-                table.table.select(["rate_date", "currency", "rate_to_base"]).to_pandas()
-            )
-        out.append((report, table))
+            step(f"mapping {item.path.name}")
+            report, table = _map_raw(item, table_mapping, system, batch_id, rates, optional)
+            if table.entity == "fx_rates":
+                rates = rates.with_rates(
+                    table.table.select(["rate_date", "currency", "rate_to_base"]).to_pandas()
+                )
+            out.append((report, table))
+    except BaseException:  # a later file failed: the staged rows of earlier ones go too
+        drop_staged(out)
+        raise
     out.sort(key=lambda pair: (pair[1].entity != "fx_rates", pair[1].given is not None))
     return out
 
