@@ -24,8 +24,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmroi.errors import ConfigurationError
-
 __all__ = ["HAND_KINDS", "Adoption", "AdoptionMonth", "adoption_from_frames", "measure_adoption"]
 
 HAND_KINDS: tuple[str, ...] = ("meeting", "task")
@@ -173,19 +171,9 @@ def measure_adoption(
     store: Any, *, kinds: tuple[str, ...] = HAND_KINDS, min_day_share: float = MIN_DAY_SHARE
 ) -> Adoption:
     """Adoption on `store` (a `crmroi.store.Store`): see the module doc."""
-    from crmroi.kpi.windows import parse_date
+    from crmroi.kpi.windows import recorded_go_live
 
-    settings = store.settings()
-    raw = settings.get("go_live_by_team") or {}
-    by_team = {str(t): parse_date(d, f"go_live_by_team[{t}]") for t, d in raw.items()}
-    if settings.get("go_live"):
-        company = parse_date(settings["go_live"], "go_live setting")
-    elif by_team:
-        company = min(by_team.values())
-    else:
-        raise ConfigurationError(
-            "no go-live date recorded in the workspace: adoption is measured from go-live"
-        )
+    company, by_team = recorded_go_live(store.settings(), "adoption is measured from go-live")
     reps = store.table("reps").select("rep_id", "team", "hired_on", "left_on").to_pandas()
     a = store.table("activities")
     a = a.filter(a.kind.isin(list(kinds)) & a.rep_id.notnull() & a.occurred_at.notnull())

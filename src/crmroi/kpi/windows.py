@@ -136,14 +136,18 @@ def resolve_windows(
     """
     if go_live is not None:
         return Windows.build(go_live, None, baseline_months, after_months)
+    company, by_team = recorded_go_live(settings, "pass --go-live YYYY-MM-DD")
+    return Windows.build(company, by_team, baseline_months, after_months)
+
+
+def recorded_go_live(settings: dict[str, Any], remedy: str) -> tuple[dt.date, dict[str, dt.date]]:
+    """The workspace's recorded go-live: the company date (the `go_live` setting, else the
+    earliest team's) and each team's (`go_live_by_team`). `remedy` ends the error raised
+    when neither is recorded."""
     raw_teams = settings.get("go_live_by_team") or {}
     by_team = {str(t): parse_date(d, f"go_live_by_team[{t}]") for t, d in raw_teams.items()}
     if settings.get("go_live"):
-        company = parse_date(settings["go_live"], "go_live setting")
-    elif by_team:
-        company = min(by_team.values())
-    else:
-        raise ConfigurationError(
-            "no go-live date recorded in the workspace: pass --go-live YYYY-MM-DD"
-        )
-    return Windows.build(company, by_team, baseline_months, after_months)
+        return parse_date(settings["go_live"], "go_live setting"), by_team
+    if by_team:
+        return min(by_team.values()), by_team
+    raise ConfigurationError(f"no go-live date recorded in the workspace: {remedy}")
