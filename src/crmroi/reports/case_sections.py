@@ -35,14 +35,16 @@ def check_rows(result: CaseResult, lang: Lang) -> list[CheckRow]:
 
 def roi_way_rows(result: CaseResult, figures: list[Figures], lang: Lang) -> list[RoiWayRow]:
     """ROI five ways, one value per figure column (same horizons and risk adjustment)."""
+    return roi_ways_at(result, [(f.horizon_months, f.risk_adjusted) for f in figures], lang)
+
+
+def roi_ways_at(result: CaseResult, columns: list[tuple[int, bool]], lang: Lang) -> list[RoiWayRow]:
+    """ROI five ways at each (horizon in months, risk adjusted) column."""
     if not result.roi_ways:
         return []
     first = next(iter(result.roi_ways.values()))[False]
     rows = []
     for i, way in enumerate(first):
-        values = [
-            finite(result.roi_ways[f.horizon_months][f.risk_adjusted][i].value) for f in figures
-        ]
         label, formula, source = ROI_LABELS[way.kind]
         rows.append(
             RoiWayRow(
@@ -50,7 +52,7 @@ def roi_way_rows(result: CaseResult, figures: list[Figures], lang: Lang) -> list
                 label=lang.gettext(label),
                 formula=lang.gettext(formula),
                 source=lang.gettext(source),
-                values=values,
+                values=[finite(result.roi_ways[m][risk][i].value) for m, risk in columns],
                 headline=way.kind == result.case.headline_roi,
                 ratio=way.kind == "benefit_cost_ratio",
             )

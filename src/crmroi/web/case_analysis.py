@@ -12,12 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crmroi.finance.evaluate import CaseResult
-from crmroi.finite import finite
 from crmroi.messages import Message
-from crmroi.reports.case_sections import tco_rows
+from crmroi.reports.case_sections import roi_ways_at, tco_rows
 from crmroi.reports.i18n import Lang
-from crmroi.reports.labels import ROI_LABELS
-from crmroi.reports.model import TcoRow
+from crmroi.reports.model import RoiWayRow, TcoRow
 
 __all__ = ["CaseCheck", "RoiWay", "case_checks", "roi_ways", "tco_lines"]
 
@@ -35,18 +33,8 @@ class CaseCheck:
     """The sentence as a message id with parameters (for the page's language)."""
 
 
-@dataclass(frozen=True)
-class RoiWay:
-    """One way of writing ROI with its value per figure column: (12 months, risk adjusted
-    or not) then (horizon, not, risk adjusted); a ratio for the benefit-cost ratio."""
-
-    kind: str
-    label: str
-    formula: str
-    source: str
-    values: list[float | None]
-    headline: bool
-    ratio: bool
+RoiWay = RoiWayRow
+"""One way of writing ROI with its value per figure column (the report's row)."""
 
 
 def case_checks(result: CaseResult, lang: Lang) -> list[CaseCheck]:
@@ -60,24 +48,7 @@ def case_checks(result: CaseResult, lang: Lang) -> list[CaseCheck]:
 
 def roi_ways(result: CaseResult, columns: list[tuple[int, bool]], lang: Lang) -> list[RoiWay]:
     """ROI five ways at each (months, risk adjusted) column."""
-    if not result.roi_ways:
-        return []
-    first = next(iter(result.roi_ways.values()))[False]
-    out = []
-    for i, way in enumerate(first):
-        label, formula, source = ROI_LABELS[way.kind]
-        out.append(
-            RoiWay(
-                kind=way.kind,
-                label=lang.gettext(label),
-                formula=lang.gettext(formula),
-                source=lang.gettext(source),
-                values=[finite(result.roi_ways[m][risk][i].value) for m, risk in columns],
-                headline=way.kind == result.case.headline_roi,
-                ratio=way.kind == "benefit_cost_ratio",
-            )
-        )
-    return out
+    return roi_ways_at(result, columns, lang)
 
 
 def tco_lines(result: CaseResult, lang: Lang) -> list[TcoRow]:
