@@ -178,3 +178,29 @@ def test_kpi_drill_down_and_its_chart_in_russian(app: FastAPI) -> None:
     assert _html_attrs(page) == ("ru", "ltr")
     assert "Доля выигранных сделок по месяцам" in page  # the heading and the chart title
     assert '"title": "Month"' not in page and "by month" not in _visible(page)
+
+
+def test_series_chart_months_in_the_readers_calendar() -> None:
+    """Vega writes English Gregorian months; the chart's axis and tooltip take the
+    reader's month names instead (Persian: Solar Hijri), at most 12 ticks."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from crmroi.reports.i18n import get_lang
+    from crmroi.web.dashboard_data import MONTH_TICKS, series_chart
+
+    months = pd.date_range("2023-01-01", periods=30, freq="MS")
+    frame = pd.DataFrame({"month": months, "unit": "total", "value": 0.25})
+    spec = series_chart("win_rate", "team", frame, get_lang("fa"))
+    axis = spec["encoding"]["x"]["axis"]
+    ticks = axis["values"]
+    assert 1 < len(ticks) <= MONTH_TICKS and all(t["utc"] and t["date"] == 1 for t in ticks)
+    lookup = json.loads(axis["labelExpr"][1 : axis["labelExpr"].index(")[")])
+    assert lookup["2023-03"] == "اسفند ۱۴۰۱" and lookup["2023-04"] == "فروردین ۱۴۰۲"
+    rows = spec["datasets"][spec["data"]["name"]] if "datasets" in spec else spec["data"]["values"]
+    assert {r["label"] for r in rows} == set(lookup.values())
+    assert spec["encoding"]["tooltip"][0] == {"field": "label", "title": "ماه", "type": "nominal"}
+    russian = series_chart("win_rate", "team", frame.head(2), get_lang("ru"))
+    assert "янв. 2023" in russian["encoding"]["x"]["axis"]["labelExpr"]
+    assert dt.date(2023, 1, 1).isoformat() in {r["month"] for r in rows}

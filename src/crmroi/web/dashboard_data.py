@@ -10,6 +10,9 @@ call the same core as the CLI (`crmroi.kpi`, `crmroi.finance`, `crmroi.improve`,
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -345,8 +348,15 @@ def series_chart(
     d = KPI_DEFINITIONS[name]
     label = name if lang.code == "en" else kpi_label(lang, name)
     unit = d.unit if lang.code == "en" else unit_text(lang, d.unit, d.unit.partition(" ")[0])
+    months = sorted({pd.Timestamp(m).date() for m in frame["month"]})
+    names = {m.strftime("%Y-%m"): lang.month(m) for m in months}
     values = [
-        {"month": m.strftime("%Y-%m-%d"), "unit": str(u), "value": finite(v)}
+        {
+            "month": m.strftime("%Y-%m-%d"),
+            "label": names[m.strftime("%Y-%m")],
+            "unit": str(u),
+            "value": finite(v),
+        }
         for m, u, v in zip(frame["month"], frame["unit"], frame["value"], strict=True)
     ]
     fmt = ".0%" if d.unit == "fraction" else ",.2~f"
@@ -354,12 +364,39 @@ def series_chart(
         alt.Chart(alt.Data(values=values))
         .mark_line(point=True)
         .encode(
-            x=alt.X("month:T", title=_("Month")),
+            x=alt.X("month:T", title=_("Month"), axis=month_axis(months, names)),
             y=alt.Y("value:Q", title=f"{label} ({unit})", axis=alt.Axis(format=fmt)),
             color=alt.Color("unit:N", title=_(unit_label), legend=alt.Legend(orient="bottom")),
-            tooltip=["month:T", "unit:N", alt.Tooltip("value:Q", format=fmt)],
+            tooltip=[
+                alt.Tooltip("label:N", title=_("Month")),
+                alt.Tooltip("unit:N", title=_(unit_label)),
+                alt.Tooltip("value:Q", format=fmt, title=label),
+            ],
         )
         .properties(width="container", height=240, title=_("%(kpi)s by month") % {"kpi": label})
     )
     spec: dict[str, Any] = chart.to_dict()
     return spec
+
+
+MONTH_TICKS = 12
+"""At most this many month labels on a chart's time axis (every k-th month beyond)."""
+
+
+def month_axis(months: list[dt.date], names: dict[str, str]) -> Any:
+    """A time axis whose ticks are first days of `months` labelled by `names` (keyed
+    'YYYY-MM', the reader's calendar: Vega itself writes English Gregorian months).
+
+    The data's dates are ISO days, which Vega reads as UTC midnight: ticks and the
+    lookup are in UTC so that no time zone moves a label to the previous month.
+    """
+    import altair as alt
+
+    step = max(1, math.ceil(len(months) / MONTH_TICKS))
+    ticks = [{"year": m.year, "month": m.month, "date": 1, "utc": True} for m in months[::step]]
+    lookup = json.dumps(names, ensure_ascii=False)
+    return alt.Axis(
+        values=ticks,
+        labelExpr=f"({lookup})[utcFormat(datum.value, '%Y-%m')] || ''",
+        labelOverlap=True,
+    )
