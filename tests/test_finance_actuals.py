@@ -105,6 +105,13 @@ def test_plan_versus_actual_on_demo(demo_store: Store, demo_report: object) -> N
     assert sum(e for _, e in p.adoption_by_team.values()) == last.employed
     assert sum(a for a, _ in p.adoption_by_team.values()) == last.active
     assert doc["adoption_by_team"]["month"] == last.month.isoformat()
+    # weekly adoption per team and rep, records per rep-day, next activity, completeness
+    usage = doc["usage"]
+    assert usage["weeks"] and usage["by_rep"]
+    assert all(0.0 <= w["share"] <= 1.0 for w in usage["weeks"] if w["share"] is not None)
+    assert usage["next_activity"]["share"] is None  # the demo schedules no activities
+    assert usage["next_activity"]["unavailable"]
+    assert usage["completeness"]["deals"]["amount"]["rows"] > 0
 
 
 def test_measured_driver_uses_the_kpi_engine(demo_report: object) -> None:

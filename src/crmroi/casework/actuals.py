@@ -55,7 +55,19 @@ def plan_vs_actual(
         last = measured.months[-1]
         result.adoption_month = last.month
         result.adoption_by_team = dict(last.by_team)
+        result.usage = _measured_usage(store, report.after[1])
     return result
+
+
+def _measured_usage(store: Store, as_of: dt.date) -> Any:
+    """`crmroi.kpi.adoption_weekly.measure_usage` up to `as_of`, or None without a go-live."""
+    from crmroi.errors import ConfigurationError
+    from crmroi.kpi.adoption_weekly import measure_usage
+
+    try:
+        return measure_usage(store, as_of)
+    except ConfigurationError:
+        return None
 
 
 def _measured_adoption(store: Store) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import math
 from enum import StrEnum
@@ -313,3 +314,50 @@ def _print_adoption(p: PlanVsActual) -> None:
             if employed
         ]
         console.print(f"Adoption by team in {p.adoption_month:%Y-%m}: " + ", ".join(parts))
+    if p.usage is not None:
+        _print_usage(p.usage.to_json())
+
+
+def _print_usage(u: dict[str, Any], weeks: int = 4) -> None:
+    """The last `weeks` weeks of adoption by team, next activities and incomplete fields."""
+    rows = u["weeks"][-weeks:]
+    if rows:
+        teams = sorted({t for w in rows for t in w["by_team"]})
+        table = Table(title="Adoption by week: reps working in the CRM / reps employed")
+        table.add_column("team")
+        for w in rows:
+            year, number, _ = dt.date.fromisoformat(w["week"]).isocalendar()
+            table.add_column(f"{year}-W{number:02d}", justify="right")
+        table.add_row("all", *(_pct(w["share"]) for w in rows))
+        for t in teams:
+            cells = []
+            for w in rows:
+                c = w["by_team"].get(t)
+                cells.append(f"{c['active']}/{c['employed']}" if c and c["employed"] else "-")
+            table.add_row(escape(t or "(no team)"), *cells)
+        table.add_row(
+            "records per rep-day",
+            *("-" if (x := w["records_per_rep_day"]) is None else f"{x:.1f}" for w in rows),
+        )
+        console.print(table)
+        console.print(
+            "Records: deals and leads owned, meetings and tasks logged, per employed working "
+            "day of live reps; per rep in --format json (actuals.usage.by_rep)."
+        )
+    n = u["next_activity"]
+    if n["share"] is None:
+        console.print(f"Open deals with a next activity: unavailable ({escape(n['unavailable'])})")
+    else:
+        console.print(
+            f"Open deals with a next activity on {n['as_of']}: {_pct(n['share'])} "
+            f"({n['with_next_activity']}/{n['open_deals']})"
+        )
+    gaps = [
+        f"{t}.{f} {_pct(c['share'])}"
+        for t, cols in u["completeness"].items()
+        for f, c in cols.items()
+        if c["share"] is not None and c["share"] < 1.0
+    ]
+    console.print(
+        "Fields the KPIs need, share filled: " + (", ".join(gaps) if gaps else "all complete")
+    )

@@ -96,6 +96,9 @@ class PlanVsActual:
     """The latest month adoption was measured in."""
     adoption_by_team: dict[str, tuple[int, int]] = field(default_factory=dict)
     """team -> (reps working in the CRM, reps employed) in `adoption_month`."""
+    usage: Any = None
+    """Weekly adoption per team and rep, records per rep-day, next activities and field
+    completeness (`crmroi.kpi.adoption_weekly.Usage`, anything with `to_json`)."""
 
     def monthly(self) -> list[tuple[int, float, float, float, float]]:
         """(month, plan benefits, actual benefits, plan costs, actual costs) to date."""
@@ -132,6 +135,7 @@ class PlanVsActual:
                     t: {"active": a, "employed": e} for t, (a, e) in self.adoption_by_team.items()
                 },
             },
+            "usage": self.usage.to_json() if self.usage is not None else None,
         }
 
 
