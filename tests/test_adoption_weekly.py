@@ -172,3 +172,28 @@ def test_demo_week_against_an_independent_count(small_demo_folder: Path) -> None
     assert week.records == expected > 0
     assert sum(r.active for r in usage.rep_weeks if r.week == week.week) == week.active
     assert usage.weeks[-1].week <= dt.date(2026, 1, 1)
+
+
+def test_maven_completeness_against_the_raw_file(workspace: Store) -> None:
+    """Field completeness on the real Maven CRM export equals the counts taken from the
+    CSV with pandas (open deals carry no account, close date or value)."""
+    from crmroi.ingest.pipeline import import_files
+    from crmroi.kpi.adoption_weekly import COMPLETENESS_FIELDS
+    from tests.conftest import shared_data
+
+    folder = shared_data("maven_crm")
+    files = [folder / n for n in ("sales_teams.csv", "accounts.csv", "sales_pipeline.csv")]
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    import_files(workspace, files, mapping=examples / "maven_crm.yaml")
+    cols = [*COMPLETENESS_FIELDS["deals"], "is_closed"]
+    c = field_completeness({"deals": workspace.table("deals").select(*cols).to_pandas()})
+    raw = pd.read_csv(folder / "sales_pipeline.csv")
+    closed = raw[raw.deal_stage.isin(["Won", "Lost"])]
+    n = len(raw)
+    assert c.fields["deals"]["account_id"] == (int(raw.account.notna().sum()), n)
+    assert c.fields["deals"]["amount"] == (int(raw.close_value.notna().sum()), n)
+    assert c.fields["deals"]["created_at"] == (int(raw.engage_date.notna().sum()), n)
+    assert c.fields["deals"]["closed_at"] == (int(closed.close_date.notna().sum()), len(closed))
+    assert c.fields["deals"]["source"] == (0, n)  # the export has no lead source
+    assert c.share("deals", "account_id") is not None
+    assert c.share("deals", "account_id") < 1.0
