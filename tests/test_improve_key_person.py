@@ -70,6 +70,16 @@ def _frames() -> dict[str, pd.DataFrame]:
     }
 
 
+def test_reps_table_empty() -> None:
+    """Activities name reps the reps table does not hold (only deals and activities
+    imported): their accounts are at risk with a current rep, not an error."""
+    for reps in (_frames()["reps"].iloc[0:0],):
+        frames = _frames() | {"reps": reps}
+        got = key_person_risk(frames, AS_OF).accounts.set_index("account_id")
+        assert list(got.index) == ["A1", "A3"]
+        assert set(got["status"]) == {"current"}
+
+
 def test_key_person_risk_by_hand() -> None:
     risk = key_person_risk(_frames(), AS_OF)
     got = risk.accounts.set_index("account_id")

@@ -165,9 +165,15 @@ def key_person_risk(
     is_open = ~deals["is_closed"].fillna(False).astype(bool) & ~(deals["created_at"] > as_of)
     pipeline = deals[is_open].groupby("account_id")["amount"].sum()
     reps = frames["reps"].drop_duplicates("rep_id").set_index("rep_id")
-    left = pd.to_datetime(reps["left_on"]) if "left_on" in reps else pd.Series(dtype="object")
+    left = (
+        pd.to_datetime(reps["left_on"])
+        if "left_on" in reps
+        else pd.Series(pd.NaT, index=reps.index, dtype="datetime64[ns]")
+    )
     names = frames["accounts"].drop_duplicates("account_id").set_index("account_id")["name"]
-    rep_left = held["rep_id"].map(left)
+    # reindex, not map: map() turns an empty date mapper into floats and fails (no reps
+    # imported yet); a rep the reps table does not list counts as current
+    rep_left = pd.Series(left.reindex(held["rep_id"]).to_numpy(), index=held.index)
     status = np.where(rep_left.isna(), "current", np.where(rep_left <= as_of, "left", "leaving"))
     out = pd.DataFrame(
         {
