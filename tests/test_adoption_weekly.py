@@ -139,13 +139,17 @@ def test_field_completeness_by_hand() -> None:
             "owner_rep_id": ["R1", "R2"],
         }
     )
-    c = field_completeness({"deals": deals, "leads": leads})
+    c = field_completeness({"deals": deals, "leads": leads}, {"R1": "A", "R2": "B"})
     assert set(c.fields) == {"deals", "leads"}
     assert c.fields["deals"]["amount"] == (5, 6)
     assert c.fields["deals"]["source"] == (3, 6)  # blank and spaces are missing
     assert c.fields["deals"]["closed_at"] == (2, 3)  # closed deals only: D6 has no date
     assert c.fields["deals"]["owner_rep_id"] == (5, 6)
     assert c.share("leads", "source") == pytest.approx(0.5)
+    # per team of the owner: D1-D5 are R1's (team A), D6 has no owner ('')
+    assert c.by_team["deals"]["A"]["amount"] == (4, 5)
+    assert c.by_team["deals"][""]["owner_rep_id"] == (0, 1)
+    assert c.by_team["leads"]["B"]["source"] == (0, 1)
 
 
 def test_demo_week_against_an_independent_count(small_demo_folder: Path) -> None:

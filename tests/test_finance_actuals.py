@@ -112,6 +112,7 @@ def test_plan_versus_actual_on_demo(demo_store: Store, demo_report: object) -> N
     assert usage["next_activity"]["share"] is None  # the demo schedules no activities
     assert usage["next_activity"]["unavailable"]
     assert usage["completeness"]["deals"]["amount"]["rows"] > 0
+    assert set(usage["completeness_by_team"]["deals"]) <= set(p.adoption_by_team) | {""}
 
 
 def test_measured_driver_uses_the_kpi_engine(demo_report: object) -> None:

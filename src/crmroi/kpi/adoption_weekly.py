@@ -299,9 +299,12 @@ def next_activity_share(
 
 @dataclass(frozen=True)
 class Completeness:
-    """table -> field -> (rows with the field filled, rows it applies to)."""
+    """table -> field -> (rows with the field filled, rows it applies to); `by_team` the
+    same per team of the row's rep (deals and leads: owner; activities: rep; '' unknown)."""
 
     fields: dict[str, dict[str, tuple[int, int]]]
+    by_team: dict[str, dict[str, dict[str, tuple[int, int]]]] = field(default_factory=dict)
+    """table -> team -> field -> (filled, rows)."""
 
     def share(self, table: str, name: str) -> float | None:
         filled, total = self.fields[table][name]
@@ -316,6 +319,13 @@ class Completeness:
             for t, cols in self.fields.items()
         }
 
+    def by_team_json(self) -> dict[str, Any]:
+        return {
+            t: {team: {f: {"filled": a, "rows": n} for f, (a, n) in cols.items()}
+                for team, cols in teams.items()}
+            for t, teams in self.by_team.items()
+        }  # fmt: skip
+
 
 def _filled(s: pd.Series) -> pd.Series:
     ok = s.notna()
@@ -324,22 +334,40 @@ def _filled(s: pd.Series) -> pd.Series:
     return ok
 
 
-def field_completeness(frames: dict[str, pd.DataFrame]) -> Completeness:
+_REP_COLUMN = {"deals": "owner_rep_id", "leads": "owner_rep_id", "activities": "rep_id"}
+
+
+def _counts(frame: pd.DataFrame, table: str, names: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    cols: dict[str, tuple[int, int]] = {}
+    for name in names:
+        rows = frame
+        if table == "deals" and name == "closed_at":
+            rows = frame[frame["is_closed"].fillna(False).astype(bool)]
+        cols[name] = (int(_filled(rows[name]).sum()), len(rows))
+    return cols
+
+
+def field_completeness(
+    frames: dict[str, pd.DataFrame], teams: dict[str, str] | None = None
+) -> Completeness:
     """Completeness of `COMPLETENESS_FIELDS` in `frames` (table -> frame); closed deals
-    are those with `is_closed` true."""
+    are those with `is_closed` true. With `teams` (rep_id -> team), also per team."""
     out: dict[str, dict[str, tuple[int, int]]] = {}
+    by_team: dict[str, dict[str, dict[str, tuple[int, int]]]] = {}
     for table, names in COMPLETENESS_FIELDS.items():
         frame = frames.get(table)
         if frame is None:
             continue
-        cols: dict[str, tuple[int, int]] = {}
-        for name in names:
-            rows = frame
-            if table == "deals" and name == "closed_at":
-                rows = frame[frame["is_closed"].fillna(False).astype(bool)]
-            cols[name] = (int(_filled(rows[name]).sum()), len(rows))
-        out[table] = cols
-    return Completeness(out)
+        out[table] = _counts(frame, table, names)
+        rep = _REP_COLUMN.get(table)
+        if teams is None or rep is None:
+            continue
+        team_of = frame[rep].map(lambda r: teams.get(str(r), "") if r == r and r else "")
+        by_team[table] = {
+            str(team): _counts(part, table, names)
+            for team, part in frame.groupby(team_of.to_numpy(), sort=True)
+        }
+    return Completeness(out, by_team)
 
 
 @dataclass(frozen=True)
@@ -365,6 +393,7 @@ class Usage:
             "by_rep": [r.to_json() for r in self.rep_weeks],
             "next_activity": self.next_activity.to_json(),
             "completeness": self.completeness.to_json(),
+            "completeness_by_team": self.completeness.by_team_json(),
         }
 
 
@@ -417,4 +446,5 @@ def measure_usage(store: Any, as_of: dt.date, *, min_day_share: float = MIN_DAY_
         t: store.table(t).select(*cols, *(("is_closed",) if t == "deals" else ())).to_pandas()
         for t, cols in COMPLETENESS_FIELDS.items()
     }
-    return Usage(weeks, rep_weeks, nxt, field_completeness(frames_c), min_day_share)
+    teams = {str(r): _team(t) for r, t in zip(reps["rep_id"], reps["team"], strict=True)}
+    return Usage(weeks, rep_weeks, nxt, field_completeness(frames_c, teams), min_day_share)
