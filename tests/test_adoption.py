@@ -15,6 +15,7 @@ from crmroi.finance.adoption import compare_adoption, measured_ramp, planned_ado
 from crmroi.finance.case import load_case
 from crmroi.finance.model import build_model
 from crmroi.kpi.adoption import adoption_from_frames, measure_adoption
+from crmroi.reports.i18n import get_lang
 from crmroi.store import Store
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "case.yaml"
@@ -99,6 +100,11 @@ def test_lagging_adoption_moves_payback_and_warns() -> None:
     assert pp is not None and (pm is None or not math.isfinite(pm) or pm > pp)
     doc = json.loads(json.dumps(check.to_json(), allow_nan=False))  # strict JSON
     assert doc["warning"] == text and len(doc["months"]) == 12
+    message = check.warning_message()
+    assert message is not None and message.code == "adoption_lag" and str(message) == text
+    russian = message.render(get_lang("ru"))
+    assert russian.startswith("измеренное внедрение отстаёт от плана") and "2%" in russian
+    assert "پذیرش اندازه‌گیری‌شده از برنامه عقب است" in message.render(get_lang("fa"))
     # measured exactly at plan: same figures, no warning
     plan = planned_adoption(case)
     same = {m: float(plan[m]) for m in range(first, first + 12)}

@@ -21,6 +21,7 @@ from crmroi.errors import UserError
 from crmroi.ingest.pipeline import import_files
 from crmroi.kpi import KpiReport, compute_kpi_report
 from crmroi.kpi.definitions import KPI_DEFINITIONS
+from crmroi.reports.i18n import get_lang
 from crmroi.store import Store
 from crmroi.store.schema import SUPPLIED_KPIS, TABLES
 
@@ -265,7 +266,15 @@ def test_too_few_supplied_months_are_refused_with_the_reason(measured: Measured)
             tx.execute("DELETE FROM tickets WHERE opened_at < ?", (GO_LIVE,))
         k = compute_kpi_report(store, go_live=GO_LIVE, bootstrap=0, kpis=["csat"]).get("csat")
     assert not k.available
-    assert "supplied baseline (source: Finance ledger) gives 1 of the 12 months" in (k.reason or "")
+    assert k.reason == (
+        "no measured baseline, and the supplied baseline (source: Finance ledger) gives 1 of "
+        "the 12 months 2023-07 to 2024-06, below the 25% coverage floor"
+    )
+    assert k.why is not None and k.why.code == "supplied_below_floor"
+    persian = k.why.render(get_lang("fa"))  # Solar Hijri months, Persian digits
+    assert "Finance ledger" in persian and "تیر ۱۴۰۲ تا خرداد ۱۴۰۳" in persian
+    assert "آستانهٔ پوشش" in persian and "1" not in persian
+    assert "ниже порога покрытия" in k.why.render(get_lang("ru"))
 
 
 def test_every_kpis_format_labels_the_supplied_baseline(

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["M_", "N_", "Message", "Num", "Pct", "Said", "Translator", "render"]
+__all__ = ["M_", "N_", "Message", "Month", "Num", "Pct", "Said", "Translator", "render"]
 
 
 class Translator(Protocol):
@@ -50,6 +50,16 @@ class Pct:
 
     def english(self) -> str:
         return f"{self.value:{'+' if self.signed else ''}.{self.digits}%}"
+
+
+@dataclass(frozen=True)
+class Month:
+    """A month parameter (any day of it), in the reader's calendar (English: 2024-01)."""
+
+    value: dt.date
+
+    def english(self) -> str:
+        return f"{self.value:%Y-%m}"
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,9 @@ def _worded(params: Mapping[str, Any], lang: Translator | None) -> dict[str, Any
                 if callable(number)
                 else value.english()
             )
+        elif isinstance(value, Month):
+            month = getattr(lang, "month", None)
+            value = month(value.value) if callable(month) else value.english()
         elif isinstance(value, Pct):
             value = (
                 percent(value.value, value.digits, value.signed)

@@ -26,6 +26,7 @@ from crmroi.finance.case import Case, Ramp
 from crmroi.finance.cashflow import CashFlowTable, FloatArray
 from crmroi.finance.model import ramp_shares
 from crmroi.finance.summary import summarise
+from crmroi.messages import M_, N_, Message, Num, Pct
 
 __all__ = ["AdoptionCheck", "compare_adoption", "measured_ramp", "planned_adoption"]
 
@@ -89,20 +90,40 @@ class AdoptionCheck:
         return None
 
     def warning(self) -> str | None:
-        """A sentence when the measured adoption moves payback, else None."""
+        """A sentence (English) when the measured adoption moves payback, else None."""
+        message = self.warning_message()
+        return None if message is None else str(message)
+
+    def warning_message(self) -> Message | None:
+        """`warning` as a message (code `adoption_lag`), for the reader's language."""
         if not self.payback_moves or (last := self.latest) is None:
             return None
 
-        def fmt(v: float | None) -> str:
-            return "never" if v is None or not math.isfinite(v) else f"{v:.1f}"
+        def fmt(v: float | None) -> Message | Num:
+            return M_("never", "never") if v is None or not math.isfinite(v) else Num(v, 1)
 
         m, plan, actual = last
-        verb = "lags" if actual < plan else "runs ahead of"
-        return (
-            f"measured adoption {verb} the plan (month {m}: {actual:.0%} of users working in "
-            f"the CRM, plan {plan:.0%}): with it, payback (months): "
-            f"{fmt(self.payback_measured)} (plan: {fmt(self.payback_plan)})"
+        text = (
+            N_(
+                "measured adoption lags the plan (month %(month)s: %(actual)s of users working "
+                "in the CRM, plan %(plan)s): with it, payback (months): %(measured)s "
+                "(plan: %(planned)s)"
+            )
+            if actual < plan
+            else N_(
+                "measured adoption runs ahead of the plan (month %(month)s: %(actual)s of users "
+                "working in the CRM, plan %(plan)s): with it, payback (months): %(measured)s "
+                "(plan: %(planned)s)"
+            )
         )
+        params = {
+            "month": m,
+            "actual": Pct(actual, 0),
+            "plan": Pct(plan, 0),
+            "measured": fmt(self.payback_measured),
+            "planned": fmt(self.payback_plan),
+        }
+        return Message("adoption_lag", text, params)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready: a payback that never comes (infinite) or NaN becomes None."""

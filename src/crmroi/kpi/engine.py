@@ -40,7 +40,6 @@ from crmroi.kpi.coverage import (
     floor_reason,
     kpi_columns,
     kpi_span,
-    span_text,
 )
 from crmroi.kpi.definitions import BY_CHOICES, KPI_DEFINITIONS, KpiDefinition
 from crmroi.kpi.exposure import check_exposure
@@ -489,7 +488,7 @@ def compute_kpi_report(
             missing = [c for c in columns[name] if c not in spans]
             results.append([_unavailable(d, reasons.no_dates(missing))])
         elif (series := supplied.get(name)) is not None:
-            reason = supplied_reason(d, evaluations[(ks, True)][0], series, span_text(ks))
+            reason = supplied_reason(d, evaluations[(ks, True)][0], series, ks)
             results.append(
                 [_unavailable(d, reason)] if reason else _evaluate(run, d, by, ks, series.mean())
             )

@@ -34,8 +34,10 @@ from crmroi.kpi.coverage import (
     period_coverage,
 )
 from crmroi.kpi.definitions import KPI_DEFINITIONS, KpiDefinition
+from crmroi.kpi.reasons import span_message
 from crmroi.kpi.report import KpiChange
 from crmroi.kpi.windows import Window, Windows, add_months
+from crmroi.messages import M_, N_, Message, Month, Num, Pct
 from crmroi.store.store import Store
 
 TABLE = "supplied_baselines"
@@ -117,29 +119,48 @@ def lacks_baseline(d: KpiDefinition, company: Clipped) -> bool:
     return share < COVERAGE_FLOOR or (d.name in WHOLE_WINDOWS and share < WHOLE)
 
 
-def after_reason(d: KpiDefinition, company: Clipped, span_text: str) -> str | None:
+def after_reason(d: KpiDefinition, company: Clipped, span: Interval | None) -> Message | None:
     """Why the after window cannot be measured for a supplied baseline (None: it can)."""
     cov = period_coverage(company, "after")
     share = float(cov["share"])
     if share < COVERAGE_FLOOR or (d.name in WHOLE_WINDOWS and share < WHOLE):
-        need = "whole" if d.name in WHOLE_WINDOWS else f"{COVERAGE_FLOOR:.0%} covered"
-        return (
-            f"the baseline would be supplied, but the KPI's data ({span_text}) cover "
-            f"{float(cov['months']):.1f} of {cov['nominal_months']} months of the after "
-            f"window (needed: {need})"
-        )
+        params = {
+            "span": span_message(span),
+            "covered": Num(float(cov["months"]), 1),
+            "nominal": int(cov["nominal_months"]),
+        }
+        if d.name in WHOLE_WINDOWS:
+            text = N_(
+                "the baseline would be supplied, but the KPI's data (%(span)s) cover "
+                "%(covered)s of %(nominal)s months of the after window (needed: whole)"
+            )
+        else:
+            text = N_(
+                "the baseline would be supplied, but the KPI's data (%(span)s) cover "
+                "%(covered)s of %(nominal)s months of the after window (needed: %(floor)s "
+                "covered)"
+            )
+            params["floor"] = Pct(COVERAGE_FLOOR, 0)
+        return Message("supplied_after_uncovered", text, params)
     return None
 
 
-def baseline_reason(series: SuppliedSeries, window: Window, months: int) -> str | None:
+def baseline_reason(series: SuppliedSeries, window: Window, months: int) -> Message | None:
     """Why the supplied months cannot stand for the baseline window (None: they can)."""
     if len(series.months) >= COVERAGE_FLOOR * months:
         return None
     first, last = window.baseline_start, add_months(window.go_live, -1)
-    return (
-        f"no measured baseline, and the supplied baseline (source: {series.source}) gives "
-        f"{len(series.months)} of the {months} months {first:%Y-%m} to {last:%Y-%m}, "
-        f"below the {COVERAGE_FLOOR:.0%} coverage floor"
+    return M_(
+        "supplied_below_floor",
+        "no measured baseline, and the supplied baseline (source: %(source)s) gives "
+        "%(given)s of the %(months)s months %(first)s to %(last)s, below the %(floor)s "
+        "coverage floor",
+        source=series.source,
+        given=len(series.months),
+        months=months,
+        first=Month(first),
+        last=Month(last),
+        floor=Pct(COVERAGE_FLOOR, 0),
     )
 
 
@@ -196,17 +217,23 @@ def supplied_for(
 
 
 def supplied_reason(
-    d: KpiDefinition, company: Clipped, series: SuppliedSeries, span_text: str
-) -> str | None:
-    """Why a KPI with a supplied baseline is still unavailable (None: it is not)."""
+    d: KpiDefinition, company: Clipped, series: SuppliedSeries, span: Interval | None
+) -> Message | None:
+    """Why a KPI with a supplied baseline is still unavailable (None: it is not);
+    `span` is the KPI's own data's (first day, day after the last)."""
     window, months = company.windows.default, company.windows.baseline_months
     if not series.months:
         first, last = window.baseline_start, add_months(window.go_live, -1)
-        return (
-            f"no measured baseline ({span_text}), and the supplied baselines of {d.name} "
-            f"give none of the months {first:%Y-%m} to {last:%Y-%m}"
+        return M_(
+            "supplied_none",
+            "no measured baseline (%(span)s), and the supplied baselines of %(kpi)s give "
+            "none of the months %(first)s to %(last)s",
+            span=span_message(span),
+            kpi=d.name,
+            first=Month(first),
+            last=Month(last),
         )
-    return baseline_reason(series, window, months) or after_reason(d, company, span_text)
+    return baseline_reason(series, window, months) or after_reason(d, company, span)
 
 
 def mark_supplied(
