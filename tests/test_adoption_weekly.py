@@ -201,3 +201,34 @@ def test_maven_completeness_against_the_raw_file(workspace: Store) -> None:
     assert c.fields["deals"]["source"] == (0, n)  # the export has no lead source
     assert c.share("deals", "account_id") is not None
     assert c.share("deals", "account_id") < 1.0
+
+
+def test_scheduled_activities_counted_after_the_workspace_day(
+    small_demo_folder: Path, tmp_path: Path
+) -> None:
+    """Activities dated after the workspace's last day (its latest record, never later
+    than today) are scheduled. On a copy of the demo, one open deal gets a meeting dated
+    2099: it is past today so it does not move the last day (2025-12-31), and it gives
+    that deal a next activity."""
+    import shutil
+
+    from crmroi.kpi.adoption_weekly import last_recorded_day
+
+    folder = tmp_path / "ws"
+    shutil.copytree(small_demo_folder, folder)
+    with Store.open(folder) as store:
+        last = last_recorded_day(store)
+        assert last == dt.date(2025, 12, 31)
+        assert last_recorded_day(store, dt.date(2025, 6, 30)) == dt.date(2025, 6, 30)
+        before = measure_usage(store, dt.date(2100, 1, 1)).next_activity
+        assert before.share is None and before.open_deals > 0
+        deals = store.table("deals")
+        open_id = deals.filter(~deals.is_closed).deal_id.execute().iloc[0]
+        store.backend.con.execute(
+            "INSERT INTO activities (activity_id, occurred_at, kind, deal_id) "
+            "VALUES ('future', TIMESTAMP '2099-01-05 10:00:00', 'meeting', ?)",
+            [str(open_id)],
+        )
+        after = measure_usage(store, dt.date(2100, 1, 1)).next_activity
+    assert after.as_of == dt.date(2025, 12, 31)
+    assert (after.with_next, after.open_deals) == (1, before.open_deals)

@@ -397,21 +397,32 @@ class Usage:
         }
 
 
-def last_recorded_day(store: Any) -> dt.date | None:
-    """The last day a deal or lead was created or a deal closed on `store` (activities are
-    left out: scheduled ones may be dated ahead)."""
-    deals, leads = store.table("deals"), store.table("leads")
-    days = [
-        _day(x.execute())
-        for x in (deals.created_at.max(), deals.closed_at.max(), leads.created_at.max())
-    ]
+def last_recorded_day(store: Any, today: dt.date | None = None) -> dt.date | None:
+    """The workspace's last day: its latest lead, deal, activity or order, never later
+    than `today` (default: the real today). A live export ends today and activities
+    dated after it are scheduled; a snapshot ends at its last record (the rule of
+    `crmroi.improve.frames.data_date`)."""
+    cap = today or dt.date.today()
+    hi = dt.datetime.combine(cap + dt.timedelta(days=1), dt.time())
+    days = []
+    for table, column in (
+        ("leads", "created_at"),
+        ("deals", "created_at"),
+        ("deals", "closed_at"),
+        ("activities", "occurred_at"),
+        ("orders", "ordered_at"),
+    ):
+        t = store.table(table)
+        col = t[column]
+        days.append(_day(t.filter(col < hi)[column].max().execute()))
     known = [d for d in days if d is not None]
-    return max(known) if known else None
+    return min(max(known), cap) if known else None
 
 
 def measure_usage(store: Any, as_of: dt.date, *, min_day_share: float = MIN_DAY_SHARE) -> Usage:
-    """`Usage` on `store` (a `crmroi.store.Store`) up to `as_of`, or up to the last day a
-    deal or lead was recorded when that is earlier (weeks past the data are not zeros)."""
+    """`Usage` on `store` (a `crmroi.store.Store`) up to `as_of`, or up to the workspace's
+    last day (`last_recorded_day`) when that is earlier: weeks past the data are not
+    zeros, and only activities dated after that day count as scheduled."""
     from crmroi.kpi.windows import recorded_go_live
 
     company, by_team = recorded_go_live(store.settings(), "adoption is measured from go-live")
