@@ -1,7 +1,10 @@
 """Access to the workspace from request threads, and the web app's own tables.
 
 DuckDB allows one process to open a workspace file; its connection is not safe to
-share between threads, so every use holds one re-entrant lock (a single-process app).
+share between threads, so every write holds one re-entrant lock (a single-process app).
+Long reads (KPI reports) use `reader()`: each thread its own DuckDB cursor on the same
+database and its own Ibis backend, held shared with other readers and never during a
+write, so two uncached reports compute side by side.
 PostgreSQL workspaces get one connection per thread, so several workers and threads
 work side by side; users, sessions and the audit log live in the same database, which
 is what lets several workers share a login.
@@ -16,8 +19,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any, TypeVar, cast
 
+import ibis
+
 from crmroi.store import Store
-from crmroi.store.engines import DuckDBEngine, Transaction
+from crmroi.store.engines import DuckDBEngine, Transaction, engine_for
 from crmroi.store.store import is_url
 
 T = TypeVar("T")
@@ -71,7 +76,9 @@ class WorkspaceAccess:
         """Open `location`; a missing workspace folder is created (the import wizard fills it)."""
         self.location = location
         self.shared = not is_url(location)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # held by writers (and to admit a reader)
+        self._readers = 0  # readers inside `reader()` now
+        self._no_readers = threading.Condition(threading.Lock())
         self._local = threading.local()
         first = Store.open(location, create=create)
         self._stores: list[Store] = [first]
@@ -87,8 +94,15 @@ class WorkspaceAccess:
     def store(self) -> Iterator[Store]:
         """The workspace, held exclusively for the duration of the block on DuckDB."""
         if self.shared:
+            if getattr(self._local, "reading", 0):
+                raise RuntimeError("workspace written from inside reader(): would deadlock")
             with self._lock:
-                yield self._open_shared()
+                self._wait_for_readers()
+                self._local.writing = getattr(self._local, "writing", 0) + 1
+                try:
+                    yield self._open_shared()
+                finally:
+                    self._local.writing -= 1
         else:
             store = getattr(self._local, "store", None)
             if store is None:
@@ -97,6 +111,63 @@ class WorkspaceAccess:
                 with self._lock:
                     self._stores.append(store)
             yield store
+
+    def _writing(self) -> bool:
+        """True when this thread is inside `store()` (a writer)."""
+        return int(getattr(self._local, "writing", 0)) > 0
+
+    def _wait_for_readers(self) -> None:
+        """Block (holding `_lock`, so no new reader enters) until no reader is inside."""
+        with self._no_readers:
+            self._no_readers.wait_for(lambda: self._readers == 0)
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[Store]:
+        """The workspace for reading only, shared with other readers (DuckDB: this thread's
+        own cursor and Ibis backend; no write runs meanwhile). Elsewhere: `store()`."""
+        if self._engine is None or self._writing():
+            with self.store() as own:  # PostgreSQL, a lake, or a writer reading its own
+                yield own
+            return
+        store = self._enter_reader(timeout=-1)
+        assert store is not None
+        try:
+            yield store
+        finally:
+            self._leave_reader()
+
+    def _enter_reader(self, timeout: float) -> Store | None:
+        """Wait (up to `timeout` s; -1: as long as it takes) for a running write to end,
+        then count this thread as a reader; None when the wait timed out."""
+        if not self._lock.acquire(timeout=timeout):
+            return None
+        try:
+            store = self._cursor_store()
+            with self._no_readers:
+                self._readers += 1
+        finally:
+            self._lock.release()
+        self._local.reading = getattr(self._local, "reading", 0) + 1
+        return store
+
+    def _leave_reader(self) -> None:
+        self._local.reading -= 1
+        with self._no_readers:
+            self._readers -= 1
+            self._no_readers.notify_all()
+
+    def _cursor_store(self) -> Store:
+        """This thread's read store: a cursor of the shared DuckDB connection (made once per
+        opening of the workspace). Called holding `_lock`."""
+        main = self._open_shared()
+        made = getattr(self._local, "cursor_store", None)
+        if made is not None and made[0] is main:
+            return cast(Store, made[1])
+        backend = ibis.duckdb.from_connection(main.backend.con.cursor())
+        store = Store(backend, engine_for("duckdb", backend), self.location)
+        self._local.cursor_store = (main, store)
+        self._stores.append(store)  # closed with the others
+        return store
 
     def _open_shared(self) -> Store:
         if not self._stores:
@@ -151,6 +222,15 @@ class WorkspaceAccess:
     def ping(self, wait_seconds: float = 0.05) -> bool:
         """True when the workspace answers `SELECT 1`; False when a write holds it (DuckDB)
         for longer than `wait_seconds`, so a health check never queues behind an import."""
+        if self.shared and self._engine is not None and not self._writing():
+            store = self._enter_reader(timeout=wait_seconds)  # beside running readers
+            if store is None:
+                return False
+            try:
+                store.backend.con.execute("SELECT 1").fetchall()
+            finally:
+                self._leave_reader()
+            return True
         if self.shared:
             if not self._lock.acquire(timeout=wait_seconds):
                 return False
@@ -173,7 +253,7 @@ class WorkspaceAccess:
 
     def close(self) -> None:
         with self._lock:
-            for store in self._stores:
+            for store in reversed(self._stores):  # cursors before their connection
                 store.close()
             self._stores.clear()
 

@@ -75,7 +75,7 @@ def kpi_report(state: AppState, ws: Workspace, by: str | None, months: int) -> K
     key = ("kpis", ws.version, by, months, bootstrap)
 
     def compute() -> KpiReport:
-        with state.access.store() as store:
+        with state.access.reader() as store:  # beside other reports, never during a write
             return compute_kpi_report(
                 store,
                 by=by,
