@@ -139,8 +139,7 @@ def test_a_write_waits_for_readers_and_readers_wait_for_a_write(
 def test_writing_from_inside_a_reader_is_refused_not_deadlocked(
     access: WorkspaceAccess,
 ) -> None:
-    with access.reader(), pytest.raises(RuntimeError, match="reader"):
-        with access.store():
-            pass
+    with access.reader(), pytest.raises(RuntimeError, match="reader"), access.store():
+        pass
     with access.store(), access.reader() as store:  # a writer reads its own connection
         assert store.count("deals") > 0
