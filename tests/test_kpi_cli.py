@@ -18,8 +18,9 @@ from crmroi.kpi import kpi_panel
 from crmroi.store import Store
 
 
-def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+def run(*args: str | Path, locale: str = "C.UTF-8") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LC_MESSAGES")}
+    env.update({"COLUMNS": "200", "NO_COLOR": "1", "LC_ALL": locale})
     return subprocess.run(
         [sys.executable, "-m", "crmroi", *map(str, args)],
         capture_output=True, text=True, env=env, timeout=300, check=False,
@@ -52,6 +53,21 @@ def test_table_output_groups_by_area(ws: Path) -> None:
         assert area in text
     assert text.index("sales_volume") < text.index("csat") < text.index("admin_time_share")
     assert "95% interval of the change excludes 0" in text
+
+
+def test_table_in_the_language_of_lang_or_the_locale(ws: Path) -> None:
+    russian = run("kpis", ws, "--bootstrap", "0", "--lang", "ru", locale="fa_IR.UTF-8")
+    assert russian.returncode == 0, russian.stderr
+    for text in ("KPI: база 01.01.2023", "изменение", "чистое (DiD)", "Доля выигранных сделок"):
+        assert text in russian.stdout, text
+    assert "сделки за покрытый месяц" in russian.stdout
+    assert "Поэтапный запуск, у каждой команды свои окна: APAC 01.06.2024" in russian.stdout
+    for english in ("baseline", "95% interval", "Win rate", "per covered month", "Phased"):
+        assert english not in russian.stdout, english
+    persian = run("kpis", ws, "--bootstrap", "0", locale="fa_IR.UTF-8")  # the locale's
+    assert persian.returncode == 0, persian.stderr
+    assert "مبنا ۱۱ دی ۱۴۰۱" in persian.stdout and "نرخ موفقیت معاملات" in persian.stdout
+    assert "needs whole windows" not in persian.stdout and "به بازه‌های کامل" in persian.stdout
 
 
 def test_csv_by_source(ws: Path) -> None:

@@ -5,14 +5,18 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import sys
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from crmroi.cli.app import WorkspaceArg, app, console, progress_bar
+from crmroi.cli.report import Language
+from crmroi.languages import locale_language
 
 if TYPE_CHECKING:
     from crmroi.kpi import KpiChange, KpiReport
@@ -77,39 +81,72 @@ def _change(k: KpiChange) -> str:
     return f"[bold green]{text} *[/]" if k.significant else text
 
 
-def render_table(report: KpiReport) -> None:
-    """The rich table: KPIs grouped by area, significant changes marked with *."""
+def render_table(report: KpiReport, lang: str = "en") -> None:
+    """The rich table: KPIs grouped by area, significant changes marked with *; its
+    headings, KPI names, units and reasons in `lang` (numbers as in English)."""
+    from crmroi.kpi.coverage import PER_MONTH
     from crmroi.kpi.definitions import AREAS
+    from crmroi.messages import M_, N_, Message, render
+    from crmroi.reports.i18n import get_lang
+    from crmroi.reports.labels import kpi_label, unit_label
+
+    ui = get_lang(lang)
+    english = ui.code == "en"
+    _ = ui.gettext
+
+    def say(message: Message | str | None) -> str:
+        """English exactly as before (ISO dates); other languages worded by `ui`."""
+        if message is None:
+            return ""
+        return str(message) if english else render(message, ui)
+
+    def unit_text(unit: str) -> str:
+        """A unit in `ui` ('USD per deal' keeps its code; '... per covered month')."""
+        if unit.endswith(" " + PER_MONTH):
+            base = unit_text(unit.removesuffix(" " + PER_MONTH))
+            return _("%(unit)s per covered month") % {"unit": base}
+        return unit_label(ui, unit, unit.partition(" ")[0])
 
     b, a = report.baseline, report.after
-    title = (
-        f"KPIs: baseline {b[0]:%Y-%m-%d}..{b[1]:%Y-%m-%d} vs after {a[0]:%Y-%m-%d}..{a[1]:%Y-%m-%d}"
+    title = M_(
+        "kpis_title",
+        "KPIs: baseline %(b0)s..%(b1)s vs after %(a0)s..%(a1)s",
+        b0=b[0],
+        b1=b[1],
+        a0=a[0],
+        a1=a[1],
     )
     table = Table(
-        title=title,
-        caption="* 95% interval of the change excludes 0; covered: months of each window "
-        "(baseline | after) the KPI's own data cover; totals of partly covered windows "
-        "are per covered month",
+        title=escape(say(title)),
+        caption=escape(
+            _(
+                "* 95% interval of the change excludes 0; covered: months of each window "
+                "(baseline | after) the KPI's own data cover; totals of partly covered windows "
+                "are per covered month"
+            )
+        ),
     )
     if report.by:
-        table.add_column(report.by)
-    for col in (
-        "KPI", "unit", "baseline", "after", "change", "rel.", "95% interval", "net (DiD)",
-        "covered",
-    ):  # fmt: skip
-        table.add_column(col, justify="left" if col in ("KPI", "unit") else "right")
+        table.add_column(escape(_(report.by)))
+    heads = [N_("KPI"), N_("unit"), N_("baseline"), N_("after"), N_("change"), N_("rel.")]
+    heads += [N_("95% interval"), N_("net (DiD)"), N_("covered")]
+    for col in heads:
+        table.add_column(escape(_(col)), justify="left" if col in ("KPI", "unit") else "right")
     for area in AREAS:
         rows = [k for k in report.kpis if k.area == area]
         if not rows:
             continue
         table.add_section()
-        table.add_row(*([""] if report.by else []), f"[bold]{area}[/]", *[""] * 8)
+        table.add_row(*([""] if report.by else []), f"[bold]{escape(_(area))}[/]", *[""] * 8)
         for k in rows:
             lead = [k.group or ""] if report.by else []
+            name = k.name if english else kpi_label(ui, k.name)
+            unit = k.unit if english else unit_text(k.unit)
             if not k.available:
+                why = say(k.why or k.reason)
+                gone = escape(_("unavailable: %(reason)s") % {"reason": why})
                 table.add_row(
-                    *lead, k.name, k.unit, f"[dim]unavailable: {k.reason}[/]", *[""] * 5,
-                    _covered(k),
+                    *lead, name, unit, f"[dim]{gone}[/]", *[""] * 5, _covered(k),
                 )  # fmt: skip
                 continue
             interval = (
@@ -117,9 +154,10 @@ def render_table(report: KpiReport) -> None:
             )
             base = _num(k.baseline, k.unit)
             if k.baseline_basis == "supplied":
-                base, interval = f"[yellow]{base} supplied[/]", "[dim]withheld[/]"
+                base = escape(_("%(value)s supplied") % {"value": base})
+                base, interval = f"[yellow]{base}[/]", f"[dim]{escape(_('withheld'))}[/]"
             table.add_row(
-                *lead, k.name, k.unit, base, _num(k.after, k.unit),
+                *lead, name, unit, base, _num(k.after, k.unit),
                 _change(k), _pct(k.change_rel), interval, _pct(k.net_change_rel), _covered(k),
             )  # fmt: skip
     console.print(table)
@@ -127,12 +165,15 @@ def render_table(report: KpiReport) -> None:
         if k.available and k.baseline_basis == "supplied":
             console.print(f"{k.name}: {k.interval_note}")
     if report.exposure == "created":
-        console.print(
+        created = N_(
             "Deals count in the window they were created and closed in (--exposure created)."
         )
+        console.print(escape(_(created)))
     if report.go_live_by_team:
-        dates = ", ".join(f"{t} {d:%Y-%m-%d}" for t, d in sorted(report.go_live_by_team.items()))
-        console.print(f"Phased roll-out, each team over its own windows: {dates}")
+        teams = sorted(report.go_live_by_team.items())
+        dates = ", ".join(f"{t} {d:%Y-%m-%d}" if english else f"{t} {ui.date(d)}" for t, d in teams)
+        phased = _("Phased roll-out, each team over its own windows: %(dates)s")
+        console.print(escape(phased % {"dates": dates}))
 
 
 def write_csv(report: KpiReport) -> None:
@@ -171,6 +212,10 @@ def kpis(
             "is not an after deal; see docs/kpis.md for when the two differ)."
         ),
     ] = ExposureChoice.closed,
+    lang: Annotated[
+        Language | None,
+        typer.Option(help="Language of the table (default: the locale's, else English)."),
+    ] = None,
 ) -> None:
     """Every KPI for the baseline and after windows, the change and its 95% interval."""
     from crmroi.kpi import compute_kpi_report
@@ -200,4 +245,4 @@ def kpis(
     elif format is KpiFormat.csv:
         write_csv(report)
     else:
-        render_table(report)
+        render_table(report, str(lang) if lang else locale_language(os.environ))
