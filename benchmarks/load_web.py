@@ -11,9 +11,10 @@ Builds (once, then reuses) a `--scale` demo workspace in `--workspace`, starts
 cold computations are timed and reported apart: the first KPI report of a filter is
 computed once and then cached for that data version), then runs `--clients` async
 clients (httpx) for `--seconds` seconds, each looping over a mix of dashboard pages,
-htmx filter swaps, the drill-down partial and the KPI API. Reports per-URL and overall
-p50/p95/p99 latency, requests per second and errors (non-200 answers or exceptions), for
-the closed loop and then for users clicking every `--think` seconds.
+htmx filter swaps, the drill-down partial and the KPI API (before that, `--uncached` KPI
+reports no one asked for yet, one at a time and then as many others at once). Reports
+per-URL and overall p50/p95/p99 latency, requests per second and errors (non-200 answers
+or exceptions), for the closed loop and then for users clicking every `--think` seconds.
 Not a timed test: the figures depend on the machine (two shared cores here).
 """
 
@@ -123,6 +124,36 @@ def warm(base: str, cookies: httpx.Cookies, urls: list[tuple[str, str, dict[str,
             started = time.perf_counter()
             status = c.get(path, headers=headers).status_code
             print(f"  cold {label:<28} HTTP {status} {time.perf_counter() - started:7.2f} s")
+
+
+UNCACHED_MONTHS = (3, 4, 5, 7, 8, 9, 10, 11)  # periods the mix never asks for
+
+
+async def uncached(base: str, cookies: httpx.Cookies, n: int) -> dict:
+    """`n` KPI reports no one asked for yet (`/api/v1/kpis?months=M`), first one at a time,
+    then `n` other ones all at once: seconds each and wall time of both rounds."""
+
+    async def one(c: httpx.AsyncClient, months: int) -> float:
+        started = time.perf_counter()
+        status = (await c.get("/api/v1/kpis", params={"months": months})).status_code
+        if status != 200:
+            raise SystemExit(f"/api/v1/kpis?months={months}: HTTP {status}")
+        return time.perf_counter() - started
+
+    serial_months, together_months = UNCACHED_MONTHS[:n], UNCACHED_MONTHS[n : 2 * n]
+    async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=600) as c:
+        started = time.perf_counter()
+        serial = [await one(c, m) for m in serial_months]
+        serial_wall = time.perf_counter() - started
+        started = time.perf_counter()
+        together = await asyncio.gather(*(one(c, m) for m in together_months))
+        together_wall = time.perf_counter() - started
+    return {
+        "serial_s": [round(t, 2) for t in serial],
+        "serial_wall_s": round(serial_wall, 2),
+        "together_s": [round(t, 2) for t in together],
+        "together_wall_s": round(together_wall, 2),
+    }
 
 
 async def client(
@@ -241,6 +272,13 @@ def main() -> None:
         default=2.0,
         help="Second phase: each client clicks once every THINK seconds (0: skip it).",
     )
+    parser.add_argument(
+        "--uncached",
+        type=int,
+        default=2,
+        choices=range(0, len(UNCACHED_MONTHS) // 2 + 1),
+        help="Filter combinations not yet cached: N one at a time, then N others at once.",
+    )
     args = parser.parse_args()
     workspace = args.workspace or Path(f"/tmp/crmroi-load-web-scale{args.scale:g}")
     build_workspace(workspace, args.scale, args.seed)
@@ -253,6 +291,15 @@ def main() -> None:
         urls = mix(base, cookies)
         print(f"warming {len(urls)} URLs (cold computations, bootstrap {args.bootstrap}):")
         warm(base, cookies, urls)
+        fresh = {}
+        if args.uncached:
+            fresh = asyncio.run(uncached(base, cookies, args.uncached))
+            print(
+                f"uncached filter combinations: {args.uncached} one at a time "
+                f"{fresh['serial_s']} s (wall {fresh['serial_wall_s']} s); "
+                f"{args.uncached} at once {fresh['together_s']} s "
+                f"(wall {fresh['together_wall_s']} s)"
+            )
         print(f"closed loop: {args.clients} clients back to back for {args.seconds:g} s ...")
         result = asyncio.run(run(base, cookies, urls, args.clients, args.seconds))
         report(result)
@@ -263,6 +310,8 @@ def main() -> None:
             )
             report(clicking)
             result = {"closed_loop": result, "users_clicking": clicking}
+        if fresh:
+            result = {**result, "uncached": fresh}
     finally:
         server.terminate()
         server.wait(timeout=30)
