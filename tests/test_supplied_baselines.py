@@ -21,6 +21,7 @@ from crmroi.errors import UserError
 from crmroi.ingest.pipeline import import_files
 from crmroi.kpi import KpiReport, compute_kpi_report
 from crmroi.kpi.definitions import KPI_DEFINITIONS
+from crmroi.messages import render
 from crmroi.reports.i18n import get_lang
 from crmroi.store import Store
 from crmroi.store.schema import SUPPLIED_KPIS, TABLES
@@ -226,6 +227,9 @@ def test_supplied_totals_equal_to_the_true_baseline_reproduce_the_measured_chang
         assert got.ci_low is None and got.ci_high is None and not got.significant
         assert got.net_change_abs is None
         assert "no sampling information" in (got.interval_note or "")
+        assert got.interval_note is not None and "Finance ledger" in got.interval_note
+        russian = render(got.interval_note, get_lang("ru"))
+        assert "не несёт информации о выборке" in russian and "Finance ledger" in russian
         assert got.coverage is not None and got.coverage["baseline"]["supplied"] is True
         assert got.coverage["baseline"]["months"] == 12
         doc = got.to_json()

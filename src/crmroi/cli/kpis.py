@@ -100,6 +100,9 @@ def render_table(report: KpiReport, lang: str = "en") -> None:
             return ""
         return str(message) if english else render(message, ui)
 
+    def name_of(kpi: str) -> str:
+        return kpi if english else kpi_label(ui, kpi)
+
     def unit_text(unit: str) -> str:
         """A unit in `ui` ('USD per deal' keeps its code; '... per covered month')."""
         if unit.endswith(" " + PER_MONTH):
@@ -140,7 +143,7 @@ def render_table(report: KpiReport, lang: str = "en") -> None:
         table.add_row(*([""] if report.by else []), f"[bold]{escape(_(area))}[/]", *[""] * 8)
         for k in rows:
             lead = [k.group or ""] if report.by else []
-            name = k.name if english else kpi_label(ui, k.name)
+            name = name_of(k.name)
             unit = k.unit if english else unit_text(k.unit)
             if not k.available:
                 why = say(k.why or k.reason)
@@ -163,7 +166,7 @@ def render_table(report: KpiReport, lang: str = "en") -> None:
     console.print(table)
     for k in report.kpis:
         if k.available and k.baseline_basis == "supplied":
-            console.print(f"{k.name}: {k.interval_note}")
+            console.print(escape(f"{name_of(k.name)}: {say(k.interval_note)}"))
     if report.exposure == "created":
         created = N_(
             "Deals count in the window they were created and closed in (--exposure created)."

@@ -37,7 +37,7 @@ from crmroi.kpi.definitions import KPI_DEFINITIONS, KpiDefinition
 from crmroi.kpi.reasons import span_message
 from crmroi.kpi.report import KpiChange
 from crmroi.kpi.windows import Window, Windows, add_months
-from crmroi.messages import M_, N_, Message, Month, Num, Pct
+from crmroi.messages import M_, N_, Message, Month, Num, Pct, Said
 from crmroi.store.store import Store
 
 TABLE = "supplied_baselines"
@@ -164,20 +164,26 @@ def baseline_reason(series: SuppliedSeries, window: Window, months: int) -> Mess
     )
 
 
-def interval_note(series: SuppliedSeries, d: KpiDefinition) -> str:
-    """Why the change has no interval, and how the baseline was formed."""
-    how = (
-        "mean supplied value per month against the after window per covered month"
+def interval_note(series: SuppliedSeries, d: KpiDefinition) -> Said:
+    """Why the change has no interval, and how the baseline was formed: English text
+    that remembers its message (code `supplied_no_interval`) for the reader's language."""
+    text = (
+        N_(
+            "baseline supplied (source: %(source)s), not measured: %(n)s months, mean "
+            "supplied value per month against the after window per covered month; no "
+            "interval and no net change: a supplied monthly series carries no sampling "
+            "information, so the uncertainty of the change cannot be estimated"
+        )
         if d.kind == "total"
-        else "unweighted mean of the monthly values (the pooled value only if every month "
-        "weighs the same)"
+        else N_(
+            "baseline supplied (source: %(source)s), not measured: %(n)s months, unweighted "
+            "mean of the monthly values (the pooled value only if every month weighs the "
+            "same); no interval and no net change: a supplied monthly series carries no "
+            "sampling information, so the uncertainty of the change cannot be estimated"
+        )
     )
-    return (
-        f"baseline {series.label}, not measured: {len(series.months)} months, {how}; no "
-        "interval and no net change: a supplied monthly series carries no sampling "
-        "information, so the "
-        "uncertainty of the change cannot be estimated"
-    )
+    params = {"source": series.source, "n": len(series.months)}
+    return Said(Message("supplied_no_interval", text, params))
 
 
 def baseline_coverage(series: SuppliedSeries, months: int) -> dict[str, Any]:
