@@ -262,7 +262,7 @@ def _followups(state: AppState, stale_days: int) -> Followups:
     from crmroi.improve.followups import followups as find
     from crmroi.improve.frames import data_date, load_frames
 
-    with state.access.store() as store:
+    with state.access.reader() as store:  # beside other reads, never during a write
         frames = load_frames(store, FOLLOWUP_TABLES)
     if not any(len(frames[t]) for t in ("deals", "activities", "leads")):
         return Followups(None, pd.DataFrame(columns=[*COLUMNS, *LABELS]))
@@ -313,7 +313,7 @@ def series(
     key = ("series", ws.version, name, unit)
 
     def compute() -> pd.DataFrame:
-        with state.access.store() as store:
+        with state.access.reader() as store:  # beside other reads, never during a write
             return kpi_panel(store, [name], unit=unit)
 
     def with_total() -> pd.DataFrame:
