@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from crmroi.store import Store
+from crmroi.store.schema import RECORD_DATES
 
 # The columns each command reads (only these are fetched from the store).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -94,13 +95,7 @@ def data_date(frames: dict[str, pd.DataFrame], today: pd.Timestamp | None = None
     """
     cap = pd.Timestamp.now().normalize() + pd.Timedelta(days=1) if today is None else today
     latest: list[pd.Timestamp] = []
-    for name, column in (
-        ("leads", "created_at"),
-        ("deals", "created_at"),
-        ("deals", "closed_at"),
-        ("activities", "occurred_at"),
-        ("orders", "ordered_at"),
-    ):
+    for name, column in RECORD_DATES:
         frame = frames.get(name)
         if frame is not None and column in frame and frame[column].notna().any():
             values = frame[column]

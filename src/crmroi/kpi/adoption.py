@@ -24,7 +24,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["HAND_KINDS", "Adoption", "AdoptionMonth", "adoption_from_frames", "measure_adoption"]
+from crmroi.kpi.windows import add_months, recorded_go_live
+
+__all__ = [
+    "HAND_KINDS",
+    "Adoption",
+    "AdoptionMonth",
+    "adoption_from_frames",
+    "as_day",
+    "measure_adoption",
+]
 
 HAND_KINDS: tuple[str, ...] = ("meeting", "task")
 MIN_DAY_SHARE = 0.5
@@ -83,22 +92,17 @@ class Adoption:
         }
 
 
-def _day(v: Any) -> dt.date | None:
+def as_day(v: Any) -> dt.date | None:
+    """A cell as a calendar day: None for missing values (None, NaN, NaT) and non-dates."""
     if v is None or (isinstance(v, float) and v != v) or v is pd.NaT:
         return None
-    if isinstance(v, pd.Timestamp):
-        return v.date()
-    if isinstance(v, dt.datetime):
+    if isinstance(v, dt.datetime):  # pd.Timestamp too
         return v.date()
     return v if isinstance(v, dt.date) else None
 
 
 def _month_start(d: dt.date) -> dt.date:
     return dt.date(d.year, d.month, 1)
-
-
-def _next_month(d: dt.date) -> dt.date:
-    return dt.date(d.year + d.month // 12, d.month % 12 + 1, 1)
 
 
 def adoption_from_frames(
@@ -115,10 +119,10 @@ def adoption_from_frames(
     by_team = go_live_by_team or {}
     if logged.empty:
         return Adoption([], kinds, min_day_share)
-    first = min(_month_start(go_live), min(_day(m) or go_live for m in logged["month"]))
-    last = max(_day(m) or go_live for m in logged["month"])
+    first = min(_month_start(go_live), min(as_day(m) or go_live for m in logged["month"]))
+    last = max(as_day(m) or go_live for m in logged["month"])
     cells = {
-        (str(r), _day(m)): (int(d), int(n))
+        (str(r), as_day(m)): (int(d), int(n))
         for r, m, d, n in zip(
             logged["rep_id"], logged["month"], logged["days"], logged["n"], strict=True
         )
@@ -127,13 +131,13 @@ def adoption_from_frames(
     months: list[AdoptionMonth] = []
     m = _month_start(first)
     while m <= last:
-        end = _next_month(m)
+        end = add_months(m, 1)
         employed = live = active = 0
         hand = 0
         live_days = 0
         teams: dict[str, list[int]] = {}
         for rep_id, team, hired_raw, left_raw in rows:
-            hired, left = _day(hired_raw), _day(left_raw)
+            hired, left = as_day(hired_raw), as_day(left_raw)
             lo = max(m, hired) if hired else m
             hi = min(end, left) if left else end
             if lo >= hi:
@@ -171,8 +175,6 @@ def measure_adoption(
     store: Any, *, kinds: tuple[str, ...] = HAND_KINDS, min_day_share: float = MIN_DAY_SHARE
 ) -> Adoption:
     """Adoption on `store` (a `crmroi.store.Store`): see the module doc."""
-    from crmroi.kpi.windows import recorded_go_live
-
     company, by_team = recorded_go_live(store.settings(), "adoption is measured from go-live")
     reps = store.table("reps").select("rep_id", "team", "hired_on", "left_on").to_pandas()
     a = store.table("activities")

@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmroi.kpi.adoption import HAND_KINDS, MIN_DAY_SHARE
+from crmroi.kpi.adoption import HAND_KINDS, MIN_DAY_SHARE, as_day
+from crmroi.store.schema import RECORD_DATES
 
 __all__ = [
     "COMPLETENESS_FIELDS",
@@ -60,14 +61,6 @@ REP_WEEK_COLUMNS = (
     "deals", "leads", "activities",
 )  # fmt: skip
 """The order of `RepWeek.to_json`'s list."""
-
-
-def _day(v: Any) -> dt.date | None:
-    if v is None or v is pd.NaT or (isinstance(v, float) and v != v):
-        return None
-    if isinstance(v, dt.datetime):
-        return v.date()
-    return v if isinstance(v, dt.date) else None
 
 
 def _monday(d: dt.date) -> dt.date:
@@ -158,7 +151,7 @@ def weekly_usage(
     team, hired_on, left_on) and `events` (rep_id, day, what: 'activity' | 'deal' |
     'lead', n: records that day)."""
     by_team = go_live_by_team or {}
-    days = [d for v in events["day"] if (d := _day(v)) is not None]
+    days = [d for v in events["day"] if (d := as_day(v)) is not None]
     last = until or (max(days) if days else None)
     if last is None or last < go_live:
         return [], []
@@ -167,7 +160,7 @@ def weekly_usage(
     for rep, v, what, n in zip(
         events["rep_id"], events["day"], events["what"], events["n"], strict=True
     ):
-        d = _day(v)
+        d = as_day(v)
         if d is None or rep is None or d > last:
             continue
         key = (str(rep), _monday(d))
@@ -184,7 +177,7 @@ def weekly_usage(
         employed = live = active = live_days = records = 0
         teams: dict[str, list[int]] = {}
         for rep_id, team_raw, hired_raw, left_raw in rows:
-            hired, left = _day(hired_raw), _day(left_raw)
+            hired, left = as_day(hired_raw), as_day(left_raw)
             lo = max(week, hired) if hired else week
             hi = min(end, left) if left else end
             work = int(np.busday_count(lo, hi)) if lo < hi else 0
@@ -270,7 +263,7 @@ def next_activity_share(
     for deal_id, created, closed, is_closed in zip(
         deals["deal_id"], deals["created_at"], deals["closed_at"], deals["is_closed"], strict=True
     ):
-        c, shut = _day(created), _day(closed)
+        c, shut = as_day(created), as_day(closed)
         if c is None or c > as_of:
             continue
         if shut is not None and shut <= as_of:
@@ -281,7 +274,7 @@ def next_activity_share(
     later = [
         (deal_id, d)
         for deal_id, v in zip(activities["deal_id"], activities["occurred_at"], strict=True)
-        if (d := _day(v)) is not None and d > as_of
+        if (d := as_day(v)) is not None and d > as_of
     ]
     if not later:
         return NextActivity(
@@ -405,16 +398,10 @@ def last_recorded_day(store: Any, today: dt.date | None = None) -> dt.date | Non
     cap = today or dt.date.today()
     hi = dt.datetime.combine(cap + dt.timedelta(days=1), dt.time())
     days = []
-    for table, column in (
-        ("leads", "created_at"),
-        ("deals", "created_at"),
-        ("deals", "closed_at"),
-        ("activities", "occurred_at"),
-        ("orders", "ordered_at"),
-    ):
+    for table, column in RECORD_DATES:
         t = store.table(table)
         col = t[column]
-        days.append(_day(t.filter(col < hi)[column].max().execute()))
+        days.append(as_day(t.filter(col < hi)[column].max().execute()))
     known = [d for d in days if d is not None]
     return min(max(known), cap) if known else None
 

@@ -346,6 +346,16 @@ TABLES: dict[str, Table] = {
     ]
 }
 
+RECORD_DATES: tuple[tuple[str, str], ...] = (
+    ("leads", "created_at"),
+    ("deals", "created_at"),
+    ("deals", "closed_at"),
+    ("activities", "occurred_at"),
+    ("orders", "ordered_at"),
+)
+"""(table, column) pairs that date a record: the latest of them, never later than today,
+is the workspace's last day (`crmroi.improve.frames.data_date`)."""
+
 ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"deals": ("name",)}
 """Columns added after the first schema: a workspace made before them gets them (empty)
 when it is opened (`Store.ensure_schema`)."""
