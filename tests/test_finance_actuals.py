@@ -173,3 +173,31 @@ def test_workspace_money_is_not_mixed_into_a_case_in_another_currency(
     doc = {"name": "in euros", "currency": "EUR", "start": "2023-10-01", "costs": "actual"}
     with pytest.raises(ConfigurationError, match="base currency USD, the case in EUR"):
         actual_costs(demo_store, parse_case(doc))
+
+
+def test_adoption_measured_on_the_demo_reads_the_measure_then_the_plan(
+    demo_store: Store,
+) -> None:
+    from crmroi.casework.evaluate import model_for
+    from crmroi.finance.adoption import planned_adoption
+    from crmroi.kpi.adoption import measure_adoption
+
+    case = load_case(EXAMPLE)
+    ramp = case.adoption.model_copy(update={"measured": True})
+    measured_case = case.model_copy(update={"adoption": ramp, "benefits": [], "do_nothing": []})
+    model = model_for(measured_case, demo_store)
+    shares = {
+        month_index(case, m.month): m.share
+        for m in measure_adoption(demo_store).months
+        if m.share is not None
+    }
+    by_month = model.case.adoption.by_month
+    assert by_month is not None
+    months = sorted(m for m in shares if case.go_live_month <= m <= case.horizon_months)
+    for m in months:
+        assert by_month[m - case.go_live_month] == pytest.approx(shares[m])
+    plan = planned_adoption(case)
+    last = months[-1]
+    if last < case.horizon_months:
+        assert by_month[last + 1 - case.go_live_month] == pytest.approx(plan[last + 1])
+    assert model.notes[0].startswith(f"adoption: measured in case months {months[0]}-{last}")

@@ -17,10 +17,18 @@ from typing import Any
 
 import ibis
 
-from crmroi.casework.sources import actual_costs, clv_inputs, fx_rates_for, kpi_report
+from crmroi.casework.sources import (
+    actual_costs,
+    adoption_by_case_month,
+    adoption_in_window,
+    clv_inputs,
+    fx_rates_for,
+    kpi_report,
+    measured_adoption,
+)
 from crmroi.finance.actuals import PlanVsActual, compare_plan
 from crmroi.finance.case import Case
-from crmroi.finance.inputs import KpiChangeLike, month_index
+from crmroi.finance.inputs import KpiChangeLike
 from crmroi.store import Store
 
 __all__ = ["people_roi", "plan_vs_actual"]
@@ -40,12 +48,16 @@ def plan_vs_actual(
     costs = actual_costs(store, case)
     clv = clv_inputs(store, case).values() if case.uses_clv else None
     fx = fx_rates_for(store, case)[0] if case.foreign_currencies else None
-    measured = _measured_adoption(store)
+    measured = measured_adoption(store)
     result = compare_plan(
         case,
         costs,
         changes,
         after_end=report.after[1],
+        after_start=report.after[0],
+        adoption_in_window=(
+            adoption_in_window(measured, *report.after) if measured is not None else None
+        ),
         clv=clv,
         people=people_roi(store, report.baseline, report.after),
         fx=fx,
@@ -68,27 +80,6 @@ def _measured_usage(store: Store, as_of: dt.date) -> Any:
         return measure_usage(store, as_of)
     except ConfigurationError:
         return None
-
-
-def _measured_adoption(store: Store) -> Any:
-    """`crmroi.kpi.adoption.measure_adoption`, or None when the workspace records no go-live."""
-    from crmroi.errors import ConfigurationError
-    from crmroi.kpi.adoption import measure_adoption
-
-    try:
-        return measure_adoption(store)
-    except ConfigurationError:
-        return None
-
-
-def adoption_by_case_month(measured: Any, case: Case) -> dict[int, float]:
-    """Measured share of reps working in the CRM (`crmroi.kpi.adoption.Adoption`) by case
-    month."""
-    return {
-        k: share
-        for day, share in measured.share_by_month().items()
-        if (k := month_index(case, day)) >= 1
-    }
 
 
 def _sum(expr: Any) -> float:

@@ -1,7 +1,7 @@
 """A case's model and figures with the workspace's numbers read in.
 
-`model_for` reads what the case uses (actual costs, measured changes, lifetime
-value) and builds the pure model; `evaluate_case` adds the figures
+`model_for` reads what the case uses (actual costs, measured changes, measured
+adoption, lifetime value) and builds the pure model; `evaluate_case` adds the figures
 (`crmroi.finance.evaluate.evaluate_model`).
 """
 
@@ -11,11 +11,15 @@ from typing import Any
 
 from crmroi.casework.sources import (
     actual_costs,
+    adoption_by_case_month,
     attributed_changes,
     clv_inputs,
     fx_rates_for,
+    measured_adoption,
     measured_changes,
 )
+from crmroi.errors import ConfigurationError
+from crmroi.finance.adoption import measured_then_plan
 from crmroi.finance.case import Case
 from crmroi.finance.evaluate import CaseResult, evaluate_model
 from crmroi.finance.inputs import to_measured
@@ -26,14 +30,29 @@ __all__ = ["evaluate_case", "model_for"]
 
 
 def model_for(case: Case, store: Store | None = None, **kpi_options: Any) -> CaseModel:
-    """The case's model, reading actual costs, measured changes and lifetime value
-    (`clv` inputs) from `store` if needed.
+    """The case's model, reading actual costs, measured changes, measured adoption and
+    lifetime value (`clv` inputs) from `store` if needed.
+
+    A `measured` adoption ramp becomes the measured share of users working in the CRM
+    (`crmroi.kpi.adoption`) in the months measured and the plan's ramp after them
+    (`crmroi.finance.adoption.measured_then_plan`); the model's case holds those shares
+    and its notes say which months were measured.
 
     `kpi_options` go to the KPI engine (default: 200 bootstrap resamples, seed 0).
     """
     costs = None
     measured = None
     supplied: list[str] = []
+    adoption_notes: list[str] = []
+    if store is not None and case.uses_measured_adoption:
+        shares = measured_adoption(store)
+        if shares is None:
+            raise ConfigurationError(
+                "the case's adoption is 'measured', but no go-live date is recorded in the "
+                "workspace (record it, e.g. `crmroi kpis --go-live YYYY-MM-DD`)"
+            )
+        case, note = measured_then_plan(case, adoption_by_case_month(shares, case))
+        adoption_notes.append(note)
     clv = clv_inputs(store, case) if store is not None and case.uses_clv else None
     if store is not None and case.uses_actuals:
         costs = actual_costs(store, case).with_run_rate
@@ -55,7 +74,7 @@ def model_for(case: Case, store: Store | None = None, **kpi_options: Any) -> Cas
         case, actual_costs=costs, measured=measured, clv=clv.values() if clv else None, fx=fx
     )
     model.clv = clv
-    model.notes = [*notes, *supplied]
+    model.notes = [*adoption_notes, *notes, *supplied]
     return model
 
 

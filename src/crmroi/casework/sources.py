@@ -18,6 +18,7 @@ from crmroi.finance.inputs import (
     ClvInputs,
     CostRow,
     KpiChangeLike,
+    month_index,
     place_costs,
     place_rates,
 )
@@ -26,11 +27,14 @@ from crmroi.store import Store
 __all__ = [
     "AttributedChange",
     "actual_costs",
+    "adoption_by_case_month",
+    "adoption_in_window",
     "attributed_changes",
     "clv_inputs",
     "cost_rows",
     "fx_rates_for",
     "kpi_report",
+    "measured_adoption",
     "measured_changes",
 ]
 
@@ -173,3 +177,32 @@ def clv_inputs(store: Store, case: Case) -> ClvInputs:
         value_per_customer_month=fit.value_per_active_customer_month,
         fit=fit,
     )
+
+
+def measured_adoption(store: Store) -> Any:
+    """`crmroi.kpi.adoption.measure_adoption`, or None when the workspace records no go-live."""
+    from crmroi.kpi.adoption import measure_adoption
+
+    try:
+        return measure_adoption(store)
+    except ConfigurationError:
+        return None
+
+
+def adoption_by_case_month(measured: Any, case: Case) -> dict[int, float]:
+    """Measured share of reps working in the CRM (`crmroi.kpi.adoption.Adoption`) by case
+    month."""
+    return {
+        k: share
+        for day, share in measured.share_by_month().items()
+        if (k := month_index(case, day)) >= 1
+    }
+
+
+def adoption_in_window(measured: Any, first: dt.date, last: dt.date) -> float | None:
+    """Reps of live teams working in the CRM over the months from `first`'s to `last`'s
+    (sum of active / sum of live, `crmroi.kpi.adoption.Adoption`), or None without any."""
+    lo, hi = dt.date(first.year, first.month, 1), last
+    months = [m for m in measured.months if lo <= m.month <= hi]
+    live = sum(m.live for m in months)
+    return sum(m.active for m in months) / live if live else None

@@ -2,11 +2,16 @@
 
 - Costs: the plan's monthly flows by category beside `crm_costs` month by month.
 - Benefits: each driver re-valued with the KPI engine's measured change (net of
-  the market when the engine has it) in place of the planned change, with the
-  plan's adoption and benefit ramps. The engine measures one change per KPI over
-  its after window, not month by month, so a driver's actual monthly value is
-  that change applied to the plan's ramp; drivers whose KPI the engine cannot
-  measure on the workspace (and custom drivers) are shown at plan.
+  the market when the engine has it) in place of the planned change. The engine
+  measures one change per KPI over its after window, at the adoption reached then,
+  so the planned ramp is not applied to it again: the money at the measured change,
+  V, is spread over the months by the line's shape s (adoption x benefit ramp, the
+  measured adoption where it was measured, the plan's elsewhere) divided by the shape
+  over the after window: actual_m = V x s_m / mean(s over the window), or, when the
+  share of reps of live teams working in the CRM over the window is known (a phased
+  roll-out is measured team by team from each team's go-live), V x s_m / (that share
+  x the mean benefit ramp over the window) (`measured_shape`). Drivers whose KPI
+  the engine cannot measure on the workspace (and custom drivers) are shown at plan.
 - Re-forecast: actual costs to date then the plan's costs, benefits at the
   measured changes over the whole horizon.
 - People ROI (computed by `crmroi.casework.actuals.people_roi`) is carried along.
@@ -25,14 +30,20 @@ from typing import Any, Literal
 
 import numpy as np
 
-from crmroi.finance.adoption import AdoptionCheck, compare_adoption
+from crmroi.finance.adoption import (
+    AdoptionCheck,
+    adoption_with_measured,
+    as_planned,
+    compare_adoption,
+)
 from crmroi.finance.case import Case
 from crmroi.finance.cashflow import CashFlowTable, FloatArray
+from crmroi.finance.drivers import _Driver
 from crmroi.finance.inputs import ActualCosts, KpiChangeLike, month_index, to_measured
-from crmroi.finance.model import build_model
+from crmroi.finance.model import build_model, driver_shape
 from crmroi.finance.summary import Summary, summarise
 
-__all__ = ["LineVariance", "PlanVsActual", "compare_plan"]
+__all__ = ["LineVariance", "PlanVsActual", "compare_plan", "measured_shape"]
 
 
 @dataclass
@@ -149,6 +160,38 @@ def _measurable(case: Case, changes: Mapping[str, KpiChangeLike]) -> Case:
     return case.model_copy(update={"benefits": drivers})
 
 
+def measured_shape(
+    case: Case,
+    d: _Driver,
+    adoption: FloatArray,
+    window: tuple[int, int],
+    adoption_in_window: float | None = None,
+) -> FloatArray:
+    """Periods 0..H of a driver valued at a change measured over case months `window`
+    (first, last): its shape s = a x r (adoption shares `adoption` over 0..H times its
+    benefit ramp r) divided by the shape it had over the window, so the months of the
+    window average the measured change. That shape is the mean of s over the window,
+    or, given `adoption_in_window` (the share of reps of live teams working in the CRM
+    over the window: what a change measured team by team from each team's go-live was
+    measured at), that share times the mean of r over the window's live months. When it
+    is 0 (or the window is outside the horizon) the change is taken as it was measured
+    in every month from go-live."""
+    s = driver_shape(case, d, adoption)
+    lo, hi = max(window[0], 0), min(window[1], case.horizon_months)
+    at = 0.0
+    if hi >= lo and adoption_in_window is not None:
+        r = driver_shape(case, d, np.ones(case.horizon_months + 1))[lo : hi + 1]
+        live = r[np.arange(lo, hi + 1) >= case.go_live_month]
+        at = adoption_in_window * float(live.mean()) if live.size else 0.0
+    elif hi >= lo:
+        at = float(s[lo : hi + 1].mean())
+    if at > 0:
+        return s / at
+    flat = np.zeros_like(s)
+    flat[case.go_live_month :] = 1.0
+    return flat
+
+
 def compare_plan(
     case: Case,
     costs: ActualCosts,
@@ -159,14 +202,21 @@ def compare_plan(
     people: dict[str, tuple[float | None, float | None]] | None = None,
     fx: Mapping[str, FloatArray] | None = None,
     adoption: Mapping[int, float] | None = None,
+    after_start: dt.date | None = None,
+    adoption_in_window: float | None = None,
 ) -> PlanVsActual:
     """Compare the plan of `case` with actual costs and measured changes (see the module doc).
 
-    `after_end` is the last day of the KPI engine's after window; `clv` the
+    `after_start`..`after_end` is the KPI engine's after window (start default: the
+    go-live month), over which measured changes were measured; `clv` the
     lifetime-value quantities when the case reads them; `people` the people ROI; `fx` the
     exchange rates of costs in other currencies (`build_model`); `adoption` the measured
-    share of users working in the CRM by case month.
+    share of users working in the CRM by case month, `adoption_in_window` the share of
+    reps of live teams working in it over the after window (`measured_shape`). A case
+    whose adoption is `measured` is compared as planned (its ramp's own shares;
+    `as_planned`).
     """
+    case = as_planned(case)
     plan_model = build_model(
         case,
         actual_costs=costs.with_run_rate,
@@ -183,8 +233,16 @@ def compare_plan(
         clv=clv,
         fx=fx,
     )
-    actual = actual_model.table()
     assert case.start is not None
+    window = (
+        month_index(case, after_start) if after_start is not None else case.go_live_month,
+        month_index(case, after_end),
+    )
+    shares = adoption_with_measured(case, adoption or {})
+    for line, d_act in zip(actual_model.lines, measured_case.benefits, strict=False):
+        if d_act.change == "measured":
+            line.shape = measured_shape(measured_case, d_act, shares, window, adoption_in_window)
+    actual = actual_model.table()
     to_date = min(max(costs.last_month, month_index(case, after_end)), case.horizon_months)
     n = to_date + 1
     lines: list[LineVariance] = []

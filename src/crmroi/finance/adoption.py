@@ -28,7 +28,15 @@ from crmroi.finance.model import ramp_shares
 from crmroi.finance.summary import summarise
 from crmroi.messages import M_, N_, Message, Num, Pct
 
-__all__ = ["AdoptionCheck", "compare_adoption", "measured_ramp", "planned_adoption"]
+__all__ = [
+    "AdoptionCheck",
+    "adoption_with_measured",
+    "as_planned",
+    "compare_adoption",
+    "measured_ramp",
+    "measured_then_plan",
+    "planned_adoption",
+]
 
 
 def planned_adoption(case: Case) -> FloatArray:
@@ -39,6 +47,48 @@ def planned_adoption(case: Case) -> FloatArray:
     if n > 0:
         shares[first:] = ramp_shares(case.adoption, n)
     return shares
+
+
+def adoption_with_measured(case: Case, measured: Mapping[int, float]) -> FloatArray:
+    """Shares over case months 0..horizon: the measured share in every month from go-live
+    that has one, the plan's share elsewhere (no lag carried forward)."""
+    shares = planned_adoption(case)
+    for m, share in measured.items():
+        if case.go_live_month <= m <= case.horizon_months:
+            shares[m] = float(share)
+    return shares
+
+
+def as_planned(case: Case) -> Case:
+    """`case` with its adoption ramp as planned (a `measured` ramp's own shares)."""
+    if not case.adoption.measured:
+        return case
+    planned = case.adoption.model_copy(update={"measured": False})
+    return case.model_copy(update={"adoption": planned})
+
+
+def measured_then_plan(case: Case, measured: Mapping[int, float]) -> tuple[Case, str]:
+    """`case` with its `measured` adoption ramp read: the measured share in the months
+    from go-live that have one, the plan's share after them (`adoption_with_measured`),
+    as `by_month` shares; and a note (English) saying which months are measured."""
+    planned = as_planned(case)
+    shares = adoption_with_measured(planned, measured)
+    ramp = Ramp(by_month=[float(x) for x in shares[case.go_live_month :]] or [0.0])
+    used = sorted(m for m in measured if case.go_live_month <= m <= case.horizon_months)
+    if not used:
+        note = (
+            "adoption: 'measured', but the workspace has no measured month from go-live on: "
+            "the plan's ramp throughout"
+        )
+    else:
+        last = used[-1]
+        plan = planned_adoption(planned)[last]
+        note = (
+            f"adoption: measured in case months {used[0]}-{last} (month {last}: "
+            f"{measured[last]:.0%} of users working in the CRM, plan {plan:.0%}), "
+            + (f"the plan's ramp from month {last + 1}" if last < case.horizon_months else "")
+        ).rstrip(", ")
+    return planned.model_copy(update={"adoption": ramp}), note
 
 
 def measured_ramp(case: Case, measured: Mapping[int, float], to_date: int) -> Ramp:

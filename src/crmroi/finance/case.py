@@ -54,12 +54,16 @@ class Ramp(_Strict):
     """A share by month from go-live: linear from `start` to `end` over `months`, then flat.
 
     Or `by_month`: explicit shares for months 1, 2, ... after go-live (the last one is held).
+    `measured: true` (the adoption ramp only): the months the workspace has measured
+    adoption for take the measured share, later months this ramp (the plan), read by
+    `crmroi.casework.model_for` (`crmroi.finance.adoption.measured_then_plan`).
     """
 
     start: float = Field(default=1.0, ge=0, le=1)
     end: float = Field(default=1.0, ge=0, le=1)
     months: int = Field(default=1, ge=1)
     by_month: list[Annotated[float, Field(ge=0, le=1)]] | None = None
+    measured: bool = False
 
 
 class CostItem(_Strict):
@@ -159,6 +163,11 @@ class Case(_Strict):
         return any(d.change == "measured" for d in self.benefits)
 
     @property
+    def uses_measured_adoption(self) -> bool:
+        """True when the adoption ramp is `measured` (read from the workspace to date)."""
+        return self.adoption.measured
+
+    @property
     def uses_clv(self) -> bool:
         """True when any driver input is read from the lifetime-value model (`clv`)."""
         return any(d.clv_fields for d in self.benefits)
@@ -174,11 +183,12 @@ class Case(_Strict):
 
     @property
     def needs_workspace(self) -> bool:
-        """True when the case reads actual costs, measured changes, lifetime value or
-        exchange rates."""
+        """True when the case reads actual costs, measured changes or adoption, lifetime
+        value or exchange rates."""
         return (
             self.uses_actuals
             or self.uses_measured
+            or self.uses_measured_adoption
             or self.uses_clv
             or bool(self.foreign_currencies)
         )
@@ -227,6 +237,21 @@ def case_problems(case: Case) -> list[tuple[tuple[str | int, ...], str]]:
     if case.uses_actuals and case.start is None:
         problems.append(
             (("costs",), "`start` (first day of month 1) is needed to place actual costs")
+        )
+    if case.benefit_ramp.measured:
+        problems.append(
+            (
+                ("benefit_ramp", "measured"),
+                "only the adoption ramp can be measured (the share of users working in the "
+                "CRM); the benefit ramp is an assumption",
+            )
+        )
+    if case.adoption.measured and case.start is None:
+        problems.append(
+            (
+                ("adoption", "measured"),
+                "`start` (first day of month 1) is needed to place measured adoption",
+            )
         )
     return problems
 

@@ -30,7 +30,15 @@ from crmroi.finance.estimates import Estimate, Range, likely
 if TYPE_CHECKING:
     from crmroi.finance.inputs import ClvInputs
 
-__all__ = ["CaseModel", "Line", "MeasuredChange", "build_model", "ramp_shares"]
+__all__ = [
+    "CaseModel",
+    "Line",
+    "MeasuredChange",
+    "build_model",
+    "driver_ramp",
+    "driver_shape",
+    "ramp_shares",
+]
 
 
 @dataclass(frozen=True)
@@ -173,13 +181,29 @@ def ramp_shares(ramp: Ramp, months: int) -> FloatArray:
     return ramp.start + (ramp.end - ramp.start) * frac
 
 
-def _benefit_shape(case: Case, ramp: Ramp) -> FloatArray:
+def _benefit_shape(case: Case, ramp: Ramp, adoption: FloatArray | None = None) -> FloatArray:
+    """Adoption x `ramp` from go-live over periods 0..H; `adoption` (shares over periods
+    0..H) replaces the case's adoption ramp when given."""
     shape = np.zeros(case.horizon_months + 1)
     first = case.go_live_month
     n = case.horizon_months - first + 1
     if n > 0:
-        shape[first:] = ramp_shares(case.adoption, n) * ramp_shares(ramp, n)
+        adopt = ramp_shares(case.adoption, n) if adoption is None else adoption[first:]
+        shape[first:] = adopt * ramp_shares(ramp, n)
     return shape
+
+
+def driver_ramp(case: Case, d: _Driver) -> Ramp:
+    """The benefit ramp of driver `d`: its own `ramp_months` or the case's."""
+    if d.ramp_months is not None:
+        return Ramp(start=1.0 / d.ramp_months, end=1.0, months=d.ramp_months)
+    return case.benefit_ramp
+
+
+def driver_shape(case: Case, d: _Driver, adoption: FloatArray | None = None) -> FloatArray:
+    """Share of `d`'s full effect booked in each period 0..H: adoption x benefit ramp
+    (`adoption`, shares over 0..H, in place of the case's ramp when given)."""
+    return _benefit_shape(case, driver_ramp(case, d), adoption)
 
 
 def _cost_shape(case: Case, item: CostItem) -> FloatArray:
@@ -233,15 +257,12 @@ def _driver_line(
             est = measured[kpi].estimate()
         assert not isinstance(est, str) and est is not None
         inputs[name] = est
-    ramp = case.benefit_ramp
-    if d.ramp_months is not None:
-        ramp = Ramp(start=1.0 / d.ramp_months, end=1.0, months=d.ramp_months)
     risk = d.risk_adjustment if d.risk_adjustment is not None else case.risk.benefits
     return Line(
         name=d.label,
         side="benefit",
         category="driver",
-        shape=_benefit_shape(case, ramp),
+        shape=driver_shape(case, d),
         risk=risk,
         inputs=inputs,
         formula=d.value,
@@ -321,7 +342,13 @@ def build_model(
     """The lines of `case`; `actual_costs` (category -> flows over periods 0..H),
     `measured` (KPI name -> change), `clv` (lifetime-value quantity -> number, see
     `ClvQuantity`) and `fx` (currency -> case currency per unit over periods 0..H) come
-    from a workspace when the case uses them."""
+    from a workspace when the case uses them. A `measured` adoption ramp must have been
+    read already (`crmroi.casework.model_for`)."""
+    if case.adoption.measured:
+        raise ConfigurationError(
+            "the case's adoption is 'measured': give --workspace to read the measured share "
+            "of users working in the CRM"
+        )
     lines = [_driver_line(case, d, measured or {}, clv) for d in case.benefits]
     for loss in case.do_nothing:
         risk = loss.risk_adjustment if loss.risk_adjustment is not None else case.risk.benefits
