@@ -35,9 +35,13 @@ class Num:
     value: float
     digits: int = 0
     signed: bool = False
+    grouped: bool = True
+    """False: English writes it without thousands separators ('1234', as a plain str
+    parameter did); other languages always group (their digits and separators)."""
 
     def english(self) -> str:
-        return f"{self.value:{'+' if self.signed else ''},.{self.digits}f}"
+        group = "," if self.grouped else ""
+        return f"{self.value:{'+' if self.signed else ''}{group}.{self.digits}f}"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from crmroi.cli.app import WorkspaceArg, app, console, progress_bar
+from crmroi.cli.language import LangOption, Speaker, speaker
+from crmroi.messages import M_, N_
 
 
 class MethodChoice(StrEnum):
@@ -32,10 +34,18 @@ class Format(StrEnum):
     json = "json"
 
 
-def _number(value: float | None) -> str:
+def _number(value: float | None, say: Speaker | None = None) -> str:
     if value is None:
         return ""
-    return f"{value:+,.4g}" if abs(value) < 1000 else f"{value:+,.0f}"
+    text = f"{value:+,.4g}" if abs(value) < 1000 else f"{value:+,.0f}"
+    if say is None or say.english:
+        return text
+    if abs(value) >= 1000:
+        return say.num(value, 0, signed=True)
+    if "e" in text:  # .4g of a tiny effect: keep the exponent, digits in the language's
+        return say.digits(text)
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return say.num(value, decimals, signed=True)
 
 
 @app.command()
@@ -62,6 +72,7 @@ def attribute(
             "created after a team's go-live are the treated ones; closed: by closing month."
         ),
     ] = Exposure.created,
+    lang: LangOption = None,
 ) -> None:
     """Estimate each KPI's change caused by the CRM, with a 95% interval and the method used."""
     from crmroi.attribution.workspace import Unavailable, attribute_workspace
@@ -92,26 +103,49 @@ def attribute(
     if format is Format.json:
         print(json.dumps([r.to_json() for r in results], indent=2, ensure_ascii=False))
         return
-    table = Table(title="What the CRM caused (95% interval) versus the naive before/after")
-    for name in ("KPI", "method", "effect", "95% interval", "relative", "naive change", "notes"):
-        table.add_column(name, justify="right" if name in ("effect", "relative") else "left")
+    say = speaker(lang)
+    table = Table(
+        title=escape(say(N_("What the CRM caused (95% interval) versus the naive before/after")))
+    )
+    heads = (N_("KPI"), N_("method"), N_("effect"), N_("95% interval"), N_("relative"))
+    for name in (*heads, N_("naive change"), N_("notes")):
+        table.add_column(
+            escape(say(name)), justify="right" if name in ("effect", "relative") else "left"
+        )
     for result in results:
+        name = result.name if say.english else _kpi_name(say, result.name)
         if isinstance(result, Unavailable):
-            table.add_row(result.name, "-", "", "", "", "", escape(result.reason))
+            table.add_row(escape(name), "-", "", "", "", "", escape(say.say(result.reason)))
             continue
-        effect = _number(result.effect)
+        effect = _number(result.effect, say)
         rel = result.effect_rel
+        interval = M_(
+            "interval_to", "%(low)s to %(high)s", low=_number(result.ci_low, say),
+            high=_number(result.ci_high, say),
+        )  # fmt: skip
         table.add_row(
-            result.name,
+            escape(name),
             result.method,
             effect if result.covers else f"[bold]{effect}[/]",
-            f"{_number(result.ci_low)} to {_number(result.ci_high)}",
-            "" if rel is None else f"{rel:+.1%}",
-            _number(result.naive_change),
-            escape("; ".join(result.notes[1:])),
+            escape(say.say(interval)),
+            "" if rel is None else say.pct(rel, 1, signed=True),
+            _number(result.naive_change, say),
+            escape("; ".join(say.say(note) for note in result.notes[1:])),
         )
     console.print(table)
     console.print(
-        "Bold effects: the interval excludes zero. Methods: did = difference in "
-        "differences, its = interrupted time series, naive = before/after."
+        escape(
+            say(
+                N_(
+                    "Bold effects: the interval excludes zero. Methods: did = difference in "
+                    "differences, its = interrupted time series, naive = before/after."
+                )
+            )
+        )
     )
+
+
+def _kpi_name(say: Speaker, kpi: str) -> str:
+    from crmroi.reports.labels import kpi_label
+
+    return kpi_label(say.lang, kpi)

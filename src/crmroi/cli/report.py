@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     Language = str
 else:  # every report language (`crmroi.languages` is light enough for the CLI to import)
     Language = StrEnum("Language", {code: code for code in LANGUAGES})
-ENGLISH = Language("en")
 
 
 @app.command()
@@ -39,7 +38,13 @@ def report(
         str | None,
         typer.Option(help="Workspace: KPIs, attribution, lead sources, actuals, measured changes."),
     ] = None,
-    lang: Annotated[Language, typer.Option(help="Language of the report.")] = ENGLISH,
+    lang: Annotated[
+        Language | None,
+        typer.Option(
+            help="Language of the report and of what is printed (default: the "
+            "locale's, else English)."
+        ),
+    ] = None,
     money_units: Annotated[
         MoneyUnits,
         typer.Option(
@@ -59,13 +64,18 @@ def report(
     ] = None,
 ) -> None:
     """Write the report of CASE.yaml (and WORKSPACE's evidence) to --out."""
+    from rich.markup import escape
+
+    from crmroi.cli.language import speaker
     from crmroi.errors import ConfigurationError
     from crmroi.finance.case import load_case
+    from crmroi.messages import M_
     from crmroi.reports import FORMATS, report_for, write_report
     from crmroi.store import open_store
 
     if out.suffix.lower() not in FORMATS:
         raise ConfigurationError(f"--out {out.name}: give a file ending in {', '.join(FORMATS)}")
+    say = speaker(lang)
     case = load_case(case_file)
     if workspace is None and case.needs_workspace:
         raise ConfigurationError(
@@ -77,13 +87,15 @@ def report(
         model = report_for(
             case,
             store,
-            lang=str(lang) + ("" if money_units == MoneyUnits.standard else f"@{money_units}"),
+            lang=say.code + ("" if money_units == MoneyUnits.standard else f"@{money_units}"),
             runs=simulate,
             seed=seed,
             bootstrap=bootstrap,
             kpis=kpi or None,
             workspace=workspace,
-            progress=lambda text: err_console.print(f"[dim]{text}…[/]", highlight=False),
+            progress=lambda text: err_console.print(
+                f"[dim]{escape(say(text))}…[/]", highlight=False
+            ),
         )
     path = write_report(model, out, page_size=page_size.value)
-    console.print(f"Wrote {path}")
+    console.print(say.say(M_("wrote", "Wrote %(path)s", path=str(path))))

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from crmroi.improve.features import LOST_STATUSES
-from crmroi.messages import M_, Message, Pct, Said
+from crmroi.messages import M_, Message, Num, Pct, Said
 
 COLUMNS = ["kind", "priority", "subject", "subject_id", "account_id", "rep_id", "since", "detail"]
 PLANNED_KINDS = ("visit", "meeting")
@@ -37,7 +37,12 @@ def rows_of(frame: pd.DataFrame) -> Iterable[Any]:
 
 
 def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=COLUMNS)
+    """The rows as a frame; `detail` kept as objects, so each stays a `Said` (pandas'
+    string dtype would turn it into a plain str and lose its message)."""
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    details = [row.get("detail") for row in rows]
+    frame["detail"] = pd.Series(details, index=frame.index, dtype=object)
+    return frame
 
 
 def _open_deals(deals: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -76,7 +81,7 @@ def stale_deals(
                     "stale_deal",
                     "open deal (%(stage)s) without activity for %(days)s days",
                     stage=str(r.stage),
-                    days=str(r.idle_days),
+                    days=Num(int(r.idle_days), grouped=False),
                 )
             ),
         }
@@ -223,14 +228,14 @@ def _credit_hold(n_open: int, visit: Any) -> Message:
             "credit_hold_deals_visit",
             "credit on hold but %(n)s open deal(s) and a visit or meeting planned %(day)s: "
             "clear credit first",
-            n=str(n_open),
+            n=Num(n_open, grouped=False),
             day=day,
         )
     if n_open:
         return M_(
             "credit_hold_deals",
             "credit on hold but %(n)s open deal(s): clear credit first",
-            n=str(n_open),
+            n=Num(n_open, grouped=False),
         )
     return M_(
         "credit_hold_visit",
@@ -284,13 +289,48 @@ def rep_dependencies(
                     "account_id": account_id,
                     "rep_id": rep.rep_id,
                     "since": rep.left_on,
-                    "detail": f"{names.get(account_id, account_id)}: {rep.rep_id} ({verb} "
-                    f"{rep.left_on:%Y-%m-%d}) logged {r['mine'] / r['total']:.0%} of "
-                    f"{r['total']} activities in the {window_days} days before"
-                    + (", nobody since" if verb == "left" else ": introduce another rep"),
+                    "detail": Said(
+                        _dependency(
+                            str(names.get(account_id, account_id)),
+                            str(rep.rep_id),
+                            rep.left_on,
+                            left=verb == "left",
+                            share=float(r["mine"] / r["total"]),
+                            total=int(r["total"]),
+                            window_days=window_days,
+                        )
+                    ),
                 }
             )
     return _frame(rows)
+
+
+def _dependency(
+    account: str,
+    rep: str,
+    left_on: pd.Timestamp,
+    *,
+    left: bool,
+    share: float,
+    total: int,
+    window_days: int,
+) -> Message:
+    """The detail of a `rep_dependency` row (English: 'A1: R1 (left 2025-01-31) logged
+    90% of 10 activities in the 365 days before, nobody since')."""
+    day, pct = left_on.date(), Pct(share, 0)
+    if left:
+        return M_(
+            "rep_dependency_left",
+            "%(account)s: %(rep)s (left %(day)s) logged %(share)s of %(total)s activities "
+            "in the %(days)s days before, nobody since",
+            account=account, rep=rep, day=day, share=pct, total=total, days=window_days,
+        )  # fmt: skip
+    return M_(
+        "rep_dependency_leaving",
+        "%(account)s: %(rep)s (leaves %(day)s) logged %(share)s of %(total)s activities "
+        "in the %(days)s days before: introduce another rep",
+        account=account, rep=rep, day=day, share=pct, total=total, days=window_days,
+    )  # fmt: skip
 
 
 def key_person_accounts(
@@ -311,9 +351,19 @@ def key_person_accounts(
             "account_id": r.account_id,
             "rep_id": r.rep_id,
             "since": as_of,
-            "detail": f"{r.account_name if isinstance(r.account_name, str) else r.account_id}: "
-            f"{r.revenue:,.0f} of revenue in the last {risk.window_days} days rests on "
-            f"{r.rep_id} ({r.share:.0%} of {r.activities} activities): introduce another rep",
+            "detail": Said(
+                M_(
+                    "key_person",
+                    "%(account)s: %(revenue)s of revenue in the last %(days)s days rests on "
+                    "%(rep)s (%(share)s of %(activities)s activities): introduce another rep",
+                    account=r.account_name if isinstance(r.account_name, str) else r.account_id,
+                    revenue=Num(float(r.revenue)),
+                    days=int(risk.window_days),
+                    rep=str(r.rep_id),
+                    share=Pct(float(r.share), 0),
+                    activities=int(r.activities),
+                )
+            ),
         }
         for r in rows_of(held.head(top))
     ]

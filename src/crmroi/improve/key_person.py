@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmroi.messages import M_, Message, Num, Pct
+
 __all__ = ["KeyPersonRisk", "departure_rate", "key_person_risk"]
 
 WINDOW_DAYS = 365
@@ -73,24 +75,46 @@ class KeyPersonRisk:
         )
         return g.sort_values("revenue", ascending=False, kind="stable").reset_index(drop=True)
 
-    def summary(self) -> str:
-        """One sentence with the money."""
+    def summary_parts(self) -> list[Message]:
+        """The summary as messages (joined, they are `summary()`), for other languages."""
         total = self.revenue_total
         cur = self.current_at_risk
-        part = f" ({cur / total:.0%} of {total:,.0f})" if total else ""
-        text = (
-            f"key-person risk: {cur:,.0f} of revenue in the last {self.window_days} days{part} "
-            f"rests on one current rep ({self.share:.0%}+ of an account's activities)"
-        )
+        part: Message | str = ""
+        if total:
+            part = M_(
+                "key_person_share", " (%(share)s of %(total)s)", share=Pct(cur / total, 0),
+                total=Num(total),
+            )  # fmt: skip
+        parts = [
+            M_(
+                "key_person_risk",
+                "key-person risk: %(current)s of revenue in the last %(days)s days%(part)s "
+                "rests on one current rep (%(share)s+ of an account's activities)",
+                current=Num(cur),
+                days=int(self.window_days),
+                part=part,
+                share=Pct(self.share, 0),
+            )
+        ]
         if (exposed := self.exposed_a_year) is not None and self.departure_rate is not None:
-            text += (
-                f"; reps leave at {self.departure_rate:.0%} a year, so {exposed:,.0f} of it is "
-                "exposed a year"
+            parts.append(
+                M_(
+                    "key_person_exposed",
+                    "; reps leave at %(rate)s a year, so %(exposed)s of it is exposed a year",
+                    rate=Pct(self.departure_rate, 0),
+                    exposed=Num(exposed),
+                )
             )
         left = self.revenue_at_risk("left")
         if left:
-            text += f"; {left:,.0f} rested on reps who have left"
-        return text
+            parts.append(
+                M_("key_person_left", "; %(left)s rested on reps who have left", left=Num(left))
+            )
+        return parts
+
+    def summary(self) -> str:
+        """One sentence with the money."""
+        return "".join(str(part) for part in self.summary_parts())
 
     def to_json(self) -> dict[str, Any]:
         return {

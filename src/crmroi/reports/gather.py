@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from crmroi.finance.case import Case
 from crmroi.finance.model import CaseModel
+from crmroi.messages import N_
 from crmroi.reports.build import ReportInputs, report_model
 from crmroi.reports.improve import ImprovementResults
 from crmroi.reports.model import AccountRow, ReportModel
@@ -100,7 +101,7 @@ def gather_report_inputs(
         if progress is not None:
             progress(text)
 
-    step("evaluating the business case")
+    step(N_("evaluating the business case"))
     case_model = model_for(case, store)
     result = evaluate_case(case, store, runs=runs or None, seed=seed, model=case_model)
     if store is None:
@@ -109,11 +110,11 @@ def gather_report_inputs(
     from crmroi.errors import UserError
     from crmroi.kpi import compute_kpi_report
 
-    step("computing KPIs")
+    step(N_("computing KPIs"))
     kpi_report = compute_kpi_report(store, bootstrap=bootstrap, seed=seed, kpis=kpis)
-    step("lead sources")
+    step(N_("lead sources"))
     sources = compute_kpi_report(store, by="source", bootstrap=0, seed=seed)
-    step("attribution")
+    step(N_("attribution"))
     try:
         attributions = tuple(attribute_workspace(store, kpis=kpis))
     except UserError:
@@ -122,14 +123,14 @@ def gather_report_inputs(
     if case.start is not None:
         from crmroi.casework.actuals import plan_vs_actual
 
-        step("plan versus actual")
+        step(N_("plan versus actual"))
         try:
             actuals = plan_vs_actual(case, store, report=kpi_report)
         except UserError:
             actuals = None  # e.g. a measured KPI the workspace cannot give: shown in roi
-    step("largest accounts")
+    step(N_("largest accounts"))
     accounts = largest_accounts(store, kpi_report.after[0], kpi_report.after[1])
-    step("lead scoring, segments, follow-ups, lifetime value")
+    step(N_("lead scoring, segments, follow-ups, lifetime value"))
     return ReportInputs(
         result,
         kpis=kpi_report,
