@@ -29,6 +29,8 @@ DETECT_CASES: list[tuple[str, str, str, str]] = [
     ("salesforce", "event_object.csv", "activities", "Event (object export)"),
     ("salesforce", "case_object.csv", "tickets", "Case (object export)"),
     ("salesforce", "user_object.csv", "reps", "User (object export)"),
+    ("salesforce", "loginhistory_object.csv", "user_logins", "LoginHistory (object export)"),
+    ("salesforce", "login_history_setup.csv", "user_logins", "Login History (Setup download)"),
     ("hubspot", "deals_properties.csv", "deals", "Deals (property names)"),
     ("hubspot", "deals_ui.csv", "deals", "Deals (UI export)"),
     ("hubspot", "contacts_properties.csv", "leads", "Contacts as leads (property names)"),

@@ -285,6 +285,7 @@ def make_reps(world: World, rng: np.random.Generator) -> Reps:
             "hired_on": dates(hired),
             "left_on": dates(left, mask=left_mask),
             "monthly_cost": money(cost),
+            "email": pa.array([f"{i.lower()}@demo-company.example" for i in ids.to_pylist()]),
         },
         world.seed,
     )
@@ -329,6 +330,7 @@ def generate_company(
     from crmroi.demo import adoption as people
     from crmroi.demo.activities import make_activities
     from crmroi.demo.costs import make_costs
+    from crmroi.demo.logins import make_users_and_logins
     from crmroi.demo.sales import make_sales
     from crmroi.demo.service import make_service
 
@@ -364,6 +366,7 @@ def generate_company(
     hired_day = reps.table.column("hired_on").to_numpy(zero_copy_only=False)
     adopted = people.adoption_months(world, reps, hired_day.astype("datetime64[D]").astype(int))
     tables["activities"] = make_activities(world, reps, sales, service, adopted)
+    tables.update(make_users_and_logins(world, reps, adopted))
     timings[steps[3][0]] = time.perf_counter() - t0
     report(*steps[3])
     tables.update(make_costs(world, reps, sales, service))
@@ -418,6 +421,18 @@ def generate_company(
         "company_by_month": [
             {"month": _add_months(START, k).isoformat(), "share": v}
             for k, v in enumerate(people.truth_by_month(world, reps, adopted))
+        ],
+    }
+    from crmroi.demo import logins
+
+    truth["logins"] = {
+        "measure": "share of licensed CRM users logging in on at least half of the working "
+        "days of their licence in each calendar month (crm_users, user_logins)",
+        "users_not_reps": len(logins.EXTRA_USERS),
+        "share_of_days_before_adoption": logins.P_BEFORE,
+        "company_by_month": [
+            {**x, "month": _add_months(START, k).isoformat()}
+            for k, x in enumerate(logins.truth_by_month(world, reps, adopted))
         ],
     }
     truth["relationships"] = {

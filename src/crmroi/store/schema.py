@@ -120,6 +120,7 @@ CRM_COST_CATEGORIES = (
     "productivity_dip",
 )
 CREDIT_STATUSES = ("ok", "watch", "hold")
+USAGE_KINDS = ("login", "record_created", "record_edited", "other")
 # the KPI names a supplied baseline can be given for: every KPI of the registry
 # (`crmroi.kpi.definitions`; tests/test_supplied_baselines.py keeps the two in step,
 # the store does not import the KPI engine)
@@ -145,6 +146,7 @@ TABLES: dict[str, Table] = {
                 C("hired_on", "date"),
                 C("left_on", "date"),
                 C("monthly_cost", "money", doc="loaded cost of the rep per month"),
+                C("email", "text", doc="the rep's e-mail (links CRM users to reps)"),
             ),
             key=("rep_id",),
             doc="Sales people, their team and region.",
@@ -343,6 +345,42 @@ TABLES: dict[str, Table] = {
             "months the workspace has no rows of: labelled supplied, never measured.",
             time_column="period_start",
         ),
+        Table(
+            "crm_users",
+            (
+                C("user_id", "id", True, doc="the user's id in the CRM (often the rep_id)"),
+                C("name", "text"),
+                C("email", "text", doc="links the user to a rep when the ids differ"),
+                C("licensed", "boolean", doc="holds a CRM licence now (empty: yes)"),
+                C("licensed_from", "date", doc="first day with a licence (empty: always)"),
+                C(
+                    "licensed_until",
+                    "date",
+                    doc="last day with a licence (empty: still licensed; a user not "
+                    "licensed now: through the last login)",
+                ),
+            ),
+            key=("user_id",),
+            doc="CRM users and their licences: who could log in (optional; the "
+            "denominator of the share of licensed users active).",
+        ),
+        Table(
+            "user_logins",
+            (
+                C("login_id", "id", True),
+                C("user_id", "id", True, doc="the CRM user (crm_users.user_id or a rep_id)"),
+                C("user_email", "text", doc="links the user to a rep when the ids differ"),
+                C("user_name", "text"),
+                C("occurred_at", "timestamp", True),
+                C("kind", "text", choices=USAGE_KINDS, doc="login (default) or a record change"),
+                C("succeeded", "boolean", doc="false for a failed login (empty: succeeded)"),
+                C("application", "text", doc="browser, mobile app, API client..."),
+            ),
+            key=("login_id",),
+            doc="Users' logins and actions from a CRM's user-activity export (optional; "
+            "Salesforce LoginHistory): adoption measured from who uses the CRM.",
+            time_column="occurred_at",
+        ),
     ]
 }
 
@@ -356,7 +394,7 @@ RECORD_DATES: tuple[tuple[str, str], ...] = (
 """(table, column) pairs that date a record: the latest of them, never later than today,
 is the workspace's last day (`crmroi.improve.frames.data_date`)."""
 
-ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"deals": ("name",)}
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"deals": ("name",), "reps": ("email",)}
 """Columns added after the first schema: a workspace made before them gets them (empty)
 when it is opened (`Store.ensure_schema`)."""
 
@@ -372,6 +410,8 @@ ID_COLUMN: dict[str, str] = {
     "tickets": "ticket_id",
     "spend": "spend_id",
     "crm_costs": "cost_id",
+    "crm_users": "user_id",
+    "user_logins": "login_id",
 }
 
 IMPORT_BATCHES = pa.schema(

@@ -13,7 +13,7 @@ from crmroi.errors import MappingError
 from crmroi.ingest.mapping import MappingFile, parse_mapping
 
 PRESETS: tuple[str, ...] = (
-    "salesforce", "hubspot", "pipedrive", "odoo", "bitrix24", "amocrm", "baselines",
+    "salesforce", "hubspot", "pipedrive", "odoo", "bitrix24", "amocrm", "baselines", "logins",
 )  # fmt: skip
 
 __all__ = ["PRESETS", "load_preset"]

@@ -1,0 +1,143 @@
+"""User activity (`user_logins`) and licences (`crm_users`): imported like any other table
+(Salesforce LoginHistory, the Setup download, the generic `logins` CSV), idempotent,
+undoable, clear refusals, on DuckDB, the Parquet lake and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from crmroi.errors import UserError
+from crmroi.ingest.pipeline import import_files
+from crmroi.store import Store
+from crmroi.store.undo import undo_batch
+
+from .conftest import scratch_database
+
+EXPORTS = Path(__file__).parent / "fixtures" / "exports" / "salesforce"
+LOGIN_HISTORY = EXPORTS / "loginhistory_object.csv"
+SETUP_DOWNLOAD = EXPORTS / "login_history_setup.csv"
+USERS = EXPORTS / "user_object.csv"
+
+GENERIC = (
+    "user_id,email,name,occurred_at,kind,succeeded\n"
+    "U1,ana@example.com,Ana,2025-03-03 08:00:00,login,true\n"
+    "U1,ana@example.com,Ana,2025-03-04 08:00:00,,\n"
+    "U2,bo@example.com,Bo,2025-03-04,record_created,yes\n"
+    "U2,bo@example.com,Bo,2025-03-05 09:30:00,login,failed\n"
+)
+
+
+def _logins(store: Store) -> list[tuple[str, dt.datetime, bool | None, str | None]]:
+    rows = store.to_arrow("user_logins", order_by=["user_id", "occurred_at"]).to_pylist()
+    return [(r["user_id"], r["occurred_at"], r["succeeded"], r["kind"]) for r in rows]
+
+
+def test_salesforce_login_history_object_export(workspace: Store) -> None:
+    """API field names (Id, UserId, LoginTime, Status, Application): Status "Success"
+    is a successful login, any other status (the failure reason) is not; LoginTime's
+    +0000 offset is UTC."""
+    report = import_files(workspace, [LOGIN_HISTORY], source="salesforce")
+    assert (report.rows_loaded, report.rows_rejected) == (5, 0)
+    assert report.files[0].entity == "user_logins"
+    rows = workspace.to_arrow("user_logins", order_by=["login_id"]).to_pylist()
+    assert [r["login_id"] for r in rows][:2] == ["0Ya6g00000Kc1AAAAZ", "0Ya6g00000Kc1ABAAZ"]
+    assert [r["succeeded"] for r in rows] == [True, False, True, True, True]
+    assert rows[0]["user_id"] == "0056g000001AbCdAAK"
+    assert rows[0]["occurred_at"] == dt.datetime(2025, 3, 3, 7, 58, 12)
+    assert rows[3]["application"] == "Salesforce for iOS"
+    assert {r["kind"] for r in rows} == {"login"}
+    assert {r["source_system"] for r in rows} == {"salesforce"}
+
+
+def test_salesforce_setup_download_and_users_with_licences(workspace: Store) -> None:
+    """The Setup > Login History download (labels, no id: keyed by content, user by
+    username) and the User export read as crm_users with --entity (IsActive, CreatedDate)."""
+    import_files(workspace, [SETUP_DOWNLOAD], source="salesforce")
+    got = _logins(workspace)
+    assert got[0] == (
+        "maria.lopez@example.com.prod",
+        dt.datetime(2025, 3, 3, 7, 58, 12),
+        True,
+        "login",
+    )
+    assert got[1][2] is False  # Invalid Password
+    assert got[2][1] == dt.datetime(2025, 3, 3, 23, 30)
+    again = import_files(workspace, [SETUP_DOWNLOAD], source="salesforce")
+    assert again.files[0].unchanged == 3 and again.files[0].inserted == 0
+    import_files(workspace, [USERS], source="salesforce", entity="crm_users")
+    users = workspace.to_arrow("crm_users", order_by=["user_id"]).to_pylist()
+    assert [u["licensed"] for u in users] == [True, True, True, False, True]
+    assert users[0]["licensed_from"] == dt.date(2022, 2, 1)
+    assert users[0]["email"] == "maria.lopez@example.com"
+    # the same export without --entity is still the reps table, now with e-mails
+    import_files(workspace, [USERS], source="salesforce")
+    reps = workspace.to_arrow("reps", order_by=["rep_id"]).to_pylist()
+    assert reps[1]["email"] == "tom.becker@example.com"
+
+
+def test_generic_logins_idempotent_and_undoable(workspace: Store, tmp_path: Path) -> None:
+    path = tmp_path / "logins.csv"
+    path.write_text(GENERIC, encoding="utf-8")
+    first = import_files(workspace, [path], source="logins")
+    assert (first.rows_loaded, first.rows_rejected) == (4, 0)
+    assert _logins(workspace) == [
+        ("U1", dt.datetime(2025, 3, 3, 8), True, "login"),
+        ("U1", dt.datetime(2025, 3, 4, 8), None, "login"),  # empty kind: a login
+        ("U2", dt.datetime(2025, 3, 4), True, "record_created"),
+        ("U2", dt.datetime(2025, 3, 5, 9, 30), False, "login"),
+    ]
+    second = import_files(workspace, [path], source="logins")
+    assert second.files[0].unchanged == 4 and second.files[0].inserted == 0
+    users = tmp_path / "users.csv"
+    users.write_text(
+        "user_id,email,licensed,licensed_from,licensed_until\n"
+        "U1,ana@example.com,yes,2025-01-01,\nU2,bo@example.com,no,2025-01-01,2025-03-31\n",
+        encoding="utf-8",
+    )
+    third = import_files(workspace, [users], source="logins")
+    assert third.files[0].entity == "crm_users"
+    assert workspace.count("crm_users") == 2
+    undo_batch(workspace, third.batch_id)
+    assert workspace.count("crm_users") == 0
+    undo_batch(workspace, first.batch_id)
+    assert workspace.count("user_logins") == 0
+
+
+def test_a_bad_row_names_file_row_column_and_reason(workspace: Store, tmp_path: Path) -> None:
+    path = tmp_path / "logins.csv"
+    path.write_text(
+        GENERIC + "U3,c@example.com,C,2025-03-06 10:00:00,logon,true\n"
+        "U3,c@example.com,C,not a time,login,true\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(UserError, match="nothing was imported"):
+        import_files(workspace, [path], source="logins", strict=True)
+    assert workspace.count("user_logins") == 0  # atomic: nothing written
+    report = import_files(workspace, [path], source="logins")
+    assert (report.rows_loaded, report.rows_rejected) == (4, 2)
+    rejects = [(r.file, r.row, r.column, r.reason) for r in report.rejects]
+    assert rejects[0][:3] == ("logins.csv", 6, "kind") and "'logon'" in rejects[0][3]
+    assert rejects[1][1:3] == (7, "occurred_at")
+
+
+def _roundtrip(location: str) -> None:
+    with Store.open(location, create=True) as store:
+        report = import_files(store, [LOGIN_HISTORY], source="salesforce")
+        assert store.count("user_logins") == 5
+        assert import_files(store, [LOGIN_HISTORY], source="salesforce").files[0].unchanged == 5
+        import_files(store, [USERS], source="salesforce", entity="crm_users")
+        assert store.count("crm_users") == 5
+        undo_batch(store, report.batch_id)
+        assert store.count("user_logins") == 0
+
+
+def test_a_lake_gets_the_tables(tmp_path: Path) -> None:
+    _roundtrip(f"parquet://{tmp_path / 'lake'}")
+
+
+def test_postgres_gets_the_tables() -> None:
+    with scratch_database() as url:
+        _roundtrip(url)
