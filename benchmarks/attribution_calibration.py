@@ -95,8 +95,27 @@ def _realised_target(truth: dict[str, Any], kpi: str, result: Any) -> float | No
     go_live = {t: _month_index(truth, d) for t, d in truth["go_live_by_team"].items()}
     if result.method == "did":
         stop = min(stop, max(go_live.values()))
-    actual = sum(sum(grid["actual"][t][g:stop]) for t, g in go_live.items())
-    counterfactual = sum(sum(grid["counterfactual"][t][g:stop]) for t, g in go_live.items())
+    cells = [(t, m) for t, g in go_live.items() for m in range(g, stop)]
+    return realised_change(grid, cells)
+
+
+def realised_change(grid: dict[str, Any], cells: list[tuple[str, int]]) -> float | None:
+    """The exact relative effect over `cells` (team, creation month) of one KPI's grids.
+
+    Totals: actual over counterfactual sums, minus 1. Ratios (grids with `actual_den`):
+    each month's counterfactual ratio weighted by its actual denominator, as the
+    estimator weights its months: sum(actual) / sum(actual_den x cf / cf_den) - 1
+    over months with both denominators positive.
+    """
+    a, c = grid["actual"], grid["counterfactual"]
+    if "actual_den" not in grid:
+        actual = sum(a[t][m] for t, m in cells)
+        counterfactual = sum(c[t][m] for t, m in cells)
+        return actual / counterfactual - 1.0 if counterfactual else None
+    n, k = grid["actual_den"], grid["counterfactual_den"]
+    both = [(t, m) for t, m in cells if n[t][m] > 0 and k[t][m] > 0]
+    actual = sum(a[t][m] for t, m in both)
+    counterfactual = sum(n[t][m] * c[t][m] / k[t][m] for t, m in both)
     return actual / counterfactual - 1.0 if counterfactual else None
 
 

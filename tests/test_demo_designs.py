@@ -58,3 +58,34 @@ def test_realised_by_team_month_is_the_exact_answer_over_any_team_months() -> No
         assert (before == 0).all()  # deals created before go-live: the CRM changes nothing
         after = sum(grid["actual"][team][g:]) / sum(grid["counterfactual"][team][g:]) - 1
         assert 0.0 < after < 1.0
+
+
+def test_ratio_truth_is_like_for_like_per_team_month() -> None:
+    """avg_deal_size and calls_per_won_deal carry numerator and denominator with and
+    without the CRM per team and creation month: the actual side is the tables' won
+    amount and won deals; before go-live both sides agree; after it the exact answer
+    differs from the designed +8% / -20% because without the CRM fewer of the late
+    cohorts' deals have closed (slower cycle) and the win rate is lower."""
+    company = generate_company(scale=0.2, seed=5, design="phased")
+    truth = company.truth
+    size = truth["realised_by_team_month"]["avg_deal_size"]
+    calls = truth["realised_by_team_month"]["calls_per_won_deal"]
+    deals = company.tables["deals"].to_pandas()
+    reps = company.tables["reps"].to_pandas()[["rep_id", "team"]]
+    deals = deals.merge(reps, left_on="owner_rep_id", right_on="rep_id")
+    deals = deals[(deals["created_at"] >= "2023-01-01") & deals["is_won"]]
+    for team, go_live in truth["go_live_by_team"].items():
+        mine = deals[deals["team"] == team]
+        month = (mine["created_at"].dt.year - 2023) * 12 + mine["created_at"].dt.month - 1
+        amount = np.bincount(month, weights=mine["amount"].astype(float), minlength=36)
+        assert size["actual"][team] == pytest.approx(amount.tolist(), abs=0.01)
+        assert size["actual_den"][team] == pytest.approx(np.bincount(month, minlength=36))
+        assert calls["actual_den"][team] == size["actual_den"][team]
+        g = (int(go_live[:4]) - 2023) * 12 + int(go_live[5:7]) - 1
+        for grid in (size, calls):
+            for part in ("", "_den"):
+                a, c = grid["actual" + part][team][:g], grid["counterfactual" + part][team][:g]
+                assert a == pytest.approx(c)  # before go-live the CRM changes nothing
+        # calls per won deal without the CRM: 15 a won deal, as designed
+        ratio = sum(calls["counterfactual"][team][:g]) / sum(calls["counterfactual_den"][team][:g])
+        assert ratio == pytest.approx(15.0, rel=0.1)

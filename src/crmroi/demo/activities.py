@@ -22,7 +22,6 @@ from crmroi.demo.service import Service, random_contact
 
 KINDS: tuple[str, ...] = ("call", "email", "meeting", "visit", "fax", "chat", "task")
 CALL, EMAIL, MEETING, VISIT, FAX, CHAT, TASK = range(len(KINDS))
-CALLS_PER_WON = 15.0  # calls per won deal before go-live
 INBOUND_SHARE = np.array([0.3, 0.45, 0.0, 0.0, 0.5, 1.0, 0.0])  # per kind
 HAS_DIRECTION = np.array([True, True, False, False, True, True, False])
 MEDIAN_MINUTES = np.array([6.0, 3.0, 40.0, 120.0, 5.0, 8.0, 15.0])
@@ -63,9 +62,7 @@ def make_activities(
     d = sales.deals
     # -- on deals -------------------------------------------------------------------
     rates = DEAL_RATES[d.segment].copy()
-    outcome = np.where(d.is_closed, d.won, d.p_win)
-    calls = CALLS_PER_WON * (0.5 * d.p_win + 0.5 * outcome)
-    rates[:, CALL] = calls * (1 + fx.CALLS_PER_WON_REL * d.dose)
+    rates[:, CALL] = fx.expected_calls(d.won, d.p_win, d.is_closed, d.dose)
     rates[:, FAX] *= ~d.treated
     rates *= (d.end >= world.start_us)[:, None]  # deals over before the start: no activities
     row, kind1 = _expand(rng, rates)

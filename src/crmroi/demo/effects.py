@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 # -- CRM effects (steady state, per row after the team's go-live) --------------------
 WIN_RATE_ABS = 0.05  # added to each deal's win probability (fraction)
 SALES_CYCLE_REL = -0.15  # multiplies each deal's cycle length (days)
@@ -19,6 +21,7 @@ RETENTION_ABS = 0.04  # added to the annual customer retention rate (fraction)
 GROSS_MARGIN_ABS = 0.02  # added to each deal's and order's gross margin (fraction)
 CSAT_ABS = 0.30  # added to the mean satisfaction score (1-5 scale)
 CALLS_PER_WON_REL = -0.20  # multiplies the calls needed per won deal
+CALLS_PER_WON = 15.0  # calls per won deal before go-live
 FORECAST_SD_BEFORE = 0.25  # relative forecast error (standard deviation) before go-live
 FORECAST_SD_AFTER = 0.10  # and after
 
@@ -44,6 +47,17 @@ TREND_PER_YEAR = 0.03  # underlying demand growth per year (relative)
 
 # Seasonality of demand by calendar month (Q4 up, summer dip).
 SEASON: tuple[float, ...] = (0.95, 0.97, 1.02, 1.00, 1.00, 0.95, 0.85, 0.80, 1.00, 1.08, 1.15, 1.23)
+
+
+def expected_calls(
+    won: np.ndarray, p_win: np.ndarray, is_closed: np.ndarray, dose: np.ndarray
+) -> np.ndarray:
+    """Expected calls on each deal: `CALLS_PER_WON` x (half its win probability, half its
+    outcome; the probability while open), so calls / won deals is `CALLS_PER_WON`; the
+    CRM (dose: share of its full effect) cuts it by `CALLS_PER_WON_REL`."""
+    outcome = np.where(is_closed, won, p_win)
+    calls = CALLS_PER_WON * (0.5 * p_win + 0.5 * outcome)
+    return calls * (1 + CALLS_PER_WON_REL * dose)
 
 
 def overall_lead_conversion_abs() -> float:
@@ -146,6 +160,10 @@ def truth_document(
             "go-live and closed in the period (actual versus the same draws without the "
             "CRM: deals it induced, directly or through customers it won or kept, "
             "absent); realised_by_team_month holds both totals per team and creation "
-            "month (0 = the start month) for the exact answer over any team-months."
+            "month (0 = the start month) for the exact answer over any team-months; for "
+            "avg_deal_size (won amount / won deals) and calls_per_won_deal (expected calls "
+            "/ won deals) it holds numerators and denominators (actual_den, "
+            "counterfactual_den): the exact answer weights each month's counterfactual "
+            "ratio by its actual denominator."
         ),
     }

@@ -194,7 +194,14 @@ def _realised(
     """Realised effects on won deals and sales volume: actual against the same draws
     without the CRM (deals it induced absent, the rest won at p_cf, at amount_cf,
     closed at their own pace). Overall over treated deals closed in the period, and
-    per team and creation month (0..35) over deals closed by the end (USD, counts)."""
+    per team and creation month (0..35) over deals closed by the end (USD, counts).
+
+    For the ratios avg_deal_size (won amount / won deals) and calls_per_won_deal
+    (expected calls / won deals) the grids also hold each side's denominator
+    (`actual_den`, `counterfactual_den`): the exact answer over a set of team-months
+    weights each month's ratio change by its actual denominator, as the estimator
+    does. Without the CRM a deal closes at `closed_cf`, so a deal the CRM closed
+    before the data's end may still be open there (its calls counted, no win)."""
     won_cf = out["won_cf"] & ~absent_cf
     t = out["treated"] & out["is_closed"]
     vol, vol_cf = out["amount"] * out["won"], out["amount_cf"] * won_cf
@@ -203,19 +210,33 @@ def _realised(
     for name, (a, c) in pairs.items():
         sa, sc = float(a[t].sum()), float(c[t].sum())
         overall[name] = {"change_rel": round(sa / sc - 1, 4) if sc else 0.0}
+    p_cf = out["p_win"] - fx.WIN_RATE_ABS * out["dose"]
+    closed_cf = out["closed_cf"] < world.end_us
+    calls = fx.expected_calls(out["won"], out["p_win"], out["is_closed"], out["dose"])
+    calls_cf = fx.expected_calls(out["won_cf"], p_cf, closed_cf, np.zeros_like(p_cf))
+    calls_cf = np.where(absent_cf, 0.0, calls_cf)
+    ratios = {
+        "avg_deal_size": (vol, vol_cf, out["won"] * 1.0, won_cf * 1.0),
+        "calls_per_won_deal": (calls, calls_cf, out["won"] * 1.0, won_cf * 1.0),
+    }
     month = world.month_of(out["created"])
     inside = out["created"] >= world.start_us
     cell = (team * N_MONTHS + month)[inside]
     size = len(TEAMS) * N_MONTHS
-    by_cell = {}
-    for name, (a, c) in pairs.items():
-        grid = [
-            np.bincount(cell, weights=x[inside], minlength=size).reshape(len(TEAMS), N_MONTHS)
-            for x in (a, c)
-        ]
+
+    def grid(x: np.ndarray, digits: int) -> list[list[float]]:
+        g = np.bincount(cell, weights=x[inside], minlength=size).reshape(len(TEAMS), N_MONTHS)
+        return np.round(g, digits).tolist()
+
+    by_cell: dict[str, dict[str, list[list[float]]]] = {
+        name: {"actual": grid(a, 2), "counterfactual": grid(c, 2)} for name, (a, c) in pairs.items()
+    }
+    for name, (a, c, da, dc) in ratios.items():
         by_cell[name] = {
-            "actual": np.round(grid[0], 2).tolist(),
-            "counterfactual": np.round(grid[1], 2).tolist(),
+            "actual": grid(a, 4),
+            "counterfactual": grid(c, 4),
+            "actual_den": grid(da, 4),
+            "counterfactual_den": grid(dc, 4),
         }
     return overall, by_cell
 
