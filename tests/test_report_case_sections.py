@@ -85,7 +85,48 @@ def test_plan_versus_actual_in_the_report(small_demo_folder: Path, tmp_path: Pat
     measured = [(m, a) for m, _, a in pva.adoption.months if a is not None]
     assert [(r.month, r.measured) for r in section.adoption] == measured
     assert 'id="adoption"' in html and "With the measured adoption, payback (months):" in html
+    # the adoption chart: the plan and the measure by month, as in the table
+    spec = model.charts["adoption"]
+    points = {(v["month"], v["series"]): v["share"] for v in spec["data"]["values"]}
+    for r in section.adoption:
+        assert points[r.month, "plan"] == r.plan
+        assert points[r.month, "measured"] == r.measured
+    # the adoption_lag warning is in the report whenever payback moves a month or more
+    warning = pva.adoption.warning()
+    assert section.adoption_warning == warning
+    assert ('id="adoption-lag"' in html) == (warning is not None)
+    _check_usage(model, pva, html)
     _check_workbook(model, tmp_path / "report.xlsx")
+
+
+def _check_usage(model: ReportModel, pva: object, html: str) -> None:
+    """Weekly adoption in the report: the last weeks of `pva.usage`, counted again from
+    its per-rep rows."""
+    from collections import Counter
+
+    assert model.plan_actual is not None
+    u = model.plan_actual.usage
+    doc = pva.usage.to_json()  # type: ignore[attr-defined]
+    assert u is not None and u.weeks
+    assert [w.start.isoformat() for w in u.weeks] == [w["week"] for w in doc["weeks"][-8:]]
+    cols = doc["by_rep_columns"]
+    active: Counter[tuple[str, str]] = Counter()
+    employed: Counter[tuple[str, str]] = Counter()
+    for row in doc["by_rep"]:
+        r = dict(zip(cols, row, strict=True))
+        employed[r["week"], r["team"]] += 1
+        active[r["week"], r["team"]] += bool(r["active"])
+    for w in u.weeks:
+        week = w.start.isoformat()
+        assert w.employed == sum(n for (k, _), n in employed.items() if k == week)
+        assert w.active == sum(n for (k, _), n in active.items() if k == week)
+        for team, (a, e) in w.by_team.items():
+            assert (a, e) == (active[week, team], employed[week, team])
+    assert 'id="adoption-weeks"' in html and "Records per rep-day" in html
+    assert u.next_unavailable == "no_scheduled"  # the demo schedules no activities
+    assert "the export carries no scheduled activities" in html
+    fields = {(c.table, c.field) for c in u.completeness}
+    assert ("deals", "amount") in fields and 'id="completeness"' in html
 
 
 def _check_workbook(model: ReportModel, path: Path) -> None:
@@ -100,3 +141,22 @@ def _check_workbook(model: ReportModel, path: Path) -> None:
     assert ws["B2"].value == pytest.approx(first.plan)
     assert ws["C2"].value == pytest.approx(first.actual)
     assert ws["D2"].value == "=C2-B2"
+    pa = model.plan_actual
+    sheet = openpyxl.load_workbook(path)["Adoption"]
+    assert sheet["A2"].value == pa.adoption[0].month
+    assert sheet["C2"].value == pytest.approx(pa.adoption[0].plan)
+    assert sheet["D2"].value == pytest.approx(pa.adoption[0].measured)
+    assert sheet["E2"].value == '=IF(D2="","",D2-C2)'
+    assert sheet._charts  # plan against measured, drawn
+    assert pa.usage is not None
+    labels = [
+        c.value
+        for c in sheet[
+            next(
+                r
+                for r in range(1, sheet.max_row + 1)
+                if sheet.cell(r, 1).value == "Adoption by week, per team"
+            )
+        ]
+    ][1 : 1 + len(pa.usage.weeks)]
+    assert labels == [w.label for w in pa.usage.weeks]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,6 +121,18 @@ def test_dashboard_shows_plan_versus_actual(app: FastAPI, viewer: Any) -> None:
     for m, a in seen[-6:]:
         assert cells[f"adoption-{m}"] == fmt.pct(a)
     assert "With the measured adoption, payback (months):" in page.text
+    assert 'data-chart="chart-adoption"' in page.text
+    assert ('data-metric="adoption-lag"' in page.text) == (pva.adoption.warning() is not None)
+    # weekly adoption: the last six weeks, share and records per rep-day as measured
+    assert pva.usage is not None
+    weeks = pva.usage.to_json()["weeks"][-6:]
+    assert weeks
+    for w in weeks:
+        year, number, _ = dt.date.fromisoformat(w["week"]).isocalendar()
+        label = f"{year}-W{number:02d}"
+        assert cells[f"week-share-{label}"] == fmt.pct(w["share"])
+        assert cells[f"week-records-{label}"] == fmt.fixed(w["records_per_rep_day"], 1)
+    assert "the export carries no scheduled activities" in cells["next-activity"]
 
 
 def _kpis(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -3,10 +3,13 @@ five ways and the total cost of ownership (pure: from a `CaseResult`)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from crmroi.finance.actuals import PlanVsActual
 from crmroi.finance.evaluate import CaseResult
 from crmroi.finance.tco import COST_GROUPS
 from crmroi.finite import finite
+from crmroi.messages import Message
 from crmroi.reports.i18n import Lang
 from crmroi.reports.labels import GROUP_LABELS, PEOPLE_LABELS, ROI_LABELS, category_label
 from crmroi.reports.model import (
@@ -20,8 +23,9 @@ from crmroi.reports.model import (
     TcoRow,
     VarianceRow,
 )
+from crmroi.reports.usage import usage_section
 
-__all__ = ["check_rows", "plan_actual_section", "roi_way_rows", "tco_rows"]
+__all__ = ["adoption_rows", "check_rows", "plan_actual_section", "roi_way_rows", "tco_rows"]
 
 
 def check_rows(result: CaseResult, lang: Lang) -> list[CheckRow]:
@@ -78,6 +82,19 @@ def tco_rows(result: CaseResult, lang: Lang) -> list[TcoRow]:
     return rows
 
 
+def adoption_rows(pva: PlanVsActual, start: dt.date | None) -> list[AdoptionRow]:
+    """Planned and measured adoption of the months measured (the report's table and the
+    adoption chart)."""
+    from crmroi.reports.build import add_months
+
+    a = pva.adoption
+    return [
+        AdoptionRow(m, add_months(start, m - 1) if start is not None else None, p, x)
+        for m, p, x in (a.months if a is not None else [])
+        if x is not None
+    ]
+
+
 def plan_actual_section(pva: PlanVsActual, result: CaseResult, lang: Lang) -> PlanActual:
     """Plan versus actual to date, the re-forecast and people ROI, worded in `lang`."""
     from crmroi.reports.build import add_months
@@ -108,11 +125,7 @@ def plan_actual_section(pva: PlanVsActual, result: CaseResult, lang: Lang) -> Pl
     ]
     f, plan = pva.reforecast, pva.plan
     a = pva.adoption
-    adoption = [
-        AdoptionRow(m, add_months(start, m - 1) if start is not None else None, p, x)
-        for m, p, x in (a.months if a is not None else [])
-        if x is not None
-    ]
+    adoption = adoption_rows(pva, start)
     return PlanActual(
         months_to_date=pva.months_to_date,
         rows=rows,
@@ -126,4 +139,10 @@ def plan_actual_section(pva: PlanVsActual, result: CaseResult, lang: Lang) -> Pl
         people=people,
         adoption=adoption,
         adoption_payback_months=finite(a.payback_measured) if a is not None else None,
+        adoption_warning=_render(a.warning_message(), lang) if a is not None else None,
+        usage=usage_section(pva.usage),
     )
+
+
+def _render(message: Message | None, lang: Lang) -> str | None:
+    return None if message is None else message.render(lang)

@@ -15,9 +15,9 @@ import altair as alt
 from crmroi.reports.i18n import Lang
 
 if TYPE_CHECKING:
-    from crmroi.reports.model import ReportModel
+    from crmroi.reports.model import AdoptionRow, ReportModel
 
-__all__ = ["build_charts"]
+__all__ = ["adoption_chart", "build_charts"]
 
 WIDTH = 560
 BENEFIT, COST = "#2e7d32", "#c62828"
@@ -166,6 +166,48 @@ def kpi_chart(model: ReportModel, lang: Lang) -> dict[str, Any] | None:
     return _spec(chart)
 
 
+def adoption_chart(rows: list[AdoptionRow], lang: Lang) -> dict[str, Any] | None:
+    """Share of users working in the CRM by case month: the plan's ramp and the measure."""
+    _ = lang.gettext
+    if not rows:
+        return None
+    plan, measured = _("plan"), _("measured")
+    values = [
+        {"month": r.month, "series": name, "share": v}
+        for r in rows
+        for name, v in ((plan, r.plan), (measured, r.measured))
+        if v is not None
+    ]
+    chart = (
+        alt.Chart(alt.Data(values=values))
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("month:Q", title=_("Month"), axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y(
+                "share:Q",
+                title=_("Share of users working in the CRM"),
+                axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            color=alt.Color(
+                "series:N",
+                title=None,
+                sort=[plan, measured],
+                scale=alt.Scale(range=["#90a4ae", "#1565c0"]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            strokeDash=alt.StrokeDash("series:N", sort=[plan, measured], legend=None),
+            tooltip=["month:Q", "series:N", alt.Tooltip("share:Q", format=".1%")],
+        )
+        .properties(
+            width=WIDTH,
+            height=220,
+            title=alt.TitleParams(_("Adoption: share of users working in the CRM")),
+        )
+    )
+    return _spec(chart)
+
+
 def histogram_chart(model: ReportModel, lang: Lang) -> dict[str, Any] | None:
     """The simulated NPV distribution (runs per NPV bin) with zero marked."""
     sim = model.simulation
@@ -250,6 +292,9 @@ def build_charts(model: ReportModel, lang: Lang) -> dict[str, dict[str, Any]]:
         spec = make(model, lang)
         if spec is not None:
             out[name] = spec
+    adoption = adoption_chart(model.plan_actual.adoption, lang) if model.plan_actual else None
+    if adoption is not None:
+        out["adoption"] = adoption
     tornado = tornado_chart(model, lang)
     if tornado is not None:
         out["tornado"] = tornado

@@ -14,6 +14,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from crmroi.reports.usage import UsageSection
+
 __all__ = [
     "AccountRow",
     "Assumption",
@@ -159,6 +161,10 @@ class PlanActual:
     adoption: list[AdoptionRow] = field(default_factory=list)
     adoption_payback_months: float | None = None
     """Payback with the measured adoption to date (`crmroi.finance.adoption`)."""
+    adoption_warning: str | None = None
+    """The `adoption_lag` warning in the report's language, when payback moves."""
+    usage: UsageSection | None = None
+    """Weekly adoption per team, records per rep-day, next activities, completeness."""
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from crmroi.reports.i18n import get_lang
 from crmroi.reports.labels import input_label
 from crmroi.reports.model import ReportModel
 from crmroi.reports.xlsx_actuals import write_plan_actual
+from crmroi.reports.xlsx_adoption import write_adoption
 from crmroi.reports.xlsx_checks import Layout, write_checks
 from crmroi.reports.xlsx_schedule import Cells, timing_inputs, timing_rows, write_schedule
 from crmroi.reports.xlsx_sheets import add_sheet, set_direction, sheet_title
@@ -414,6 +415,7 @@ def write_xlsx(model: ReportModel, path: Path, months: int | None = None) -> Pat
     write_checks(book.wb, book.model, book.lang, book.layout, book.all, book.ref, book.formats())
     write_tables(book.wb, model, book.lang, text)
     write_plan_actual(book.wb, model, book.lang, text)
+    write_adoption(book.wb, model, book.lang, text)
     set_direction(book.wb, book.lang.direction)
     book.close()
     return path
