@@ -182,6 +182,47 @@ def test_integration_rule_is_on_the_first_year_return() -> None:
     assert [c.passed for c in ok.checks if c.rule == "integration"] == [True]
 
 
+def margin(change: float) -> dict[str, Any]:
+    return {
+        "kind": "margin",
+        "name": "margin",
+        "monthly_revenue": 100_000,
+        "gross_margin": 0.40,
+        "change": change,
+    }
+
+
+def test_mark_up_warns_only_above_its_ceiling() -> None:
+    # relative change = change / baseline margin: 0.01 / 0.40 = +2.5% (below +3-5%: cautious),
+    # 0.04 / 0.40 = +10% (above the +5% ceiling); a level, not a rate a year
+    (cautious,) = benchmark_checks(run(case([margin(0.01)])), "margin")
+    assert cautious.passed and "+2.5%" in cautious.message
+    (high,) = benchmark_checks(run(case([margin(0.04)])), "margin")
+    assert not high.passed
+    assert "+10.0%" in high.message and "mark-up +3-5%" in high.message
+
+
+def horizon_case(licence: float) -> dict[str, Any]:
+    # 5,000 a month from month 1 (discount rate 0), a one-time cost at signing
+    return case(
+        [{"kind": "custom", "name": "return", "change": 5_000}],
+        costs=[{"category": "implementation", "kind": "one_time", "amount": licence}],
+    )
+
+
+def test_horizon_reminder_only_when_the_first_year_is_negative_and_the_horizon_positive() -> None:
+    # 80,000 at signing: ROI -25% at 12 months (60,000 back), +125% at 36: the reminder
+    (fail,) = [c for c in run(horizon_case(80_000)).checks if c.rule == "horizon"]
+    assert not fail.passed and "judged over its life" in fail.message
+    assert "-25%" in fail.message and "+125%" in fail.message
+    # 50,000: positive at 12 months already (+20%): no reminder
+    (ok,) = [c for c in run(horizon_case(50_000)).checks if c.rule == "horizon"]
+    assert ok.passed and "judged over its life" not in ok.message
+    # 200,000: negative at both (-70%, -10%): the case does not pay, no reminder either
+    (never,) = [c for c in run(horizon_case(200_000)).checks if c.rule == "horizon"]
+    assert never.passed
+
+
 def test_sources_are_named_never_an_issue_number() -> None:
     result = run(integration_case(75_600) | {"benefits": [win_rate(0.05)]})
     for c in result.checks:
