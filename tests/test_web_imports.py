@@ -223,6 +223,13 @@ def test_api_dry_run_writes_nothing_and_shows_rejects(app: FastAPI, analyst: Tes
     assert file["preview"][0][file["columns"].index("amount")] == "1234.5"
     rows = {(r["row"], r["column"]) for r in result["rejects"]}
     assert (4, "Сумма") in rows and (5, "Дата закрытия") in rows
+    by_place = {(r["row"], r["column"]): r for r in result["rejects"]}
+    number, date = by_place[(4, "Сумма")], by_place[(5, "Дата закрытия")]
+    assert number["reason"] == "cannot read 'много' as a number"  # English, as before
+    assert number["reason_code"] == "import_not_a_number"
+    assert number["reason_params"] == {"value": "'много'"}
+    assert date["reason"] == "cannot read '31.02.2024' as a date"
+    assert date["reason_code"] == "import_not_a_date"
     assert analyst.get("/api/v1/imports").json() == []
     assert deals_table(app).num_rows == 0
 

@@ -83,6 +83,10 @@ class Message:
         text = lang.gettext(self.text)
         return text % _worded(self.params, lang) if self.params else text
 
+    def worded_params(self, lang: Translator | None = None) -> dict[str, str]:
+        """The parameters as the sentence shows them, as text (English without `lang`)."""
+        return {k: str(v) for k, v in _worded(self.params, lang).items()}
+
     def as_json(self, lang: Translator | None = None) -> dict[str, Any]:
         """`{"code", "message", "params"}` for the API (message in `lang`, else English)."""
         text = self.render(lang) if lang is not None else str(self)

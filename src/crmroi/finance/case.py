@@ -28,6 +28,7 @@ from crmroi.finance.estimates import Estimate, Range, likely
 from crmroi.finance.roi import RoiKind
 from crmroi.finance.tco import COST_CATEGORIES
 from crmroi.limits import refuse_long_case
+from crmroi.messages import N_
 from crmroi.yaml_lines import LineIndex, describe_validation_error, load_yaml_with_lines
 
 __all__ = [
@@ -84,10 +85,10 @@ class CostItem(_Strict):
     per_user: bool = False
     start_month: int = Field(default=1, ge=0)
     end_month: int | None = Field(default=None, ge=0)
-    growth: float = Field(default=0.0, ge=-1, description="per year (fraction)")
+    growth: float = Field(default=0.0, ge=-1, description=N_("per year (fraction)"))
     risk_adjustment: float | None = Field(default=None, ge=0, le=5)
     currency: str | None = Field(
-        default=None, pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code of `amount`"
+        default=None, pattern=r"^[A-Za-z]{3}$", description=N_("ISO 4217 code of `amount`")
     )
 
     @property
@@ -101,7 +102,9 @@ class AvoidedLoss(_Strict):
     name: str
     amount: Estimate
     start_month: int = Field(default=1, ge=0)
-    growth: float = Field(default=0.0, ge=-1, description="change of the loss per year (fraction)")
+    growth: float = Field(
+        default=0.0, ge=-1, description=N_("change of the loss per year (fraction)")
+    )
     kpi: str | None = None
     risk_adjustment: float | None = Field(default=None, ge=0, le=1)
 
@@ -131,11 +134,11 @@ class Case(_Strict):
 
     name: str
     currency: str = "USD"
-    start: dt.date | None = Field(default=None, description="first day of month 1")
+    start: dt.date | None = Field(default=None, description=N_("first day of month 1"))
     horizon_months: int = Field(default=36, ge=1, le=240)
-    discount_rate: float = Field(default=0.10, ge=0, le=1, description="per year")
-    users: int = Field(default=1, ge=1, description="licensed users")
-    go_live_month: int = Field(default=1, ge=1, description="first month with benefits")
+    discount_rate: float = Field(default=0.10, ge=0, le=1, description=N_("per year"))
+    users: int = Field(default=1, ge=1, description=N_("licensed users"))
+    go_live_month: int = Field(default=1, ge=1, description=N_("first month with benefits"))
     adoption: Ramp = Ramp()
     benefit_ramp: Ramp = Ramp()
     risk: RiskDefaults = RiskDefaults()
@@ -147,7 +150,7 @@ class Case(_Strict):
     clv: ClvSettings = ClvSettings()
     headline_roi: RoiKind = Field(
         default="net_roi",
-        description="the ROI formula the case leads with (all five are shown, labelled)",
+        description=N_("the ROI formula the case leads with (all five are shown, labelled)"),
     )
 
     @property

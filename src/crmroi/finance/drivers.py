@@ -29,6 +29,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from crmroi.finance.estimates import Estimate
+from crmroi.messages import N_
 
 Num = float | np.ndarray
 Measured = Literal["measured"]
@@ -52,14 +53,16 @@ class _Driver(BaseModel):
     change: Estimate | Measured = 0.0
     source: Literal["kpi", "attributed"] = Field(
         default="kpi",
-        description=(
+        description=N_(
             "where a measured change comes from: the KPI engine's change (kpi) or the "
             "attribution's effect net of the market (attributed, see `crmroi attribute`)"
         ),
     )
     risk_adjustment: float | None = Field(default=None, ge=0, le=1)
     ramp_months: int | None = Field(
-        default=None, ge=1, description="months to full effect (overrides the case's benefit ramp)"
+        default=None,
+        ge=1,
+        description=N_("months to full effect (overrides the case's benefit ramp)"),
     )
 
     @property
@@ -111,7 +114,7 @@ class WinRate(_Driver):
     INPUTS = ("opportunities_per_month", "win_rate", "avg_deal_size", "gross_margin")
     FORMULA = "opportunities/month x change in win rate x deal size x gross margin"
     opportunities_per_month: Estimate
-    win_rate: Estimate = Field(description="baseline win rate (fraction)")
+    win_rate: Estimate = Field(description=N_("baseline win rate (fraction)"))
     avg_deal_size: Estimate
     gross_margin: Estimate
 
@@ -166,9 +169,9 @@ class Retention(_Driver):
         "revenue_per_customer": "value_per_customer_month",
     }
     FORMULA = "customers x change in annual retention x revenue per customer/month x gross margin"
-    customers: Estimate | Clv = Field(description="active customers, or clv (sum of P(active))")
+    customers: Estimate | Clv = Field(description=N_("active customers, or clv (sum of P(active))"))
     revenue_per_customer: Estimate | Clv = Field(
-        description="money per customer per month, or clv (BG/NBD x Gamma-Gamma)"
+        description=N_("money per customer per month, or clv (BG/NBD x Gamma-Gamma)")
     )
     gross_margin: Estimate
 
@@ -187,9 +190,9 @@ class CustomerValue(_Driver):
     INPUTS = ("customers", "value_per_customer", "gross_margin")
     CLV_INPUTS = {"customers": "active_customers", "value_per_customer": "value_per_customer_month"}
     FORMULA = "customers x value per customer/month x relative change x gross margin"
-    customers: Estimate | Clv = Field(description="active customers, or clv (sum of P(active))")
+    customers: Estimate | Clv = Field(description=N_("active customers, or clv (sum of P(active))"))
     value_per_customer: Estimate | Clv = Field(
-        description="money per customer per month, or clv (BG/NBD x Gamma-Gamma)"
+        description=N_("money per customer per month, or clv (BG/NBD x Gamma-Gamma)")
     )
     gross_margin: Estimate
 
@@ -238,7 +241,7 @@ class Margin(_Driver):
     INPUTS = ("monthly_revenue", "gross_margin")
     FORMULA = "revenue/month x change in gross margin (points)"
     monthly_revenue: Estimate
-    gross_margin: Estimate = Field(description="baseline gross margin (fraction)")
+    gross_margin: Estimate = Field(description=N_("baseline gross margin (fraction)"))
 
     def value(self, x: Mapping[str, Num]) -> Num:
         return x["monthly_revenue"] * x["change"]
@@ -261,9 +264,9 @@ class TimeSaved(_Driver):
         "users x hours/month x -(change in admin share) x loaded hourly cost x "
         "share of freed time that turns productive"
     )
-    users: Estimate | None = Field(default=None, description="default: the case's users")
+    users: Estimate | None = Field(default=None, description=N_("default: the case's users"))
     hours_per_user_month: Estimate = 160.0
-    admin_share: Estimate = Field(description="baseline share of hours spent on admin")
+    admin_share: Estimate = Field(description=N_("baseline share of hours spent on admin"))
     loaded_hourly_cost: Estimate
     productive_share: Estimate = 0.5
 
@@ -346,17 +349,17 @@ class Satisfaction(_Driver):
         "customers x relative change in satisfaction x (retention points + referrals a year "
         "per unit of satisfaction) x revenue per customer/month x gross margin"
     )
-    customers: Estimate | Clv = Field(description="active customers, or clv (sum of P(active))")
+    customers: Estimate | Clv = Field(description=N_("active customers, or clv (sum of P(active))"))
     revenue_per_customer: Estimate | Clv = Field(
-        description="money per customer per month, or clv (BG/NBD x Gamma-Gamma)"
+        description=N_("money per customer per month, or clv (BG/NBD x Gamma-Gamma)")
     )
     gross_margin: Estimate
     retention_per_satisfaction: Estimate = Field(
-        description="points of annual retention per +100% of satisfaction (fraction)"
+        description=N_("points of annual retention per +100% of satisfaction (fraction)")
     )
     referrals_per_satisfaction: Estimate = Field(
         default=0.0,
-        description="referred new customers a year per customer, per +100% of satisfaction",
+        description=N_("referred new customers a year per customer, per +100% of satisfaction"),
     )
 
     def value(self, x: Mapping[str, Num]) -> Num:
@@ -372,7 +375,7 @@ class Custom(_Driver):
     kind: Literal["custom"]
     FORMULA = "the amount given (money per month)"
     claims_kpi: str | None = Field(default=None, alias="kpi")
-    change: Estimate = Field(description="money per month")
+    change: Estimate = Field(description=N_("money per month"))
 
     @property
     def kpi(self) -> str | None:

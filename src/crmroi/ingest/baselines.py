@@ -15,6 +15,7 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 
+from crmroi.ingest import reasons
 from crmroi.ingest.rejects import Reject
 from crmroi.ingest.transform import MappedTable
 
@@ -39,8 +40,7 @@ def check_baselines(mapped: MappedTable) -> MappedTable:
             rejects.append(
                 Reject(
                     mapped.file or mapped.label, lines[i], "period_start",
-                    f"{day.isoformat()} is not the first day of a month (a supplied baseline "
-                    f"is one value per month: give {day.replace(day=1).isoformat()})",
+                    reasons.not_month_start(day),
                     day.isoformat(),
                 )
             )  # fmt: skip
@@ -54,7 +54,7 @@ def check_baselines(mapped: MappedTable) -> MappedTable:
             rejects.append(
                 Reject(
                     mapped.file or mapped.label, lines[i], "kpi",
-                    f"{kpi} for {month:%Y-%m} is given in rows {others}: give one value a month",
+                    reasons.month_given_twice(kpi, month, others),
                     kpi,
                 )
             )  # fmt: skip

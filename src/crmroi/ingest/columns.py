@@ -16,14 +16,17 @@ import pandas as pd
 from crmroi.errors import MappingError
 from crmroi.ingest.mapping import ColumnSpec, TableMapping
 from crmroi.ingest.patterns import pattern_matches
+from crmroi.ingest.reasons import not_in_value_map
+from crmroi.messages import Message
 from crmroi.store.schema import ID_COLUMN, Column
 
 STR = pd.StringDtype("pyarrow")
 MULTI_ID_SEPARATORS = ";"
 MAX_VALUES_SHOWN = 50  # distinct source values kept per column in the summary
 
-Refuse = Callable[[pd.Series, str, str, "pd.Series | None"], None]
-"""Marks rows as refused: (mask, source column, reason with {v} for the value, values)."""
+Refuse = Callable[[pd.Series, str, "str | Message", "pd.Series | None"], None]
+"""Marks rows as refused: (mask, source column, reason, values); the reason is a text with
+{v} for the value or a message with `rejects.CELL`/`CELL_REPR` parameters."""
 
 
 @dataclass(frozen=True)
@@ -233,7 +236,7 @@ def _mapped(
         refuse(
             unknown,
             source,
-            f"{col.name}: {{v!r}} is not one of the mapping's values for {source!r}",
+            not_in_value_map(col.name, source),
             values,
         )
         out = out.mask(unknown)  # refused already: not parsed again (one reason per cell)

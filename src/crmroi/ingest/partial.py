@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 import pyarrow as pa
 
+from crmroi.ingest import reasons
 from crmroi.ingest.rejects import Reject
 from crmroi.ingest.transform import MappedTable
 from crmroi.store.schema import TABLES
@@ -52,8 +53,7 @@ def _fill(m: MappedTable, before: list[pa.Table]) -> None:
                 m.file,
                 m.lines[i],
                 missing[0],
-                f"no stored {m.entity} row {frame['source_id'][i]!r} to update, and this partial "
-                f"file has no {', '.join(missing)}",
+                reasons.nothing_to_update(m.entity, frame["source_id"][i], missing),
                 str(frame["source_id"][i]),
             )
         )

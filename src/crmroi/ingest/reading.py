@@ -39,6 +39,7 @@ from crmroi.ingest.encodings import (
     guess_encoding,
 )
 from crmroi.ingest.headers import HEADER_SCAN_ROWS, dedupe_names, find_header_row
+from crmroi.ingest.reasons import wrong_field_count
 from crmroi.ingest.xlsx_bounded import read_xlsx_sparse
 from crmroi.limits import current_limits
 
@@ -270,7 +271,7 @@ def _parse_slow(text: str, delimiter: str, bad: dict[int, str]) -> tuple[list[st
         n = len(row)
         if n > width:
             if any(v != "" for v in row[width:]):
-                bad[i + 2] = f"row has {n} fields, header has {width}"
+                bad[i + 2] = wrong_field_count(n, width)
             row = row[:width]
         elif n < width:
             row = row + [""] * (width - n)

@@ -1,4 +1,9 @@
-"""Rejected rows: what was refused, where, and why."""
+"""Rejected rows: what was refused, where, and why.
+
+A reason is English text; the importer's own reasons are messages (`crmroi.messages`)
+kept as a `Said`, so the text stays the same in files, the database and JSON while the
+import wizard words it in the reader's language and the API gives its stable code.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+
+from crmroi.messages import Message, Said
+
+CELL = "{v}"
+"""A reason message's parameter standing for the refused cell's text (`reason_text`)."""
+CELL_REPR = "{v!r}"
+"""A reason message's parameter standing for the refused cell in quotes ('abc')."""
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -20,6 +32,23 @@ class Reject:
     column: str
     reason: str
     value: str = ""
+
+
+def reason_text(reason: str | Message, cell: str) -> str:
+    """The reason one cell is refused: a text template's `{v}` filled with the cell, or a
+    message's `CELL` / `CELL_REPR` parameters replaced by it (a `Said`)."""
+    if isinstance(reason, Message):
+        params = {
+            k: repr(cell) if v == CELL_REPR else cell if v == CELL else v
+            for k, v in reason.params.items()
+        }
+        return Said(Message(reason.code, reason.text, params))
+    return reason.format(v=cell)
+
+
+def reason_code(reason: str) -> str | None:
+    """The stable code of an importer's reason (None for a reason given as plain text)."""
+    return reason.message.code if isinstance(reason, Said) else None
 
 
 def neutralise_formula(text: str) -> str:

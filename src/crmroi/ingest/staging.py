@@ -27,6 +27,7 @@ from crmroi.ingest.columns import MAX_VALUES_SHOWN, ValueCount
 from crmroi.ingest.currency import FxRates
 from crmroi.ingest.headers import check_duplicates, mapping_names
 from crmroi.ingest.mapping import MappingFile, TableMapping, choose_table_mapping
+from crmroi.ingest.reasons import duplicate_id
 from crmroi.ingest.rejects import Reject
 from crmroi.ingest.streaming import BLOCK_BYTES, NotStreamable, StreamedText, open_stream
 from crmroi.ingest.summary import LINKS, DateRange, LinkCount, MoneyTotal
@@ -210,7 +211,7 @@ class StagedRows:
                 file,
                 int(line),
                 "",
-                f"duplicate id {key!r}: row {int(kept)} has the same id and was kept",
+                duplicate_id(key, int(kept)),
                 str(key),
             )
             for key, line, kept in found

@@ -7,7 +7,6 @@ with any bad cell is refused whole, so no half-understood row reaches the store.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -16,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from crmroi.ingest import reasons
 from crmroi.ingest.columns import (
     MAX_VALUES_SHOWN,
     ColumnNotes,
@@ -28,8 +28,9 @@ from crmroi.ingest.columns import (
 from crmroi.ingest.currency import FxRates, apply_cell_currencies, cell_currencies
 from crmroi.ingest.mapping import TableMapping
 from crmroi.ingest.reading import RawTable
-from crmroi.ingest.rejects import Reject
+from crmroi.ingest.rejects import Reject, reason_text
 from crmroi.ingest.values import parse_booleans, parse_dates, parse_numbers
+from crmroi.messages import Message
 from crmroi.store.schema import ADDED_COLUMNS, ID_COLUMN, TABLES, Column, Table
 
 if TYPE_CHECKING:
@@ -103,14 +104,15 @@ def map_table(
     problems: dict[int, list[Reject]] = {}
     detected: dict[str, str] = {}
 
-    def refuse(mask: pd.Series, column: str, reason: str, values: pd.Series | None) -> None:
+    def refuse(
+        mask: pd.Series, column: str, reason: str | Message, values: pd.Series | None
+    ) -> None:
         for i in np.flatnonzero(mask.to_numpy(dtype=bool)):
             value = None if values is None else values.iloc[i]
             shown = "" if value is None or value is pd.NA else str(value)
+            why = reason_text(reason, shown)
             problems.setdefault(int(i), []).append(
-                Reject(
-                    raw.path.name, int(rows.iloc[i]), column, reason.format(v=shown), shown[:200]
-                )
+                Reject(raw.path.name, int(rows.iloc[i]), column, why, shown[:200])
             )
 
     for line, reason in raw.bad_rows.items():
@@ -160,11 +162,11 @@ def map_table(
     for col in table.columns:
         if col.required and (not mapping.partial or col.name in given):
             missing = columns[col.name].values.isna()
-            refuse(missing, columns[col.name].source, f"{col.name} is empty", None)
+            refuse(missing, columns[col.name].source, reasons.empty(col.name), None)
 
     key = _source_ids(table, columns, extra_id)
     key_given = key.notna()
-    refuse(~key_given, ID_COLUMN.get(table.name, "key"), "row has no id", None)
+    refuse(~key_given, ID_COLUMN.get(table.name, "key"), reasons.NO_ID, None)
     if dedupe:
         _refuse_duplicates(key, raw, rows, problems)
 
@@ -256,9 +258,11 @@ def value_problem(col: Column, value: str, mapping: TableMapping) -> str | None:
     target before an import (the import wizard's form), with the import's own parser."""
     problems: list[str] = []
 
-    def refuse(mask: pd.Series, column: str, reason: str, values: pd.Series | None) -> None:
+    def refuse(
+        mask: pd.Series, column: str, reason: str | Message, values: pd.Series | None
+    ) -> None:
         if bool(mask.to_numpy(dtype=bool).any()):
-            problems.append(reason.format(v=value.strip()))
+            problems.append(reason_text(reason, value.strip()))
 
     _parse(col, pd.Series([value], dtype=STR), col.name, mapping, refuse, {})
     return problems[0] if problems else None
@@ -313,19 +317,6 @@ def mapping_text(value: object, mapping: TableMapping) -> str | None:
     return str(value)
 
 
-def _not_a_choice(col: Column, value: str) -> str:
-    """The reason a cell holding none of `col`'s choices is refused ({v}: the cell),
-    naming the closest valid value when one is close."""
-    close = difflib.get_close_matches(value, col.choices, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    if len(col.choices) > 12:  # the list is not printed: always name the closest
-        if not close:
-            nearest = difflib.get_close_matches(value, col.choices, n=1, cutoff=0.0)
-            hint = f"; the closest by spelling is {nearest[0]!r}" if nearest else ""
-        return f"{col.name} {{v!r}} is not a valid {col.name}{hint} ({len(col.choices)} valid)"
-    return f"{col.name} {{v!r}} is not one of {', '.join(col.choices)}{hint}"
-
-
 def _parse(
     col: Column,
     values: pd.Series,
@@ -344,20 +335,25 @@ def _parse(
             norm = norm.str.replace("-", "_", regex=False)
             wrong = norm.notna() & ~norm.isin(col.choices).fillna(False).astype(bool)
             for bad in pd.unique(norm[wrong]):
-                refuse(wrong & (norm == bad).fillna(False), source, _not_a_choice(col, bad), text)
+                refuse(
+                    wrong & (norm == bad).fillna(False),
+                    source,
+                    reasons.not_a_choice(col, bad),
+                    text,
+                )
             text = norm
         return _Cell(text, source)
     if col.kind in ("money", "number", "integer"):
         parsed = parse_numbers(
             text, decimal=mapping.numbers.decimal, thousands=mapping.numbers.thousands
         )
-        refuse(parsed.bad, source, "cannot read {v!r} as a number", text)
+        refuse(parsed.bad, source, reasons.NOT_A_NUMBER, text)
         numbers = parsed.values.astype("float64")
         if spec is not None and spec.multiply is not None:
             numbers = numbers * spec.multiply
         if col.kind == "integer":
             fractional = numbers.notna() & (numbers != numbers.round())
-            refuse(fractional, source, "{v!r} is not a whole number", text)
+            refuse(fractional, source, reasons.NOT_WHOLE, text)
         detected[col.name] = parsed.detail
         signs = cell_currencies(text) if col.kind == "money" else None
         has_signs = signs is not None and bool(signs.notna().any())
@@ -367,12 +363,12 @@ def _parse(
         order = fmt if fmt in ORDERS else mapping.dates.order
         strftime = fmt if fmt and fmt not in ORDERS else mapping.dates.format
         parsed = parse_dates(text, fmt=strftime, order=order)  # type: ignore[arg-type]
-        refuse(parsed.bad, source, "cannot read {v!r} as a date", text)
+        refuse(parsed.bad, source, reasons.NOT_A_DATE, text)
         detected[col.name] = parsed.detail
         return _Cell(parsed.values, source)
     if col.kind == "boolean":
         parsed = parse_booleans(text)
-        refuse(parsed.bad, source, "cannot read {v!r} as true/false", text)
+        refuse(parsed.bad, source, reasons.NOT_BOOLEAN, text)
         return _Cell(parsed.values, source)
     raise AssertionError(f"unhandled kind {col.kind}")
 
@@ -414,7 +410,7 @@ def _refuse_duplicates(
                 raw.path.name,
                 int(rows.iloc[i]),
                 "",
-                f"duplicate id {key.iloc[i]!r}: row {kept} has the same id and was kept",
+                reasons.duplicate_id(key.iloc[i], kept),
                 str(key.iloc[i]),
             )
         )
@@ -441,12 +437,7 @@ def _convert_currency(
         when = when.fillna(columns["created_at"].values)
     rate = rates.rates_for(currency, pd.Series(when))
     missing = rate.isna()
-    refuse(
-        missing,
-        columns["currency"].source,
-        "no exchange rate for {v} into " + rates.base_currency + " (import fx_rates first)",
-        currency,
-    )
+    refuse(missing, columns["currency"].source, reasons.no_fx_rate(rates.base_currency), currency)
     if "amount" in columns:
         columns["amount_original"] = _Cell(
             columns["amount"].values.copy(), columns["amount"].source

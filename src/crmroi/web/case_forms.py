@@ -31,6 +31,7 @@ from crmroi.finance.case_errors import readable_errors
 from crmroi.finance.drivers import DRIVER_KINDS, Driver
 from crmroi.finance.estimates import Range
 from crmroi.ingest.yaml_lines import Yaml12Loader
+from crmroi.messages import M_, Message
 
 Widget = Literal["text", "estimate", "select", "bool", "lines", "yaml"]
 PARTS = ("low", "likely", "high")
@@ -66,6 +67,10 @@ class Group:
     fields: list[Field] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
     error: str = ""
+    heading: Message | None = None
+    """A list row's title without its name ('Cost 3'), for the page's language."""
+    name: str = ""
+    """A list row's own name (data, shown untranslated after the heading)."""
 
     def all_fields(self) -> Iterable[Field]:
         yield from self.fields
@@ -224,13 +229,34 @@ def group_for(model: type[BaseModel], data: Any, key: str, title: str) -> Group:
     return group
 
 
-def _row_title(section: str, index: int, item: Any) -> str:
+def _row_heading(section: str, index: int) -> Message:
+    """'Cost 3', 'Benefit 1', 'Avoided loss 2' as a message (1-based row number)."""
+    n = index + 1
+    if section == "costs":
+        return M_("case_row_cost", "Cost %(n)s", n=n)
+    if section == "benefits":
+        return M_("case_row_benefit", "Benefit %(n)s", n=n)
+    return M_("case_row_avoided_loss", "Avoided loss %(n)s", n=n)
+
+
+def _row_name(item: Any) -> str:
     name = item.get("name") if isinstance(item, Mapping) else None
-    what = {"costs": "Cost", "benefits": "Benefit", "do_nothing": "Avoided loss"}[section]
-    return f"{what} {index + 1}" + (f": {name}" if name else "")
+    return str(name) if name else ""
+
+
+def _row_title(section: str, index: int, item: Any) -> str:
+    name = _row_name(item)
+    return str(_row_heading(section, index)) + (f": {name}" if name else "")
 
 
 def _row_group(section: str, index: int, item: Any) -> Group:
+    group = _row_fields(section, index, item)
+    group.heading = _row_heading(section, index)
+    group.name = _row_name(item)
+    return group
+
+
+def _row_fields(section: str, index: int, item: Any) -> Group:
     key = f"{section}.{index}"
     title = _row_title(section, index, item)
     if section == "benefits":

@@ -14,7 +14,9 @@ from pydantic import BaseModel, Field
 from crmroi.errors import ConfigurationError, MappingError
 from crmroi.ingest.encodings import with_encoding
 from crmroi.ingest.pipeline import ImportReport
+from crmroi.ingest.rejects import Reject, reason_code
 from crmroi.ingest.summary import summary_json
+from crmroi.messages import Said
 from crmroi.store.undo import BatchInfo, UndoRefused, UnknownBatch, list_batches, undo_batch
 from crmroi.web.api_types import UtcDateTime
 from crmroi.web.deps import Analyst, State, Viewer
@@ -66,8 +68,25 @@ class RejectOut(BaseModel):
     file: str
     row: int = Field(description="row number as a spreadsheet shows it (header is row 1)")
     column: str
-    reason: str
+    reason: str = Field(description="why, in English")
+    reason_code: str | None = Field(
+        default=None,
+        description="a stable machine code of `reason` (import_not_a_number, ...); null for a "
+        "reason given as plain text",
+    )
+    reason_params: dict[str, str] = Field(
+        default_factory=dict, description="the parameters of `reason` (by name, as text)"
+    )
     value: str
+
+    @classmethod
+    def of(cls, reject: Reject) -> RejectOut:
+        said = reject.reason
+        return cls(
+            **vars(reject),
+            reason_code=reason_code(said),
+            reason_params=said.message.worded_params() if isinstance(said, Said) else {},
+        )
 
 
 class FileOut(BaseModel):
@@ -245,7 +264,7 @@ def _preview_out(preview: Preview) -> ImportOut:
         rows_loaded=0,
         rows_rejected=preview.rows_rejected,
         files=files,
-        rejects=[RejectOut(**vars(r)) for r in preview.rejects[:1000]],
+        rejects=[RejectOut.of(r) for r in preview.rejects[:1000]],
         rejects_total=preview.rejects_total,
         summary=summary_json(preview.summary),
     )
@@ -277,7 +296,7 @@ def _report_out(report: ImportReport) -> ImportOut:
         rows_loaded=report.rows_loaded,
         rows_rejected=report.rows_rejected,
         files=files,
-        rejects=[RejectOut(**vars(r)) for r in report.rejects[:1000]],
+        rejects=[RejectOut.of(r) for r in report.rejects[:1000]],
         rejects_total=len(report.rejects),
         summary=summary_json(report.summary),
     )

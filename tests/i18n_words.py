@@ -1,0 +1,43 @@
+"""English words left on a translated page (the browser tests' checker).
+
+A page in ru, bg, fa or zh may still show Latin text that is not English prose: codes
+(`win_rate`, `created_at`, `cp1251`), upper-case abbreviations and currency codes
+(`USD`, `CRM`, `ROI`, `NPV`, `IRR`, `CSV`, `XLSX`), numbers, and names taken from the
+data (accounts, files, file columns, presets), which the templates mark with HTML's
+`translate="no"` and the walker leaves out. Everything else written in Latin letters
+counts as an English word.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["ALLOWED", "english_words"]
+
+ALLOWED = frozenset(
+    {
+        # product and file-format names, written the same in every language
+        "crmroi", "English", "YAML", "Excel", "Vega", "PDF", "HTML", "JSON",
+        "HubSpot", "Salesforce", "Pipedrive", "Bitrix", "amoCRM", "Zoho",
+        # estimate notation of the case file ("likely or measured / clv") and
+        # the BG/NBD and Gamma-Gamma model names of the lifetime-value fit
+        "clv", "measured", "Gamma", "NBD",
+    }
+)  # fmt: skip
+"""Words in Latin letters a translated page may show besides codes and abbreviations."""
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:['’.-][A-Za-z0-9_]+)*")
+
+
+def is_code(word: str) -> bool:
+    """A code or an abbreviation, not a word: digits or '_' inside (`win_rate`,
+    `cp1251`), dotted (`deals.amount`), or two or more capitals (`USD`, `CRM`, `IRR`)."""
+    if any(ch.isdigit() or ch in "_." for ch in word):
+        return True
+    letters = [ch for ch in word if ch.isalpha()]
+    return len(letters) >= 2 and all(ch.isupper() for ch in letters)
+
+
+def english_words(text: str) -> list[str]:
+    """The words of `text` in Latin letters that are neither codes nor `ALLOWED`."""
+    return [w for w in _WORD.findall(text) if not is_code(w) and w not in ALLOWED]
