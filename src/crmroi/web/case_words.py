@@ -22,7 +22,7 @@ LABELS: tuple[str, ...] = (
     N_("Do nothing"), N_("End"), N_("End month"), N_("Go live month"), N_("Gross margin"),
     N_("Growth"), N_("Headline roi"), N_("Horizon months"), N_("Hours per user month"),
     N_("Intangible benefits"), N_("Kind"), N_("Kpi"), N_("Leads per month"),
-    N_("Loaded hourly cost"), N_("Monthly revenue"), N_("Months"), N_("Name"),
+    N_("Loaded hourly cost"), N_("Measured"), N_("Monthly revenue"), N_("Months"), N_("Name"),
     N_("New customers per month"), N_("Opportunities per month"), N_("Per user"),
     N_("Productive share"), N_("Ramp months"), N_("Referrals per satisfaction"),
     N_("Retention per satisfaction"), N_("Revenue per customer"), N_("Risk"),
