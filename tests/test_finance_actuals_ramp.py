@@ -160,6 +160,11 @@ def test_adoption_measured_reads_measured_months_then_the_plan() -> None:
         "adoption: measured in case months 1-2 (month 2: 60% of users working in the CRM, "
         "plan 75%), the plan's ramp from month 3"
     )
+    from crmroi.messages import render
+    from crmroi.reports.i18n import get_lang
+
+    russian = render(note, get_lang("ru"))
+    assert russian.startswith("внедрение: измерено в месяцах кейса 1–2") and "60%" in russian
     flows = build_model(resolved).table().benefits["more deals won"]
     assert flows[1:4].tolist() == pytest.approx([4000 * 0.3, 4000 * 0.6, 4000 * 1.0])
 

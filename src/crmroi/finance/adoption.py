@@ -26,7 +26,7 @@ from crmroi.finance.case import Case, Ramp
 from crmroi.finance.cashflow import CashFlowTable, FloatArray
 from crmroi.finance.model import ramp_shares
 from crmroi.finance.summary import summarise
-from crmroi.messages import M_, N_, Message, Num, Pct
+from crmroi.messages import M_, N_, Message, Num, Pct, Said
 
 __all__ = [
     "AdoptionCheck",
@@ -70,24 +70,38 @@ def as_planned(case: Case) -> Case:
 def measured_then_plan(case: Case, measured: Mapping[int, float]) -> tuple[Case, str]:
     """`case` with its `measured` adoption ramp read: the measured share in the months
     from go-live that have one, the plan's share after them (`adoption_with_measured`),
-    as `by_month` shares; and a note (English) saying which months are measured."""
+    as `by_month` shares; and a note saying which months are measured (English text that
+    remembers its message, `crmroi.messages.Said`, for the reader's language)."""
     planned = as_planned(case)
     shares = adoption_with_measured(planned, measured)
     ramp = Ramp(by_month=[float(x) for x in shares[case.go_live_month :]] or [0.0])
     used = sorted(m for m in measured if case.go_live_month <= m <= case.horizon_months)
     if not used:
-        note = (
+        message = M_(
+            "adoption_measured_none",
             "adoption: 'measured', but the workspace has no measured month from go-live on: "
-            "the plan's ramp throughout"
+            "the plan's ramp throughout",
+        )
+        return planned.model_copy(update={"adoption": ramp}), Said(message)
+    last = used[-1]
+    params = {
+        "first": used[0],
+        "last": last,
+        "share": Pct(measured[last], 0),
+        "plan": Pct(float(planned_adoption(planned)[last]), 0),
+        "next": last + 1,
+    }
+    if last < case.horizon_months:
+        text = N_(
+            "adoption: measured in case months %(first)s-%(last)s (month %(last)s: %(share)s "
+            "of users working in the CRM, plan %(plan)s), the plan's ramp from month %(next)s"
         )
     else:
-        last = used[-1]
-        plan = planned_adoption(planned)[last]
-        note = (
-            f"adoption: measured in case months {used[0]}-{last} (month {last}: "
-            f"{measured[last]:.0%} of users working in the CRM, plan {plan:.0%}), "
-            + (f"the plan's ramp from month {last + 1}" if last < case.horizon_months else "")
-        ).rstrip(", ")
+        text = N_(
+            "adoption: measured in case months %(first)s-%(last)s (month %(last)s: %(share)s "
+            "of users working in the CRM, plan %(plan)s)"
+        )
+    note = Said(Message("adoption_measured", text, params))
     return planned.model_copy(update={"adoption": ramp}), note
 
 

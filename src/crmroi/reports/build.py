@@ -22,6 +22,7 @@ from crmroi.finance.simulation import SimulationResult
 from crmroi.finance.summary import Summary
 from crmroi.finite import finite
 from crmroi.kpi.report import KpiChange, KpiReport
+from crmroi.messages import render
 from crmroi.reports.case_sections import (
     check_rows,
     plan_actual_section,
@@ -379,7 +380,7 @@ def build_report(
         checks=check_rows(result, language),
         roi_ways=roi_way_rows(result, figures, language),
         tco=tco_rows(result, language),
-        notes=list(result.model.notes),
+        notes=[render(n, language) for n in result.model.notes],
         plan_actual=plan_actual_section(actuals, result, language) if actuals else None,
         adoption=_ramp(case.adoption),
         benefit_ramp=_ramp(case.benefit_ramp),
