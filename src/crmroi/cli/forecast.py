@@ -3,13 +3,16 @@ accurate the same forecast was on the history (back-test)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from crmroi.cli.app import WorkspaceArg, app, console
 from crmroi.cli.improve import AsOfOption, Format, _day, _frames, _print_json, _records
+from crmroi.cli.language import LangOption, Speaker, speaker
+from crmroi.messages import M_, N_, Month, Num
 
 if TYPE_CHECKING:
     from crmroi.improve.pipeline import Backtest, Forecast
@@ -24,6 +27,7 @@ def forecast(
         bool, typer.Option(help="Also forecast from each past month start and score it.")
     ] = True,
     format: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+    lang: LangOption = None,
 ) -> None:
     """Won revenue by month for the next MONTHS months from the open deals (scoring model's
     win probabilities, measured cycle lengths) plus deals not yet created, with an 80%
@@ -45,55 +49,69 @@ def forecast(
             }
         _print_json(payload)
         return
-    _print_forecast(result)
+    say = speaker(lang)
+    _print_forecast(result, say)
     if test is not None:
-        _print_backtest(test)
+        _print_backtest(test, say)
 
 
-def _money(v: float) -> str:
-    return f"{v:,.0f}"
-
-
-def _print_forecast(f: Forecast) -> None:
-    table = Table(
-        title=f"Pipeline forecast as of {f.as_of:%Y-%m-%d}: {f.open_count:,} open deals, "
-        f"{_money(f.open_amount)} open"
+def _print_forecast(f: Forecast, say: Speaker) -> None:
+    title = M_(
+        "forecast_title",
+        "Pipeline forecast as of %(day)s: %(count)s open deals, %(amount)s open",
+        day=f.as_of.date(),
+        count=int(f.open_count),
+        amount=Num(f.open_amount),
     )
-    for name in ("month", "expected", "open deals", "not yet created", "80% low", "80% high"):
-        table.add_column(name, justify="right")
+    table = Table(title=escape(say.say(title)))
+    heads = (N_("month"), N_("expected"), N_("open deals"), N_("not yet created"))
+    for name in (*heads, N_("80% low"), N_("80% high")):
+        table.add_column(escape(say(name)), justify="right")
     for m in f.months:
         table.add_row(
-            f"{m.month:%Y-%m}",
-            _money(m.expected),
-            _money(m.open_deals),
-            _money(m.new_deals),
-            _money(m.low),
-            _money(m.high),
+            say.month(m.month),
+            say.num(m.expected),
+            say.num(m.open_deals),
+            say.num(m.new_deals),
+            say.num(m.low),
+            say.num(m.high),
         )
     console.print(table)
 
 
-def _print_backtest(b: Backtest) -> None:
+def _print_backtest(b: Backtest, say: Speaker) -> None:
     rows = b.by_horizon()
     first, last = b.rows["origin"].min(), b.rows["origin"].max()
-    table = Table(
-        title=f"Back-test: forecasts made on each month start {first:%Y-%m} to {last:%Y-%m}, "
-        "accuracy = 1 - |actual - forecast| / actual"
+    title = M_(
+        "backtest_title",
+        "Back-test: forecasts made on each month start %(first)s to %(last)s, "
+        "accuracy = 1 - |actual - forecast| / actual",
+        first=Month(first.date()),
+        last=Month(last.date()),
     )
-    for name in ("horizon (months)", "forecasts", "accuracy", "naive", "bias", "in 80% interval"):
-        table.add_column(name, justify="right")
-    for r in rows.itertuples():
+    table = Table(title=escape(say.say(title)))
+    heads = (N_("horizon (months)"), N_("forecasts"), N_("accuracy"), N_("naive"), N_("bias"))
+    for name in (*heads, N_("in 80% interval")):
+        table.add_column(escape(say(name)), justify="right")
+    records: list[Any] = list(rows.itertuples())  # pandas types the fields loosely
+    for r in records:
         table.add_row(
-            str(r.horizon),
-            str(r.forecasts),
-            f"{r.accuracy:.1%}",
-            f"{r.naive_accuracy:.1%}",
-            f"{r.bias:+.1%}",
-            f"{r.coverage:.0%}",
+            say.digits(r.horizon),
+            say.digits(r.forecasts),
+            say.pct(r.accuracy),
+            say.pct(r.naive_accuracy),
+            say.pct(r.bias, signed=True),
+            say.pct(r.coverage, 0),
         )
     console.print(table)
     console.print(
-        "naive = the mean won revenue of the three months before the forecast; bias = mean "
-        "(forecast - actual) / actual; an interval that holds fewer than 80% of the actual "
-        "months is too narrow."
+        escape(
+            say(
+                N_(
+                    "naive = the mean won revenue of the three months before the forecast; "
+                    "bias = mean (forecast - actual) / actual; an interval that holds fewer "
+                    "than 80% of the actual months is too narrow."
+                )
+            )
+        )
     )

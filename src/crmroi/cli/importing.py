@@ -12,6 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from crmroi.cli.app import WorkspaceArg, app, console, progress_bar
+from crmroi.cli.language import LangOption, Speaker, speaker
+from crmroi.messages import M_, N_
 
 if TYPE_CHECKING:  # the importer is loaded by the command, not by `crmroi --help`
     from crmroi.ingest.pipeline import ImportReport
@@ -66,6 +68,7 @@ def import_(
             help="Row number of the header (title rows above it are skipped); default: found.",
         ),
     ] = None,
+    lang: LangOption = None,
 ) -> None:
     """Load CRM exports into the workspace's canonical tables (atomic, idempotent)."""
     from crmroi.errors import ConfigurationError
@@ -109,91 +112,120 @@ def import_(
 
         typer.echo(json.dumps(report_json(report), ensure_ascii=False, indent=2, default=str))
         return
-    _print_import_report(report)
-    _print_summary(report.summary)
+    say = speaker(lang)
+    _print_import_report(report, say)
+    _print_summary(report.summary, say)
 
 
-def _print_import_report(report: ImportReport) -> None:
-    table = Table(title=f"Import {report.batch_id}")
-    for name in ("file", "table", "rows", "new", "changed", "unchanged", "refused", "read as"):
-        table.add_column(name, justify="left" if name in ("file", "table", "read as") else "right")
+def _print_import_report(report: ImportReport, say: Speaker) -> None:
+    title = M_("import_title", "Import %(batch)s", batch=report.batch_id)
+    table = Table(title=escape(say.say(title)))
+    heads = (N_("file"), N_("table"), N_("rows"), N_("new"), N_("changed"), N_("unchanged"))
+    for name in (*heads, N_("refused"), N_("read as")):
+        left = name in ("file", "table", "read as")
+        table.add_column(escape(say(name)), justify="left" if left else "right")
     for f in report.files:
-        read_as = ", ".join(x for x in (f.encoding, _delimiter_name(f.delimiter)) if x)
+        delimiter = _delimiter_name(f.delimiter)
+        read_as = ", ".join(x for x in (f.encoding, delimiter and say(delimiter)) if x)
         table.add_row(
             f.path.name,
             f"{f.entity} ({f.label})" if f.label != f.entity else f.entity,
-            f"{f.rows_in:,}",
-            f"{f.inserted:,}",
-            f"{f.updated:,}",
-            f"{f.unchanged:,}",
-            f"{f.rejected:,}",
+            say.num(f.rows_in),
+            say.num(f.inserted),
+            say.num(f.updated),
+            say.num(f.unchanged),
+            say.num(f.rejected),
             read_as,
         )
     console.print(table)
     if report.rejects:
-        shown = Table(title=f"Refused rows (first 20 of {len(report.rejects):,} problems)")
-        for name in ("file", "row", "column", "reason"):
-            shown.add_column(name)
+        first = M_(
+            "refused_rows",
+            "Refused rows (first 20 of %(n)s problems)",
+            n=len(report.rejects),
+        )
+        shown = Table(title=escape(say.say(first)))
+        for name in (N_("file"), N_("row"), N_("column"), N_("reason")):
+            shown.add_column(escape(say(name)))
         for r in report.rejects[:20]:
-            shown.add_row(*(escape(x) for x in (r.file, str(r.row), r.column, r.reason)))
+            cells = (r.file, say.digits(r.row), r.column, say.say(r.reason))
+            shown.add_row(*(escape(x) for x in cells))
         console.print(shown)
         if report.rejects_path:
-            console.print(f"All refused rows: {report.rejects_path}")
+            every = M_("all_refused", "All refused rows: %(path)s", path=str(report.rejects_path))
+            console.print(escape(say.say(every)))
     loaded, total, refused = report.rows_loaded, report.rows_in, report.rows_rejected
-    console.print(f"Loaded {loaded:,} of {total:,} rows; refused {refused:,}.")
+    done = M_(
+        "import_done",
+        "Loaded %(loaded)s of %(total)s rows; refused %(refused)s.",
+        loaded=int(loaded),
+        total=int(total),
+        refused=int(refused),
+    )
+    console.print(escape(say.say(done)))
 
 
-def _print_summary(summary: ImportSummary) -> None:
+def _print_summary(summary: ImportSummary, say: Speaker) -> None:
     """Date ranges, money per currency, categorical values, links and warnings."""
     if summary.dates:
-        dates = Table(title="Date columns (rows loaded)")
-        for name in ("table", "column", "first", "last", "filled"):
-            dates.add_column(name, justify="right" if name == "filled" else "left")
+        dates = Table(title=escape(say(N_("Date columns (rows loaded)"))))
+        for name in (N_("table"), N_("column"), N_("first"), N_("last"), N_("filled")):
+            dates.add_column(escape(say(name)), justify="right" if name == "filled" else "left")
         for d in summary.dates:
             first, last = (str(x)[:19] for x in (d.first, d.last))
-            dates.add_row(d.table, d.column, first, last, f"{d.filled:,} of {d.rows:,}")
+            if not say.english:
+                first, last = (say.digits(x) for x in (first, last))
+            filled = M_(
+                "filled_of", "%(filled)s of %(rows)s", filled=int(d.filled), rows=int(d.rows)
+            )
+            dates.add_row(d.table, d.column, first, last, escape(say.say(filled)))
         console.print(dates)
     if summary.money:
-        money = Table(title="Amounts per currency")
-        for name in ("table", "currency", "rows", "amount", "converted"):
-            money.add_column(name, justify="left" if name in ("table", "currency") else "right")
+        money = Table(title=escape(say(N_("Amounts per currency"))))
+        for name in (N_("table"), N_("currency"), N_("rows"), N_("amount"), N_("converted")):
+            left = name in ("table", "currency")
+            money.add_column(escape(say(name)), justify="left" if left else "right")
         for m in summary.money:
-            converted = f"{m.converted:,.2f} {m.base_currency}"
-            money.add_row(m.table, m.currency, f"{m.rows:,}", f"{m.original:,.2f}", converted)
+            converted = f"{say.num(m.converted, 2)} {m.base_currency}"
+            money.add_row(m.table, m.currency, say.num(m.rows), say.num(m.original, 2), converted)
         console.print(money)
     if summary.values:
-        values = Table(title="Values read (source value -> stored value)")
-        for name in ("table", "column", "source column", "value", "stored as", "rows"):
-            values.add_column(name, justify="right" if name == "rows" else "left")
+        values = Table(title=escape(say(N_("Values read (source value -> stored value)"))))
+        heads = (N_("table"), N_("column"), N_("source column"), N_("value"), N_("stored as"))
+        for name in (*heads, N_("rows")):
+            values.add_column(escape(say(name)), justify="right" if name == "rows" else "left")
         shown: dict[tuple[str, str], int] = {}
+        unmapped = escape(say(N_("NOT MAPPED")))
         for table, v in summary.values:
             key = (table, v.column)
             shown[key] = shown.get(key, 0) + 1
             if shown[key] > VALUES_SHOWN and v.mapped:
                 continue
             stored = "" if v.canonical is None else v.canonical
-            stored = stored if v.mapped else f"[bold red]NOT MAPPED[/] {escape(stored)}".strip()
+            stored = stored if v.mapped else f"[bold red]{unmapped}[/] {escape(stored)}".strip()
             cells = (table, v.column, escape(v.source), escape(v.value))
-            values.add_row(*cells, stored, f"{v.count:,}")
+            values.add_row(*cells, stored, say.num(v.count))
         console.print(values)
     if summary.links:
-        links = Table(title="Links")
+        links = Table(title=escape(say(N_("Links"))))
         named = any(c.by_name or c.name_unmatched or c.name_ambiguous for c in summary.links)
-        headers = ["table", "column", "to", "linked", "unknown id", "empty"]
+        headers = [N_("table"), N_("column"), N_("to"), N_("linked"), N_("unknown id"), N_("empty")]
         if named:
-            headers += ["linked by name", "name not found", "name shared"]
+            headers += [N_("linked by name"), N_("name not found"), N_("name shared")]
         for name in headers:
-            links.add_column(name, justify="left" if name in ("table", "column", "to") else "right")
+            left = name in ("table", "column", "to")
+            links.add_column(escape(say(name)), justify="left" if left else "right")
         for c in summary.links:
-            counts = [f"{c.resolved:,}", f"{c.unresolved:,}", f"{c.empty:,}"]
+            counts = [say.num(c.resolved), say.num(c.unresolved), say.num(c.empty)]
             if named:
-                counts += [f"{c.by_name:,}", f"{c.name_unmatched:,}", f"{c.name_ambiguous:,}"]
+                counts += [say.num(c.by_name), say.num(c.name_unmatched), say.num(c.name_ambiguous)]
             links.add_row(c.table, c.column, c.target, *counts)
         console.print(links)
+    warning_label = escape(say(N_("Warning:")))
     for warning in summary.warnings:
-        console.print(f"[yellow]Warning:[/] {escape(warning)}")
+        console.print(f"[yellow]{warning_label}[/] {escape(say.say(warning))}")
 
 
 def _delimiter_name(delimiter: str | None) -> str | None:
-    names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+    names = {",": N_("comma"), ";": N_("semicolon"), "\t": N_("tab"), "|": N_("pipe")}
     return None if delimiter is None else names.get(delimiter, repr(delimiter))

@@ -20,6 +20,7 @@ from crmroi.languages import locale_language
 
 if TYPE_CHECKING:
     from crmroi.kpi import KpiChange, KpiReport
+    from crmroi.reports.i18n import Lang
 
 
 class KpiFormat(StrEnum):
@@ -51,10 +52,15 @@ CSV_COLUMNS = [
 COVERAGE_FIELDS = {"covered_from": "start", "covered_to": "end", "covered_months": "months"}
 
 
-def _num(value: float | None, unit: str) -> str:
-    """A value for the table: fractions as percentages, money and counts with separators."""
+def _num(value: float | None, unit: str, ui: Lang | None = None) -> str:
+    """A value for the table: fractions as percentages, money and counts with separators
+    (English as ever; another language `ui` with its separators and digits: fa ۱۲٫۳٪)."""
     if value is None:
         return "-"
+    if ui is not None:
+        if unit.startswith("fraction"):
+            return ui.percent(value, 1)
+        return ui.number(value, 0 if abs(value) >= 1000 else 2)
     if unit.startswith("fraction"):
         return f"{value * 100:.1f}%"
     if abs(value) >= 1000:
@@ -62,28 +68,42 @@ def _num(value: float | None, unit: str) -> str:
     return f"{value:,.2f}"
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:+.1f}%"
+def _pct(value: float | None, ui: Lang | None = None) -> str:
+    if value is None:
+        return "-"
+    if ui is not None:
+        return ("+" if value == 0 else "") + ui.percent(value, 1, signed=True)
+    return f"{value * 100:+.1f}%"
 
 
-def _covered(k: KpiChange) -> str:
+def _covered(k: KpiChange, ui: Lang | None = None) -> str:
     """'covered months / nominal months' of the baseline and after windows."""
     if not k.coverage:
         return "-"
     b, a = k.coverage["baseline"], k.coverage["after"]
-    return f"{b['months']:.1f}/{b['nominal_months']} | {a['months']:.1f}/{a['nominal_months']}"
+    text = f"{b['months']:.1f}/{b['nominal_months']} | {a['months']:.1f}/{a['nominal_months']}"
+    if ui is None:
+        return text
+    months = [ui.number(b["months"], 1), ui.number(a["months"], 1)]
+    nominal = [ui.number(b["nominal_months"]), ui.number(a["nominal_months"])]
+    return f"{months[0]}/{nominal[0]} | {months[1]}/{nominal[1]}"
 
 
-def _change(k: KpiChange) -> str:
+def _change(k: KpiChange, ui: Lang | None = None) -> str:
     if k.change_abs is None:
         return "-"
-    text = ("+" if k.change_abs >= 0 else "") + _num(k.change_abs, k.unit)
+    if ui is not None and k.change_abs >= 0:
+        sign = ui.symbols["plusSign"] if ui.numbering_system != "latn" else "+"
+        text = sign + _num(k.change_abs, k.unit, ui)
+    else:
+        text = ("+" if k.change_abs >= 0 else "") + _num(k.change_abs, k.unit, ui)
     return f"[bold green]{text} *[/]" if k.significant else text
 
 
 def render_table(report: KpiReport, lang: str = "en") -> None:
     """The rich table: KPIs grouped by area, significant changes marked with *; its
-    headings, KPI names, units and reasons in `lang` (numbers as in English)."""
+    headings, KPI names, units, reasons and numbers in `lang` (its separators and digits,
+    as the reports write them: Persian digits in fa)."""
     from crmroi.kpi.coverage import PER_MONTH
     from crmroi.kpi.definitions import AREAS
     from crmroi.messages import M_, N_, Message, render
@@ -93,6 +113,7 @@ def render_table(report: KpiReport, lang: str = "en") -> None:
     ui = get_lang(lang)
     english = ui.code == "en"
     _ = ui.gettext
+    fmt = None if english else ui  # numbers: English as ever, else the language's
 
     def say(message: Message | str | None) -> str:
         """English exactly as before (ISO dates); other languages worded by `ui`."""
@@ -144,24 +165,26 @@ def render_table(report: KpiReport, lang: str = "en") -> None:
         for k in rows:
             lead = [k.group or ""] if report.by else []
             name = name_of(k.name)
-            unit = k.unit if english else unit_text(k.unit)
+            unit = k.unit if english else ui.localise_digits(unit_text(k.unit))
             if not k.available:
                 why = say(k.why or k.reason)
                 gone = escape(_("unavailable: %(reason)s") % {"reason": why})
                 table.add_row(
-                    *lead, name, unit, f"[dim]{gone}[/]", *[""] * 5, _covered(k),
+                    *lead, name, unit, f"[dim]{gone}[/]", *[""] * 5, _covered(k, fmt),
                 )  # fmt: skip
                 continue
             interval = (
-                "-" if k.ci_low is None else f"{_num(k.ci_low, k.unit)}..{_num(k.ci_high, k.unit)}"
+                "-"
+                if k.ci_low is None
+                else f"{_num(k.ci_low, k.unit, fmt)}..{_num(k.ci_high, k.unit, fmt)}"
             )
-            base = _num(k.baseline, k.unit)
+            base = _num(k.baseline, k.unit, fmt)
             if k.baseline_basis == "supplied":
                 base = escape(_("%(value)s supplied") % {"value": base})
                 base, interval = f"[yellow]{base}[/]", f"[dim]{escape(_('withheld'))}[/]"
             table.add_row(
-                *lead, name, unit, base, _num(k.after, k.unit),
-                _change(k), _pct(k.change_rel), interval, _pct(k.net_change_rel), _covered(k),
+                *lead, name, unit, base, _num(k.after, k.unit, fmt), _change(k, fmt),
+                _pct(k.change_rel, fmt), interval, _pct(k.net_change_rel, fmt), _covered(k, fmt),
             )  # fmt: skip
     console.print(table)
     for k in report.kpis:

@@ -76,19 +76,19 @@ class Speaker:
 
     def num(self, value: float | None, digits: int = 0, signed: bool = False) -> str:
         """A number with separators ('1,234.5'; ru '1 234,5'; fa '۱٬۲۳۴٫۵'); '-' if none."""
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        if value is None:
             return "-"
-        if self.english:
+        if self.english:  # as the f-string always wrote it ('nan' included)
             return f"{value:{'+' if signed else ''},.{digits}f}"
-        return self.lang.number(value, digits, signed)
+        return self.lang.number(value, digits, signed) if math.isfinite(value) else "-"
 
     def pct(self, value: float | None, digits: int = 1, signed: bool = False) -> str:
         """A fraction as a percentage ('12.3%'); '-' if none."""
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        if value is None:
             return "-"
         if self.english:
             return f"{value:{'+' if signed else ''}.{digits}%}"
-        return self.lang.percent(value, digits, signed)
+        return self.lang.percent(value, digits, signed) if math.isfinite(value) else "-"
 
     def day(self, value: dt.date | None) -> str:
         """A date: ISO in English, the reader's calendar and digits otherwise."""
@@ -96,6 +96,13 @@ class Speaker:
             return ""
         day = value.date() if isinstance(value, dt.datetime) else value
         return day.isoformat() if self.english else self.lang.date(day)
+
+    def month(self, value: dt.date | None) -> str:
+        """A month: '2024-01' in English, the reader's calendar otherwise ('янв. 2024 г.')."""
+        if value is None:
+            return ""
+        day = value.date() if isinstance(value, dt.datetime) else value
+        return f"{day:%Y-%m}" if self.english else self.lang.month(day)
 
     def digits(self, text: Any) -> str:
         """`text` with its ASCII digits in the language's digits (fa: ۰-۹)."""

@@ -11,6 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from crmroi.cli.app import WorkspaceArg, app, console
+from crmroi.cli.language import LangOption, Speaker, speaker
+from crmroi.messages import M_, N_
 
 if TYPE_CHECKING:  # the web app is imported inside the command, not at load
     from crmroi.web.auth import Accounts, Role
@@ -40,6 +42,7 @@ def users(
             "--generate", help="Make a random password and print it once (add, reset-password)."
         ),
     ] = False,
+    lang: LangOption = None,
 ) -> None:
     """List, add, change the role of, reset the password of, unlock or disable web users.
 
@@ -51,58 +54,88 @@ def users(
     from crmroi.web.access import WorkspaceAccess
     from crmroi.web.auth import Accounts, Role
 
+    say = speaker(lang)
     access = WorkspaceAccess(workspace, create=False)
     try:
         accounts = Accounts(access, secret="not used: no tokens are made here", session_hours=1)
         if action is Action.list:
-            _print_users(accounts)
+            _print_users(accounts, say)
             return
         if not name:
-            raise ConfigurationError(f"users {action.value}: give the user name")
-        chosen = _role(role) if role is not None or action is Action.set_role else None
+            raise ConfigurationError(
+                say.say(
+                    M_("users_name", "users %(action)s: give the user name", action=action.value)
+                )
+            )
+        chosen = _role(role, say) if role is not None or action is Action.set_role else None
         if action is Action.add:
-            password = _new_password(generate)
+            password = _new_password(generate, say)
             user = accounts.create_user(name, password, chosen or Role.viewer)
-            console.print(f"Added {escape(user.username)} ({user.role.value}).")
-            _show_generated(generate, password)
+            added = M_("user_added", "Added %(user)s (%(role)s).", user=user.username,
+                       role=say(user.role.value))  # fmt: skip
+            console.print(escape(say.say(added)))
+            _show_generated(generate, password, say)
             return
         found = accounts.find_user(name)
         if found is None:
-            raise ConfigurationError(f"no user named {name!r}; `crmroi users WORKSPACE` lists them")
+            unknown = M_(
+                "user_unknown",
+                "no user named %(name)s; `crmroi users WORKSPACE` lists them",
+                name=repr(name),
+            )
+            raise ConfigurationError(say.say(unknown))
         user, _ = found
         if action in (Action.set_role, Action.disable):
-            _keep_an_admin(accounts, user.user_id, chosen)
+            _keep_an_admin(accounts, user.user_id, chosen, say)
         if action is Action.set_role:
             assert chosen is not None
             accounts.set_role(user.user_id, chosen)
-            console.print(f"{escape(user.username)} is now {chosen.value}; its sessions ended.")
+            now = M_(
+                "user_role_set",
+                "%(user)s is now %(role)s; its sessions ended.",
+                user=user.username,
+                role=say(chosen.value),
+            )
+            console.print(escape(say.say(now)))
         elif action is Action.reset_password:
-            password = _new_password(generate)
+            password = _new_password(generate, say)
             accounts.set_password(user.user_id, password)
             accounts.clear_failures(user.username)
-            console.print(f"New password set for {escape(user.username)}; its sessions ended.")
-            _show_generated(generate, password)
+            reset = M_(
+                "user_password_set",
+                "New password set for %(user)s; its sessions ended.",
+                user=user.username,
+            )
+            console.print(escape(say.say(reset)))
+            _show_generated(generate, password, say)
         elif action is Action.unlock:
             accounts.clear_failures(user.username)
-            console.print(f"Failed logins of {escape(user.username)} forgotten.")
+            forgotten = M_(
+                "user_unlocked", "Failed logins of %(user)s forgotten.", user=user.username
+            )
+            console.print(escape(say.say(forgotten)))
         else:
             accounts.set_disabled(user.user_id, action is Action.disable)
-            console.print(f"{escape(user.username)} {action.value}d.")
+            if action is Action.disable:
+                done = M_("user_disabled", "%(user)s disabled.", user=user.username)
+            else:
+                done = M_("user_enabled", "%(user)s enabled.", user=user.username)
+            console.print(escape(say.say(done)))
     finally:
         access.close()
 
 
-def _role(value: str | None) -> Role:
+def _role(value: str | None, say: Speaker) -> Role:
     from crmroi.errors import ConfigurationError
     from crmroi.web.auth import Role
 
     try:
         return Role(value or "")
     except ValueError:
-        raise ConfigurationError("--role must be admin, analyst or viewer") from None
+        raise ConfigurationError(say(N_("--role must be admin, analyst or viewer"))) from None
 
 
-def _keep_an_admin(accounts: Accounts, user_id: str, new_role: Role | None) -> None:
+def _keep_an_admin(accounts: Accounts, user_id: str, new_role: Role | None, say: Speaker) -> None:
     """Refuse to take the last enabled admin away (nobody could manage users any more)."""
     from crmroi.errors import ConfigurationError
     from crmroi.web.auth import Role
@@ -111,10 +144,11 @@ def _keep_an_admin(accounts: Accounts, user_id: str, new_role: Role | None) -> N
         return
     admins = [u for u, off in accounts.users() if u.role is Role.admin and not off]
     if [u.user_id for u in admins] == [user_id]:
-        raise ConfigurationError("this is the only enabled admin; make another admin first")
+        last = N_("this is the only enabled admin; make another admin first")
+        raise ConfigurationError(say(last))
 
 
-def _new_password(generate: bool) -> str:
+def _new_password(generate: bool, say: Speaker) -> str:
     import secrets
 
     from crmroi.errors import ConfigurationError
@@ -124,23 +158,26 @@ def _new_password(generate: bool) -> str:
     if not sys.stdin.isatty():
         line = sys.stdin.readline().rstrip("\r\n")
         if not line:
-            raise ConfigurationError("no password on standard input (or use --generate)")
+            none = N_("no password on standard input (or use --generate)")
+            raise ConfigurationError(say(none))
         return line
-    first = typer.prompt("New password", hide_input=True)
-    if typer.prompt("Again", hide_input=True) != first:
-        raise ConfigurationError("the two passwords differ")
+    first = typer.prompt(say(N_("New password")), hide_input=True)
+    if typer.prompt(say(N_("Again")), hide_input=True) != first:
+        raise ConfigurationError(say(N_("the two passwords differ")))
     return str(first)
 
 
-def _show_generated(generate: bool, password: str) -> None:
+def _show_generated(generate: bool, password: str, say: Speaker) -> None:
     if generate:
-        console.print(f"Password (shown once): [bold]{escape(password)}[/]")
+        shown = escape(say(N_("Password (shown once):")))
+        console.print(f"{shown} [bold]{escape(password)}[/]")
 
 
-def _print_users(accounts: Accounts) -> None:
-    table = Table(title="Users")
-    for column in ("name", "role", "state"):
-        table.add_column(column)
+def _print_users(accounts: Accounts, say: Speaker) -> None:
+    table = Table(title=escape(say(N_("Users"))))
+    for column in (N_("name"), N_("role"), N_("state")):
+        table.add_column(escape(say(column)))
     for user, disabled in accounts.users():
-        table.add_row(escape(user.username), user.role.value, "disabled" if disabled else "")
+        state = say(N_("disabled")) if disabled else ""
+        table.add_row(escape(user.username), escape(say(user.role.value)), escape(state))
     console.print(table)
