@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/attribution_calibration.py --seeds 8 [--scale 0.5]
         [--designs phased,ramp,single,placebo] [--first-seed 1] [--json out.json]
         [--merge earlier.json ...]   # --seeds 0 --merge a.json b.json: the table of both
+        [--retruth]   # with --merge: the merged estimates against the current demo truth
         [--npv]   # phased: NPV of examples/case.yaml with `measured` drivers vs the truth
 
 For each design and seed it builds a demo company (`crmroi.demo.generate_company`),
@@ -265,6 +266,26 @@ def run_company(design: str, seed: int, scale: float, npv: list[NpvGap] | None =
     return rows
 
 
+def retruth(rows: list[Row], scale: float) -> None:
+    """Set each row's truth from the current demo where the truth is realised on the rows
+    (the estimates stay: the demo's tables are the same for the same seed and scale)."""
+    from types import SimpleNamespace
+
+    from crmroi.demo.company import realised_truth
+
+    truths: dict[tuple[str, int], dict[str, Any]] = {}
+    for row in rows:
+        if not row.attributed:
+            continue
+        key = (row.design, row.seed)
+        if key not in truths:
+            truths[key] = realised_truth(scale=scale, seed=row.seed, design=row.design)
+        result = SimpleNamespace(notes=row.notes, method=row.method)
+        target = _realised_target(truths[key], row.kpi, result)
+        if target is not None:
+            row.truth = target
+
+
 def _share(flags: list[bool]) -> str:
     return f"{sum(flags)}/{len(flags)}" if flags else "-"
 
@@ -340,6 +361,12 @@ def main() -> None:
     parser.add_argument(
         "--merge", type=Path, nargs="*", help="add the comparisons of earlier --json files"
     )
+    parser.add_argument(
+        "--retruth",
+        action="store_true",
+        help="compare the merged estimates with the current demo's truth where it is "
+        "measured on the rows (realised_by_team_month); the data are the same draws",
+    )
     args = parser.parse_args()
     designs = [d for d in args.designs.split(",") if d]
     unknown = sorted(set(designs) - set(DESIGNS))
@@ -350,6 +377,8 @@ def main() -> None:
     started = time.perf_counter()
     for path in args.merge or []:
         rows.extend(Row(**r) for r in json.loads(path.read_text()))
+    if args.retruth:
+        retruth(rows, args.scale)
     for design in designs if args.seeds else []:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             rows.extend(run_company(design, seed, args.scale, npvs))

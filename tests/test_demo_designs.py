@@ -89,3 +89,12 @@ def test_ratio_truth_is_like_for_like_per_team_month() -> None:
         # calls per won deal without the CRM: 15 a won deal, as designed
         ratio = sum(calls["counterfactual"][team][:g]) / sum(calls["counterfactual_den"][team][:g])
         assert ratio == pytest.approx(15.0, rel=0.1)
+
+
+def test_realised_truth_is_generate_companys() -> None:
+    from crmroi.demo.company import realised_truth
+
+    company = generate_company(scale=0.1, seed=2, design="ramp")
+    part = realised_truth(scale=0.1, seed=2, design="ramp")
+    for key, value in part.items():
+        assert company.truth[key] == value, key
