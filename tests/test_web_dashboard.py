@@ -133,6 +133,17 @@ def test_dashboard_shows_plan_versus_actual(app: FastAPI, viewer: Any) -> None:
         assert cells[f"week-share-{label}"] == fmt.pct(w["share"])
         assert cells[f"week-records-{label}"] == fmt.fixed(w["records_per_rep_day"], 1)
     assert "the export carries no scheduled activities" in cells["next-activity"]
+    # the same in /api/v1/actuals, strict JSON (a payback that never comes is null)
+    body = viewer.get("/api/v1/actuals").json()
+    assert body["available"] and body["months_to_date"] == pva.months_to_date
+    assert [x["variance"] for x in body["lines"]] == pytest.approx(
+        [x.variance for x in pva.lines]
+    )
+    assert body["adoption"]["payback_measured"] == pytest.approx(pva.adoption.payback_measured)
+    assert body["adoption"]["warning"] == pva.adoption.warning()
+    assert [w["share"] for w in body["usage"]["weeks"][-6:]] == [w["share"] for w in weeks]
+    assert body["usage"]["next_activity"]["share"] is None
+    assert viewer.get("/api/v1/actuals?case=missing").status_code == 404
 
 
 def _kpis(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -1,5 +1,6 @@
-"""`/api/v1` routes for what the dashboard shows: KPIs, series, ROI, sources, follow-ups,
-lead scores, ideal-customer segments, lifetime value and the pipeline forecast.
+"""`/api/v1` routes for what the dashboard shows: KPIs, series, ROI, plan versus actual,
+sources, follow-ups, lead scores, ideal-customer segments, lifetime value and the pipeline
+forecast.
 
 Thin: validation here, figures from `crmroi.web.dashboard_data` (the core, cached).
 Unknown filter values are 400 with the allowed values, unknown names 404.
@@ -17,6 +18,7 @@ from crmroi.kpi import KPI_DEFINITIONS
 from crmroi.reports.improve import MIN_SEGMENT_ACCOUNTS, TOP
 from crmroi.web import dashboard_data as data
 from crmroi.web import dashboard_improve as improve
+from crmroi.web.api_actuals import ActualsOut
 from crmroi.web.api_forecast import ForecastOut
 from crmroi.web.api_models import (
     ClvOut,
@@ -158,6 +160,30 @@ def roi(
     if view.error is not None:
         raise HTTPException(400, f"case {view.saved.name!r}: {view.error}")
     return RoiOut.of(view)
+
+
+@router.get(
+    "/actuals",
+    response_model=ActualsOut,
+    responses={404: {"description": "No such saved case, or no case saved yet"}},
+)
+def actuals(
+    state: State,
+    session: Viewer,
+    case: Annotated[str | None, Query(max_length=80, description="A saved case name.")] = None,
+) -> ActualsOut:
+    """Plan versus actual to date, the re-forecast, people ROI, adoption against the plan
+    and the weekly adoption measures (as `crmroi roi --actuals --format json`)."""
+    ws = data.workspace(state)
+    try:
+        view = data.case_view(state, ws, case)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from None
+    if view is None:
+        raise HTTPException(404, "no business case is saved; create one at /cases")
+    if view.error is not None:
+        raise HTTPException(400, f"case {view.saved.name!r}: {view.error}")
+    return ActualsOut.of(view)
 
 
 @router.get("/sources", response_model=SourcesOut)
