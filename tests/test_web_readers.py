@@ -1,22 +1,30 @@
 """Shared reads of a DuckDB workspace (issue 17: uncached filter combinations compute side
 by side): each thread reads through its own cursor and Ibis backend, readers run together,
-a write waits for them and excludes them, and the numbers equal the serial computation."""
+a write of the data waits for them and excludes them, and the numbers equal the serial
+computation. Case evaluations and the workspace counts read the same way, and a login's
+small write goes beside a running report."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 
 from crmroi.kpi import KpiReport, compute_kpi_report
 from crmroi.store import Store
 from crmroi.web.access import WorkspaceAccess
+from crmroi.web.case_results import evaluate_text
+from crmroi.web.dashboard_data import workspace
 from tests.conftest import copy_workspace
+from tests.web_support import login, make_app
 
 BOOTSTRAP = 20
 SPLITS: tuple[str | None, ...] = ("team", "segment")
@@ -96,8 +104,8 @@ def test_a_write_waits_for_readers_and_readers_wait_for_a_write(
             release_reader.wait(10)
             events.append(f"read {store.count('deals') > 0}")
 
-    def writer() -> None:
-        with access.transaction() as tx:
+    def writer() -> None:  # a write of the data (an import, an undo) holds store()
+        with access.store() as store, store.transaction() as tx:
             tx.execute("UPDATE workspace_settings SET value = value WHERE 1 = 0")
             events.append("wrote")
 
@@ -143,3 +151,97 @@ def test_writing_from_inside_a_reader_is_refused_not_deadlocked(
         pass
     with access.store(), access.reader() as store:  # a writer reads its own connection
         assert store.count("deals") > 0
+
+
+# ------------------------------------------------------------------ the web app's readers
+
+
+@pytest.fixture
+def app(small_demo_folder: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    made = make_app(
+        str(copy_workspace(small_demo_folder, tmp_path / "app")),
+        simulation_runs=50,
+        bootstrap=BOOTSTRAP,
+    )
+    yield made
+    made.state.crmroi.access.close()
+
+
+def test_two_case_evaluations_and_the_workspace_counts_read_at_the_same_moment(
+    app: FastAPI, small_demo_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each of three requests waits, inside its first `reader()`, for the other two: the
+    barrier breaks (BrokenBarrierError) if evaluations or counts held the workspace alone."""
+    state = app.state.crmroi
+    inside = threading.Barrier(3, timeout=60)
+    met = threading.local()
+    real_reader = state.access.reader
+
+    @contextlib.contextmanager
+    def meeting_reader() -> Iterator[Store]:
+        with real_reader() as store:
+            if not getattr(met, "done", False):
+                met.done = True
+                inside.wait()
+            yield store
+
+    monkeypatch.setattr(state.access, "reader", meeting_reader)
+    text = (small_demo_folder / "case.yaml").read_text(encoding="utf-8")
+    likely = "change: {low: 0.0, likely: 0.015, high: 0.04}"
+    assert likely in text
+    text = text.replace(likely, "change: measured")  # a case that reads the workspace
+    found: dict[str, Any] = {}
+    errors: list[BaseException] = []
+
+    def run(label: str, job: Any) -> None:
+        try:
+            found[label] = job()
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    jobs = {
+        "a": lambda: evaluate_text(state, text, "a"),
+        "b": lambda: evaluate_text(state, text, "b"),
+        "counts": lambda: workspace(state).counts,
+    }
+    threads = [threading.Thread(target=run, args=item) for item in jobs.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert found["counts"]["deals"] > 0
+    monkeypatch.undo()
+    serial = evaluate_text(state, text, "serial")  # alone, after the others
+    for label in ("a", "b"):
+        assert found[label].name == label
+        assert same(dataclasses.replace(found[label], name="serial"), serial)
+
+
+def test_a_login_completes_while_a_report_holds_a_reader(app: FastAPI) -> None:
+    """A login writes its session row beside a running report instead of waiting for it:
+    the report is held open until the login has finished (or the test gives up)."""
+    state = app.state.crmroi
+    reading, release = threading.Event(), threading.Event()
+
+    def report() -> None:
+        with state.access.reader() as store:
+            reading.set()
+            release.wait(120)
+            assert store.count("deals") > 0
+
+    holder = threading.Thread(target=report)
+    holder.start()
+    try:
+        assert reading.wait(30)
+        logged_in: list[Any] = []
+        attempt = threading.Thread(target=lambda: logged_in.append(login(app, "viewer")))
+        attempt.start()
+        attempt.join(120)  # returns at once when the login does not wait for the report
+        report_still_running = holder.is_alive()
+    finally:
+        release.set()
+        holder.join(30)
+    assert report_still_running
+    assert logged_in, "the login waited for the report"
+    assert logged_in[0].get("/api/v1/cases").status_code == 200  # the session works

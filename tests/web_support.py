@@ -22,9 +22,11 @@ def make_app(workspace: str, **overrides: object) -> FastAPI:
     """The app over `workspace` with one user per role (admin, analyst, viewer).
 
     The cache warm-up is off unless a test asks for it (`warm_cache=True`): a background
-    computation would slow the other tests and make their timing depend on it.
+    computation would slow the other tests and make their timing depend on it. Slow work
+    runs in threads (`worker_kind="thread"`) unless a test asks for worker processes.
     """
     overrides.setdefault("warm_cache", False)
+    overrides.setdefault("worker_kind", "thread")  # worker processes: tests/test_web_work_pool.py
     settings = WebSettings(workspace=workspace, secret_key=SECRET, **overrides)  # type: ignore[arg-type]
     app = create_app(settings)
     accounts = app.state.crmroi.accounts

@@ -1,7 +1,8 @@
 """The one exception hierarchy of crmroi.
 
 Core code raises these; only the edges (the CLI, later the web app) translate them
-into exit codes or HTTP statuses.
+into exit codes or HTTP statuses. Every one pickles with what it carries (file, reason,
+status), so it crosses unchanged from the web app's worker processes.
 
     CrmroiError                  anything crmroi raises on purpose
     ├── UserError                the user can fix it: exit code 1, one clear line
@@ -39,6 +40,10 @@ class InputFileError(UserError):
         self.reason = reason
         super().__init__(f"{self.path.name}: {reason}")
 
+    def __reduce__(self) -> tuple[type, tuple[Path, str]]:
+        """Pickled with its path and reason (it crosses to the web app's worker processes)."""
+        return (type(self), (self.path, self.reason))
+
 
 class MappingError(UserError):
     """A mapping (YAML or preset) that is invalid or does not fit the file it is used on."""
@@ -63,6 +68,9 @@ class UploadRefused(UserError):
         self.status = status
         super().__init__(reason)
 
+    def __reduce__(self) -> tuple[type, tuple[str, int]]:
+        return (type(self), (str(self), self.status))
+
 
 class AccessError(UserError):
     """A web request without the right to do what it asks."""
@@ -83,6 +91,9 @@ class TooManyAttempts(AccessError):
         self.retry_after = retry_after
         super().__init__(message or f"too many failed logins; try again in {retry_after} seconds")
 
+    def __reduce__(self) -> tuple[type, tuple[int, str]]:
+        return (type(self), (self.retry_after, str(self)))
+
 
 class ServerBusy(CrmroiError):
     """Every worker of the web app's slow-work pool is busy and its queue is full."""
@@ -92,3 +103,6 @@ class ServerBusy(CrmroiError):
         super().__init__(
             message or f"the server is busy with other uploads; try again in {retry_after} seconds"
         )
+
+    def __reduce__(self) -> tuple[type, tuple[int, str]]:
+        return (type(self), (self.retry_after, str(self)))

@@ -48,7 +48,11 @@ def name_index(mapped: Sequence[MappedTable], workspace: Mapping[str, pa.Table])
         own = ID_COLUMN.get(m.entity)
         if own is None or m.record_names is None:
             continue
-        _add(index, m.entity, m.record_names.tolist(), m.table.column(own).to_pylist())
+        named = m.record_names.notna().to_numpy(dtype=bool)  # only rows with a name count
+        if not named.any():
+            continue
+        ids = m.table.column(own).filter(pa.array(named))
+        _add(index, m.entity, m.record_names[named].tolist(), ids.to_pylist())
     return index
 
 

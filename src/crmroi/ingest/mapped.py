@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -33,6 +34,9 @@ from crmroi.store.store import Store
 
 StoreHolder = Callable[[], AbstractContextManager[Store]]
 """Gives the workspace for the duration of a `with` block (e.g. `WorkspaceAccess.store`)."""
+
+Offload = Callable[..., Any]
+"""Runs `fn(*args)` elsewhere (e.g. a worker process) and returns its result."""
 
 
 @dataclass
@@ -113,18 +117,38 @@ def map_unlocked(
     paths: list[Path],
     mapping_file: MappingFile,
     entity: str | None = None,
+    offload: Offload | None = None,
 ) -> MappedFiles:
     """Read and map `paths`, holding the workspace only while its rates are copied.
 
+    `offload(fn, *args)`: where the reading and mapping run (a web server passes its
+    worker processes, `crmroi.web.workers.WorkPool.compute`); here when None.
     Raises `InputFileError`/`MappingError` for a file that cannot be read or mapped.
     """
     started = now()
     with hold() as store:
         inputs = mapping_inputs(store)
     batch_id = new_batch_id(mapping_file.source_system)
-    read = read_files(paths, mapping_file, entity, lambda _: None)
-    files = map_files(read, mapping_file, batch_id, inputs.rates, lambda _: None)
+    if offload is None:
+        files = read_and_map(paths, mapping_file, entity, batch_id, inputs)
+    else:
+        from crmroi.ingest.handoff import map_elsewhere
+
+        files = map_elsewhere(offload, paths, mapping_file, entity, batch_id, inputs)
     return MappedFiles(batch_id, started, inputs.fingerprint, files)
+
+
+def read_and_map(
+    paths: list[Path],
+    mapping_file: MappingFile,
+    entity: str | None,
+    batch_id: str,
+    inputs: MappingInputs,
+) -> list[tuple[FileReport, MappedTable]]:
+    """Read and map `paths` with the rates of `inputs` (needs no workspace: picklable
+    arguments, so it can run in another process)."""
+    read = read_files(paths, mapping_file, entity, lambda _: None)
+    return map_files(read, mapping_file, batch_id, inputs.rates, lambda _: None)
 
 
 def read_files(

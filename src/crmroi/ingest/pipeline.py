@@ -23,6 +23,7 @@ from crmroi.ingest.links import TARGETS, name_index, resolve_names
 from crmroi.ingest.mapped import (
     FileReport,
     MappedFiles,
+    Offload,
     StoreHolder,
     drop_staged,
     map_files,
@@ -434,12 +435,17 @@ def _stepper(progress: Progress | None, total: int) -> _Steps:
 
 # -- a workspace others use too (the web app) ----------------------------------------
 def prepare_shared(
-    hold: StoreHolder, files: Sequence[Path], *, mapping: MappingFile
+    hold: StoreHolder,
+    files: Sequence[Path],
+    *,
+    mapping: MappingFile,
+    offload: Offload | None = None,
 ) -> PreparedImport:
     """`prepare_import` holding the workspace (`hold()`) only to copy its FX rates and to
-    link and summarise: the files are read and mapped without it."""
+    link and summarise: the files are read and mapped without it (by `offload`, see
+    `map_unlocked`)."""
     paths = [Path(f) for f in files]
-    mapped = map_unlocked(hold, paths, mapping)
+    mapped = map_unlocked(hold, paths, mapping, offload=offload)
     with hold() as store:
         return prepare_import(store, paths, mapping=mapping, mapped=mapped)
 
@@ -450,16 +456,17 @@ def import_shared(
     *,
     mapping: MappingFile,
     on_commit: OnCommit | None = None,
+    offload: Offload | None = None,
 ) -> ImportReport:
     """`import_files` holding the workspace (`hold()`) only to copy its FX rates and to
-    write: the files are read and mapped without it. A file that cannot be read is
-    logged as a failed import, as `import_files` does."""
+    write: the files are read and mapped without it (by `offload`, see `map_unlocked`).
+    A file that cannot be read is logged as a failed import, as `import_files` does."""
     paths = [Path(f) for f in files]
     if not paths:
         raise UserError("no files to import")
     started = _now()
     try:
-        mapped = map_unlocked(hold, paths, mapping)
+        mapped = map_unlocked(hold, paths, mapping, offload=offload)
     except CrmroiError as exc:
         batch_id = new_batch_id(mapping.source_system)
         with hold() as store:

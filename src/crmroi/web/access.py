@@ -2,9 +2,10 @@
 
 DuckDB allows one process to open a workspace file; its connection is not safe to
 share between threads, so every write holds one re-entrant lock (a single-process app).
-Long reads (KPI reports) use `reader()`: each thread its own DuckDB cursor on the same
-database and its own Ibis backend, held shared with other readers and never during a
-write, so two uncached reports compute side by side.
+Long reads (KPI reports, case evaluations) use `reader()`: each thread its own DuckDB
+cursor on the same database and its own Ibis backend, held shared with other readers and
+never during a write of the data, so two uncached reports compute side by side; the web
+app's own small writes (a login's session row) go beside them (`small()`).
 PostgreSQL workspaces get one connection per thread, so several workers and threads
 work side by side; users, sessions and the audit log live in the same database, which
 is what lets several workers share a login.
@@ -175,13 +176,35 @@ class WorkspaceAccess:
         return self._stores[0]
 
     @contextlib.contextmanager
+    def small(self) -> Iterator[Store]:
+        """The workspace for the web app's own small reads and writes (its `WEB_TABLES`:
+        sessions, logins, tokens, audit, cases, settings) and short lookups: exclusive
+        among writers (the lock is held on DuckDB) but beside running readers, which read
+        only the imported data and see a write of these tables only once it commits
+        (DuckDB's transactions), so a login does not wait for a report to finish.
+        Imports and undo, which change what readers read, use `store()`."""
+        if self._engine is None or self._writing():
+            with self.store() as own:
+                yield own
+            return
+        if getattr(self._local, "reading", 0):
+            raise RuntimeError("workspace written from inside reader(): would deadlock")
+        with self._lock:
+            self._local.writing = getattr(self._local, "writing", 0) + 1
+            try:
+                yield self._open_shared()
+            finally:
+                self._local.writing -= 1
+
+    @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """One unit of work on the workspace (the lock is held throughout on DuckDB)."""
-        with self.store() as store, store.transaction() as tx:
+        """One unit of work on the web app's own tables (`small()`: the lock is held
+        throughout on DuckDB, beside running readers)."""
+        with self.small() as store, store.transaction() as tx:
             yield tx
 
     def query(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        """Run one statement (with `?` markers) and return its rows."""
+        """Run one statement (with `?` markers) and return its rows (`transaction()`)."""
         with self.transaction() as tx:
             return tx.execute(sql(tx, statement), params)
 
@@ -214,7 +237,7 @@ class WorkspaceAccess:
         """The workspace settings (`Store.settings`), remembered until the next write."""
 
         def read() -> dict[str, Any]:
-            with self.store() as store:
+            with self.small() as store:
                 return store.settings()
 
         return dict(self.memo(("settings",), read))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -69,7 +70,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             hash_wait_seconds=settings.hash_wait_seconds,
         ),
         templates=templates,
-        work=WorkPool(settings.workers, settings.worker_queue),
+        work=WorkPool(settings.workers, settings.worker_queue, settings.worker_kind),
     )
     app = FastAPI(
         title="crmroi",
@@ -103,6 +104,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     from crmroi.web.warmup import CacheWarmer
 
     state: AppState = app.state.crmroi
+    threading.Thread(target=state.work.start_processes, daemon=True).start()  # seconds, aside
     warmer = None
     if state.settings.warm_cache:
         warmer = CacheWarmer(state, state.settings.warm_interval_seconds)
@@ -113,6 +115,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if warmer is not None:
             await asyncio.to_thread(warmer.stop)
+        state.work.stop_processes()  # started again if the app is used again
 
 
 def app_from_environment() -> FastAPI:

@@ -22,7 +22,9 @@ from markupsafe import Markup
 
 from crmroi.casework.evaluate import evaluate_case, model_for
 from crmroi.errors import UserError
+from crmroi.finance.case import Case
 from crmroi.finance.evaluate import CaseResult
+from crmroi.finance.model import CaseModel
 from crmroi.finance.summary import Summary
 from crmroi.finite import finite
 from crmroi.reports.model import TcoRow
@@ -152,14 +154,20 @@ def evaluate_text(state: AppState, text: str, name: str) -> CaseFigures:
     key = ("case-figures", digest, version, runs, name)
 
     def compute() -> CaseFigures:
-        if not case.needs_workspace:
-            return case_figures(evaluate_case(case, None, runs=runs or None, seed=0), name)
-        with state.access.store() as store:  # the workspace is read here only
-            model = model_for(case, store, bootstrap=state.settings.bootstrap)
-        result = evaluate_case(case, None, runs=runs or None, seed=0, model=model)
-        return case_figures(result, name)
+        model = None
+        if case.needs_workspace:
+            with state.access.reader() as store:  # beside reports, never during a write
+                model = model_for(case, store, bootstrap=state.settings.bootstrap)
+        # the simulation runs in a worker process (`crmroi.web.workers`)
+        return state.work.compute(figures_of, case, name, runs or None, model)
 
     return state.cache.get_or_compute(key, compute)
+
+
+def figures_of(case: Case, name: str, runs: int | None, model: CaseModel | None) -> CaseFigures:
+    """Evaluate `case` (with `model`, else the case alone) and pick the editor's figures.
+    Picklable arguments and result: it runs in the web app's worker processes."""
+    return case_figures(evaluate_case(case, None, runs=runs, seed=0, model=model), name)
 
 
 REPORT_TYPES = {
@@ -185,7 +193,7 @@ def report_bytes(state: AppState, saved: SavedCase, fmt: str, lang: str = "en") 
     label = Path(state.settings.workspace).name if state.access.shared else None
 
     def gather() -> ReportInputs:
-        with state.access.store() as store:
+        with state.access.reader() as store:  # beside other reports, never during a write
             try:
                 return gather_report_inputs(case, store, runs=runs, bootstrap=bootstrap, seed=0)
             except UserError:

@@ -61,7 +61,7 @@ def workspace(state: AppState) -> Workspace:
     version = state.access.data_version()
 
     def compute() -> Workspace:
-        with state.access.store() as store:
+        with state.access.reader() as store:  # beside reports, never during a write
             counts = {name: store.count(name) for name in TABLES}
         return Workspace(version, counts, load_options(state.access))
 
@@ -198,7 +198,7 @@ def _evaluate(state: AppState, saved: SavedCase, runs: int, bootstrap: int) -> C
     try:
         case = case_from_text(saved.yaml, f"{saved.name}.yaml")
         view.case = case
-        with state.access.store() as store:
+        with state.access.reader() as store:  # beside reports, never during a write
             model = model_for(case, store, bootstrap=bootstrap, seed=SEED)
             result = evaluate_case(case, store, model=model)
             view.actuals, view.actuals_error = _plan_vs_actual(case, store, bootstrap)

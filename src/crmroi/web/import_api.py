@@ -201,12 +201,16 @@ def import_api(
         paths = area.paths(upload)
         # read and checked in the work pool; the workspace is held only for the write
         if dry_run_:
-            preview = state.work.call(dry_run, state.access.store, paths, chosen)
+            preview = state.work.call(
+                dry_run, state.access.store, paths, chosen, offload=state.work.compute
+            )
             if preview.error:
                 raise MappingError(preview.error)
             return _preview_out(preview)
         hook = audit_import(session.user.username, source)
-        report = state.work.call(commit, state.access.store, paths, chosen, on_commit=hook)
+        report = state.work.call(
+            commit, state.access.store, paths, chosen, on_commit=hook, offload=state.work.compute
+        )
         state.cache.clear()
         return _report_out(report)
     finally:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from crmroi.errors import InputFileError, MappingError, UserError
 from crmroi.ingest.encodings import ENCODING_CHOICES, check_encoding_name
-from crmroi.ingest.mapped import StoreHolder
+from crmroi.ingest.mapped import Offload, StoreHolder
 from crmroi.ingest.mapping import (
     MappingFile,
     TableMapping,
@@ -428,15 +428,22 @@ def _guessed_choice(header: list[str]) -> FileChoice:
 
 
 # -- dry run and commit ---------------------------------------------------------------
-def dry_run(hold: StoreHolder, paths: list[Path], mapping: MappingFile | None) -> Preview:
+def dry_run(
+    hold: StoreHolder,
+    paths: list[Path],
+    mapping: MappingFile | None,
+    *,
+    offload: Offload | None = None,
+) -> Preview:
     """Read and map the files without writing; errors become `Preview.error`.
 
     The workspace (`hold()`, e.g. `WorkspaceAccess.store`) is held only to copy its FX
-    rates and to link and summarise, never while the files are read."""
+    rates and to link and summarise, never while the files are read; `offload` (the work
+    pool's processes, `WorkPool.compute`) reads and maps them."""
     if mapping is None:
         return Preview(error="choose a source preset or map the columns below")
     try:
-        prepared = prepare_shared(hold, paths, mapping=mapping)
+        prepared = prepare_shared(hold, paths, mapping=mapping, offload=offload)
     except UserError as exc:
         return Preview(source_system=mapping.source_system, error=str(exc))
     report = prepared.report
@@ -472,11 +479,16 @@ def dry_run(hold: StoreHolder, paths: list[Path], mapping: MappingFile | None) -
 
 
 def commit(
-    hold: StoreHolder, paths: list[Path], mapping: MappingFile, on_commit: OnCommit | None = None
+    hold: StoreHolder,
+    paths: list[Path],
+    mapping: MappingFile,
+    on_commit: OnCommit | None = None,
+    *,
+    offload: Offload | None = None,
 ) -> ImportReport:
     """Import the files in one transaction (one batch), as `crmroi import` does; the
-    workspace (`hold()`) is held to write, not while the files are read."""
-    return import_shared(hold, paths, mapping=mapping, on_commit=on_commit)
+    workspace (`hold()`) is held to write, not while `offload` reads the files."""
+    return import_shared(hold, paths, mapping=mapping, on_commit=on_commit, offload=offload)
 
 
 def delimiter_name(delimiter: str | None) -> str | None:

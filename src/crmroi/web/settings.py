@@ -47,7 +47,15 @@ class WebSettings(BaseSettings):
         default=2,
         gt=0,
         description="Slow requests (reading and checking an upload, evaluating a case) "
-        "run at once, each in a thread of their own, without the workspace lock.",
+        "run at once, each in a thread of their own (and a worker process, see "
+        "`worker_kind`), without the workspace lock.",
+    )
+    worker_kind: Literal["process", "thread"] = Field(
+        default="process",
+        description="Where the CPU-heavy part of slow requests (parsing and mapping files, "
+        "a case's simulation) runs: in `workers` worker processes, so the server keeps "
+        "answering other requests within milliseconds, or (`thread`, where processes cannot "
+        "be started) in the request's worker thread, which competes for the interpreter lock.",
     )
     worker_queue: int = Field(
         default=16,

@@ -1,33 +1,53 @@
 """The bounded pool that slow request work runs in: reading uploads, evaluating cases.
 
-Such work runs in these threads, off the event loop and without the workspace lock
-(only the final write takes it), so logins and `/healthz` keep answering while it runs.
-At most `workers` jobs run at once and `queue` more wait; one more is refused with
-`ServerBusy` (503 and Retry-After) rather than piling up threads and memory.
+A job (`submit`, `run`, `call`) runs in one of `workers` threads, off the event loop and
+without the workspace lock (only the final write takes it). At most `workers` jobs run at
+once and `queue` more wait; one more is refused with `ServerBusy` (503 and Retry-After)
+rather than piling up threads and memory.
+
+The CPU-heavy middle of a job (parsing and mapping files, the Monte Carlo of a case) is
+handed by the job's thread to `compute`, which runs it in a worker process
+(`kind="process"`, the default: `CRMROI_WORKER_KIND`), so that it does not hold the
+interpreter lock the event loop needs: `/healthz` and the login page keep answering
+within milliseconds. A `compute` function and its arguments must be picklable (file
+paths, mappings, frames); large results come back as Arrow files (`crmroi.ingest.handoff`),
+not as pickles. Errors cross the boundary as the same `crmroi.errors` classes, with their
+file, row and column. `kind="thread"` runs `compute` in the job's thread instead: for
+platforms or sandboxes where processes cannot be started.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Literal, ParamSpec, TypeVar
 
 from crmroi.errors import ServerBusy
 
 T = TypeVar("T")
 P = ParamSpec("P")
 RETRY_AFTER_SECONDS = 5
+WorkerKind = Literal["process", "thread"]
+PRELOAD = ["crmroi.ingest.handoff", "crmroi.web.case_results"]
+"""Modules a worker process imports once (forkserver), not per job."""
 
 
 class WorkPool:
-    """A fixed number of worker threads and a bounded queue in front of them."""
+    """A fixed number of worker threads and a bounded queue in front of them, and (for
+    `kind="process"`) as many worker processes for their CPU-heavy parts."""
 
-    def __init__(self, workers: int, queue: int) -> None:
+    def __init__(self, workers: int, queue: int, kind: WorkerKind = "process") -> None:
         self.workers = workers
+        self.kind = kind
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crmroi-work")
         self._slots = threading.BoundedSemaphore(workers + queue)
+        self._processes: ProcessPoolExecutor | None = None
+        self._processes_lock = threading.Lock()
 
     def submit(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         """Queue `fn(*args, **kwargs)`; raises `ServerBusy` when the queue is full."""
@@ -49,6 +69,60 @@ class WorkPool:
         """`fn(*args, **kwargs)` in the pool, waited for by a request thread (sync routes)."""
         return self.submit(fn, *args, **kwargs).result()
 
+    def compute(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`fn(*args, **kwargs)` in a worker process (kind "process"), else here.
+
+        Called from a job's thread (which holds one of the pool's slots, so no more than
+        `workers` computations run at once). `fn` must be a module-level function.
+        """
+        if self.kind != "process":
+            return fn(*args, **kwargs)
+        processes = self._process_pool()
+        try:
+            return processes.submit(fn, *args, **kwargs).result()
+        except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh
+            with self._processes_lock:
+                if self._processes is processes:
+                    self._processes = None
+            processes.shutdown(wait=False, cancel_futures=True)
+            raise
+
+    def start_processes(self) -> None:
+        """Start the worker processes now (in the background), so the first upload does not
+        wait seconds for them to import pandas and pyarrow."""
+        if self.kind != "process":
+            return
+        processes = self._process_pool()
+        for _ in range(self.workers):  # one process is started per job until all run
+            processes.submit(int)
+
+    def _process_pool(self) -> ProcessPoolExecutor:
+        with self._processes_lock:
+            if self._processes is None:
+                self._processes = ProcessPoolExecutor(
+                    max_workers=self.workers, mp_context=process_context()
+                )
+            return self._processes
+
+    def stop_processes(self) -> None:
+        """End the worker processes (started again by the next `compute`)."""
+        with self._processes_lock:
+            processes, self._processes = self._processes, None
+        if processes is not None:
+            processes.shutdown(wait=False, cancel_futures=True)
+
     def close(self) -> None:
         """Stop taking work; queued jobs are dropped, running ones finish."""
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self.stop_processes()
+
+
+def process_context() -> multiprocessing.context.BaseContext:
+    """Forkserver where the platform has it (a clean, single-threaded parent that has
+    imported `PRELOAD` once), else spawn. Never plain fork: the server's threads and
+    DuckDB connection must not be copied into a child."""
+    if sys.platform != "win32" and "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD)
+        return context
+    return multiprocessing.get_context("spawn")

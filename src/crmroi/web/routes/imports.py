@@ -174,10 +174,13 @@ def _wizard(
     except MappingError as exc:
         mapping, preview = None, Preview(error=str(exc))
     else:  # the files are read in the work pool, without the workspace lock
-        preview = state.work.call(dry_run, state.access.store, paths, mapping)
+        preview = state.work.call(
+            dry_run, state.access.store, paths, mapping, offload=state.work.compute
+        )
     if error is not None:
         preview.error = error
-    source_system, forms = state.work.call(file_forms, upload, paths, preview)
+    # the files' headers and sample values are read in a worker process too
+    source_system, forms = state.work.call(state.work.compute, file_forms, upload, paths, preview)
     context = {
         "upload": upload,
         "preview": preview,
@@ -224,7 +227,8 @@ def _apply_mapping(
     else:
         paths = area.paths(upload)
         headers = [
-            state.work.call(read_header, p, form_encoding(form, i))[0] for i, p in enumerate(paths)
+            state.work.call(state.work.compute, read_header, p, form_encoding(form, i))[0]
+            for i, p in enumerate(paths)
         ]
         choices: ColumnChoices = choices_from_form(form, upload, headers)
         upload.choices = choices.model_dump()
@@ -263,7 +267,9 @@ def commit_page(state: State, session: Analyst, upload_id: str) -> RedirectRespo
         raise MappingError("choose a source preset or map the columns before importing")
     hook = audit_import(session.user.username, upload.source)
     paths = area.paths(upload)
-    report = state.work.call(commit, state.access.store, paths, mapping, on_commit=hook)
+    report = state.work.call(
+        commit, state.access.store, paths, mapping, on_commit=hook, offload=state.work.compute
+    )
     area.remove(upload_id)
     state.cache.clear()
     return RedirectResponse(f"/imports?imported={quote(report.batch_id)}", status_code=303)

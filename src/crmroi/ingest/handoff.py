@@ -1,0 +1,119 @@
+"""Mapping files in another process and handing the result back without a large pickle.
+
+`map_in_folder` runs in a worker process (`crmroi.web.workers.WorkPool.compute`): it reads
+and maps the files (`crmroi.ingest.mapped.read_and_map`) and writes each mapped table's
+rows, with the per-row fields beside them (file row, own name, link names), to an Arrow
+IPC file in `folder`; only the small rest (reports, rejects, detected formats) is
+pickled back. `take_back` memory-maps those files in the calling process: no copy and no
+long hold of the interpreter lock, so the server's event loop keeps answering.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from crmroi.ingest.mapped import FileReport, MappingInputs, Offload, read_and_map
+from crmroi.ingest.mapping import MappingFile
+from crmroi.ingest.transform import STR, MappedTable
+
+LINE = "__crmroi_line"
+OWN_NAME = "__crmroi_own_name"
+NAME = "__crmroi_name:"  # + link column
+
+
+@dataclass(frozen=True)
+class HandedFile:
+    """One mapped file as it crosses the process boundary: its rows are in `rows`."""
+
+    report: FileReport
+    table: MappedTable  # `table`, `lines`, `record_names`, `names` emptied
+    rows: Path
+    has_own_name: bool
+    names: tuple[str, ...]
+
+
+def map_in_folder(
+    paths: list[Path],
+    mapping_file: MappingFile,
+    entity: str | None,
+    batch_id: str,
+    inputs: MappingInputs,
+    folder: Path,
+) -> list[HandedFile]:
+    """Read and map `paths` (in a worker process) and hand the rows over through `folder`."""
+    files = read_and_map(paths, mapping_file, entity, batch_id, inputs)
+    return [_hand(report, table, folder / f"{i}.arrow") for i, (report, table) in enumerate(files)]
+
+
+def _hand(report: FileReport, table: MappedTable, path: Path) -> HandedFile:
+    rows = table.table
+    rows = rows.append_column(LINE, pa.array(table.lines, pa.int64()))
+    own = table.record_names is not None
+    if table.record_names is not None:
+        rows = rows.append_column(OWN_NAME, _strings(table.record_names))
+    for column, names in table.names.items():
+        rows = rows.append_column(NAME + column, _strings(names))
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, rows.schema) as writer:
+        writer.write_table(rows)
+    light = replace(table, table=table.table.slice(0, 0), lines=[], record_names=None, names={})
+    return HandedFile(report, light, path, own, tuple(table.names))
+
+
+def _strings(series: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """Arrow-backed strings (`STR`) as they are, without a copy; missing values null."""
+    return pa.array(series.astype(STR), from_pandas=True)
+
+
+def take_back(handed: list[HandedFile]) -> list[tuple[FileReport, MappedTable]]:
+    """The mapped files `map_in_folder` handed over, their rows memory-mapped."""
+    out = []
+    for item in handed:
+        with pa.memory_map(str(item.rows)) as source:
+            rows = pa.ipc.open_file(source).read_all()
+        extra = [LINE, *([OWN_NAME] if item.has_own_name else []), *(NAME + n for n in item.names)]
+        table = item.table
+        table.table = rows.drop_columns(extra)
+        table.lines = rows.column(LINE).to_numpy().tolist()
+        if item.has_own_name:
+            table.record_names = _series(rows.column(OWN_NAME))
+        table.names = {n: _series(rows.column(NAME + n)) for n in item.names}
+        out.append((item.report, table))
+    return out
+
+
+def _series(column: pa.ChunkedArray) -> pd.Series:
+    """Back to Arrow-backed pandas strings (`STR`), without a copy."""
+    return pd.Series(column.to_pandas(types_mapper=lambda _: STR), dtype=STR)
+
+
+@contextlib.contextmanager
+def handoff_folder() -> Iterator[Path]:
+    """A private temporary folder for one handover (removed afterwards; the memory-mapped
+    rows stay readable until they are no longer used)."""
+    with tempfile.TemporaryDirectory(prefix="crmroi-mapped-", ignore_cleanup_errors=True) as folder:
+        os.chmod(folder, 0o700)
+        yield Path(folder)
+
+
+def map_elsewhere(
+    offload: Offload,
+    paths: list[Path],
+    mapping_file: MappingFile,
+    entity: str | None,
+    batch_id: str,
+    inputs: MappingInputs,
+) -> list[tuple[FileReport, MappedTable]]:
+    """`read_and_map` run by `offload` (e.g. in a worker process), handed back by file."""
+    with handoff_folder() as folder:
+        handed: list[HandedFile] = offload(
+            map_in_folder, paths, mapping_file, entity, batch_id, inputs, folder
+        )
+        return take_back(handed)

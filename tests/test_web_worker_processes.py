@@ -1,0 +1,223 @@
+"""The CPU-heavy part of slow web requests in worker processes (issue 17: `/healthz` and
+the login page answer within 100 ms while an import runs): files are read and mapped, and
+a case simulated, in another process; the rows come back through Arrow files, equal to
+mapping here; errors come back as the same `crmroi.errors` classes with file and reason."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crmroi import errors
+from crmroi.errors import InputFileError, MappingError
+from crmroi.ingest.mapped import map_unlocked
+from crmroi.ingest.mapping import parse_mapping
+from crmroi.ingest.presets import load_preset
+from crmroi.store import Store
+from crmroi.web.workers import WorkPool
+from tests.test_links_by_title import ACTIVITIES, DEALS, EXPECTED, linked
+from tests.web_support import login, make_app
+
+MAPPING = """
+source_system: pool
+tables:
+  - entity: deals
+    files: ["deals*.csv"]
+    columns:
+      deal_id: Deal
+      amount: Amount
+      closed_at: Closed
+"""
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[WorkPool]:
+    opened = WorkPool(workers=1, queue=4, kind="process")
+    yield opened
+    opened.close()
+
+
+def test_compute_runs_in_a_worker_process(pool: WorkPool) -> None:
+    assert pool.call(pool.compute, os.getpid) != os.getpid()
+    assert WorkPool(1, 0, kind="thread").compute(os.getpid) == os.getpid()
+
+
+def test_files_mapped_in_a_worker_process_equal_files_mapped_here(
+    pool: WorkPool, workspace: Store, tmp_path: Path
+) -> None:
+    """Deals with titles (each row's own name) and activities naming their deal by title
+    (link names): table, file rows, names and rejects equal the in-process mapping."""
+    deals, acts = tmp_path / "deals.csv", tmp_path / "acts.csv"
+    deals.write_text(DEALS, encoding="utf-8")
+    acts.write_text(ACTIVITIES, encoding="utf-8")
+    mapping = load_preset("pipedrive")
+    hold = lambda: contextlib.nullcontext(workspace)  # noqa: E731
+    here = map_unlocked(hold, [deals, acts], mapping)
+    there = map_unlocked(hold, [deals, acts], mapping, offload=pool.compute)
+    assert len(here.files) == len(there.files) == 2
+    for (report_a, a), (report_b, b) in zip(here.files, there.files, strict=True):
+        assert a.table.column("batch_id").to_pylist() == [here.batch_id] * a.table.num_rows
+        assert b.table.column("batch_id").to_pylist() == [there.batch_id] * b.table.num_rows
+        assert a.table.drop_columns(["batch_id"]).equals(b.table.drop_columns(["batch_id"]))
+        assert a.table.schema.equals(b.table.schema)
+        assert a.lines == b.lines and a.lines
+        assert a.rejects == b.rejects
+        assert (report_a.rows_in, report_a.rejected) == (report_b.rows_in, report_b.rejected)
+        assert (a.record_names is None) == (b.record_names is None)
+        if a.record_names is not None:
+            assert a.record_names.tolist() == b.record_names.tolist()
+            assert b.record_names.dtype == a.record_names.dtype
+        assert a.names.keys() == b.names.keys()
+        for column in a.names:
+            assert a.names[column].tolist() == b.names[column].tolist()
+    assert any(b.names for _, b in there.files)  # the activities' deal titles came back
+    assert any(b.record_names is not None for _, b in there.files)
+
+
+def test_an_import_mapped_in_a_worker_process_links_by_title(
+    pool: WorkPool, workspace: Store, tmp_path: Path
+) -> None:
+    from crmroi.ingest.pipeline import import_shared
+
+    deals, acts = tmp_path / "deals.csv", tmp_path / "acts.csv"
+    deals.write_text(DEALS, encoding="utf-8")
+    acts.write_text(ACTIVITIES, encoding="utf-8")
+    hold = lambda: contextlib.nullcontext(workspace)  # noqa: E731
+    report = pool.call(
+        import_shared, hold, [deals, acts], mapping=load_preset("pipedrive"), offload=pool.compute
+    )
+    assert report.rows_loaded == 10
+    assert linked(workspace) == EXPECTED
+
+
+def test_errors_come_back_from_the_worker_process_with_file_and_reason(
+    pool: WorkPool, workspace: Store, tmp_path: Path
+) -> None:
+    hold = lambda: contextlib.nullcontext(workspace)  # noqa: E731
+    mapping = parse_mapping(MAPPING, "map.yaml")
+    missing = tmp_path / "deals-missing.csv"
+    with pytest.raises(InputFileError) as caught:
+        map_unlocked(hold, [missing], mapping, offload=pool.compute)
+    assert caught.value.path == missing
+    assert caught.value.reason == "file not found"
+    wrong = tmp_path / "deals-wrong.csv"
+    wrong.write_text("Other,Columns\n1,2\n", encoding="utf-8")
+    with pytest.raises(MappingError, match=r"deals-wrong\.csv"):
+        map_unlocked(hold, [wrong], mapping, offload=pool.compute)
+    assert pool.call(pool.compute, os.getpid) != os.getpid()  # the pool survived both
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    name=st.text(min_size=1, max_size=30).filter(lambda s: "/" not in s and "\0" not in s),
+    reason=st.text(max_size=80),
+    status=st.integers(400, 599),
+    wait=st.integers(0, 10**6),
+)
+def test_every_error_pickles_with_what_it_carries(
+    name: str, reason: str, status: int, wait: int
+) -> None:
+    def again(exc: BaseException) -> BaseException:
+        return pickle.loads(pickle.dumps(exc))
+
+    file_error = again(InputFileError(Path("/x") / name, reason))
+    assert isinstance(file_error, InputFileError)
+    assert (file_error.path, file_error.reason) == (Path("/x") / name, reason)
+    assert str(file_error) == str(InputFileError(Path("/x") / name, reason))
+    refused = again(errors.UploadRefused(reason, status))
+    assert isinstance(refused, errors.UploadRefused)
+    assert (str(refused), refused.status) == (reason, status)
+    for cls in (errors.TooManyAttempts, errors.ServerBusy):
+        made = cls(wait, reason or None)
+        back = again(made)
+        assert type(back) is cls and back.retry_after == wait and str(back) == str(made)
+    for cls in (
+        errors.UserError,
+        errors.MappingError,
+        errors.WorkspaceError,
+        errors.ConfigurationError,
+        errors.ImportAborted,
+        errors.NotAuthenticated,
+        errors.PermissionDenied,
+        errors.AccessError,
+        errors.CrmroiError,
+    ):
+        back = again(cls(reason))
+        assert type(back) is cls and str(back) == reason
+
+
+def test_the_web_app_imports_and_evaluates_through_worker_processes(tmp_path: Path) -> None:
+    app = make_app(str(tmp_path / "ws"), worker_kind="process", workers=1)
+    state = app.state.crmroi
+    try:
+        analyst = login(app, "analyst")
+        files = [
+            ("files", ("deals.csv", DEALS.encode(), "text/csv")),
+            ("files", ("acts.csv", ACTIVITIES.encode(), "text/csv")),
+        ]
+        dry = analyst.post(
+            "/api/v1/imports", files=files, data={"source": "pipedrive", "dry_run": "true"}
+        )
+        assert dry.status_code == 200, dry.text
+        assert dry.json()["rows_in"] == 10 and dry.json()["batch_id"] is None
+        done = analyst.post("/api/v1/imports", files=files, data={"source": "pipedrive"})
+        assert done.status_code == 200, done.text
+        assert done.json()["rows_loaded"] == 10
+        with state.access.store() as store:
+            assert linked(store) == EXPECTED
+        broken = analyst.post(
+            "/api/v1/imports",
+            files=[
+                ("files", ("deals.csv", b"Deal - ID\n\xff\xfe\x00\x01", "text/csv")),
+                ("mapping", ("map.yaml", MAPPING.encode(), "application/x-yaml")),
+            ],
+        )
+        assert broken.status_code in (400, 415), broken.text
+        case = "name: small\ncosts:\n  - {category: licence, amount: 10}\n"
+        headers = {"content-type": "application/yaml"}
+        there = analyst.post("/api/v1/cases/x/evaluate", content=case, headers=headers)
+        assert there.status_code == 200, there.text
+        assert state.work.call(state.work.compute, os.getpid) != os.getpid()
+    finally:
+        state.work.close()
+        state.access.close()
+    thread_app = make_app(str(tmp_path / "ws2"), worker_kind="thread")
+    try:
+        here = login(thread_app, "viewer").post(
+            "/api/v1/cases/x/evaluate", content=case, headers=headers
+        )
+        assert here.json() == there.json()  # the same figures from a thread
+    finally:
+        thread_app.state.crmroi.access.close()
+
+
+def test_the_wizard_reads_headers_and_samples_in_a_worker_process(
+    pool: WorkPool, workspace: Store, tmp_path: Path
+) -> None:
+    """The column form's inputs and outputs cross the boundary (pickled both ways) and
+    equal the form built here."""
+    import io
+
+    from crmroi.web.import_wizard import dry_run, file_forms, read_header
+    from crmroi.web.uploads import UploadArea
+
+    area = UploadArea(tmp_path / "uploads", 10**6)
+    upload = area.stage(
+        "analyst",
+        [("deals.csv", io.BytesIO(DEALS.encode())), ("acts.csv", io.BytesIO(ACTIVITIES.encode()))],
+        "pipedrive",
+    )
+    paths = area.paths(upload)
+    hold = lambda: contextlib.nullcontext(workspace)  # noqa: E731
+    preview = dry_run(hold, paths, load_preset("pipedrive"), offload=pool.compute)
+    assert preview.ok and preview.rows_in == 10
+    there = pool.call(pool.compute, file_forms, upload, paths, preview)
+    assert there == file_forms(upload, paths, preview)
+    assert pool.call(pool.compute, read_header, paths[0], "")[0][0] == "Deal - ID"
