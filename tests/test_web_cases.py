@@ -352,3 +352,29 @@ def test_case_page_and_api_show_checks_roi_ways_and_tco(app: FastAPI) -> None:
     ru = viewer.get("/cases/default", headers={**HTML, "accept-language": "ru"}).text
     assert 'lang="ru"' in ru  # the viewer has no saved language: Accept-Language decides
     assert "Проверка по правилам практиков" in ru and "Чистый ROI" in ru
+
+
+def test_a_measured_adoption_ramp_is_read_and_said(app: FastAPI, analyst: TestClient) -> None:
+    from crmroi.casework.evaluate import model_for
+
+    text = default_text(app)
+    ramp = "adoption: {start: 0.2, end: 1.0, months: 17}"
+    assert ramp in text
+    measured = text.replace(ramp, "adoption: {start: 0.2, end: 1.0, months: 17, measured: true}")
+    answer = analyst.post("/api/v1/cases/default/evaluate", content=measured)
+    assert answer.status_code == 200, answer.text
+    case = case_from_text(measured)
+    with app.state.crmroi.access.store() as store:
+        model = model_for(case, store, bootstrap=0)
+    expected = evaluate_case(case, None, runs=RUNS, seed=0, model=model)
+    body = answer.json()
+    assert body["notes"] == model.notes
+    assert body["notes"][0].startswith("adoption: measured in case months 4-")
+    figures = {(f["months"], f["risk_adjusted"]): f for f in body["figures"]}
+    assert figures[(36, True)]["roi"] == expected.summary_risk.roi
+    plain = evaluate_case(case_from_text(text), None, runs=RUNS, seed=0)
+    assert figures[(36, True)]["roi"] != plain.summary_risk.roi  # the measure was used
+    assert analyst.put("/api/v1/cases/measured", content=measured).status_code == 200
+    page = analyst.get("/cases/measured", headers=HTML)
+    assert page.status_code == 200
+    assert 'id="case-notes"' in page.text and "adoption: measured in case months 4-" in page.text

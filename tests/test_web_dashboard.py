@@ -136,9 +136,7 @@ def test_dashboard_shows_plan_versus_actual(app: FastAPI, viewer: Any) -> None:
     # the same in /api/v1/actuals, strict JSON (a payback that never comes is null)
     body = viewer.get("/api/v1/actuals").json()
     assert body["available"] and body["months_to_date"] == pva.months_to_date
-    assert [x["variance"] for x in body["lines"]] == pytest.approx(
-        [x.variance for x in pva.lines]
-    )
+    assert [x["variance"] for x in body["lines"]] == pytest.approx([x.variance for x in pva.lines])
     assert body["adoption"]["payback_measured"] == pytest.approx(pva.adoption.payback_measured)
     assert body["adoption"]["warning"] == pva.adoption.warning()
     assert [w["share"] for w in body["usage"]["weeks"][-6:]] == [w["share"] for w in weeks]

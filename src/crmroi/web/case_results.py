@@ -87,6 +87,8 @@ class CaseFigures:
     """ROI five ways, one value per entry of `figures`."""
     tco: list[TcoRow] = field(default_factory=list)
     """Total cost of ownership by IT / people / process, 12 months and the horizon."""
+    notes: list[str] = field(default_factory=list)
+    """What was read from the workspace and how (measured adoption, exchange rates)."""
 
     def at(self, months: int, risk_adjusted: bool) -> Figures:
         """The figures at `months` (at most the horizon), before or after risk adjustment."""
@@ -137,6 +139,7 @@ def case_figures(result: CaseResult, name: str) -> CaseFigures:
         checks=case_checks(result, lang),
         roi_ways=roi_ways(result, columns, lang),
         tco=tco_lines(result, lang),
+        notes=list(result.model.notes),
     )
 
 
