@@ -37,6 +37,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import (
     format_compact_currency,
+    format_compact_decimal,
     format_currency,
     format_decimal,
     format_percent,
@@ -185,6 +186,11 @@ class Lang:
             currency_digits=False,
             numbering_system=self.numbering_system,
         )
+        return self._native(text)
+
+    def compact(self, value: float) -> str:
+        """A large amount in CLDR's short form without a currency (zh: '1.23亿', '4.5万')."""
+        text = format_compact_decimal(value, locale=self.locale, fraction_digits=2)
         return self._native(text)
 
     def number(self, value: float | None, digits: int = 0, signed: bool = False) -> str:

@@ -56,6 +56,7 @@ WEB_TABLES: dict[str, str] = {
         "updated_by VARCHAR NOT NULL"
     ),
     "web_user_settings": "user_id VARCHAR PRIMARY KEY, language VARCHAR NOT NULL",
+    "web_user_display": "user_id VARCHAR PRIMARY KEY, money_units VARCHAR NOT NULL",
 }
 
 

@@ -62,9 +62,10 @@ class Fmt:
     DASH = "–"
     NO_TEXT = "—"  # a name or id the record does not have
 
-    def __init__(self, lang: Lang | None = None) -> None:
+    def __init__(self, lang: Lang | None = None, currency: str = "") -> None:
         self.ui = lang or get_lang("en")
         self.lang = lang if lang is not None and lang.code != "en" else None
+        self.currency = currency  # the workspace's base currency: amounts given without one
 
     def _(self, message: str) -> str:
         return self.ui.gettext(message)
@@ -94,9 +95,16 @@ class Fmt:
         return self.lang.symbols["plusSign"] + text
 
     def money(self, value: float | None, currency: str = "") -> str:
+        """An amount; with the user's money display ('toman', 'wan') as they write it:
+        rials as tomans ('۱۲٬۳۴۵ تومان'), zh amounts of 10,000+ in 万/亿 ('1.23亿')."""
         if finite(value) is None:
             return self.DASH
         assert value is not None
+        units = self.ui.money_units
+        if units == "toman" and (currency or self.currency) == "IRR":
+            return self.ui.money(value, "IRR")
+        if units == "wan" and abs(value) >= 10_000:
+            return f"{self.ui.compact(value)} {currency}".strip()
         text = self.lang.number(value, 0) if self.lang else f"{value:,.0f}"
         return f"{text} {currency}".strip()
 
@@ -253,6 +261,12 @@ def followups_panel(state: AppState, ws: data.Workspace, f: Filters) -> Followup
     return panel
 
 
+def page_fmt(state: AppState, lang: Lang | None) -> Fmt:
+    """The page's `Fmt`, knowing the workspace's base currency (amounts shown without a
+    currency are in it: a toman display converts them only when it is IRR)."""
+    return Fmt(lang, str(state.access.settings().get("base_currency", "USD")))
+
+
 def dashboard_context(
     state: AppState, ws: data.Workspace, f: Filters, lang: Lang | None = None
 ) -> dict[str, Any]:
@@ -263,7 +277,7 @@ def dashboard_context(
         "filters": f,
         "periods": PERIODS,
         "ui": lang,
-        "fmt": Fmt(lang),
+        "fmt": page_fmt(state, lang),
         "query": f.query(),
         "case_notes": case_notes(f),
         "improve_sections": list(improve.TITLES.items()),
@@ -311,7 +325,8 @@ def panels_html(state: AppState, ws: data.Workspace, f: Filters, lang: Lang | No
     case text, filters and language (the panels hold nothing of the user: the CSRF token
     is in the page)."""
     lang = lang or get_lang("en")
-    key = panels_key(state, ws, f, lang.code)
+    units = f"@{lang.money_units}" if lang.money_units else ""
+    key = panels_key(state, ws, f, lang.code + units)
 
     def compute() -> str:
         context = dashboard_context(state, ws, f, lang)
@@ -328,7 +343,8 @@ def series_context(
     split, keep = series_units(f, ws.options)
     frame = data.series(state, ws, name, split, keep)
     d = KPI_DEFINITIONS[name]
-    context: dict[str, Any] = {"name": name, "definition": d, "split": split, "fmt": Fmt(lang)}
+    fmt = page_fmt(state, lang)
+    context: dict[str, Any] = {"name": name, "definition": d, "split": split, "fmt": fmt}
     context["notes"] = []
     if f.region and not f.team and not f.segment:
         teams = ", ".join(keep or ()) or "–"
@@ -372,7 +388,7 @@ def improve_context(
         "name": name,
         "title": improve.TITLES[name],
         "im": im,
-        "fmt": Fmt(lang),
+        "fmt": page_fmt(state, lang),
         "models": MODEL_NAMES,
         "segments": improve.best_segments(im),
         "per_dimension": improve.SEGMENTS_PER_DIMENSION,

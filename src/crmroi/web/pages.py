@@ -48,6 +48,10 @@ def render(
         "languages": LANGUAGE_NAMES,
         **(context or {}),
     }
+    if full["ui"].money_units and "money" in full:  # the case pages' amounts, as chosen
+        from crmroi.web.dashboard_view import Fmt
+
+        full["money"] = Fmt(full["ui"]).money
     templates = request.app.state.crmroi.templates
     response: HTMLResponse = templates.TemplateResponse(
         request, template, full, status_code=status, headers=headers

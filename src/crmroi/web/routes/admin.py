@@ -13,6 +13,7 @@ from crmroi.messages import M_
 from crmroi.web.audit import events, record
 from crmroi.web.auth import Role, Session
 from crmroi.web.deps import Admin, State, Viewer
+from crmroi.web.language import MONEY_UNITS, saved_money_units
 from crmroi.web.pages import render
 
 router = APIRouter()
@@ -80,7 +81,12 @@ def audit_page(request: Request, state: State, session: Admin) -> HTMLResponse:
 
 @router.get("/account", include_in_schema=False)
 def account_page(request: Request, state: State, session: Viewer) -> HTMLResponse:
-    return render(request, "account.html", {"tokens": state.accounts.api_tokens(session.user)})
+    context = {
+        "tokens": state.accounts.api_tokens(session.user),
+        "money_units": MONEY_UNITS,
+        "money_units_chosen": saved_money_units(state.access, session.user.user_id),
+    }
+    return render(request, "account.html", context)
 
 
 @router.post("/account/tokens/{token_id}/revoke", include_in_schema=False)
@@ -151,7 +157,9 @@ def create_token(
     with state.access.transaction() as tx:
         record(tx, session.user.username, "token.create", label=label)
     tokens = state.accounts.api_tokens(session.user)
-    return render(request, "account.html", {"new_token": token, "tokens": tokens})
+    context = {"new_token": token, "tokens": tokens, "money_units": MONEY_UNITS}
+    context["money_units_chosen"] = saved_money_units(state.access, session.user.user_id)
+    return render(request, "account.html", context)
 
 
 @router.get("/api/v1/audit", tags=["admin"])

@@ -19,7 +19,7 @@ from crmroi.languages import LANGUAGES
 from crmroi.reports.i18n import N_
 from crmroi.web.auth import Throttle
 from crmroi.web.deps import SESSION_COOKIE, State, Viewer
-from crmroi.web.language import LANGUAGE_COOKIE, save_language
+from crmroi.web.language import LANGUAGE_COOKIE, MONEY_UNITS, save_language, save_money_units
 from crmroi.web.pages import render
 
 router = APIRouter()
@@ -145,6 +145,22 @@ def choose_language(
     if request.headers.get("hx-request"):
         return Response(status_code=204, headers={"HX-Refresh": "true"})
     return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/account/money-units", include_in_schema=False)
+def choose_money_units(
+    state: State,
+    session: Viewer,
+    money_units: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Save how the user sees amounts (`MONEY_UNITS`: tomans, 万/亿) and show the account."""
+    if money_units not in MONEY_UNITS:
+        raise UserError(
+            f"unknown money display {money_units[:10]!r}; choose one of: "
+            + ", ".join(repr(u) for u in MONEY_UNITS)
+        )
+    save_money_units(state.access, session.user.user_id, money_units)
+    return RedirectResponse("/account", status_code=303)
 
 
 @router.get("/language/{code}", include_in_schema=False)

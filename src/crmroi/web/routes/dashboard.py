@@ -17,7 +17,7 @@ from crmroi.kpi import KPI_DEFINITIONS
 from crmroi.web import dashboard_data as data
 from crmroi.web.dashboard_filters import PERIODS
 from crmroi.web.dashboard_improve import SECTIONS, Section
-from crmroi.web.dashboard_view import Fmt, improve_context, panels_html, series_context
+from crmroi.web.dashboard_view import improve_context, page_fmt, panels_html, series_context
 from crmroi.web.deps import State, Viewer
 from crmroi.web.filter_query import CurrentWorkspace, FiltersQuery
 from crmroi.web.language import page_language
@@ -45,7 +45,7 @@ def dashboard(
         response = HTMLResponse(panels)
     else:
         context = {"ws": ws, "filters": f, "periods": PERIODS, "panels": Markup(panels)}
-        context["fmt"] = Fmt(page_language(request))
+        context["fmt"] = page_fmt(state, page_language(request))
         response = render(request, "dashboard.html", context)
     response.headers["Vary"] = "HX-Request"
     return response
