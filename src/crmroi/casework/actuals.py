@@ -63,6 +63,8 @@ def plan_vs_actual(
         fx=fx,
         adoption=adoption_by_case_month(measured, case) if measured is not None else None,
     )
+    if measured is not None:
+        result.adoption_measure = measured.describe()
     if measured is not None and measured.months:
         last = measured.months[-1]
         result.adoption_month = last.month

@@ -296,10 +296,7 @@ def _print_adoption(p: PlanVsActual) -> None:
         gap = None if measured is None else measured - plan
         table.add_row(str(m), _pct(plan), _pct(measured), _pct(gap))
     console.print(table)
-    console.print(
-        "Measured: reps of a live team logging meetings or tasks on at least half of their "
-        "working days, over reps employed (crmroi.kpi.adoption)."
-    )
+    console.print(_adoption_basis(p.adoption_measure))
     console.print(
         f"With the measured adoption, payback (months): {_months(a.payback_measured)} "
         f"(plan: {_months(a.payback_plan)}); NPV {_money(a.npv_measured)} "
@@ -308,8 +305,10 @@ def _print_adoption(p: PlanVsActual) -> None:
     if (text := a.warning()) is not None:
         console.print(f"[yellow]warning (adoption_lag):[/] {escape(text)}")
     if p.adoption_by_team and p.adoption_month is not None:
+        logins = (p.adoption_measure or {}).get("basis") in ("licensed_users", "reps_employed")
+        blank = "(no rep or team)" if logins else "(no team)"
         parts = [
-            f"{escape(team or '(no team)')} {active / employed:.0%} ({active}/{employed})"
+            f"{escape(team or blank)} {active / employed:.0%} ({active}/{employed})"
             for team, (active, employed) in p.adoption_by_team.items()
             if employed
         ]
@@ -318,8 +317,60 @@ def _print_adoption(p: PlanVsActual) -> None:
         _print_usage(p.usage.to_json())
 
 
+def _adoption_basis(measure: dict[str, Any] | None) -> str:
+    """One line naming how adoption was measured (the basis and its definition)."""
+    if measure is None or measure.get("basis") == "reps_employed_activities":
+        return (
+            "Measured (basis: reps employed, no user-activity export): reps of a live team "
+            "logging meetings or tasks on at least half of their working days, over reps "
+            "employed (crmroi.kpi.adoption)."
+        )
+    line = f"Measured (basis: {measure['basis'].replace('_', ' ')}): {measure['definition']}."
+    if measure.get("unmatched_users"):
+        line += f" {measure['unmatched_users']} licensed user(s) match no rep (by id or e-mail)."
+    if measure.get("login_users_left_out"):
+        line += (
+            f" Logins of {measure['login_users_left_out']} user(s) matching no one counted "
+            "were left out."
+        )
+    return line
+
+
+def _print_licensed_users(u: dict[str, Any], weeks: int) -> None:
+    """The last `weeks` weeks of the share of licensed users active, per team."""
+    rows = u["weeks"][-weeks:]
+    if not rows:
+        return
+    teams = sorted({t for w in rows for t in w["by_team"]})
+    table = Table(title="Adoption by week: licensed users active / licensed users (logins)")
+    table.add_column("team")
+    for w in rows:
+        year, number, _ = dt.date.fromisoformat(w["week"]).isocalendar()
+        table.add_column(f"{year}-W{number:02d}", justify="right")
+    table.add_row("all", *(_pct(w["share"]) for w in rows))
+    for t in teams:
+        cells = []
+        for w in rows:
+            c = w["by_team"].get(t)
+            cells.append(f"{c['active']}/{c['licensed']}" if c and c["licensed"] else "-")
+        table.add_row(escape(t or "(no rep or team)"), *cells)
+    console.print(table)
+    if u["basis"] == "licensed_users":
+        line = (
+            f"Basis: licensed users; {u['unmatched_users']} of {u['users']} match no rep "
+            "(by id or e-mail): row (no rep or team)."
+        )
+    else:
+        line = "Basis: reps employed (no list of licensed users: crm_users is empty)."
+    if u["login_users_left_out"]:
+        line += f" Logins of {u['login_users_left_out']} user(s) matching no one were left out."
+    console.print(line)
+
+
 def _print_usage(u: dict[str, Any], weeks: int = 4) -> None:
     """The last `weeks` weeks of adoption by team, next activities and incomplete fields."""
+    if u.get("licensed_users") is not None:
+        _print_licensed_users(u["licensed_users"], weeks)
     rows = u["weeks"][-weeks:]
     if rows:
         teams = sorted({t for w in rows for t in w["by_team"]})

@@ -128,10 +128,17 @@ def make_users_and_logins(
 
 
 def truth_by_month(world: World, reps: Reps, adopted_month: np.ndarray) -> list[dict[str, object]]:
-    """Per calendar month from the start: licensed users (a licensed working day in it), of them
-    adopted (extra users always), and the share (None before any licence)."""
+    """Per calendar month from the start: licensed users (a licensed working day in it),
+    of them adopted (extra users always), the share (None before any licence), and the
+    reps employed on a working day of it without a licence (teams not yet live)."""
     first, last = _licences(world, reps)
     adopt = np.concatenate([adopted_month, np.zeros(len(EXTRA_USERS), dtype=np.int64)])
+    hired = reps.table.column("hired_on").to_numpy(zero_copy_only=False)
+    hired_day = hired.astype("datetime64[D]").astype(np.int64)
+    left = reps.table.column("left_on").to_pylist()
+    left_day = np.array(
+        [NEVER if d is None else np.datetime64(d, "D").astype(np.int64) for d in left]
+    )
     days = _working_days(world)
     month = world.month_of(days * US_PER_DAY)
     out: list[dict[str, object]] = []
@@ -142,5 +149,14 @@ def truth_by_month(world: World, reps: Reps, adopted_month: np.ndarray) -> list[
         n = int(licensed.sum())
         adopted = int((licensed & (adopt <= k)).sum())
         share = round(adopted / n, 6) if n else None
-        out.append({"licensed": n, "adopted": adopted, "share": share})
+        employed = np.array(
+            [
+                bool(((in_month >= h) & (in_month < e)).any())
+                for h, e in zip(hired_day, left_day, strict=True)
+            ]
+        )
+        without = int((employed & ~licensed[: len(hired_day)]).sum())
+        out.append(
+            {"licensed": n, "adopted": adopted, "share": share, "reps_without_licence": without}
+        )
     return out

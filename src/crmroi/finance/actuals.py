@@ -106,7 +106,12 @@ class PlanVsActual:
     adoption_month: dt.date | None = None
     """The latest month adoption was measured in."""
     adoption_by_team: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """team -> (reps working in the CRM, reps employed) in `adoption_month`."""
+    """team -> (reps working in the CRM, reps employed) in `adoption_month`; with a
+    user-activity export (licensed users active, licensed users), "" for users
+    matching no rep."""
+    adoption_measure: dict[str, Any] | None = None
+    """How adoption was measured: basis, definition, users matching no rep
+    (`crmroi.kpi.adoption.Adoption.describe`)."""
     usage: Any = None
     """Weekly adoption per team and rep, records per rep-day, next activities and field
     completeness (`crmroi.kpi.adoption_weekly.Usage`, anything with `to_json`)."""
@@ -140,6 +145,7 @@ class PlanVsActual:
             "plan": self.plan.as_dict() if self.plan is not None else None,
             "people": {k: {"baseline": b, "after": a} for k, (b, a) in self.people.items()},
             "adoption": self.adoption.to_json() if self.adoption is not None else None,
+            "adoption_measure": self.adoption_measure,
             "adoption_by_team": {
                 "month": self.adoption_month.isoformat() if self.adoption_month else None,
                 "teams": {

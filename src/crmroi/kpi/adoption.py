@@ -13,6 +13,14 @@ The share is over every rep employed in the month (`hired_on` <= a day of it <
 `left_on`), live team or not, so it compares with a business case's adoption ramp
 (the share of users working in the CRM). Per team the same count is kept, and the
 hand-entered activities per employed working day.
+
+With logins, a month's `employed` is the licensed users plus the reps employed without a
+licence, `live` the licensed users (so `active / live` is the share of licensed users
+active, `active / employed` the share set beside the plan).
+
+When the workspace holds a user-activity export (`user_logins`), `measure_adoption`
+prefers it: the share of licensed users active (`crmroi.kpi.logins`), and `basis`
+says which count was used.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import pandas as pd
 from crmroi.kpi.windows import add_months, recorded_go_live
 
 __all__ = [
+    "ACTIVITY_BASIS",
     "HAND_KINDS",
     "Adoption",
     "AdoptionMonth",
@@ -37,6 +46,8 @@ __all__ = [
 
 HAND_KINDS: tuple[str, ...] = ("meeting", "task")
 MIN_DAY_SHARE = 0.5
+ACTIVITY_BASIS = "reps_employed_activities"
+"""The basis of the activity-based measure (no user-activity export)."""
 
 
 @dataclass(frozen=True)
@@ -76,20 +87,42 @@ class Adoption:
     months: list[AdoptionMonth]
     kinds: tuple[str, ...] = HAND_KINDS
     min_day_share: float = MIN_DAY_SHARE
+    basis: str = ACTIVITY_BASIS
+    """`reps_employed_activities` (this module), or `licensed_users` / `reps_employed`
+    (logins, `crmroi.kpi.logins`)."""
+    login_definition: str | None = None
+    unmatched_users: int | None = None
+    """Licensed users matching no rep (login bases)."""
+    login_users_left_out: int | None = None
+    login_months: list[dict[str, Any]] | None = None
+    """Per month: licensed users, active, their share, reps without a licence, per team
+    (`crmroi.kpi.logins.LoginPeriod.to_json`)."""
 
     def share_by_month(self) -> dict[dt.date, float]:
         """First day of month -> share of reps working in the CRM (months with reps)."""
         return {m.month: s for m in self.months if (s := m.share) is not None}
 
-    def to_json(self) -> dict[str, Any]:
+    def definition(self) -> str:
+        if self.login_definition is not None:
+            return self.login_definition
+        return (
+            f"reps of a live team who logged {' or '.join(self.kinds)} activities on at "
+            f"least {self.min_day_share:.0%} of the working days they were employed, "
+            "over reps employed in the month"
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """The basis, its definition and (login bases) the users matching no rep."""
         return {
-            "definition": (
-                f"reps of a live team who logged {' or '.join(self.kinds)} activities on at "
-                f"least {self.min_day_share:.0%} of the working days they were employed, "
-                "over reps employed in the month"
-            ),
-            "months": [m.to_json() for m in self.months],
+            "basis": self.basis,
+            "definition": self.definition(),
+            "unmatched_users": self.unmatched_users,
+            "login_users_left_out": self.login_users_left_out,
+            "licensed_users_by_month": self.login_months,
         }
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.describe(), "months": [m.to_json() for m in self.months]}
 
 
 def as_day(v: Any) -> dt.date | None:
@@ -172,10 +205,35 @@ def adoption_from_frames(
 
 
 def measure_adoption(
-    store: Any, *, kinds: tuple[str, ...] = HAND_KINDS, min_day_share: float = MIN_DAY_SHARE
+    store: Any,
+    *,
+    kinds: tuple[str, ...] = HAND_KINDS,
+    min_day_share: float = MIN_DAY_SHARE,
+    basis: str = "auto",
 ) -> Adoption:
-    """Adoption on `store` (a `crmroi.store.Store`): see the module doc."""
+    """Adoption on `store` (a `crmroi.store.Store`): see the module doc. `basis`: "auto"
+    (logins when `user_logins` has rows, else activities) or "activities"."""
     company, by_team = recorded_go_live(store.settings(), "adoption is measured from go-live")
+    if basis != "activities":
+        from crmroi.kpi.logins import measure_login_adoption
+
+        logins = measure_login_adoption(store, period="month", min_day_share=min_day_share)
+        if logins is not None:
+            return Adoption(
+                [
+                    AdoptionMonth(
+                        p.start, p.intended, p.licensed, p.active, None, p.intended_by_team()
+                    )
+                    for p in logins.periods
+                ],
+                (),
+                min_day_share,
+                logins.basis,
+                logins.definition(),
+                logins.unmatched_users,
+                logins.login_users_left_out,
+                [p.to_json("month") for p in logins.periods],
+            )
     reps = store.table("reps").select("rep_id", "team", "hired_on", "left_on").to_pandas()
     a = store.table("activities")
     a = a.filter(a.kind.isin(list(kinds)) & a.rep_id.notnull() & a.occurred_at.notnull())

@@ -372,6 +372,9 @@ class Usage:
     next_activity: NextActivity
     completeness: Completeness
     min_day_share: float = MIN_DAY_SHARE
+    licensed_users: Any = None
+    """The share of licensed users active by week (`crmroi.kpi.logins.LoginAdoption`),
+    or None without a user-activity export."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -387,6 +390,9 @@ class Usage:
             "next_activity": self.next_activity.to_json(),
             "completeness": self.completeness.to_json(),
             "completeness_by_team": self.completeness.by_team_json(),
+            "licensed_users": (
+                self.licensed_users.to_json() if self.licensed_users is not None else None
+            ),
         }
 
 
@@ -445,4 +451,7 @@ def measure_usage(store: Any, as_of: dt.date, *, min_day_share: float = MIN_DAY_
         for t, cols in COMPLETENESS_FIELDS.items()
     }
     teams = {str(r): _team(t) for r, t in zip(reps["rep_id"], reps["team"], strict=True)}
-    return Usage(weeks, rep_weeks, nxt, field_completeness(frames_c, teams), min_day_share)
+    from crmroi.kpi.logins import measure_login_adoption
+
+    logins = measure_login_adoption(store, period="week", until=as_of, min_day_share=min_day_share)
+    return Usage(weeks, rep_weeks, nxt, field_completeness(frames_c, teams), min_day_share, logins)
