@@ -65,6 +65,11 @@ def test_forecast_by_hand() -> None:
     q = july.open_deals / 1000.0
     sd = np.sqrt(1000.0**2 * q * (1 - q))  # the run rate has no spread here
     assert july.high - july.expected == pytest.approx(1.2815515655446004 * sd)
+    # no back-test given: the model's own interval, labelled, and no verdict
+    assert not july.calibrated and july.verdict == "untested"
+    assert july.to_json()["interval"] == "model (not calibrated)"
+    # naive: April, May and June each won 100
+    assert [m.naive for m in f.months] == [100.0, 100.0, 100.0]
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +100,10 @@ def test_backtest_on_the_demo(demo_frames: dict[str, pd.DataFrame]) -> None:
     expected = (1 - (h1["forecast"] - h1["actual"]).abs() / h1["actual"]).mean()
     assert table.loc[1, "accuracy"] == pytest.approx(expected)
     assert table["accuracy"].mean() > 0.6  # the full run on the demo: docs/improve.md
-    assert (rows["low"] <= rows["forecast"]).all() and (rows["forecast"] <= rows["high"]).all()
+    assert (rows["model_low"] <= rows["forecast"]).all()
+    assert (rows["forecast"] <= rows["model_high"]).all()
+    assert rows["low"].isna().all()  # four origins: too few earlier months to calibrate
+    assert table["calibrated"].eq(0).all() and table["better_than_naive"].eq("untested").all()
 
 
 def test_forecast_cli_json(small_demo_folder: Path) -> None:
@@ -107,3 +115,35 @@ def test_forecast_cli_json(small_demo_folder: Path) -> None:
     first = doc["months"][0]
     assert first["expected"] == pytest.approx(first["open_deals"] + first["new_deals"])
     assert first["low"] <= first["expected"] <= first["high"]
+
+
+def test_forecast_cli_json_carries_the_backtest(small_demo_folder: Path) -> None:
+    """With the back-test (the default), the JSON gives per horizon the accuracy, the naive
+    accuracy, the calibrated coverage and the verdict, and per month the calibrated interval,
+    the naive figure and which to use; the per-horizon figures equal a recount from the
+    back-test's own rows."""
+    result = CliRunner().invoke(app, ["forecast", str(small_demo_folder), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    by_horizon = {r["horizon"]: r for r in doc["backtest"]["by_horizon"]}
+    rows = pd.DataFrame(doc["backtest"]["forecasts"])
+    assert sorted(by_horizon) == list(range(1, 7))
+    for h, r in by_horizon.items():
+        own = rows[(rows["horizon"] == h) & (rows["actual"] > 0)]
+        acc = (1 - (own["forecast"] - own["actual"]).abs() / own["actual"]).mean()
+        assert r["accuracy"] == pytest.approx(acc)
+        with_interval = own[own["low"].notna()]
+        assert r["calibrated"] == len(with_interval) > 0
+        inside = (with_interval["actual"] >= with_interval["low"]) & (
+            with_interval["actual"] <= with_interval["high"]
+        )
+        assert r["coverage"] == pytest.approx(inside.mean())
+        assert {"naive_accuracy", "recommended_accuracy", "naive_coverage"} <= set(r)
+        assert r["better_than_naive"] in {"better", "no_better", "untested"}
+    for m in doc["months"]:
+        h = m["horizon"]
+        assert m["interval"] == "calibrated" and m["low"] <= m["high"]
+        assert m["better_than_naive"] == by_horizon[h]["better_than_naive"]
+        naive = m["better_than_naive"] == "no_better"
+        assert m["recommended"] == ("naive" if naive else "pipeline")
+        assert m["naive_low"] <= m["naive_high"]

@@ -64,13 +64,21 @@ def test_sections_are_the_commands_figures(
     kp = key_person_risk(frames, day)
     assert fu.key_person is not None and fu.key_person.at_risk == kp.current_at_risk
     assert fu.key_person.exposed_a_year == kp.exposed_a_year
-    from crmroi.improve.pipeline import forecast_pipeline
+    from crmroi.improve.pipeline import backtest, forecast_pipeline
 
     pf = sections.forecast
     assert pf is not None and sections.forecast_reason is None
-    f = forecast_pipeline(frames, day, 6)
+    test = backtest(frames, 6, refit_months=6)
+    f = forecast_pipeline(frames, day, 6, test)
     assert [r.expected for r in pf.months] == [m.expected for m in f.months]
-    assert pf.origins == 6 and [r.horizon for r in pf.backtest] == list(range(1, 7))
+    assert [(r.low, r.high, r.verdict) for r in pf.months] == [
+        (m.low, m.high, m.verdict) for m in f.months
+    ]
+    assert pf.origins == test.rows["origin"].nunique() > 6
+    table = test.by_horizon()
+    assert [r.horizon for r in pf.backtest] == list(range(1, 7))
+    assert [r.coverage for r in pf.backtest] == pytest.approx(table["coverage"].tolist())
+    assert [r.better_than_naive for r in pf.backtest] == table["better_than_naive"].tolist()
     clv = sections.clv
     assert clv is not None and sections.clv_reason is None
     fit = orders_lifetime_value(frames, day)
@@ -109,6 +117,11 @@ def test_sections_render_in_html_and_xlsx(sections: Improvements, tmp_path: Path
     assert 'id="clv-segments"' in page and "Gamma-Gamma" in page
     assert 'id="key-person"' in page and "Key-person risk:" in page
     assert 'id="forecast-table"' in page and 'id="forecast-backtest"' in page
+    pf = sections.forecast
+    assert pf is not None
+    for r in pf.months:
+        assert f'data-recommended="{r.recommended}"' in page
+    assert "own errors at each horizon" in page and "calibrated 80% interval" in page
     book = openpyxl.load_workbook(write_report(model, tmp_path / "r.xlsx"))
     for sheet in ("Lead scoring", "Segments", "Follow-ups", "Lifetime value"):
         assert sheet in book.sheetnames

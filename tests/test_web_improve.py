@@ -193,10 +193,18 @@ def test_forecast_equals_the_report(viewer: Any, report: Improvements) -> None:
     assert [r["horizon"] for r in body["backtest"]] == [r.horizon for r in pf.backtest]
     for got, want in zip(body["backtest"], pf.backtest, strict=True):
         assert close(got["accuracy"], want.accuracy)
+        assert close(got["coverage"], want.coverage) and got["calibrated"] == want.calibrated
+        assert close(got["naive_accuracy"], want.naive_accuracy)
+        assert got["better_than_naive"] == want.better_than_naive
+    for got, want in zip(body["months"], pf.months, strict=True):
+        assert got["calibrated"] == want.calibrated and got["recommended"] == want.recommended
+        assert close(got["naive"], want.naive) and got["better_than_naive"] == want.verdict
     page = viewer.get("/dashboard/improve/forecast", headers=HTMX).text
     fmt = Fmt()
     assert f'data-field="expected">{fmt.money(pf.months[0].expected)}<' in page
     assert f'data-field="accuracy">{fmt.pct(pf.backtest[0].accuracy)}<' in page
+    assert f'data-field="coverage">{fmt.pct(pf.backtest[0].coverage)}<' in page
+    assert f'data-recommended="{pf.months[-1].recommended}"' in page
 
 
 def test_sections_are_cached_per_data_version(app: FastAPI, viewer: Any) -> None:

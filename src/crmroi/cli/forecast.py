@@ -17,6 +17,23 @@ from crmroi.messages import M_, N_, Month, Num
 if TYPE_CHECKING:
     from crmroi.improve.pipeline import Backtest, Forecast
 
+WHY = {
+    "better": N_("beat naive"),
+    "no_better": N_("no better than naive"),
+    "untested": N_("too few months"),
+}
+BEATS = {"better": N_("yes"), "no_better": N_("no"), "untested": N_("untested")}
+UNCALIBRATED = N_(
+    "* the model's own interval, not calibrated (too few back-test months, or "
+    "--no-backtest): it leaves out the uncertainty of timing and of the run rate, and "
+    "back-tests show it too narrow."
+)
+USE_NOTE = N_(
+    "naive = the mean won revenue of the three latest complete months; the intervals are "
+    "calibrated on the back-test's errors at the same horizon (split conformal on actual / "
+    "forecast, earlier months only)."
+)
+
 
 @app.command()
 def forecast(
@@ -24,22 +41,29 @@ def forecast(
     months: Annotated[int, typer.Option(min=1, max=12, help="Months to forecast.")] = 6,
     as_of: AsOfOption = None,
     backtest: Annotated[
-        bool, typer.Option(help="Also forecast from each past month start and score it.")
+        bool,
+        typer.Option(
+            help="Also forecast from each past month start, score it and calibrate the "
+            "interval on its errors (without it the interval is the model's, too narrow)."
+        ),
     ] = True,
     format: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
     lang: LangOption = None,
 ) -> None:
     """Won revenue by month for the next MONTHS months from the open deals (scoring model's
     win probabilities, measured cycle lengths) plus deals not yet created, with an 80%
-    interval; the back-test's accuracy by horizon beside a naive run rate."""
+    interval calibrated on the back-test's errors; per horizon, the back-test's accuracy
+    beside a naive run rate and which figure to use."""
     from crmroi.improve.frames import data_date
-    from crmroi.improve.pipeline import backtest as run_backtest
-    from crmroi.improve.pipeline import forecast_pipeline
+    from crmroi.improve.pipeline import forecast_and_backtest, forecast_pipeline
 
     frames = _frames(workspace, ["reps", "accounts", "deals", "orders"])
     day = _day(as_of, "--as-of") or data_date(frames)
-    result = forecast_pipeline(frames, day, months)
-    test = run_backtest(frames, months) if backtest else None
+    test: Backtest | None = None
+    if backtest:
+        result, test = forecast_and_backtest(frames, day, months)
+    else:
+        result = forecast_pipeline(frames, day, months)
     if format is Format.json:
         payload = result.to_json()
         if test is not None:
@@ -68,15 +92,35 @@ def _print_forecast(f: Forecast, say: Speaker) -> None:
     for name in (*heads, N_("80% low"), N_("80% high")):
         table.add_column(escape(say(name)), justify="right")
     for m in f.months:
+        star = "" if m.calibrated else "*"
         table.add_row(
             say.month(m.month),
             say.num(m.expected),
             say.num(m.open_deals),
             say.num(m.new_deals),
-            say.num(m.low),
-            say.num(m.high),
+            say.num(m.low) + star,
+            say.num(m.high) + star,
         )
     console.print(table)
+    if not all(m.calibrated for m in f.months):
+        console.print(escape(say(UNCALIBRATED)))
+    if all(m.verdict == "untested" for m in f.months):
+        return
+    use = Table(title=escape(say(N_("Figure to use, by the back-test"))))
+    for name in (N_("month"), N_("use"), N_("figure"), N_("80% low"), N_("80% high"), N_("why")):
+        use.add_column(escape(say(name)), justify="right")
+    for m in f.months:
+        naive = m.recommended == "naive"
+        use.add_row(
+            say.month(m.month),
+            say(N_("naive") if naive else N_("pipeline")),
+            say.num(m.naive if naive else m.expected),
+            say.num(m.naive_low if naive else m.low),
+            say.num(m.naive_high if naive else m.high),
+            say(WHY[m.verdict]),
+        )
+    console.print(use)
+    console.print(escape(say(USE_NOTE)))
 
 
 def _print_backtest(b: Backtest, say: Speaker) -> None:
@@ -90,8 +134,9 @@ def _print_backtest(b: Backtest, say: Speaker) -> None:
         last=Month(last.date()),
     )
     table = Table(title=escape(say.say(title)))
-    heads = (N_("horizon (months)"), N_("forecasts"), N_("accuracy"), N_("naive"), N_("bias"))
-    for name in (*heads, N_("in 80% interval")):
+    heads = (N_("horizon (months)"), N_("forecasts"), N_("accuracy"), N_("naive"))
+    tail = (N_("in 80% interval"), N_("naive in its 80%"), N_("beats naive"))
+    for name in (*heads, N_("recommended"), N_("bias"), *tail):
         table.add_column(escape(say(name)), justify="right")
     records: list[Any] = list(rows.itertuples())  # pandas types the fields loosely
     for r in records:
@@ -100,18 +145,22 @@ def _print_backtest(b: Backtest, say: Speaker) -> None:
             say.digits(r.forecasts),
             say.pct(r.accuracy),
             say.pct(r.naive_accuracy),
+            say.pct(r.recommended_accuracy),
             say.pct(r.bias, signed=True),
             say.pct(r.coverage, 0),
+            say.pct(r.naive_coverage, 0),
+            say(BEATS[r.better_than_naive]),
         )
     console.print(table)
-    console.print(
-        escape(
-            say(
-                N_(
-                    "naive = the mean won revenue of the three months before the forecast; "
-                    "bias = mean (forecast - actual) / actual; an interval that holds fewer "
-                    "than 80% of the actual months is too narrow."
-                )
-            )
-        )
+    note = M_(
+        "backtest_note",
+        "naive = the mean won revenue of the three months before the forecast; recommended "
+        "= the pipeline figure, or the naive one where the earlier months showed the "
+        "pipeline no better; bias = mean (forecast - actual) / actual; intervals calibrated "
+        "on earlier months only, so scored over the forecasts that had one (%(counts)s by "
+        "horizon); the model's own interval held %(model)s; beats naive = mean gain in "
+        "|error| / actual above one standard error.",
+        counts=say.digits(", ".join(str(int(c)) for c in rows["calibrated"])),
+        model=", ".join(say.pct(float(v), 0) for v in rows["model_coverage"]),
     )
+    console.print(escape(say.say(note)))

@@ -61,7 +61,7 @@ FRAMES = ("reps", "accounts", "leads", "deals", "activities", "orders")
 """The canonical tables the sections read."""
 TOP = 10
 STALE_DAYS = 14
-FORECAST_ORIGINS = 6
+FORECAST_REFIT = 6  # the report's back-test refits the model every six origins
 HOT_THRESHOLD = 0.3
 CLV_HORIZON_WEEKS = 52.0
 MIN_SEGMENT_ACCOUNTS = 10
@@ -126,19 +126,17 @@ class ImprovementResults:
 
 
 def fit_forecast(frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, out: Any) -> None:
-    """Fill `out`'s pipeline forecast (six months) and its back-test over the last
-    `FORECAST_ORIGINS` month starts with one model (the report's cheap setting; `crmroi
-    forecast` runs every origin, refitting every three)."""
-    from crmroi.improve.pipeline import backtest, forecast_pipeline
+    """Fill `out`'s pipeline forecast (six months) with its back-test over every past
+    month start, whose errors calibrate the interval and say per horizon whether the
+    pipeline beats the naive mean (the model refitted every six origins, half the CLI's
+    cost)."""
+    from crmroi.improve.pipeline import forecast_and_backtest
 
     if not len(frames["deals"]):
         out.forecast_reason = Reason(N_("the workspace has no deals"))
         return
     try:
-        f = forecast_pipeline(frames, as_of, 6)
-        last = (as_of.to_period("M") - 1).to_timestamp()
-        first = (as_of.to_period("M") - FORECAST_ORIGINS).to_timestamp()
-        b = backtest(frames, 6, first_origin=first, last_origin=last, refit_months=6)
+        f, b = forecast_and_backtest(frames, as_of, 6, refit_months=FORECAST_REFIT)
     except UserError as exc:
         out.forecast_reason = Reason(str(exc))
         return
@@ -147,7 +145,19 @@ def fit_forecast(frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, out: Any)
         open_deals=f.open_count,
         open_amount=f.open_amount,
         months=[
-            ForecastRow(m.month.date(), m.expected, m.open_deals, m.new_deals, m.low, m.high)
+            ForecastRow(
+                m.month.date(),
+                m.expected,
+                m.open_deals,
+                m.new_deals,
+                m.low,
+                m.high,
+                m.naive,
+                m.naive_low,
+                m.naive_high,
+                m.calibrated,
+                m.verdict,
+            )
             for m in f.months
         ],
         origins=int(b.rows["origin"].nunique()),
@@ -159,6 +169,11 @@ def fit_forecast(frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, out: Any)
                 float(r["naive_accuracy"]),
                 float(r["bias"]),
                 float(r["coverage"]),
+                float(r["recommended_accuracy"]),
+                float(r["naive_coverage"]),
+                float(r["model_coverage"]),
+                int(r["calibrated"]),
+                str(r["better_than_naive"]),
             )
             for r in b.by_horizon().to_dict(orient="records")
         ],

@@ -431,7 +431,8 @@ class FollowupSummary:
 @dataclass(frozen=True)
 class ForecastRow:
     """One forecast month (`crmroi.improve.pipeline`): expected won revenue, its open-deal
-    and not-yet-created parts and the 80% interval (money)."""
+    and not-yet-created parts, the 80% interval (calibrated on the back-test when
+    `calibrated`), the naive three-month mean and its calibrated interval (money)."""
 
     month: dt.date
     expected: float
@@ -439,12 +440,24 @@ class ForecastRow:
     new_deals: float
     low: float
     high: float
+    naive: float = float("nan")
+    naive_low: float | None = None
+    naive_high: float | None = None
+    calibrated: bool = False
+    verdict: str = "untested"
+    """"better", "no_better" (the naive mean is the figure to use) or "untested"."""
+
+    @property
+    def recommended(self) -> str:
+        return "naive" if self.verdict == "no_better" else "pipeline"
 
 
 @dataclass(frozen=True)
 class BacktestRow:
     """The back-test at one horizon: forecasts scored, mean accuracy (1 - |actual -
-    forecast| / actual), the naive run rate's, bias and interval coverage (fractions)."""
+    forecast| / actual), the naive run rate's, bias, calibrated interval coverage, the
+    recommended figure's accuracy, the naive interval's and the model's own interval's
+    coverage (fractions), and whether the pipeline beat the naive mean."""
 
     horizon: int
     forecasts: int
@@ -452,6 +465,12 @@ class BacktestRow:
     naive_accuracy: float
     bias: float
     coverage: float
+    recommended_accuracy: float = float("nan")
+    naive_coverage: float = float("nan")
+    model_coverage: float = float("nan")
+    calibrated: int = 0
+    """Forecasts that had a calibrated interval (`coverage` is over these)."""
+    better_than_naive: str = "untested"
 
 
 @dataclass(frozen=True)

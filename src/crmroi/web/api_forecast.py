@@ -18,6 +18,20 @@ class ForecastMonthOut(BaseModel):
     new_deals: float | None = Field(description="Part from deals not yet created.")
     low: float | None = Field(description="80% interval, low end.")
     high: float | None = Field(description="80% interval, high end.")
+    calibrated: bool = Field(
+        description="The interval is calibrated on the back-test's errors at this horizon "
+        "(else it is the model's own, which the back-test shows too narrow)."
+    )
+    naive: float | None = Field(description="Mean won revenue of the 3 latest full months.")
+    naive_low: float | None = Field(description="The naive figure's calibrated 80% low end.")
+    naive_high: float | None = Field(description="The naive figure's calibrated 80% high.")
+    better_than_naive: str = Field(
+        description="better, no_better or untested: the pipeline against the naive mean in "
+        "the back-test at this horizon."
+    )
+    recommended: str = Field(
+        description="pipeline, or naive where the back-test showed the pipeline no better."
+    )
 
 
 class BacktestOut(BaseModel):
@@ -26,7 +40,18 @@ class BacktestOut(BaseModel):
     accuracy: float | None = Field(description="Mean of 1 - |actual - forecast| / actual.")
     naive_accuracy: float | None = Field(description="The same for the 3-month run rate.")
     bias: float | None = Field(description="Mean (forecast - actual) / actual.")
-    coverage: float | None = Field(description="Share of actual months inside the interval.")
+    coverage: float | None = Field(
+        description="Share of actual months inside the calibrated interval (over the "
+        "`calibrated` forecasts that had one)."
+    )
+    calibrated: int = Field(description="Forecasts with a calibrated interval.")
+    recommended_accuracy: float | None = Field(
+        description="Accuracy of the figure recommended at each origin (naive where the "
+        "earlier months showed the pipeline no better)."
+    )
+    naive_coverage: float | None = Field(description="The same for the naive interval.")
+    model_coverage: float | None = Field(description="The same for the model's own interval.")
+    better_than_naive: str = Field(description="better, no_better or untested.")
 
 
 class ForecastOut(BaseModel):
@@ -57,6 +82,12 @@ class ForecastOut(BaseModel):
                     new_deals=finite(m.new_deals),
                     low=finite(m.low),
                     high=finite(m.high),
+                    calibrated=m.calibrated,
+                    naive=finite(m.naive),
+                    naive_low=finite(m.naive_low),
+                    naive_high=finite(m.naive_high),
+                    better_than_naive=m.verdict,
+                    recommended=m.recommended,
                 )
                 for m in pf.months
             ],
@@ -69,6 +100,11 @@ class ForecastOut(BaseModel):
                     naive_accuracy=finite(r.naive_accuracy),
                     bias=finite(r.bias),
                     coverage=finite(r.coverage),
+                    calibrated=r.calibrated,
+                    recommended_accuracy=finite(r.recommended_accuracy),
+                    naive_coverage=finite(r.naive_coverage),
+                    model_coverage=finite(r.model_coverage),
+                    better_than_naive=r.better_than_naive,
                 )
                 for r in pf.backtest
             ],
