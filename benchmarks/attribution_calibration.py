@@ -4,6 +4,7 @@
         [--designs phased,ramp,single,placebo] [--first-seed 1] [--json out.json]
         [--merge earlier.json ...]   # --seeds 0 --merge a.json b.json: the table of both
         [--retruth]   # with --merge: the merged estimates against the current demo truth
+        [--jobs 2]    # companies side by side, one process each
         [--npv]   # phased: NPV of examples/case.yaml with `measured` drivers vs the truth
 
 For each design and seed it builds a demo company (`crmroi.demo.generate_company`),
@@ -38,6 +39,7 @@ import re
 import statistics
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -286,6 +288,14 @@ def retruth(rows: list[Row], scale: float) -> None:
             row.truth = target
 
 
+def _company(task: tuple[str, int, float, bool]) -> tuple[list[Row], NpvGap | None]:
+    """One company's rows (and NPV gap with `npv` under the phased design), for a pool."""
+    design, seed, scale, npv = task
+    gaps: list[NpvGap] = []
+    found = run_company(design, seed, scale, gaps if npv else None)
+    return found, (gaps[0] if gaps else None)
+
+
 def _share(flags: list[bool]) -> str:
     return f"{sum(flags)}/{len(flags)}" if flags else "-"
 
@@ -367,6 +377,9 @@ def main() -> None:
         help="compare the merged estimates with the current demo's truth where it is "
         "measured on the rows (realised_by_team_month); the data are the same draws",
     )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="companies built and attributed side by side"
+    )
     args = parser.parse_args()
     designs = [d for d in args.designs.split(",") if d]
     unknown = sorted(set(designs) - set(DESIGNS))
@@ -376,15 +389,29 @@ def main() -> None:
     npvs: list[NpvGap] | None = [] if args.npv else None
     started = time.perf_counter()
     for path in args.merge or []:
-        rows.extend(Row(**r) for r in json.loads(path.read_text()))
+        saved = json.loads(path.read_text())
+        if isinstance(saved, list):  # rows only (before NPV gaps were kept)
+            saved = {"rows": saved}
+        rows.extend(Row(**r) for r in saved["rows"])
+        if npvs is not None:
+            npvs.extend(NpvGap(**n) for n in saved.get("npv", []))
     if args.retruth:
         retruth(rows, args.scale)
-    for design in designs if args.seeds else []:
-        for seed in range(args.first_seed, args.first_seed + args.seeds):
-            rows.extend(run_company(design, seed, args.scale, npvs))
+    tasks = [
+        (design, seed, args.scale, bool(args.npv))
+        for design in (designs if args.seeds else [])
+        for seed in range(args.first_seed, args.first_seed + args.seeds)
+    ]
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        for (design, seed, *_), (found, gap) in zip(tasks, pool.map(_company, tasks), strict=True):
+            rows.extend(found)
+            if npvs is not None and gap is not None:
+                npvs.append(gap)
             print(f"{design} seed {seed}: {time.perf_counter() - started:.0f} s", flush=True)
             if args.json:  # after every company, so a long run's part is kept
-                args.json.write_text(json.dumps([r.__dict__ for r in rows], indent=1, default=str))
+                npv_rows = [n.__dict__ for n in npvs or []]
+                saved = {"rows": [r.__dict__ for r in rows], "npv": npv_rows}
+                args.json.write_text(json.dumps(saved, indent=1, default=str))
     print(summarise(rows))
     if npvs:
         print(npv_table(npvs))
