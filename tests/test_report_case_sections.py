@@ -123,6 +123,11 @@ def _check_usage(model: ReportModel, pva: object, html: str) -> None:
         for team, (a, e) in w.by_team.items():
             assert (a, e) == (active[week, team], employed[week, team])
     assert 'id="adoption-weeks"' in html and "Records per rep-day" in html
+    # the chart of every week since go-live: all teams as measured
+    values = model.charts["adoption_weeks"]["data"]["values"]
+    everyone = [v["share"] for v in values if v["series"] == "All teams"]
+    assert everyone == [w["share"] for w in doc["weeks"] if w["share"] is not None]
+    assert 'id="chart-adoption_weeks"' in html
     assert u.next_unavailable == "no_scheduled"  # the demo schedules no activities
     assert "the export carries no scheduled activities" in html
     fields = {(c.table, c.field) for c in u.completeness}

@@ -122,6 +122,7 @@ def test_dashboard_shows_plan_versus_actual(app: FastAPI, viewer: Any) -> None:
         assert cells[f"adoption-{m}"] == fmt.pct(a)
     assert "With the measured adoption, payback (months):" in page.text
     assert 'data-chart="chart-adoption"' in page.text
+    assert 'data-chart="chart-adoption-weeks"' in page.text
     assert ('data-metric="adoption-lag"' in page.text) == (pva.adoption.warning() is not None)
     # weekly adoption: the last six weeks, share and records per rep-day as measured
     assert pva.usage is not None

@@ -16,8 +16,9 @@ from crmroi.reports.i18n import Lang
 
 if TYPE_CHECKING:
     from crmroi.reports.model import AdoptionRow, ReportModel
+    from crmroi.reports.usage import UsageSection
 
-__all__ = ["adoption_chart", "build_charts"]
+__all__ = ["adoption_chart", "build_charts", "weekly_adoption_chart"]
 
 WIDTH = 560
 BENEFIT, COST = "#2e7d32", "#c62828"
@@ -208,6 +209,52 @@ def adoption_chart(rows: list[AdoptionRow], lang: Lang) -> dict[str, Any] | None
     return _spec(chart)
 
 
+def weekly_adoption_chart(usage: UsageSection | None, lang: Lang) -> dict[str, Any] | None:
+    """Share of reps working in the CRM by week since go-live: all teams and each team."""
+    _ = lang.gettext
+    if usage is None or len(usage.history) < 2:
+        return None
+    everyone = _("All teams")
+    values = [
+        {"week": w.start.isoformat(), "label": w.label, "series": everyone, "share": w.share}
+        for w in usage.history
+        if w.share is not None
+    ]
+    teams = sorted({t for w in usage.history for t in w.by_team})
+    for w in usage.history:
+        for t in teams:
+            cell = usage.team_cell(w, t)
+            if cell is not None:
+                name = t or _("(no team)")
+                share = cell[0] / cell[1]
+                values.append(
+                    {"week": w.start.isoformat(), "label": w.label, "series": name, "share": share}
+                )
+    order = [everyone, *(t or _("(no team)") for t in teams)]
+    chart = (
+        alt.Chart(alt.Data(values=values))
+        .mark_line(interpolate="step-after")
+        .encode(
+            x=alt.X("week:T", title=_("Week"), axis=alt.Axis(format="%Y-%m")),
+            y=alt.Y(
+                "share:Q",
+                title=_("Share of reps working in the CRM"),
+                axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            color=alt.Color("series:N", title=None, sort=order, legend=alt.Legend(orient="bottom")),
+            size=alt.condition(alt.datum.series == everyone, alt.value(3), alt.value(1.2)),
+            tooltip=["label:N", "series:N", alt.Tooltip("share:Q", format=".0%")],
+        )
+        .properties(
+            width=WIDTH,
+            height=220,
+            title=alt.TitleParams(_("Adoption by week, per team")),
+        )
+    )
+    return _spec(chart)
+
+
 def histogram_chart(model: ReportModel, lang: Lang) -> dict[str, Any] | None:
     """The simulated NPV distribution (runs per NPV bin) with zero marked."""
     sim = model.simulation
@@ -295,6 +342,9 @@ def build_charts(model: ReportModel, lang: Lang) -> dict[str, dict[str, Any]]:
     adoption = adoption_chart(model.plan_actual.adoption, lang) if model.plan_actual else None
     if adoption is not None:
         out["adoption"] = adoption
+    weekly = weekly_adoption_chart(model.plan_actual.usage, lang) if model.plan_actual else None
+    if weekly is not None:
+        out["adoption_weeks"] = weekly
     tornado = tornado_chart(model, lang)
     if tornado is not None:
         out["tornado"] = tornado

@@ -59,6 +59,8 @@ class UsageSection:
     next_share: float | None
     next_unavailable: Literal["no_scheduled", "no_open"] | None
     completeness: list[CompletenessRow]
+    history: list[UsageWeekRow] = field(default_factory=list)
+    """Every week from go-live (the chart of adoption by week and team)."""
 
     @property
     def incomplete(self) -> list[CompletenessRow]:
@@ -83,7 +85,7 @@ def usage_section(usage: Any, weeks: int = WEEKS_SHOWN) -> UsageSection | None:
         return None
     doc = usage.to_json()
     rows = []
-    for w in doc["weeks"][-weeks:]:
+    for w in doc["weeks"]:
         start = dt.date.fromisoformat(w["week"])
         teams = {t: (int(c["active"]), int(c["employed"])) for t, c in w["by_team"].items()}
         rows.append(
@@ -107,6 +109,7 @@ def usage_section(usage: Any, weeks: int = WEEKS_SHOWN) -> UsageSection | None:
         for table, cols in doc["completeness"].items()
         for name, c in cols.items()
     ]
+    history, rows = rows, rows[-weeks:]
     return UsageSection(
         weeks=rows,
         teams=sorted({t for w in rows for t in w.by_team}),
@@ -117,4 +120,5 @@ def usage_section(usage: Any, weeks: int = WEEKS_SHOWN) -> UsageSection | None:
         next_share=n["share"],
         next_unavailable=unavailable,
         completeness=completeness,
+        history=history,
     )

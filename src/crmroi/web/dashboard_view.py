@@ -294,12 +294,13 @@ def dashboard_context(
         context["cash_flow"] = build_report(case.result, lang=lang.code).charts["cash_flow"]
     if case is not None and case.actuals is not None and case.case is not None:
         from crmroi.reports.case_sections import adoption_rows
-        from crmroi.reports.charts import adoption_chart
+        from crmroi.reports.charts import adoption_chart, weekly_adoption_chart
         from crmroi.reports.usage import usage_section
 
         rows = adoption_rows(case.actuals, case.case.start)
         context["adoption_chart"] = adoption_chart(rows, lang)
         context["usage"] = usage_section(case.actuals.usage, weeks=6)
+        context["adoption_weeks_chart"] = weekly_adoption_chart(context["usage"], lang)
     if ws.has_data:
         context["kpis"] = kpi_panel(state, ws, f)
         context["sources"] = sources_panel(state, ws, f)
