@@ -231,3 +231,28 @@ def test_a_boolean_licence_column_without_gaps() -> None:
     assert (june.licensed, june.active) == (2, 2)  # R2: 5 of 10 working days is half: active
     assert june.by_team == {"A": (1, 1), "B": (1, 1)}
     assert a.users == 2
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("en", "Measured from the user-activity export"), ("ru", "выгрузке активности")],
+)
+def test_the_report_names_the_login_basis(small_demo_folder: Path, lang: str, words: str) -> None:
+    """The report's adoption paragraph states the login definition (not the activity one)
+    and how many licensed users match no rep."""
+    from crmroi.casework.actuals import plan_vs_actual
+    from crmroi.casework.evaluate import evaluate_case
+    from crmroi.finance.case import load_case
+    from crmroi.reports.build import build_report
+    from crmroi.reports.html import render_html
+
+    case = load_case(small_demo_folder / "case.yaml")
+    with Store.open(small_demo_folder) as store:
+        pva = plan_vs_actual(case, store, bootstrap=0)
+    model = build_report(evaluate_case(case), actuals=pva, lang=lang, today=D(2025, 1, 1))
+    section = model.plan_actual
+    assert section is not None
+    assert (section.adoption_basis, section.adoption_unmatched) == (LICENSED_USERS, 2)
+    html = render_html(model)
+    assert 'id="adoption-basis"' in html and words in html
+    assert "over all reps employed. With the measured adoption" not in html

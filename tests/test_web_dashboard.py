@@ -121,6 +121,9 @@ def test_dashboard_shows_plan_versus_actual(app: FastAPI, viewer: Any) -> None:
     for m, a in seen[-6:]:
         assert cells[f"adoption-{m}"] == fmt.pct(a)
     assert "With the measured adoption, payback (months):" in page.text
+    # the demo has a login export: the paragraph names that basis (crmroi.kpi.logins)
+    assert (pva.adoption_measure or {}).get("basis") == "licensed_users"
+    assert "from the user-activity export: users logging in" in page.text
     assert 'data-chart="chart-adoption"' in page.text
     assert 'data-chart="chart-adoption-weeks"' in page.text
     assert ('data-metric="adoption-lag"' in page.text) == (pva.adoption.warning() is not None)

@@ -141,6 +141,8 @@ def plan_actual_section(pva: PlanVsActual, result: CaseResult, lang: Lang) -> Pl
         adoption_payback_months=finite(a.payback_measured) if a is not None else None,
         adoption_warning=_render(a.warning_message(), lang) if a is not None else None,
         usage=usage_section(pva.usage),
+        adoption_basis=(pva.adoption_measure or {}).get("basis"),
+        adoption_unmatched=int((pva.adoption_measure or {}).get("unmatched_users") or 0),
     )
 
 

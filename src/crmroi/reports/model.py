@@ -165,6 +165,11 @@ class PlanActual:
     """The `adoption_lag` warning in the report's language, when payback moves."""
     usage: UsageSection | None = None
     """Weekly adoption per team, records per rep-day, next activities, completeness."""
+    adoption_basis: str | None = None
+    """How adoption was measured: `licensed_users` or `reps_employed` (logins), else the
+    activity proxy (`crmroi.kpi.adoption.Adoption.basis`)."""
+    adoption_unmatched: int = 0
+    """Licensed users matching no rep (logins)."""
 
 
 @dataclass(frozen=True)
