@@ -72,8 +72,9 @@ class WorkPool:
     def compute(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`fn(*args, **kwargs)` in a worker process (kind "process"), else here.
 
-        Called from a job's thread (which holds one of the pool's slots, so no more than
-        `workers` computations run at once). `fn` must be a module-level function.
+        Called from a job's thread (which holds one of the pool's slots) or a request's
+        thread (a case page); either way no more than `workers` computations run at once,
+        the others wait. `fn` must be a module-level function, its arguments picklable.
         """
         if self.kind != "process":
             return fn(*args, **kwargs)
