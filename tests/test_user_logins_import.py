@@ -11,6 +11,7 @@ import pytest
 
 from crmroi.errors import UserError
 from crmroi.ingest.pipeline import import_files
+from crmroi.kpi.logins import measure_login_adoption
 from crmroi.store import Store
 from crmroi.store.undo import undo_batch
 
@@ -123,6 +124,20 @@ def test_a_bad_row_names_file_row_column_and_reason(workspace: Store, tmp_path: 
     assert rejects[1][1:3] == (7, "occurred_at")
 
 
+def _share_of_licensed_users(store: Store) -> None:
+    """The fixtures by hand: the export covers Mon 3 and Tue 4 March 2025 (first and last
+    login). Licensed: Maria, Tom, the integration user, Sam (Wei Li is not active and never
+    logged in: left out). Maria succeeded on both days (a failed attempt on the 4th, then a
+    success), Tom on the 3rd (23:30 UTC) and the integration user on the 4th: 1 of 2 days
+    is half, so active; Sam never: 3 of 4. Users are the reps by id (User Id = OwnerId)."""
+    a = measure_login_adoption(store, period="week")
+    assert a is not None and a.basis == "licensed_users"
+    (week,) = a.periods
+    assert (week.start, week.licensed, week.active) == (dt.date(2025, 3, 3), 4, 3)
+    assert week.by_team == {"": (1, 1), "Sales EMEA": (1, 2), "Sales NA": (1, 1)}
+    assert (a.users, a.unmatched_users, a.login_users_left_out) == (4, 0, 0)
+
+
 def _roundtrip(location: str) -> None:
     with Store.open(location, create=True) as store:
         report = import_files(store, [LOGIN_HISTORY], source="salesforce")
@@ -130,8 +145,11 @@ def _roundtrip(location: str) -> None:
         assert import_files(store, [LOGIN_HISTORY], source="salesforce").files[0].unchanged == 5
         import_files(store, [USERS], source="salesforce", entity="crm_users")
         assert store.count("crm_users") == 5
+        import_files(store, [USERS], source="salesforce")  # the same export as reps
+        _share_of_licensed_users(store)
         undo_batch(store, report.batch_id)
         assert store.count("user_logins") == 0
+        assert measure_login_adoption(store) is None
 
 
 def test_a_lake_gets_the_tables(tmp_path: Path) -> None:
@@ -141,3 +159,7 @@ def test_a_lake_gets_the_tables(tmp_path: Path) -> None:
 def test_postgres_gets_the_tables() -> None:
     with scratch_database() as url:
         _roundtrip(url)
+
+
+def test_duckdb_gets_the_tables(tmp_path: Path) -> None:
+    _roundtrip(str(tmp_path / "ws"))

@@ -34,8 +34,9 @@ def import_(
     source: Annotated[
         str,
         typer.Option(
-            help="salesforce, hubspot, pipedrive, odoo, bitrix24, amocrm, generic, or baselines "
-            "(supplied baselines: monthly KPI values with their source)."
+            help="salesforce, hubspot, pipedrive, odoo, bitrix24, amocrm, generic, baselines "
+            "(supplied baselines: monthly KPI values with their source) or logins (user "
+            "activity and licensed users from any CRM)."
         ),
     ] = "generic",
     mapping: Annotated[
