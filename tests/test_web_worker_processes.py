@@ -221,3 +221,18 @@ def test_the_wizard_reads_headers_and_samples_in_a_worker_process(
     there = pool.call(pool.compute, file_forms, upload, paths, preview)
     assert there == file_forms(upload, paths, preview)
     assert pool.call(pool.compute, read_header, paths[0], "")[0][0] == "Deal - ID"
+
+
+def _die() -> None:
+    os._exit(3)  # as a worker killed by the kernel for its memory would
+
+
+def test_a_worker_process_that_dies_gives_503_and_the_pool_starts_afresh() -> None:
+    pool = WorkPool(workers=1, queue=1, kind="process")
+    try:
+        with pytest.raises(errors.ServerBusy, match="worker process stopped") as caught:
+            pool.call(pool.compute, _die)
+        assert caught.value.retry_after > 0
+        assert pool.call(pool.compute, os.getpid) != os.getpid()  # a new process
+    finally:
+        pool.close()

@@ -86,7 +86,11 @@ class WorkPool:
                 if self._processes is processes:
                     self._processes = None
             processes.shutdown(wait=False, cancel_futures=True)
-            raise
+            raise ServerBusy(
+                RETRY_AFTER_SECONDS,
+                "a worker process stopped before it finished (out of memory?); nothing was "
+                f"written; try again in {RETRY_AFTER_SECONDS} seconds",
+            ) from None
 
     def start_processes(self) -> None:
         """Start the worker processes now (in the background), so the first upload does not
