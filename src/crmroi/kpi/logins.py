@@ -23,6 +23,7 @@ Pure: `login_adoption` takes frames; `measure_login_adoption` reads a
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -181,6 +182,7 @@ class _Member:
     rep: int = -1
     """Row of the matched rep in `reps`, or -1."""
     days: set[dt.date] = field(default_factory=set)
+    sorted_days: list[dt.date] = field(default_factory=list)
 
 
 def _index(pairs: Iterable[tuple[str | None, str | None]]) -> tuple[dict[str, int], dict[str, int]]:
@@ -281,6 +283,8 @@ def login_adoption(
             left_out.add(ident or mail or "")
             continue
         members[i].days.add(d)
+    for m in members:
+        m.sorted_days = sorted(m.days)
     basis = REPS_EMPLOYED if users is None else LICENSED_USERS
     days = [d for _, _, d in events]
     covered = min(days) if days else None  # the export covers from its first login
@@ -312,7 +316,7 @@ def login_adoption(
             holders.add(m.rep)
             tally = teams.setdefault(m.team, [0, 0])
             tally[1] += 1
-            n_days = sum(1 for d in m.days if lo <= d < hi)
+            n_days = bisect.bisect_left(m.sorted_days, hi) - bisect.bisect_left(m.sorted_days, lo)
             if n_days > 0 and n_days >= min_day_share * work:
                 active += 1
                 tally[0] += 1
