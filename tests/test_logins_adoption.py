@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from crmroi.cli import app
@@ -256,3 +258,41 @@ def test_the_report_names_the_login_basis(small_demo_folder: Path, lang: str, wo
     html = render_html(model)
     assert 'id="adoption-basis"' in html and words in html
     assert "over all reps employed. With the measured adoption" not in html
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["R1", "R2", "R3", "U9", "x"]), st.integers(0, 59)),
+        max_size=80,
+    ),
+    st.booleans(),
+    st.sampled_from(["month", "week"]),
+)
+def test_properties(events: list[tuple[str, int]], with_users: bool, period: str) -> None:
+    """Any logins: active <= licensed per period and per team, team counts add up to the
+    totals, and repeating every login (several logins a day) changes nothing."""
+    day0 = D(2024, 5, 1)
+    rows = [(u, None, day0 + dt.timedelta(days=k)) for u, k in events]
+    users = (
+        pd.DataFrame(
+            {
+                "user_id": ["R1", "R2", "U9"],
+                "email": [None, None, None],
+                "licensed": [True, None, False],
+                "licensed_from": [None, D(2024, 5, 20), None],
+                "licensed_until": [None, None, D(2024, 6, 10)],
+            }
+        )
+        if with_users
+        else None
+    )
+    a = login_adoption(_logins(rows), _reps(), users, period=period)  # type: ignore[arg-type]
+    b = login_adoption(_logins(rows + rows), _reps(), users, period=period)  # type: ignore[arg-type]
+    assert a == b
+    for p in a.periods:
+        assert 0 <= p.active <= p.licensed
+        assert sum(n for _, n in p.by_team.values()) == p.licensed
+        assert sum(x for x, _ in p.by_team.values()) == p.active
+        assert all(0 <= x <= n for x, n in p.by_team.values())
+        assert p.share is None or 0.0 <= p.share <= 1.0
