@@ -21,7 +21,8 @@ of pre-trend / placebo warnings. Designs:
   months (truth per month since go-live in `truth.json`);
 - single: every team goes live on the same day, a market index file (the demo's
   demand, win-rate and deal-size market factors) feeds the time-series path;
-- placebo: the phased roll-out with no effect at all.
+- placebo: the phased roll-out with no effect at all;
+- single_placebo: the single go-live with its market index and no effect at all.
 
 The truth compared is the demo's exact answer for the estimator's target: the effect
 on rows worked after go-live, averaged with the estimator's weights over months since
@@ -44,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DESIGNS = ("phased", "ramp", "single", "placebo")
+DESIGNS = ("phased", "ramp", "single", "placebo", "single_placebo")
 
 
 @dataclass
@@ -92,7 +93,7 @@ def _realised_target(truth: dict[str, Any], kpi: str, result: Any) -> float | No
         return None
     stop = len(next(iter(grid["actual"].values())))
     for note in result.notes:
-        found = re.search(r"deals created from (\d{4}-\d{2}) on left out", note)
+        found = re.search(r"from (\d{4}-\d{2}) on left out", note)
         if found:
             stop = min(stop, _month_index(truth, found.group(1) + "-01"))
     go_live = {t: _month_index(truth, d) for t, d in truth["go_live_by_team"].items()}
@@ -231,7 +232,7 @@ def run_company(design: str, seed: int, scale: float, npv: list[NpvGap] | None =
         store = Store.open(folder, create=True)
         try:
             write_demo(store, company, folder)
-            index = _write_market_index(folder, truth) if design == "single" else None
+            index = _write_market_index(folder, truth) if design.startswith("single") else None
             results = attribute_workspace(store, kpis=kpis, market_index=index)
             if npv is not None and design == "phased":
                 npv.append(npv_gap(store, truth))
@@ -303,8 +304,9 @@ def _share(flags: list[bool]) -> str:
 def summarise(rows: list[Row]) -> str:
     """The per-design, per-KPI table (and each design's overall line)."""
     out = []
+    wide = max(8, *(len(r.design) for r in rows))
     header = (
-        f"{'design':8} {'kpi':22} {'attrib':>7} {'covered':>8} {'bias/eff':>9} "
+        f"{'design':{wide}} {'kpi':22} {'attrib':>7} {'covered':>8} {'bias/eff':>9} "
         f"{'width':>9} {'excl. 0':>8} {'warned':>7}"
     )
     for design in dict.fromkeys(r.design for r in rows):
@@ -326,7 +328,7 @@ def summarise(rows: list[Row]) -> str:
             )
             pct = f" {sum(covered) / len(covered):4.0%}" if covered else ""
             out.append(
-                f"{design:8} {kpi:22} {_share([r.attributed for r in sel]):>7} "
+                f"{design:{wide}} {kpi:22} {_share([r.attributed for r in sel]):>7} "
                 f"{_share(covered):>8}{pct} {bias:>9} {width:>9} {_share(excl):>8} "
                 f"{_share([r.warned for r in ok]):>7}"
             )

@@ -1,20 +1,34 @@
 """Interrupted time series with market covariates, in the manner of CausalImpact.
 
-For a single go-live with no comparison group: the KPI's monthly series is
-regressed on the market covariates (industry sales, price index, web traffic...),
-an annual seasonal cycle and a step at go-live, with AR(1) errors (statsmodels
-SARIMAX). The step's coefficient is the CRM's effect; the counterfactual is the
-prediction with the step switched off. Cumulative effect = effect x months live.
+For a single go-live with no comparison group. The counterfactual is learned from
+the months before go-live only: the KPI's monthly series (its logarithm for KPIs
+whose effect is relative: amounts, counts, durations) is regressed by OLS on a
+constant, the market covariates (their logarithms too when the KPI is in logs and
+they are positive) and, with a full year or more before go-live, an annual
+sine/cosine cycle. The fit is projected over the months after go-live; the effect
+is the mean gap between the actual series and that projection. Its 95% interval
+is the exact t interval of a mean prediction error: the months' own noise
+(sigma^2 / h over h months) plus the fit's parameter uncertainty, with n - p
+degrees of freedom. In logs the relative effect is exp(gap) - 1 (a ratio of
+geometric means) and the interval's ends are mapped the same way.
+
+Because nothing after go-live enters the fit, the estimate does not assume the
+effect is constant (a ramp or an effect that grows is averaged over the months
+measured). The price: a covariate that never varies before go-live teaches the
+fit nothing; when it moves after go-live, the months from its first move on have
+no counterfactual and are left out, and the notes say so. The cumulative effect
+is the mean effect times the months measured.
 """
 
 from __future__ import annotations
 
-import warnings
 from datetime import date
+from typing import Literal
 
 import numpy as np
 import pandas as pd
-from statsmodels.tsa.statespace.sarimax import SARIMAX
+import statsmodels.api as sm
+from scipy import stats
 
 from crmroi.attribution.naive import year_over_year
 from crmroi.attribution.results import (
@@ -25,13 +39,61 @@ from crmroi.attribution.results import (
     month_start,
     months_since,
 )
+from crmroi.kpi.definitions import KPI_DEFINITIONS
 
 MIN_MONTHS_BEFORE = 6
+SEASON_MONTHS = 12  # the annual cycle is fitted with a full year before go-live
+MIN_DF = 3  # residual degrees of freedom the fit must keep
+LEVEL = 0.95
+
+Scale = Literal["log", "level"]
 
 
 def _seasonal_terms(periods: pd.Series) -> pd.DataFrame:
     angle = 2 * np.pi * (periods.dt.month.to_numpy() - 1) / 12
     return pd.DataFrame({"season_sin": np.sin(angle), "season_cos": np.cos(angle)})
+
+
+def _scale_for(name: str, values: np.ndarray, scale: Scale | None) -> tuple[Scale, str | None]:
+    """Logs for a KPI whose effect is relative and whose values are all positive."""
+    wanted: Scale = scale or (
+        "log" if name in KPI_DEFINITIONS and KPI_DEFINITIONS[name].effect == "rel" else "level"
+    )
+    if wanted == "log" and not (values > 0).all():
+        return "level", "the KPI is not positive in every month, so it is modelled in levels"
+    return wanted, None
+
+
+def _window_end(
+    cov: pd.DataFrame, before: pd.Series, names: list[str]
+) -> tuple[list[str], list[str], pd.Timestamp | None]:
+    """Covariates the months before go-live can teach (they vary there), those they
+    cannot, and the first month after go-live where one of the latter moves."""
+    usable, idle = [], []
+    first_move: pd.Timestamp | None = None
+    for column in names:
+        values = cov[column].to_numpy()
+        pre = values[before.to_numpy()]
+        tol = 1e-9 * max(1.0, abs(pre.mean()))
+        if pre.size and np.abs(pre - pre.mean()).max() > tol:
+            usable.append(column)
+            continue
+        idle.append(column)
+        moved = ~before.to_numpy() & (np.abs(values - pre.mean()) > tol)
+        if moved.any():
+            when = cov["period"].to_numpy()[moved].min()
+            first_move = when if first_move is None else min(first_move, when)
+    return usable, idle, None if first_move is None else pd.Timestamp(first_move)
+
+
+def _independent(x: pd.DataFrame, keep: list[str]) -> list[str]:
+    """Columns of `x` in order, skipping any that adds nothing to the rank (collinear)."""
+    chosen: list[str] = []
+    for column in x.columns:
+        trial = [*chosen, column]
+        if np.linalg.matrix_rank(x[trial].to_numpy()) == len(trial) or column in keep:
+            chosen = trial
+    return chosen
 
 
 def interrupted_time_series(
@@ -40,65 +102,126 @@ def interrupted_time_series(
     *,
     name: str,
     covariates: pd.DataFrame | None = None,
+    scale: Scale | None = None,
 ) -> Attribution:
     """The CRM's effect on one monthly series, net of the covariates' movements.
 
     `series`: columns period, value (one row per month). `covariates`: a period
     column plus one numeric column per covariate; months missing from it are
-    dropped from the fit.
+    dropped. `scale`: "log" (relative effect) or "level"; by default logs for KPIs
+    whose effect is relative (`KpiDefinition.effect == "rel"`).
     """
     data = check_panel(series.assign(unit=series.get("unit", "all")), name)
     data = company_series(data).drop(columns="weight")
     notes: list[str] = []
+    names: list[str] = []
     if covariates is not None:
         cov = covariates.copy()
         cov["period"] = pd.to_datetime(cov["period"]).dt.to_period("M").dt.to_timestamp()
         data = data.merge(cov, on="period", how="inner")
         names = [c for c in cov.columns if c != "period"]
         notes.append(f"covariates: {', '.join(names)}")
-    else:
-        names = []
     data = data.sort_values("period").reset_index(drop=True)
     start = month_start(go_live)
-    step = (data["period"] >= start).astype("float64")
-    before = int((step == 0).sum())
-    if before < MIN_MONTHS_BEFORE or step.sum() < 1:
+    before = data["period"] < start
+    n_before = int(before.sum())
+    if n_before < MIN_MONTHS_BEFORE or before.all():
         raise AttributionError(
             f"{name}: need at least {MIN_MONTHS_BEFORE} months before go-live and one after"
         )
-    exog = pd.concat(
-        [step.rename("crm"), data[names].astype("float64"), _seasonal_terms(data["period"])],
-        axis=1,
+    usable, idle, stop = _window_end(data, before, names)
+    if idle:
+        notes.append(
+            f"{', '.join(idle)} did not vary before go-live, so the months before it cannot "
+            "show what they do to the KPI; left out of the model"
+        )
+    inside = before | (data["period"] < stop if stop is not None else True)
+    if stop is not None:
+        if not (inside & ~before).any():
+            raise AttributionError(
+                f"{name}: the market index's {', '.join(idle)} moved in the go-live month "
+                "and never varied before it, so no month after go-live has a counterfactual"
+            )
+        notes.append(
+            f"months from {stop:%Y-%m} on left out: a covariate that did not vary before "
+            "go-live moves then, and what that does to the KPI cannot be learned from "
+            "months without the CRM"
+        )
+    data = data[inside].reset_index(drop=True)
+    pre = (data["period"] < start).to_numpy()
+    after = ~pre
+    values = data["value"].to_numpy(dtype="float64")
+    kind, why = _scale_for(name, values, scale)
+    if why:
+        notes.append(why)
+    y = np.log(values) if kind == "log" else values
+    columns: dict[str, np.ndarray] = {"const": np.ones(len(data))}
+    for column in usable:
+        raw = data[column].to_numpy(dtype="float64")
+        columns[column] = np.log(raw) if kind == "log" and (raw > 0).all() else raw
+    if n_before >= SEASON_MONTHS:
+        seasonal = _seasonal_terms(data["period"])
+        columns.update({c: seasonal[c].to_numpy() for c in seasonal.columns})
+    x_all = pd.DataFrame(columns)
+    chosen = _independent(x_all[pre], keep=["const"])
+    dropped = [c for c in usable if c not in chosen]
+    if dropped:
+        notes.append(f"{', '.join(dropped)} left out: collinear with the rest before go-live")
+    while n_before - len(chosen) < MIN_DF and len(chosen) > 1:
+        notes.append(f"{chosen[-1]} left out: too few months before go-live for it")
+        chosen = chosen[:-1]
+    if n_before - len(chosen) < MIN_DF:
+        raise AttributionError(f"{name}: too few months before go-live to fit the series")
+    x = x_all[chosen].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fit = sm.OLS(y[pre], x[pre]).fit()
+        params = np.asarray(fit.params)
+        cov_params = np.asarray(fit.cov_params())
+        predicted = x @ params
+        gap = y[after] - predicted[after]
+        mean_x = x[after].mean(axis=0)
+        h = int(after.sum())
+        se = float(np.sqrt(fit.scale / h + mean_x @ cov_params @ mean_x))
+        t = float(stats.t.ppf(0.5 + LEVEL / 2, fit.df_resid))
+        effect = float(gap.mean())
+        low, high = effect - t * se, effect + t * se
+        month_se = np.sqrt(fit.scale + np.einsum("ij,jk,ik->i", x, cov_params, x))
+    if not np.isfinite([effect, low, high]).all():
+        raise AttributionError(f"{name}: the time-series fit did not give a finite effect")
+    notes.append(
+        f"counterfactual learned from the {n_before} months before go-live only "
+        f"({'log of the KPI' if kind == 'log' else 'the KPI'} on {', '.join(chosen)}; OLS), "
+        f"projected over {h} months after; 95% t interval with {fit.df_resid:.0f} degrees "
+        "of freedom"
     )
-    model = SARIMAX(data["value"].to_numpy(), exog=exog, order=(1, 0, 0), trend="c")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fit = model.fit(disp=False, maxiter=1000)
-    notes.extend(
-        f"estimation warning: {w.message}" for w in caught if issubclass(w.category, Warning)
-    )
-    index = list(model.param_names).index("crm")
-    effect = float(np.asarray(fit.params)[index])
-    low, high = (float(x) for x in np.asarray(fit.conf_int())[index])
-    predicted = fit.get_prediction()
-    bands = np.asarray(predicted.conf_int(alpha=0.05))
+    after_mean = float(values[after].mean())
+    if kind == "log":
+        rel, rel_low, rel_high = (float(np.expm1(v)) for v in (effect, low, high))
+        base = after_mean / (1.0 + rel)
+        effect, low, high = after_mean - base, rel_low * base, rel_high * base
+        effect_rel: float | None = rel
+        shown = np.exp(predicted)
+        bands = np.exp(predicted[:, None] + np.outer(t * month_se, [-1.0, 1.0]))
+    else:
+        base = float(predicted[after].mean())
+        effect_rel = effect / base if base else None
+        shown = predicted
+        bands = predicted[:, None] + np.outer(t * month_se, [-1.0, 1.0])
     counterfactual = pd.DataFrame(
         {
             "period": data["period"],
             "actual": data["value"],
-            "predicted": np.asarray(predicted.predicted_mean) - effect * step,
-            "low": bands[:, 0] - effect * step,
-            "high": bands[:, 1] - effect * step,
+            "predicted": shown,
+            "low": bands[:, 0],
+            "high": bands[:, 1],
         }
     )
-    months_live = int(step.sum())
     notes.append(
-        f"cumulative effect over {months_live} months: {effect * months_live:+.4g} "
-        f"(95% {low * months_live:+.4g} to {high * months_live:+.4g})"
+        f"cumulative effect over {h} months: {effect * h:+.4g} "
+        f"(95% {low * h:+.4g} to {high * h:+.4g})"
     )
-    after_mean = float(data.loc[step == 1, "value"].mean())
     since = months_since(data["period"], start)
-    naive = after_mean - float(data.loc[step == 0, "value"].mean())
+    naive = after_mean - float(values[pre].mean())
     return Attribution(
         name=name,
         method="its",
@@ -106,7 +229,7 @@ def interrupted_time_series(
         ci_low=low,
         ci_high=high,
         naive_change=naive,
-        effect_rel=effect / (after_mean - effect) if after_mean != effect else None,
+        effect_rel=effect_rel,
         seasonal_naive_change=year_over_year(data.assign(unit="all", weight=1.0), since),
         notes=notes,
         counterfactual=counterfactual,

@@ -53,6 +53,9 @@ DESIGNS: dict[str, Design] = {
     "ramp": Design("ramp", GO_LIVE_MONTH, ramp_months=RAMP_MONTHS),
     "single": Design("single", (SINGLE_GO_LIVE_MONTH,) * len(GO_LIVE_MONTH)),
     "placebo": Design("placebo", GO_LIVE_MONTH, effect_scale=0.0),
+    "single_placebo": Design(
+        "single_placebo", (SINGLE_GO_LIVE_MONTH,) * len(GO_LIVE_MONTH), effect_scale=0.0
+    ),
 }
 TEAM_WIN_FE: tuple[float, ...] = (0.01, 0.03, -0.02, 0.00, -0.01)  # team differences in win rate
 REGION_COST: dict[str, float] = {"Americas": 9800.0, "EMEA": 8700.0, "APAC": 7600.0}
@@ -322,7 +325,8 @@ def generate_company(
     """Generate the demo company (36 months from 2023-01-01) at `scale` with `seed`.
 
     `design` (see `DESIGNS`): "phased" (the default roll-out), "ramp" (effects grow
-    over six months), "single" (one go-live for every team) or "placebo" (no effect).
+    over six months), "single" (one go-live for every team), "placebo" (no effect) or
+    "single_placebo" (one go-live, no effect).
 
     Scale 1 gives about 40 reps, 5,000 accounts and 400k activities; the tables
     are identical for the same seed and scale.
