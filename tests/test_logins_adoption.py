@@ -296,3 +296,37 @@ def test_properties(events: list[tuple[str, int]], with_users: bool, period: str
         assert sum(x for x, _ in p.by_team.values()) == p.active
         assert all(0 <= x <= n for x, n in p.by_team.values())
         assert p.share is None or 0.0 <= p.share <= 1.0
+
+
+def test_demo_logins_through_the_salesforce_preset(small_demo_folder: Path, tmp_path: Path) -> None:
+    """The demo's logins written as a Salesforce LoginHistory export (API names, +0000
+    times, Status "Success" or "Invalid Password") and imported with the preset give the
+    same measure as the generated table."""
+    from crmroi.ingest.pipeline import import_files
+
+    copy = tmp_path / "ws"
+    shutil.copytree(small_demo_folder, copy)
+    with Store.open(copy) as store:
+        before = measure_login_adoption(store, period="week")
+        rows = store.to_arrow("user_logins").to_pandas()
+        with store.transaction() as tx:
+            tx.execute('DELETE FROM "user_logins"')
+    export = pd.DataFrame(
+        {
+            "Id": rows["login_id"],
+            "UserId": rows["user_id"],
+            "LoginTime": rows["occurred_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+            "LoginType": "Application",
+            "Status": np.where(rows["succeeded"], "Success", "Invalid Password"),
+            "Application": rows["application"],
+        }
+    )
+    path = tmp_path / "LoginHistory.csv"
+    export.to_csv(path, index=False)
+    with Store.open(copy) as store:
+        report = import_files(store, [path], source="salesforce")
+        assert (report.rows_loaded, report.rows_rejected) == (len(rows), 0)
+        after = measure_login_adoption(store, period="week")
+    assert before is not None and after is not None
+    assert after.periods == before.periods
+    assert any(not ok for ok in rows["succeeded"])  # failed attempts were in the export
