@@ -44,7 +44,7 @@ def test_non_upload_bodies_have_their_own_small_limit(app) -> None:  # type: ign
         "/api/v1/cases/x/evaluate", content=big, headers={"content-type": "application/yaml"}
     )
     assert response.status_code == 413
-    assert response.json() == {"detail": "the request body is too large"}
+    assert response.json() == {"detail": "the request body is too large", "code": "body_too_large"}
 
 
 def test_a_viewer_cannot_evaluate_a_case_with_thousands_of_lines(app) -> None:  # type: ignore[no-untyped-def]

@@ -331,7 +331,10 @@ def test_a_chunked_upload_above_the_limit_gets_413_and_stores_nothing(
         before, history = snapshot(application), history_of(application)
         response, read, chunks = post_chunked(application, path, fields, cp1251(ROWS * 4000))
         assert response.status_code == 413, response.text
-        assert response.json() == {"detail": "the request body is too large"}
+        assert response.json() == {
+            "detail": "the request body is too large",
+            "code": "body_too_large",
+        }
         assert 1 < read < chunks  # read up to the limit, not to the end
         assert history_of(application) == history
         assert all(snapshot(application)[n].equals(t) for n, t in before.items())

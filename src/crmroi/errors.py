@@ -25,15 +25,26 @@ from pathlib import Path
 
 
 class CrmroiError(Exception):
-    """Base of every error crmroi raises on purpose."""
+    """Base of every error crmroi raises on purpose.
+
+    `code` is the stable machine code of the kind of error (the API answers it beside
+    the text); an error raised with a `crmroi.messages.Message` answers the message's own
+    code instead (`error_code`).
+    """
+
+    code = "error"
 
 
 class UserError(CrmroiError):
     """An error the user can fix; the CLI prints it as one line and exits with 1."""
 
+    code = "user_error"
+
 
 class InputFileError(UserError):
     """A file that cannot be read at all: unknown format, undecodable, missing columns."""
+
+    code = "input_file"
 
     def __init__(self, path: Path | str, reason: str) -> None:
         self.path = Path(path)
@@ -48,24 +59,37 @@ class InputFileError(UserError):
 class MappingError(UserError):
     """A mapping (YAML or preset) that is invalid or does not fit the file it is used on."""
 
+    code = "mapping"
+
 
 class WorkspaceError(UserError):
     """A workspace that cannot be opened or used."""
+
+    code = "workspace"
 
 
 class ConfigurationError(UserError):
     """An invalid option, setting or missing optional dependency."""
 
+    code = "configuration"
+
 
 class ImportAborted(CrmroiError):
     """An import failed part-way and was rolled back; the workspace is unchanged."""
+
+    code = "import_aborted"
 
 
 class UploadRefused(UserError):
     """A web upload refused before reading it: too large (413) or of the wrong type (415)."""
 
+    code = "upload_refused"
+
     def __init__(self, reason: str, status: int) -> None:
         self.status = status
+        self.code = {413: "upload_too_large", 415: "upload_unsupported_type"}.get(
+            status, "upload_refused"
+        )
         super().__init__(reason)
 
     def __reduce__(self) -> tuple[type, tuple[str, int]]:
@@ -75,17 +99,25 @@ class UploadRefused(UserError):
 class AccessError(UserError):
     """A web request without the right to do what it asks."""
 
+    code = "access"
+
 
 class NotAuthenticated(AccessError):
     """No valid session cookie or API token."""
+
+    code = "not_authenticated"
 
 
 class PermissionDenied(AccessError):
     """The user's role does not allow this, or the CSRF token is missing or wrong."""
 
+    code = "permission_denied"
+
 
 class TooManyAttempts(AccessError):
     """Too many failed logins; `retry_after` seconds until the next try."""
+
+    code = "too_many_attempts"
 
     def __init__(self, retry_after: int, message: str | None = None) -> None:
         self.retry_after = retry_after
@@ -98,6 +130,8 @@ class TooManyAttempts(AccessError):
 class ServerBusy(CrmroiError):
     """Every worker of the web app's slow-work pool is busy and its queue is full."""
 
+    code = "server_busy"
+
     def __init__(self, retry_after: int, message: str | None = None) -> None:
         self.retry_after = retry_after
         super().__init__(
@@ -106,3 +140,13 @@ class ServerBusy(CrmroiError):
 
     def __reduce__(self) -> tuple[type, tuple[int, str]]:
         return (type(self), (self.retry_after, str(self)))
+
+
+def error_code(exc: BaseException) -> str:
+    """The stable machine code of an error: its message's code when it was raised with a
+    `crmroi.messages.Message`, else its class's `code` ('error' for anything else)."""
+    first = exc.args[0] if exc.args else None
+    code = getattr(first, "code", None)
+    if isinstance(code, str) and hasattr(first, "params"):
+        return code
+    return str(getattr(exc, "code", "error"))

@@ -14,7 +14,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["M_", "N_", "Message", "Month", "Num", "Pct", "Said", "Translator", "render"]
+__all__ = [
+    "M_",
+    "N_",
+    "Message",
+    "Month",
+    "Num",
+    "Pct",
+    "Said",
+    "Translator",
+    "code_of",
+    "render",
+]
 
 
 class Translator(Protocol):
@@ -144,6 +155,16 @@ class Said(str):
         said = super().__new__(cls, str(message))
         said.message = message
         return said
+
+
+def code_of(value: object, default: str | None = None) -> str | None:
+    """The stable code of a message (or of the message a `Said` text keeps), else
+    `default` (a plain text has none)."""
+    if isinstance(value, Said):
+        return value.message.code
+    if isinstance(value, Message):
+        return value.code
+    return default
 
 
 def render(message: Message | str, lang: Translator) -> str:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from crmroi.finance.summary import Summary
 from crmroi.finite import finite
 from crmroi.kpi import KpiChange, KpiReport
+from crmroi.messages import code_of
 from crmroi.reports.model import (
     ClvSegmentRow,
     Improvements,
@@ -110,6 +111,10 @@ class KpisOut(BaseModel):
     bootstrap: int = Field(description="Bootstrap replicates behind the intervals.")
     filters: FiltersOut
     notes: list[str] = Field(description="What the filters do not change, in plain words.")
+    note_codes: list[str] = Field(
+        default_factory=list,
+        description="A stable machine code for each of `notes`, in order (docs/api.md).",
+    )
     kpis: list[KpiOut]
 
 
@@ -135,6 +140,10 @@ class SeriesOut(BaseModel):
     split: str = Field(description="team or segment: what each line is.")
     filters: FiltersOut
     notes: list[str]
+    note_codes: list[str] = Field(
+        default_factory=list,
+        description="A stable machine code for each of `notes`, in order (docs/api.md).",
+    )
     points: list[SeriesPoint]
 
     @staticmethod
@@ -249,6 +258,10 @@ class SourcesOut(BaseModel):
     after: Window
     filters: FiltersOut
     notes: list[str]
+    note_codes: list[str] = Field(
+        default_factory=list,
+        description="A stable machine code for each of `notes`, in order (docs/api.md).",
+    )
     sources: list[SourceOut]
 
 
@@ -264,6 +277,9 @@ class FollowupOut(BaseModel):
     team: str | None = None
     since: UtcDateTime | None = None
     detail: str
+    detail_code: str | None = Field(
+        default=None, description="A stable machine code of `detail` (stale_deal, ...)."
+    )
 
 
 def _text(value: object) -> str | None:
@@ -287,6 +303,7 @@ def followup_items(frame: pd.DataFrame) -> list[FollowupOut]:
                 team=_text(r.get("rep_team")),
                 since=None if since is None or pd.isna(since) else pd.Timestamp(since),
                 detail=str(r["detail"]),
+                detail_code=code_of(r["detail"]),
             )
         )
     return out
@@ -298,6 +315,10 @@ class FollowupsOut(BaseModel):
     counts: dict[str, int] = Field(description="Rows by kind after the filters.")
     filters: FiltersOut
     notes: list[str]
+    note_codes: list[str] = Field(
+        default_factory=list,
+        description="A stable machine code for each of `notes`, in order (docs/api.md).",
+    )
     items: list[FollowupOut]
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator
+from starlette.exceptions import HTTPException
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -15,3 +16,12 @@ def _as_utc(value: datetime) -> datetime:
 
 UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 """A timestamp sent as RFC 3339 in UTC (`2025-12-02T12:40:47Z`)."""
+
+
+class CodedHTTPException(HTTPException):
+    """An HTTP error whose JSON body carries `code` (a stable machine code) beside the
+    text; plain `HTTPException`s get a code by status (`web.app.HTTP_CODES`)."""
+
+    def __init__(self, status_code: int, detail: str, code: str) -> None:
+        super().__init__(status_code=status_code, detail=detail)
+        self.code = code

@@ -15,9 +15,12 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,6 +34,7 @@ from crmroi.errors import (
     TooManyAttempts,
     UploadRefused,
     UserError,
+    error_code,
 )
 from crmroi.web.access import WorkspaceAccess
 from crmroi.web.auth import Accounts
@@ -141,10 +145,29 @@ def _add_error_handlers(app: FastAPI) -> None:
                 return Response(status_code=401, headers={"HX-Redirect": target})
             return RedirectResponse(target, status_code=303)
         if wants_json(request):
-            return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+            body = {"detail": str(exc), "code": error_code(exc)}
+            return JSONResponse(body, status_code=status, headers=headers)
         return render(
             request, "error.html", {"status": status, "message": str(exc)}, status, headers
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """Starlette's and the routes' HTTP errors, with a machine code beside the text."""
+        code = getattr(exc, "code", None) or HTTP_CODES.get(exc.status_code)
+        code = code or f"http_{exc.status_code}"
+        body = {"detail": exc.detail, "code": code}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        """FastAPI's validation errors (each with its own `type`), coded as a whole."""
+        body = {"detail": jsonable_encoder(exc.errors()), "code": "validation_error"}
+        return JSONResponse(body, status_code=422)
+
+
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 409: "conflict"}
+"""Machine codes of the plain HTTP errors (others: 'http_<status>')."""
 
 
 def _status_of(exc: CrmroiError) -> tuple[int, dict[str, str]]:
@@ -223,7 +246,10 @@ class OriginCheck:
                 netloc = urlsplit(origin.decode("latin-1")).netloc.lower()
                 refused = not netloc or netloc != host
             if refused:
-                body = b'{"detail":"the request comes from another site (Origin)"}'
+                body = (
+                    b'{"detail":"the request comes from another site (Origin)",'
+                    b'"code":"foreign_origin"}'
+                )
                 await _answer(send, 403, body)
                 return
         await self.app(scope, receive, send)
@@ -294,7 +320,7 @@ class BodyLimit:
 
 
 async def _too_large(scope: Scope, send: Send) -> None:
-    await _answer(send, 413, b'{"detail":"the request body is too large"}')
+    await _answer(send, 413, b'{"detail":"the request body is too large","code":"body_too_large"}')
 
 
 async def _answer(send: Send, status: int, body: bytes) -> None:

@@ -31,6 +31,8 @@ class CaseCheck:
     source: str
     text: Message
     """The sentence as a message id with parameters (for the page's language)."""
+    code: str = ""
+    """The stable machine code of the sentence (`text.code`, docs/api.md)."""
 
 
 RoiWay = RoiWayRow
@@ -40,7 +42,15 @@ RoiWay = RoiWayRow
 def case_checks(result: CaseResult, lang: Lang) -> list[CaseCheck]:
     """Every check, failed ones first."""
     rows = [
-        CaseCheck(lang.gettext(c.rule), c.subject, c.passed, c.text.render(lang), c.source, c.text)
+        CaseCheck(
+            lang.gettext(c.rule),
+            c.subject,
+            c.passed,
+            c.text.render(lang),
+            c.source,
+            c.text,
+            c.text.code,
+        )
         for c in result.checks
     ]
     return sorted(rows, key=lambda r: r.passed)

@@ -27,6 +27,7 @@ from crmroi.finance.evaluate import CaseResult
 from crmroi.finance.model import CaseModel
 from crmroi.finance.summary import Summary
 from crmroi.finite import finite
+from crmroi.messages import code_of
 from crmroi.reports.model import TcoRow
 from crmroi.web.case_analysis import CaseCheck, RoiWay, case_checks, roi_ways, tco_lines
 from crmroi.web.case_library import SavedCase, case_from_text
@@ -81,6 +82,8 @@ class CaseFigures:
     cumulative: list[float | None] = field(default_factory=list)
     cumulative_risk: list[float | None] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    warning_codes: list[str] = field(default_factory=list)
+    """A stable machine code for each of `warnings`, in order (docs/api.md)."""
     checks: list[CaseCheck] = field(default_factory=list)
     """The practitioners' rules applied to the case (`crmroi.web.case_analysis`)."""
     roi_ways: list[RoiWay] = field(default_factory=list)
@@ -89,6 +92,8 @@ class CaseFigures:
     """Total cost of ownership by IT / people / process, 12 months and the horizon."""
     notes: list[str] = field(default_factory=list)
     """What was read from the workspace and how (measured adoption, exchange rates)."""
+    note_codes: list[str] = field(default_factory=list)
+    """A stable machine code for each of `notes`, in order ('' for a plain text)."""
 
     def at(self, months: int, risk_adjusted: bool) -> Figures:
         """The figures at `months` (at most the horizon), before or after risk adjustment."""
@@ -136,10 +141,12 @@ def case_figures(result: CaseResult, name: str) -> CaseFigures:
         cumulative=[finite(v) for v in np.cumsum(result.table.net())],
         cumulative_risk=[finite(v) for v in np.cumsum(result.table_risk.net())],
         warnings=[w.message for w in result.warnings],
+        warning_codes=[w.code for w in result.warnings],
         checks=case_checks(result, lang),
         roi_ways=roi_ways(result, columns, lang),
         tco=tco_lines(result, lang),
-        notes=list(result.model.notes),
+        notes=[str(n) for n in result.model.notes],
+        note_codes=[code_of(n, "") or "" for n in result.model.notes],
     )
 
 

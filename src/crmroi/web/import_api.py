@@ -39,6 +39,7 @@ Source = Literal["salesforce", "hubspot", "pipedrive", "odoo", "bitrix24", "amoc
 
 class ErrorOut(BaseModel):
     detail: str
+    code: str = Field(description="A stable machine code (docs/api.md).")
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {

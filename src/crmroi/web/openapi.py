@@ -10,7 +10,8 @@ here, per operation, from what the route actually depends on:
 - a route with a path parameter: 404; a route with a request body: 413;
 - 422 covers both FastAPI's validation errors (a list) and the routes' own refusals
   (a sentence).
-Every error body is `{"detail": ...}`.
+Every error body is `{"detail": ..., "code": ...}`: `code` is a stable machine code
+(docs/api.md lists them) beside the English text.
 """
 
 from __future__ import annotations
@@ -28,13 +29,20 @@ from crmroi.web.auth import Role
 ERROR_SCHEMA = {
     "title": "ErrorOut",
     "type": "object",
-    "properties": {"detail": {"type": "string", "title": "Detail"}},
-    "required": ["detail"],
+    "properties": {
+        "detail": {"type": "string", "title": "Detail"},
+        "code": {"type": "string", "title": "Code", "description": "A stable machine code."},
+    },
+    "required": ["detail", "code"],
 }
+VALIDATION_CODE = {"type": "string", "enum": ["validation_error"], "title": "Code"}
 VALIDATION_SCHEMA = {  # FastAPI's own, for an app whose routes declare no parameters
     "title": "HTTPValidationError",
     "type": "object",
-    "properties": {"detail": {"type": "array", "items": {"type": "object"}}},
+    "properties": {
+        "detail": {"type": "array", "items": {"type": "object"}},
+        "code": VALIDATION_CODE,
+    },
 }
 PROTECTED = {
     "400": "The request cannot be used (the message says why)",
@@ -79,7 +87,8 @@ def complete_schema(app: FastAPI) -> dict[str, Any]:
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     schemas["ErrorOut"] = ERROR_SCHEMA
-    schemas.setdefault("HTTPValidationError", VALIDATION_SCHEMA)
+    validation = schemas.setdefault("HTTPValidationError", VALIDATION_SCHEMA)
+    validation.setdefault("properties", {})["code"] = VALIDATION_CODE
     components["securitySchemes"] = SECURITY_SCHEMES
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
     for route in api_routes(app.routes):

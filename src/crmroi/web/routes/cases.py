@@ -15,14 +15,14 @@ from urllib.parse import quote
 import yaml
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from crmroi.errors import ConfigurationError, CrmroiError
+from crmroi.errors import ConfigurationError, CrmroiError, error_code
 from crmroi.finance.case import Case
 from crmroi.languages import LANGUAGES
 from crmroi.reports.i18n import N_
-from crmroi.web.api_types import UtcDateTime
+from crmroi.web.api_types import CodedHTTPException, UtcDateTime
 from crmroi.web.auth import Role, Session
 from crmroi.web.case_forms import (
     CaseForm,
@@ -92,15 +92,16 @@ class Outcome:
 
     figures: CaseFigures | None
     error: str = ""
+    error_code: str = ""
 
 
 def outcome(state: AppState, text: str, name: str) -> Outcome:
     try:
         return Outcome(evaluate_text(state, text, name))
     except CrmroiError as exc:
-        return Outcome(None, str(exc))
+        return Outcome(None, str(exc), error_code(exc))
     except (ArithmeticError, ValueError) as exc:
-        return Outcome(None, f"the case cannot be evaluated: {exc}")
+        return Outcome(None, f"the case cannot be evaluated: {exc}", "case_not_evaluable")
 
 
 def results_context(result: Outcome) -> dict[str, Any]:
@@ -478,6 +479,9 @@ class CaseDetail(CaseInfo):
     outline: CaseOutline | None
     results: CaseFigures | None
     results_error: str | None
+    results_error_code: str | None = Field(
+        default=None, description="A stable machine code of `results_error` (docs/api.md)."
+    )
 
 
 def _info(lib: CaseLibrary, saved: SavedCase, active: str | None) -> CaseInfo:
@@ -503,6 +507,7 @@ def _detail(state: AppState, lib: CaseLibrary, saved: SavedCase) -> CaseDetail:
         outline=outline,
         results=result.figures,
         results_error=result.error or None,
+        results_error_code=result.error_code or None,
     )
 
 
@@ -511,7 +516,7 @@ def _validate(text: str, source: str) -> None:
     try:
         case_from_text(text, source)
     except ConfigurationError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from None
+        raise CodedHTTPException(422, str(exc), error_code(exc)) from None
 
 
 YAML_BODY: dict[str, Any] = {

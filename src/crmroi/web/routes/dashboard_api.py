@@ -15,6 +15,7 @@ from fastapi import APIRouter, HTTPException, Query
 from crmroi.finite import finite
 from crmroi.improve.segments import DIMENSIONS
 from crmroi.kpi import KPI_DEFINITIONS
+from crmroi.messages import M_, Message, code_of
 from crmroi.reports.improve import MIN_SEGMENT_ACCOUNTS, TOP
 from crmroi.web import dashboard_data as data
 from crmroi.web import dashboard_improve as improve
@@ -81,7 +82,7 @@ def kpis(
     """
     for name in kpi or ():
         _known(name)
-    notes = [str(n) for n in kpi_notes(f)]
+    said: list[Message] = list(kpi_notes(f))
     if by is None:
         split, group = kpi_split(f)
         report = data.kpi_report(state, ws, split, f.months)
@@ -97,10 +98,14 @@ def kpis(
                 for r in state.access.query("SELECT rep_id FROM reps WHERE team = ?", (f.team,))
             }
             rows = [k for k in rows if k.group in reps]
-        notes = [f"by={by}: the filters other than the {by} itself only narrow groups "
-                 "of the same dimension (by=rep: a team's reps)."] if any(
-            (f.team, f.region, f.segment)
-        ) else []  # fmt: skip
+        said = [
+            M_(
+                "by_narrows_groups",
+                "by=%(by)s: the filters other than the %(by)s itself only narrow groups "
+                "of the same dimension (by=rep: a team's reps).",
+                by=by,
+            )
+        ] if any((f.team, f.region, f.segment)) else []  # fmt: skip
     if kpi:
         rows = [k for k in rows if k.name in kpi]
     return KpisOut(
@@ -109,7 +114,8 @@ def kpis(
         by=by,
         bootstrap=report.bootstrap,
         filters=FiltersOut.of(f),
-        notes=notes,
+        notes=[str(n) for n in said],
+        note_codes=[n.code for n in said],
         kpis=[KpiOut.of(k) for k in rows],
     )
 
@@ -127,14 +133,22 @@ def kpi_series(
     split, keep = series_units(f, ws.options)
     frame = data.series(state, ws, name, split, keep)
     d = KPI_DEFINITIONS[name]
-    notes = [] if len(frame) else [f"{name} has no monthly series by {split} in this workspace."]
+    said = [] if len(frame) else [
+        M_(
+            "no_series",
+            "%(name)s has no monthly series by %(split)s in this workspace.",
+            name=name,
+            split=split,
+        )
+    ]  # fmt: skip
     return SeriesOut(
         name=name,
         unit=d.unit,
         kind=d.kind,
         split=split,
         filters=FiltersOut.of(f),
-        notes=notes,
+        notes=[str(n) for n in said],
+        note_codes=[n.code for n in said],
         points=SeriesOut.points_of(frame),
     )
 
@@ -194,6 +208,7 @@ def sources(state: State, session: Viewer, ws: CurrentWorkspace, f: PeriodQuery)
         **windows(report),
         filters=FiltersOut.of(f),
         notes=[str(n) for n in sources_notes(f)],
+        note_codes=[n.code for n in sources_notes(f)],
         sources=[SourceOut.of(r) for r in data.source_rows(report)],
     )
 
@@ -216,13 +231,14 @@ def followups(
     if kind:
         items = items[items["kind"] == kind]
     counts = {str(k): int(n) for k, n in items["kind"].value_counts().items()}
-    notes = [str(n) for n in followup_notes(f)] + ([found.note] if found.note else [])
+    said: list[Message | str] = [*followup_notes(f), *([found.note] if found.note else [])]
     return FollowupsOut(
         as_of=None if found.as_of is None else found.as_of.date(),
         total=len(items),
         counts=counts,
         filters=FiltersOut.of(f),
-        notes=notes,
+        notes=[str(n) for n in said],
+        note_codes=[code_of(n, "hot_leads_not_ranked") or "" for n in said],
         items=followup_items(items.head(limit)),
     )
 
