@@ -201,7 +201,8 @@ def adoption_by_case_month(measured: Any, case: Case) -> dict[int, float]:
 
 def adoption_in_window(measured: Any, first: dt.date, last: dt.date) -> float | None:
     """Reps of live teams working in the CRM over the months from `first`'s to `last`'s
-    (sum of active / sum of live, `crmroi.kpi.adoption.Adoption`), or None without any."""
+    (sum of active / sum of live, `crmroi.kpi.adoption.Adoption`; with a login export,
+    licensed users active / licensed users), or None without any."""
     lo, hi = dt.date(first.year, first.month, 1), last
     months = [m for m in measured.months if lo <= m.month <= hi]
     live = sum(m.live for m in months)
