@@ -164,3 +164,34 @@ def test_backtest_uses_no_future_information() -> None:
     one = forecast_pipeline({"deals": deals}, at, 6, test_before).to_json()
     two = forecast_pipeline({"deals": changed}, at, 6, test_after).to_json()
     assert one == two and any(m["interval"] == "calibrated" for m in one["months"])
+
+
+def test_short_history_gives_the_forecast_with_the_model_interval_and_the_reason() -> None:
+    """Thirteen months of deals (like the real Maven export's ten months of closes) are too
+    few for a back-test: the forecast still comes, its intervals the model's and labelled
+    so, untested against the naive mean, with the reason."""
+    from crmroi.improve.pipeline import forecast_and_backtest
+
+    deals = synthetic_deals(2, months=13)
+    f, test = forecast_and_backtest({"deals": deals}, deals["created_at"].max(), 3)
+    assert test is None and f.backtest_reason == "the history is too short for a back-test"
+    doc = f.to_json()
+    assert doc["backtest_reason"] == f.backtest_reason
+    assert [m["interval"] for m in doc["months"]] == ["model (not calibrated)"] * 3
+    assert {m["better_than_naive"] for m in doc["months"]} == {"untested"}
+    assert {m["recommended"] for m in doc["months"]} == {"pipeline"}
+
+
+def test_open_deals_without_an_amount_are_counted_and_said() -> None:
+    """Open deals with no amount (the Maven export's open deals have none) count as 0 in
+    the forecast, and the forecast says how many there are."""
+    deals = synthetic_deals(3, months=14)
+    at = deals["created_at"].max()
+    whole = forecast_pipeline({"deals": deals}, at, 2)
+    open_ = ~(deals["is_closed"] & (deals["closed_at"] <= at))
+    blank = deals.assign(amount=deals["amount"].where(~open_))
+    f = forecast_pipeline({"deals": blank}, at, 2)
+    assert whole.open_without_amount == 0 and f.open_without_amount == open_.sum() > 0
+    assert f.to_json()["open_without_amount"] == f.open_without_amount
+    assert all(m.open_deals == 0.0 for m in f.months)
+    assert all(m.open_deals > 0.0 for m in whole.months)

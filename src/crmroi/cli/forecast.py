@@ -12,10 +12,22 @@ from rich.table import Table
 from crmroi.cli.app import WorkspaceArg, app, console
 from crmroi.cli.improve import AsOfOption, Format, _day, _frames, _print_json, _records
 from crmroi.cli.language import LangOption, Speaker, speaker
-from crmroi.messages import M_, N_, Month, Num
+from crmroi.messages import M_, N_, Message, Month, Num
 
 if TYPE_CHECKING:
     from crmroi.improve.pipeline import Backtest, Forecast
+
+
+def no_amount(n: int, total: int) -> Message:
+    """The warning that open deals without an amount count as 0."""
+    return M_(
+        "forecast_no_amount",
+        "%(n)s of the %(total)s open deals have no amount and count as 0: the open-deal "
+        "part is understated by their value.",
+        n=n,
+        total=total,
+    )
+
 
 WHY = {
     "better": N_("beat naive"),
@@ -102,6 +114,10 @@ def _print_forecast(f: Forecast, say: Speaker) -> None:
             say.num(m.high) + star,
         )
     console.print(table)
+    if f.open_without_amount:
+        console.print(escape(say.say(no_amount(f.open_without_amount, f.open_count))))
+    if f.backtest_reason:
+        console.print(escape(f"{say(N_('No back-test'))}: {f.backtest_reason}"))
     if not all(m.calibrated for m in f.months):
         console.print(escape(say(UNCALIBRATED)))
     if all(m.verdict == "untested" for m in f.months):

@@ -112,6 +112,10 @@ class Forecast:
     open_count: int
     open_amount: float
     months: list[ForecastMonth]
+    backtest_reason: str | None = None
+    """Why there is no back-test to calibrate on (the intervals are then the model's)."""
+    open_without_amount: int = 0
+    """Open deals with no amount (counted as 0: the open-deal part is understated)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -119,6 +123,8 @@ class Forecast:
             "open_deals": self.open_count,
             "open_amount": self.open_amount,
             "interval": "80%",
+            "backtest_reason": self.backtest_reason,
+            "open_without_amount": self.open_without_amount,
             "months": [m.to_json() for m in self.months],
         }
 
@@ -150,7 +156,8 @@ def _prepare(frames: dict[str, pd.DataFrame]) -> _History:
     from crmroi.improve.features import deal_examples
 
     deals = frames["deals"].dropna(subset=["created_at"]).reset_index(drop=True)
-    deals = deals.assign(amount=deals["amount"].astype(float).fillna(0.0))
+    amount = deals["amount"].astype(float)
+    deals = deals.assign(amount=amount.fillna(0.0), no_amount=amount.isna())
     examples = deal_examples(
         deals,
         frames.get("accounts"),
@@ -253,7 +260,9 @@ def _forecast(h: _History, t: pd.Timestamp, months: int, model: Any = None) -> F
                 naive,
             )
         )
-    return Forecast(t, int(open_.sum()), float(amount.sum()), out)
+    f = Forecast(t, int(open_.sum()), float(amount.sum()), out)
+    f.open_without_amount = int((open_ & d["no_amount"].to_numpy()).sum())
+    return f
 
 
 def _not_yet_created(d: pd.DataFrame, t: pd.Timestamp, months: int) -> tuple[np.ndarray, ...]:
@@ -314,12 +323,18 @@ def forecast_and_backtest(
     as_of: pd.Timestamp,
     months: int = 6,
     refit_months: int = REFIT_MONTHS,
-) -> tuple[Forecast, Backtest]:
+) -> tuple[Forecast, Backtest | None]:
     """The back-test over the whole history and the forecast at `as_of` calibrated on it
-    (the features prepared once)."""
+    (the features prepared once); without enough history for a back-test, the forecast
+    with the model's intervals and the reason."""
     h = _prepare(frames)
-    test = _backtest(h, months, None, None, refit_months)
-    return _calibrated(_forecast(h, as_of, months), test.rows), test
+    f = _forecast(h, as_of, months)
+    try:
+        test = _backtest(h, months, None, None, refit_months)
+    except NotEnoughPipeline as exc:
+        f.backtest_reason = str(exc)
+        return f, None
+    return _calibrated(f, test.rows), test
 
 
 @dataclass

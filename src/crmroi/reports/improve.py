@@ -160,8 +160,12 @@ def fit_forecast(frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, out: Any)
             )
             for m in f.months
         ],
-        origins=int(b.rows["origin"].nunique()),
-        backtest=[
+        origins=0 if b is None else int(b.rows["origin"].nunique()),
+        backtest_reason=f.backtest_reason,
+        open_without_amount=f.open_without_amount,
+        backtest=[]
+        if b is None
+        else [
             BacktestRow(
                 int(r["horizon"]),
                 int(r["forecasts"]),

@@ -488,6 +488,10 @@ class PipelineSummary:
     months: list[ForecastRow]
     origins: int
     backtest: list[BacktestRow]
+    backtest_reason: str | None = None
+    """Why there is no back-test (too little history): the intervals are the model's."""
+    open_without_amount: int = 0
+    """Open deals with no amount, counted as 0."""
 
 
 @dataclass(frozen=True)

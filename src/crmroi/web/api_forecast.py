@@ -62,6 +62,12 @@ class ForecastOut(BaseModel):
     open_amount: float | None = None
     months: list[ForecastMonthOut] = Field(default_factory=list)
     backtest_origins: int | None = None
+    open_without_amount: int | None = Field(
+        default=None, description="Open deals with no amount, counted as 0 (understated)."
+    )
+    backtest_reason: str | None = Field(
+        default=None, description="Why there is no back-test (the intervals are the model's)."
+    )
     backtest: list[BacktestOut] = Field(default_factory=list)
 
     @classmethod
@@ -92,6 +98,8 @@ class ForecastOut(BaseModel):
                 for m in pf.months
             ],
             backtest_origins=pf.origins,
+            backtest_reason=pf.backtest_reason,
+            open_without_amount=pf.open_without_amount,
             backtest=[
                 BacktestOut(
                     horizon=r.horizon,
