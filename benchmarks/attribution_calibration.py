@@ -11,7 +11,8 @@ For each design and seed it builds a demo company (`crmroi.demo.generate_company
 loads it into a temporary workspace, runs `attribute_workspace` and compares every
 KPI with an injected effect against the demo's truth (`truth.json`). Printed per
 design and KPI: runs, share attributed (a method other than naive gave an interval),
-coverage of the 95% interval, mean bias as a share of the effect, mean interval
+coverage of the 95% interval, mean bias as a share of the effect and its Monte Carlo
+standard error (+-mc: standard deviation of the misses / sqrt(runs)), mean interval
 width (in the truth's scale: points for `change_abs`, relative for `change_rel`),
 the share of intervals excluding zero (false alarms under `placebo`) and the share
 of pre-trend / placebo warnings. Designs:
@@ -306,7 +307,7 @@ def summarise(rows: list[Row]) -> str:
     out = []
     wide = max(8, *(len(r.design) for r in rows))
     header = (
-        f"{'design':{wide}} {'kpi':22} {'attrib':>7} {'covered':>8} {'bias/eff':>9} "
+        f"{'design':{wide}} {'kpi':22} {'attrib':>7} {'covered':>8} {'bias/eff':>9} {'+-mc':>6} "
         f"{'width':>9} {'excl. 0':>8} {'warned':>7}"
     )
     for design in dict.fromkeys(r.design for r in rows):
@@ -317,10 +318,13 @@ def summarise(rows: list[Row]) -> str:
             ok = [r for r in sel if r.attributed and r.low is not None and r.high is not None]
             covered = [r.low <= r.truth <= r.high for r in ok]  # type: ignore[operator]
             excl = [not (r.low <= 0.0 <= r.high) for r in ok]  # type: ignore[operator]
-            bias = "-"
+            bias, error = "-", "-"
             if kpi != "ALL" and ok and sel[0].truth:
-                mean = statistics.fmean(r.estimate - r.truth for r in ok)  # type: ignore[operator]
-                bias = f"{mean / abs(statistics.fmean(r.truth for r in ok)):+.1%}"
+                misses = [r.estimate - r.truth for r in ok]  # type: ignore[operator]
+                size = abs(statistics.fmean(r.truth for r in ok))
+                bias = f"{statistics.fmean(misses) / size:+.1%}"
+                if len(misses) > 1:  # Monte Carlo standard error of that mean
+                    error = f"{statistics.stdev(misses) / len(misses) ** 0.5 / size:.0%}"
             width = (
                 f"{statistics.fmean(r.high - r.low for r in ok):.4f}"  # type: ignore[operator]
                 if ok and kpi != "ALL"
@@ -329,7 +333,7 @@ def summarise(rows: list[Row]) -> str:
             pct = f" {sum(covered) / len(covered):4.0%}" if covered else ""
             out.append(
                 f"{design:{wide}} {kpi:22} {_share([r.attributed for r in sel]):>7} "
-                f"{_share(covered):>8}{pct} {bias:>9} {width:>9} {_share(excl):>8} "
+                f"{_share(covered):>8}{pct} {bias:>9} {error:>6} {width:>9} {_share(excl):>8} "
                 f"{_share([r.warned for r in ok]):>7}"
             )
         out.append("")

@@ -285,3 +285,27 @@ def test_charts_take_results_and_return_vega_lite() -> None:
     assert counterfactual_chart(its).to_dict()["title"]["subtitle"] == "dashed: counterfactual"
     with pytest.raises(AttributionError, match="no counterfactual"):
         counterfactual_chart(did)
+
+
+def test_anticipation_months_are_left_out_of_the_comparison() -> None:
+    """A KPI that moves in the two months before go-live (a lapse dated before the
+    departure it stands for): compared with them, the effect is understated; with
+    them left out (`anticipation=2`), it is exact."""
+    periods = pd.date_range("2023-01-01", periods=36, freq="MS")
+    common = 0.03 * np.sin(np.arange(36) / 12 * 2 * np.pi) + -0.04 * (periods >= SHOCK)
+    go_live: dict[str, date | None] = {f"t{i}": STARTS[i] for i in range(5)}
+    frames = []
+    for i, unit in enumerate(go_live):
+        start = pd.Timestamp(STARTS[i])
+        live = periods >= start
+        soon = (periods >= start - pd.DateOffset(months=2)) & ~live
+        value = 0.2 + 0.01 * i + common + 0.05 * live + 0.05 * soon
+        frames.append(pd.DataFrame({"unit": unit, "period": periods, "value": value,
+                                    "weight": 10.0 + i}))  # fmt: skip
+    panel = pd.concat(frames, ignore_index=True)
+    naive = attribute(panel, go_live, name="x")
+    assert naive.effect < 0.045
+    exact = attribute(panel, go_live, name="x", anticipation=2)
+    assert exact.effect == pytest.approx(0.05, abs=1e-10)
+    assert exact.ci_low <= 0.05 <= exact.ci_high
+    assert any("2 months before each team's go-live are left out" in n for n in exact.notes)

@@ -84,3 +84,23 @@ def test_a_lapse_rate_effect_in_points_of_annual_retention() -> None:
     assert out.event_study.ci_low[1] == pytest.approx(out.ci_low)
     assert np.isclose(out.naive_change, (1 - h + 0.003) ** 12 - base)
     assert any("annual retention" in n for n in out.notes)
+
+
+def test_lapse_panel_says_how_many_months_before_go_live_to_leave_out(
+    demo: tuple[Store, DemoCompany],
+) -> None:
+    store, company = demo
+    panel, gap = lapse_panel(store)
+    deals = company.tables["deals"].to_pandas()
+    orders = company.tables["orders"].to_pandas()
+    won = deals[deals["is_won"] & deals["closed_at"].notna() & deals["account_id"].notna()]
+    buys = pd.concat(
+        [
+            won[["account_id", "closed_at"]].set_axis(["acc", "at"], axis=1),
+            orders[["account_id", "ordered_at"]].set_axis(["acc", "at"], axis=1),
+        ]
+    ).sort_values(["acc", "at"])
+    days = buys.groupby("acc")["at"].diff().dropna().dt.total_seconds() / 86400.0
+    expected = int(np.ceil(np.quantile(days, 0.9) / 30.4375))
+    assert panel.attrs["anticipation"] == expected
+    assert gap is not None and 1 <= expected < gap

@@ -68,11 +68,13 @@ def attribute(
     placebo_months: int = PLACEBO_MONTHS,
     weighting: str = "the KPI's denominator",
     clusters: Mapping[str, str] | None = None,
+    anticipation: int = 0,
 ) -> Attribution:
     """Estimate the CRM's effect on one KPI panel (see the module docstring).
 
     `clusters` (difference in differences only): the team of each unit when units
-    are smaller than what goes live together (reps)."""
+    are smaller than what goes live together (reps); `anticipation` (difference in
+    differences only): months before each go-live left out of the comparison."""
     chosen, reason = choose_method(go_live, has_covariates=covariates is not None)
     if method != "auto":
         chosen, reason = method, f"{method} requested"
@@ -84,6 +86,7 @@ def attribute(
             placebo_months=placebo_months,
             weighting=weighting,
             clusters=clusters,
+            anticipation=anticipation,
         )
     else:
         series = company_series(check_panel(panel, name))

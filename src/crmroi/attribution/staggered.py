@@ -51,12 +51,14 @@ def _run(
     orders: list[tuple[float, ...]],
     shift: int = 0,
     cluster: np.ndarray | None = None,
+    anticipation: int = 0,
 ) -> list[Imputed | None]:
     """The estimator under each order of go-live months (None where not identified).
 
     An order gives a go-live month to each cluster (`cluster[unit]`; by default
     each unit is its own cluster). With `shift` > 0 (placebo), go-live is moved
-    `shift` months earlier and rows live under the order are left out.
+    `shift` months earlier and rows live under the order are left out. Rows in the
+    `anticipation` months before a unit's go-live under the order are left out.
     """
     out: list[Imputed | None] = []
     codes = (period - period.min()).astype(np.int64)
@@ -64,7 +66,7 @@ def _run(
     for order in orders:
         start = np.asarray(order, dtype=float)[of_row]
         since = period - start
-        keep = ~(since >= 0) if shift else np.ones(len(unit), dtype=bool)
+        keep = ~(since >= -anticipation) if shift else ~((since < 0) & (since >= -anticipation))
         try:
             out.append(
                 impute(values[keep], unit[keep], codes[keep], weight[keep], since[keep] + shift)
@@ -105,12 +107,16 @@ def difference_in_differences(
     placebo_months: int = PLACEBO_MONTHS,
     weighting: str = "the KPI's denominator",
     clusters: Mapping[str, str] | None = None,
+    anticipation: int = 0,
 ) -> Attribution:
     """The CRM's effect on a KPI from units going live at different times (see module).
 
     `clusters` maps each unit (e.g. a rep) to the group that goes live together (its
     team): every unit of a cluster must share its go-live date, and the reorderings
     give go-live dates to clusters. By default each unit is its own cluster.
+    `anticipation`: months before each unit's go-live whose values may already carry
+    the CRM's effect (a lapse dated before the departure it stands for); they are
+    neither compared with nor estimated, under every reordering.
     """
     data = check_panel(panel, name)
     unknown = sorted(set(data["unit"]) - set(go_live))
@@ -136,8 +142,9 @@ def difference_in_differences(
             cluster_starts[c] = mine[0]
     orders = assignments([float(s) for s in cluster_starts])
     runs = _run(
-        np.column_stack([y, live.astype(float)]), unit, period, w, starts, orders, cluster=cluster
-    )
+        np.column_stack([y, live.astype(float)]), unit, period, w, starts, orders,
+        cluster=cluster, anticipation=anticipation,
+    )  # fmt: skip
     actual = runs[0]
     if actual is None:
         raise AttributionError(
@@ -168,6 +175,14 @@ def difference_in_differences(
         f"compared with {where}"
         + (f"; {actual.dropped} live {rows} {dropped} are left out" if actual.dropped else ""),
         f"effect: mean over live {rows} weighted by {weighting}",
+        *(
+            [
+                f"the {anticipation} months before each team's go-live are left out: "
+                "they may already carry the CRM's effect"
+            ]
+            if anticipation
+            else []
+        ),
         f"95% interval: randomisation inference over {usable_orders} orders in which the "
         f"{who} could have gone live; assumes the roll-out order was as good as random",
     ]
@@ -185,7 +200,7 @@ def difference_in_differences(
         placebo_live = (period - starts[unit] + placebo_months >= 0) & before
         values = np.column_stack([y, placebo_live.astype(float)])[before]
         pruns = _run(values, unit[before], period[before], w[before], starts, orders,
-                     shift=placebo_months, cluster=cluster)  # fmt: skip
+                     shift=placebo_months, cluster=cluster, anticipation=anticipation)  # fmt: skip
         if pruns[0] is not None:
             p0 = pruns[0]
             a = np.array([float(r.overall[0]) for r in pruns[1:] if r is not None])

@@ -137,9 +137,10 @@ def attribute_workspace(
         raise UserError("no go-live date known: pass --go-live or record one in the workspace")
     panel = kpi_panel(store, names, unit=unit, exposure=exposure)
     cut = describe_cut(panel.attrs.get("cohorts_before"))
-    gap = None
+    gap, lead = None, 0
     if "retention_rate" in names:  # customer by customer: the monthly lapse rate
         lapses, gap = lapse_panel(store, unit)
+        lead = int(lapses.attrs.get("anticipation", 0))
         panel = pd.concat([panel[panel["kpi"] != "retention_rate"], lapses], ignore_index=True)
     by_rep = [n for n in names if n in REP_UNITS]
     rep_dates: dict[str, dt.date | None] = {}
@@ -191,6 +192,7 @@ def attribute_workspace(
                 covariates=covariates,
                 weighting=weighting,
                 clusters=clusters,
+                anticipation=lead if name == "retention_rate" else 0,
             )
             if name == "retention_rate" and result.method == "its":
                 raise AttributionError(ITS_RETENTION)

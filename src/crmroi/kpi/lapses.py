@@ -17,6 +17,12 @@ is an account with a purchase (a won deal at `closed_at`, an order at
 The **monthly lapse rate** of a team-month is lapses / customers at risk; annual
 retention is `(1 - monthly lapse rate) ** 12` (`annual_retention`). A customer
 belongs to the team of its account's owner.
+
+A lapse is dated at the last purchase, before the customer actually leaves, so a
+team's lapses in the months just before its go-live partly count departures after
+it (at the CRM's lower rate). The panel's `attrs["anticipation"]` (`lapse_lead`,
+the 90% quantile of the gaps between purchases, in months) says how many months
+before go-live attribution leaves out for that reason.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import pandas as pd
 from crmroi.store.store import Store
 
 GAP_QUANTILE = 0.99
+LEAD_QUANTILE = 0.9
 COLUMNS = ["kpi", "unit", "month", "num", "den", "value"]
 
 
@@ -55,15 +62,28 @@ def _month_code(stamps: pd.Series) -> np.ndarray:
     return (stamps.dt.year * 12 + stamps.dt.month - 1).to_numpy(dtype=np.int64)
 
 
-def lapse_gap(purchases: pd.DataFrame) -> int:
-    """Whole months after which a customer without a purchase counts as lapsed."""
+def _gaps(purchases: pd.DataFrame) -> np.ndarray:
+    """Days between a customer's consecutive purchases."""
     ordered = purchases.sort_values(["acc", "at"])
     same = ordered["acc"].to_numpy()[1:] == ordered["acc"].to_numpy()[:-1]
     days = np.diff(ordered["at"].to_numpy().astype("datetime64[s]").astype(np.int64)) / 86400.0
-    gaps = days[same]
+    return np.asarray(days[same])
+
+
+def lapse_gap(purchases: pd.DataFrame, quantile: float = GAP_QUANTILE) -> int:
+    """Whole months after which a customer without a purchase counts as lapsed."""
+    gaps = _gaps(purchases)
     if gaps.size == 0:
         return 1
-    return max(1, int(np.ceil(np.quantile(gaps, GAP_QUANTILE) / 30.4375)))
+    return max(1, int(np.ceil(np.quantile(gaps, quantile) / 30.4375)))
+
+
+def lapse_lead(purchases: pd.DataFrame) -> int:
+    """Months by which a lapse (dated at the last purchase) can precede the customer's
+    actual departure: the `LEAD_QUANTILE` (90%) quantile of the gaps between purchases,
+    in whole months. A team's lapses in that many months before its go-live partly
+    count departures after it, so they are no comparison for the months without the CRM."""
+    return lapse_gap(purchases, LEAD_QUANTILE)
 
 
 def lapse_panel(store: Store, unit: str = "team") -> tuple[pd.DataFrame, int | None]:
@@ -75,6 +95,7 @@ def lapse_panel(store: Store, unit: str = "team") -> tuple[pd.DataFrame, int | N
     if buys.empty:
         return pd.DataFrame(columns=COLUMNS), None
     gap = lapse_gap(buys)
+    lead = lapse_lead(buys)
     month = _month_code(buys["at"])
     buys = buys.assign(m=month)
     per = buys.groupby(["acc", "unit"], as_index=False)["m"].agg(first="min", last="max")
@@ -103,7 +124,9 @@ def lapse_panel(store: Store, unit: str = "team") -> tuple[pd.DataFrame, int | N
             "value": cells["num"] / cells["den"],
         }
     )
-    return out[COLUMNS], gap
+    out = out[COLUMNS]
+    out.attrs["anticipation"] = lead
+    return out, gap
 
 
 def annual_retention(monthly_lapse: float) -> float:
