@@ -5,6 +5,7 @@
         [--merge earlier.json ...]   # --seeds 0 --merge a.json b.json: the table of both
         [--retruth]   # with --merge: the merged estimates against the current demo truth
         [--jobs 2]    # companies side by side, one process each
+        [--kpis retention_rate,...]   # only these KPIs
         [--npv]   # phased: NPV of examples/case.yaml with `measured` drivers vs the truth
 
 For each design and seed it builds a demo company (`crmroi.demo.generate_company`),
@@ -218,7 +219,13 @@ def npv_gap(store: Any, truth: dict[str, Any]) -> NpvGap:
     )
 
 
-def run_company(design: str, seed: int, scale: float, npv: list[NpvGap] | None = None) -> list[Row]:
+def run_company(
+    design: str,
+    seed: int,
+    scale: float,
+    npv: list[NpvGap] | None = None,
+    only: tuple[str, ...] = (),
+) -> list[Row]:
     """Attribute one generated company and compare every KPI with its truth."""
     from crmroi.attribution.workspace import Unavailable, attribute_workspace
     from crmroi.demo import generate_company, write_demo
@@ -226,7 +233,7 @@ def run_company(design: str, seed: int, scale: float, npv: list[NpvGap] | None =
 
     company = generate_company(scale=scale, seed=seed, design=design)
     truth = company.truth
-    kpis = list(truth["effects"])
+    kpis = [k for k in truth["effects"] if not only or k in only]
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -290,11 +297,13 @@ def retruth(rows: list[Row], scale: float) -> None:
             row.truth = target
 
 
-def _company(task: tuple[str, int, float, bool]) -> tuple[list[Row], NpvGap | None]:
+def _company(
+    task: tuple[str, int, float, bool, tuple[str, ...]],
+) -> tuple[list[Row], NpvGap | None]:
     """One company's rows (and NPV gap with `npv` under the phased design), for a pool."""
-    design, seed, scale, npv = task
+    design, seed, scale, npv, only = task
     gaps: list[NpvGap] = []
-    found = run_company(design, seed, scale, gaps if npv else None)
+    found = run_company(design, seed, scale, gaps if npv else None, only)
     return found, (gaps[0] if gaps else None)
 
 
@@ -386,7 +395,9 @@ def main() -> None:
     parser.add_argument(
         "--jobs", type=int, default=1, help="companies built and attributed side by side"
     )
+    parser.add_argument("--kpis", default="", help="only these KPIs (comma-separated)")
     args = parser.parse_args()
+    only = tuple(k for k in args.kpis.split(",") if k)
     designs = [d for d in args.designs.split(",") if d]
     unknown = sorted(set(designs) - set(DESIGNS))
     if unknown:
@@ -404,7 +415,7 @@ def main() -> None:
     if args.retruth:
         retruth(rows, args.scale)
     tasks = [
-        (design, seed, args.scale, bool(args.npv))
+        (design, seed, args.scale, bool(args.npv), only)
         for design in (designs if args.seeds else [])
         for seed in range(args.first_seed, args.first_seed + args.seeds)
     ]
