@@ -20,6 +20,7 @@ from crmroi.errors import InputFileError, MappingError
 from crmroi.ingest.mapped import map_unlocked
 from crmroi.ingest.mapping import parse_mapping
 from crmroi.ingest.presets import load_preset
+from crmroi.messages import M_
 from crmroi.store import Store
 from crmroi.web.workers import WorkPool
 from tests.test_links_by_title import ACTIVITIES, DEALS, EXPECTED, linked
@@ -138,6 +139,14 @@ def test_every_error_pickles_with_what_it_carries(
         made = cls(wait, reason or None)
         back = again(made)
         assert type(back) is cls and back.retry_after == wait and str(back) == str(made)
+    said = errors.MappingError(
+        M_("mapping_bad", "mapping %(name)s: %(why)s", name=name, why=reason)
+    )
+    back_said = again(said)
+    assert type(back_said) is errors.MappingError and str(back_said) == str(said)
+    assert errors.error_code(back_said) == errors.error_code(said) == "mapping_bad"
+    busy = errors.ServerBusy(wait, M_("busy_x", "busy %(n)s", n=wait))  # type: ignore[arg-type]
+    assert errors.error_code(again(busy)) == "busy_x"
     for cls in (
         errors.UserError,
         errors.MappingError,

@@ -92,8 +92,8 @@ class UploadRefused(UserError):
         )
         super().__init__(reason)
 
-    def __reduce__(self) -> tuple[type, tuple[str, int]]:
-        return (type(self), (str(self), self.status))
+    def __reduce__(self) -> tuple[type, tuple[object, int]]:
+        return (type(self), (self.args[0], self.status))
 
 
 class AccessError(UserError):
@@ -123,8 +123,8 @@ class TooManyAttempts(AccessError):
         self.retry_after = retry_after
         super().__init__(message or f"too many failed logins; try again in {retry_after} seconds")
 
-    def __reduce__(self) -> tuple[type, tuple[int, str]]:
-        return (type(self), (self.retry_after, str(self)))
+    def __reduce__(self) -> tuple[type, tuple[int, object]]:
+        return (type(self), (self.retry_after, self.args[0]))
 
 
 class ServerBusy(CrmroiError):
@@ -138,8 +138,8 @@ class ServerBusy(CrmroiError):
             message or f"the server is busy with other uploads; try again in {retry_after} seconds"
         )
 
-    def __reduce__(self) -> tuple[type, tuple[int, str]]:
-        return (type(self), (self.retry_after, str(self)))
+    def __reduce__(self) -> tuple[type, tuple[int, object]]:
+        return (type(self), (self.retry_after, self.args[0]))
 
 
 def error_code(exc: BaseException) -> str:
