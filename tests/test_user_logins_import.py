@@ -163,3 +163,35 @@ def test_postgres_gets_the_tables() -> None:
 
 def test_duckdb_gets_the_tables(tmp_path: Path) -> None:
     _roundtrip(str(tmp_path / "ws"))
+
+
+def test_the_web_api_imports_logins_and_undoes_them(tmp_path: Path) -> None:
+    """POST /api/v1/imports with source=logins (the generic layout) and with the
+    Salesforce LoginHistory export; the batch is undone through the API too."""
+    from tests.web_support import login, make_app
+
+    app = make_app(str(tmp_path / "ws"))
+    try:
+        analyst = login(app, "analyst")
+        sent = analyst.post(
+            "/api/v1/imports",
+            files=[("files", ("logins.csv", GENERIC.encode(), "text/csv"))],
+            data={"source": "logins"},
+        )
+        assert sent.status_code == 200, sent.text
+        body = sent.json()
+        assert body["rows_loaded"] == 4
+        sf = analyst.post(
+            "/api/v1/imports",
+            files=[("files", (LOGIN_HISTORY.name, LOGIN_HISTORY.read_bytes(), "text/csv"))],
+            data={"source": "salesforce"},
+        )
+        assert sf.status_code == 200 and sf.json()["rows_loaded"] == 5, sf.text
+        with app.state.crmroi.access.store() as store:
+            assert store.count("user_logins") == 9
+        undone = analyst.post(f"/api/v1/imports/{body['batch_id']}/undo")
+        assert undone.status_code == 200, undone.text
+        with app.state.crmroi.access.store() as store:
+            assert store.count("user_logins") == 5
+    finally:
+        app.state.crmroi.access.close()

@@ -34,7 +34,9 @@ from crmroi.web.import_wizard import (
 
 router = APIRouter(tags=["imports"])
 
-Source = Literal["salesforce", "hubspot", "pipedrive", "odoo", "bitrix24", "amocrm", "generic"]
+Source = Literal[
+    "salesforce", "hubspot", "pipedrive", "odoo", "bitrix24", "amocrm", "logins", "generic"
+]
 
 
 class ErrorOut(BaseModel):
