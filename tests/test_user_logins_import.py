@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -195,3 +196,43 @@ def test_the_web_api_imports_logins_and_undoes_them(tmp_path: Path) -> None:
             assert store.count("user_logins") == 5
     finally:
         app.state.crmroi.access.close()
+
+
+def _make_older(execute: Any) -> None:
+    """Drop what this change added: reps.email and the two tables (with undo tables)."""
+    execute('ALTER TABLE reps DROP COLUMN "email"')
+    execute('ALTER TABLE undo_reps DROP COLUMN "email"')
+    for name in ("crm_users", "user_logins"):
+        execute(f'DROP TABLE "{name}"')
+        execute(f'DROP TABLE "undo_{name}"')
+
+
+def _older_workspace_upgraded(location: str) -> None:
+    with Store.open(location) as store:
+        assert "email" in store.table("reps").schema().names
+        import_files(store, [USERS], source="salesforce")  # reps, now with e-mails
+        second = import_files(store, [USERS], source="salesforce", entity="crm_users")
+        import_files(store, [LOGIN_HISTORY], source="salesforce")
+        _share_of_licensed_users(store)
+        undo_batch(store, second.batch_id)
+        assert store.count("crm_users") == 0
+
+
+def test_an_older_workspace_gains_the_tables_and_the_rep_email(tmp_path: Path) -> None:
+    import duckdb
+
+    folder = tmp_path / "ws"
+    Store.open(folder, create=True).close()
+    with duckdb.connect(str(folder / "workspace.duckdb")) as con:
+        _make_older(con.execute)
+    _older_workspace_upgraded(str(folder))
+
+
+def test_an_older_postgres_workspace_gains_them_too() -> None:
+    with scratch_database("crmroi_logins") as url:
+        import psycopg
+
+        Store.open(url, create=True).close()
+        with psycopg.connect(url, autocommit=True) as con:
+            _make_older(con.execute)
+        _older_workspace_upgraded(url)
