@@ -139,11 +139,11 @@ def _print_import_report(report: ImportReport, say: Speaker) -> None:
             read_as,
         )
     console.print(table)
-    if report.rejects:
+    if report.rejects_total:
         first = M_(
             "refused_rows",
             "Refused rows (first 20 of %(n)s problems)",
-            n=len(report.rejects),
+            n=report.rejects_total,
         )
         shown = Table(title=escape(say.say(first)))
         for name in (N_("file"), N_("row"), N_("column"), N_("reason")):

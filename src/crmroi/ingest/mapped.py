@@ -262,7 +262,7 @@ def _file_report(
         entity=table.entity,
         label=table.label,
         rows_in=table.rows_in,
-        rejected=len({r.row for r in table.rejects}),
+        rejected=table.staged.rejects.rows if table.staged else len({r.row for r in table.rejects}),
         encoding=encoding,
         delimiter=delimiter,
         detected=table.detected,

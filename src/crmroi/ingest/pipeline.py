@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -64,6 +64,13 @@ class ImportReport:
     rejects: list[Reject]
     rejects_path: Path | None = None
     summary: ImportSummary = field(default_factory=ImportSummary)
+    rejects_total: int = -1
+    """every problem found; `rejects` holds them all for files read whole, the first
+    `reject_spool.SAMPLE` of a streamed file (the rest are in the rejects file)"""
+
+    def __post_init__(self) -> None:
+        if self.rejects_total < 0:
+            self.rejects_total = len(self.rejects)
 
     @property
     def rows_in(self) -> int:
@@ -129,7 +136,15 @@ class PreparedImport:
             [m[0] for m in self.mapped],
             [r for _, table in self.mapped for r in table.rejects],
             summary=self.summary,
+            rejects_total=sum(
+                t.staged.rejects.total if t.staged else len(t.rejects) for _, t in self.mapped
+            ),
         )
+
+    def every_reject(self) -> Iterator[Reject]:
+        """Every reject, file by file and by row (a streamed file's from its spool)."""
+        for _, table in self.mapped:
+            yield from table.staged.rejects if table.staged else table.rejects
 
 
 def prepare_import(
@@ -233,21 +248,21 @@ def commit_import(
     batch_id, source_system = prepared.batch_id, prepared.source_system
     paths, started, mapped = prepared.paths, prepared.started, prepared.mapped
     report = prepared.report
-    if report.rejects:
+    if report.rejects_total:
         target = rejects_path or _default_rejects_path(store, batch_id)
         if target is not None:
-            write_rejects_csv(report.rejects, target)
+            write_rejects_csv(prepared.every_reject(), target)
             report.rejects_path = target
     _refuse_all_refused(store, prepared, report)
     whole = baselines_refusal([t for _, t in mapped])
     if whole is not None:
         _record_failure(store, batch_id, source_system, paths, started, whole)
         raise UserError(whole)
-    if strict and report.rejects:
+    if strict and report.rejects_total:
         _record_failure(store, batch_id, source_system, paths, started, "rows refused")
         where = f"; see {report.rejects_path}" if report.rejects_path else ""
         raise UserError(
-            f"{len(report.rejects)} problems in {report.rows_rejected} rows; nothing was "
+            f"{report.rejects_total} problems in {report.rows_rejected} rows; nothing was "
             f"imported (--strict){where}"
         )
     try:
@@ -293,7 +308,11 @@ def _refuse_all_refused(store: Store, prepared: PreparedImport, report: ImportRe
     for file_report, table in prepared.mapped:
         if file_report.rows_in == 0 or file_report.rejected < file_report.rows_in:
             continue
-        common = most_common_reason(table.rejects)
+        common = (
+            table.staged.rejects.most_common()
+            if table.staged
+            else most_common_reason(table.rejects)
+        )
         why = f"; most often ({common[1]} rows) {common[0]}" if common else ""
         where = f"; see {report.rejects_path}" if report.rejects_path else ""
         message = (

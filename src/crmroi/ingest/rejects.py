@@ -75,10 +75,15 @@ def most_common_reason(rejects: Iterable[Reject]) -> tuple[str, int] | None:
     generalised to '…') and the number of rows it refused; None for no rejects."""
     rows: dict[str, set[int]] = {}
     for reject in rejects:
-        reason = re.sub(r"'[^']*'", "'…'", reject.reason)
-        text = f"column {reject.column}: {reason}" if reject.column else reason
-        rows.setdefault(text, set()).add(reject.row)
+        rows.setdefault(common_reason_text(reject), set()).add(reject.row)
     if not rows:
         return None
     text, refused = max(rows.items(), key=lambda item: len(item[1]))
     return text, len(refused)
+
+
+def common_reason_text(reject: Reject) -> str:
+    """A reject's reason as `most_common_reason` groups it: "column X: reason", values in
+    quotes generalised to '…'."""
+    reason = re.sub(r"'[^']*'", "'…'", reject.reason)
+    return f"column {reject.column}: {reason}" if reject.column else reason

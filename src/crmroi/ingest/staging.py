@@ -28,6 +28,7 @@ from crmroi.ingest.currency import FxRates
 from crmroi.ingest.headers import check_duplicates, mapping_names
 from crmroi.ingest.mapping import MappingFile, TableMapping, choose_table_mapping
 from crmroi.ingest.reasons import duplicate_id
+from crmroi.ingest.reject_spool import RejectSpool
 from crmroi.ingest.rejects import Reject
 from crmroi.ingest.streaming import BLOCK_BYTES, NotStreamable, StreamedText, open_stream
 from crmroi.ingest.summary import LINKS, DateRange, LinkCount, MoneyTotal
@@ -138,6 +139,11 @@ class StagedRows:
     rows: int = 0
     columns: list[str] = field(default_factory=list)
     _refused: str = ""
+    rejects: RejectSpool = field(init=False)
+    """the file's refused rows, spooled as its blocks are mapped"""
+
+    def __post_init__(self) -> None:
+        self.rejects = RejectSpool(self.con, self.name + "_rejects")
 
     def add(self, mapped: MappedTable) -> None:
         """Append one block's loaded rows (with their file rows) and its refused ids."""
@@ -168,11 +174,13 @@ class StagedRows:
         finally:
             self.con.unregister(view)
 
-    def refuse_duplicates(self, file: str) -> list[Reject]:
-        """All but the last row of each id refused (loaded or refused rows alike), and
-        removed from the staged rows; as `transform._refuse_duplicates` over a whole file."""
-        if not self.rows:
-            return []
+    def refuse_duplicates(self, file: str) -> None:
+        """All but the last row of each id refused (loaded or refused rows alike; spooled
+        in `rejects`), and removed from the staged rows; as `transform._refuse_duplicates`
+        over a whole file."""
+        self.rejects.blocks_done()
+        if not self._refused:  # no block staged (refused rows' ids count too)
+            return
         every = (
             f"SELECT source_id AS key FROM {q(self.name)} WHERE source_id IS NOT NULL "
             f"UNION ALL SELECT key FROM {q(self._refused)}"
@@ -181,7 +189,7 @@ class StagedRows:
             f"SELECT count(*) FROM ({every}) GROUP BY key HAVING count(*) > 1 LIMIT 1"
         ).fetchall()
         if not repeated:  # the common case: one hash aggregate, no window over every row
-            return []
+            return
         dups = q(self.name + "_dups")
         self.con.execute(
             f"""
@@ -195,27 +203,22 @@ class StagedRows:
             """
         )
         try:
-            found = self.con.execute(f"SELECT key, _line, kept FROM {dups} ORDER BY _line")
-            found = found.fetchall()
-            if found:
-                self.con.execute(
-                    f"DELETE FROM {q(self.name)} WHERE _line IN (SELECT _line FROM {dups})"
+            last = -1  # keyset pages (the spool writes on the same connection between)
+            while page := self.con.execute(
+                f"SELECT key, _line, kept FROM {dups} WHERE _line > ? ORDER BY _line LIMIT 10000",
+                [last],
+            ).fetchall():
+                self.rejects.add(
+                    Reject(file, int(line), "", duplicate_id(key, int(kept)), str(key))
+                    for key, line, kept in page
                 )
+                last = int(page[-1][1])
+            self.con.execute(
+                f"DELETE FROM {q(self.name)} WHERE _line IN (SELECT _line FROM {dups})"
+            )
         finally:
             self.con.execute(f"DROP TABLE {dups}")
-        if not found:
-            return []
         self.rows = int(self.con.execute(f"SELECT count(*) FROM {q(self.name)}").fetchone()[0])
-        return [
-            Reject(
-                file,
-                int(line),
-                "",
-                duplicate_id(key, int(kept)),
-                str(key),
-            )
-            for key, line, kept in found
-        ]
 
     def date_ranges(self) -> list[DateRange]:
         """`summary.date_ranges` of the staged rows."""
@@ -290,6 +293,7 @@ class StagedRows:
         )
 
     def drop(self) -> None:
+        self.rejects.drop()
         for name in (self.name, self._refused):
             if name:
                 with contextlib.suppress(Exception):
@@ -314,7 +318,6 @@ def map_stream(
     path = plan.stream.path
     started = time.perf_counter()
     rows_in = 0
-    rejects: list[Reject] = []
     values: dict[_ValueKey, int] = {}
     details: dict[str, list[str]] = {}
     warnings: list[str] = []
@@ -335,7 +338,7 @@ def map_stream(
                 raise NotStreamable("rows keyed by a hash of their values")
             staged.add(mapped)
             rows_in += mapped.rows_in
-            rejects += mapped.rejects
+            staged.rejects.add(mapped.rejects)
             _add_values(values, mapped.values)
             for column, detail in mapped.detected.items():
                 details.setdefault(column, []).append(detail)
@@ -343,17 +346,17 @@ def map_stream(
             seconds = max(time.perf_counter() - started, 1e-9)
             note(f"reading {path.name}: {rows_in:,} rows, {rows_in / seconds:,.0f} rows/s")
         detected = _merge_details(details)
-        rejects += staged.refuse_duplicates(path.name)
+        staged.refuse_duplicates(path.name)
+        staged.rejects.finish()
     except BaseException:
         staged.drop()
         raise
-    rejects.sort(key=lambda r: r.row)
     schema = TABLES[plan.mapping.entity].arrow_schema()
     return MappedTable(
         plan.mapping.entity,
         plan.mapping.label,
         schema.empty_table(),
-        rejects,
+        staged.rejects.sample,
         rows_in,
         detected,
         _top_values(values),

@@ -240,6 +240,6 @@ def report_json(report: ImportReport) -> dict[str, Any]:
         ],
         **summary_json(report.summary),
         "refused": [asdict(r) for r in report.rejects[:1000]],
-        "refused_total": len(report.rejects),
+        "refused_total": report.rejects_total,
         "refused_file": None if report.rejects_path is None else str(report.rejects_path),
     }

@@ -304,6 +304,6 @@ def _report_out(report: ImportReport) -> ImportOut:
         rows_rejected=report.rows_rejected,
         files=files,
         rejects=[RejectOut.of(r) for r in report.rejects[:1000]],
-        rejects_total=len(report.rejects),
+        rejects_total=report.rejects_total,
         summary=summary_json(report.summary),
     )

@@ -471,7 +471,7 @@ def dry_run(
         source_system=report.source_system,
         files=files,
         rejects=report.rejects[:REJECTS_SHOWN],
-        rejects_total=len(report.rejects),
+        rejects_total=report.rejects_total,
         rows_in=report.rows_in,
         rows_rejected=report.rows_rejected,
         summary=prepared.summary,
