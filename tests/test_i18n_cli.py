@@ -96,3 +96,16 @@ def test_attribute_headings_in_each_language(small_demo_folder: Path, code: str)
     text = run("attribute", small_demo_folder, "--kpi", "won_deals", "--lang", code).stdout
     assert "What the CRM caused" not in text and "Bold effects" not in text
     assert "won_deals" not in text  # the KPI by its name in the language
+
+
+def test_roi_in_russian(small_demo_folder: Path) -> None:
+    case = Path(__file__).resolve().parents[1] / "examples" / "case.yaml"
+    args = ("roi", case, "--workspace", small_demo_folder, "--simulate", "100")
+    english = run(*args).stdout
+    assert "Cash flows by category (before risk adjustment)" in english
+    assert re.search(r"warning \(\w+\): ", english) or "check (" in english
+    russian = run(*args, "--lang", "ru").stdout
+    for text in ("Денежные потоки по статьям", "окупаемость (мес.)", "Торнадо: размах NPV"):
+        assert text in russian, text
+    for text in ("Cash flows by category", "payback (months)", "Probability that ROI"):
+        assert text not in russian, text

@@ -15,6 +15,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from crmroi.cli.app import app, console
+from crmroi.cli.language import LangOption, Speaker, speaker
+from crmroi.messages import M_, N_
 
 if TYPE_CHECKING:
     from crmroi.finance.actuals import PlanVsActual
@@ -43,6 +45,7 @@ def roi(
     actuals: Annotated[
         bool, typer.Option(help="Plan versus actual to date (needs --workspace).")
     ] = False,
+    lang: LangOption = None,
 ) -> None:
     """ROI, NPV, IRR and payback of CASE.yaml, before and after risk adjustment."""
     from crmroi.casework.evaluate import evaluate_case, model_for
@@ -74,177 +77,220 @@ def roi(
             doc["actuals"] = plan_vs_actual.to_json()
         print(json.dumps(doc, indent=2, default=str))
         return
-    _print_result(result)
+    _print_result(result, speaker(lang))
     if plan_vs_actual is not None:
         _print_actuals(plan_vs_actual)
 
 
-def _money(v: float | None) -> str:
-    return "-" if v is None or not math.isfinite(v) else f"{v:,.0f}"
+ENGLISH = Speaker("en")
 
 
-def _pct(v: float | None) -> str:
-    return "-" if v is None or not math.isfinite(v) else f"{v:.1%}"
+def _money(v: float | None, say: Speaker = ENGLISH) -> str:
+    return "-" if v is None or not math.isfinite(v) else say.num(v)
 
 
-def _ratio(v: float | None) -> str:
-    return "-" if v is None or not math.isfinite(v) else f"{v:.2f}"
+def _pct(v: float | None, say: Speaker = ENGLISH) -> str:
+    return "-" if v is None or not math.isfinite(v) else say.pct(v)
 
 
-def _months(v: float | None) -> str:
-    return "never" if v is None or not math.isfinite(v) else f"{v:.1f}"
+def _ratio(v: float | None, say: Speaker = ENGLISH) -> str:
+    if v is None or not math.isfinite(v):
+        return "-"
+    return f"{v:.2f}" if say.english else say.num(v, 2)
 
 
-def _print_result(r: CaseResult) -> None:
+def _months(v: float | None, say: Speaker = ENGLISH) -> str:
+    if v is None or not math.isfinite(v):
+        return say(N_("never"))
+    return f"{v:.1f}" if say.english else say.num(v, 1)
+
+
+def _print_result(r: CaseResult, say: Speaker = ENGLISH) -> None:
     case = r.case
-    console.print(
-        f"[bold]{escape(case.name)}[/] ({case.currency}; horizon {case.horizon_months} months, "
-        f"discount rate {case.discount_rate:.0%} a year)"
+    head = M_(
+        "roi_head",
+        "(%(currency)s; horizon %(months)s months, discount rate %(rate)s a year)",
+        currency=case.currency,
+        months=int(case.horizon_months),
+        rate=say.pct(case.discount_rate, 0),
     )
+    console.print(f"[bold]{escape(case.name)}[/] {escape(say.say(head))}")
     for note in r.model.notes:
-        console.print(escape(note))
+        console.print(escape(say.say(note)))
     if r.model.clv is not None:
         users = ", ".join(repr(d.label) for d in case.benefits if d.clv_fields)
         console.print(escape(f"clv inputs of {users}: {r.model.clv.describe()}"))
     years = math.ceil(case.horizon_months / 12)
-    by_cat = Table(title="Cash flows by category (before risk adjustment)")
-    by_cat.add_column("line")
-    by_cat.add_column("initial", justify="right")
+    by_cat = Table(title=escape(say(N_("Cash flows by category (before risk adjustment)"))))
+    by_cat.add_column(escape(say(N_("line"))))
+    by_cat.add_column(escape(say(N_("initial"))), justify="right")
     for y in range(years):
-        by_cat.add_column(f"year {y + 1}", justify="right")
-    by_cat.add_column("total", justify="right")
+        year = M_("year_n", "year %(n)s", n=y + 1)
+        by_cat.add_column(escape(say.say(year)), justify="right")
+    by_cat.add_column(escape(say(N_("total"))), justify="right")
     for side, lines in (("+", r.table.benefits), ("-", r.table.costs)):
         for name, flows in lines.items():
-            cells = [_money(flows[0])]
-            cells += [_money(float(flows[1 + 12 * y : 13 + 12 * y].sum())) for y in range(years)]
-            cells.append(_money(float(flows.sum())))
+            cells = [_money(flows[0], say)]
+            cells += [
+                _money(float(flows[1 + 12 * y : 13 + 12 * y].sum()), say) for y in range(years)
+            ]
+            cells.append(_money(float(flows.sum()), say))
             by_cat.add_row(f"{side} {escape(name)}", *cells)
     console.print(by_cat)
 
-    monthly = Table(title="Monthly cash flows")
-    for name in ("month", "benefits", "costs", "net", "net (risk-adj.)", "cumulative"):
-        monthly.add_column(name, justify="right")
+    monthly = Table(title=escape(say(N_("Monthly cash flows"))))
+    heads_m = (N_("month"), N_("benefits"), N_("costs"), N_("net"), N_("net (risk-adj.)"))
+    for name in (*heads_m, N_("cumulative")):
+        monthly.add_column(escape(say(name)), justify="right")
     net, net_r = r.table.net(), r.table_risk.net()
     benefits, costs = r.table.total_benefits(), r.table.total_costs()
     cum = net.cumsum()
     for m in range(r.table.n_periods):
         monthly.add_row(
-            "initial" if m == 0 else str(m),
-            _money(benefits[m]),
-            _money(costs[m]),
-            _money(net[m]),
-            _money(net_r[m]),
-            _money(cum[m]),
+            say(N_("initial")) if m == 0 else say.digits(m),
+            _money(benefits[m], say),
+            _money(costs[m], say),
+            _money(net[m], say),
+            _money(net_r[m], say),
+            _money(cum[m], say),
         )
     console.print(monthly)
 
-    figures = Table(title="Figures (ROI = NPV / PV of costs; simple ROI undiscounted)")
+    title = N_("Figures (ROI = NPV / PV of costs; simple ROI undiscounted)")
+    figures = Table(title=escape(say(title)))
     figures.add_column("")
     heads = [(r.short, r.short_risk), (r.summary, r.summary_risk)]
     for s, _ in heads:
-        figures.add_column(f"{s.horizon_months} months", justify="right")
-        figures.add_column(f"{s.horizon_months} m risk-adj.", justify="right")
+        figures.add_column(_months_column(s.horizon_months, say), justify="right")
+        figures.add_column(_months_column(s.horizon_months, say, True), justify="right")
     rows: list[tuple[str, Any]] = [
-        ("PV of benefits", lambda s: _money(s.pv_benefits)),
-        ("PV of costs", lambda s: _money(s.pv_costs)),
-        ("NPV", lambda s: _money(s.npv)),
-        ("ROI", lambda s: _pct(s.roi)),
-        ("simple ROI", lambda s: _pct(s.simple_roi)),
-        ("IRR (annual)", lambda s: _pct(s.irr)),
-        ("payback (months)", lambda s: _months(s.payback_months)),
-        ("discounted payback (months)", lambda s: _months(s.discounted_payback_months)),
+        (N_("PV of benefits"), lambda s: _money(s.pv_benefits, say)),
+        (N_("PV of costs"), lambda s: _money(s.pv_costs, say)),
+        (N_("NPV"), lambda s: _money(s.npv, say)),
+        (N_("ROI"), lambda s: _pct(s.roi, say)),
+        (N_("simple ROI"), lambda s: _pct(s.simple_roi, say)),
+        (N_("IRR (annual)"), lambda s: _pct(s.irr, say)),
+        (N_("payback (months)"), lambda s: _months(s.payback_months, say)),
+        (N_("discounted payback (months)"), lambda s: _months(s.discounted_payback_months, say)),
     ]
     for label, fmt in rows:
-        figures.add_row(label, *(fmt(s) for pair in heads for s in pair))
+        figures.add_row(escape(say(label)), *(fmt(s) for pair in heads for s in pair))
     console.print(figures)
 
-    _print_roi_ways(r)
-    _print_tco(r)
+    _print_roi_ways(r, say)
+    _print_tco(r, say)
     for c in r.checks:
         if c.passed:
-            console.print(f"[green]check ({c.rule}) passed:[/] {escape(c.message)}")
+            passed = M_("check_passed", "check (%(rule)s) passed:", rule=say(c.rule))
+            console.print(f"[green]{escape(say.say(passed))}[/] {escape(say.say(c.text))}")
     for w in r.warnings:
-        console.print(f"[yellow]warning ({w.code}):[/] {escape(w.message)}")
-    for title, items in (("Intangible benefits", case.intangible_benefits), ("Risks", case.risks)):
+        warned = M_("warning_coded", "warning (%(rule)s):", rule=w.code)
+        console.print(f"[yellow]{escape(say.say(warned))}[/] {escape(say.say(w.text))}")
+    sections = ((N_("Intangible benefits"), case.intangible_benefits), (N_("Risks"), case.risks))
+    for heading, items in sections:
         if items:
-            console.print(f"[bold]{title}[/]")
+            console.print(f"[bold]{escape(say(heading))}[/]")
             for item in items:
                 console.print(f"  - {escape(item)}")
     if r.simulation is not None:
-        _print_simulation(r)
+        _print_simulation(r, say)
 
 
-def _print_roi_ways(r: CaseResult) -> None:
+def _months_column(months: int, say: Speaker, risk: bool = False) -> str:
+    """'12 months' or '12 m risk-adj.' (a figures column) in the language."""
+    if risk:
+        return escape(say.say(M_("months_risk_column", "%(n)s m risk-adj.", n=int(months))))
+    return escape(say.say(M_("months_column", "%(n)s months", n=int(months))))
+
+
+def _print_roi_ways(r: CaseResult, say: Speaker = ENGLISH) -> None:
     headline = r.case.headline_roi
-    table = Table(title=f"ROI five ways (the case's headline: {headline.replace('_', ' ')})")
+    title = M_(
+        "roi_ways_title",
+        "ROI five ways (the case's headline: %(headline)s)",
+        headline=say(headline.replace("_", " ")),
+    )
+    table = Table(title=escape(say.say(title)))
     table.add_column("")
     horizons = sorted(r.roi_ways)
     for h in horizons:
-        table.add_column(f"{h} months", justify="right")
-        table.add_column(f"{h} m risk-adj.", justify="right")
+        table.add_column(_months_column(h, say), justify="right")
+        table.add_column(_months_column(h, say, True), justify="right")
     first = r.roi_ways[horizons[0]][False]
     for i, way in enumerate(first):
         fmt = _ratio if way.kind == "benefit_cost_ratio" else _pct
-        cells = [fmt(r.roi_ways[h][risk][i].value) for h in horizons for risk in (False, True)]
-        label = f"[bold]{way.label}[/]" if way.kind == headline else way.label
-        table.add_row(label, *cells)
+        cells = [fmt(r.roi_ways[h][risk][i].value, say) for h in horizons for risk in (False, True)]
+        label = escape(say(way.label))
+        table.add_row(f"[bold]{label}[/]" if way.kind == headline else label, *cells)
     console.print(table)
     for way in first:
-        console.print(f"  {way.label} = {escape(way.formula)} ({escape(way.source)})")
+        formula = f"{escape(say(way.formula))} ({escape(say(way.source))})"
+        console.print(f"  {escape(say(way.label))} = {formula}")
 
 
-def _print_tco(r: CaseResult) -> None:
+def _print_tco(r: CaseResult, say: Speaker = ENGLISH) -> None:
     if r.tco is None:
         return
     t = r.tco
-    table = Table(title="Total cost of ownership (undiscounted)")
-    table.add_column("group / category")
-    table.add_column("12 months", justify="right")
-    table.add_column(f"{t.horizon_months} months", justify="right")
+    table = Table(title=escape(say(N_("Total cost of ownership (undiscounted)"))))
+    table.add_column(escape(say(N_("group / category"))))
+    table.add_column(_months_column(12, say), justify="right")
+    table.add_column(_months_column(t.horizon_months, say), justify="right")
     from crmroi.finance.tco import GROUP_OF
 
     for group, (a, b) in t.by_group.items():
-        table.add_row(f"[bold]{group.upper() if group == 'it' else group}[/]", _money(a), _money(b))
+        name = escape(say(group.upper() if group == "it" else group))
+        table.add_row(f"[bold]{name}[/]", _money(a, say), _money(b, say))
         for cat, (x, y) in t.by_category.items():
             if GROUP_OF[cat] == group:
-                table.add_row(f"  {cat.replace('_', ' ')}", _money(x), _money(y))
-    table.add_row("[bold]TCO[/]", _money(t.total_12), _money(t.total))
+                label = escape(say(cat.replace("_", " ")))
+                table.add_row(f"  {label}", _money(x, say), _money(y, say))
+    table.add_row("[bold]TCO[/]", _money(t.total_12, say), _money(t.total, say))
     console.print(table)
 
 
-def _print_simulation(r: CaseResult) -> None:
+def _print_simulation(r: CaseResult, say: Speaker = ENGLISH) -> None:
     assert r.simulation is not None
     d = r.simulation.as_dict()
-    sim = Table(title=f"Simulation: {d['runs']:,} runs, seed {d['seed']} (before risk adj.)")
+    title = M_(
+        "simulation_title",
+        "Simulation: %(runs)s runs, seed %(seed)s (before risk adj.)",
+        runs=int(d["runs"]),
+        seed=str(d["seed"]),
+    )
+    sim = Table(title=escape(say.say(title)))
     for name in ("", "P10", "P50", "P90"):
         sim.add_column(name, justify="right")
-    sim.add_row("ROI", *(_pct(d[f"roi_p{p}"]) for p in (10, 50, 90)))
-    sim.add_row("NPV", *(_money(d[f"npv_p{p}"]) for p in (10, 50, 90)))
-    sim.add_row("payback (months)", *(_months(d[f"payback_months_p{p}"]) for p in (10, 50, 90)))
+    sim.add_row("ROI", *(_pct(d[f"roi_p{p}"], say) for p in (10, 50, 90)))
+    sim.add_row("NPV", *(_money(d[f"npv_p{p}"], say) for p in (10, 50, 90)))
+    paybacks = (_months(d[f"payback_months_p{p}"], say) for p in (10, 50, 90))
+    sim.add_row(escape(say(N_("payback (months)"))), *paybacks)
     console.print(sim)
     by_horizon = d["p_roi_positive_by_horizon"]
-    chance = Table(title="Probability that ROI > 0 (same runs)")
+    chance = Table(title=escape(say(N_("Probability that ROI > 0 (same runs)"))))
     chance.add_column("")
     for months in by_horizon:
-        chance.add_column(f"{months} months", justify="right")
+        chance.add_column(_months_column(months, say), justify="right")
     for label, key in (
-        ("before risk adj.", "p_roi_positive"),
-        ("risk adjusted", "p_roi_positive_risk_adjusted"),
+        (N_("before risk adj."), "p_roi_positive"),
+        (N_("risk adjusted"), "p_roi_positive_risk_adjusted"),
     ):
-        chance.add_row(label, *(f"{p[key]:.1%}" for p in by_horizon.values()))
+        chance.add_row(escape(say(label)), *(say.pct(p[key]) for p in by_horizon.values()))
     console.print(chance)
     if d["tornado"]:
-        tor = Table(title="Tornado: NPV swing per input (others at most likely)")
-        for name in ("input", "low", "high", "NPV at low", "NPV at high", "swing"):
-            tor.add_column(name, justify="left" if name == "input" else "right")
+        tor = Table(title=escape(say(N_("Tornado: NPV swing per input (others at most likely)"))))
+        heads = (N_("input"), N_("low"), N_("high"), N_("NPV at low"), N_("NPV at high"))
+        for name in (*heads, N_("swing")):
+            tor.add_column(escape(say(name)), justify="left" if name == "input" else "right")
         for row in d["tornado"]:
+            low, high = f"{row['low']:,.6g}", f"{row['high']:,.6g}"
             tor.add_row(
                 escape(row["input"]),
-                f"{row['low']:,.6g}",
-                f"{row['high']:,.6g}",
-                _money(row["npv_at_low"]),
-                _money(row["npv_at_high"]),
-                _money(row["swing"]),
+                low if say.english else say.digits(low),
+                high if say.english else say.digits(high),
+                _money(row["npv_at_low"], say),
+                _money(row["npv_at_high"], say),
+                _money(row["swing"], say),
             )
         console.print(tor)
 
