@@ -34,7 +34,8 @@ def test_docs_list_every_message_code() -> None:
     codes = _message_codes()
     assert len(codes) > 100 and "stale_deal" in codes and "import_no_id" in codes
     listed = set(re.findall(r"^\| `([a-z0-9_]+)` \|", DOCS, flags=re.M))
-    assert sorted(set(codes) - listed) == []
+    missing = sorted(set(codes) - listed)
+    assert missing == [], "regenerate the table: .venv/bin/python scripts/message_codes.py"
 
 
 def test_docs_list_every_error_code() -> None:
