@@ -1,7 +1,8 @@
 """Back-test of `crmroi forecast` on several demo companies and on workspaces you name:
-per horizon, the accuracy of the pipeline forecast, of the naive three-month mean and of
-the figure the back-test recommended at each origin, and the share of actual months
-inside the calibrated 80% interval (beside the model's own interval).
+per horizon, the accuracy of the pipeline forecast, of the naive three-month mean, of the
+blend (their mean) and of the figure the back-test recommended at each origin, and the
+share of actual months inside the calibrated 80% intervals of the forecast and of the
+blend (beside the model's own interval).
 
     .venv/bin/python benchmarks/forecast_calibration.py --demo 42:1 7:1 11:1 42:0.5 3:0.5 5:2
     .venv/bin/python benchmarks/forecast_calibration.py --workspace ./ws [--first-origin 2017-04-01]
@@ -54,9 +55,10 @@ def _table(rows: pd.DataFrame) -> pd.DataFrame:
             "horizon": r["horizon"],
             "accuracy": 1 - ((r["forecast"] - a) / a).abs(),
             "naive": 1 - ((r["naive"] - a) / a).abs(),
+            "blend": 1 - ((r["blend"] - a) / a).abs(),
             "recommended": 1 - ((r["recommended"] - a) / a).abs(),
             "coverage": inside("low", "high"),
-            "naive_coverage": inside("naive_low", "naive_high"),
+            "blend_coverage": inside("blend_low", "blend_high"),
             "model_coverage": inside("model_low", "model_high"),
         }
     ).groupby("horizon")
@@ -69,15 +71,15 @@ def _table(rows: pd.DataFrame) -> pd.DataFrame:
 def _print(title: str, table: pd.DataFrame) -> None:
     print(f"\n{title}")
     print(
-        "| horizon | forecasts | accuracy | naive | recommended | calibrated | in 80% interval "
-        "| naive in its 80% | model's own interval |"
+        "| horizon | forecasts | accuracy | naive | blend | recommended | calibrated "
+        "| in 80% interval | blend in its 80% | model's own interval |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for h, r in table.iterrows():
         print(
-            f"| {h} | {r.forecasts:.0f} | {r.accuracy:.1%} | {r.naive:.1%} | "
+            f"| {h} | {r.forecasts:.0f} | {r.accuracy:.1%} | {r.naive:.1%} | {r.blend:.1%} | "
             f"{r.recommended:.1%} | {r.calibrated:.0f} | {r.coverage:.1%} | "
-            f"{r.naive_coverage:.1%} | {r.model_coverage:.1%} |"
+            f"{r.blend_coverage:.1%} | {r.model_coverage:.1%} |"
         )
 
 

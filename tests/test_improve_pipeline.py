@@ -120,7 +120,7 @@ def test_forecast_cli_json(small_demo_folder: Path) -> None:
 def test_forecast_cli_json_carries_the_backtest(small_demo_folder: Path) -> None:
     """With the back-test (the default), the JSON gives per horizon the accuracy, the naive
     accuracy, the calibrated coverage and the verdict, and per month the calibrated interval,
-    the naive figure and which to use; the per-horizon figures equal a recount from the
+    the naive figure, the blend and which to use; the per-horizon figures equal a recount from the
     back-test's own rows."""
     result = CliRunner().invoke(app, ["forecast", str(small_demo_folder), "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -138,12 +138,13 @@ def test_forecast_cli_json_carries_the_backtest(small_demo_folder: Path) -> None
             with_interval["actual"] <= with_interval["high"]
         )
         assert r["coverage"] == pytest.approx(inside.mean())
-        assert {"naive_accuracy", "recommended_accuracy", "naive_coverage"} <= set(r)
+        assert {"naive_accuracy", "recommended_accuracy", "blend_coverage"} <= set(r)
         assert r["better_than_naive"] in {"better", "no_better", "untested"}
     for m in doc["months"]:
         h = m["horizon"]
         assert m["interval"] == "calibrated" and m["low"] <= m["high"]
         assert m["better_than_naive"] == by_horizon[h]["better_than_naive"]
-        naive = m["better_than_naive"] == "no_better"
-        assert m["recommended"] == ("naive" if naive else "pipeline")
-        assert m["naive_low"] <= m["naive_high"]
+        better = m["better_than_naive"] == "better"
+        assert m["recommended"] == ("pipeline" if better else "blend")
+        assert m["blend"] == pytest.approx((m["expected"] + m["naive"]) / 2)
+        assert m["blend_low"] <= m["blend_high"]

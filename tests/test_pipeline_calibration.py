@@ -98,9 +98,9 @@ def test_calibrated_coverage_on_synthetic_pipelines(
     assert 0.72 <= inside.mean() <= 0.88
     per_horizon = inside.groupby(rows["horizon"]).mean()
     assert per_horizon.between(0.55, 0.97).all(), per_horizon
-    naive = rows[rows["naive_low"].notna()]
-    naive_in = (naive["actual"] >= naive["naive_low"]) & (naive["actual"] <= naive["naive_high"])
-    assert 0.70 <= naive_in.mean() <= 0.90
+    blend = rows[rows["blend_low"].notna()]
+    blend_in = (blend["actual"] >= blend["blend_low"]) & (blend["actual"] <= blend["blend_high"])
+    assert 0.70 <= blend_in.mean() <= 0.90
 
 
 def test_intervals_use_only_earlier_months(synthetic_backtests: list[pd.DataFrame]) -> None:
@@ -116,7 +116,14 @@ def test_intervals_use_only_earlier_months(synthetic_backtests: list[pd.DataFram
             assert r.low == pytest.approx(r.forecast * bounds[0])
             assert r.high == pytest.approx(r.forecast * bounds[1])
         assert r.verdict == verdict(rows, r.origin - pd.Timedelta(microseconds=1), r.horizon)
-        assert r.recommended == (r.naive if r.verdict == "no_better" else r.forecast)
+        assert r.blend == pytest.approx((r.forecast + r.naive) / 2)
+        ratios = (past["actual"] / past["blend"]).to_numpy()
+        blend = conformal_bounds(ratios)
+        if blend is not None:
+            assert (r.blend_low, r.blend_high) == pytest.approx(
+                (r.blend * blend[0], r.blend * blend[1])
+            )
+        assert r.recommended == (r.forecast if r.verdict == "better" else r.blend)
     first = rows[rows["origin"] == rows["origin"].min()]
     assert first["low"].isna().all() and (first["verdict"] == "untested").all()
 
@@ -151,7 +158,7 @@ def test_backtest_uses_no_future_information() -> None:
     test_after = backtest({"deals": changed}, **kwargs)
     before, after = test_before.rows, test_after.rows
     columns = ["forecast", "model_low", "model_high", "naive", "low", "high"]
-    columns += ["naive_low", "naive_high", "verdict", "recommended"]
+    columns += ["blend_low", "blend_high", "verdict", "recommended"]
     early_before = before[before["origin"] <= cut].reset_index(drop=True)
     early_after = after[after["origin"] <= cut].reset_index(drop=True)
     assert len(early_before) > 30 and early_before["low"].notna().any()
@@ -169,7 +176,7 @@ def test_backtest_uses_no_future_information() -> None:
 def test_short_history_gives_the_forecast_with_the_model_interval_and_the_reason() -> None:
     """Thirteen months of deals (like the real Maven export's ten months of closes) are too
     few for a back-test: the forecast still comes, its intervals the model's and labelled
-    so, untested against the naive mean, with the reason."""
+    so, untested against the naive mean (so the blend is recommended), with the reason."""
     from crmroi.improve.pipeline import forecast_and_backtest
 
     deals = synthetic_deals(2, months=13)
@@ -179,7 +186,7 @@ def test_short_history_gives_the_forecast_with_the_model_interval_and_the_reason
     assert doc["backtest_reason"] == f.backtest_reason
     assert [m["interval"] for m in doc["months"]] == ["model (not calibrated)"] * 3
     assert {m["better_than_naive"] for m in doc["months"]} == {"untested"}
-    assert {m["recommended"] for m in doc["months"]} == {"pipeline"}
+    assert {m["recommended"] for m in doc["months"]} == {"blend"}
 
 
 def test_open_deals_without_an_amount_are_counted_and_said() -> None:

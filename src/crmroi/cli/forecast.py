@@ -41,9 +41,10 @@ UNCALIBRATED = N_(
     "back-tests show it too narrow."
 )
 USE_NOTE = N_(
-    "naive = the mean won revenue of the three latest complete months; the intervals are "
-    "calibrated on the back-test's errors at the same horizon (split conformal on actual / "
-    "forecast, earlier months only)."
+    "blend = the mean of the pipeline forecast and the naive mean of the three latest "
+    "complete months, used where the back-test does not show the pipeline better; the "
+    "intervals are calibrated on the back-test's errors at the same horizon (split "
+    "conformal on actual / forecast, earlier months only)."
 )
 
 
@@ -126,13 +127,13 @@ def _print_forecast(f: Forecast, say: Speaker) -> None:
     for name in (N_("month"), N_("use"), N_("figure"), N_("80% low"), N_("80% high"), N_("why")):
         use.add_column(escape(say(name)), justify="right")
     for m in f.months:
-        naive = m.recommended == "naive"
+        blend = m.recommended == "blend"
         use.add_row(
             say.month(m.month),
-            say(N_("naive") if naive else N_("pipeline")),
-            say.num(m.naive if naive else m.expected),
-            say.num(m.naive_low if naive else m.low),
-            say.num(m.naive_high if naive else m.high),
+            say(N_("blend") if blend else N_("pipeline")),
+            say.num(m.blend if blend else m.expected),
+            say.num(m.blend_low if blend else m.low),
+            say.num(m.blend_high if blend else m.high),
             say(WHY[m.verdict]),
         )
     console.print(use)
@@ -151,7 +152,7 @@ def _print_backtest(b: Backtest, say: Speaker) -> None:
     )
     table = Table(title=escape(say.say(title)))
     heads = (N_("horizon (months)"), N_("forecasts"), N_("accuracy"), N_("naive"))
-    tail = (N_("in 80% interval"), N_("naive in its 80%"), N_("beats naive"))
+    tail = (N_("in 80% interval"), N_("blend in its 80%"), N_("beats naive"))
     for name in (*heads, N_("recommended"), N_("bias"), *tail):
         table.add_column(escape(say(name)), justify="right")
     records: list[Any] = list(rows.itertuples())  # pandas types the fields loosely
@@ -164,18 +165,18 @@ def _print_backtest(b: Backtest, say: Speaker) -> None:
             say.pct(r.recommended_accuracy),
             say.pct(r.bias, signed=True),
             say.pct(r.coverage, 0),
-            say.pct(r.naive_coverage, 0),
+            say.pct(r.blend_coverage, 0),
             say(BEATS[r.better_than_naive]),
         )
     console.print(table)
     note = M_(
         "backtest_note",
         "naive = the mean won revenue of the three months before the forecast; recommended "
-        "= the pipeline figure, or the naive one where the earlier months showed the "
-        "pipeline no better; bias = mean (forecast - actual) / actual; intervals calibrated "
-        "on earlier months only, so scored over the forecasts that had one (%(counts)s by "
-        "horizon); the model's own interval held %(model)s; beats naive = mean gain in "
-        "|error| / actual above one standard error.",
+        "= the pipeline figure where the earlier months showed it beat the naive mean, else "
+        "the blend (the mean of the two); bias = mean (forecast - actual) / actual; "
+        "intervals calibrated on earlier months only, so scored over the forecasts that "
+        "had one (%(counts)s by horizon); the model's own interval held %(model)s; beats "
+        "naive = mean gain in |error| / actual above one standard error.",
         counts=say.digits(", ".join(str(int(c)) for c in rows["calibrated"])),
         model=", ".join(say.pct(float(v), 0) for v in rows["model_coverage"]),
     )

@@ -29,8 +29,8 @@ then (deals closed by then train the model and give the cycle lengths), and scor
 each forecast month with the `forecast_accuracy` KPI's rule, 1 - |actual -
 forecast| / actual, beside a naive forecast (the mean won revenue of the three
 months before the origin) and the share of actual months inside the interval. Where the
-back-test does not show the forecast beating the naive mean at a horizon, the naive
-figure is the recommended one (said per month).
+back-test does not show the forecast beating the naive mean at a horizon, the blend (the
+mean of the two) is the recommended figure (said per month).
 """
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ class NotEnoughPipeline(UserError):
 class ForecastMonth:
     """One forecast month: expected won revenue from open and not-yet-created deals, its
     80% interval (calibrated on the back-test when `calibrated`, else the model's), the
-    naive three-month mean with its calibrated interval (None without a back-test) and
-    the back-test's verdict at this horizon (money in the base currency)."""
+    naive three-month mean, the blend (mean of the two) with its calibrated interval (None
+    without a back-test) and the back-test's verdict at this horizon (money)."""
 
     month: pd.Timestamp
     horizon: int
@@ -73,8 +73,8 @@ class ForecastMonth:
     high: float
     naive: float
     calibrated: bool = False
-    naive_low: float | None = None
-    naive_high: float | None = None
+    blend_low: float | None = None
+    blend_high: float | None = None
     verdict: Verdict = "untested"
 
     @property
@@ -82,9 +82,14 @@ class ForecastMonth:
         return self.open_deals + self.new_deals
 
     @property
+    def blend(self) -> float:
+        """The mean of the pipeline forecast and the naive mean."""
+        return (self.expected + self.naive) / 2
+
+    @property
     def recommended(self) -> str:
-        """ "naive" where the back-test showed the forecast no better, else "pipeline"."""
-        return "naive" if self.verdict == "no_better" else "pipeline"
+        """ "pipeline" where the back-test showed it beat the naive mean, else "blend"."""
+        return "pipeline" if self.verdict == "better" else "blend"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -97,8 +102,9 @@ class ForecastMonth:
             "high": self.high,
             "interval": "calibrated" if self.calibrated else "model (not calibrated)",
             "naive": self.naive,
-            "naive_low": self.naive_low,
-            "naive_high": self.naive_high,
+            "blend": self.blend,
+            "blend_low": self.blend_low,
+            "blend_high": self.blend_high,
             "better_than_naive": self.verdict,
             "recommended": self.recommended,
         }
@@ -306,14 +312,14 @@ def forecast_pipeline(
 
 def _calibrated(f: Forecast, rows: pd.DataFrame) -> Forecast:
     """`f` with each month's interval calibrated on `rows` (where enough errors exist),
-    the naive mean's interval and the verdict."""
+    the blend's interval and the verdict."""
     for m in f.months:
         own = interval(rows, f.as_of, m.horizon, m.expected)
         if own is not None:
             m.low, m.high, m.calibrated = own[0], own[1], True
-        naive = interval(rows, f.as_of, m.horizon, m.naive, "naive")
-        if naive is not None:
-            m.naive_low, m.naive_high = naive
+        blend = interval(rows, f.as_of, m.horizon, m.blend, "blend")
+        if blend is not None:
+            m.blend_low, m.blend_high = blend
         m.verdict = verdict(rows, f.as_of, m.horizon)
     return f
 
@@ -343,15 +349,15 @@ class Backtest:
 
     rows: pd.DataFrame
     """origin, month, horizon (1..), forecast, model_low, model_high (the model's normal
-    interval), naive, actual, and from `calibrate_rows` (earlier months only): low, high,
-    naive_low, naive_high (NaN while uncalibrated), verdict, recommended."""
+    interval), naive, actual, and from `calibrate_rows`: blend, and from the earlier months
+    only: low, high, blend_low, blend_high (NaN while uncalibrated), verdict, recommended."""
 
     def by_horizon(self) -> pd.DataFrame:
         """Per horizon: forecasts scored, mean accuracy (1 - |actual - forecast| / actual)
         of the forecast, of the naive mean and of the recommended figure, bias (mean
         (forecast - actual) / actual), the share of actual months inside the calibrated
         interval (`coverage`, over the `calibrated` forecasts that had one), inside the
-        naive mean's calibrated interval and inside the model's own interval, and the
+        blend's calibrated interval and inside the model's own interval, and the
         verdict over all the scored months."""
         r = self.rows[self.rows["actual"] > 0]
         a = r["actual"]
@@ -368,7 +374,7 @@ class Backtest:
                 "recommended_accuracy": 1.0 - ((r["recommended"] - a) / a).abs(),
                 "bias": (r["forecast"] - a) / a,
                 "coverage": inside("low", "high"),
-                "naive_coverage": inside("naive_low", "naive_high"),
+                "blend_coverage": inside("blend_low", "blend_high"),
                 "model_coverage": inside("model_low", "model_high"),
             }
         ).groupby("horizon")

@@ -446,15 +446,21 @@ class ForecastRow:
     low: float
     high: float
     naive: float = float("nan")
-    naive_low: float | None = None
-    naive_high: float | None = None
+    blend_low: float | None = None
+    blend_high: float | None = None
     calibrated: bool = False
     verdict: str = "untested"
     """"better", "no_better" (the naive mean is the figure to use) or "untested"."""
 
     @property
+    def blend(self) -> float:
+        """The mean of the forecast and the naive figure."""
+        return (self.expected + self.naive) / 2
+
+    @property
     def recommended(self) -> str:
-        return "naive" if self.verdict == "no_better" else "pipeline"
+        """ "pipeline" where the back-test showed it beat the naive mean, else "blend"."""
+        return "pipeline" if self.verdict == "better" else "blend"
 
 
 @dataclass(frozen=True)
@@ -471,7 +477,7 @@ class BacktestRow:
     bias: float
     coverage: float
     recommended_accuracy: float = float("nan")
-    naive_coverage: float = float("nan")
+    blend_coverage: float = float("nan")
     model_coverage: float = float("nan")
     calibrated: int = 0
     """Forecasts that had a calibrated interval (`coverage` is over these)."""

@@ -23,14 +23,15 @@ class ForecastMonthOut(BaseModel):
         "(else it is the model's own, which the back-test shows too narrow)."
     )
     naive: float | None = Field(description="Mean won revenue of the 3 latest full months.")
-    naive_low: float | None = Field(description="The naive figure's calibrated 80% low end.")
-    naive_high: float | None = Field(description="The naive figure's calibrated 80% high.")
+    blend: float | None = Field(description="Mean of expected and naive.")
+    blend_low: float | None = Field(description="The blend's calibrated 80% low end.")
+    blend_high: float | None = Field(description="The blend's calibrated 80% high end.")
     better_than_naive: str = Field(
         description="better, no_better or untested: the pipeline against the naive mean in "
         "the back-test at this horizon."
     )
     recommended: str = Field(
-        description="pipeline, or naive where the back-test showed the pipeline no better."
+        description="pipeline where the back-test showed it beat the naive mean, else blend."
     )
 
 
@@ -46,10 +47,10 @@ class BacktestOut(BaseModel):
     )
     calibrated: int = Field(description="Forecasts with a calibrated interval.")
     recommended_accuracy: float | None = Field(
-        description="Accuracy of the figure recommended at each origin (naive where the "
-        "earlier months showed the pipeline no better)."
+        description="Accuracy of the figure recommended at each origin (the blend where "
+        "the earlier months did not show the pipeline better than the naive mean)."
     )
-    naive_coverage: float | None = Field(description="The same for the naive interval.")
+    blend_coverage: float | None = Field(description="The same for the blend's interval.")
     model_coverage: float | None = Field(description="The same for the model's own interval.")
     better_than_naive: str = Field(description="better, no_better or untested.")
 
@@ -90,8 +91,9 @@ class ForecastOut(BaseModel):
                     high=finite(m.high),
                     calibrated=m.calibrated,
                     naive=finite(m.naive),
-                    naive_low=finite(m.naive_low),
-                    naive_high=finite(m.naive_high),
+                    blend=finite(m.blend),
+                    blend_low=finite(m.blend_low),
+                    blend_high=finite(m.blend_high),
                     better_than_naive=m.verdict,
                     recommended=m.recommended,
                 )
@@ -110,7 +112,7 @@ class ForecastOut(BaseModel):
                     coverage=finite(r.coverage),
                     calibrated=r.calibrated,
                     recommended_accuracy=finite(r.recommended_accuracy),
-                    naive_coverage=finite(r.naive_coverage),
+                    blend_coverage=finite(r.blend_coverage),
                     model_coverage=finite(r.model_coverage),
                     better_than_naive=r.better_than_naive,
                 )
