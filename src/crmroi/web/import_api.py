@@ -31,6 +31,7 @@ from crmroi.web.import_wizard import (
     read_mapping_upload,
     upload_area,
 )
+from crmroi.web.streamed_form import streamed_post
 
 router = APIRouter(tags=["imports"])
 
@@ -158,7 +159,8 @@ def history_api(state: State, session: Viewer, limit: int = 500) -> list[BatchOu
         return [batch_out(b) for b in list_batches(store, max(1, min(limit, 5000)))]
 
 
-@router.post(
+@streamed_post(  # the multipart body is parsed off the event loop
+    router,
     "/api/v1/imports",
     responses={
         **ERRORS,

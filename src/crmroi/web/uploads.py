@@ -183,12 +183,14 @@ class UploadArea:
         shutil.rmtree(self.folder(upload_id), ignore_errors=True)
 
     def remove_stale(self, max_age: float = MAX_AGE_SECONDS) -> None:
-        """Remove uploads abandoned for longer than `max_age` seconds."""
+        """Remove uploads abandoned for longer than `max_age` seconds (and request bodies
+        left `incoming-` by a server that was killed while receiving them)."""
         if not self.root.is_dir():
             return
         cutoff = time.time() - max_age
         for folder in self.root.iterdir():
-            if UPLOAD_ID.match(folder.name) and folder.stat().st_mtime < cutoff:
+            ours = UPLOAD_ID.match(folder.name) or folder.name.startswith("incoming-")
+            if ours and folder.stat().st_mtime < cutoff:
                 shutil.rmtree(folder, ignore_errors=True)
 
 

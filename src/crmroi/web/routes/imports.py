@@ -49,6 +49,7 @@ from crmroi.web.import_wizard import (
 from crmroi.web.language import page_language
 from crmroi.web.pages import render
 from crmroi.web.state import AppState
+from crmroi.web.streamed_form import streamed_post
 from crmroi.web.uploads import UploadArea, UploadState
 
 BATCH_STATUSES = {"loaded": N_("loaded"), "undone": N_("undone")}
@@ -129,7 +130,7 @@ def undo_page(request: Request, state: State, session: Analyst, batch_id: str) -
 
 
 # -- wizard ---------------------------------------------------------------------------
-@router.post("/imports/upload", include_in_schema=False)
+@streamed_post(router, "/imports/upload", include_in_schema=False)  # parsed off the loop
 def upload_page(
     state: State,
     session: Analyst,
