@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from crmroi.errors import MappingError
@@ -227,10 +228,13 @@ def _mapped(
 ) -> pd.Series:
     """Apply the value map (and default, and strict), counting every source value."""
     lookup = {key: text_of(value) for key, value in spec.lookup().items()}
-    norm = values.fillna("").str.strip().str.casefold()
-    hit = norm.isin(list(lookup)).astype(bool)
-    out = values.where(~hit, norm.map(lookup).astype(STR))
-    empty = (norm == "").astype(bool)
+    # each distinct cell is stripped, casefolded and looked up once, then spread to its rows
+    codes, distinct = _distinct(values)
+    norm = distinct.str.strip().str.casefold()
+    hit = _per_row(norm.isin(list(lookup)).to_numpy(dtype=bool), codes, values)
+    looked_up = norm.map(lookup).astype(STR)
+    out = values.where(~hit, pd.Series(looked_up.array.take(codes), index=values.index))
+    empty = _per_row((norm == "").to_numpy(dtype=bool), codes, values)
     if spec.strict:
         unknown = ~hit & ~empty
         refuse(
@@ -258,26 +262,45 @@ def _count_values(
     notes: ColumnNotes,
     choices: tuple[str, ...] = (),
 ) -> None:
-    """Record source value -> canonical value (count), unmapped values marked."""
-    frame = pd.DataFrame(
-        {"value": values.fillna("").str.strip(), "canonical": out.astype(object)}
-    ).astype({"value": object})
-    frame = frame[frame["value"] != ""]
-    if frame.empty:
+    """Record source value -> canonical value (count), unmapped values marked: the first
+    canonical value each source value (stripped) got, most frequent values first (ties in
+    order of appearance)."""
+    codes, distinct = _distinct(values)
+    group_of, uniques = pd.factorize(distinct.str.strip(), sort=False)
+    groups = pd.Series(uniques, dtype=STR)
+    group = group_of[codes]  # each row's stripped value, numbered by first appearance
+    filled = np.flatnonzero((groups == "").to_numpy(dtype=bool))
+    blank = int(filled[0]) if len(filled) else -1
+    counts = np.bincount(group, minlength=len(groups))
+    if blank >= 0:
+        counts[blank] = 0
+    shown = [int(g) for g in np.argsort(-counts, kind="stable") if counts[g] > 0]
+    if not shown:
         return
-    frame["canonical"] = frame["canonical"].where(frame["canonical"].notna(), None)
-    counts = frame.groupby(["value"], sort=False).agg(
-        count=("value", "size"), canonical=("canonical", "first")
-    )
-    counts = counts.sort_values("count", ascending=False, kind="stable")
-    for value, row in counts.head(notes.max_values).iterrows():
-        text = str(value)
-        canonical = None if row["canonical"] is None else str(row["canonical"])
+    with_canonical = np.flatnonzero(out.notna().to_numpy(dtype=bool) & (group != blank))
+    firsts, at = np.unique(group[with_canonical], return_index=True)
+    first_canonical = dict(zip(firsts.tolist(), with_canonical[at].tolist(), strict=True))
+    for g in shown[: notes.max_values]:
+        text = str(groups.iloc[g])
+        row = first_canonical.get(g)
+        canonical = None if row is None else str(out.iloc[row])
         if choices:
             canon = text.casefold().replace(" ", "_").replace("-", "_")
             mapped = canon in choices
             canonical = canon if mapped else None
         else:
             mapped = text.casefold() in known
-        count = int(row["count"])
+        count = int(counts[g])
         notes.values.append(ValueCount(col.name, source, text, canonical, count, mapped))
+
+
+def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(each row's position in `distinct`, the distinct cells in order of appearance);
+    a missing cell counts as ""."""
+    codes, uniques = pd.factorize(values.fillna(""), sort=False)
+    return codes, pd.Series(uniques, dtype=STR)
+
+
+def _per_row(flags: np.ndarray, codes: np.ndarray, like: pd.Series) -> pd.Series:
+    """A flag computed per distinct cell, for every row."""
+    return pd.Series(flags[codes], index=like.index, dtype=bool)

@@ -345,6 +345,8 @@ def map_stream(
             warnings += [w for w in [*raw.warnings, *mapped.warnings] if w not in warnings]
             seconds = max(time.perf_counter() - started, 1e-9)
             note(f"reading {path.name}: {rows_in:,} rows, {rows_in / seconds:,.0f} rows/s")
+        if not staged.columns:  # no record after the header: read whole, as before
+            raise NotStreamable("no data block")
         detected = _merge_details(details)
         staged.refuse_duplicates(path.name)
         staged.rejects.finish()

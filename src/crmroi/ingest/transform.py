@@ -99,7 +99,6 @@ def map_table(
     n = len(frame)
     all_rows = np.arange(len(raw.frame)) + raw.first_data_line
     rows = pd.Series(all_rows[keep_rows], dtype="int64")
-    position = {int(line): i for i, line in enumerate(rows)}
     header = {str(c).strip().casefold(): str(c) for c in frame.columns}
     problems: dict[int, list[Reject]] = {}
     detected: dict[str, str] = {}
@@ -115,6 +114,7 @@ def map_table(
                 Reject(raw.path.name, int(rows.iloc[i]), column, why, shown[:200])
             )
 
+    position = {int(line): i for i, line in enumerate(rows)} if raw.bad_rows else {}
     for line, reason in raw.bad_rows.items():
         if line in position:
             problems.setdefault(position[line], []).append(Reject(raw.path.name, line, "", reason))
@@ -203,7 +203,7 @@ def map_table(
         {name: names[keep].reset_index(drop=True) for name, names in notes.names.items()},
         _record_names(mapping, file, columns, keep),
         given=frozenset(given) if mapping.partial else None,
-        lines=[int(x) for x in rows[keep]],
+        lines=rows[keep].tolist(),
         file=raw.path.name,
         hashed=hashed,
         refused_keys=refused_keys,
