@@ -109,3 +109,13 @@ def test_roi_in_russian(small_demo_folder: Path) -> None:
         assert text in russian, text
     for text in ("Cash flows by category", "payback (months)", "Probability that ROI"):
         assert text not in russian, text
+
+
+def test_segments_score_and_clv_in_persian(small_demo_folder: Path) -> None:
+    segments = run("segments", small_demo_folder, "--by", "industry", "--lang", "fa").stdout
+    assert "به تفکیک" in segments and "۹۵٪" in segments and "By industry" not in segments
+    assert re.search(r"[۰-۹]+٪ \([۰-۹]+٪-[۰-۹]+٪\)", segments)  # win rate and its interval
+    clv = run("clv", small_demo_folder, "--top", "3", "--lang", "fa").stdout
+    assert "مشتری برتر" in clv and "For the business case" not in clv
+    english = run("clv", small_demo_folder, "--top", "3").stdout
+    assert "Top 3 customers" in english and "For the business case" in english

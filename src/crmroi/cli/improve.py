@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,7 +16,7 @@ from rich.table import Table
 from crmroi.cli.app import WorkspaceArg, app, console, err_console
 from crmroi.cli.language import LangOption, Speaker, speaker
 from crmroi.errors import ConfigurationError
-from crmroi.messages import M_, N_
+from crmroi.messages import M_, N_, Num
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,6 +88,7 @@ def score(
     as_of: AsOfOption = None,
     top: Annotated[int, typer.Option(min=1, help="Open records shown per kind (table).")] = 15,
     format: FormatOption = Format.table,
+    lang: LangOption = None,
 ) -> None:
     """Score open leads and deals: calibrated probability and the top reasons, two models."""
     from crmroi.improve.scoring import score_workspace
@@ -104,7 +106,7 @@ def score(
             rows[column] = rows[column].map("; ".join)
         rows[["kind", *[c for c in rows if c != "kind"]]].to_csv(sys.stdout, index=False)
     else:
-        _print_scores(report, top)
+        _print_scores(report, top, speaker(lang))
 
 
 def _score_payload(report: ScoringReport) -> dict[str, Any]:
@@ -125,45 +127,65 @@ def _score_payload(report: ScoringReport) -> dict[str, Any]:
     }
 
 
-def _print_scores(report: ScoringReport, top: int) -> None:
+def _print_scores(report: ScoringReport, top: int, say: Speaker) -> None:
+    from crmroi.reports.labels import SCORING_LABELS
+
+    def kind_of(kind: str) -> str:
+        return kind if say.english else say(SCORING_LABELS.get(kind, kind))
+
+    def fixed(value: float, digits: int) -> str:
+        return f"{value:.{digits}f}" if say.english else say.num(value, digits)
+
     for result in report.results:
-        figures = Table(
-            title=f"{result.kind}: hold-out from {result.train_until:%Y-%m-%d} "
-            "(trained on the earlier records)"
+        title = M_(
+            "scores_holdout",
+            "%(kind)s: hold-out from %(day)s (trained on the earlier records)",
+            kind=kind_of(result.kind),
+            day=result.train_until.date(),
         )
-        figures.add_column("model", no_wrap=True)
-        for name in ("train", "test", "rate", "AUC", "log-loss", "Brier", "ECE", "lift@10%"):
-            figures.add_column(name, justify="right")
+        figures = Table(title=escape(say.say(title)))
+        figures.add_column(escape(say(N_("model"))), no_wrap=True)
+        heads = (N_("train"), N_("test"), N_("rate"), "AUC", N_("log-loss"), "Brier", "ECE")
+        for name in (*heads, N_("lift@10%")):
+            figures.add_column(escape(say(name)), justify="right")
         for e in result.evaluations:
             figures.add_row(
                 e.model,
-                f"{e.n_train:,}",
-                f"{e.n_test:,}",
-                f"{e.rate_test:.1%}",
-                f"{e.auc:.3f}",
-                f"{e.log_loss:.4f}",
-                f"{e.brier:.4f}",
-                f"{e.calibration_error:.3f}",
-                f"{e.lift_top_decile:.2f}x",
+                say.num(e.n_train),
+                say.num(e.n_test),
+                say.pct(e.rate_test),
+                fixed(e.auc, 3),
+                fixed(e.log_loss, 4),
+                fixed(e.brier, 4),
+                fixed(e.calibration_error, 3),
+                fixed(e.lift_top_decile, 2) + "x",
             )
         console.print(figures)
         shown = result.scores.head(top)
-        table = Table(title=f"Open {result.kind}: {len(result.scores):,}, best {len(shown)}")
-        for name in ("id", "created", "logistic", "naive Bayes", "why (logistic; log-odds)"):
-            table.add_column(
-                name, justify="right" if name in ("logistic", "naive Bayes") else "left"
-            )
+        title = M_(
+            "scores_open",
+            "Open %(kind)s: %(count)s, best %(shown)s",
+            kind=kind_of(result.kind),
+            count=len(result.scores),
+            shown=str(len(shown)),
+        )
+        table = Table(title=escape(say.say(title)))
+        open_heads = (N_("id"), N_("created"), N_("logistic"), N_("naive Bayes"))
+        for name in (*open_heads, N_("why (logistic; log-odds)")):
+            right = name in ("logistic", "naive Bayes")
+            table.add_column(escape(say(name)), justify="right" if right else "left")
         for row in shown.to_dict(orient="records"):
             table.add_row(
                 escape(str(row["id"])),
-                f"{row['created_at']:%Y-%m-%d}",
-                f"{row['logistic_probability']:.1%}",
-                f"{row['naive_bayes_probability']:.1%}",
+                say.day(row["created_at"]),
+                say.pct(row["logistic_probability"]),
+                say.pct(row["naive_bayes_probability"]),
                 escape(", ".join(row["logistic_reasons"])),
             )
         console.print(table)
     for kind, reason in report.skipped.items():
-        console.print(f"[yellow]{kind} not scored:[/] {escape(reason)}")
+        skipped = M_("not_scored", "%(kind)s not scored:", kind=kind_of(kind))
+        console.print(f"[yellow]{escape(say.say(skipped))}[/] {escape(say.say(reason))}")
 
 
 class Channel(StrEnum):
@@ -355,6 +377,7 @@ def segments(
     min_accounts: Annotated[int, typer.Option(min=1, help="Smallest segment shown.")] = 10,
     as_of: AsOfOption = None,
     format: FormatOption = Format.table,
+    lang: LangOption = None,
 ) -> None:
     """Ideal-customer segments: win rate, revenue per account and churn, with intervals."""
     from crmroi.improve.frames import data_date
@@ -373,33 +396,46 @@ def segments(
     elif format is Format.csv:
         table.to_csv(sys.stdout, index=False)
     else:
-        _print_segments(table, day)
+        _print_segments(table, day, speaker(lang))
 
 
-def _print_segments(frame: pd.DataFrame, day: pd.Timestamp) -> None:
+def _print_segments(frame: pd.DataFrame, day: pd.Timestamp, say: Speaker) -> None:
     if not len(frame):
-        console.print("No segment has enough accounts (see --min-accounts).")
+        console.print(escape(say(N_("No segment has enough accounts (see --min-accounts)."))))
         return
     for dimension, part in frame.groupby("dimension", sort=False):
-        table = Table(title=f"By {dimension} (as of {day:%Y-%m-%d}; 95% intervals)")
-        table.add_column(str(dimension))
-        for name in ("accounts", "win rate", "revenue / account", "churn"):
-            table.add_column(name, justify="right")
+        title = M_(
+            "segments_by",
+            "By %(dimension)s (as of %(day)s; 95%% intervals)",
+            dimension=say(str(dimension)),
+            day=day.date(),
+        )
+        table = Table(title=escape(say.say(title)))
+        table.add_column(escape(say(str(dimension))))
+        for name in (N_("accounts"), N_("win rate"), N_("revenue / account"), N_("churn")):
+            table.add_column(escape(say(name)), justify="right")
+
+        def pct(value: float) -> str:
+            return f"{value:.0%}" if say.english else say.pct(value, 0)
+
+        def money(value: float) -> str:
+            return say.num(value)
+
         for r in part.to_dict(orient="records"):
             table.add_row(
                 escape(str(r["value"])),
-                f"{r['accounts']:,}",
-                _interval(r["win_rate"], r["win_rate_low"], r["win_rate_high"], "{:.0%}"),
-                _interval(r["revenue_per_account"], r["revenue_low"], r["revenue_high"], "{:,.0f}"),
-                _interval(r["churn_rate"], r["churn_low"], r["churn_high"], "{:.0%}"),
+                say.num(r["accounts"]),
+                _interval(r["win_rate"], r["win_rate_low"], r["win_rate_high"], pct),
+                _interval(r["revenue_per_account"], r["revenue_low"], r["revenue_high"], money),
+                _interval(r["churn_rate"], r["churn_low"], r["churn_high"], pct),
             )
         console.print(table)
 
 
-def _interval(value: float, low: float, high: float, fmt: str) -> str:
+def _interval(value: float, low: float, high: float, fmt: Callable[[float], str]) -> str:
     if value != value:
         return "-"
-    return f"{fmt.format(value)} ({fmt.format(low)}-{fmt.format(high)})"
+    return f"{fmt(value)} ({fmt(low)}-{fmt(high)})"
 
 
 class ClvMethod(StrEnum):
@@ -421,6 +457,7 @@ def clv(
     ] = ClvMethod.mle,
     top: Annotated[int, typer.Option(min=1, help="Customers shown (table).")] = 15,
     format: FormatOption = Format.table,
+    lang: LangOption = None,
 ) -> None:
     """Customer lifetime value from the orders table (BG/NBD + Gamma-Gamma)."""
     from crmroi.improve.clv import fit_pymc, rfm
@@ -467,7 +504,7 @@ def clv(
     elif format is Format.csv:
         values.to_csv(sys.stdout, index=False)
     else:
-        _print_clv(params, case, by_segment, values, horizon_weeks, top)
+        _print_clv(params, case, by_segment, values, horizon_weeks, top, speaker(lang))
     for warning in fit.warnings:
         err_console.print(f"warning: {escape(warning)}")
 
@@ -488,37 +525,53 @@ def _print_clv(
     values: pd.DataFrame,
     horizon_weeks: int,
     top: int,
+    say: Speaker,
 ) -> None:
+    def fixed(value: float, digits: int) -> str:
+        return f"{value:.{digits}f}" if say.english else say.num(value, digits)
+
     for model, fitted in params.items():
         name = "BG/NBD" if model == "bgnbd" else "Gamma-Gamma"
-        console.print(f"{name}: " + ", ".join(f"{k}={v:.4g}" for k, v in fitted.items()))
-    table = Table(title=f"Expected value in the next {horizon_weeks:g} weeks by segment")
-    for name in ("segment", "customers", "purchases / customer", "value / customer", "total"):
-        table.add_column(name, justify="left" if name == "segment" else "right")
+        fits = ", ".join(f"{k}={say.digits(f'{v:.4g}')}" for k, v in fitted.items())
+        console.print(f"{name}: {fits}")
+    title = M_(
+        "clv_by_segment",
+        "Expected value in the next %(weeks)s weeks by segment",
+        weeks=say.digits(f"{horizon_weeks:g}"),
+    )
+    table = Table(title=escape(say.say(title)))
+    heads = (N_("segment"), N_("customers"), N_("purchases / customer"), N_("value / customer"))
+    for name in (*heads, N_("total")):
+        table.add_column(escape(say(name)), justify="left" if name == "segment" else "right")
     for r in by_segment.to_dict(orient="records"):
         table.add_row(
             escape(str(r["segment"])),
-            f"{r['customers']:,}",
-            f"{r['expected_purchases']:.2f}",
-            f"{r['expected_value']:,.0f}",
-            f"{r['total_value']:,.0f}",
+            say.num(r["customers"]),
+            fixed(r["expected_purchases"], 2),
+            say.num(r["expected_value"]),
+            say.num(r["total_value"]),
         )
     console.print(table)
-    best = Table(title=f"Top {top} customers")
-    for name in ("customer", "segment", "purchases", "value"):
-        best.add_column(name, justify="left" if name in ("customer", "segment") else "right")
+    best = Table(title=escape(say.say(M_("clv_top", "Top %(n)s customers", n=say.digits(top)))))
+    for name in (N_("customer"), N_("segment"), N_("purchases"), N_("value")):
+        left = name in ("customer", "segment")
+        best.add_column(escape(say(name)), justify="left" if left else "right")
     for r in values.head(top).to_dict(orient="records"):
         best.add_row(
             escape(str(r["customer_id"])),
             escape(str(r["segment"])),
-            f"{r['expected_purchases']:.2f}",
-            f"{r['expected_value']:,.0f}",
+            fixed(r["expected_purchases"], 2),
+            say.num(r["expected_value"]),
         )
     console.print(best)
-    console.print(
-        f"For the business case (retention, customer_value drivers): "
-        f"customers {case['customers']:,.0f} (active), value per customer "
-        f"{case['value_per_customer_month']:,.2f} a month over the next "
-        f"{case['horizon_months']:g} months; write `clv` for these inputs in case.yaml "
-        "to read them from the workspace (see docs/business_case.md)."
+    inputs = M_(
+        "clv_case_inputs",
+        "For the business case (retention, customer_value drivers): customers %(customers)s "
+        "(active), value per customer %(value)s a month over the next %(months)s months; "
+        "write `clv` for these inputs in case.yaml to read them from the workspace (see "
+        "docs/business_case.md).",
+        customers=Num(case["customers"]),
+        value=Num(case["value_per_customer_month"], 2),
+        months=say.digits(f"{case['horizon_months']:g}"),
     )
+    console.print(escape(say.say(inputs)))
