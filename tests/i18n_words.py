@@ -1,7 +1,7 @@
 """English words left on a translated page (the browser tests' checker).
 
 A page in ru, bg, fa or zh may still show Latin text that is not English prose: codes
-(`win_rate`, `created_at`, `cp1251`), upper-case abbreviations and currency codes
+(`win_rate`, `created_at`, `cp1251`, text in backquotes, `--options`), upper-case abbreviations and currency codes
 (`USD`, `CRM`, `ROI`, `NPV`, `IRR`, `CSV`, `XLSX`), numbers, and names taken from the
 data (accounts, files, file columns, presets), which the templates mark with HTML's
 `translate="no"` and the walker leaves out. Everything else written in Latin letters
@@ -27,6 +27,8 @@ ALLOWED = frozenset(
 """Words in Latin letters a translated page may show besides codes and abbreviations."""
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:['’.-][A-Za-z0-9_]+)*")
+_CODE_SPANS = re.compile(r"`[^`]*`|--[a-z][a-z-]*")
+"""Quoted code (`crmroi kpis --by team`) and command-line options (--exposure)."""
 
 
 def is_code(word: str) -> bool:
@@ -40,4 +42,5 @@ def is_code(word: str) -> bool:
 
 def english_words(text: str) -> list[str]:
     """The words of `text` in Latin letters that are neither codes nor `ALLOWED`."""
+    text = _CODE_SPANS.sub(" ", text)
     return [w for w in _WORD.findall(text) if not is_code(w) and w not in ALLOWED]

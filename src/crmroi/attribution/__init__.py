@@ -15,6 +15,7 @@ from typing import Literal
 
 import pandas as pd
 
+from crmroi.attribution import notes
 from crmroi.attribution.its import interrupted_time_series
 from crmroi.attribution.naive import naive_attribution
 from crmroi.attribution.results import (
@@ -25,6 +26,7 @@ from crmroi.attribution.results import (
     company_series,
 )
 from crmroi.attribution.staggered import PLACEBO_MONTHS, difference_in_differences
+from crmroi.messages import Said
 
 __all__ = [
     "Attribution",
@@ -49,13 +51,10 @@ def choose_method(
     starts = {d for d in go_live.values() if d is not None}
     never = [u for u, d in go_live.items() if d is None]
     if len(go_live) >= 2 and (len(starts) >= 2 or (starts and never)):
-        return "did", (
-            "units went live at different times (or never), so the not-yet-live units "
-            "show what the market did meanwhile"
-        )
+        return "did", Said(notes.WHY_DID)
     if has_covariates:
-        return "its", "one go-live for everyone; the market index stands in for a control group"
-    return "naive", "one go-live and no market data: only the naive before/after is possible"
+        return "its", Said(notes.WHY_ITS)
+    return "naive", Said(notes.WHY_NAIVE)
 
 
 def attribute(
@@ -77,7 +76,7 @@ def attribute(
     differences only): months before each go-live left out of the comparison."""
     chosen, reason = choose_method(go_live, has_covariates=covariates is not None)
     if method != "auto":
-        chosen, reason = method, f"{method} requested"
+        chosen, reason = method, notes.requested(method)
     if chosen == "did":
         result = difference_in_differences(
             panel,
@@ -97,5 +96,5 @@ def attribute(
             result = interrupted_time_series(series, first, name=name, covariates=covariates)
         else:
             result = naive_attribution(series, first, name=name)
-    result.notes.insert(0, f"method {result.method}: {reason}")
+    result.notes.insert(0, notes.method(result.method, reason))
     return result

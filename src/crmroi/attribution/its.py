@@ -30,6 +30,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from crmroi.attribution import notes as said
 from crmroi.attribution.naive import year_over_year
 from crmroi.attribution.results import (
     Attribution,
@@ -120,7 +121,7 @@ def interrupted_time_series(
         cov["period"] = pd.to_datetime(cov["period"]).dt.to_period("M").dt.to_timestamp()
         data = data.merge(cov, on="period", how="inner")
         names = [c for c in cov.columns if c != "period"]
-        notes.append(f"covariates: {', '.join(names)}")
+        notes.append(said.covariates(names))
     data = data.sort_values("period").reset_index(drop=True)
     start = month_start(go_live)
     before = data["period"] < start
@@ -216,10 +217,7 @@ def interrupted_time_series(
             "high": bands[:, 1],
         }
     )
-    notes.append(
-        f"cumulative effect over {h} months: {effect * h:+.4g} "
-        f"(95% {low * h:+.4g} to {high * h:+.4g})"
-    )
+    notes.append(said.cumulative(h, effect * h, low * h, high * h))
     since = months_since(data["period"], start)
     naive = after_mean - float(values[pre].mean())
     return Attribution(

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from crmroi.attribution import notes as said
 from crmroi.attribution.results import (
     Attribution,
     AttributionError,
@@ -68,12 +69,9 @@ def naive_attribution(series: pd.DataFrame, go_live: date, *, name: str) -> Attr
     result = stats.ttest_ind(after, before, equal_var=False)
     low, high = (float(x) for x in result.confidence_interval(0.95))
     seasonal = year_over_year(data, months_since(data["period"], start))
-    notes = [
-        "naive before/after: the market, seasonality and any other change since go-live "
-        "are all counted as the CRM's effect",
-    ]
+    notes: list[str] = [said.naive()]
     if seasonal is not None:
-        notes.append(f"seasonality-adjusted (same months a year earlier): {seasonal:+.4g}")
+        notes.append(said.seasonal(seasonal))
     return Attribution(
         name=name,
         method="naive",

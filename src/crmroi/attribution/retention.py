@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+from crmroi.attribution import notes as said
 from crmroi.attribution.results import Attribution, AttributionError, EventStudy
 
 MONTHS = 12
@@ -46,13 +47,8 @@ def lapse_to_retention(result: Attribution, gap_months: int) -> Attribution:
     seasonal = result.seasonal_naive_change
     notes = [
         *result.notes,
-        "retention measured customer by customer: the monthly lapse rate (a customer lapses "
-        f"in the month of its last purchase when none follows within {gap_months} months), "
-        "annual retention = (1 - monthly lapse rate)^12",
-        f"effect {result.effect:+.5f} on the monthly lapse rate (95% {result.ci_low:+.5f} to "
-        f"{result.ci_high:+.5f}) from a counterfactual {h:.5f}, i.e. annual retention "
-        f"{base:.4f} without the CRM; effect, interval and naive change in points of annual "
-        "retention at that level",
+        said.retention_lapse(gap_months),
+        said.retention_restated(result.effect, result.ci_low, result.ci_high, h, base),
     ]
     return replace(
         result,

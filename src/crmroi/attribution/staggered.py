@@ -23,6 +23,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from crmroi.attribution import notes as said
 from crmroi.attribution.imputation import Imputed, impute
 from crmroi.attribution.naive import pooled_before_after, year_over_year
 from crmroi.attribution.randomization import assignments, interval, p_value
@@ -161,30 +162,12 @@ def difference_in_differences(
             "too few to bound a 95% interval by randomisation inference"
         )
     counterfactual = float(actual.counterfactual[0])
-    if clusters is None:
-        rows, where = "team-months", "the teams not yet live in the same month"
-        dropped = "with no team left to compare"
-        who = f"{n_clusters} teams ({n_clusters} clusters)"
-    else:
-        rows = "unit-months"
-        where = "each unit's own months before go-live and the units not yet live"
-        dropped = "that cannot be imputed (no unit left to compare, or no month before go-live)"
-        who = f"{n_clusters} teams ({n_clusters} clusters of {len(unit_names)} units)"
-    notes = [
-        f"imputation estimator (Borusyak, Jaravel & Spiess): {actual.used} live {rows} "
-        f"compared with {where}"
-        + (f"; {actual.dropped} live {rows} {dropped} are left out" if actual.dropped else ""),
-        f"effect: mean over live {rows} weighted by {weighting}",
-        *(
-            [
-                f"the {anticipation} months before each team's go-live are left out: "
-                "they may already carry the CRM's effect"
-            ]
-            if anticipation
-            else []
-        ),
-        f"95% interval: randomisation inference over {usable_orders} orders in which the "
-        f"{who} could have gone live; assumes the roll-out order was as good as random",
+    by_unit = clusters is not None
+    notes: list[str] = [
+        said.imputation(actual.used, actual.dropped, by_unit),
+        said.weighted(by_unit, weighting),
+        *([said.anticipation(anticipation)] if anticipation else []),
+        said.interval(usable_orders, n_clusters, len(unit_names) if by_unit else None),
     ]
     study_months, effects, lows, highs, weights = [], [], [], [], []
     for k in sorted(actual.by_horizon):
@@ -213,15 +196,9 @@ def difference_in_differences(
                 lows.append(hci[0] if hci else float("nan"))
                 highs.append(hci[1] if hci else float("nan"))
                 weights.append(0.0)
-            notes.append(
-                f"placebo: go-live moved {placebo_months} months earlier on the months before "
-                f"it, effect {float(p0.overall[0]):+.4g}, randomisation p = {placebo_p:.3f}"
-            )
+            notes.append(said.placebo(placebo_months, float(p0.overall[0]), placebo_p))
             if placebo_p < ALPHA:
-                notes.append(
-                    f"warning: the teams already drifted apart before go-live (placebo p = "
-                    f"{placebo_p:.3f}); the effect may be biased"
-                )
+                notes.append(said.drifted(placebo_p))
     order = np.argsort(study_months, kind="stable")
     study = EventStudy(
         relative_month=[int(study_months[i]) for i in order],

@@ -20,6 +20,7 @@ import datetime as dt
 
 import pandas as pd
 
+from crmroi.attribution import notes as said
 from crmroi.attribution.its import MIN_MONTHS_BEFORE, interrupted_time_series
 from crmroi.attribution.results import Attribution, AttributionError
 from crmroi.kpi import KPI_DEFINITIONS, kpi_panel
@@ -76,13 +77,8 @@ def attribute_supplied(
         )
     fitted = interrupted_time_series(data, go_live, name=name, covariates=covariates)
     result = dataclasses.replace(fitted, baseline_source=series.source)
-    shown = "total" if d.kind == "total" else "value"
     result.notes[:0] = [
-        f"method its: the baseline is {series.label}, not measured: {before} months before "
-        f"go-live from it, then the company's measured monthly {shown} (deals by closing "
-        "month)",
-        "the series changes source at go-live: a difference in what the two count would "
-        "show as an effect; the interval is the time-series model's (month-to-month "
-        "variation), not a sampling interval of the supplied figures",
+        said.supplied_baseline(series.source, before, d.kind == "total"),
+        said.supplied_source_change(),
     ]
     return result

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from crmroi.attribution import Choice, attribute
+from crmroi.attribution import notes as said
 from crmroi.attribution.results import Attribution, AttributionError
 from crmroi.attribution.retention import lapse_to_retention
 from crmroi.attribution.supplied import attribute_supplied
@@ -202,15 +203,11 @@ def attribute_workspace(
             out.append(Unavailable(name, str(exc)))
             continue
         if name in COHORT_KPIS:
-            placed = "creation" if exposure == "created" else "closing"
-            result.notes.append(f"deals placed by {placed} month (--exposure {exposure})")
+            result.notes.append(said.exposure(exposure == "created", exposure))
             if exposure == "created" and cut:
                 result.notes.append(cut)
             if exposure == "created" and name == "calls_per_won_deal":
                 loose = calls_without_deal(store)
-                result.notes.append(
-                    "calls counted on their deal, in the deal's creation month"
-                    + (f"; {loose} calls with no deal left out" if loose else "")
-                )
+                result.notes.append(said.calls_on_deals(loose))
         out.append(result)
     return out

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from crmroi.messages import M_, Month, Said
 from crmroi.store.store import Store
 
 COHORT_KPIS: tuple[str, ...] = (
@@ -186,4 +187,10 @@ def describe_cut(cut: pd.Timestamp | None) -> str | None:
     if cut is None:
         return None
     day: dt.date = cut.date()
-    return f"deals created from {day:%Y-%m} on left out: most of them had not closed yet"
+    return Said(
+        M_(
+            "attribution_cut",
+            "deals created from %(month)s on left out: most of them had not closed yet",
+            month=Month(day),
+        )
+    )

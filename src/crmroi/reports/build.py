@@ -311,7 +311,7 @@ def _attribution_row(
         naive_change=a.naive_change,
         effect_rel=a.effect_rel,
         unit=unit,
-        notes=list(a.notes),
+        notes=[render(note, lang) for note in a.notes],
     )
 
 

@@ -1,0 +1,319 @@
+"""The notes of an attribution result as messages (`crmroi.messages`).
+
+Each note is a `Said`: its English text is what the result always held (JSON, workbook,
+logs), and the report, dashboard and CLI word it in the reader's language. Figures are
+given as the English text formats them (`+.4g`), so the wording changes, not the numbers.
+Counts are put after a colon in the translations where a noun would have to agree with
+them ("команд: 4"), so no plural form can be wrong.
+"""
+
+from __future__ import annotations
+
+from crmroi.messages import M_, N_, Message, Said
+
+__all__ = [
+    "WHY_DID",
+    "WHY_ITS",
+    "WHY_NAIVE",
+    "anticipation",
+    "calls_on_deals",
+    "covariates",
+    "cumulative",
+    "drifted",
+    "estimation_warning",
+    "exposure",
+    "imputation",
+    "interval",
+    "method",
+    "naive",
+    "placebo",
+    "requested",
+    "retention_lapse",
+    "retention_restated",
+    "seasonal",
+    "supplied_baseline",
+    "supplied_source_change",
+    "weighted",
+]
+
+WHY_DID = M_(
+    "attribution_why_did",
+    "units went live at different times (or never), so the not-yet-live units show what the "
+    "market did meanwhile",
+)
+WHY_ITS = M_(
+    "attribution_why_its",
+    "one go-live for everyone; the market index stands in for a control group",
+)
+WHY_NAIVE = M_(
+    "attribution_why_naive",
+    "one go-live and no market data: only the naive before/after is possible",
+)
+WEIGHTINGS = (
+    N_("the KPI's denominator"), N_("closed deals"), N_("won deals"),
+    N_("revenue with a known cost"), N_("team-months equally"), N_("customers at risk"),
+    N_("hours"),
+)  # fmt: skip
+"""What an effect over live months is weighted by (`workspace.WEIGHTING`), for the catalogue."""
+
+
+def _said(message: Message) -> Said:
+    return Said(message)
+
+
+def requested(how: str) -> Said:
+    """The reason of a method the user asked for."""
+    return _said(M_("attribution_requested", "%(method)s requested", method=how))
+
+
+def method(how: str, reason: Message | str) -> Said:
+    """The first note: the method used and why."""
+    why = reason.message if isinstance(reason, Said) else reason
+    return _said(M_("attribution_method", "method %(method)s: %(reason)s", method=how, reason=why))
+
+
+def covariates(names: list[str]) -> Said:
+    return _said(M_("attribution_covariates", "covariates: %(names)s", names=", ".join(names)))
+
+
+def estimation_warning(text: str) -> Said:
+    return _said(
+        M_("attribution_estimation_warning", "estimation warning: %(warning)s", warning=text)
+    )
+
+
+def cumulative(months: int, effect: float, low: float, high: float) -> Said:
+    return _said(
+        M_(
+            "attribution_cumulative",
+            "cumulative effect over %(months)s months: %(effect)s (95%% %(low)s to %(high)s)",
+            months=str(months),
+            effect=format(effect, "+.4g"),
+            low=format(low, "+.4g"),
+            high=format(high, "+.4g"),
+        )
+    )
+
+
+def naive() -> Said:
+    return _said(
+        M_(
+            "attribution_naive",
+            "naive before/after: the market, seasonality and any other change since go-live "
+            "are all counted as the CRM's effect",
+        )
+    )
+
+
+def seasonal(change: float) -> Said:
+    return _said(
+        M_(
+            "attribution_seasonal",
+            "seasonality-adjusted (same months a year earlier): %(change)s",
+            change=format(change, "+.4g"),
+        )
+    )
+
+
+def retention_lapse(gap_months: int) -> Said:
+    return _said(
+        M_(
+            "attribution_retention_lapse",
+            "retention measured customer by customer: the monthly lapse rate (a customer lapses "
+            "in the month of its last purchase when none follows within %(gap)s months), "
+            "annual retention = (1 - monthly lapse rate)^12",
+            gap=str(gap_months),
+        )
+    )
+
+
+def retention_restated(
+    effect: float, low: float, high: float, lapse: float, retention: float
+) -> Said:
+    return _said(
+        M_(
+            "attribution_retention_restated",
+            "effect %(effect)s on the monthly lapse rate (95%% %(low)s to %(high)s) from a "
+            "counterfactual %(lapse)s, i.e. annual retention %(retention)s without the CRM; "
+            "effect, interval and naive change in points of annual retention at that level",
+            effect=format(effect, "+.5f"),
+            low=format(low, "+.5f"),
+            high=format(high, "+.5f"),
+            lapse=format(lapse, ".5f"),
+            retention=format(retention, ".4f"),
+        )
+    )
+
+
+def imputation(used: int, dropped: int, by_unit: bool) -> Said:
+    """How the staggered estimate was formed: live team-months (or unit-months, `by_unit`)
+    used, compared with what, and how many could not be compared."""
+    if by_unit:
+        rows = M_("attribution_unit_months", "unit-months")
+        where = M_(
+            "attribution_compared_units",
+            "each unit's own months before go-live and the units not yet live",
+        )
+        why = M_(
+            "attribution_dropped_units",
+            "that cannot be imputed (no unit left to compare, or no month before go-live)",
+        )
+    else:
+        rows = M_("attribution_team_months", "team-months")
+        where = M_("attribution_compared_teams", "the teams not yet live in the same month")
+        why = M_("attribution_dropped_teams", "with no team left to compare")
+    left_out: Message | str = (
+        M_(
+            "attribution_left_out",
+            "; %(n)s live %(rows)s %(why)s are left out",
+            n=str(dropped),
+            rows=rows,
+            why=why,
+        )
+        if dropped
+        else ""
+    )
+    return _said(
+        M_(
+            "attribution_imputation",
+            "imputation estimator (Borusyak, Jaravel & Spiess): %(n)s live %(rows)s compared "
+            "with %(where)s%(left_out)s",
+            n=str(used),
+            rows=rows,
+            where=where,
+            left_out=left_out,
+        )
+    )
+
+
+def weighted(by_unit: bool, weighting: str) -> Said:
+    rows = (
+        M_("attribution_unit_months", "unit-months")
+        if by_unit
+        else M_("attribution_team_months", "team-months")
+    )
+    return _said(
+        M_(
+            "attribution_weighted",
+            "effect: mean over live %(rows)s weighted by %(weighting)s",
+            rows=rows,
+            weighting=Message("attribution_weighting", weighting),
+        )
+    )
+
+
+def anticipation(months: int) -> Said:
+    """Months before each go-live left out of the comparison (anticipation)."""
+    return _said(
+        M_(
+            "attribution_anticipation",
+            "the %(n)s months before each team's go-live are left out: they may already carry "
+            "the CRM's effect",
+            n=str(months),
+        )
+    )
+
+
+def interval(orders: int, teams: int, units: int | None) -> Said:
+    """The randomisation-inference interval over `orders` roll-out orders of `teams`
+    (clusters of `units` units when units are smaller than teams)."""
+    who = (
+        M_("attribution_teams", "%(n)s teams (%(n)s clusters)", n=str(teams))
+        if units is None
+        else M_(
+            "attribution_teams_units",
+            "%(n)s teams (%(n)s clusters of %(units)s units)",
+            n=str(teams),
+            units=str(units),
+        )
+    )
+    return _said(
+        M_(
+            "attribution_interval",
+            "95%% interval: randomisation inference over %(orders)s orders in which the "
+            "%(who)s could have gone live; assumes the roll-out order was as good as random",
+            orders=str(orders),
+            who=who,
+        )
+    )
+
+
+def placebo(months: int, effect: float, p: float) -> Said:
+    return _said(
+        M_(
+            "attribution_placebo",
+            "placebo: go-live moved %(months)s months earlier on the months before it, effect "
+            "%(effect)s, randomisation p = %(p)s",
+            months=str(months),
+            effect=format(effect, "+.4g"),
+            p=format(p, ".3f"),
+        )
+    )
+
+
+def drifted(p: float) -> Said:
+    return _said(
+        M_(
+            "attribution_drifted",
+            "warning: the teams already drifted apart before go-live (placebo p = %(p)s); the "
+            "effect may be biased",
+            p=format(p, ".3f"),
+        )
+    )
+
+
+def supplied_baseline(source: str, before: int, total: bool) -> Said:
+    """The method note of an effect over a supplied baseline."""
+    shown = M_("attribution_total", "total") if total else M_("attribution_value", "value")
+    return _said(
+        M_(
+            "attribution_supplied_baseline",
+            "method its: the baseline is %(label)s, not measured: %(before)s months before "
+            "go-live from it, then the company's measured monthly %(shown)s (deals by closing "
+            "month)",
+            label=M_("attribution_supplied_label", "supplied (source: %(source)s)", source=source),
+            before=str(before),
+            shown=shown,
+        )
+    )
+
+
+def supplied_source_change() -> Said:
+    return _said(
+        M_(
+            "attribution_supplied_switch",
+            "the series changes source at go-live: a difference in what the two count would "
+            "show as an effect; the interval is the time-series model's (month-to-month "
+            "variation), not a sampling interval of the supplied figures",
+        )
+    )
+
+
+def exposure(created: bool, flag: str) -> Said:
+    """How deals are placed in months (`--exposure`)."""
+    placed = (
+        M_("attribution_creation", "creation") if created else M_("attribution_closing", "closing")
+    )
+    return _said(
+        M_(
+            "attribution_exposure",
+            "deals placed by %(placed)s month (--exposure %(flag)s)",
+            placed=placed,
+            flag=flag,
+        )
+    )
+
+
+def calls_on_deals(loose: int) -> Said:
+    loose_note: Message | str = (
+        M_("attribution_loose_calls", "; %(n)s calls with no deal left out", n=str(loose))
+        if loose
+        else ""
+    )
+    return _said(
+        M_(
+            "attribution_calls_on_deals",
+            "calls counted on their deal, in the deal's creation month%(loose)s",
+            loose=loose_note,
+        )
+    )
