@@ -1,8 +1,9 @@
 """English words left on a translated page (the browser tests' checker).
 
 A page in ru, bg, fa or zh may still show Latin text that is not English prose: codes
-(`win_rate`, `created_at`, `cp1251`, text in backquotes, `--options`), upper-case abbreviations and currency codes
-(`USD`, `CRM`, `ROI`, `NPV`, `IRR`, `CSV`, `XLSX`), numbers, and names taken from the
+(`win_rate`, `created_at`, `cp1251`, text in backquotes, `--options`), upper-case
+abbreviations and currency codes (`USD`, `CRM`, `ROI`, `NPV`, `IRR`, `CSV`, `XLSX`),
+numbers, and names taken from the
 data (accounts, files, file columns, presets), which the templates mark with HTML's
 `translate="no"` and the walker leaves out. Everything else written in Latin letters
 counts as an English word.
