@@ -13,23 +13,25 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["ALLOWED", "english_words"]
+__all__ = ["ALLOWED", "WORD", "english_words", "is_code"]
 
 ALLOWED = frozenset(
     {
         # product and file-format names, written the same in every language
         "crmroi", "English", "YAML", "Excel", "Vega", "PDF", "HTML", "JSON",
         "HubSpot", "Salesforce", "Pipedrive", "Bitrix", "amoCRM", "Zoho",
-        # estimate notation of the case file ("likely or measured / clv") and
-        # the BG/NBD and Gamma-Gamma model names of the lifetime-value fit
-        "clv", "measured", "Gamma", "NBD",
+        # estimate notation of the case file ("likely or measured / clv"), the
+        # BG/NBD and Gamma-Gamma model names of the lifetime-value fit, the name of
+        # Forrester's method and a key's name ("press Enter")
+        "clv", "measured", "Gamma-Gamma", "Forrester", "Total", "Economic", "Impact", "Enter",
     }
 )  # fmt: skip
 """Words in Latin letters a translated page may show besides codes and abbreviations."""
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:['’.-][A-Za-z0-9_]+)*")
-_CODE_SPANS = re.compile(r"`[^`]*`|--[a-z][a-z-]*")
-"""Quoted code (`crmroi kpis --by team`) and command-line options (--exposure)."""
+WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:['’.-][A-Za-z0-9_]+)*")
+_CODE_SPANS = re.compile(r"`[^`]*`|--[a-z][a-z-]*|\b[A-Za-z]+\([^()]*\)")
+"""Quoted code (`crmroi kpis --by team`), command-line options (--exposure) and formula
+notation (P(active))."""
 
 
 def is_code(word: str) -> bool:
@@ -44,4 +46,4 @@ def is_code(word: str) -> bool:
 def english_words(text: str) -> list[str]:
     """The words of `text` in Latin letters that are neither codes nor `ALLOWED`."""
     text = _CODE_SPANS.sub(" ", text)
-    return [w for w in _WORD.findall(text) if not is_code(w) and w not in ALLOWED]
+    return [w for w in WORD.findall(text) if not is_code(w) and w not in ALLOWED]

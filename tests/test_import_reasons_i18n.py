@@ -73,3 +73,21 @@ def test_plain_text_reasons_and_files_are_unchanged(tmp_path) -> None:
 
 def _column():
     return next(c for c in TABLES["deals"].all_columns if c.choices and len(c.choices) <= 12)
+
+
+def test_detected_formats_are_worded_phrase_by_phrase() -> None:
+    from crmroi.web.import_words import detected_text
+
+    ru, en = get_lang("ru"), get_lang("en")
+    dates = "dates DD.MM.YYYY (ambiguous: assumed from the separator)"
+    numbers = "decimal comma (detected), thousands '.'; 3 values with 万/亿 units"
+    flags = "booleans (3 true, 1 false)"
+    assert [detected_text(t, en) for t in (dates, numbers, flags)] == [dates, numbers, flags]
+    assert detected_text(dates, ru) == "даты DD.MM.YYYY (неоднозначно: принято по разделителю)"
+    assert detected_text(numbers, ru) == (
+        "десятичная запятая (определено), разделитель тысяч '.'; значений с единицами 万/亿: 3"
+    )
+    assert detected_text(flags, get_lang("zh")) == "布尔值（是 3 个，否 1 个）"
+    for code in TRANSLATED:
+        for text in (dates, numbers, flags):
+            assert "ambiguous" not in detected_text(text, get_lang(code))

@@ -27,7 +27,7 @@ from crmroi.finance.evaluate import CaseResult
 from crmroi.finance.model import CaseModel
 from crmroi.finance.summary import Summary
 from crmroi.finite import finite
-from crmroi.messages import code_of
+from crmroi.messages import N_, Said, Translator, code_of
 from crmroi.reports.model import TcoRow
 from crmroi.web.case_analysis import CaseCheck, RoiWay, case_checks, roi_ways, tco_lines
 from crmroi.web.case_library import SavedCase, case_from_text
@@ -140,7 +140,7 @@ def case_figures(result: CaseResult, name: str) -> CaseFigures:
         simulation_runs=sim.runs if sim is not None else 0,
         cumulative=[finite(v) for v in np.cumsum(result.table.net())],
         cumulative_risk=[finite(v) for v in np.cumsum(result.table_risk.net())],
-        warnings=[w.message for w in result.warnings],
+        warnings=[Said(w.text) for w in result.warnings],  # English text, worded on the page
         warning_codes=[w.code for w in result.warnings],
         checks=case_checks(result, lang),
         roi_ways=roi_ways(result, columns, lang),
@@ -278,13 +278,17 @@ def script_json(spec: Any) -> Markup:
 
 
 def cashflow_chart(
-    scenarios: list[CaseFigures], title: str = "Cumulative cash flow"
+    scenarios: list[CaseFigures],
+    title: str = N_("Cumulative cash flow"),
+    lang: Translator | None = None,
 ) -> dict[str, Any]:
-    """Vega-Lite: cumulative net cash flow by month, one line per scenario and view."""
+    """Vega-Lite: cumulative net cash flow by month, one line per scenario and view; its
+    words in `lang` (English without)."""
+    say = lang.gettext if lang is not None else str
     rows: list[dict[str, Any]] = []
     for s in scenarios:
-        for label, values in (("plan", s.cumulative), ("risk adjusted", s.cumulative_risk)):
-            series = s.name if len(scenarios) > 1 else label
+        for label, values in ((N_("plan"), s.cumulative), (N_("risk adjusted"), s.cumulative_risk)):
+            series = s.name if len(scenarios) > 1 else say(label)
             if len(scenarios) > 1 and label != "risk adjusted":
                 continue
             rows += [
@@ -295,7 +299,7 @@ def cashflow_chart(
     currency = scenarios[0].currency if scenarios else ""
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "title": title + (" (risk adjusted)" if len(scenarios) > 1 else ""),
+        "title": say(title) + (f" ({say('risk adjusted')})" if len(scenarios) > 1 else ""),
         "width": "container",
         "height": 260,
         "data": {"values": rows},
@@ -303,11 +307,11 @@ def cashflow_chart(
             {
                 "mark": {"type": "line", "point": False},
                 "encoding": {
-                    "x": {"field": "month", "type": "quantitative", "title": "month"},
+                    "x": {"field": "month", "type": "quantitative", "title": say("month")},
                     "y": {
                         "field": "cumulative",
                         "type": "quantitative",
-                        "title": f"cumulative net ({currency})",
+                        "title": say(N_("cumulative net (%(currency)s)")) % {"currency": currency},
                     },
                     "color": {"field": "series", "type": "nominal", "title": None},
                     "tooltip": [

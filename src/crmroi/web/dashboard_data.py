@@ -354,7 +354,7 @@ def series_chart(
         {
             "month": m.strftime("%Y-%m-%d"),
             "label": names[m.strftime("%Y-%m")],
-            "unit": str(u),
+            "unit": _(str(u)) if u == "total" else str(u),  # a team's name stays as it is
             "value": finite(v),
         }
         for m, u, v in zip(frame["month"], frame["unit"], frame["value"], strict=True)

@@ -18,10 +18,12 @@ from fastapi import Request
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
+from crmroi.ingest.rejects import reason_code
 from crmroi.languages import LANGUAGES
 from crmroi.messages import N_, Message, render
 from crmroi.reports.i18n import Lang, get_lang
 from crmroi.web.access import WorkspaceAccess, sql
+from crmroi.web.import_words import detected_text
 
 __all__ = [
     "LANGUAGE_NAMES",
@@ -153,6 +155,11 @@ def _number(context: Context, value: float | None, digits: int = 0) -> str:
 
 
 @pass_context
+def _detected(context: Context, text: str) -> str:
+    return detected_text(text, _context_lang(context))
+
+
+@pass_context
 def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
     return _context_lang(context).ngettext(singular, plural, n)
 
@@ -180,3 +187,5 @@ def install_i18n(env: Environment) -> None:
     env.globals["t"] = _render  # a `crmroi.messages.Message` (or a msgid) in the language
     env.globals["num"] = _number  # a number with the language's separators and digits
     env.globals["chart_locale"] = _chart_locale_json  # d3 locales of the page's charts
+    env.globals["detected"] = _detected  # what the importer detected in a column
+    env.globals["reason_code"] = reason_code  # an importer's reason's stable code

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from crmroi.errors import ConfigurationError, CrmroiError, error_code
 from crmroi.finance.case import Case
 from crmroi.languages import LANGUAGES
-from crmroi.reports.i18n import N_
+from crmroi.reports.i18n import N_, Lang
 from crmroi.web.api_types import CodedHTTPException, UtcDateTime
 from crmroi.web.auth import Role, Session
 from crmroi.web.case_forms import (
@@ -45,6 +45,7 @@ from crmroi.web.case_results import (
     script_json,
 )
 from crmroi.web.deps import Analyst, State, Viewer
+from crmroi.web.language import page_language
 from crmroi.web.pages import render
 from crmroi.web.state import AppState
 
@@ -104,8 +105,8 @@ def outcome(state: AppState, text: str, name: str) -> Outcome:
         return Outcome(None, f"the case cannot be evaluated: {exc}", "case_not_evaluable")
 
 
-def results_context(result: Outcome) -> dict[str, Any]:
-    chart = cashflow_chart([result.figures]) if result.figures else None
+def results_context(result: Outcome, lang: Lang | None = None) -> dict[str, Any]:
+    chart = cashflow_chart([result.figures], lang=lang) if result.figures else None
     return {
         "result": result.figures,
         "result_error": result.error,
@@ -164,7 +165,7 @@ def compare_page(
             problems.append((name, result.error))
         else:
             scenarios.append(result.figures)
-    chart = cashflow_chart(scenarios) if scenarios else None
+    chart = cashflow_chart(scenarios, lang=page_language(request)) if scenarios else None
     context = {
         "scenarios": scenarios,
         "problems": problems,
@@ -184,6 +185,7 @@ def editor_context(
     text: str,
     result: Outcome,
     can_edit: bool = True,
+    lang: Lang | None = None,
 ) -> dict[str, Any]:
     lib = CaseLibrary(state.access)
     return {
@@ -195,7 +197,7 @@ def editor_context(
         "case_url": case_url,
         "can_edit": can_edit,
         "report_languages": report_languages(),
-        **results_context(result),
+        **results_context(result, lang),
     }
 
 
@@ -216,7 +218,7 @@ def _page(
     result = outcome(state, text, saved.name)
     session: Session | None = getattr(request.state, "session", None)
     can_edit = session is not None and session.user.role.allows(Role.analyst)
-    context = editor_context(state, saved, form, text, result, can_edit)
+    context = editor_context(state, saved, form, text, result, can_edit, page_language(request))
     context |= {"tab": tab if tab in ("form", "yaml") else "form", "yaml_error": yaml_error}
     context["report_lang"] = report_language(request)
     if flash:
@@ -246,6 +248,7 @@ async def editor_fragment(
     items = await _form_items(request)
     action = next((v for k, v in items if k == "action"), "")
     data = apply_action(data_from_form(items), action)
+    lang = page_language(request)
 
     def build() -> dict[str, Any]:
         checked = check_data(data, f"{name}.yaml")
@@ -253,7 +256,7 @@ async def editor_fragment(
             result = Outcome(None, FIX_FIELDS)
         else:
             result = outcome(state, checked.text, name)
-        return editor_context(state, saved, checked.form, checked.text, result)
+        return editor_context(state, saved, checked.form, checked.text, result, lang=lang)
 
     return render(request, "case_editor.html", await run_in_threadpool(build))
 
@@ -263,6 +266,7 @@ async def preview(request: Request, state: State, session: Analyst, name: str) -
     """The results panel for the form as it stands, with field errors swapped in place."""
     saved_or_404(library(state), name)
     items = await _form_items(request)
+    lang = page_language(request)
 
     def build() -> dict[str, Any]:
         checked = check_data(data_from_form(items), f"{name}.yaml")
@@ -270,7 +274,12 @@ async def preview(request: Request, state: State, session: Analyst, name: str) -
             result = Outcome(None, FIX_FIELDS)
         else:
             result = outcome(state, checked.text, name)
-        return {"form": checked.form, "oob": True, "name": name, **results_context(result)}
+        return {
+            "form": checked.form,
+            "oob": True,
+            "name": name,
+            **results_context(result, lang),
+        }
 
     return render(request, "case_results.html", await run_in_threadpool(build))
 
@@ -285,7 +294,7 @@ def yaml_preview(
 ) -> HTMLResponse:
     saved_or_404(library(state), name)
     result = outcome(state, yaml_text, name)
-    context = {"name": name, "yaml_check": True, **results_context(result)}
+    context = {"name": name, "yaml_check": True, **results_context(result, page_language(request))}
     return render(request, "case_results.html", context)
 
 

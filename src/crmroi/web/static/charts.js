@@ -18,6 +18,11 @@ function renderCharts(root) {
     target.dataset.rendered = node.textContent.length.toString();
     window.vegaEmbed(target, JSON.parse(node.textContent), {
       actions: { export: true, source: false, compiled: false, editor: false },
+      i18n: {  // the export menu in the page's language (base.html's data-chart-*)
+        SVG_ACTION: document.body.dataset.chartSvg || "Save as SVG",
+        PNG_ACTION: document.body.dataset.chartPng || "Save as PNG",
+        CLICK_TO_VIEW_ACTIONS: document.body.dataset.chartMenu || "Click to view actions",
+      },
       renderer: "svg",
       formatLocale: locale.number,
       timeFormatLocale: locale.time,
