@@ -9,7 +9,8 @@ then two probe threads, each with its own connection: one asks `GET /healthz`, t
 `GET /login` (the login page, rendered), each every 10 ms. Meanwhile it sends a `--mb`
 MB deals CSV to `POST /api/v1/imports` with `dry_run` (the file is read, mapped, linked
 and summarised; nothing is written), `--runs` times. `--parse-only` sends an unknown
-`source`, so only the multipart body is parsed (on the event loop) and refused with 422.
+`source`, so only the multipart body is received and parsed (streamed to a file by the
+event loop, parsed in the work pool: `crmroi.web.streamed_form`) and refused with 422.
 
 Prints, per probe, the number of answers and p50/p95/p99/max in ms before the uploads
 (1 s idle) and during them (from the first byte sent to the last answer received), and

@@ -33,7 +33,7 @@ T = TypeVar("T")
 P = ParamSpec("P")
 RETRY_AFTER_SECONDS = 5
 WorkerKind = Literal["process", "thread"]
-PRELOAD = ["crmroi.ingest.handoff", "crmroi.web.case_results"]
+PRELOAD = ["crmroi.ingest.handoff", "crmroi.web.case_results", "crmroi.web.streamed_form"]
 """Modules a worker process imports once (forkserver), not per job."""
 
 
