@@ -382,13 +382,11 @@ def _adoption_basis(measure: dict[str, Any] | None) -> str:
     return line
 
 
-def _print_licensed_users(u: dict[str, Any], weeks: int) -> None:
-    """The last `weeks` weeks of the share of licensed users active, per team."""
-    rows = u["weeks"][-weeks:]
-    if not rows:
-        return
+def _weekly_table(rows: list[dict[str, Any]], title: str, of: str, no_team: str) -> Table:
+    """Weekly adoption by team: a column per ISO week, 'all' as a share, each team as
+    active / `of` (licensed users or reps employed); '-' where a team has none."""
     teams = sorted({t for w in rows for t in w["by_team"]})
-    table = Table(title="Adoption by week: licensed users active / licensed users (logins)")
+    table = Table(title=title)
     table.add_column("team")
     for w in rows:
         year, number, _ = dt.date.fromisoformat(w["week"]).isocalendar()
@@ -398,9 +396,18 @@ def _print_licensed_users(u: dict[str, Any], weeks: int) -> None:
         cells = []
         for w in rows:
             c = w["by_team"].get(t)
-            cells.append(f"{c['active']}/{c['licensed']}" if c and c["licensed"] else "-")
-        table.add_row(escape(t or "(no rep or team)"), *cells)
-    console.print(table)
+            cells.append(f"{c['active']}/{c[of]}" if c and c[of] else "-")
+        table.add_row(escape(t or no_team), *cells)
+    return table
+
+
+def _print_licensed_users(u: dict[str, Any], weeks: int) -> None:
+    """The last `weeks` weeks of the share of licensed users active, per team."""
+    rows = u["weeks"][-weeks:]
+    if not rows:
+        return
+    title = "Adoption by week: licensed users active / licensed users (logins)"
+    console.print(_weekly_table(rows, title, "licensed", "(no rep or team)"))
     if u["basis"] == "licensed_users":
         line = (
             f"Basis: licensed users; {u['unmatched_users']} of {u['users']} match no rep "
@@ -419,19 +426,8 @@ def _print_usage(u: dict[str, Any], weeks: int = 4) -> None:
         _print_licensed_users(u["licensed_users"], weeks)
     rows = u["weeks"][-weeks:]
     if rows:
-        teams = sorted({t for w in rows for t in w["by_team"]})
-        table = Table(title="Adoption by week: reps working in the CRM / reps employed")
-        table.add_column("team")
-        for w in rows:
-            year, number, _ = dt.date.fromisoformat(w["week"]).isocalendar()
-            table.add_column(f"{year}-W{number:02d}", justify="right")
-        table.add_row("all", *(_pct(w["share"]) for w in rows))
-        for t in teams:
-            cells = []
-            for w in rows:
-                c = w["by_team"].get(t)
-                cells.append(f"{c['active']}/{c['employed']}" if c and c["employed"] else "-")
-            table.add_row(escape(t or "(no team)"), *cells)
+        title = "Adoption by week: reps working in the CRM / reps employed"
+        table = _weekly_table(rows, title, "employed", "(no team)")
         table.add_row(
             "records per rep-day",
             *("-" if (x := w["records_per_rep_day"]) is None else f"{x:.1f}" for w in rows),
