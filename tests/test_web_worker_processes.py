@@ -245,3 +245,50 @@ def test_a_worker_process_that_dies_gives_503_and_the_pool_starts_afresh() -> No
         assert pool.call(pool.compute, os.getpid) != os.getpid()  # a new process
     finally:
         pool.close()
+
+
+SERVER_THAT_DIES = """
+import os, signal, sys
+from crmroi.web.workers import WorkPool
+pool = WorkPool(workers=2, queue=2, kind="{kind}")
+pids = {{pool.call(pool.compute, os.getpid) for _ in range(8)}}
+print(" ".join(map(str, sorted(pids))), flush=True)
+{ending}
+"""
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        "os.kill(os.getpid(), signal.SIGKILL)",  # killed: nothing runs at exit
+        "pool.stop_processes(wait=True); signal.raise_signal(signal.SIGTERM)",  # as uvicorn
+    ],
+    ids=["killed", "shut-down"],
+)
+def test_worker_processes_do_not_outlive_the_server(ending: str) -> None:
+    """Idle workers wait on their queue forever and a forkserver lives while its workers
+    do: a server that dies must not leave them behind (they hold memory and its pipes)."""
+    import subprocess
+    import sys
+    import time
+
+    script = SERVER_THAT_DIES.format(kind="process", ending=ending)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    pids = [int(p) for p in done.stdout.split()]
+    assert pids and os.getpid() not in pids, done.stderr
+    waited = 0.0
+    while any(_running(p) for p in pids) and waited < 30:  # a liveness bound, not a timing
+        time.sleep(0.2)
+        waited += 0.2
+    assert not any(_running(p) for p in pids), f"worker processes {pids} outlived the server"
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is a live process (zombies count as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False

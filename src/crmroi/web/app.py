@@ -119,7 +119,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if warmer is not None:
             await asyncio.to_thread(warmer.stop)
-        state.work.stop_processes()  # started again if the app is used again
+        # until they have exited; started again if the app is used again
+        await asyncio.to_thread(state.work.stop_processes, True)
 
 
 def app_from_environment() -> FastAPI:

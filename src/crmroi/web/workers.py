@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -35,6 +37,8 @@ RETRY_AFTER_SECONDS = 5
 WorkerKind = Literal["process", "thread"]
 PRELOAD = ["crmroi.ingest.handoff", "crmroi.web.case_results", "crmroi.web.streamed_form"]
 """Modules a worker process imports once (forkserver), not per job."""
+SERVER_CHECK_SECONDS = 1.0
+"""How often a worker process checks that the server that started it still runs."""
 
 
 class WorkPool:
@@ -105,21 +109,57 @@ class WorkPool:
         with self._processes_lock:
             if self._processes is None:
                 self._processes = ProcessPoolExecutor(
-                    max_workers=self.workers, mp_context=process_context()
+                    max_workers=self.workers,
+                    mp_context=process_context(),
+                    initializer=watch_server,
+                    initargs=(os.getpid(),),
                 )
             return self._processes
 
-    def stop_processes(self) -> None:
-        """End the worker processes (started again by the next `compute`)."""
+    def stop_processes(self, wait: bool = False) -> None:
+        """End the worker processes (started again by the next `compute`); `wait`: until
+        they have exited (at server shutdown: uvicorn ends the process by re-raising the
+        signal, so nothing would tell idle workers to stop afterwards)."""
         with self._processes_lock:
             processes, self._processes = self._processes, None
         if processes is not None:
-            processes.shutdown(wait=False, cancel_futures=True)
+            processes.shutdown(wait=wait, cancel_futures=True)
 
     def close(self) -> None:
         """Stop taking work; queued jobs are dropped, running ones finish."""
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.stop_processes()
+
+
+def watch_server(server_pid: int) -> None:
+    """In a worker process: end it once the server process `server_pid` is gone.
+
+    A worker waits on its job queue forever, and a forkserver lives as long as its workers,
+    so a server killed (kill -9, out of memory, a signal re-raised after shutdown) would
+    leave them behind holding memory and the server's pipes."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(SERVER_CHECK_SECONDS)
+            if not _alive(server_pid):
+                os._exit(0)
+
+    threading.Thread(target=watch, name="crmroi-server-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie, dead but not yet reaped, counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 def process_context() -> multiprocessing.context.BaseContext:
