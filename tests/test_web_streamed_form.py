@@ -158,3 +158,19 @@ def test_a_parsed_body_is_what_was_sent(
     got = [(p.filename, Path(p.path).read_bytes()) for p in parts[1:] if p.path]
     assert got == sent
     assert [p.size for p in parts[1:]] == [len(content), 5]
+
+
+def test_a_body_parses_where_the_calling_thread_already_runs_a_loop(tmp_path: Path) -> None:
+    """parse_body called from a thread that runs an event loop (as under Playwright's sync
+    API, which keeps one running) still parses: asyncio.run refuses a loop in a loop."""
+    import asyncio
+
+    request = httpx.Request("POST", "http://x/", files=[("files", ("a.csv", b"x,y\n1,2\n"))])
+    body = tmp_path / "body"
+    body.write_bytes(request.read())
+
+    async def inside_a_loop() -> list[Any]:
+        return parse_body(str(body), request.headers["content-type"], str(tmp_path))
+
+    parts = asyncio.run(inside_a_loop())
+    assert [(p.name, p.filename, p.size) for p in parts] == [("files", "a.csv", 8)]

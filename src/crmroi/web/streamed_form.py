@@ -21,6 +21,7 @@ import asyncio
 import shutil
 import tempfile
 from collections.abc import AsyncGenerator, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +34,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 READ_CHUNK = 64 * 1024
 INCOMING_PREFIX = "incoming-"
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,18 @@ class Part:
     size: int = 0
 
 
+def _run_apart(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run the coroutine `make()` gives to completion on a loop of its own: here, or in a
+    short-lived thread where this thread already runs a loop (asyncio.run refuses one
+    inside another; e.g. a caller that drives Playwright's sync API)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="crmroi-parse") as apart:
+        return apart.submit(lambda: asyncio.run(make())).result()
+
+
 def parse_body(body: str, content_type: str, folder: str) -> list[Part]:
     """Parse the multipart body saved at `body`; save its files in `folder` (runs in the
     work pool). Raises Starlette's `MultiPartException` for a malformed body."""
@@ -57,7 +71,7 @@ def parse_body(body: str, content_type: str, folder: str) -> list[Part]:
                 yield chunk
 
     headers = Headers(raw=[(b"content-type", content_type.encode("latin-1"))])
-    form = asyncio.run(MultiPartParser(headers, chunks()).parse())
+    form = _run_apart(lambda: MultiPartParser(headers, chunks()).parse())
     parts = []
     try:
         for index, (name, value) in enumerate(form.multi_items()):
