@@ -258,6 +258,18 @@ def test_the_report_names_the_login_basis(small_demo_folder: Path, lang: str, wo
     html = render_html(model)
     assert 'id="adoption-basis"' in html and words in html
     assert "over all reps employed. With the measured adoption" not in html
+    # the weekly share of licensed users, beside the activity-based weeks
+    usage = section.usage
+    assert usage is not None and usage.licensed and usage.licensed_basis == LICENSED_USERS
+    weeks = pva.usage.to_json()["licensed_users"]["weeks"][-len(usage.licensed) :]
+    assert [(w.active, w.employed) for w in usage.licensed] == [
+        (w["active"], w["licensed"]) for w in weeks
+    ]
+    last = usage.licensed[-1]
+    assert sum(a for a, _ in last.by_team.values()) == last.active
+    assert 'id="licensed-weeks"' in html
+    lead = "Licensed users active by week" if lang == "en" else "Активные лицензированные"
+    assert lead in html
 
 
 @settings(max_examples=60, deadline=None)

@@ -137,6 +137,12 @@ def test_dashboard_shows_plan_versus_actual(app: FastAPI, viewer: Any) -> None:
         assert cells[f"week-share-{label}"] == fmt.pct(w["share"])
         assert cells[f"week-records-{label}"] == fmt.fixed(w["records_per_rep_day"], 1)
     assert "the export carries no scheduled activities" in cells["next-activity"]
+    # the share of licensed users active by week, from the login export
+    licensed = pva.usage.to_json()["licensed_users"]["weeks"][-6:]
+    assert licensed
+    for w in licensed:
+        year, number, _ = dt.date.fromisoformat(w["week"]).isocalendar()
+        assert cells[f"licensed-share-{year}-W{number:02d}"] == fmt.pct(w["share"])
     # the same in /api/v1/actuals, strict JSON (a payback that never comes is null)
     body = viewer.get("/api/v1/actuals").json()
     assert body["available"] and body["months_to_date"] == pva.months_to_date

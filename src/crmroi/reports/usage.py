@@ -61,6 +61,15 @@ class UsageSection:
     completeness: list[CompletenessRow]
     history: list[UsageWeekRow] = field(default_factory=list)
     """Every week from go-live (the chart of adoption by week and team)."""
+    licensed: list[UsageWeekRow] = field(default_factory=list)
+    """The same weeks from the user-activity export: users active over licensed users
+    (`employed` holds the licensed count), empty without logins."""
+    licensed_basis: str | None = None
+    """`licensed_users` or `reps_employed` (no list of licensed users), None without logins."""
+    licensed_teams: list[str] = field(default_factory=list)
+    unmatched_users: int = 0
+    """Licensed users matching no rep (by id or e-mail)."""
+    licensed_total: int = 0
 
     @property
     def incomplete(self) -> list[CompletenessRow]:
@@ -110,6 +119,19 @@ def usage_section(usage: Any, weeks: int = WEEKS_SHOWN) -> UsageSection | None:
         for name, c in cols.items()
     ]
     history, rows = rows, rows[-weeks:]
+    logins = doc.get("licensed_users") or {}
+    licensed = [
+        UsageWeekRow(
+            dt.date.fromisoformat(w["week"]),
+            _week_label(dt.date.fromisoformat(w["week"])),
+            int(w["active"]),
+            int(w["licensed"]),
+            w["share"],
+            None,
+            {t: (int(c["active"]), int(c["licensed"])) for t, c in w["by_team"].items()},
+        )
+        for w in logins.get("weeks", [])
+    ][-weeks:]
     return UsageSection(
         weeks=rows,
         teams=sorted({t for w in rows for t in w.by_team}),
@@ -121,4 +143,9 @@ def usage_section(usage: Any, weeks: int = WEEKS_SHOWN) -> UsageSection | None:
         next_unavailable=unavailable,
         completeness=completeness,
         history=history,
+        licensed=licensed,
+        licensed_basis=logins.get("basis") if licensed else None,
+        licensed_teams=sorted({t for w in licensed for t in w.by_team}),
+        unmatched_users=int(logins.get("unmatched_users", 0)),
+        licensed_total=int(logins.get("users", 0)),
     )
