@@ -165,3 +165,13 @@ def _check_workbook(model: ReportModel, path: Path) -> None:
         ]
     ][1 : 1 + len(pa.usage.weeks)]
     assert labels == [w.label for w in pa.usage.weeks]
+    assert pa.usage.licensed  # the demo writes a login export: the licensed users' weeks
+    start = next(
+        r
+        for r in range(1, sheet.max_row + 1)
+        if str(sheet.cell(r, 1).value or "").startswith("Licensed users active by week")
+    )
+    header = [c.value for c in sheet[start + 1]][1 : 1 + len(pa.usage.licensed)]
+    assert header == [w.label for w in pa.usage.licensed]
+    shares = [c.value for c in sheet[start + 2]][1 : 1 + len(pa.usage.licensed)]
+    assert shares == pytest.approx([w.share for w in pa.usage.licensed])

@@ -14,6 +14,7 @@ from xlsxwriter.workbook import Workbook
 
 from crmroi.reports.i18n import Lang
 from crmroi.reports.model import PlanActual, ReportModel
+from crmroi.reports.usage import UsageSection
 from crmroi.reports.xlsx_sheets import add_sheet
 
 __all__ = ["write_adoption"]
@@ -121,6 +122,8 @@ def _weekly(ws: Any, pa: PlanActual, lang: Lang, text: Any, fmts: dict[str, Any]
     for col, w in enumerate(u.weeks, start=1):
         _number(ws, row, col, w.records_per_rep_day, fmts["ratio"])
     row += 2
+    if u.licensed:
+        row = _licensed(ws, u, lang, text, fmts, row) + 2
     if u.next_share is not None:
         line = _("Open deals with a next activity on %(day)s: %(share)s (%(n)s of %(open)s).") % {
             "day": lang.date(u.next_as_of),
@@ -149,3 +152,44 @@ def _weekly(ws: Any, pa: PlanActual, lang: Lang, text: Any, fmts: dict[str, Any]
         filled, rows = xl_rowcol_to_cell(row, 1), xl_rowcol_to_cell(row, 2)
         share = c.share if c.share is not None else ""
         ws.write_formula(row, 3, f'=IF({rows}=0,"",{filled}/{rows})', fmts["pct"], share)
+
+
+def _licensed(
+    ws: Any, u: UsageSection, lang: Lang, text: Any, fmts: dict[str, Any], row: int
+) -> int:
+    """The weekly share of licensed users active (login export) from `row`; the last row."""
+    _ = lang.gettext
+    share = lang.percent(u.min_day_share, 0)
+    if u.licensed_basis == "licensed_users":
+        line = _(
+            "Licensed users active by week (user-activity export): users who logged in on at "
+            "least %(share)s of the working days they held a licence, over licensed users; "
+            "%(n)s of %(users)s licensed users match no rep (by id or e-mail)."
+        ) % {
+            "share": share,
+            "n": lang.number(u.unmatched_users),
+            "users": lang.number(u.licensed_total),
+        }
+    else:
+        line = _(
+            "Reps active by week (user-activity export): reps who logged in on at least "
+            "%(share)s of their working days, over reps employed (there is no list of licensed "
+            "users)."
+        ) % {"share": share}
+    text(ws, row, 0, line)
+    row += 1
+    ws.write_string(row, 0, _("Team"), fmts["head"])
+    for col, w in enumerate(u.licensed, start=1):
+        ws.write_string(row, col, w.label, fmts["head"])
+    row += 1
+    ws.write_string(row, 0, _("All teams"))
+    for col, w in enumerate(u.licensed, start=1):
+        _number(ws, row, col, w.share, fmts["pct"])
+    for team in u.licensed_teams:
+        row += 1
+        text(ws, row, 0, team or _("(no rep or team)"))
+        for col, w in enumerate(u.licensed, start=1):
+            cell = u.team_cell(w, team)
+            if cell is not None:
+                ws.write_number(row, col, cell[0] / cell[1], fmts["pct"])
+    return row
