@@ -14,7 +14,7 @@ from xlsxwriter.workbook import Workbook
 
 from crmroi.reports.i18n import Lang
 from crmroi.reports.model import PlanActual, ReportModel
-from crmroi.reports.usage import UsageSection
+from crmroi.reports.usage import UsageSection, UsageWeekRow
 from crmroi.reports.xlsx_sheets import add_sheet
 
 __all__ = ["write_adoption"]
@@ -103,20 +103,8 @@ def _weekly(ws: Any, pa: PlanActual, lang: Lang, text: Any, fmts: dict[str, Any]
     u = pa.usage
     assert u is not None
     head = fmts["head"]
-    ws.write_string(row, 0, _("Adoption by week, per team"), head)
-    for col, w in enumerate(u.weeks, start=1):
-        ws.write_string(row, col, w.label, head)
-    row += 1
-    ws.write_string(row, 0, _("All teams"))
-    for col, w in enumerate(u.weeks, start=1):
-        _number(ws, row, col, w.share, fmts["pct"])
-    for team in u.teams:
-        row += 1
-        text(ws, row, 0, team or _("(no team)"))
-        for col, w in enumerate(u.weeks, start=1):
-            cell = u.team_cell(w, team)
-            if cell is not None:
-                ws.write_number(row, col, cell[0] / cell[1], fmts["pct"])
+    title = _("Adoption by week, per team")
+    row = _team_weeks(ws, u, u.weeks, u.teams, (title, _("(no team)")), lang, text, fmts, row)
     row += 1
     ws.write_string(row, 0, _("Records per rep-day"))
     for col, w in enumerate(u.weeks, start=1):
@@ -177,18 +165,35 @@ def _licensed(
             "users)."
         ) % {"share": share}
     text(ws, row, 0, line)
+    words = (_("Team"), _("(no rep or team)"))
+    return _team_weeks(ws, u, u.licensed, u.licensed_teams, words, lang, text, fmts, row + 1)
+
+
+def _team_weeks(
+    ws: Any,
+    u: UsageSection,
+    weeks: list[UsageWeekRow],
+    teams: list[str],
+    words: tuple[str, str],
+    lang: Lang,
+    text: Any,
+    fmts: dict[str, Any],
+    row: int,
+) -> int:
+    """From `row`: a header (`words[0]`, the week labels), the share of all teams, each
+    team's share (active over its count; `words[1]` names rows without a team); the last row."""
+    head = fmts["head"]
+    ws.write_string(row, 0, words[0], head)
+    for col, w in enumerate(weeks, start=1):
+        ws.write_string(row, col, w.label, head)
     row += 1
-    ws.write_string(row, 0, _("Team"), fmts["head"])
-    for col, w in enumerate(u.licensed, start=1):
-        ws.write_string(row, col, w.label, fmts["head"])
-    row += 1
-    ws.write_string(row, 0, _("All teams"))
-    for col, w in enumerate(u.licensed, start=1):
+    ws.write_string(row, 0, lang.gettext("All teams"))
+    for col, w in enumerate(weeks, start=1):
         _number(ws, row, col, w.share, fmts["pct"])
-    for team in u.licensed_teams:
+    for team in teams:
         row += 1
-        text(ws, row, 0, team or _("(no rep or team)"))
-        for col, w in enumerate(u.licensed, start=1):
+        text(ws, row, 0, team or words[1])
+        for col, w in enumerate(weeks, start=1):
             cell = u.team_cell(w, team)
             if cell is not None:
                 ws.write_number(row, col, cell[0] / cell[1], fmts["pct"])
