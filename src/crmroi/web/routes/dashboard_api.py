@@ -49,6 +49,7 @@ from crmroi.web.dashboard_filters import (
 )
 from crmroi.web.deps import State, Viewer
 from crmroi.web.filter_query import CurrentWorkspace, FiltersQuery, GroupFiltersQuery, PeriodQuery
+from crmroi.web.state import AppState
 
 router = APIRouter(prefix="/api/v1", tags=["dashboard"])
 
@@ -164,16 +165,7 @@ def roi(
     case: Annotated[str | None, Query(max_length=80, description="A saved case name.")] = None,
 ) -> RoiOut:
     """The business case's ROI, NPV, IRR, payback and probability of a positive ROI."""
-    ws = data.workspace(state)
-    try:
-        view = data.case_view(state, ws, case)
-    except LookupError as exc:
-        raise HTTPException(404, str(exc)) from None
-    if view is None:
-        raise HTTPException(404, "no business case is saved; create one at /cases")
-    if view.error is not None:
-        raise HTTPException(400, f"case {view.saved.name!r}: {view.error}")
-    return RoiOut.of(view)
+    return RoiOut.of(_evaluated_case(state, case))
 
 
 @router.get(
@@ -188,6 +180,12 @@ def actuals(
 ) -> ActualsOut:
     """Plan versus actual to date, the re-forecast, people ROI, adoption against the plan
     and the weekly adoption measures (as `crmroi roi --actuals --format json`)."""
+    return ActualsOut.of(_evaluated_case(state, case))
+
+
+def _evaluated_case(state: AppState, case: str | None) -> data.CaseView:
+    """The saved case `case` (else the active one) evaluated on the workspace: 404 when
+    there is no such case or none saved, 400 when it does not evaluate."""
     ws = data.workspace(state)
     try:
         view = data.case_view(state, ws, case)
@@ -197,7 +195,7 @@ def actuals(
         raise HTTPException(404, "no business case is saved; create one at /cases")
     if view.error is not None:
         raise HTTPException(400, f"case {view.saved.name!r}: {view.error}")
-    return ActualsOut.of(view)
+    return view
 
 
 @router.get("/sources", response_model=SourcesOut)
