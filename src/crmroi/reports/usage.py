@@ -65,7 +65,8 @@ class UsageSection:
     """The same weeks from the user-activity export: users active over licensed users
     (`employed` holds the licensed count), empty without logins."""
     licensed_basis: str | None = None
-    """`licensed_users` or `reps_employed` (no list of licensed users), None without logins."""
+    """`licensed_users` or `reps_employed` (no list of licensed users), None without logins;
+    counted with the same `min_day_share` as the activity weeks (`measure_usage` passes it)."""
     licensed_teams: list[str] = field(default_factory=list)
     unmatched_users: int = 0
     """Licensed users matching no rep (by id or e-mail)."""
@@ -122,8 +123,8 @@ def usage_section(usage: Any, weeks: int = WEEKS_SHOWN) -> UsageSection | None:
     logins = doc.get("licensed_users") or {}
     licensed = [
         UsageWeekRow(
-            dt.date.fromisoformat(w["week"]),
-            _week_label(dt.date.fromisoformat(w["week"])),
+            (start := dt.date.fromisoformat(w["week"])),
+            _week_label(start),
             int(w["active"]),
             int(w["licensed"]),
             w["share"],
