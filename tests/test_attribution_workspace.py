@@ -125,7 +125,8 @@ def test_kpis_without_a_monthly_panel_are_unavailable_with_a_reason(
         "name": "cost_per_lead",
         "method": None,
         "available": False,
-        "reason": result.reason,
+        "reason": "no monthly panel (no data, or a KPI over a window)",
+        "reason_code": "attribution_no_panel",
     }
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "Translator",
     "code_of",
     "render",
+    "said_of",
 ]
 
 
@@ -165,6 +166,13 @@ def code_of(value: object, default: str | None = None) -> str | None:
     if isinstance(value, Message):
         return value.code
     return default
+
+
+def said_of(exc: BaseException) -> str:
+    """An error's text: a `Said` when it was raised with a `Message` (so a page or report
+    can word it in its language and the API give its code), else `str(exc)`."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    return Said(first) if isinstance(first, Message) else str(exc)
 
 
 def render(message: Message | str, lang: Translator) -> str:

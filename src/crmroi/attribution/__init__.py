@@ -15,7 +15,7 @@ from typing import Literal
 
 import pandas as pd
 
-from crmroi.attribution import notes
+from crmroi.attribution import notes, reasons
 from crmroi.attribution.its import interrupted_time_series
 from crmroi.attribution.naive import naive_attribution
 from crmroi.attribution.results import (
@@ -91,7 +91,7 @@ def attribute(
         series = company_series(check_panel(panel, name))
         first = min((d for d in go_live.values() if d is not None), default=None)
         if first is None:
-            raise AttributionError(f"{name}: no go-live date is known")
+            raise AttributionError(reasons.no_go_live(name))
         if chosen == "its":
             result = interrupted_time_series(series, first, name=name, covariates=covariates)
         else:

@@ -31,6 +31,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from crmroi.attribution import notes as said
+from crmroi.attribution import reasons
 from crmroi.attribution.naive import year_over_year
 from crmroi.attribution.results import (
     Attribution,
@@ -41,6 +42,7 @@ from crmroi.attribution.results import (
     months_since,
 )
 from crmroi.kpi.definitions import KPI_DEFINITIONS
+from crmroi.messages import Said
 
 MIN_MONTHS_BEFORE = 6
 SEASON_MONTHS = 12  # the annual cycle is fitted with a full year before go-live
@@ -55,13 +57,13 @@ def _seasonal_terms(periods: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"season_sin": np.sin(angle), "season_cos": np.cos(angle)})
 
 
-def _scale_for(name: str, values: np.ndarray, scale: Scale | None) -> tuple[Scale, str | None]:
+def _scale_for(name: str, values: np.ndarray, scale: Scale | None) -> tuple[Scale, Said | None]:
     """Logs for a KPI whose effect is relative and whose values are all positive."""
     wanted: Scale = scale or (
         "log" if name in KPI_DEFINITIONS and KPI_DEFINITIONS[name].effect == "rel" else "level"
     )
     if wanted == "log" and not (values > 0).all():
-        return "level", "the KPI is not positive in every month, so it is modelled in levels"
+        return "level", Said(said.ITS_LEVELS)
     return wanted, None
 
 
@@ -127,27 +129,15 @@ def interrupted_time_series(
     before = data["period"] < start
     n_before = int(before.sum())
     if n_before < MIN_MONTHS_BEFORE or before.all():
-        raise AttributionError(
-            f"{name}: need at least {MIN_MONTHS_BEFORE} months before go-live and one after"
-        )
+        raise AttributionError(reasons.its_short(name, MIN_MONTHS_BEFORE))
     usable, idle, stop = _window_end(data, before, names)
     if idle:
-        notes.append(
-            f"{', '.join(idle)} did not vary before go-live, so the months before it cannot "
-            "show what they do to the KPI; left out of the model"
-        )
+        notes.append(said.its_idle(idle))
     inside = before | (data["period"] < stop if stop is not None else True)
     if stop is not None:
         if not (inside & ~before).any():
-            raise AttributionError(
-                f"{name}: the market index's {', '.join(idle)} moved in the go-live month "
-                "and never varied before it, so no month after go-live has a counterfactual"
-            )
-        notes.append(
-            f"months from {stop:%Y-%m} on left out: a covariate that did not vary before "
-            "go-live moves then, and what that does to the KPI cannot be learned from "
-            "months without the CRM"
-        )
+            raise AttributionError(reasons.its_no_counterfactual(name, idle))
+        notes.append(said.its_cut(stop.date()))
     data = data[inside].reset_index(drop=True)
     pre = (data["period"] < start).to_numpy()
     after = ~pre
@@ -167,12 +157,12 @@ def interrupted_time_series(
     chosen = _independent(x_all[pre], keep=["const"])
     dropped = [c for c in usable if c not in chosen]
     if dropped:
-        notes.append(f"{', '.join(dropped)} left out: collinear with the rest before go-live")
+        notes.append(said.its_collinear(dropped))
     while n_before - len(chosen) < MIN_DF and len(chosen) > 1:
-        notes.append(f"{chosen[-1]} left out: too few months before go-live for it")
+        notes.append(said.its_too_few_for(chosen[-1]))
         chosen = chosen[:-1]
     if n_before - len(chosen) < MIN_DF:
-        raise AttributionError(f"{name}: too few months before go-live to fit the series")
+        raise AttributionError(reasons.its_too_few(name))
     x = x_all[chosen].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         fit = sm.OLS(y[pre], x[pre]).fit()
@@ -188,13 +178,8 @@ def interrupted_time_series(
         low, high = effect - t * se, effect + t * se
         month_se = np.sqrt(fit.scale + np.einsum("ij,jk,ik->i", x, cov_params, x))
     if not np.isfinite([effect, low, high]).all():
-        raise AttributionError(f"{name}: the time-series fit did not give a finite effect")
-    notes.append(
-        f"counterfactual learned from the {n_before} months before go-live only "
-        f"({'log of the KPI' if kind == 'log' else 'the KPI'} on {', '.join(chosen)}; OLS), "
-        f"projected over {h} months after; 95% t interval with {fit.df_resid:.0f} degrees "
-        "of freedom"
-    )
+        raise AttributionError(reasons.its_not_finite(name))
+    notes.append(said.its_fit(n_before, kind == "log", chosen, h, float(fit.df_resid)))
     after_mean = float(values[after].mean())
     if kind == "log":
         rel, rel_low, rel_high = (float(np.expm1(v)) for v in (effect, low, high))

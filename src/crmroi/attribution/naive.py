@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from crmroi.attribution import notes as said
+from crmroi.attribution import reasons
 from crmroi.attribution.results import (
     Attribution,
     AttributionError,
@@ -64,7 +65,7 @@ def naive_attribution(series: pd.DataFrame, go_live: date, *, name: str) -> Attr
     before = data.loc[data["period"] < start, "value"]
     after = data.loc[data["period"] >= start, "value"]
     if len(before) < 2 or len(after) < 2:
-        raise AttributionError(f"{name}: need at least two months before and after go-live")
+        raise AttributionError(reasons.naive_short(name))
     change = float(after.mean() - before.mean())
     result = stats.ttest_ind(after, before, equal_var=False)
     low, high = (float(x) for x in result.confidence_interval(0.95))

@@ -9,9 +9,12 @@ them ("команд: 4"), so no plural form can be wrong.
 
 from __future__ import annotations
 
-from crmroi.messages import M_, N_, Message, Said
+import datetime as dt
+
+from crmroi.messages import M_, N_, Message, Month, Said
 
 __all__ = [
+    "ITS_LEVELS",
     "WHY_DID",
     "WHY_ITS",
     "WHY_NAIVE",
@@ -24,6 +27,11 @@ __all__ = [
     "exposure",
     "imputation",
     "interval",
+    "its_collinear",
+    "its_cut",
+    "its_fit",
+    "its_idle",
+    "its_too_few_for",
     "method",
     "naive",
     "placebo",
@@ -315,5 +323,80 @@ def calls_on_deals(loose: int) -> Said:
             "attribution_calls_on_deals",
             "calls counted on their deal, in the deal's creation month%(loose)s",
             loose=loose_note,
+        )
+    )
+
+
+# -- the interrupted time series (its.py) ---------------------------------------------
+ITS_LEVELS = M_(
+    "attribution_its_levels",
+    "the KPI is not positive in every month, so it is modelled in levels",
+)
+
+
+def its_idle(names: list[str]) -> Said:
+    """Covariates that did not vary before go-live, left out of the model."""
+    return _said(
+        M_(
+            "attribution_its_idle",
+            "%(names)s did not vary before go-live, so the months before it cannot show what "
+            "they do to the KPI; left out of the model",
+            names=", ".join(names),
+        )
+    )
+
+
+def its_cut(month: dt.date) -> Said:
+    """Months from `month` on left out: an idle covariate moves then."""
+    return _said(
+        M_(
+            "attribution_its_cut",
+            "months from %(month)s on left out: a covariate that did not vary before go-live "
+            "moves then, and what that does to the KPI cannot be learned from months without "
+            "the CRM",
+            month=Month(month),
+        )
+    )
+
+
+def its_collinear(names: list[str]) -> Said:
+    return _said(
+        M_(
+            "attribution_its_collinear",
+            "%(names)s left out: collinear with the rest before go-live",
+            names=", ".join(names),
+        )
+    )
+
+
+def its_too_few_for(term: str) -> Said:
+    return _said(
+        M_(
+            "attribution_its_too_few_for",
+            "%(term)s left out: too few months before go-live for it",
+            term=term,
+        )
+    )
+
+
+def its_fit(before: int, logs: bool, terms: list[str], after: int, df: float) -> Said:
+    """How the counterfactual was learned: months before go-live, the regression (of the
+    KPI or its logarithm on `terms`), months projected and the t interval's freedom."""
+    what = (
+        M_("attribution_its_log_kpi", "log of the KPI")
+        if logs
+        else M_("attribution_its_kpi", "the KPI")
+    )
+    return _said(
+        M_(
+            "attribution_its_fit",
+            "counterfactual learned from the %(before)s months before go-live only (%(what)s "
+            "on %(terms)s; OLS), projected over %(after)s months after; 95%% t interval with "
+            "%(df)s degrees of freedom",
+            before=str(before),
+            what=what,
+            terms=", ".join(terms),
+            after=str(after),
+            df=format(df, ".0f"),
         )
     )

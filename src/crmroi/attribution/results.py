@@ -14,7 +14,9 @@ from typing import Literal
 
 import pandas as pd
 
+from crmroi.attribution import reasons
 from crmroi.errors import UserError
+from crmroi.messages import code_of
 
 Method = Literal["did", "its", "naive"]
 
@@ -85,7 +87,8 @@ class Attribution:
             "naive_change": self.naive_change,
             "effect_rel": self.effect_rel,
             "seasonal_naive_change": self.seasonal_naive_change,
-            "notes": list(self.notes),
+            "notes": [str(n) for n in self.notes],
+            "note_codes": [code_of(n) for n in self.notes],
             "baseline_basis": "measured" if self.baseline_source is None else "supplied",
             "baseline_source": self.baseline_source,
             **({"event_study": self.event_study.to_json()} if self.event_study else {}),
@@ -101,7 +104,7 @@ def check_panel(panel: pd.DataFrame, name: str) -> pd.DataFrame:
     """Validate and normalise a panel: sorted, periods as month-start timestamps, no NaN."""
     missing = [c for c in PANEL_COLUMNS if c not in panel.columns]
     if missing:
-        raise AttributionError(f"{name}: the KPI panel lacks columns {', '.join(missing)}")
+        raise AttributionError(reasons.panel_lacks(name, missing))
     out = panel.copy()
     out["period"] = pd.to_datetime(out["period"]).dt.to_period("M").dt.to_timestamp()
     out["value"] = pd.to_numeric(out["value"], errors="coerce").astype("float64")
@@ -110,7 +113,7 @@ def check_panel(panel: pd.DataFrame, name: str) -> pd.DataFrame:
     out["weight"] = pd.to_numeric(out["weight"], errors="coerce").fillna(0.0).astype("float64")
     out = out[out["value"].notna() & (out["weight"] > 0)]
     if out.empty:
-        raise AttributionError(f"{name}: no observations in the KPI panel")
+        raise AttributionError(reasons.panel_empty(name))
     return out.sort_values(["unit", "period"]).reset_index(drop=True)
 
 

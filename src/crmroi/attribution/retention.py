@@ -14,6 +14,7 @@ import math
 from dataclasses import replace
 
 from crmroi.attribution import notes as said
+from crmroi.attribution import reasons
 from crmroi.attribution.results import Attribution, AttributionError, EventStudy
 
 MONTHS = 12
@@ -28,9 +29,7 @@ def _points(h: float, d: float) -> float:
 def lapse_to_retention(result: Attribution, gap_months: int) -> Attribution:
     """`result` on the monthly lapse rate restated in points of annual retention."""
     if not result.effect_rel:
-        raise AttributionError(
-            f"{result.name}: no counterfactual lapse rate to restate the effect in annual terms"
-        )
+        raise AttributionError(reasons.no_lapse_rate(result.name))
     h = result.effect / result.effect_rel
     base = (1.0 - h) ** MONTHS
     effect = _points(h, result.effect)

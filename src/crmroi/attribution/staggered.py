@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from crmroi.attribution import notes as said
+from crmroi.attribution import reasons
 from crmroi.attribution.imputation import Imputed, impute
 from crmroi.attribution.naive import pooled_before_after, year_over_year
 from crmroi.attribution.randomization import assignments, interval, p_value
@@ -122,7 +123,7 @@ def difference_in_differences(
     data = check_panel(panel, name)
     unknown = sorted(set(data["unit"]) - set(go_live))
     if unknown:
-        raise AttributionError(f"{name}: no go-live date for units {', '.join(map(str, unknown))}")
+        raise AttributionError(reasons.units_without_go_live(name, [str(u) for u in unknown]))
     unit_names, unit = np.unique(data["unit"].astype(str).to_numpy(), return_inverse=True)
     period = np.array([_ordinal(p) for p in data["period"]], dtype=float)
     starts = np.array(
@@ -139,7 +140,7 @@ def difference_in_differences(
         for c in range(len(names)):
             mine = starts[cluster == c]
             if not np.allclose(mine, mine[0], equal_nan=True):
-                raise AttributionError(f"{name}: units of {names[c]} have different go-live dates")
+                raise AttributionError(reasons.cluster_dates_differ(name, str(names[c])))
             cluster_starts[c] = mine[0]
     orders = assignments([float(s) for s in cluster_starts])
     runs = _run(
@@ -148,19 +149,13 @@ def difference_in_differences(
     )  # fmt: skip
     actual = runs[0]
     if actual is None:
-        raise AttributionError(
-            f"{name}: no live month has a team still without the CRM to compare with; "
-            "a staggered comparison needs teams not yet live"
-        )
+        raise AttributionError(reasons.no_comparison(name))
     theta = float(actual.overall[0])
     ci = _interval(runs, _overall, theta)
     usable_orders = sum(r is not None for r in runs)
     n_clusters = len(cluster_starts)
     if ci is None:
-        raise AttributionError(
-            f"{name}: only {usable_orders} orders of go-live over {n_clusters} teams: "
-            "too few to bound a 95% interval by randomisation inference"
-        )
+        raise AttributionError(reasons.too_few_orders(name, usable_orders, n_clusters))
     counterfactual = float(actual.counterfactual[0])
     by_unit = clusters is not None
     notes: list[str] = [

@@ -21,6 +21,7 @@ import datetime as dt
 import pandas as pd
 
 from crmroi.attribution import notes as said
+from crmroi.attribution import reasons
 from crmroi.attribution.its import MIN_MONTHS_BEFORE, interrupted_time_series
 from crmroi.attribution.results import Attribution, AttributionError
 from crmroi.kpi import KPI_DEFINITIONS, kpi_panel
@@ -64,17 +65,12 @@ def attribute_supplied(
     with the reason when it cannot be formed)."""
     d = KPI_DEFINITIONS[name]
     if d.kind not in ("total", "ratio"):
-        raise AttributionError(
-            f"{name}: the baseline is {series.label}; a {d.kind} KPI has no company series "
-            "from team cells, so it is not attributed (`crmroi kpis` compares it)"
-        )
+        raise AttributionError(reasons.supplied_kind(name, series.source, d.kind))
     data = supplied_series(store, name, series, go_live)
     before = int((data["period"] < pd.Timestamp(go_live)).sum())
     if before < MIN_MONTHS_BEFORE:
-        raise AttributionError(
-            f"{name}: the baseline is {series.label} and gives {before} months before "
-            f"go-live; the time series needs {MIN_MONTHS_BEFORE}"
-        )
+        short = reasons.supplied_short(name, series.source, before, MIN_MONTHS_BEFORE)
+        raise AttributionError(short)
     fitted = interrupted_time_series(data, go_live, name=name, covariates=covariates)
     result = dataclasses.replace(fitted, baseline_source=series.source)
     result.notes[:0] = [

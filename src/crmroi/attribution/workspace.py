@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from crmroi.attribution import Choice, attribute
+from crmroi.attribution import Choice, attribute, reasons
 from crmroi.attribution import notes as said
 from crmroi.attribution.results import Attribution, AttributionError
 from crmroi.attribution.retention import lapse_to_retention
@@ -29,6 +29,7 @@ from crmroi.kpi.cohorts import COHORT_KPIS, calls_without_deal, describe_cut
 from crmroi.kpi.lapses import lapse_panel
 from crmroi.kpi.panel import Exposure
 from crmroi.kpi.supplied import lacking_baselines
+from crmroi.messages import Said, code_of, said_of
 from crmroi.store.store import Store
 
 Progress = Callable[[str, int, int], None]
@@ -49,24 +50,25 @@ WEIGHTING: dict[str, str] = {
 # level; go-live dates and the reorderings of the interval stay by team.
 REP_UNITS: tuple[str, ...] = ("admin_time_share",)
 # Why retention is withheld on the time-series path (docs/attribution.md, calibration).
-ITS_RETENTION = (
-    "retention_rate: not attributed by the time series: the monthly lapse rate runs high in "
-    "the first months of the data (customers enter the risk set at their first recorded "
-    "purchase), so the months before go-live do not show its level without the CRM; on "
-    "demo companies the estimate was biased by +40% of the effect (by +0.02 with no effect). "
-    "Teams going live at different times (difference in differences) compare like months"
-)
+ITS_RETENTION = reasons.ITS_RETENTION
 
 
 @dataclass(frozen=True)
 class Unavailable:
-    """A KPI that could not be attributed, and why."""
+    """A KPI that could not be attributed, and why (English text; a `Said` remembers the
+    message, so outputs word it in their language)."""
 
     name: str
     reason: str
 
     def to_json(self) -> dict[str, object]:
-        return {"name": self.name, "method": None, "available": False, "reason": self.reason}
+        return {
+            "name": self.name,
+            "method": None,
+            "available": False,
+            "reason": str(self.reason),
+            "reason_code": code_of(self.reason),
+        }
 
 
 def go_live_dates(store: Store) -> tuple[dict[str, dt.date | None], dt.date | None]:
@@ -166,11 +168,11 @@ def attribute_workspace(
             try:
                 out.append(attribute_supplied(store, name, supplied[name], first, covariates))
             except AttributionError as exc:
-                out.append(Unavailable(name, str(exc)))
+                out.append(Unavailable(name, said_of(exc)))
             continue
         rows = panel[panel["kpi"] == name]
         if rows.empty:
-            out.append(Unavailable(name, "no monthly panel (no data, or a KPI over a window)"))
+            out.append(Unavailable(name, Said(reasons.NO_PANEL)))
             continue
         weight = rows["den"].where(rows["den"].notna() & (rows["den"] > 0), 1.0)
         frame = pd.DataFrame(
@@ -200,7 +202,7 @@ def attribute_workspace(
             if name == "retention_rate" and gap is not None:
                 result = lapse_to_retention(result, gap)
         except AttributionError as exc:
-            out.append(Unavailable(name, str(exc)))
+            out.append(Unavailable(name, said_of(exc)))
             continue
         if name in COHORT_KPIS:
             result.notes.append(said.exposure(exposure == "created", exposure))

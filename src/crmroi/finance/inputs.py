@@ -22,6 +22,7 @@ from crmroi.errors import ConfigurationError
 from crmroi.finance.case import Case
 from crmroi.finance.cashflow import FloatArray
 from crmroi.finance.model import MeasuredChange
+from crmroi.messages import M_, Message, Said
 
 __all__ = [
     "RUN_RATE_MONTHS",
@@ -185,6 +186,18 @@ def _pick(k: KpiChangeLike, field: str) -> tuple[float | None, float | None, flo
     return value, lo, hi
 
 
+def _why(k: KpiChangeLike | None) -> Message | str:
+    """Why a KPI has no measured change: its message (KPI engine or attribution) when it
+    has one, else its text."""
+    if k is None:
+        return M_("case_kpi_not_computed", "the KPI engine does not compute it")
+    why = getattr(k, "why", None)
+    if isinstance(why, Message):
+        return why
+    reason = k.reason
+    return reason.message if isinstance(reason, Said) else str(reason or "")
+
+
 def to_measured(case: Case, changes: Mapping[str, KpiChangeLike]) -> dict[str, MeasuredChange]:
     """The measured change of each KPI a `measured` driver of `case` draws from.
 
@@ -197,9 +210,14 @@ def to_measured(case: Case, changes: Mapping[str, KpiChangeLike]) -> dict[str, M
             continue
         k = changes.get(d.kpi)
         if k is None or not k.available:
-            reason = k.reason if k is not None else "the KPI engine does not compute it"
             raise ConfigurationError(
-                f"benefit {d.label!r}: cannot measure {d.kpi!r} on this workspace ({reason})"
+                M_(
+                    "case_cannot_measure",
+                    "benefit %(label)s: cannot measure %(kpi)s on this workspace (%(reason)s)",
+                    label=repr(d.label),
+                    kpi=repr(d.kpi),
+                    reason=_why(k),
+                )
             )
         value, lo, hi = _pick(k, d.CHANGE_FIELD)
         if value is None:

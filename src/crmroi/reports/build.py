@@ -300,7 +300,8 @@ def _attribution_row(
     label = kpi_label(lang, a.name)
     unit = units.get(a.name, "")
     if isinstance(a, Unavailable):
-        return AttributionRow(a.name, label, None, None, None, None, None, None, unit, [a.reason])
+        reason = [render(a.reason, lang)]
+        return AttributionRow(a.name, label, None, None, None, None, None, None, unit, reason)
     return AttributionRow(
         name=a.name,
         label=label,

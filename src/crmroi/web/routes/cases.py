@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from crmroi.errors import ConfigurationError, CrmroiError, error_code
 from crmroi.finance.case import Case
 from crmroi.languages import LANGUAGES
+from crmroi.messages import said_of
 from crmroi.reports.i18n import N_, Lang
 from crmroi.web.api_types import CodedHTTPException, UtcDateTime
 from crmroi.web.auth import Role, Session
@@ -100,7 +101,7 @@ def outcome(state: AppState, text: str, name: str) -> Outcome:
     try:
         return Outcome(evaluate_text(state, text, name))
     except CrmroiError as exc:
-        return Outcome(None, str(exc), error_code(exc))
+        return Outcome(None, said_of(exc), error_code(exc))
     except (ArithmeticError, ValueError) as exc:
         return Outcome(None, f"the case cannot be evaluated: {exc}", "case_not_evaluable")
 
