@@ -176,3 +176,69 @@ def test_only_the_adoption_ramp_can_be_measured() -> None:
         parse_case({"name": "x", "benefit_ramp": {"measured": True}})
     with pytest.raises(ConfigurationError, match="needed to place measured adoption"):
         parse_case({"name": "x", "adoption": {"measured": True}})
+
+
+def _one_month(share: float) -> object:
+    """Measured over case month 1 only, at `share` adoption (plan 50% then 100%)."""
+    return compare_plan(
+        _case(),  # type: ignore[arg-type]
+        _costs(),
+        CHANGES,
+        after_start=dt.date(2024, 1, 1),
+        after_end=dt.date(2024, 1, 31),
+        adoption={1: share},
+    )
+
+
+def test_a_change_measured_at_low_adoption_stays_at_plan_with_a_warning() -> None:
+    """Measured at 10% adoption: S = 0.1, full adoption books 1 / 0.1 = 10 x the measured
+    change, above the limit of 5: the line stays at plan (2,000 then 4,000, as the plan
+    computes it: 100 x 0.01 x 10,000 x 0.4 = 4,000 at 50% then 100%)."""
+    from crmroi.messages import render
+    from crmroi.reports.i18n import get_lang
+
+    p = _one_month(0.1)
+    line = next(x for x in p.lines if x.name == "more deals won")  # type: ignore[attr-defined]
+    assert not line.measured
+    assert line.actual.tolist() == pytest.approx([0.0, 2000.0, 4000.0])
+    (x,) = p.extrapolated  # type: ignore[attr-defined]
+    assert (x.line, x.refused) == ("more deals won", True)
+    assert x.measured_at == pytest.approx(0.1) and x.factor == pytest.approx(10.0)
+    message = x.message()
+    assert message.code == "measured_not_extrapolated"
+    assert str(message).startswith("more deals won: the change was measured at 10% of its full")
+    assert "multiplied by 10.0, more than 5" in str(message)
+    doc = p.to_json()["warnings"]  # type: ignore[attr-defined]
+    assert doc == [
+        {
+            "code": "measured_not_extrapolated",
+            "line": "more deals won",
+            "measured_at": pytest.approx(0.1),
+            "factor": pytest.approx(10.0),
+            "refused": True,
+            "message": str(message),
+        }
+    ]
+    russian = render(message, get_lang("ru"))
+    assert russian.startswith("more deals won: изменение измерено при 10%")
+
+
+def test_a_change_measured_under_half_adoption_is_extrapolated_with_a_warning() -> None:
+    """At 40%: S = 0.4, factor 1 / 0.4 = 2.5 (above 2, under 5): re-valued, V = 8,000 in the
+    window's month 1 and 8,000 / 0.4 = 20,000 at the plan's 100% in month 2, warned."""
+    p = _one_month(0.4)
+    line = next(x for x in p.lines if x.name == "more deals won")  # type: ignore[attr-defined]
+    assert line.measured
+    assert line.actual.tolist() == pytest.approx([0.0, 8000.0, 20000.0])
+    (x,) = p.extrapolated  # type: ignore[attr-defined]
+    assert not x.refused and x.factor == pytest.approx(2.5)
+    assert x.message().code == "measured_extrapolated"
+    assert "books up to 2.5 times it" in str(x.message())
+
+
+def test_at_half_adoption_the_factor_is_two_and_nothing_warns() -> None:
+    """S = 0.5, factor exactly 2: the warning is for factors above 2."""
+    p = _one_month(0.5)
+    assert p.extrapolated == []  # type: ignore[attr-defined]
+    line = next(x for x in p.lines if x.name == "more deals won")  # type: ignore[attr-defined]
+    assert line.actual.tolist() == pytest.approx([0.0, 8000.0, 16000.0])

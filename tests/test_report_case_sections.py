@@ -175,3 +175,28 @@ def _check_workbook(model: ReportModel, path: Path) -> None:
     assert header == [w.label for w in pa.usage.licensed]
     shares = [c.value for c in sheet[start + 2]][1 : 1 + len(pa.usage.licensed)]
     assert shares == pytest.approx([w.share for w in pa.usage.licensed])
+
+
+def test_an_extrapolated_measured_change_is_warned_in_the_report(tmp_path: Path) -> None:
+    """The hand case of tests/test_finance_actuals_ramp.py measured at 10% adoption: the
+    report's plan-versus-actual section carries the warning in the reader's language."""
+    from crmroi.reports.xlsx import write_xlsx
+    from tests.test_finance_actuals_ramp import _one_month
+
+    pva = _one_month(0.1)
+    (x,) = pva.extrapolated  # type: ignore[attr-defined]
+    english = build_report(sample_result(), actuals=pva, today=dt.date(2025, 1, 1))
+    assert english.plan_actual is not None
+    assert english.plan_actual.extrapolation_warnings == [str(x.message())]
+    assert str(x.message()) in render_html(english)
+    russian = build_report(sample_result(), actuals=pva, lang="ru", today=dt.date(2025, 1, 1))
+    assert russian.plan_actual is not None
+    (text,) = russian.plan_actual.extrapolation_warnings
+    assert text.startswith("more deals won: изменение измерено при 10%")
+    assert text in render_html(russian)
+    import openpyxl
+
+    book = openpyxl.load_workbook(write_xlsx(russian, tmp_path / "r.xlsx"), read_only=True)
+    sheet = next(ws for ws in book.worksheets if ws.title.startswith("План"))
+    cells = {c for row in sheet.iter_rows(values_only=True) for c in row if isinstance(c, str)}
+    assert text in cells

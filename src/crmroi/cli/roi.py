@@ -310,6 +310,9 @@ def _print_actuals(p: PlanVsActual) -> None:
     console.print(table)
     if p.main_driver:
         console.print(f"Explains most of the variance: [bold]{escape(p.main_driver)}[/]")
+    for x in p.extrapolated:
+        message = x.message()
+        console.print(f"[yellow]warning ({message.code}):[/] {escape(str(message))}")
     f = p.reforecast
     console.print(
         f"Re-forecast from actuals: NPV {_money(f.npv)}, ROI {_pct(f.roi)}, "

@@ -42,8 +42,74 @@ from crmroi.finance.drivers import _Driver
 from crmroi.finance.inputs import ActualCosts, KpiChangeLike, month_index, to_measured
 from crmroi.finance.model import build_model, driver_shape
 from crmroi.finance.summary import Summary, summarise
+from crmroi.messages import N_, Message, Num, Pct
 
-__all__ = ["LineVariance", "PlanVsActual", "compare_plan", "measured_shape"]
+__all__ = [
+    "EXTRAPOLATION_LIMIT",
+    "EXTRAPOLATION_WARN",
+    "Extrapolation",
+    "LineVariance",
+    "PlanVsActual",
+    "compare_plan",
+    "measured_shape",
+]
+
+EXTRAPOLATION_WARN = 2.0
+"""A measured change booked at more than this multiple of itself in some month (measured
+at under half the full effect: most of the re-forecast's benefit is then extrapolated)
+warns, code `measured_extrapolated` (docs/business_case.md, "Plan versus actual")."""
+EXTRAPOLATION_LIMIT = 5.0
+"""Above this multiple (measured at under a fifth of the full effect) the line is not
+re-valued from the measurement: it stays at plan, code `measured_not_extrapolated`."""
+
+
+@dataclass(frozen=True)
+class Extrapolation:
+    """A measured change the re-forecast scales up by more than `EXTRAPOLATION_WARN`.
+
+    `measured_at` is the shape S the change was measured at (share of the full effect:
+    adoption x benefit ramp over the window, `measured_shape`); `factor` the largest
+    multiple of the measured change booked in a month of the horizon (max s_m / S);
+    `refused`: above `EXTRAPOLATION_LIMIT`, the line stays at plan."""
+
+    line: str
+    measured_at: float
+    factor: float
+    refused: bool
+
+    def message(self) -> Message:
+        """The warning, for the reader's language."""
+        params: dict[str, Any] = {
+            "line": self.line,
+            "share": Pct(self.measured_at, 0),
+            "factor": Num(self.factor, 1),
+        }
+        if self.refused:
+            params["limit"] = Num(EXTRAPOLATION_LIMIT, 0)
+            text = N_(
+                "%(line)s: the change was measured at %(share)s of its full effect (adoption x "
+                "benefit ramp over the measurement window); at full effect it would be "
+                "multiplied by %(factor)s, more than %(limit)s: the line stays at plan in the "
+                "actuals and the re-forecast"
+            )
+            return Message("measured_not_extrapolated", text, params)
+        text = N_(
+            "%(line)s: the change was measured at %(share)s of its full effect (adoption x "
+            "benefit ramp over the measurement window); the re-forecast books up to "
+            "%(factor)s times it, assuming the effect grows in proportion to adoption"
+        )
+        return Message("measured_extrapolated", text, params)
+
+    def to_json(self) -> dict[str, Any]:
+        message = self.message()
+        return {
+            "code": message.code,
+            "line": self.line,
+            "measured_at": self.measured_at,
+            "factor": self.factor,
+            "refused": self.refused,
+            "message": str(message),
+        }
 
 
 @dataclass
@@ -115,6 +181,8 @@ class PlanVsActual:
     usage: Any = None
     """Weekly adoption per team and rep, records per rep-day, next activities and field
     completeness (`crmroi.kpi.adoption_weekly.Usage`, anything with `to_json`)."""
+    extrapolated: list[Extrapolation] = field(default_factory=list)
+    """Measured changes scaled up by more than `EXTRAPOLATION_WARN` (warnings)."""
 
     def monthly(self) -> list[tuple[int, float, float, float, float]]:
         """(month, plan benefits, actual benefits, plan costs, actual costs) to date."""
@@ -153,6 +221,7 @@ class PlanVsActual:
                 },
             },
             "usage": self.usage.to_json() if self.usage is not None else None,
+            "warnings": [x.to_json() for x in self.extrapolated],
         }
 
 
@@ -164,6 +233,26 @@ def _measurable(case: Case, changes: Mapping[str, KpiChangeLike]) -> Case:
         ok = k is not None and k.available and (k.change_abs is not None)
         drivers.append(d.model_copy(update={"change": "measured"}) if ok else d)
     return case.model_copy(update={"benefits": drivers})
+
+
+def measured_at(
+    case: Case,
+    d: _Driver,
+    adoption: FloatArray,
+    window: tuple[int, int],
+    adoption_in_window: float | None = None,
+) -> float:
+    """The shape S a change measured over case months `window` (first, last) was measured
+    at (see `measured_shape`); 0 when unknown (no month of the window in the horizon, or
+    nothing adopted)."""
+    lo, hi = max(window[0], 0), min(window[1], case.horizon_months)
+    if hi < lo:
+        return 0.0
+    if adoption_in_window is not None:
+        r = driver_shape(case, d, np.ones(case.horizon_months + 1))[lo : hi + 1]
+        live = r[np.arange(lo, hi + 1) >= case.go_live_month]
+        return adoption_in_window * float(live.mean()) if live.size else 0.0
+    return float(driver_shape(case, d, adoption)[lo : hi + 1].mean())
 
 
 def measured_shape(
@@ -181,16 +270,10 @@ def measured_shape(
     over the window: what a change measured team by team from each team's go-live was
     measured at), that share times the mean of r over the window's live months. When it
     is 0 (or the window is outside the horizon) the change is taken as it was measured
-    in every month from go-live."""
+    in every month from go-live. The result's largest value is how many times the
+    measured change the re-forecast books in a month (`Extrapolation`)."""
     s = driver_shape(case, d, adoption)
-    lo, hi = max(window[0], 0), min(window[1], case.horizon_months)
-    at = 0.0
-    if hi >= lo and adoption_in_window is not None:
-        r = driver_shape(case, d, np.ones(case.horizon_months + 1))[lo : hi + 1]
-        live = r[np.arange(lo, hi + 1) >= case.go_live_month]
-        at = adoption_in_window * float(live.mean()) if live.size else 0.0
-    elif hi >= lo:
-        at = float(s[lo : hi + 1].mean())
+    at = measured_at(case, d, adoption, window, adoption_in_window)
     if at > 0:
         return s / at
     flat = np.zeros_like(s)
@@ -231,7 +314,30 @@ def compare_plan(
         fx=fx,
     )
     plan = plan_model.table()
+    assert case.start is not None
+    window = (
+        month_index(case, after_start) if after_start is not None else case.go_live_month,
+        month_index(case, after_end),
+    )
+    shares = adoption_with_measured(case, adoption or {})
     measured_case = _measurable(case, changes)
+    shapes: dict[int, FloatArray] = {}
+    extrapolated: list[Extrapolation] = []
+    benefits = list(measured_case.benefits)
+    for i, d_act in enumerate(measured_case.benefits):
+        if d_act.change != "measured":
+            continue
+        shape = measured_shape(measured_case, d_act, shares, window, adoption_in_window)
+        factor = float(shape.max())
+        refused = factor > EXTRAPOLATION_LIMIT
+        if factor > EXTRAPOLATION_WARN:
+            at = measured_at(measured_case, d_act, shares, window, adoption_in_window)
+            extrapolated.append(Extrapolation(d_act.label, at, factor, refused))
+        if refused:  # not re-valued from the measurement: the plan's driver
+            benefits[i] = case.benefits[i]
+        else:
+            shapes[i] = shape
+    measured_case = measured_case.model_copy(update={"benefits": benefits})
     actual_model = build_model(
         measured_case,
         actual_costs=costs.with_run_rate,
@@ -239,30 +345,21 @@ def compare_plan(
         clv=clv,
         fx=fx,
     )
-    assert case.start is not None
-    window = (
-        month_index(case, after_start) if after_start is not None else case.go_live_month,
-        month_index(case, after_end),
-    )
-    shares = adoption_with_measured(case, adoption or {})
-    for line, d_act in zip(actual_model.lines, measured_case.benefits, strict=False):
-        if d_act.change == "measured":
-            line.shape = measured_shape(measured_case, d_act, shares, window, adoption_in_window)
+    for i, line in enumerate(actual_model.lines[: len(benefits)]):
+        if i in shapes:
+            line.shape = shapes[i]
     actual = actual_model.table()
     to_date = min(max(costs.last_month, month_index(case, after_end)), case.horizon_months)
     n = to_date + 1
     lines: list[LineVariance] = []
-    for d_plan, d_act in zip(case.benefits, measured_case.benefits, strict=True):
+    for i, d_plan in enumerate(case.benefits):
         name = d_plan.label
         lines.append(
             LineVariance(
-                name,
-                "benefit",
-                plan.benefits[name][:n],
-                actual.benefits[name][:n],
-                measured=d_act.change == "measured",
+                name, "benefit", plan.benefits[name][:n], actual.benefits[name][:n],
+                measured=i in shapes,
             )
-        )
+        )  # fmt: skip
     for loss in case.do_nothing:
         flows = plan.benefits[loss.name][:n]
         lines.append(LineVariance(loss.name, "benefit", flows, flows.copy(), measured=False))
@@ -299,4 +396,5 @@ def compare_plan(
         people=dict(people or {}),
         plan=summarise(plan, case.discount_rate),
         adoption=check,
+        extrapolated=extrapolated,
     )

@@ -143,6 +143,7 @@ def plan_actual_section(pva: PlanVsActual, result: CaseResult, lang: Lang) -> Pl
         usage=usage_section(pva.usage),
         adoption_basis=(pva.adoption_measure or {}).get("basis"),
         adoption_unmatched=int((pva.adoption_measure or {}).get("unmatched_users") or 0),
+        extrapolation_warnings=[x.message().render(lang) for x in pva.extrapolated],
     )
 
 

@@ -170,6 +170,9 @@ class PlanActual:
     activity proxy (`crmroi.kpi.adoption.Adoption.basis`)."""
     adoption_unmatched: int = 0
     """Licensed users matching no rep (logins)."""
+    extrapolation_warnings: list[str] = field(default_factory=list)
+    """Measured changes the re-forecast scales up more than `EXTRAPOLATION_WARN` times
+    (`crmroi.finance.actuals.Extrapolation`), in the report's language."""
 
 
 @dataclass(frozen=True)

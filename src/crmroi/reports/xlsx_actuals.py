@@ -86,6 +86,9 @@ def write_plan_actual(wb: Workbook, model: ReportModel, lang: Lang, text: Any) -
             "w": lang.money(pa.plan_npv, model.currency),
         },
     )
+    for warning in pa.extrapolation_warnings:
+        row += 1
+        text(ws, row, 0, warning)
     if pa.people:
         row += 2
         for col, title in enumerate((_("People ROI"), _("Baseline"), _("After"))):

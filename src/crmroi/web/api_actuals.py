@@ -46,6 +46,12 @@ class ActualsOut(BaseModel):
         "payback and NPV with each, and the adoption_lag warning.",
     )
     adoption_by_team: dict[str, Any] | None = None
+    warnings: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Measured changes the re-forecast scales up more than twice "
+        "(measured_extrapolated) or leaves at plan, more than five times "
+        "(measured_not_extrapolated): code, line, measured_at, factor, refused, message.",
+    )
     usage: dict[str, Any] | None = Field(
         default=None,
         description="Weekly adoption per team and rep, records per rep-day, open deals with "
