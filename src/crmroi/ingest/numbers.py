@@ -40,28 +40,30 @@ def _number_regex(decimal: str, thousands: str | None) -> str:
     return rf"^[+-]?(?:{body}(?:{d}[0-9]*)?|{d}[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 
 
-def _vote_decimal(st: pd.Series) -> tuple[str | None, str]:
-    """Detect the decimal separator of a cleaned number column; returns (sep or None, why)."""
-    has_dot = mask(st.str.contains(".", regex=False))
-    has_comma = mask(st.str.contains(",", regex=False))
+def _vote_decimal(st: pd.Series, counts: np.ndarray) -> tuple[str | None, str]:
+    """Detect the decimal separator of a cleaned number column; returns (sep or None, why).
+
+    `counts`: how many rows each value stands for (its votes)."""
+    has_dot = mask(st.str.contains(".", regex=False)).to_numpy()
+    has_comma = mask(st.str.contains(",", regex=False)).to_numpy()
     both = has_dot & has_comma
     votes = {".": 0, ",": 0}
     if both.any():
         sub = st[both]
-        last_dot = sub.str.rfind(".")
-        last_comma = sub.str.rfind(",")
-        votes["."] += int((last_dot > last_comma).sum())
-        votes[","] += int((last_comma > last_dot).sum())
+        last_dot = sub.str.rfind(".").to_numpy(dtype="int64")
+        last_comma = sub.str.rfind(",").to_numpy(dtype="int64")
+        votes["."] += int(counts[both][last_dot > last_comma].sum())
+        votes[","] += int(counts[both][last_comma > last_dot].sum())
     for sep, other in ((".", ","), (",", ".")):
         only = (has_dot if sep == "." else has_comma) & ~both
         if not only.any():
             continue
-        sub = st[only]
-        count = sub.str.count("\\" + sep)
-        votes[other] += int((count > 1).sum())  # 1.234.567: '.' groups thousands
+        sub, weight = st[only], counts[only]
+        count = sub.str.count("\\" + sep).to_numpy(dtype="int64")
+        votes[other] += int(weight[count > 1].sum())  # 1.234.567: '.' groups thousands
         single = sub[count == 1]
         grouped = mask(single.str.contains(rf"^[+-]?[1-9][0-9]{{0,2}}\{sep}[0-9]{{3}}(?:[eE]|$)"))
-        votes[sep] += int((~grouped).sum())  # 1234,5 / 0,250 / 1,23: a decimal
+        votes[sep] += int(weight[count == 1][~grouped.to_numpy()].sum())  # 1234,5: a decimal
     if votes["."] == votes[","] == 0:
         return None, "ambiguous"
     if votes[","] > votes["."]:
@@ -90,7 +92,11 @@ def _scale(values: pd.Series, norm: pd.Series, powers: np.ndarray) -> pd.Series:
 
 
 def parse_numbers(
-    s: pd.Series, *, decimal: str | None = None, thousands: str | None = None
+    s: pd.Series,
+    *,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    counts: np.ndarray | None = None,
 ) -> Parsed:
     """Parse numbers written in any common locale into float64.
 
@@ -100,8 +106,11 @@ def parse_numbers(
     the Chinese units 万 (10^4) and 亿 (10^8), accounting negatives "(12)" and scientific
     notation. The decimal separator is decided for the whole column unless given; a lone
     separator followed by exactly three digits is ambiguous and resolved by the other values,
-    defaulting to '.'.
+    defaulting to '.'. `counts`: how many rows each value of `s` stands for (its weight in
+    that decision and in the counts described; one each when not given), so a column can be
+    parsed once per distinct value with the whole column's evidence.
     """
+    weights = np.ones(len(s), dtype="int64") if counts is None else np.asarray(counts)
     st = clean_strings(s)
     present = st.notna().to_numpy()
     st = st.str.replace("−", "-", regex=False)  # unicode minus
@@ -118,7 +127,7 @@ def parse_numbers(
         if thousands in (",", "."):
             decimal = "." if thousands == "," else ","
         else:
-            found, how = _vote_decimal(st)
+            found, how = _vote_decimal(st, weights)
             decimal = found or "."
             if found is None:
                 how = "ambiguous, assumed"
@@ -147,5 +156,5 @@ def parse_numbers(
     name = {".": "decimal point", ",": "decimal comma"}.get(decimal, f"decimal {decimal!r}")
     detail = f"{name} ({how}), thousands {thousands!r}" if thousands else f"{name} ({how})"
     if powers is not None:
-        detail += f"; {int((powers > 0).sum())} values with 万/亿 units"
+        detail += f"; {int(weights[powers > 0].sum())} values with 万/亿 units"
     return Parsed(values, bad, detail)

@@ -42,10 +42,17 @@ STREAM_BYTES = 64 << 20
 environment's CRMROI_STREAM_BYTES wins (0 streams every text file, as tests do)."""
 MEMORY_LIMIT = "512MB"
 """DuckDB's memory limit while an import streams (past it, staged rows spill to disk)."""
+THREADS = 1
+"""DuckDB's threads while an import streams: its inserts of staged blocks and the final
+copy take about half the CPU time on one thread than on two, and Python maps blocks
+meanwhile (`benchmarks/bench_import.py`)."""
 
 Note = Callable[[str], None]
 _ValueKey = tuple[str, str, str, str | None, bool]
 _BOOLEANS = re.compile(r"booleans \((\d+) true, (\d+) false\)")
+FLUSH_ROWS = 1 << 18
+"""Staged rows written to DuckDB at a time (two of its row groups), unless `FLUSH_BYTES`."""
+FLUSH_BYTES = 64 << 20
 _BLOCK_VALUES = 10_000  # distinct values counted per column and block (exact merged counts)
 
 
@@ -74,15 +81,20 @@ def _setting(name: str, default: int) -> int:
 
 @contextlib.contextmanager
 def bounded_memory(store: Store) -> Iterator[None]:
-    """DuckDB's memory limit set to `MEMORY_LIMIT` for the block, then restored."""
+    """DuckDB's memory limit set to `MEMORY_LIMIT` and its threads to `THREADS` for the
+    block, then restored."""
     con = store.engine.con  # type: ignore[attr-defined]
-    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    before = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('threads')"
+    ).fetchone()
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute(f"SET threads = {THREADS}")
     try:
         yield
     finally:
         with contextlib.suppress(Exception):
-            con.execute(f"SET memory_limit = '{before}'")
+            con.execute(f"SET memory_limit = '{before[0]}'")
+            con.execute(f"SET threads = {int(before[1])}")
 
 
 @dataclass
@@ -131,7 +143,10 @@ def plan_stream(path: Path, mapping_file: MappingFile, entity: str | None) -> St
 
 @dataclass
 class StagedRows:
-    """The loaded rows of one streamed file, in a temporary DuckDB table."""
+    """The loaded rows of one streamed file, in a temporary DuckDB table.
+
+    Blocks are appended a few at a time (`FLUSH_ROWS` rows or `FLUSH_BYTES`): DuckDB
+    spends about three times the CPU on many small inserts as on a few large ones."""
 
     con: Any
     entity: str
@@ -141,6 +156,8 @@ class StagedRows:
     _refused: str = ""
     rejects: RejectSpool = field(init=False)
     """the file's refused rows, spooled as its blocks are mapped"""
+    _pending: dict[str, list[pa.Table]] = field(default_factory=dict)
+    _created: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.rejects = RejectSpool(self.con, self.name + "_rejects")
@@ -149,7 +166,6 @@ class StagedRows:
         """Append one block's loaded rows (with their file rows) and its refused ids."""
         table = mapped.table.append_column("_line", pa.array(mapped.lines, pa.int64()))
         self.columns = list(mapped.table.column_names)
-        self._append(self.name, table)
         refused = pa.table(
             {
                 "key": pa.array([k for k, _ in mapped.refused_keys], pa.string()),
@@ -157,20 +173,29 @@ class StagedRows:
             }
         )
         self._refused = self._refused or self.name + "_refused"
-        self._append(self._refused, refused)
+        self._pending.setdefault(self.name, []).append(table)
+        self._pending.setdefault(self._refused, []).append(refused)
         self.rows += table.num_rows
+        waiting = self._pending[self.name]
+        size = sum(t.nbytes for t in waiting)
+        if sum(t.num_rows for t in waiting) >= FLUSH_ROWS or size >= FLUSH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the blocks added since the last flush to the tables."""
+        pending, self._pending = self._pending, {}
+        for name, tables in pending.items():
+            self._append(name, pa.concat_tables(tables))
 
     def _append(self, name: str, table: pa.Table) -> None:
         view = name + "_arrow"
         self.con.register(view, table)
         try:
-            exists = self.con.execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [name]
-            ).fetchone()[0]
-            if exists:
+            if name in self._created:
                 self.con.execute(f"INSERT INTO {q(name)} SELECT * FROM {q(view)}")
             else:
                 self.con.execute(f"CREATE TEMP TABLE {q(name)} AS SELECT * FROM {q(view)}")
+                self._created.add(name)
         finally:
             self.con.unregister(view)
 
@@ -178,6 +203,7 @@ class StagedRows:
         """All but the last row of each id refused (loaded or refused rows alike; spooled
         in `rejects`), and removed from the staged rows; as `transform._refuse_duplicates`
         over a whole file."""
+        self.flush()
         self.rejects.blocks_done()
         if not self._refused:  # no block staged (refused rows' ids count too)
             return
@@ -293,6 +319,7 @@ class StagedRows:
         )
 
     def drop(self) -> None:
+        self._pending = {}
         self.rejects.drop()
         for name in (self.name, self._refused):
             if name:

@@ -177,15 +177,13 @@ def map_table(
     bad[list(problems)] = True
     keep = ~bad
     arrays: dict[str, pa.Array] = {}
+    kept = int(keep.sum())
     for col in table.all_columns:
-        if col.name == "source_system":
-            values: pd.Series = pd.Series([source_system] * n, dtype=STR)
-        elif col.name == "batch_id":
-            values = pd.Series([batch_id] * n, dtype=STR)
-        elif col.name == "source_id":
-            values = key
-        else:
-            values = columns[col.name].values
+        if col.name in ("source_system", "batch_id"):
+            constant = source_system if col.name == "source_system" else batch_id
+            arrays[col.name] = pa.repeat(pa.scalar(constant, pa.string()), kept)
+            continue
+        values = key if col.name == "source_id" else columns[col.name].values
         arrays[col.name] = _to_arrow(values[keep], col)
     result = pa.table(arrays, schema=table.arrow_schema())
     rejects = [r for i in sorted(problems) for r in problems[i]]
@@ -297,7 +295,14 @@ EMPTY_DTYPES = {
 
 def _empty(col: Column, n: int) -> pd.Series:
     """An all-missing column of the right dtype, for a column the file does not have."""
-    return pd.Series([None] * n, dtype=EMPTY_DTYPES.get(col.kind, STR))
+    dtype = EMPTY_DTYPES.get(col.kind, STR)
+    if dtype is STR:
+        return pd.Series(pd.arrays.ArrowStringArray(pa.nulls(n, pa.string())), dtype=STR)
+    if dtype == "float64":
+        return pd.Series(np.full(n, np.nan))
+    if dtype == "datetime64[us]":
+        return pd.Series(np.full(n, np.datetime64("NaT"), dtype="datetime64[us]"))
+    return pd.Series([None] * n, dtype=dtype)
 
 
 def mapping_text(value: object, mapping: TableMapping) -> str | None:
@@ -325,10 +330,54 @@ def _parse(
     refuse: Refuse,
     detected: dict[str, str],
 ) -> _Cell:
-    """Parse strings into the column's kind, refusing unreadable cells."""
+    """Parse strings into the column's kind, refusing unreadable cells.
+
+    A column with few distinct cells (numbers, dates, booleans, choices) is parsed once per
+    distinct cell, each weighing as many rows as hold it in what is detected (a decimal
+    comma, a date order), then spread back to its rows: the same values, refusals and notes
+    as parsing every row."""
+    text = values.astype(STR)
+    if col.kind == "id" or (col.kind == "text" and not col.choices):
+        return _parse_cells(col, _stripped(text), source, mapping, refuse, detected, None)
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    if len(uniques) * 2 > len(text):
+        return _parse_cells(col, _stripped(text), source, mapping, refuse, detected, None)
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+
+    def rows(distinct: pd.Series) -> pd.Series:
+        if distinct.dtype == bool:
+            return pd.Series(np.append(distinct.to_numpy(), False)[codes], index=text.index)
+        return pd.Series(distinct.array.take(codes, allow_fill=True), index=text.index)
+
+    def refuse_distinct(
+        mask: pd.Series, column: str, reason: str | Message, shown: pd.Series | None
+    ) -> None:
+        flags = pd.Series(mask.to_numpy(dtype=bool))
+        refuse(rows(flags), column, reason, None if shown is None else rows(shown))
+
+    distinct = _stripped(pd.Series(uniques, dtype=STR))
+    cell = _parse_cells(col, distinct, source, mapping, refuse_distinct, detected, counts)
+    signs = None if cell.signs is None else rows(cell.signs)
+    return _Cell(rows(cell.values), source, signs)
+
+
+def _stripped(values: pd.Series) -> pd.Series:
+    """Cells without surrounding white space, blank ones missing."""
+    text = values.str.strip()
+    return text.mask((text == "").fillna(False).astype(bool))
+
+
+def _parse_cells(
+    col: Column,
+    text: pd.Series,
+    source: str,
+    mapping: TableMapping,
+    refuse: Refuse,
+    detected: dict[str, str],
+    counts: np.ndarray | None,
+) -> _Cell:
+    """`_parse` of stripped cells, each standing for `counts` rows (one if None)."""
     spec = mapping.columns.get(col.name)
-    text = values.astype(STR).str.strip()
-    text = text.mask((text == "").fillna(False).astype(bool))
     if col.kind in ("id", "text"):
         if col.choices:
             norm = text.str.casefold().str.replace(" ", "_", regex=False)
@@ -345,7 +394,10 @@ def _parse(
         return _Cell(text, source)
     if col.kind in ("money", "number", "integer"):
         parsed = parse_numbers(
-            text, decimal=mapping.numbers.decimal, thousands=mapping.numbers.thousands
+            text,
+            decimal=mapping.numbers.decimal,
+            thousands=mapping.numbers.thousands,
+            counts=counts,
         )
         refuse(parsed.bad, source, reasons.NOT_A_NUMBER, text)
         numbers = parsed.values.astype("float64")
@@ -362,12 +414,12 @@ def _parse(
         fmt = spec.format if spec is not None else None
         order = fmt if fmt in ORDERS else mapping.dates.order
         strftime = fmt if fmt and fmt not in ORDERS else mapping.dates.format
-        parsed = parse_dates(text, fmt=strftime, order=order)  # type: ignore[arg-type]
+        parsed = parse_dates(text, fmt=strftime, order=order, counts=counts)  # type: ignore[arg-type]
         refuse(parsed.bad, source, reasons.NOT_A_DATE, text)
         detected[col.name] = parsed.detail
         return _Cell(parsed.values, source)
     if col.kind == "boolean":
-        parsed = parse_booleans(text)
+        parsed = parse_booleans(text, counts=counts)
         refuse(parsed.bad, source, reasons.NOT_BOOLEAN, text)
         return _Cell(parsed.values, source)
     raise AssertionError(f"unhandled kind {col.kind}")

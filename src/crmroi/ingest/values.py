@@ -213,11 +213,15 @@ def _jalali_to_gregorian(
 
 
 def _resolve_order(
-    first: np.ndarray, second: np.ndarray, given: DateOrder | None, default: DateOrder
+    first: np.ndarray,
+    second: np.ndarray,
+    given: DateOrder | None,
+    default: DateOrder,
+    counts: np.ndarray,
 ) -> tuple[DateOrder, str]:
-    """Decide DMY vs MDY for values whose year is last."""
-    dmy = int((first > 12).sum())
-    mdy = int((second > 12).sum())
+    """Decide DMY vs MDY for values whose year is last (each value counted `counts` times)."""
+    dmy = int(counts[first > 12].sum())
+    mdy = int(counts[second > 12].sum())
     if dmy or mdy:
         order: DateOrder = "DMY" if dmy >= mdy else "MDY"
         note = "" if not (dmy and mdy) else f" (conflicting: {dmy} DMY vs {mdy} MDY values)"
@@ -236,7 +240,9 @@ def _pattern_name(order: DateOrder, sep: str, with_time: bool) -> str:
     return names[order] + (" HH:MM" if with_time else "")
 
 
-def _parse_general(st: pd.Series, order: DateOrder | None) -> tuple[np.ndarray, list[str]]:
+def _parse_general(
+    st: pd.Series, order: DateOrder | None, counts: np.ndarray
+) -> tuple[np.ndarray, list[str]]:
     """Y-M-D / D.M.Y / M/D/Y shapes with optional time, AM/PM and offset."""
     n = len(st)
     out = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
@@ -259,7 +265,7 @@ def _parse_general(st: pd.Series, order: DateOrder | None) -> tuple[np.ndarray, 
     ymd = matched & (alen == 4)
     rest = matched & (alen <= 2) & ((clen == 2) | (clen == 4))
     year_last = np.where(clen == 4, c, c + np.where(c <= 68, 2000, 1900))
-    overall, _ = _resolve_order(a[rest], b[rest], None, "DMY")
+    overall, _ = _resolve_order(a[rest], b[rest], None, "DMY", counts[rest])
     any_evidence = bool(((a[rest] > 12) | (b[rest] > 12)).any())
     year, month, day = nan.copy(), nan.copy(), nan.copy()
     year[ymd], month[ymd], day[ymd] = a[ymd], b[ymd], c[ymd]
@@ -282,7 +288,7 @@ def _parse_general(st: pd.Series, order: DateOrder | None) -> tuple[np.ndarray, 
         if not bool(((ga > 12) | (gb > 12)).any()) and any_evidence:
             ord_, note = overall, " (ambiguous: same order as the rest of the column)"
         else:
-            ord_, note = _resolve_order(ga, gb, order, default)
+            ord_, note = _resolve_order(ga, gb, order, default, counts[grp])
         year[grp] = year_last[grp]
         day[grp], month[grp] = (ga, gb) if ord_ == "DMY" else (gb, ga)
         notes.append(_pattern_name(ord_, sep, bool(has_time[grp].any())) + note)
@@ -290,7 +296,7 @@ def _parse_general(st: pd.Series, order: DateOrder | None) -> tuple[np.ndarray, 
     return out, notes
 
 
-def _parse_all_numeric(st: pd.Series) -> tuple[pd.Series, str] | None:
+def _parse_all_numeric(st: pd.Series, counts: np.ndarray) -> tuple[pd.Series, str] | None:
     """Whole-column numeric dates: YYYYMMDD, Excel serial days, epoch ms or seconds."""
     nums = _num(st)
     lens = st.str.len()
@@ -298,7 +304,8 @@ def _parse_all_numeric(st: pd.Series) -> tuple[pd.Series, str] | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out = pd.to_datetime(st, format="%Y%m%d", errors="coerce")
-        if out.notna().mean() > 0.9:
+        read = int(counts[out.notna().to_numpy()].sum())
+        if read * 10 > int(counts.sum()) * 9:  # over 90% of the rows read
             return _to_us(out), "dates YYYYMMDD"
     if bool(nums.between(20_000, 80_000).all()):
         days = nums.to_numpy(dtype="float64")
@@ -313,15 +320,23 @@ def _parse_all_numeric(st: pd.Series) -> tuple[pd.Series, str] | None:
     return None
 
 
-def parse_dates(s: pd.Series, *, fmt: str | None = None, order: DateOrder | None = None) -> Parsed:
+def parse_dates(
+    s: pd.Series,
+    *,
+    fmt: str | None = None,
+    order: DateOrder | None = None,
+    counts: np.ndarray | None = None,
+) -> Parsed:
     """Parse dates/timestamps into naive-UTC datetime64[us].
 
     Recognises ISO 8601 (with Z/offsets, converted to UTC), D.M.Y, D-M-Y, M/D/Y, Y/M/D (with
     optional times and AM/PM), whole-column YYYYMMDD, Excel serial days and epoch milliseconds.
     The day/month order is decided for the whole column: a first part > 12 means DMY, a second
     part > 12 means MDY; otherwise ``order`` if given, else '.' and '-' mean DMY and '/' MDY.
-    ``fmt`` (strftime) overrides detection.
+    ``fmt`` (strftime) overrides detection. ``counts``: how many rows each value of ``s``
+    stands for (its weight in those decisions; one each when not given).
     """
+    weights = np.ones(len(s), dtype="int64") if counts is None else np.asarray(counts)
     st = _clean_dates(s)
     present = st.notna()
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
@@ -334,10 +349,11 @@ def parse_dates(s: pd.Series, *, fmt: str | None = None, order: DateOrder | None
         notes.append(f"dates in the given format {fmt!r}")
     elif present.any():
         vals = st[present]
+        weights = weights[present.to_numpy(dtype=bool)]
         numeric = mask(vals.str.contains(_NUMERIC, regex=True))
         handled = None
         if bool(numeric.all()):
-            handled = _parse_all_numeric(vals)
+            handled = _parse_all_numeric(vals, weights)
         if handled is not None:
             out[vals.index] = handled[0]
             notes.append(handled[1])
@@ -347,9 +363,10 @@ def parse_dates(s: pd.Series, *, fmt: str | None = None, order: DateOrder | None
             if iso.any():
                 out[iso[iso].index] = _parse_iso(vals[iso])
                 notes.append("ISO 8601")
-            other = vals[~iso & ~numeric]
+            rest = (~iso & ~numeric).to_numpy(dtype=bool)
+            other = vals[rest]
             if len(other):
-                general, gnotes = _parse_general(other, order)
+                general, gnotes = _parse_general(other, order, weights[rest])
                 out[other.index] = general
                 notes.extend(gnotes)
     bad = pd.Series(present.to_numpy(dtype=bool) & out.isna().to_numpy(), index=s.index)
@@ -367,8 +384,10 @@ def parse_booleans(
     *,
     true_values: Iterable[str] = TRUE_VALUES,
     false_values: Iterable[str] = FALSE_VALUES,
+    counts: np.ndarray | None = None,
 ) -> Parsed:
-    """Parse yes/no style values (case-insensitive) into the pandas "boolean" dtype."""
+    """Parse yes/no style values (case-insensitive) into the pandas "boolean" dtype;
+    `counts`: how many rows each value stands for (in the counts described)."""
     st = _clean_dates(s).str.lower()
     trues = [v.strip().lower() for v in true_values]
     falses = [v.strip().lower() for v in false_values]
@@ -379,5 +398,7 @@ def parse_booleans(
     values[is_false] = False
     present = st.notna().to_numpy(dtype=bool)
     bad = pd.Series(present & ~is_true & ~is_false, index=s.index)
-    detail = f"booleans ({int(is_true.sum())} true, {int(is_false.sum())} false)"
+    weights = np.ones(len(s), dtype="int64") if counts is None else np.asarray(counts)
+    trues_n, falses_n = int(weights[is_true].sum()), int(weights[is_false].sum())
+    detail = f"booleans ({trues_n} true, {falses_n} false)"
     return Parsed(values, bad, detail)
