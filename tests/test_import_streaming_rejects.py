@@ -1,7 +1,8 @@
 """A streamed file's refused rows are spooled to the workspace as blocks are mapped, not
 held in memory: the rejects file is byte for byte the one of the file read whole (order,
 formula neutralisation, duplicates across blocks), for a loaded, a strict and an
-all-refused import; memory holds the counts and the first `SAMPLE` rejects only.
+all-refused import; memory holds the counts and the first `SAMPLE` rejects only. So do
+the rejects of a large file that is read whole after all (UTF-16, a NUL character).
 
 CRMROI_STREAM_BYTES=0 streams every text file; CRMROI_STREAM_BLOCK_BYTES=64 cuts the file
 into blocks of one or two records.
@@ -146,3 +147,31 @@ def test_all_refused_streamed_import_says_the_most_common_reason(
     assert streamed == whole
     assert streamed_file == whole_file
     assert (stored, left) == (0, 0)
+
+
+@pytest.mark.parametrize("how", ["utf-16", "late NUL"])
+def test_rejects_of_a_file_read_whole_after_all_are_spooled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """A large file that cannot be streamed (UTF-16: found on opening; a NUL character
+    in a late block: found while mapping) is read whole, its rejects spooled too."""
+    csv = _export(tmp_path)
+    if how == "utf-16":
+        csv.write_text(csv.read_text(encoding="utf-8"), encoding="utf-16")
+    else:
+        text = csv.read_text(encoding="utf-8").splitlines()
+        text[-3] = text[-3].replace("Call", "Ca\x00ll")
+        csv.write_text("\n".join(text) + "\n", encoding="utf-8")
+    whole, whole_file, whole_rows, _ = _import(tmp_path, csv, "whole")
+    spools = _stream(monkeypatch)
+    calls = _streamed_count(monkeypatch)
+    streamed, streamed_file, streamed_rows, left = _import(tmp_path, csv, "streamed")
+    assert calls == {"streamed": 0}  # read whole
+    assert isinstance(whole, ImportReport) and isinstance(streamed, ImportReport)
+    assert streamed_file == whole_file
+    assert streamed.rejects_total == whole.rejects_total == len(whole.rejects) > 10 * SAMPLE
+    assert streamed.rejects == whole.rejects[:SAMPLE]
+    assert streamed.rows_rejected == whole.rows_rejected
+    assert streamed_rows == whole_rows > 0
+    assert left == 0
+    assert spools and all(len(s.sample) <= SAMPLE for s in spools)

@@ -27,7 +27,13 @@ from crmroi.ingest.currency import FxRates
 from crmroi.ingest.headers import check_duplicates, mapping_names
 from crmroi.ingest.mapping import MappingFile, TableMapping, choose_table_mapping
 from crmroi.ingest.reading import RawTable, read_raw
-from crmroi.ingest.staging import StreamPlan, map_stream, plan_stream, streamable
+from crmroi.ingest.staging import (
+    StreamPlan,
+    map_stream,
+    plan_stream,
+    spool_rejects,
+    streamable,
+)
 from crmroi.ingest.streaming import NotStreamable
 from crmroi.ingest.transform import MappedTable, map_table
 from crmroi.store.store import Store
@@ -210,15 +216,17 @@ def map_files(
                 except NotStreamable:
                     path, entity = item.stream.path, item.mapping.entity
                     whole = read_for_mapping(path, mapping_file, entity)
-                    out += [
-                        _map_raw(raw, tm, system, batch_id, rates, optional) for raw, tm in whole
-                    ]
+                    for raw, tm in whole:
+                        out.append(_map_raw(raw, tm, system, batch_id, rates, optional))
+                        spool_rejects(store, out[-1][1])
                     continue
                 s = item.stream
                 out.append((_file_report(table, s.path, s.encoding, s.delimiter, s.names), table))
                 continue
             step(f"mapping {item.path.name}")
             report, table = _map_raw(item, table_mapping, system, batch_id, rates, optional)
+            if store is not None and streamable(store, item.path, mapping_file):
+                spool_rejects(store, table)  # a large file read whole after all
             if table.entity == "fx_rates":
                 rates = rates.with_rates(
                     table.table.select(["rate_date", "currency", "rate_to_base"]).to_pandas()
@@ -262,7 +270,7 @@ def _file_report(
         entity=table.entity,
         label=table.label,
         rows_in=table.rows_in,
-        rejected=table.staged.rejects.rows if table.staged else len({r.row for r in table.rejects}),
+        rejected=table.spool.rows if table.spool else len({r.row for r in table.rejects}),
         encoding=encoding,
         delimiter=delimiter,
         detected=table.detected,
@@ -277,6 +285,8 @@ def drop_staged(files: list[tuple[FileReport, MappedTable]]) -> None:
     for _, table in files:
         if table.staged is not None:
             table.staged.drop()
+        elif table.spool is not None:
+            table.spool.drop()
 
 
 def read_for_mapping(

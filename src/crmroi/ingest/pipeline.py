@@ -136,15 +136,13 @@ class PreparedImport:
             [m[0] for m in self.mapped],
             [r for _, table in self.mapped for r in table.rejects],
             summary=self.summary,
-            rejects_total=sum(
-                t.staged.rejects.total if t.staged else len(t.rejects) for _, t in self.mapped
-            ),
+            rejects_total=sum(t.spool.total if t.spool else len(t.rejects) for _, t in self.mapped),
         )
 
     def every_reject(self) -> Iterator[Reject]:
         """Every reject, file by file and by row (a streamed file's from its spool)."""
         for _, table in self.mapped:
-            yield from table.staged.rejects if table.staged else table.rejects
+            yield from table.spool if table.spool else table.rejects
 
 
 def prepare_import(
@@ -308,11 +306,7 @@ def _refuse_all_refused(store: Store, prepared: PreparedImport, report: ImportRe
     for file_report, table in prepared.mapped:
         if file_report.rows_in == 0 or file_report.rejected < file_report.rows_in:
             continue
-        common = (
-            table.staged.rejects.most_common()
-            if table.staged
-            else most_common_reason(table.rejects)
-        )
+        common = table.spool.most_common() if table.spool else most_common_reason(table.rejects)
         why = f"; most often ({common[1]} rows) {common[0]}" if common else ""
         where = f"; see {report.rejects_path}" if report.rejects_path else ""
         message = (

@@ -53,6 +53,7 @@ _BOOLEANS = re.compile(r"booleans \((\d+) true, (\d+) false\)")
 FLUSH_ROWS = 1 << 18
 """Staged rows written to DuckDB at a time (two of its row groups), unless `FLUSH_BYTES`."""
 FLUSH_BYTES = 64 << 20
+_SPOOL_ROWS = 100_000  # rejects of a file read whole spooled at a time
 _BLOCK_VALUES = 10_000  # distinct values counted per column and block (exact merged counts)
 
 
@@ -392,9 +393,30 @@ def map_stream(
         warnings,
         file=path.name,
         staged=staged,
+        spool=staged.rejects,
         lines=[],
         given=None,
     )
+
+
+def spool_rejects(store: Store, table: MappedTable) -> None:
+    """Move the refused rows of a large file read whole (not streamable after all) into a
+    `RejectSpool` of the workspace, as a streamed file's: memory keeps the first
+    `reject_spool.SAMPLE` (`table.rejects`), the rejects file is written from the spool."""
+    if table.spool is not None or not table.rejects:
+        return
+    if table.entity in ("fx_rates", "supplied_baselines"):  # small, checked whole
+        return
+    con = store.engine.con  # type: ignore[attr-defined]
+    spool = RejectSpool(con, f"crmroi_rejects_{uuid.uuid4().hex[:12]}")
+    try:
+        for start in range(0, len(table.rejects), _SPOOL_ROWS):
+            spool.add(table.rejects[start : start + _SPOOL_ROWS])
+    except BaseException:
+        spool.drop()
+        raise
+    spool.finish()
+    table.spool, table.rejects = spool, spool.sample
 
 
 def _add_values(values: dict[_ValueKey, int], block: list[ValueCount]) -> None:

@@ -34,6 +34,7 @@ from crmroi.messages import Message
 from crmroi.store.schema import ADDED_COLUMNS, ID_COLUMN, TABLES, Column, Table
 
 if TYPE_CHECKING:
+    from crmroi.ingest.reject_spool import RejectSpool
     from crmroi.ingest.staging import StagedRows
 
 ORDERS = ("DMY", "MDY", "YMD")
@@ -64,6 +65,8 @@ class MappedTable:
     """(id, file row) of refused rows that have an id (duplicates across chunks)"""
     staged: StagedRows | None = None
     """a streamed file: its loaded rows live in the store (`table` is then empty)"""
+    spool: RejectSpool | None = None
+    """a large file's refused rows kept in the store (`rejects` then holds the first)"""
 
 
 @dataclass
