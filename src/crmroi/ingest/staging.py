@@ -30,7 +30,13 @@ from crmroi.ingest.mapping import MappingFile, TableMapping, choose_table_mappin
 from crmroi.ingest.reasons import duplicate_id
 from crmroi.ingest.reject_spool import RejectSpool
 from crmroi.ingest.rejects import Reject
-from crmroi.ingest.streaming import BLOCK_BYTES, NotStreamable, StreamedText, open_stream
+from crmroi.ingest.streaming import (
+    BLOCK_BYTES,
+    NotStreamable,
+    StreamedText,
+    open_stream,
+    read_ahead,
+)
 from crmroi.ingest.summary import LINKS, DateRange, LinkCount, MoneyTotal
 from crmroi.ingest.transform import MappedTable, map_table
 from crmroi.store.engines import DuckDBEngine, q
@@ -350,7 +356,7 @@ def map_stream(
     details: dict[str, list[str]] = {}
     warnings: list[str] = []
     try:
-        for raw, last in plan.stream.blocks():
+        for raw, last in read_ahead(plan.stream.blocks()):
             mapped = map_table(
                 raw,
                 plan.mapping,

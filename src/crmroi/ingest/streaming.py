@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import contextvars
 import csv
 import io
+import queue
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -48,6 +52,9 @@ SAMPLE_BYTES = 1 << 20
 BLOCK_BYTES = 8 << 20
 """Bytes parsed at a time (about 60,000 rows of a typical export)."""
 _TAIL_BYTES = 1 << 20  # a remainder this small joins the block before it (footers stay whole)
+
+
+T = TypeVar("T")
 
 
 class NotStreamable(Exception):
@@ -334,3 +341,54 @@ def _first_record(text: str, delimiter: str) -> str:
     if consumed == 0:
         raise NotStreamable("no header record")
     return text[:consumed]
+
+
+_DONE = object()
+
+
+def read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """`items`, the next one produced in a thread while the caller works on the current
+    one (reading a file and Arrow's CSV parser release the GIL, so on two cores the next
+    block is read while this one is mapped). The thread's errors are raised here; leaving
+    early stops the thread and closes `items`."""
+    handoff: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: object, error: BaseException | None = None) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put((item, error), timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the caller's thread
+            put(None, exc)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(
+        target=contextvars.copy_context().run, args=(produce,), name="crmroi-read-ahead"
+    )
+    worker.daemon = True
+    worker.start()
+    try:
+        while True:
+            item, error = handoff.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
