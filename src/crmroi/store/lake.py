@@ -1,9 +1,11 @@
-"""The open-table workspace: the canonical tables as Parquet files in a folder.
+"""The open-table workspace: the canonical tables as Parquet files or Delta tables.
 
-A lake workspace is a folder holding `crmroi-lake.json` (the manifest: its version
-and, for every table, the Parquet files that make it up) and `tables/<name>/*.parquet`.
-Any engine that reads Parquet reads it; crmroi reads it with DuckDB (a laptop) or
-Spark (a cluster), running the same Ibis code as on the other workspaces.
+A lake workspace is a folder, or an object-store prefix (`s3://bucket/prefix`, see
+`crmroi.store.lake_files`), holding `crmroi-lake.json` (the manifest: its version and,
+for every table, the Parquet files that make it up, or in a Delta lake the Delta
+version of `tables/<name>/`, see `crmroi.store.lake_delta`). Any engine that reads
+Parquet reads it; crmroi reads it with DuckDB (a laptop) or Spark (a cluster), running
+the same Ibis code as on the other workspaces.
 
 Writes (import, undo, settings) run in an in-memory DuckDB over the files, with the
 SQL of the DuckDB workspace. On commit every table the transaction wrote is copied to
@@ -13,37 +15,46 @@ Writers take an exclusive lock on the folder and start from the newest version. 
 version's manifest is also kept in `versions/`, so `?version=N` reads the workspace
 as it was after version N (time travel; read-only).
 
+On an object store the manifest is replaced by one PUT (atomic per object); there is
+no lock, so a writer checks before the swap that no other writer committed meanwhile.
+
 Workspace forms: `parquet:///abs/folder` or `parquet://rel/folder` (DuckDB),
-`parquet:///abs/folder?engine=spark&master=local[2]` (Spark; `master` may be a
-`spark://` cluster URL, or `remote=sc://host:15002` for Spark Connect / Databricks
-Connect), and a plain folder path that holds `crmroi-lake.json`.
+`delta:///abs/folder` (or `?format=delta`: Delta tables), `s3://bucket/prefix` (and
+`gs://`, `abfs://`; `?format=delta` for Delta), `...?engine=spark&master=local[2]`
+(Spark; `master` may be a `spark://` cluster URL, or `remote=sc://host:15002` for Spark
+Connect / Databricks Connect), and a plain folder path that holds `crmroi-lake.json`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import parse_qs
 
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from crmroi.errors import ConfigurationError, WorkspaceError
+from crmroi.store import lake_delta
 from crmroi.store.engines import DuckDBTransaction, Transaction, q
-from crmroi.store.schema import TABLES
+from crmroi.store.lake_files import LakeRoot, is_object_store, write_atomically
 
 SCHEME = "parquet://"
+DELTA_SCHEME = "delta://"
 MANIFEST = "crmroi-lake.json"
 FORMAT = "crmroi-lake/1"
 ENGINES = ("duckdb", "spark")
+TABLE_FORMATS = ("parquet", "delta")
+_BATCH_ROWS = 122_880  # rows per Arrow batch written to a file (DuckDB vector multiple)
+_PARAMETERS = ("engine", "master", "remote", "version", "format")
+_write_atomically = write_atomically  # the local commit point (tests replace it)
 
 _WRITE = re.compile(
     r'^\s*(?:INSERT\s+INTO|DELETE\s+FROM|UPDATE|CREATE\s+TABLE)\s+(?:"((?:[^"]|"")+)"|(\w+))',
@@ -56,37 +67,55 @@ ALL_TABLES = "*"
 
 @dataclass(frozen=True)
 class LakeLocation:
-    """Where a lake workspace is and which engine reads it."""
+    """Where a lake workspace is, its table format and which engine reads it.
 
-    folder: Path
+    `folder` is a local folder; `url` an object-store prefix (then `folder` is None).
+    `table_format` None: the format the manifest says (Parquet for a new lake).
+    """
+
+    folder: Path | None
     engine: str = "duckdb"
     master: str | None = None
     remote: str | None = None
     version: int | None = None
+    url: str | None = None
+    table_format: str | None = None
+
+    @property
+    def root(self) -> LakeRoot:
+        return LakeRoot(self.folder, self.url)
 
 
 def is_lake(location: str | Path) -> bool:
-    """True for a `parquet://` URL or a folder holding a lake manifest."""
+    """True for a `parquet://`, `delta://` or object-store URL, or a folder holding a
+    lake manifest."""
     text = str(location)
-    if text.startswith(SCHEME):
+    if text.startswith((SCHEME, DELTA_SCHEME)) or is_object_store(text):
         return True
     return "://" not in text and (Path(text) / MANIFEST).is_file()
 
 
 def parse_location(location: str | Path) -> LakeLocation:
-    """Read `parquet://FOLDER?engine=...&master=...&remote=...&version=N` or a folder."""
+    """Read `parquet://FOLDER`, `delta://FOLDER` or `s3://BUCKET/PREFIX`, each with
+    `?engine=...&master=...&remote=...&version=N&format=parquet|delta`, or a folder."""
     text = str(location)
-    if not text.startswith(SCHEME):
+    scheme = next((s for s in (SCHEME, DELTA_SCHEME) if text.startswith(s)), None)
+    if scheme is None and not is_object_store(text):
         return LakeLocation(Path(text))
-    path, _, query = text[len(SCHEME) :].partition("?")
-    if not path:
-        raise ConfigurationError(f"{text}: no folder after {SCHEME}")
+    path, _, query = text[len(scheme or "") :].partition("?")
+    if not path or (scheme is None and not path.split("://", 1)[1].strip("/")):
+        raise ConfigurationError(f"{text}: no folder after {scheme or path}")
     params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
-    unknown = sorted(set(params) - {"engine", "master", "remote", "version"})
+    unknown = sorted(set(params) - set(_PARAMETERS))
     if unknown:
         raise ConfigurationError(
-            f"{text}: unknown parameter {unknown[0]!r} (engine, master, remote, version)"
+            f"{text}: unknown parameter {unknown[0]!r} ({', '.join(_PARAMETERS)})"
         )
+    table_format = params.get("format", "delta" if scheme == DELTA_SCHEME else None)
+    if table_format is not None and table_format not in TABLE_FORMATS:
+        raise ConfigurationError(f"{text}: format={table_format!r}; choose parquet or delta")
+    if scheme == DELTA_SCHEME and table_format != "delta":
+        raise ConfigurationError(f"{text}: a delta:// workspace is in the delta format")
     engine = params.get("engine", "duckdb")
     if engine not in ENGINES:
         raise ConfigurationError(f"{text}: engine={engine!r}; choose duckdb or spark")
@@ -96,78 +125,128 @@ def parse_location(location: str | Path) -> LakeLocation:
     if version is not None and not version.isdigit():
         raise ConfigurationError(f"{text}: version={version!r} is not a version number")
     return LakeLocation(
-        Path(path),
+        None if scheme is None else Path(path),
         engine,
         params.get("master"),
         params.get("remote"),
         None if version is None else int(version),
+        url=path if scheme is None else None,
+        table_format=table_format,
     )
 
 
 @dataclass
 class Manifest:
-    """One version of the workspace: table name -> Parquet files (relative to the folder)."""
+    """One version of the workspace: table name -> Parquet files (relative to the lake's
+    root), or in a Delta lake table name -> the Delta version of `tables/<name>/`."""
 
     version: int = 0
     tables: dict[str, list[str]] = field(default_factory=dict)
+    table_format: str = "parquet"
+    delta: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        """The tables this version holds."""
+        return list(self.delta if self.table_format == "delta" else self.tables)
 
     @classmethod
-    def read(cls, folder: Path, version: int | None = None) -> Manifest:
-        path = folder / MANIFEST if version is None else folder / "versions" / f"{version}.json"
-        if not path.exists():
+    def read(cls, root: LakeRoot | Path, version: int | None = None) -> Manifest:
+        """The newest manifest (or version `version`'s); version 0 for a lake not
+        written yet."""
+        root = root if isinstance(root, LakeRoot) else LakeRoot(root)
+        relative = MANIFEST if version is None else f"versions/{version}.json"
+        text = root.read_text(relative)
+        if text is None:
             if version is not None:
-                raise WorkspaceError(f"{folder}: the workspace has no version {version}")
+                raise WorkspaceError(f"{root}: the workspace has no version {version}")
             return cls()
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(text)
             if data.get("format") != FORMAT:
                 raise ValueError(f"format {data.get('format')!r}, expected {FORMAT!r}")
+            kind = str(data.get("table_format", "parquet"))
+            if kind == "delta":
+                versions = {str(k): int(v) for k, v in data["tables"].items()}
+                return cls(int(data["version"]), {}, kind, versions)
+            if kind != "parquet":
+                raise ValueError(f"table format {kind!r}")
             tables = {str(k): [str(f) for f in v] for k, v in data["tables"].items()}
             return cls(int(data["version"]), tables)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise WorkspaceError(f"{path}: not a crmroi lake manifest ({exc})") from exc
+            raise WorkspaceError(
+                f"{root.uri(relative)}: not a crmroi lake manifest ({exc})"
+            ) from exc
 
     def text(self) -> str:
-        body = {"format": FORMAT, "version": self.version, "tables": self.tables}
+        body: dict[str, Any] = {"format": FORMAT, "version": self.version}
+        if self.table_format == "delta":
+            body.update(table_format="delta", tables=self.delta)
+        else:
+            body["tables"] = self.tables
         return json.dumps(body, indent=1, sort_keys=True) + "\n"
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` so that readers see the old or the new file, never a part."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def read_manifest(location: LakeLocation) -> Manifest:
+    """The manifest the location names (an empty one of its format for a new lake),
+    refusing a format other than the one the location asks for."""
+    root = location.root
+    manifest = Manifest.read(root, location.version)
+    if manifest.version == 0:
+        return Manifest(table_format=location.table_format or "parquet")
+    wanted = location.table_format
+    if wanted is not None and wanted != manifest.table_format:
+        raise WorkspaceError(
+            f"{root}: the lake holds {manifest.table_format} tables, not {wanted} "
+            f"(open it with format={manifest.table_format})"
+        )
+    return manifest
 
 
 class _RecordingTransaction(DuckDBTransaction):
-    """The DuckDB transaction, noting which tables its statements write."""
+    """The DuckDB transaction, noting which tables its statements write.
 
-    def __init__(self, con: Any, written: set[str]) -> None:
+    With `appended_from` (a Delta lake), it also notes for each table written the first
+    row id of the rows this transaction adds, as long as it only inserts into it (-1
+    once it deletes, updates or creates): those tables are appended to, not rewritten.
+    """
+
+    def __init__(
+        self, con: Any, written: set[str], appended_from: dict[str, int] | None = None
+    ) -> None:
         super().__init__(con)
         self.written = written
+        self.appended_from = appended_from
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        result = super().execute(sql, params)
         match = _WRITE.match(sql)
+        if match and self.appended_from is not None:
+            self._note_kind(_table_of(match), sql.split(None, 1)[0].upper())
+        result = super().execute(sql, params)
         if match:
             if not _changed_nothing(sql, result):
-                quoted, bare = match.groups()
-                self.written.add(quoted.replace('""', '"') if quoted else bare.lower())
+                self.written.add(_table_of(match))
         elif sql.split(None, 1)[:1] and sql.split(None, 1)[0].upper() in _CHANGES:
             self.written.add(ALL_TABLES)  # a write not recognised: publish every table
         return result
+
+    def _note_kind(self, name: str, verb: str) -> None:
+        assert self.appended_from is not None
+        if verb != "INSERT":
+            self.appended_from[name] = -1
+        elif name not in self.appended_from:
+            try:  # row ids of committed inserts follow every earlier row's
+                (first,) = self.con.execute(
+                    f"SELECT coalesce(max(rowid) + 1, 0) FROM {q(name)}"
+                ).fetchone()
+                self.appended_from[name] = int(first)
+            except Exception:
+                self.appended_from[name] = -1
+
+
+def _table_of(match: re.Match[str]) -> str:
+    quoted, bare = match.groups()
+    return quoted.replace('""', '"') if quoted else bare.lower()
 
 
 def _changed_nothing(sql: str, result: list[tuple[Any, ...]]) -> bool:
@@ -177,26 +256,45 @@ def _changed_nothing(sql: str, result: list[tuple[Any, ...]]) -> bool:
 
 
 class LakeEngine:
-    """Transactions over a lake folder: DuckDB in memory, Parquet files and a manifest."""
+    """Transactions over a lake: DuckDB in memory, table files and a manifest."""
 
     name = "duckdb"
 
-    def __init__(self, backend: BaseBackend, folder: Path) -> None:
+    def __init__(self, backend: BaseBackend, location: LakeLocation) -> None:
         self.con = backend.con
-        self.folder = folder
-        self.manifest = Manifest.read(folder)
+        self.root = location.root
+        self.folder = location.folder
+        self.manifest = read_manifest(replace(location, version=None))
+        self.table_format = self.manifest.table_format
+        self._registered: list[str] = []
         self._materialized = False
         self._writing = False
         self.attach(self.manifest)
 
     def attach(self, manifest: Manifest) -> None:
-        """Show `manifest`'s files as views (reads stream from Parquet; nothing is copied)."""
+        """Show `manifest`'s tables as views (reads stream from the files; nothing is
+        copied): local Parquet through DuckDB's reader, the rest as Arrow datasets."""
         present = {row[0]: row[1] for row in self.con.execute(_OBJECTS).fetchall()}
         for name, kind in present.items():
             self.con.execute(f"DROP {kind} IF EXISTS {q(name)}")
-        for name, files in manifest.tables.items():
-            paths = ", ".join(_sql_text(str(self.folder / f)) for f in files)
-            self.con.execute(f"CREATE VIEW {q(name)} AS SELECT * FROM read_parquet([{paths}])")
+        for name in self._registered:
+            self.con.unregister(name)
+        self._registered = []
+        for name in manifest.names:
+            if manifest.table_format == "parquet" and self.root.folder is not None:
+                files = manifest.tables[name]
+                paths = ", ".join(_sql_text(str(self.root.folder / f)) for f in files)
+                source = f"read_parquet([{paths}])"
+            else:
+                arrow = name + "__crmroi_arrow"
+                if manifest.table_format == "delta":
+                    data = lake_delta.dataset(self.root, name, manifest.delta[name])
+                else:
+                    data = self.root.dataset(manifest.tables[name])
+                self.con.register(arrow, data)
+                self._registered.append(arrow)
+                source = q(arrow)
+            self.con.execute(f"CREATE VIEW {q(name)} AS SELECT * FROM {source}")
         self.manifest = manifest
         self._materialized = False
 
@@ -204,7 +302,7 @@ class LakeEngine:
         """Show the newest version if another writer committed since (none inside a write)."""
         if self._writing:
             return
-        latest = Manifest.read(self.folder)
+        latest = Manifest.read(self.root)
         if latest.version != self.manifest.version:
             self.attach(latest)
 
@@ -212,65 +310,105 @@ class LakeEngine:
         """Turn the views into in-memory tables the transaction can change."""
         if self._materialized:
             return
-        for name in self.manifest.tables:
+        for name in self.manifest.names:
             copy = q(name + "__crmroi_copy")
             self.con.execute(f"CREATE TABLE {copy} AS SELECT * FROM {q(name)}")
             self.con.execute(f"DROP VIEW {q(name)}")
             self.con.execute(f"ALTER TABLE {copy} RENAME TO {q(name)}")
+        for name in self._registered:
+            self.con.unregister(name)
+        self._registered = []
         self._materialized = True
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with _locked(self.folder / ".crmroi-lake.lock"):
-            latest = Manifest.read(self.folder)
+        with self.root.lock():
+            latest = Manifest.read(self.root)
             if latest.version != self.manifest.version:
                 self.attach(latest)  # another writer committed since we opened
             self._materialize()
             written: set[str] = set()
+            appended_from: dict[str, int] | None = {} if self.table_format == "delta" else None
             self._writing = True
             try:
                 self.con.execute("BEGIN TRANSACTION")
                 try:
-                    yield _RecordingTransaction(self.con, written)
+                    yield _RecordingTransaction(self.con, written, appended_from)
                 except BaseException:
                     self.con.execute("ROLLBACK")
                     raise
                 self.con.execute("COMMIT")
                 try:
-                    self._publish(written)
+                    self._publish(written, appended_from or {})
                 except BaseException:
-                    self.attach(Manifest.read(self.folder))  # back to what is on disk
+                    self.attach(Manifest.read(self.root))  # back to what is stored
                     raise
             finally:
                 self._writing = False
 
-    def _publish(self, written: set[str]) -> None:
-        """Copy the written tables to new Parquet files, then swap the manifest."""
+    def _publish(self, written: set[str], appended_from: dict[str, int]) -> None:
+        """Write the changed tables (new Parquet files, or Delta commits), then swap
+        the manifest."""
         tables = {name for (name,) in self.con.execute(_TABLES).fetchall()}
         every = ALL_TABLES in written
-        changed = sorted(
-            n for n in tables if every or n in written or n not in self.manifest.tables
-        )
+        known = set(self.manifest.names)
+        changed = sorted(n for n in tables if every or n in written or n not in known)
         if not changed:
             return
         version = self.manifest.version + 1
-        files = dict(self.manifest.tables)
-        for name in changed:
-            relative = f"tables/{name}/{version:06d}-{uuid.uuid4().hex[:12]}.parquet"
-            target = self.folder / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self.con.execute(
-                f"COPY (SELECT * FROM {q(name)}) TO {_sql_text(str(target))} "
-                "(FORMAT PARQUET, COMPRESSION ZSTD)"
-            )
-            with open(target, "rb") as handle:
-                os.fsync(handle.fileno())
-            files[name] = [relative]
-        manifest = Manifest(version, {n: files[n] for n in sorted(files)})
-        (self.folder / "versions").mkdir(exist_ok=True)
-        _write_atomically(self.folder / "versions" / f"{version}.json", manifest.text())
-        _write_atomically(self.folder / MANIFEST, manifest.text())  # the commit point
+        if self.table_format == "delta":
+            lake_delta.restore_unpinned(self.root, self.manifest.delta)
+            pinned = dict(self.manifest.delta)
+            for name in changed:
+                first = -1 if every or name not in known else appended_from.get(name, -1)
+                where = f" WHERE rowid >= {first}" if first >= 0 else ""
+                rows = self._rows(f"SELECT * FROM {q(name)}{where}")
+                pinned[name] = lake_delta.write(self.root, name, rows, append=first >= 0)
+            manifest = Manifest(version, table_format="delta", delta=dict(sorted(pinned.items())))
+        else:
+            files = dict(self.manifest.tables)
+            for name in changed:
+                files[name] = [self._write_parquet(name, version)]
+            manifest = Manifest(version, {n: files[n] for n in sorted(files)})
+        self._swap(manifest)
+
+    def _rows(self, sql: str) -> pa.RecordBatchReader:
+        reader: pa.RecordBatchReader = self.con.execute(sql).to_arrow_reader(_BATCH_ROWS)
+        return reader
+
+    def _write_parquet(self, name: str, version: int) -> str:
+        """Copy one table to a new Parquet file of the lake; its path in the lake."""
+        relative = f"tables/{name}/{version:06d}-{uuid.uuid4().hex[:12]}.parquet"
+        if self.root.folder is None:
+            self.root.write_parquet(relative, self._rows(f"SELECT * FROM {q(name)}"))
+            return relative
+        target = self.root.folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.con.execute(
+            f"COPY (SELECT * FROM {q(name)}) TO {_sql_text(str(target))} "
+            "(FORMAT PARQUET, COMPRESSION ZSTD)"
+        )
+        with open(target, "rb") as handle:
+            os.fsync(handle.fileno())
+        return relative
+
+    def _swap(self, manifest: Manifest) -> None:
+        """Record the version, then replace the manifest: the commit point."""
+        text = manifest.text()
+        if self.root.folder is None:
+            stored = Manifest.read(self.root)
+            if stored.version != self.manifest.version:
+                raise WorkspaceError(
+                    f"{self.root}: another writer committed version {stored.version} while "
+                    "this one ran; nothing of this write is visible: run it again "
+                    "(on an object store, run one import at a time)"
+                )
+            self.root.put_text(f"versions/{manifest.version}.json", text)
+            self.root.put_text(MANIFEST, text)  # one PUT: the commit point
+        else:
+            (self.root.folder / "versions").mkdir(parents=True, exist_ok=True)
+            _write_atomically(self.root.folder / "versions" / f"{manifest.version}.json", text)
+            _write_atomically(self.root.folder / MANIFEST, text)  # the commit point
         self.manifest = manifest
 
 
@@ -303,120 +441,37 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[IO[str]]:
-    with open(path, "a", encoding="utf-8") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield handle
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 def open_duckdb(location: LakeLocation, *, create: bool) -> tuple[BaseBackend, Any]:
     """An in-memory DuckDB over the lake's files, and its engine (writable at the newest)."""
     import ibis
 
-    _check_folder(location.folder, create=create)
+    check_root(location, create=create)
     backend = ibis.duckdb.connect()
+    engine = LakeEngine(backend, location)
     if location.version is None:
-        return backend, LakeEngine(backend, location.folder)
-    engine = LakeEngine(backend, location.folder)
-    engine.attach(Manifest.read(location.folder, location.version))
+        return backend, engine
+    engine.attach(read_manifest(location))
     return backend, ReadOnlyEngine(
-        f"{location.folder}: version {location.version} is read-only (time travel); "
+        f"{location.root}: version {location.version} is read-only (time travel); "
         "open the workspace without ?version= to change it"
     )
 
 
-def open_spark(location: LakeLocation) -> tuple[BaseBackend, ReadOnlyEngine, Any]:
-    """An Ibis PySpark backend with every table of the lake as a temporary view."""
-    import ibis
-
-    _check_folder(location.folder, create=False)
-    manifest = Manifest.read(location.folder, location.version)
-    if not manifest.tables:
-        raise WorkspaceError(f"{location.folder}: the lake has no tables yet; import first")
-    session, owned = spark_session(location)
-    try:
-        for name, files in manifest.tables.items():
-            frame = session.read.parquet(*(str((location.folder / f).resolve()) for f in files))
-            frame.createOrReplaceTempView(name)
-        for name in _missing_tables(manifest):  # a lake written before the table existed
-            session.createDataFrame(
-                [], _spark_ddl(TABLES[name].arrow_schema())
-            ).createOrReplaceTempView(name)
-        backend = ibis.pyspark.connect(session)
-    except Exception as exc:
-        if owned:
-            session.stop()
-        raise WorkspaceError(f"{location.folder}: Spark cannot read the lake ({exc})") from exc
-    reason = (
-        f"{location.folder}: Spark reads this workspace; write to it (import, undo, settings) "
-        f"through DuckDB: parquet://{location.folder}"
-    )
-    return backend, ReadOnlyEngine(reason), session if owned else None
+def writable_form(location: LakeLocation, table_format: str) -> str:
+    """The workspace URL that writes to the lake (through DuckDB, at the newest version)."""
+    if location.url is not None:
+        return location.url + ("?format=delta" if table_format == "delta" else "")
+    return f"{DELTA_SCHEME if table_format == 'delta' else SCHEME}{location.folder}"
 
 
-_SPARK_TYPES = {
-    "string": "STRING", "timestamp[us]": "TIMESTAMP", "date32[day]": "DATE",
-    "double": "DOUBLE", "int64": "BIGINT", "bool": "BOOLEAN",
-}  # fmt: skip
-
-
-def _missing_tables(manifest: Manifest) -> list[str]:
-    """Canonical tables a lake's manifest lacks (it was written before they existed)."""
-    return [name for name in TABLES if name not in manifest.tables]
-
-
-def _spark_ddl(schema: pa.Schema) -> str:
-    """A Spark DDL schema string ("kpi STRING, value DOUBLE") for an Arrow schema."""
-    return ", ".join(f"`{f.name}` {_SPARK_TYPES[str(f.type)]}" for f in schema)
-
-
-def spark_session(location: LakeLocation) -> tuple[Any, bool]:
-    """The Spark session to use, and whether crmroi started it (and so stops it)."""
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise ConfigurationError(
-            "Spark workspaces need pyspark: pip install 'crmroi[spark]' (and Java 17+)"
-        ) from None
-    active = SparkSession.getActiveSession()
-    if active is not None and location.master is None and location.remote is None:
-        return active, False
-    builder: Any = SparkSession.builder.appName("crmroi")
-    if location.remote is not None:
-        builder = builder.remote(location.remote)
-    else:
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        builder = (
-            builder.master(location.master or os.environ.get("SPARK_MASTER", "local[2]"))
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", "4")
-            .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        )
-    builder = builder.config("spark.sql.session.timeZone", "UTC")
-    try:
-        session = builder.getOrCreate()
-    except Exception as exc:
-        raise WorkspaceError(f"cannot start Spark ({_first_line(exc)})") from exc
-    with contextlib.suppress(Exception):  # Spark Connect sessions have no SparkContext
-        session.sparkContext.setLogLevel("ERROR")
-    return session, True
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def _check_folder(folder: Path, *, create: bool) -> None:
-    if folder.exists() and not folder.is_dir():
-        raise WorkspaceError(f"{folder}: exists and is not a folder")
-    if not create and not (folder / MANIFEST).is_file():
+def check_root(location: LakeLocation, *, create: bool) -> None:
+    """Refuse a local path that is a file, and (without `create`) a lake never written."""
+    root = location.root
+    if root.folder is not None and root.folder.exists() and not root.folder.is_dir():
+        raise WorkspaceError(f"{root}: exists and is not a folder")
+    if not create and not root.exists(MANIFEST):
+        form = writable_form(location, location.table_format or "parquet")
         raise WorkspaceError(
-            f"{folder}: not a crmroi lake workspace (no {MANIFEST}); "
-            f"create one with `crmroi import {SCHEME}{folder} ...`"
+            f"{root}: not a crmroi lake workspace (no {MANIFEST}); "
+            f"create one with `crmroi import {form} ...`"
         )

@@ -98,11 +98,11 @@ class Store:
     @classmethod
     def _open_lake(cls, location: str, *, create: bool) -> Store:
         """A lake folder of Parquet files, read by DuckDB or Spark (`crmroi.store.lake`)."""
-        from crmroi.store import lake
+        from crmroi.store import lake, lake_spark
 
         where = lake.parse_location(location)
         if where.engine == "spark":
-            backend, engine, session = lake.open_spark(where)
+            backend, engine, session = lake_spark.open_spark(where)
             stop = None if session is None else session.stop
             return cls(backend, engine, location, folder=where.folder, on_close=stop)
         backend, writer = lake.open_duckdb(where, create=create)
