@@ -122,3 +122,32 @@ def test_a_lake_written_before_a_table_existed_reads_it_as_empty(
     with Store.open(duck) as reference:
         assert reference.count("supplied_baselines") == 0
     assert any(k["available"] for k in doc["kpis"])
+
+
+def test_spark_reads_a_delta_lake_and_gives_the_duckdb_numbers(
+    spark_and_duck: tuple[str, str], tmp_path: Path
+) -> None:
+    """Spark without delta-spark reads each table's pinned Delta version (its Parquet
+    files, listed by delta-rs): a re-import and a settings write later, still the same."""
+    pytest.importorskip("deltalake", reason="deltalake is not installed")
+    _, duck = spark_and_duck
+    delta = f"delta://{tmp_path / 'delta'}"
+    import_maven(delta)
+    import_maven(delta)  # appends to the batch tables only: several Delta versions
+    with Store.open(delta) as store:
+        store.set_settings(go_live=GO_LIVE)
+    spark = f"{delta}?engine=spark"
+    with Store.open(spark) as store, Store.open(duck) as reference:
+        counts = reference.counts()
+        assert store.counts() == counts
+        with pytest.raises(WorkspaceError, match=r"through DuckDB: delta://"):
+            store.set_settings(base_currency="EUR")
+    window = ["--baseline-months", "3", "--after-months", "3"]
+    for command in (
+        ["kpis", *window, "--format", "json", "--bootstrap", "10"],
+        ["attribute", "--format", "json"],
+    ):
+        want = json.loads(cli(command[0], duck, *command[1:]))
+        got = json.loads(cli(command[0], spark, *command[1:]))
+        assert want, command
+        assert_same_numbers(got, want, command[0], SPARK_TOLERANCE)

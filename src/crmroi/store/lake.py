@@ -33,6 +33,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -280,23 +281,33 @@ class LakeEngine:
         for name in self._registered:
             self.con.unregister(name)
         self._registered = []
+        local_parquet = manifest.table_format == "parquet" and self.root.folder is not None
+        datasets = {} if local_parquet else self._datasets(manifest)
         for name in manifest.names:
-            if manifest.table_format == "parquet" and self.root.folder is not None:
+            if self.root.folder is not None and local_parquet:
                 files = manifest.tables[name]
                 paths = ", ".join(_sql_text(str(self.root.folder / f)) for f in files)
                 source = f"read_parquet([{paths}])"
             else:
                 arrow = name + "__crmroi_arrow"
-                if manifest.table_format == "delta":
-                    data = lake_delta.dataset(self.root, name, manifest.delta[name])
-                else:
-                    data = self.root.dataset(manifest.tables[name])
-                self.con.register(arrow, data)
+                self.con.register(arrow, datasets[name])
                 self._registered.append(arrow)
                 source = q(arrow)
             self.con.execute(f"CREATE VIEW {q(name)} AS SELECT * FROM {source}")
         self.manifest = manifest
         self._materialized = False
+
+    def _datasets(self, manifest: Manifest) -> dict[str, Any]:
+        """Every table of `manifest` as an Arrow dataset, opened side by side (on an
+        object store each costs a few requests)."""
+
+        def one(name: str) -> Any:
+            if manifest.table_format == "delta":
+                return lake_delta.dataset(self.root, name, manifest.delta[name])
+            return self.root.dataset(manifest.tables[name])
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return dict(zip(manifest.names, pool.map(one, manifest.names), strict=True))
 
     def refresh(self) -> None:
         """Show the newest version if another writer committed since (none inside a write)."""
@@ -356,6 +367,7 @@ class LakeEngine:
         if not changed:
             return
         version = self.manifest.version + 1
+        self._check_unchanged()
         if self.table_format == "delta":
             lake_delta.restore_unpinned(self.root, self.manifest.delta)
             pinned = dict(self.manifest.delta)
@@ -371,6 +383,18 @@ class LakeEngine:
                 files[name] = [self._write_parquet(name, version)]
             manifest = Manifest(version, {n: files[n] for n in sorted(files)})
         self._swap(manifest)
+
+    def _check_unchanged(self) -> None:
+        """On an object store (no lock): refuse to commit over another writer's commit."""
+        if self.root.folder is not None:
+            return  # the folder's lock keeps other writers out
+        stored = Manifest.read(self.root)
+        if stored.version != self.manifest.version:
+            raise WorkspaceError(
+                f"{self.root}: another writer committed version {stored.version} while this "
+                "one ran; nothing of this write is visible: run it again (on an object "
+                "store, run one import at a time)"
+            )
 
     def _rows(self, sql: str) -> pa.RecordBatchReader:
         reader: pa.RecordBatchReader = self.con.execute(sql).to_arrow_reader(_BATCH_ROWS)
@@ -396,13 +420,7 @@ class LakeEngine:
         """Record the version, then replace the manifest: the commit point."""
         text = manifest.text()
         if self.root.folder is None:
-            stored = Manifest.read(self.root)
-            if stored.version != self.manifest.version:
-                raise WorkspaceError(
-                    f"{self.root}: another writer committed version {stored.version} while "
-                    "this one ran; nothing of this write is visible: run it again "
-                    "(on an object store, run one import at a time)"
-                )
+            self._check_unchanged()
             self.root.put_text(f"versions/{manifest.version}.json", text)
             self.root.put_text(MANIFEST, text)  # one PUT: the commit point
         else:
