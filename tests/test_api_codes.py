@@ -80,7 +80,7 @@ def test_error_bodies_carry_codes(app: FastAPI) -> None:
     bad = analyst.put(
         "/api/v1/cases/bad", content=b"name: [\n", headers={"content-type": "application/yaml"}
     )
-    assert bad.status_code == 422 and bad.json()["code"] == "configuration"
+    assert bad.status_code == 422 and bad.json()["code"] == "case_yaml_invalid_line"
     assert "line" in bad.json()["detail"]
 
 

@@ -104,18 +104,22 @@ def test_invalid_form_input_shows_the_field_error_and_stores_nothing(
     form = edited(text, {"costs.0.amount~likely": "lots", "discount_rate": "2"})
     preview = analyst.post("/cases/default/preview", data=form, headers=HTML)
     assert preview.status_code == 200
-    error = re.search(r'id="err-f-costs-0-amount"[^>]*>([^<]+)<', preview.text)
+    error = re.search(
+        r'id="err-f-costs-0-amount"[^>]*><span data-code="case_expected">([^<]+)<', preview.text
+    )
     assert error and "number" in error.group(1)
-    assert re.search(r'id="err-f-discount_rate"[^>]*>[^<]*less than or equal to 1', preview.text)
+    less = r'id="err-f-discount_rate"[^>]*><span data-code="case_less_than_equal">[^<]*less than'
+    assert re.search(less + " or equal to 1", preview.text)
     response = analyst.post("/cases/default", data={**form, "action": "save"}, headers=HTML)
     assert response.status_code == 400
-    assert re.search(r'id="err-f-costs-0-amount"[^>]*>[^<]*number', response.text)
+    assert re.search(r'id="err-f-costs-0-amount"[^>]*><span[^>]*>[^<]*number', response.text)
     assert "Nothing was saved" in response.text
     assert default_text(app) == text
     ranged = edited(text, {"costs.3.amount~low": "90000"})  # low above likely
     bad = analyst.post("/cases/default", data={**ranged, "action": "save"}, headers=HTML)
     assert bad.status_code == 400
-    assert re.search(r'id="err-f-costs-3-amount"[^>]*>[^<]*low &lt;= likely', bad.text)
+    order = r'id="err-f-costs-3-amount"[^>]*><span data-code="case_value_error">[^<]*low &lt;= '
+    assert re.search(order + "likely", bad.text)
     assert default_text(app) == text
     assert [a for _, a, _ in audit(app)] == ["case.create"]  # only the seed
 

@@ -20,6 +20,7 @@ import re
 import jdatetime
 
 from crmroi.errors import ConfigurationError
+from crmroi.messages import M_, Message
 
 __all__ = [
     "SOLAR_HIJRI_MONTHS",
@@ -51,7 +52,9 @@ def from_solar_hijri(year: int, month: int, day: int) -> dt.date:
         out: dt.date = jdatetime.date(year, month, day).togregorian()
     except ValueError:
         text = f"{year:04d}-{month:02d}-{day:02d}"
-        raise ConfigurationError(f"{text} is not a Solar Hijri date") from None
+        raise ConfigurationError(
+            M_("not_solar_hijri", "%(day)s is not a Solar Hijri date", day=text)
+        ) from None
     return out
 
 
@@ -59,14 +62,21 @@ def parse_day(text: str, what: str = "date") -> dt.date:
     """A date typed as YYYY-MM-DD, Gregorian or (years 1200-1499) Solar Hijri."""
     found = _DAY.match(str(text).translate(_DIGITS))
     if found is None:
-        raise ConfigurationError(f"{what}: {text!r} is not a date (YYYY-MM-DD)")
+        raise ConfigurationError(_not_a_date(what, text))
     year, month, day = (int(part) for part in found.groups())
     if SOLAR_HIJRI_YEARS[0] <= year <= SOLAR_HIJRI_YEARS[1]:
         return from_solar_hijri(year, month, day)
     try:
         return dt.date(year, month, day)
     except ValueError:
-        raise ConfigurationError(f"{what}: {text!r} is not a date (YYYY-MM-DD)") from None
+        raise ConfigurationError(_not_a_date(what, text)) from None
+
+
+def _not_a_date(what: str, text: str) -> Message:
+    """'--go-live: '2024-13-01' is not a date (YYYY-MM-DD)' (`what`: the option or setting)."""
+    return M_(
+        "not_a_date", "%(what)s: %(value)s is not a date (YYYY-MM-DD)", what=what, value=repr(text)
+    )
 
 
 def solar_hijri_date(day: dt.date) -> str:

@@ -22,6 +22,10 @@ status), so it crosses unchanged from the web app's worker processes.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crmroi.messages import Message
 
 
 class CrmroiError(Exception):
@@ -46,12 +50,12 @@ class InputFileError(UserError):
 
     code = "input_file"
 
-    def __init__(self, path: Path | str, reason: str) -> None:
+    def __init__(self, path: Path | str, reason: str | Message) -> None:
         self.path = Path(path)
         self.reason = reason
         super().__init__(f"{self.path.name}: {reason}")
 
-    def __reduce__(self) -> tuple[type, tuple[Path, str]]:
+    def __reduce__(self) -> tuple[type, tuple[Path, str | Message]]:
         """Pickled with its path and reason (it crosses to the web app's worker processes)."""
         return (type(self), (self.path, self.reason))
 
@@ -146,6 +150,7 @@ def error_code(exc: BaseException) -> str:
     """The stable machine code of an error: its message's code when it was raised with a
     `crmroi.messages.Message`, else its class's `code` ('error' for anything else)."""
     first = exc.args[0] if exc.args else None
+    first = getattr(exc, "reason", first) if isinstance(exc, InputFileError) else first
     code = getattr(first, "code", None)
     if isinstance(code, str) and hasattr(first, "params"):
         return code

@@ -84,7 +84,13 @@ def attribute(
         try:
             day = dt.date.fromisoformat(go_live)
         except ValueError:
-            raise ConfigurationError(f"--go-live {go_live!r} is not a date YYYY-MM-DD") from None
+            raise ConfigurationError(
+                M_(
+                    "go_live_not_a_date",
+                    "--go-live %(value)s is not a date YYYY-MM-DD",
+                    value=repr(go_live),
+                )
+            ) from None
     with open_store(workspace) as store, progress_bar() as progress:
         task = progress.add_task("attributing", total=None)
 

@@ -74,6 +74,19 @@ class Speaker:
 
         return render(message, self.lang)
 
+    def marked(self, text: str, bold: dict[str, str], **params: str) -> str:
+        """`text` (a msgid with `%(name)s` parameters) in the language as rich markup:
+        the words escaped, each parameter of `bold` in bold."""
+        from rich.markup import escape
+
+        from crmroi.messages import Message
+
+        marks = {k: f"\x00{i}\x01" for i, k in enumerate(bold)}
+        line = escape(self.say(Message("cli_sentence", text, {**params, **marks})))
+        for key, mark in marks.items():
+            line = line.replace(mark, f"[bold]{escape(bold[key])}[/]")
+        return line
+
     def num(self, value: float | None, digits: int = 0, signed: bool = False) -> str:
         """A number with separators ('1,234.5'; ru '1 234,5'; fa '۱٬۲۳۴٫۵'); '-' if none."""
         if value is None:

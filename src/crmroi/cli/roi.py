@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import math
 from enum import StrEnum
@@ -19,7 +18,6 @@ from crmroi.cli.language import LangOption, Speaker, speaker
 from crmroi.messages import M_, N_
 
 if TYPE_CHECKING:
-    from crmroi.finance.actuals import PlanVsActual
     from crmroi.finance.evaluate import CaseResult
 
 
@@ -55,12 +53,16 @@ def roi(
 
     case = load_case(case_file)
     if actuals and workspace is None:
-        raise ConfigurationError("--actuals needs --workspace")
+        raise ConfigurationError(M_("actuals_need_workspace", "--actuals needs --workspace"))
     needs_store = workspace is not None and (actuals or case.needs_workspace)
     if workspace is None and case.needs_workspace:
         raise ConfigurationError(
-            f"{case_file.name} reads actual costs, measured benefits or lifetime value: "
-            "give --workspace"
+            M_(
+                "case_needs_workspace",
+                "%(file)s reads actual costs, measured benefits or lifetime value: "
+                "give --workspace",
+                file=case_file.name,
+            )
         )
     plan_vs_actual = None
     with contextlib.ExitStack() as stack:
@@ -77,9 +79,12 @@ def roi(
             doc["actuals"] = plan_vs_actual.to_json()
         print(json.dumps(doc, indent=2, default=str))
         return
-    _print_result(result, speaker(lang))
+    say = speaker(lang)
+    _print_result(result, say)
     if plan_vs_actual is not None:
-        _print_actuals(plan_vs_actual)
+        from crmroi.cli.roi_actuals import print_actuals
+
+        print_actuals(plan_vs_actual, say)
 
 
 ENGLISH = Speaker("en")
@@ -293,167 +298,3 @@ def _print_simulation(r: CaseResult, say: Speaker = ENGLISH) -> None:
                 _money(row["swing"], say),
             )
         console.print(tor)
-
-
-def _print_actuals(p: PlanVsActual) -> None:
-    table = Table(title=f"Plan versus actual, months 0-{p.months_to_date} (to date)")
-    for name in ("line", "plan", "actual", "variance", "variance %"):
-        table.add_column(name, justify="left" if name == "line" else "right")
-    for row in p.lines:
-        table.add_row(
-            f"{'+' if row.side == 'benefit' else '-'} {escape(row.name)}",
-            _money(row.plan_to_date),
-            _money(row.actual_to_date),
-            _money(row.variance),
-            _pct(row.variance_rel),
-        )
-    console.print(table)
-    if p.main_driver:
-        console.print(f"Explains most of the variance: [bold]{escape(p.main_driver)}[/]")
-    for x in p.extrapolated:
-        message = x.message()
-        console.print(f"[yellow]warning ({message.code}):[/] {escape(str(message))}")
-    f = p.reforecast
-    console.print(
-        f"Re-forecast from actuals: NPV {_money(f.npv)}, ROI {_pct(f.roi)}, "
-        f"IRR {_pct(f.irr)}, payback {_months(f.payback_months)} months"
-    )
-    if p.plan is not None:
-        console.print(
-            f"At the measured changes and the actual costs to date, payback (months): "
-            f"{_months(f.payback_months)} (plan: {_months(p.plan.payback_months)})"
-        )
-    _print_adoption(p)
-    if p.people:
-        people = Table(title="People ROI (baseline vs after go-live)")
-        for name in ("measure", "baseline", "after"):
-            people.add_column(name, justify="left" if name == "measure" else "right")
-        for key, (before, after) in p.people.items():
-            fmt = _ratio if key == "human_capital_roi" else _money
-            people.add_row(key.replace("_", " "), fmt(before), fmt(after))
-        console.print(people)
-
-
-def _print_adoption(p: PlanVsActual) -> None:
-    a = p.adoption
-    if a is None:
-        return
-    table = Table(title="Adoption: share of users working in the CRM (plan vs measured)")
-    for name in ("month", "plan", "measured", "gap"):
-        table.add_column(name, justify="right")
-    for m, plan, measured in a.months:
-        gap = None if measured is None else measured - plan
-        table.add_row(str(m), _pct(plan), _pct(measured), _pct(gap))
-    console.print(table)
-    console.print(_adoption_basis(p.adoption_measure))
-    console.print(
-        f"With the measured adoption, payback (months): {_months(a.payback_measured)} "
-        f"(plan: {_months(a.payback_plan)}); NPV {_money(a.npv_measured)} "
-        f"(plan: {_money(a.npv_plan)})"
-    )
-    if (text := a.warning()) is not None:
-        console.print(f"[yellow]warning (adoption_lag):[/] {escape(text)}")
-    if p.adoption_by_team and p.adoption_month is not None:
-        logins = (p.adoption_measure or {}).get("basis") in ("licensed_users", "reps_employed")
-        blank = "(no rep or team)" if logins else "(no team)"
-        parts = [
-            f"{escape(team or blank)} {active / employed:.0%} ({active}/{employed})"
-            for team, (active, employed) in p.adoption_by_team.items()
-            if employed
-        ]
-        console.print(f"Adoption by team in {p.adoption_month:%Y-%m}: " + ", ".join(parts))
-    if p.usage is not None:
-        _print_usage(p.usage.to_json())
-
-
-def _adoption_basis(measure: dict[str, Any] | None) -> str:
-    """One line naming how adoption was measured (the basis and its definition)."""
-    if measure is None or measure.get("basis") == "reps_employed_activities":
-        return (
-            "Measured (basis: reps employed, no user-activity export): reps of a live team "
-            "logging meetings or tasks on at least half of their working days, over reps "
-            "employed (crmroi.kpi.adoption)."
-        )
-    line = f"Measured (basis: {measure['basis'].replace('_', ' ')}): {measure['definition']}."
-    if measure.get("unmatched_users"):
-        line += f" {measure['unmatched_users']} licensed user(s) match no rep (by id or e-mail)."
-    if measure.get("login_users_left_out"):
-        line += (
-            f" Logins of {measure['login_users_left_out']} user(s) matching no one counted "
-            "were left out."
-        )
-    return line
-
-
-def _weekly_table(rows: list[dict[str, Any]], title: str, of: str, no_team: str) -> Table:
-    """Weekly adoption by team: a column per ISO week, 'all' as a share, each team as
-    active / `of` (licensed users or reps employed); '-' where a team has none."""
-    teams = sorted({t for w in rows for t in w["by_team"]})
-    table = Table(title=title)
-    table.add_column("team")
-    for w in rows:
-        year, number, _ = dt.date.fromisoformat(w["week"]).isocalendar()
-        table.add_column(f"{year}-W{number:02d}", justify="right")
-    table.add_row("all", *(_pct(w["share"]) for w in rows))
-    for t in teams:
-        cells = []
-        for w in rows:
-            c = w["by_team"].get(t)
-            cells.append(f"{c['active']}/{c[of]}" if c and c[of] else "-")
-        table.add_row(escape(t or no_team), *cells)
-    return table
-
-
-def _print_licensed_users(u: dict[str, Any], weeks: int) -> None:
-    """The last `weeks` weeks of the share of licensed users active, per team."""
-    rows = u["weeks"][-weeks:]
-    if not rows:
-        return
-    title = "Adoption by week: licensed users active / licensed users (logins)"
-    console.print(_weekly_table(rows, title, "licensed", "(no rep or team)"))
-    if u["basis"] == "licensed_users":
-        line = (
-            f"Basis: licensed users; {u['unmatched_users']} of {u['users']} match no rep "
-            "(by id or e-mail): row (no rep or team)."
-        )
-    else:
-        line = "Basis: reps employed (no list of licensed users: crm_users is empty)."
-    if u["login_users_left_out"]:
-        line += f" Logins of {u['login_users_left_out']} user(s) matching no one were left out."
-    console.print(line)
-
-
-def _print_usage(u: dict[str, Any], weeks: int = 4) -> None:
-    """The last `weeks` weeks of adoption by team, next activities and incomplete fields."""
-    if u.get("licensed_users") is not None:
-        _print_licensed_users(u["licensed_users"], weeks)
-    rows = u["weeks"][-weeks:]
-    if rows:
-        title = "Adoption by week: reps working in the CRM / reps employed"
-        table = _weekly_table(rows, title, "employed", "(no team)")
-        table.add_row(
-            "records per rep-day",
-            *("-" if (x := w["records_per_rep_day"]) is None else f"{x:.1f}" for w in rows),
-        )
-        console.print(table)
-        console.print(
-            "Records: deals and leads owned, meetings and tasks logged, per employed working "
-            "day of live reps; per rep in --format json (actuals.usage.by_rep)."
-        )
-    n = u["next_activity"]
-    if n["share"] is None:
-        console.print(f"Open deals with a next activity: unavailable ({escape(n['unavailable'])})")
-    else:
-        console.print(
-            f"Open deals with a next activity on {n['as_of']}: {_pct(n['share'])} "
-            f"({n['with_next_activity']}/{n['open_deals']})"
-        )
-    gaps = [
-        f"{t}.{f} {_pct(c['share'])}"
-        for t, cols in u["completeness"].items()
-        for f, c in cols.items()
-        if c["share"] is not None and c["share"] < 1.0
-    ]
-    console.print(
-        "Fields the KPIs need, share filled: " + (", ".join(gaps) if gaps else "all complete")
-    )

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from crmroi.cli.app import WorkspaceArg, app, console
+from crmroi.cli.language import LangOption, speaker
+from crmroi.messages import M_, N_
 
 
 @app.command()
@@ -21,6 +23,7 @@ def serve(
     development: Annotated[
         bool, typer.Option("--development", help="Development mode: plain-HTTP cookies.")
     ] = False,
+    lang: LangOption = None,
 ) -> None:
     """Serve the web app over WORKSPACE (first run: creates an admin, prints its password)."""
     import uvicorn
@@ -33,8 +36,11 @@ def serve(
 
     if workers > 1 and not is_url(workspace):
         raise ConfigurationError(
-            "a DuckDB workspace is served by one process; use a postgresql:// workspace "
-            "for --workers above 1"
+            M_(
+                "serve_one_process",
+                "a DuckDB workspace is served by one process; use a postgresql:// workspace "
+                "for --workers above 1",
+            )
         )
     secret = os.environ.get("CRMROI_SECRET_KEY") or _workspace_secret(workspace)
     values: dict[str, object] = {"workspace": workspace, "secret_key": secret}
@@ -50,12 +56,15 @@ def serve(
         password = bootstrap_admin(accounts, settings.admin_password)
     finally:
         access.close()
+    say = speaker(lang)
     if password:
-        console.print(
-            f"Created user [bold]admin[/] with password [bold]{password}[/] "
+        created = N_(
+            "Created user %(user)s with password %(password)s "
             "(shown once; set CRMROI_ADMIN_PASSWORD to choose it)."
         )
-    console.print(f"crmroi web app on http://{host}:{port}/ (Ctrl+C stops it)")
+        console.print(say.marked(created, {"user": "admin", "password": password}))
+    listening = N_("crmroi web app on %(url)s (Ctrl+C stops it)")
+    console.print(say.marked(listening, {}, url=f"http://{host}:{port}/"))
     proxies: dict[str, Any] = proxy_options(settings.trusted_proxies)
     if workers == 1:
         from crmroi.web.app import create_app

@@ -22,14 +22,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from crmroi.errors import ConfigurationError, InputFileError
-from crmroi.finance.case_errors import readable_errors
+from crmroi.finance.case_errors import case_error_messages, case_invalid
 from crmroi.finance.drivers import Driver
 from crmroi.finance.estimates import Estimate, Range, likely
 from crmroi.finance.roi import RoiKind
 from crmroi.finance.tco import COST_CATEGORIES
 from crmroi.limits import refuse_long_case
-from crmroi.messages import N_
-from crmroi.yaml_lines import LineIndex, describe_validation_error, load_yaml_with_lines
+from crmroi.messages import M_, N_, Message, Num
+from crmroi.yaml_lines import LineIndex, load_yaml_with_lines
 
 __all__ = [
     "AvoidedLoss",
@@ -197,14 +197,14 @@ class Case(_Strict):
         )
 
 
-def case_problems(case: Case) -> list[tuple[tuple[str | int, ...], str]]:
+def case_problems(case: Case) -> list[tuple[tuple[str | int, ...], Message]]:
     """Problems pydantic cannot see field by field: (YAML path, message) pairs.
 
     Double counting (two benefits drawing value from one KPI, including the KPIs a
     driver's own KPI already contains, `Driver.OVERLAPS`), duplicate benefit names, and
     actual costs without a `start` date.
     """
-    problems: list[tuple[tuple[str | int, ...], str]] = []
+    problems: list[tuple[tuple[str | int, ...], Message]] = []
     claims: dict[str, str] = {}
     seen: set[str] = set()
     within: dict[str, str] = {}  # KPI -> the KPI that contains it (an overlap)
@@ -214,20 +214,22 @@ def case_problems(case: Case) -> list[tuple[tuple[str | int, ...], str]]:
     items += [(("do_nothing", i), x.name, x.kpi, ()) for i, x in enumerate(case.do_nothing)]
     for loc, label, kpi, overlaps in items:
         if label in seen:
-            problems.append((loc, f"benefit name {label!r} is used twice; names must be unique"))
+            problems.append(
+                (
+                    loc,
+                    M_(
+                        "case_name_twice",
+                        "benefit name %(name)s is used twice; names must be unique",
+                        name=repr(label),
+                    ),
+                )
+            )
         seen.add(label)
         mine = ((kpi,) if kpi else ()) + overlaps
         for k in mine:
             if k in claims:
                 outer = within.get(k) or (kpi if k in overlaps else None)
-                note = f" ({outer!r} includes {k!r})" if outer else ""
-                problems.append(
-                    (
-                        loc,
-                        f"double counting: benefits {claims[k]!r} and {label!r} both draw "
-                        f"their value from the KPI {k!r}{note}; keep one (or merge them)",
-                    )
-                )
+                problems.append((loc, _double_counting(claims[k], label, k, outer)))
                 break
         for k in mine:
             claims.setdefault(k, label)
@@ -235,48 +237,85 @@ def case_problems(case: Case) -> list[tuple[tuple[str | int, ...], str]]:
                 within.setdefault(k, kpi)
     if case.foreign_currencies and case.start is None:
         problems.append(
-            (("costs",), "`start` (first day of month 1) is needed to convert costs by date")
+            (
+                ("costs",),
+                M_(
+                    "case_start_for_rates",
+                    "`start` (first day of month 1) is needed to convert costs by date",
+                ),
+            )
         )
     if case.uses_actuals and case.start is None:
         problems.append(
-            (("costs",), "`start` (first day of month 1) is needed to place actual costs")
+            (
+                ("costs",),
+                M_(
+                    "case_start_for_actuals",
+                    "`start` (first day of month 1) is needed to place actual costs",
+                ),
+            )
         )
     if case.benefit_ramp.measured:
         problems.append(
             (
                 ("benefit_ramp", "measured"),
-                "only the adoption ramp can be measured (the share of users working in the "
-                "CRM); the benefit ramp is an assumption",
+                M_(
+                    "case_benefit_ramp_measured",
+                    "only the adoption ramp can be measured (the share of users working in "
+                    "the CRM); the benefit ramp is an assumption",
+                ),
             )
         )
     if case.adoption.measured and case.start is None:
         problems.append(
             (
                 ("adoption", "measured"),
-                "`start` (first day of month 1) is needed to place measured adoption",
+                M_(
+                    "case_start_for_adoption",
+                    "`start` (first day of month 1) is needed to place measured adoption",
+                ),
             )
         )
     return problems
 
 
+def _double_counting(first: str, second: str, kpi: str, outer: str | None) -> Message:
+    """Two benefits valued from one KPI (`outer`: the KPI that includes it, if any)."""
+    if outer:
+        return M_(
+            "case_double_counting_within",
+            "double counting: benefits %(first)s and %(second)s both draw their value from "
+            "the KPI %(kpi)s (%(outer)s includes %(kpi)s); keep one (or merge them)",
+            first=repr(first),
+            second=repr(second),
+            kpi=repr(kpi),
+            outer=repr(outer),
+        )
+    return M_(
+        "case_double_counting",
+        "double counting: benefits %(first)s and %(second)s both draw their value from the "
+        "KPI %(kpi)s; keep one (or merge them)",
+        first=repr(first),
+        second=repr(second),
+        kpi=repr(kpi),
+    )
+
+
 def parse_case(data: Any, source: str | Path = "case.yaml", index: LineIndex | None = None) -> Case:
-    """Validate already-loaded YAML data; errors name `source`, the line and the field."""
+    """Validate already-loaded YAML data; errors name `source`, the line and the field.
+
+    The `ConfigurationError` carries a `CaseProblems` message: each problem's location,
+    line and message (a stable code, worded in the reader's language).
+    """
     index = index or LineIndex()
     try:
         case = Case.model_validate(data)
     except ValidationError as exc:
-        raise ConfigurationError(
-            describe_validation_error(readable_errors(exc), index, source)
-        ) from None
+        found = case_error_messages(exc)
+        raise ConfigurationError(case_invalid(found, index, source)) from None
     problems = case_problems(case)
     if problems:
-        name = Path(source).name
-        parts = []
-        for loc, message in problems:
-            line = index.line_for(loc)
-            at = f" line {line}" if line else ""
-            parts.append(f"{name}{at}: {'.'.join(map(str, loc))}: {message}")
-        raise ConfigurationError("; ".join(parts))
+        raise ConfigurationError(case_invalid(problems, index, source)) from None
     return case
 
 
@@ -291,11 +330,29 @@ def case_from_text(text: str, source: str | Path = "case.yaml") -> Case:
         data, index = load_yaml_with_lines(text, str(source))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigurationError(f"{name}{where}: not valid YAML: {problem}") from None
+        if mark is not None:
+            raise ConfigurationError(
+                M_(
+                    "case_yaml_invalid_line",
+                    "%(file)s line %(line)s: not valid YAML: %(problem)s",
+                    file=name,
+                    line=Num(mark.line + 1, grouped=False),
+                    problem=str(problem),
+                )
+            ) from None
+        raise ConfigurationError(
+            M_(
+                "case_yaml_invalid",
+                "%(file)s: not valid YAML: %(problem)s",
+                file=name,
+                problem=str(problem),
+            )
+        ) from None
     if not isinstance(data, dict):
-        raise ConfigurationError(f"{name}: a case file must be a YAML mapping")
+        raise ConfigurationError(
+            M_("case_not_mapping", "%(file)s: a case file must be a YAML mapping", file=name)
+        )
     refuse_long_case(data, name)
     return parse_case(data, source, index)
 
@@ -306,5 +363,8 @@ def load_case(path: str | Path) -> Case:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(path, f"cannot read the case file ({exc})") from None
+        unreadable = M_(
+            "case_file_unreadable", "cannot read the case file (%(reason)s)", reason=str(exc)
+        )
+        raise InputFileError(path, unreadable) from None
     return case_from_text(text, path)

@@ -11,12 +11,18 @@ into one "expected a number or a {low, likely, high} range" message.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from crmroi.finance.drivers import DRIVER_KINDS
+from crmroi.messages import M_, N_, Message, Num
+
+if TYPE_CHECKING:
+    from crmroi.yaml_lines import LineIndex
 
 _MEMBER = re.compile(
     r"^(float|int|str|bool|date|none|literal\[.*\]|list\[.*\]|dict\[.*\]|[A-Z]\w*|"
@@ -36,16 +42,94 @@ _GENERIC = {
     "none_required",
 }
 _EXPECTED = {
-    "float_type": "a number",
-    "float_parsing": "a number",
-    "int_type": "a whole number",
-    "int_parsing": "a whole number",
-    "model_type": "a {low, likely, high} range",
-    "model_attributes_type": "a {low, likely, high} range",
-    "dict_type": "a mapping",
-    "list_type": "a list",
-    "string_type": "text",
+    "float_type": N_("a number"),
+    "float_parsing": N_("a number"),
+    "int_type": N_("a whole number"),
+    "int_parsing": N_("a whole number"),
+    "model_type": N_("a {low, likely, high} range"),
+    "model_attributes_type": N_("a {low, likely, high} range"),
+    "dict_type": N_("a mapping"),
+    "list_type": N_("a list"),
+    "string_type": N_("text"),
 }
+_PYDANTIC: dict[str, str] = {
+    "missing": N_("Field required"),
+    "extra_forbidden": N_("Extra inputs are not permitted"),
+    "greater_than_equal": N_("Input should be greater than or equal to %(ge)s"),
+    "greater_than": N_("Input should be greater than %(gt)s"),
+    "less_than_equal": N_("Input should be less than or equal to %(le)s"),
+    "less_than": N_("Input should be less than %(lt)s"),
+    "float_type": N_("Input should be a valid number"),
+    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
+    "finite_number": N_("Input should be a finite number"),
+    "int_type": N_("Input should be a valid integer"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
+    "bool_type": N_("Input should be a valid boolean"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+    "string_type": N_("Input should be a valid string"),
+    "string_pattern_mismatch": N_("String should match pattern '%(pattern)s'"),
+    "literal_error": N_("Input should be %(expected)s"),
+    "date_type": N_("Input should be a valid date"),
+    "date_parsing": N_("Input should be a valid date in the format YYYY-MM-DD, %(error)s"),
+    "date_from_datetime_parsing": N_("Input should be a valid date or datetime, %(error)s"),
+    "list_type": N_("Input should be a valid list"),
+    "dict_type": N_("Input should be a valid dictionary"),
+    "model_type": N_("Input should be a valid dictionary or instance of %(class_name)s"),
+    "union_tag_invalid": N_(
+        "Input tag '%(tag)s' found using %(discriminator)s does not match any of the expected "
+        "tags: %(expected_tags)s"
+    ),
+    "union_tag_not_found": N_("Unable to extract tag using discriminator %(discriminator)s"),
+    "value_error": N_("Value error, %(error)s"),
+}
+"""pydantic's own English wording of the errors the case models raise (its `msg`), as
+message ids: code `case_<type>`. A message whose English is not pydantic's text exactly
+keeps pydantic's text (untranslated) under the same code."""
+
+
+def _param(value: Any) -> Any:
+    """A context value as pydantic writes it in `msg` (1.0 -> '1'); a `ValueError`
+    raised with a `Message` gives the message."""
+    if isinstance(value, BaseException):
+        first = value.args[0] if value.args else None
+        return first if isinstance(first, Message) else str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def error_message(err: Mapping[str, Any]) -> Message:
+    """One pydantic error of the case models as a message: code `case_<type>`, English
+    exactly pydantic's `msg`, worded in the reader's language where the catalogue has it."""
+    kind = str(err["type"])
+    if kind == "case_input" and isinstance(err.get("ctx", {}).get("message"), Message):
+        found: Message = err["ctx"]["message"]
+        return found
+    code = "case_" + kind
+    text = _PYDANTIC.get(kind)
+    if text is not None:
+        params = {k: _param(v) for k, v in (err.get("ctx") or {}).items()}
+        try:
+            message = Message(code, text, params)
+            if str(message) == err["msg"]:
+                return message
+        except (KeyError, TypeError, ValueError):
+            pass
+    return Message(code, "%(msg)s", {"msg": str(err["msg"])})
+
+
+def _either(words: list[Message | str]) -> Message | str:
+    """'a, b or c' as nested messages (each word and the joints in the language)."""
+    if len(words) == 1:
+        return words[0]
+    return M_("case_either", "%(items)s or %(last)s", items=_commas(words[:-1]), last=words[-1])
+
+
+def _commas(words: list[Message | str]) -> Message | str:
+    if len(words) == 1:
+        return words[0]
+    return M_("case_list", "%(first)s, %(rest)s", first=words[0], rest=_commas(words[1:]))
 
 
 def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -65,19 +149,27 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def _expected(err: Any) -> str:
+def _expected(err: Any) -> Message | str:
     if err["type"] == "literal_error":
-        return str(err.get("ctx", {}).get("expected", "one of the allowed words"))
-    return _EXPECTED.get(err["type"], err["msg"])
+        expected = err.get("ctx", {}).get("expected")
+        return str(expected) if expected else M_("case_allowed_words", "one of the allowed words")
+    text = _EXPECTED.get(err["type"])
+    return Message("case_expected_kind", text) if text else str(err["msg"])
 
 
-def readable_errors(exc: ValidationError) -> ValidationError:
-    """The same errors with union member names removed and member errors merged."""
+def case_error_messages(exc: ValidationError) -> list[tuple[tuple[Any, ...], Message]]:
+    """(location, message) of each error, union member names removed from the location
+    and the members' "wrong type" errors merged into one 'expected ...' message."""
+    return [(loc, message) for loc, message, _ in _grouped(exc)]
+
+
+def _grouped(exc: ValidationError) -> list[tuple[tuple[Any, ...], Message, Any]]:
+    """(location, message, the pydantic error it stands for) of each error kept."""
     errors: list[dict[str, Any]] = [{**e, "loc": _clean_loc(tuple(e["loc"]))} for e in exc.errors()]
     groups: dict[tuple[Any, ...], list[Any]] = {}
     for e in errors:
         groups.setdefault(e["loc"], []).append(e)
-    kept: list[InitErrorDetails] = []
+    kept: list[tuple[tuple[Any, ...], Message, Any]] = []
     for loc, group in groups.items():
         specific = [e for e in group if e["type"] not in _GENERIC]
         deeper = any(len(o["loc"]) > len(loc) and o["loc"][: len(loc)] == loc for o in errors)
@@ -88,22 +180,91 @@ def readable_errors(exc: ValidationError) -> ValidationError:
         elif len(group) == 1:
             chosen = group
         else:
-            wanted = list(dict.fromkeys(_expected(e) for e in group))
-            text = ", ".join(wanted[:-1]) + f" or {wanted[-1]}" if len(wanted) > 1 else wanted[0]
-            kept.append(
-                InitErrorDetails(
-                    type=PydanticCustomError("case_input", "expected {what}", {"what": text}),
-                    loc=loc,
-                    input=group[0].get("input"),
-                )
-            )
+            words = {str(w): w for w in (_expected(e) for e in group)}
+            what = _either(list(words.values()))
+            kept.append((loc, M_("case_expected", "expected %(what)s", what=what), group[0]))
             continue
-        for e in chosen:
-            kept.append(
-                InitErrorDetails(
-                    type=PydanticCustomError("case_input", "{msg}", {"msg": e["msg"]}),
-                    loc=loc,
-                    input=e.get("input"),
+        kept += [(loc, error_message(e), e) for e in chosen]
+    return kept
+
+
+def readable_errors(exc: ValidationError) -> ValidationError:
+    """The same errors with union member names removed and member errors merged (each
+    keeps its message in `ctx['message']`: `error_message` gives it back)."""
+    kept = [
+        InitErrorDetails(
+            type=PydanticCustomError("case_input", "{msg}", {"msg": str(m), "message": m}),
+            loc=loc,
+            input=e.get("input"),
+        )
+        for loc, m, e in _grouped(exc)
+    ]
+    return ValidationError.from_exception_data(exc.title, kept)
+
+
+def case_invalid(
+    found: Iterable[tuple[tuple[Any, ...], Message]], index: LineIndex, source: str | Path
+) -> Message:
+    """The problems of a case file as one message (code `case_invalid`): 'FILE line N:
+    path: reason' for each, joined by '; ' (`problem_list` takes it apart again)."""
+    name = Path(source).name
+    parts: list[Message] = []
+    for loc, message in found:
+        line = index.line_for(loc)
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        if line:
+            parts.append(
+                M_(
+                    "case_problem_line",
+                    "%(file)s line %(line)s: %(where)s: %(reason)s",
+                    file=name,
+                    line=Num(line, grouped=False),
+                    where=where,
+                    reason=message,
                 )
             )
-    return ValidationError.from_exception_data(exc.title, kept)
+        else:
+            problem = M_(
+                "case_problem",
+                "%(file)s: %(where)s: %(reason)s",
+                file=name,
+                where=where,
+                reason=message,
+            )
+            parts.append(problem)
+    return M_("case_invalid", "%(problems)s", problems=_joined(parts))
+
+
+def _joined(parts: list[Message]) -> Message:
+    if len(parts) == 1:
+        return parts[0]
+    return M_("case_joined", "%(first)s; %(rest)s", first=parts[0], rest=_joined(parts[1:]))
+
+
+def problem_list(message: Message) -> list[dict[str, Any]]:
+    """The problems of a `case_invalid` message for the API: each one's file, line, path,
+    stable code, English text and parameters (as the sentence shows them)."""
+    out: list[dict[str, Any]] = []
+    stack: list[Any] = [message.params.get("problems")] if message.code == "case_invalid" else []
+    while stack:
+        part = stack.pop(0)
+        if not isinstance(part, Message):
+            continue
+        if part.code == "case_joined":
+            stack[:0] = [part.params["first"], part.params["rest"]]
+            continue
+        reason = part.params.get("reason")
+        if not isinstance(reason, Message):
+            continue
+        line = part.params.get("line")
+        out.append(
+            {
+                "file": part.params.get("file"),
+                "line": int(line.value) if isinstance(line, Num) else None,
+                "path": part.params.get("where"),
+                "code": reason.code,
+                "message": str(reason),
+                "params": reason.worded_params(),
+            }
+        )
+    return out

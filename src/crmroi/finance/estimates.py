@@ -12,6 +12,8 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from crmroi.messages import M_
+
 
 class Range(BaseModel):
     """An uncertain number: low <= likely <= high (drawn from PERT in the simulation)."""
@@ -26,7 +28,13 @@ class Range(BaseModel):
     def _ordered(self) -> Range:
         if not self.low <= self.likely <= self.high:
             raise ValueError(
-                f"a range needs low <= likely <= high (got {self.low}, {self.likely}, {self.high})"
+                M_(
+                    "range_order",
+                    "a range needs low <= likely <= high (got %(low)s, %(likely)s, %(high)s)",
+                    low=str(self.low),
+                    likely=str(self.likely),
+                    high=str(self.high),
+                )
             )
         return self
 

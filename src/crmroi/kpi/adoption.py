@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from crmroi.kpi.windows import add_months, recorded_go_live
+from crmroi.messages import N_
 
 __all__ = [
     "ACTIVITY_BASIS",
@@ -213,7 +214,7 @@ def measure_adoption(
 ) -> Adoption:
     """Adoption on `store` (a `crmroi.store.Store`): see the module doc. `basis`: "auto"
     (logins when `user_logins` has rows, else activities) or "activities"."""
-    company, by_team = recorded_go_live(store.settings(), "adoption is measured from go-live")
+    company, by_team = recorded_go_live(store.settings(), N_("adoption is measured from go-live"))
     if basis != "activities":
         from crmroi.kpi.logins import measure_login_adoption
 

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from crmroi.kpi.adoption import HAND_KINDS, MIN_DAY_SHARE, as_day
+from crmroi.messages import M_, N_, Said
 from crmroi.store.schema import RECORD_DATES
 
 __all__ = [
@@ -281,11 +282,18 @@ def next_activity_share(
             as_of,
             len(open_ids),
             None,
-            f"the activities table holds no activity dated after {as_of.isoformat()} and has "
-            "no due date or status: the export carries no scheduled activities",
+            Said(
+                M_(
+                    "next_activity_no_scheduled",
+                    "the activities table holds no activity dated after %(day)s and has "
+                    "no due date or status: the export carries no scheduled activities",
+                    day=as_of,
+                )
+            ),
         )
     if not open_ids:
-        return NextActivity(as_of, 0, None, f"no open deals on {as_of.isoformat()}")
+        no_open = M_("next_activity_no_open", "no open deals on %(day)s", day=as_of)
+        return NextActivity(as_of, 0, None, Said(no_open))
     linked = {str(deal_id) for deal_id, _ in later if deal_id is not None and deal_id == deal_id}
     return NextActivity(as_of, len(open_ids), len(open_ids & linked))
 
@@ -418,7 +426,7 @@ def measure_usage(store: Any, as_of: dt.date, *, min_day_share: float = MIN_DAY_
     zeros, and only activities dated after that day count as scheduled."""
     from crmroi.kpi.windows import recorded_go_live
 
-    company, by_team = recorded_go_live(store.settings(), "adoption is measured from go-live")
+    company, by_team = recorded_go_live(store.settings(), N_("adoption is measured from go-live"))
     last = last_recorded_day(store)
     if last is not None and last < as_of:
         as_of = last

@@ -34,6 +34,7 @@ import pandas as pd
 
 from crmroi.kpi.adoption import MIN_DAY_SHARE, as_day
 from crmroi.kpi.windows import add_months
+from crmroi.messages import N_
 
 __all__ = [
     "LICENSED_USERS",
@@ -380,7 +381,7 @@ def measure_login_adoption(
     reps = store.table("reps").select("rep_id", "email", "team", "hired_on", "left_on").to_pandas()
     users = store.table("crm_users").to_pandas()
     try:
-        start: dt.date | None = recorded_go_live(store.settings(), "adoption")[0]
+        start: dt.date | None = recorded_go_live(store.settings(), N_("adoption"))[0]
     except ConfigurationError:
         start = None
     return login_adoption(

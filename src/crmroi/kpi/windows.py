@@ -17,6 +17,7 @@ from typing import Any
 from crmroi.calendars import parse_day
 from crmroi.errors import ConfigurationError
 from crmroi.kpi.buckets import Span
+from crmroi.messages import M_, N_, Message
 
 PERIODS: tuple[str, str] = ("baseline", "after")
 
@@ -136,7 +137,7 @@ def resolve_windows(
     """
     if go_live is not None:
         return Windows.build(go_live, None, baseline_months, after_months)
-    company, by_team = recorded_go_live(settings, "pass --go-live YYYY-MM-DD")
+    company, by_team = recorded_go_live(settings, N_("pass --go-live YYYY-MM-DD"))
     return Windows.build(company, by_team, baseline_months, after_months)
 
 
@@ -150,4 +151,10 @@ def recorded_go_live(settings: dict[str, Any], remedy: str) -> tuple[dt.date, di
         return parse_date(settings["go_live"], "go_live setting"), by_team
     if by_team:
         return min(by_team.values()), by_team
-    raise ConfigurationError(f"no go-live date recorded in the workspace: {remedy}")
+    raise ConfigurationError(
+        M_(
+            "no_go_live_recorded",
+            "no go-live date recorded in the workspace: %(remedy)s",
+            remedy=Message("go_live_remedy", remedy),
+        )
+    )

@@ -21,6 +21,7 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from crmroi.errors import ConfigurationError, WorkspaceError
+from crmroi.messages import M_
 from crmroi.store.engines import SQL_TYPES, Engine, engine_for, q
 from crmroi.store.lake import is_lake
 from crmroi.store.schema import ADDED_COLUMNS, IMPORT_BATCHES, SETTINGS, TABLES
@@ -78,11 +79,22 @@ class Store:
             db_file = folder / WORKSPACE_FILE
             if not db_file.exists() and not create:
                 raise WorkspaceError(
-                    f"{folder}: not a crmroi workspace (no {WORKSPACE_FILE}); "
-                    "create one with `crmroi demo` or `crmroi import`"
+                    M_(
+                        "workspace_missing",
+                        "%(folder)s: not a crmroi workspace (no %(file)s); "
+                        "create one with `crmroi demo` or `crmroi import`",
+                        folder=str(folder),
+                        file=WORKSPACE_FILE,
+                    )
                 )
             if folder.exists() and not folder.is_dir():
-                raise WorkspaceError(f"{folder}: exists and is not a folder")
+                raise WorkspaceError(
+                    M_(
+                        "workspace_not_folder",
+                        "%(folder)s: exists and is not a folder",
+                        folder=str(folder),
+                    )
+                )
             if not folder.exists():
                 folder.mkdir(parents=True, mode=0o700)  # it will hold password hashes
             try:
@@ -275,15 +287,31 @@ def _open_error(folder: Path, db_file: Path, exc: Exception) -> WorkspaceError:
     message = str(exc)
     if "lock" in message.lower():
         pid = re.search(r"PID (\d+)", message)
-        holder = f"process {pid.group(1)}" if pid else "another process"
+        holder = (
+            M_("process_pid", "process %(pid)s", pid=pid.group(1))
+            if pid
+            else M_("another_process", "another process")
+        )
         return WorkspaceError(
-            f"{folder}: the workspace is in use by {holder} (a running `crmroi serve`?); "
-            "DuckDB lets one process open it: use the web app or its API while the server "
-            "runs, stop the server first, or move the team to a PostgreSQL workspace "
-            "(postgresql://...), which the server and the command line can share"
+            M_(
+                "workspace_in_use",
+                "%(folder)s: the workspace is in use by %(holder)s (a running `crmroi serve`?); "
+                "DuckDB lets one process open it: use the web app or its API while the server "
+                "runs, stop the server first, or move the team to a PostgreSQL workspace "
+                "(postgresql://...), which the server and the command line can share",
+                folder=str(folder),
+                holder=holder,
+            )
         )
     first = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
-    return WorkspaceError(f"{db_file}: cannot open workspace ({first})")
+    return WorkspaceError(
+        M_(
+            "workspace_cannot_open",
+            "%(file)s: cannot open workspace (%(reason)s)",
+            file=str(db_file),
+            reason=first,
+        )
+    )
 
 
 def _owner_only(db_file: Path) -> None:

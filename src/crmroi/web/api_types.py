@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator
 from starlette.exceptions import HTTPException
@@ -22,6 +22,10 @@ class CodedHTTPException(HTTPException):
     """An HTTP error whose JSON body carries `code` (a stable machine code) beside the
     text; plain `HTTPException`s get a code by status (`web.app.HTTP_CODES`)."""
 
-    def __init__(self, status_code: int, detail: str, code: str) -> None:
+    def __init__(
+        self, status_code: int, detail: str, code: str, errors: list[Any] | None = None
+    ) -> None:
         super().__init__(status_code=status_code, detail=detail)
         self.code = code
+        self.errors = errors
+        """Each problem's own code, text and parameters (a case's: `problem_list`)."""

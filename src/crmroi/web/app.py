@@ -158,6 +158,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         code = getattr(exc, "code", None) or HTTP_CODES.get(exc.status_code)
         code = code or f"http_{exc.status_code}"
         body = {"detail": exc.detail, "code": code}
+        if (errors := getattr(exc, "errors", None)) is not None:
+            body["errors"] = errors
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from crmroi.errors import ConfigurationError
 from crmroi.finance.case import Case, case_problems
-from crmroi.finance.case_errors import readable_errors
+from crmroi.finance.case_errors import case_error_messages
 from crmroi.finance.drivers import DRIVER_KINDS, Driver
 from crmroi.finance.estimates import Range
 from crmroi.ingest.yaml_lines import Yaml12Loader
@@ -52,6 +52,8 @@ class Field:
     help: str = ""
     required: bool = False
     error: str = ""
+    """The field's errors in English, '; ' between them (`messages` word them)."""
+    messages: list[Message] = field(default_factory=list)
 
     @property
     def dom_id(self) -> str:
@@ -67,6 +69,7 @@ class Group:
     fields: list[Field] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
     error: str = ""
+    messages: list[Message] = field(default_factory=list)
     heading: Message | None = None
     """A list row's title without its name ('Cost 3'), for the page's language."""
     name: str = ""
@@ -85,7 +88,8 @@ class CaseForm:
     general: Group
     costs_mode: str
     sections: dict[str, list[Group]]
-    general_errors: list[str] = field(default_factory=list)
+    general_errors: list[Message | str] = field(default_factory=list)
+    """Errors no field or row names (messages, worded in the page's language)."""
 
     def groups(self) -> Iterable[Group]:
         yield self.general
@@ -460,7 +464,8 @@ class Checked:
     case: Case | None
 
 
-def _attach(form: CaseForm, loc: tuple[Any, ...], message: str) -> None:
+def _attach(form: CaseForm, loc: tuple[Any, ...], message: Message) -> None:
+    """`message` beside the field or row `loc` names, else among the form's own errors."""
     fields = form.fields()
     groups = {g.key: g for g in form.groups()}
     path = [str(p) for p in loc]
@@ -468,19 +473,24 @@ def _attach(form: CaseForm, loc: tuple[Any, ...], message: str) -> None:
         key = ".".join(path)
         if key in fields:
             f = fields[key]
-            f.error = f"{f.error}; {message}" if f.error else message
+            f.error = f"{f.error}; {message}" if f.error else str(message)
+            f.messages.append(message)
             return
         if key in groups and key:
             g = groups[key]
-            g.error = f"{g.error}; {message}" if g.error else message
+            g.error = f"{g.error}; {message}" if g.error else str(message)
+            g.messages.append(message)
             return
         path.pop()
     where = ".".join(str(p) for p in loc)
-    form.general_errors.append(f"{where}: {message}" if where else message)
+    if where:
+        message = M_("case_error_at", "%(where)s: %(reason)s", where=where, reason=message)
+    form.general_errors.append(message)
 
 
 def check_data(data: dict[str, Any], source: str = "case.yaml") -> Checked:
-    """Validate case data with the case file's models; errors go next to their fields."""
+    """Validate case data with the case file's models; errors go next to their fields,
+    as messages (a stable code, worded in the page's language)."""
     from crmroi.web.case_library import case_from_text
 
     text = case_yaml(data)
@@ -488,8 +498,8 @@ def check_data(data: dict[str, Any], source: str = "case.yaml") -> Checked:
     try:
         case = Case.model_validate(data)
     except ValidationError as exc:
-        for err in readable_errors(exc).errors():
-            _attach(form, tuple(err["loc"]), str(err["msg"]))
+        for loc, message in case_error_messages(exc):
+            _attach(form, loc, message)
         return Checked(data, text, form, None)
     problems = case_problems(case)
     for loc, message in problems:
@@ -499,7 +509,8 @@ def check_data(data: dict[str, Any], source: str = "case.yaml") -> Checked:
     try:
         case = case_from_text(text, source)
     except ConfigurationError as exc:  # the written YAML must read back the same way
-        form.general_errors.append(str(exc))
+        first = exc.args[0] if exc.args else ""
+        form.general_errors.append(first if isinstance(first, Message) else str(exc))
         return Checked(data, text, form, None)
     return Checked(data, text, form, case)
 

@@ -20,8 +20,9 @@ from starlette.concurrency import run_in_threadpool
 
 from crmroi.errors import ConfigurationError, CrmroiError, error_code
 from crmroi.finance.case import Case
+from crmroi.finance.case_errors import problem_list
 from crmroi.languages import LANGUAGES
-from crmroi.messages import said_of
+from crmroi.messages import Message, said_of
 from crmroi.reports.i18n import N_, Lang
 from crmroi.web.api_types import CodedHTTPException, UtcDateTime
 from crmroi.web.auth import Role, Session
@@ -59,7 +60,7 @@ MESSAGES = {
     "activated": N_("This scenario is now the active one (the dashboard shows it)."),
 }
 MAX_COMPARE = 8
-FIX_FIELDS = "Fix the fields marked in red to see the results."
+FIX_FIELDS = N_("Fix the fields marked in red to see the results.")
 NEW_CASE = """name: New business case
 currency: USD
 horizon_months: 36
@@ -95,6 +96,14 @@ class Outcome:
     figures: CaseFigures | None
     error: str = ""
     error_code: str = ""
+    message: Message | str = ""
+    """`error` as its message, for the page's language (English text when it has none)."""
+
+
+def said(exc: BaseException) -> Message | str:
+    """An error's message (worded in the page's language), else its English text."""
+    first = exc.args[0] if exc.args else None
+    return first if isinstance(first, Message) else str(exc)
 
 
 def outcome(state: AppState, text: str, name: str) -> Outcome:
@@ -110,7 +119,7 @@ def results_context(result: Outcome, lang: Lang | None = None) -> dict[str, Any]
     chart = cashflow_chart([result.figures], lang=lang) if result.figures else None
     return {
         "result": result.figures,
-        "result_error": result.error,
+        "result_error": result.message or result.error,
         "chart_json": script_json(chart) if chart else None,
         **FORMATTERS,
     }
@@ -210,8 +219,8 @@ def _page(
     tab: str = "form",
     form: CaseForm | None = None,
     text: str | None = None,
-    yaml_error: str = "",
-    flash: str | None = None,
+    yaml_error: Message | str = "",
+    flash: Message | str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     text = saved.yaml if text is None else text
@@ -325,7 +334,7 @@ async def save_form(request: Request, state: State, session: Analyst, name: str)
     def run() -> Response:
         checked = check_data(data_from_form(items), f"{name}.yaml")
         if checked.case is None:
-            flash = "Nothing was saved: fix the fields marked in red."
+            flash = N_("Nothing was saved: fix the fields marked in red.")
             return _page(
                 request, state, saved, form=checked.form, text=checked.text, flash=flash, status=400
             )
@@ -338,7 +347,7 @@ async def save_form(request: Request, state: State, session: Analyst, name: str)
                 saved,
                 form=checked.form,
                 text=checked.text,
-                flash=str(exc),
+                flash=said(exc),
                 status=400,
             )
         return RedirectResponse(url, status_code=303)
@@ -361,14 +370,14 @@ def save_yaml(
     try:
         url = _store(state, session, name, yaml_text, action, save_as)
     except ConfigurationError as exc:
-        flash = "Nothing was saved."
+        flash = N_("Nothing was saved.")
         return _page(
             request,
             state,
             saved,
             tab="yaml",
             text=yaml_text,
-            yaml_error=str(exc),
+            yaml_error=said(exc),
             flash=flash,
             status=400,
         )
@@ -526,7 +535,9 @@ def _validate(text: str, source: str) -> None:
     try:
         case_from_text(text, source)
     except ConfigurationError as exc:
-        raise CodedHTTPException(422, str(exc), error_code(exc)) from None
+        first = exc.args[0] if exc.args else None
+        errors = problem_list(first) if isinstance(first, Message) else None
+        raise CodedHTTPException(422, str(exc), error_code(exc), errors) from None
 
 
 YAML_BODY: dict[str, Any] = {
