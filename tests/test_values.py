@@ -359,3 +359,19 @@ def test_solar_hijri(jalali: str, gregorian: str) -> None:
 
 def test_solar_hijri_invalid() -> None:
     assert parse_dates(S("1402/07/31", "1402/13/01")).bad.tolist() == [True, True]
+
+
+def test_iso_dates_written_with_utc_read_as_with_z() -> None:
+    """'... UTC' and '...UTC' mean Z (the plain search that skips the rewrite must not
+    skip it when one cell has it)."""
+    values = pd.Series(
+        ["2024-01-02T10:00:00Z", "2024-01-02 10:00:00 UTC", "2024-01-02T10:00UTC", "2024-01-03"]
+    )
+    parsed = parse_dates(values)
+    assert not parsed.bad.any()
+    assert list(parsed.values) == [
+        pd.Timestamp("2024-01-02 10:00"),
+        pd.Timestamp("2024-01-02 10:00"),
+        pd.Timestamp("2024-01-02 10:00"),
+        pd.Timestamp("2024-01-03"),
+    ]
