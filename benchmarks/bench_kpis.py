@@ -1,21 +1,30 @@
-"""The full KPI report on a large demo workspace versus a straightforward pandas implementation.
+"""The full KPI report on a large demo workspace against the floor and a pandas implementation.
 
-    .venv/bin/python benchmarks/bench_kpis.py --scale 20
+    .venv/bin/python benchmarks/bench_kpis.py --scale 20 --repeat 2
 
 Builds (once, then reuses) a `--scale` demo workspace in `--workspace`, then runs in
-separate processes, so that each peak memory is its own:
+separate processes, one after the other in each round, so that each peak memory is
+the process's own (VmHWM, not the parent that built the workspace):
 
-1. crmroi: `compute_kpi_report` with the demo's phased roll-out: every KPI, each
+1. the floor: `benchmarks/kpi_floor.py`'s aggregates (the least database work of the
+   report, plain SQL on DuckDB, ids as stored, each query's best of 3 runs);
+2. `crmroi kpis WORKSPACE` as a user runs it (500 bootstrap replicates, the table
+   written to /dev/null): the report's own time (open the workspace, compute, write)
+   and the whole command's (the Python process from start to exit);
+3. crmroi: `compute_kpi_report` with the demo's phased roll-out: every KPI, each
    team over its own windows, plus the difference-in-differences evaluations,
    without intervals (`--bootstrap 0`) and with 500 bootstrap replicates;
-2. pandas: every table read into pandas, then the same KPIs' baseline and after
-   values with groupbys and maps (`tests/test_kpi_reference.py`, which the tests
-   also use as the independent reference). Rows are placed in their team's windows
-   with dictionary maps (vectorised); until November 2026 the reference mapped
-   every row through a Python lambda, which made pandas about 4 times slower (136 s
-   instead of 35 s at scale 20) for the same numbers, an unfair baseline.
+4. pandas (unless `--no-pandas`): every table read into pandas, then the same KPIs'
+   baseline and after values with groupbys and maps (`tests/test_kpi_reference.py`,
+   which the tests also use as the independent reference). Rows are placed in their
+   team's windows with dictionary maps (vectorised); until November 2026 the reference
+   mapped every row through a Python lambda, which made pandas about 4 times slower
+   (136 s instead of 35 s at scale 20) for the same numbers, an unfair baseline.
 
-Prints both times, the ratio and each run's peak resident memory. Not a test.
+Prints each run's wall time, CPU time (user + system, every thread), peak resident
+memory, its ratio to the floor of the same round and the load average when it
+ended: on a shared machine the wall times of one round are comparable with each
+other only. Not a test.
 
 With `--by rep` (or team, segment, source) the crmroi runs group the report
 (`crmroi kpis --by rep`: every group's values, intervals and net changes); pandas,
@@ -27,9 +36,13 @@ which has no groups, is not run then:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,16 +63,45 @@ def _peak_mb() -> float:
     return 0.0
 
 
+def _cpu() -> float:
+    """User + system CPU seconds of this process so far (every thread)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_floor(workspace: Path) -> dict[str, float]:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from kpi_floor import floor_seconds
+
+    return {**floor_seconds(workspace), "peak_mb": _peak_mb()}
+
+
+def run_cli(workspace: Path, bootstrap: int) -> dict[str, float]:
+    """`crmroi kpis WORKSPACE --bootstrap N` in this process, its table to /dev/null."""
+    started = time.perf_counter()
+    from crmroi.cli import app
+
+    loaded, cpu = time.perf_counter(), _cpu()
+    args = ["kpis", str(workspace), "--bootstrap", str(bootstrap)]
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        app(args, standalone_mode=False)
+    done = time.perf_counter()
+    return {
+        "seconds": done - loaded, "cpu_seconds": _cpu() - cpu,
+        "import_seconds": loaded - started, "peak_mb": _peak_mb(),
+    }  # fmt: skip
+
+
 def run_engine(workspace: Path, bootstrap: int, by: str | None = None) -> dict[str, float]:
     from crmroi.kpi import compute_kpi_report
     from crmroi.store import Store
 
     with Store.open(workspace) as store:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu()
         report = compute_kpi_report(store, bootstrap=bootstrap, by=by)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, _cpu() - cpu
     available = sum(k.available for k in report.kpis)
-    return {"seconds": seconds, "peak_mb": _peak_mb(), "kpis": available}
+    return {"seconds": seconds, "cpu_seconds": cpu, "peak_mb": _peak_mb(), "kpis": available}
 
 
 def run_pandas(workspace: Path) -> dict[str, float]:
@@ -71,7 +113,7 @@ def run_pandas(workspace: Path) -> dict[str, float]:
     from crmroi.store import Store
 
     with Store.open(workspace) as store:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu()
         frames = read_frames(store)
         loaded = time.perf_counter()
         teams = {
@@ -83,16 +125,29 @@ def run_pandas(workspace: Path) -> dict[str, float]:
         "seconds": done - started,
         "load_seconds": loaded - started,
         "compute_seconds": done - loaded,
+        "cpu_seconds": _cpu() - cpu,
         "peak_mb": _peak_mb(),
         "kpis": len(values),
     }
 
 
 def child(*args: str) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, check=True
-    )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    """Run a phase in a process of its own: its result, plus the whole process's wall
+    time, its CPU time (user + system of every thread, from wait4) and the 1-minute
+    load average when it ended."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, __file__, *args], stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode:
+            raise RuntimeError(f"{args}: exit {proc.returncode}\n{err.read()}")
+        result = dict(json.loads(out.read().strip().splitlines()[-1]))
+    cpu = usage.ru_utime + usage.ru_stime
+    return result | {"process_seconds": wall, "process_cpu": cpu, "load": os.getloadavg()[0]}
 
 
 def main() -> None:
@@ -100,7 +155,8 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=20.0)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--workspace", type=Path, default=None)
-    parser.add_argument("--phase", choices=["engine", "pandas"], default=None)
+    parser.add_argument("--phase", choices=["engine", "pandas", "floor", "cli"], default=None)
+    parser.add_argument("--no-pandas", action="store_true", help="skip the pandas runs")
     parser.add_argument("--bootstrap", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=1, help="rounds (the machine may be busy)")
     parser.add_argument(
@@ -115,8 +171,13 @@ def main() -> None:
     if args.phase == "pandas":
         print(json.dumps(run_pandas(workspace)))
         return
+    if args.phase == "floor":
+        print(json.dumps(run_floor(workspace)))
+        return
+    if args.phase == "cli":
+        print(json.dumps(run_cli(workspace, args.bootstrap)))
+        return
     from rich.console import Console
-    from rich.table import Table
 
     from crmroi.demo import generate_company, write_demo
     from crmroi.store import Store
@@ -134,25 +195,45 @@ def main() -> None:
     if args.by:
         _grouped(console, ws, args.scale, args.by, args.repeat)
         return
-    table = Table(title=f"KPI report, demo scale {args.scale:g}")
-    for col in ("round", "run", "seconds", "peak memory", "pandas / run"):
+    _rounds(console, ws, args.scale, args.repeat, not args.no_pandas)
+
+
+def _rounds(console: Console, ws: str, scale: float, repeat: int, pandas: bool) -> None:
+    """`repeat` rounds of the floor, `crmroi kpis` and the other runs, back to back."""
+    from rich.table import Table
+
+    table = Table(title=f"KPI report, demo scale {scale:g}")
+    cols = ("round", "run", "seconds", "CPU seconds", "peak memory", "run / floor", "load")
+    for col in cols:
         table.add_column(col, justify="left" if col == "run" else "right")
-    for round_ in range(1, args.repeat + 1):  # each round: the three runs back to back
-        engine = child("--phase", "engine", "--workspace", ws, "--bootstrap", "0")
-        boot = child("--phase", "engine", "--workspace", ws, "--bootstrap", "500")
-        pandas = child("--phase", "pandas", "--workspace", ws)
-        for name, r in (("crmroi (Ibis on DuckDB), no intervals", engine),
-                        ("crmroi, 500 bootstrap replicates (the `crmroi kpis` default)", boot),
-                        ("pandas (read + compute)", pandas)):  # fmt: skip
-            ratio = pandas["seconds"] / r["seconds"]
+    for round_ in range(1, repeat + 1):  # each round: the runs back to back
+        floor = child("--phase", "floor", "--workspace", ws)
+        cli = child("--phase", "cli", "--workspace", ws, "--bootstrap", "500")
+        command = cli | {"seconds": cli["process_seconds"], "cpu_seconds": cli["process_cpu"]}
+        runs = [
+            ("floor: kpi_floor.py's aggregates (best of 3 each)", floor),
+            ("`crmroi kpis` (500 replicates): the report", cli),
+            ("`crmroi kpis`: the whole command (Python start to exit)", command),
+            ("compute_kpi_report, no intervals",
+             child("--phase", "engine", "--workspace", ws, "--bootstrap", "0")),
+            ("compute_kpi_report, 500 replicates",
+             child("--phase", "engine", "--workspace", ws, "--bootstrap", "500")),
+        ]  # fmt: skip
+        if pandas:
+            p = child("--phase", "pandas", "--workspace", ws)
+            runs.append((f"pandas (read {p['load_seconds']:.1f} s + compute)", p))
+        for name, r in runs:
             table.add_row(
-                str(round_), name, f"{r['seconds']:.1f}", f"{r['peak_mb']:,.0f} MB", f"{ratio:.1f}x"
-            )
-        console.print(
-            f"round {round_}: pandas {pandas['load_seconds']:.1f} s reading the tables, "
-            f"{pandas['compute_seconds']:.1f} s computing"
-        )
+                str(round_), name, f"{r['seconds']:.2f}", f"{r['cpu_seconds']:.1f}",
+                f"{r['peak_mb']:,.0f} MB",
+                f"{r['seconds'] / floor['seconds']:.2f}x", f"{r['load']:.1f}",
+            )  # fmt: skip
     console.print(table)
+    console.print(
+        "CPU seconds: user + system, every thread, of the timed part (the floor: of its best "
+        "runs); run / floor: wall time over the same round's floor; load: 1-minute load "
+        "average when the run ended"
+    )
 
 
 def _grouped(console: Console, ws: str, scale: float, by: str, repeat: int) -> None:
@@ -160,7 +241,7 @@ def _grouped(console: Console, ws: str, scale: float, by: str, repeat: int) -> N
     from rich.table import Table
 
     table = Table(title=f"KPI report --by {by}, demo scale {scale:g}")
-    for col in ("round", "run", "seconds", "peak memory", "available rows"):
+    for col in ("round", "run", "seconds", "peak memory", "available rows", "load"):
         table.add_column(col, justify="left" if col == "run" else "right")
     for round_ in range(1, repeat + 1):
         for name, reps in (("crmroi, no intervals", "0"),
@@ -168,7 +249,7 @@ def _grouped(console: Console, ws: str, scale: float, by: str, repeat: int) -> N
             r = child("--phase", "engine", "--workspace", ws, "--bootstrap", reps, "--by", by)
             table.add_row(
                 str(round_), name, f"{r['seconds']:.1f}", f"{r['peak_mb']:,.0f} MB",
-                f"{r['kpis']:,.0f}",
+                f"{r['kpis']:,.0f}", f"{r['load']:.1f}",
             )  # fmt: skip
     console.print(table)
 

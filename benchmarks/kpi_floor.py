@@ -21,12 +21,16 @@ time bucket of the demo's windows, exactly as the engine's cubes are keyed:
 Then the same on copies whose account and rep ids are integer codes (what an
 integer surrogate key in the store would give), to show what a storage change
 could buy. Prints each query's best time over `--repeat` runs and the totals.
+
+`floor_seconds` (ids as stored, DuckDB's default threads) is what `bench_kpis.py`
+compares `crmroi kpis` with, in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import resource
 import time
 from pathlib import Path
 
@@ -114,14 +118,56 @@ def coded_copies(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TEMP TABLE coded_{table} AS SELECT t.*, {cols} FROM {table} t {joins}")
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (every thread), seconds."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def best_run(con: duckdb.DuckDBPyConnection, sql: str, repeat: int) -> tuple[float, float, int]:
+    """Best wall time (s) of `sql` over `repeat` runs, that run's CPU time (s), rows."""
+    runs, rows = [], 0
+    for _ in range(repeat):
+        started, cpu = time.perf_counter(), cpu_seconds()
+        rows = con.execute(sql).to_arrow_table().num_rows
+        runs.append((time.perf_counter() - started, cpu_seconds() - cpu))
+    seconds, cpu = min(runs)
+    return seconds, cpu, rows
+
+
 def best(con: duckdb.DuckDBPyConnection, sql: str, repeat: int) -> tuple[float, int]:
     """Best wall time (s) of `sql` over `repeat` runs, and its rows."""
-    times, rows = [], 0
-    for _ in range(repeat):
-        started = time.perf_counter()
-        rows = con.execute(sql).to_arrow_table().num_rows
-        times.append(time.perf_counter() - started)
-    return min(times), rows
+    seconds, _, rows = best_run(con, sql, repeat)
+    return seconds, rows
+
+
+def report_bounds(workspace: Path) -> list[dt.datetime]:
+    """The window edges of the workspace's report (as the engine buckets them)."""
+    from crmroi.kpi.buckets import Buckets
+    from crmroi.kpi.engine import did_groups
+    from crmroi.kpi.windows import resolve_windows
+    from crmroi.store import Store
+
+    with Store.open(workspace) as store:
+        windows = resolve_windows(store.settings(), None, 12, 12)
+    evaluations = [windows, *(g.windows for g in did_groups(windows))]
+    return Buckets(evaluations, list(windows.by_team)).edges
+
+
+def floor_seconds(workspace: Path, repeat: int = 3) -> dict[str, float]:
+    """The floor as `bench_kpis.py` uses it: every aggregate on the ids as stored, with
+    DuckDB's default threads; the sums of each query's best wall time and of that
+    run's CPU time (s)."""
+    bounds = report_bounds(workspace)
+    con = duckdb.connect(str(workspace / "workspace.duckdb"), read_only=True)
+    try:
+        runs = [
+            best_run(con, sql, repeat)
+            for sql in queries(bounds, "account_id", "rep_id", "owner_rep_id").values()
+        ]
+    finally:
+        con.close()
+    return {"seconds": sum(r[0] for r in runs), "cpu_seconds": sum(r[1] for r in runs)}
 
 
 def timings(
@@ -150,15 +196,7 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from crmroi.kpi.buckets import Buckets
-    from crmroi.kpi.engine import did_groups
-    from crmroi.kpi.windows import resolve_windows
-    from crmroi.store import Store
-
-    with Store.open(args.workspace) as store:
-        windows = resolve_windows(store.settings(), None, 12, 12)
-    evaluations = [windows, *(g.windows for g in did_groups(windows))]
-    bounds = Buckets(evaluations, list(windows.by_team)).edges
+    bounds = report_bounds(args.workspace)
     con = duckdb.connect(str(args.workspace / "workspace.duckdb"), read_only=True)
     coded_copies(con)
     table = Table(title=f"Least database work of the KPI report (DuckDB {duckdb.__version__})")

@@ -301,3 +301,16 @@ def test_percentile_cis_are_numpy_percentiles() -> None:
             want = _interval(x[:, j])
             got = (None, None) if np.isnan(lo[j]) else (float(lo[j]), float(hi[j]))
             assert got == want
+
+
+def test_poisson_table_is_scipys() -> None:
+    """The replicate weights' Poisson(1) table, from the distribution function written
+    out, equals the one from scipy.stats (which the engine no longer imports)."""
+    from scipy import stats
+
+    from crmroi.kpi import intervals
+
+    levels = (np.arange(65536) + 0.5) / 65536
+    ref = np.searchsorted(stats.poisson.cdf(np.arange(16), 1.0), levels, side="right")
+    assert np.array_equal(intervals._POISSON, ref)
+    assert np.bincount(ref.astype(np.int64))[:3].tolist() == [24109, 24110, 12054]  # 2^16 P(X=k)

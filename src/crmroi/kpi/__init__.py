@@ -5,12 +5,31 @@
 `compute_kpi_report(store, ...)` gives a `KpiReport` of `KpiChange`s (values, change,
 95% interval, net change against not-yet-treated teams); `kpi_panel` gives KPI values
 per team (or rep, segment, source) and month for attribution models.
+
+The names load their modules on first use: `crmroi kpis` needs the engine, not the
+panel (pandas) or anything else.
 """
 
-from crmroi.kpi.definitions import CONTRACT_KPIS, KPI_DEFINITIONS, KpiDefinition
-from crmroi.kpi.engine import compute_kpi_report
-from crmroi.kpi.panel import kpi_panel
-from crmroi.kpi.report import KpiChange, KpiReport
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crmroi.kpi.definitions import CONTRACT_KPIS, KPI_DEFINITIONS, KpiDefinition
+    from crmroi.kpi.engine import compute_kpi_report
+    from crmroi.kpi.panel import kpi_panel
+    from crmroi.kpi.report import KpiChange, KpiReport
+
+_MODULES = {
+    "CONTRACT_KPIS": "definitions",
+    "KPI_DEFINITIONS": "definitions",
+    "KpiDefinition": "definitions",
+    "compute_kpi_report": "engine",
+    "kpi_panel": "panel",
+    "KpiChange": "report",
+    "KpiReport": "report",
+}
 
 __all__ = [
     "CONTRACT_KPIS",
@@ -21,3 +40,10 @@ __all__ = [
     "compute_kpi_report",
     "kpi_panel",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The exported names, each imported from its module when first asked for."""
+    if name in _MODULES:
+        return getattr(importlib.import_module(f"crmroi.kpi.{_MODULES[name]}"), name)
+    raise AttributeError(f"module 'crmroi.kpi' has no attribute {name!r}")

@@ -11,17 +11,34 @@ renders the model by the file's suffix:
 `.html` (self-contained page), `.pdf` (WeasyPrint, A4 or Letter), `.xlsx` (xlsxwriter,
 live formulas). Modules: `model` (types), `build`, `charts`, `i18n` and `labels`
 (languages), `html`, `pdf`, `xlsx`, `gather` (workspace reads).
+
+The names load their modules on first use: `crmroi kpis` words its table with
+`crmroi.reports.i18n` alone, without the report builder (attribution, statsmodels).
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from crmroi.errors import ConfigurationError
-from crmroi.reports.build import ReportInputs, build_report, report_model
-from crmroi.reports.gather import gather_report_inputs, report_for
-from crmroi.reports.i18n import LANGUAGES
-from crmroi.reports.model import ReportModel
+
+if TYPE_CHECKING:
+    from crmroi.reports.build import ReportInputs, build_report, report_model
+    from crmroi.reports.gather import gather_report_inputs, report_for
+    from crmroi.reports.i18n import LANGUAGES
+    from crmroi.reports.model import ReportModel
+
+_MODULES = {
+    "ReportInputs": "build",
+    "build_report": "build",
+    "report_model": "build",
+    "gather_report_inputs": "gather",
+    "report_for": "gather",
+    "LANGUAGES": "i18n",
+    "ReportModel": "model",
+}
 
 __all__ = [
     "FORMATS",
@@ -36,6 +53,13 @@ __all__ = [
 ]
 
 FORMATS = (".html", ".pdf", ".xlsx")
+
+
+def __getattr__(name: str) -> Any:
+    """The exported names, each imported from its module when first asked for."""
+    if name in _MODULES:
+        return getattr(importlib.import_module(f"crmroi.reports.{_MODULES[name]}"), name)
+    raise AttributeError(f"module 'crmroi.reports' has no attribute {name!r}")
 
 
 def write_report(model: ReportModel, path: Path, *, page_size: str = "A4") -> Path:
