@@ -273,3 +273,18 @@ def test_an_unrecognised_write_publishes_every_table(tmp_path: Path) -> None:
     after = Manifest.read(folder)
     assert after.version == before.version + 1
     assert all(after.tables[n] != before.tables[n] for n in before.tables)
+
+
+def test_spark_without_an_object_store_connector_says_what_is_missing() -> None:
+    from crmroi.store.lake_spark import _why
+
+    java = (
+        "An error occurred while calling o40.parquet.\n"
+        ": java.lang.RuntimeException: java.lang.ClassNotFoundException: "
+        "Class org.apache.hadoop.fs.s3a.S3AFileSystem not found\n"
+        "\tat org.apache.hadoop.conf.Configuration.getClass(Configuration.java:2737)\n"
+    )
+    why = _why(RuntimeError(java))
+    assert why.startswith("java.lang.RuntimeException: java.lang.ClassNotFoundException")
+    assert "hadoop-aws" in why and "\n" not in why
+    assert _why(RuntimeError("plain failure\nmore")) == "plain failure"

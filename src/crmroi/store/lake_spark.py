@@ -59,7 +59,7 @@ def open_spark(location: LakeLocation) -> tuple[BaseBackend, ReadOnlyEngine, Any
     except Exception as exc:
         if owned:
             session.stop()
-        raise WorkspaceError(f"{root}: Spark cannot read the lake ({exc})") from exc
+        raise WorkspaceError(f"{root}: Spark cannot read the lake ({_why(exc)})") from exc
     reason = (
         f"{root}: Spark reads this workspace; write to it (import, undo, settings) "
         f"through DuckDB: {writable_form(location, manifest.table_format)}"
@@ -115,6 +115,19 @@ def spark_session(location: LakeLocation) -> tuple[Any, bool]:
     with contextlib.suppress(Exception):  # Spark Connect sessions have no SparkContext
         session.sparkContext.setLogLevel("ERROR")
     return session, True
+
+
+def _why(exc: BaseException) -> str:
+    """The Java error's cause in one line, and what to do about a missing file system."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    causes = [line.removeprefix(": ") for line in lines if "Exception" in line][:1]
+    reason = causes[0] if causes else _first_line(exc)
+    if "S3AFileSystem not found" in reason or "No FileSystem for scheme" in reason:
+        reason += (
+            "; Spark needs the Hadoop connector of this object store (hadoop-aws for s3a://, "
+            "with its credentials in spark.hadoop.fs.s3a.*): see docs/workspaces.md"
+        )
+    return reason
 
 
 def _first_line(exc: BaseException) -> str:
