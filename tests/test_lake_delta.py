@@ -25,6 +25,7 @@ from tests.test_lake import (
     assert_same_numbers,
     cli,
     import_maven,
+    maven_files,
     xlsx_values,
 )
 
@@ -151,6 +152,38 @@ def test_a_crash_before_the_manifest_swap_is_invisible_and_restored(
     after = Manifest.read(folder)
     assert deltalake.DeltaTable(deals).version() == after.delta["deals"]
     assert deltalake.DeltaTable(deals).to_pyarrow_table().num_rows == 8801
+
+
+def test_an_import_that_changes_rows_is_a_delta_update_with_the_duckdb_result(
+    tmp_path: Path,
+) -> None:
+    """A second export with one deal in ten at a new amount: an update commit, the DuckDB
+    workspace's rows, and the version before it still readable by delta-rs (time travel)."""
+    teams, accounts, pipeline = maven_files()
+    header, *rows = pipeline.read_text(encoding="utf-8").splitlines()
+    bumped = {r.split(",")[0] for i, r in enumerate(rows) if i % 10 == 0}
+    edited = [r.rsplit(",", 1)[0] + ",777" if r.split(",")[0] in bumped else r for r in rows]
+    export = tmp_path / "sales_pipeline.csv"
+    export.write_text("\n".join([header, *edited]) + "\n", encoding="utf-8")
+    duck, delta = str(tmp_path / "duck"), f"delta://{tmp_path / 'delta'}"
+    for workspace in (duck, delta):
+        import_maven(workspace)
+        cli("import", workspace, teams, accounts, export, "--mapping", EXAMPLES / "maven_crm.yaml")
+    order = ["source_system", "source_id"]
+    with Store.open(duck) as a, Store.open(delta) as b:
+        assert a.counts() == b.counts()
+        left, right = a.to_arrow("deals", order_by=order), b.to_arrow("deals", order_by=order)
+    assert right.drop(["batch_id"]).equals(left.drop(["batch_id"]))
+    now = dict(zip(right["source_id"].to_pylist(), right["amount"].to_pylist(), strict=True))
+    assert {i for i, amount in now.items() if amount == 777.0} >= bumped
+    deals = str(tmp_path / "delta" / "tables" / "deals")
+    latest = deltalake.DeltaTable(deals)
+    assert latest.history(1)[0]["operationParameters"]["mode"] == "Overwrite"
+    before = deltalake.DeltaTable(deals, version=latest.version() - 1).to_pyarrow_table()
+    then = dict(zip(before["source_id"].to_pylist(), before["amount"].to_pylist(), strict=True))
+    for row in rows:  # the version before the update holds the first export's amounts
+        source_id, amount = row.split(",")[0], row.rsplit(",", 1)[1]
+        assert then[source_id] == (float(amount) if amount else None), source_id
 
 
 def test_undo_on_a_delta_lake_restores_and_marks_the_batch(tmp_path: Path) -> None:
