@@ -27,6 +27,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from crmroi.messages import Message
 
+from crmroi.messages import N_, Message
+
+FILE_REASON = N_("%(file)s: %(reason)s")
+"""A file's refusal: its name, then why (`InputFileError` raised with a message)."""
+
 
 class CrmroiError(Exception):
     """Base of every error crmroi raises on purpose.
@@ -53,7 +58,11 @@ class InputFileError(UserError):
     def __init__(self, path: Path | str, reason: str | Message) -> None:
         self.path = Path(path)
         self.reason = reason
-        super().__init__(f"{self.path.name}: {reason}")
+        if isinstance(reason, Message):  # the file's name before it; the reason's code
+            params = {"file": self.path.name, "reason": reason}
+            super().__init__(Message(reason.code, FILE_REASON, params))
+        else:
+            super().__init__(f"{self.path.name}: {reason}")
 
     def __reduce__(self) -> tuple[type, tuple[Path, str | Message]]:
         """Pickled with its path and reason (it crosses to the web app's worker processes)."""

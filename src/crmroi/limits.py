@@ -112,21 +112,17 @@ current_limits.cache_clear = _environment_limits.cache_clear  # type: ignore[att
 def refuse_wide_header(path: Path, columns: int, limits: InputLimits) -> None:
     """Raise :class:`InputFileError` when a header has more columns than allowed."""
     if columns > limits.max_columns:
-        raise InputFileError(
-            path,
-            f"the header has {columns:,} columns; at most {limits.max_columns:,} are read "
-            "(setting CRMROI_MAX_COLUMNS)",
-        )
+        from crmroi.ingest.refusals import wide_header
+
+        raise InputFileError(path, wide_header(columns, limits.max_columns))
 
 
 def refuse_many_cells(path: Path, rows: int, columns: int, limits: InputLimits) -> None:
     """Raise :class:`InputFileError` when rows x columns exceeds ``max_cells``."""
     if rows * columns > limits.max_cells:
-        raise InputFileError(
-            path,
-            f"{rows:,} rows x {columns:,} columns exceed the limit of {limits.max_cells:,} "
-            "cells (setting CRMROI_MAX_CELLS)",
-        )
+        from crmroi.ingest.refusals import many_cells
+
+        raise InputFileError(path, many_cells(rows, columns, limits.max_cells))
 
 
 CASE_LISTS = ("costs", "benefits", "do_nothing")

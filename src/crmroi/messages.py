@@ -10,6 +10,7 @@ words it in a report's or page's language (any object with `gettext`).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -103,6 +104,73 @@ class Message:
         """`{"code", "message", "params"}` for the API (message in `lang`, else English)."""
         text = self.render(lang) if lang is not None else str(self)
         return {"code": self.code, "message": text, "params": dict(self.params)}
+
+    def to_record(self) -> str:
+        """The message as JSON text, parameters typed, for a store to keep (a streamed
+        import's refused rows); `from_record` gives back an equal message."""
+        return json.dumps(_record(self), ensure_ascii=False, separators=(",", ":"))
+
+    @staticmethod
+    def from_record(text: str) -> Message:
+        """The message `to_record` kept."""
+        return _from_record(json.loads(text))
+
+
+def _record(message: Message) -> dict[str, Any]:
+    return {
+        "code": message.code,
+        "text": message.text,
+        "params": {k: _param(v) for k, v in message.params.items()},
+    }
+
+
+def _param(value: Any) -> Any:
+    """A parameter as JSON: text as is, anything else tagged with its type."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Message):
+        return {"message": _record(value)}
+    if isinstance(value, bool):
+        return {"bool": value}
+    if isinstance(value, int):
+        return {"int": value}
+    if isinstance(value, float):
+        return {"float": value}
+    if isinstance(value, Num):
+        return {"num": [value.value, value.digits, value.signed, value.grouped]}
+    if isinstance(value, Pct):
+        return {"pct": [value.value, value.digits, value.signed]}
+    if isinstance(value, Month):
+        return {"month": value.value.isoformat()}
+    if isinstance(value, dt.datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"date": value.isoformat()}
+    return str(value)
+
+
+def _from_record(data: dict[str, Any]) -> Message:
+    params = {k: _unparam(v) for k, v in data["params"].items()}
+    return Message(data["code"], data["text"], params)
+
+
+def _unparam(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    ((kind, inner),) = value.items()
+    if kind == "message":
+        return _from_record(inner)
+    if kind == "num":
+        return Num(*inner)
+    if kind == "pct":
+        return Pct(*inner)
+    if kind == "month":
+        return Month(dt.date.fromisoformat(inner))
+    if kind == "datetime":
+        return dt.datetime.fromisoformat(inner)
+    if kind == "date":
+        return dt.date.fromisoformat(inner)
+    return inner  # bool, int, float
 
 
 def _worded(params: Mapping[str, Any], lang: Translator | None) -> dict[str, Any]:

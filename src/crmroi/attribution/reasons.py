@@ -10,12 +10,16 @@ from crmroi.messages import M_, Message
 
 __all__ = [
     "ITS_RETENTION",
+    "MARKET_INDEX_SHAPE",
+    "NO_GO_LIVE_KNOWN",
     "NO_PANEL",
     "cluster_dates_differ",
     "its_no_counterfactual",
     "its_not_finite",
     "its_short",
     "its_too_few",
+    "market_index_dates",
+    "market_index_number",
     "naive_short",
     "no_comparison",
     "no_go_live",
@@ -26,6 +30,7 @@ __all__ = [
     "supplied_short",
     "too_few_orders",
     "units_without_go_live",
+    "unknown_kpis",
 ]
 
 
@@ -171,3 +176,39 @@ ITS_RETENTION = M_(
     "demo companies the estimate was biased by +40% of the effect (by +0.02 with no effect). "
     "Teams going live at different times (difference in differences) compare like months",
 )
+
+
+# -- the market index file and the request (`attribute_workspace`) --------------------
+MARKET_INDEX_SHAPE = M_(
+    "attribution_market_index_shape",
+    "a market index needs a date column and at least one value",
+)
+NO_GO_LIVE_KNOWN = M_(
+    "attribution_no_go_live_known",
+    "no go-live date known: pass --go-live or record one in the workspace",
+)
+
+
+def market_index_dates(column: object) -> Message:
+    return M_(
+        "attribution_market_index_dates",
+        "column %(column)s does not hold dates",
+        column=repr(column),
+    )
+
+
+def market_index_number(row: int, column: object) -> Message:
+    return M_(
+        "attribution_market_index_number",
+        "row %(row)s, column %(column)s: not a number",
+        row=str(row),
+        column=repr(column),
+    )
+
+
+def unknown_kpis(names: list[str]) -> Message:
+    return M_(
+        "attribution_unknown_kpi",
+        "unknown KPI %(names)s; see `crmroi kpis`",
+        names=", ".join(names),
+    )

@@ -99,16 +99,16 @@ def read_market_index(path: Path) -> pd.DataFrame:
     raw = read_raw(path)
     frame = raw.frame
     if frame.shape[1] < 2:
-        raise InputFileError(path, "a market index needs a date column and at least one value")
+        raise InputFileError(path, reasons.MARKET_INDEX_SHAPE)
     dates = parse_dates(frame.iloc[:, 0])
     if dates.bad.any() or dates.values.isna().all():
-        raise InputFileError(path, f"column {frame.columns[0]!r} does not hold dates")
+        raise InputFileError(path, reasons.market_index_dates(frame.columns[0]))
     out = pd.DataFrame({"period": dates.values})
     for column in frame.columns[1:]:
         numbers = parse_numbers(frame[column])
         if numbers.bad.any():
             row = raw.first_data_line + int(numbers.bad.to_numpy().argmax())
-            raise InputFileError(path, f"row {row}, column {column!r}: not a number")
+            raise InputFileError(path, reasons.market_index_number(row, column))
         out[str(column)] = numbers.values.astype("float64")
     return out.dropna()
 
@@ -132,12 +132,12 @@ def attribute_workspace(
     names = list(kpis or KPI_DEFINITIONS)
     unknown = [n for n in names if n not in KPI_DEFINITIONS]
     if unknown:
-        raise ConfigurationError(f"unknown KPI {', '.join(unknown)}; see `crmroi kpis`")
+        raise ConfigurationError(reasons.unknown_kpis(unknown))
     covariates = read_market_index(market_index) if market_index else None
     unit = "team"
     dates = unit_go_live(store, unit, go_live)
     if not any(dates.values()):
-        raise UserError("no go-live date known: pass --go-live or record one in the workspace")
+        raise UserError(reasons.NO_GO_LIVE_KNOWN)
     panel = kpi_panel(store, names, unit=unit, exposure=exposure)
     cut = describe_cut(panel.attrs.get("cohorts_before"))
     gap, lead = None, 0

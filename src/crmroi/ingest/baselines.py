@@ -15,9 +15,10 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 
-from crmroi.ingest import reasons
+from crmroi.ingest import reasons, refusals
 from crmroi.ingest.rejects import Reject
 from crmroi.ingest.transform import MappedTable
+from crmroi.messages import Message
 
 ENTITY = "supplied_baselines"
 
@@ -66,19 +67,15 @@ def check_baselines(mapped: MappedTable) -> MappedTable:
     return mapped
 
 
-def refusal(mapped: list[MappedTable]) -> str | None:
+def refusal(mapped: list[MappedTable]) -> Message | None:
     """Why an import of supplied baselines is refused whole (None: no row was refused):
     the first problem's file, row, column and reason, and how many there are."""
     rejects = [r for t in mapped if t.entity == ENTITY for r in t.rejects]
     if not rejects:
         return None
     first = min(rejects, key=lambda r: (r.file, r.row))
-    more = f" (and {len(rejects) - 1} more problems)" if len(rejects) > 1 else ""
-    column = f", column {first.column}" if first.column else ""
-    return (
-        f"{first.file} row {first.row}{column}: {first.reason}{more}; supplied baselines "
-        "are imported whole or not at all: nothing was imported"
-    )
+    more = len(rejects) - 1
+    return refusals.baselines_whole(first.file, first.row, first.column, first.reason, more)
 
 
 __all__ = ["ENTITY", "check_baselines", "refusal"]

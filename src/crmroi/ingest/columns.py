@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from crmroi.errors import MappingError
+from crmroi.ingest import import_notes, refusals
 from crmroi.ingest.mapping import ColumnSpec, TableMapping
 from crmroi.ingest.patterns import pattern_matches
 from crmroi.ingest.reasons import not_in_value_map
@@ -75,15 +76,10 @@ class FileColumns:
         """The error for a mapped source column the file lacks, naming the closest header."""
         written = list(self.header.values())
         close = difflib.get_close_matches(name.strip().casefold(), list(self.header), n=1)
-        hint = (
-            f"did you mean {self.header[close[0]]!r}?"
-            if close
-            else "its columns are: " + ", ".join(repr(h) for h in written[:20])
-        )
-        if column == ID_COLUMN.get(entity):
-            hint += " (an export without an id column: set `missing_id: row_hash`)"
+        nearest = self.header[close[0]] if close else None
+        no_id = column == ID_COLUMN.get(entity)
         return MappingError(
-            f"{self.name}: column {name!r} (mapped to {entity}.{column}) is not in the file; {hint}"
+            refusals.column_not_in_file(self.name, name, entity, column, nearest, written, no_id)
         )
 
 
@@ -108,10 +104,7 @@ def source_text(
         spec = ColumnSpec(column=col.name) if file.find(col.name) else None
     if spec is None:
         if col.required:
-            raise MappingError(
-                f"{file.name}: no column is mapped to {mapping.entity}.{col.name} "
-                "(required); add it to the mapping's columns or constants"
-            )
+            raise MappingError(refusals.nothing_mapped(file.name, mapping.entity, col.name))
         return None
     picked = _picked(spec, mapping, file, col)
     values, source = _combined(spec, picked, file)
@@ -121,8 +114,7 @@ def source_text(
     if values is None or source is None:
         if spec.alternatives and col.required and spec.default is None:
             raise MappingError(
-                f"{file.name}: missing required column for {mapping.entity}.{col.name} "
-                f"(looked for: {', '.join(spec.alternatives)})"
+                refusals.missing_required(file.name, mapping.entity, col.name, spec.alternatives)
             )
         if spec.default is None:
             return None
@@ -210,8 +202,7 @@ def _first_of_several(
         return values
     example = str(values[several].iloc[0])
     notes.warnings.append(
-        f"{file.name}: {count} cells of {source!r} ({entity}.{column}) hold several ids, "
-        f"e.g. {example[:60]!r}; the first id of each is kept"
+        import_notes.several_ids(file.name, count, source, entity, column, example[:60])
     )
     first = values.str.split(MULTI_ID_SEPARATORS, n=1).str[0].str.strip()
     return values.where(~several, first)

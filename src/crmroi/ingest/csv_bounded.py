@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from crmroi.errors import InputFileError
+from crmroi.ingest import refusals
 from crmroi.limits import InputLimits, refuse_many_cells, refuse_wide_header
 
 __all__ = ["check_text_shape", "csv_error", "refuse_long_fields"]
@@ -51,12 +52,8 @@ def check_text_shape(path: Path, text: str, delimiter: str, limits: InputLimits)
 def csv_error(path: Path, exc: csv.Error, limits: InputLimits) -> InputFileError:
     """The one-line error for a file the csv module cannot parse."""
     if "field larger than field limit" in str(exc):
-        return InputFileError(
-            path,
-            f"a field is longer than {limits.max_field_bytes:,} characters "
-            "(setting CRMROI_MAX_FIELD_BYTES)",
-        )
-    return InputFileError(path, f"cannot parse the file as CSV: {exc}")
+        return InputFileError(path, refusals.field_limit(limits.max_field_bytes))
+    return InputFileError(path, refusals.not_csv(exc))
 
 
 def refuse_long_fields(
@@ -71,8 +68,4 @@ def refuse_long_fields(
         lengths = col.map(lambda v: len(v) if isinstance(v, str) else 0)
         if len(lengths) and int(lengths.max()) > limit:
             row = int(lengths.to_numpy().argmax()) + 2
-            raise InputFileError(
-                path,
-                f"row {row}, column {name or position + 1}: the field is longer than "
-                f"{limit:,} characters (setting CRMROI_MAX_FIELD_BYTES)",
-            )
+            raise InputFileError(path, refusals.long_field(row, name or position + 1, limit))

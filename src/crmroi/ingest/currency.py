@@ -7,12 +7,15 @@ the first known rate uses the earliest rate. The base currency converts at 1.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from crmroi.messages import M_, Message
 
 
 @dataclass(frozen=True)
@@ -196,13 +199,14 @@ def resolve_cell_currencies(
     An ambiguous sign ($, ¥ ￥, kr, Rs) means the row's own currency (currency column or
     constant) when that is in the sign's family, else the base currency when it is, else the
     sign's default (USD for $, JPY for ¥); kr and Rs without such a hint are refused. Returns
-    (code or <NA> where the cell has no sign, factor, problem text or <NA>).
+    (code or <NA> where the cell has no sign, factor, problem or None: a
+    `crmroi.messages.Message`).
     """
     base = base_currency.upper()
     row = row_currency.astype(pd.StringDtype("pyarrow")).str.strip().str.upper()
     codes: list[str | None] = []
     factors: list[float] = []
-    problems: list[str | None] = []
+    problems: list[Message | None] = []
     for sign, stated in zip(signs.tolist(), row.tolist(), strict=True):
         own = None if stated is None or stated is pd.NA or stated == "" else str(stated)
         if sign is None or sign is pd.NA:
@@ -226,17 +230,12 @@ def resolve_cell_currencies(
                 code = meaning.default
         codes.append(code)
         factors.append(meaning.factor)
-        problems.append(
-            None
-            if code is not None
-            else f"the currency sign {sign!r} may mean any of {', '.join(sorted(meaning.family))};"
-            " add a currency column or write the ISO code"
-        )
+        problems.append(None if code is not None else ambiguous_sign(str(sign), meaning.family))
     index = signs.index
     return (
         pd.Series(codes, index=index, dtype=pd.StringDtype("pyarrow")),
         pd.Series(factors, index=index, dtype="float64"),
-        pd.Series(problems, index=index, dtype=pd.StringDtype("pyarrow")),
+        pd.Series(problems, index=index, dtype=object),
     )
 
 
@@ -246,7 +245,8 @@ class CellCurrencies:
 
     `currency`: the ISO code of the row (<NA> where neither the row nor a cell states one:
     the base currency); `factors`: per money column, the factor turning the written amount
-    into that currency (10 for toman); `problem`: why a row is refused, or <NA>.
+    into that currency (10 for toman); `problem`: why a row is refused (a
+    `crmroi.messages.Message`), or None.
     """
 
     currency: pd.Series
@@ -268,12 +268,12 @@ def apply_cell_currencies(
     own = own.mask((own == "").fillna(False).astype(bool))
     own = own.replace(CODE_ALIASES)
     currency = own.copy()
-    problem = pd.Series(pd.NA, index=stated.index, dtype=str_dtype)
+    problem = pd.Series(None, index=stated.index, dtype=object)
     factors: dict[str, pd.Series] = {}
     for name, found in signs.items():
         codes, factor, trouble = resolve_cell_currencies(found, own, base_currency)
         factors[name] = factor
-        problem = problem.fillna(trouble)
+        problem = problem.where(problem.notna(), trouble)
         has = codes.notna().fillna(False).astype(bool)
         clash = (
             has
@@ -281,15 +281,34 @@ def apply_cell_currencies(
             & (codes != currency).fillna(False).astype(bool)
         )
         if clash.any():
-            what = (
-                name
-                + " is in "
-                + codes[clash].astype(str)
-                + " ("
-                + found[clash].astype(str)
-                + ") but the row's currency is "
-                + currency[clash].astype(str)
-            )
-            problem = problem.fillna(what.reindex(problem.index).astype(str_dtype))
+            clashes: list[Message | None] = [None] * len(problem)
+            for i in np.flatnonzero(clash.to_numpy(dtype=bool)):
+                written = (codes.iloc[i], found.iloc[i], currency.iloc[i])
+                clashes[i] = currency_clash(name, *(str(v) for v in written))
+            what = pd.Series(clashes, index=problem.index, dtype=object)
+            problem = problem.where(problem.notna(), what)
         currency = currency.where(~has | clash, codes)
     return CellCurrencies(currency, factors, problem)
+
+
+def ambiguous_sign(sign: str, family: Iterable[str]) -> Message:
+    """A currency sign that may mean several currencies, with no hint which."""
+    return M_(
+        "import_ambiguous_sign",
+        "the currency sign %(sign)s may mean any of %(codes)s; add a currency column or "
+        "write the ISO code",
+        sign=repr(sign),
+        codes=", ".join(sorted(family)),
+    )
+
+
+def currency_clash(column: str, code: str, written: str, currency: str) -> Message:
+    """An amount cell in another currency than its row's."""
+    return M_(
+        "import_currency_clash",
+        "%(column)s is in %(found)s (%(written)s) but the row's currency is %(currency)s",
+        column=column,
+        found=code,
+        written=written,
+        currency=currency,
+    )

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from crmroi.errors import MappingError
+from crmroi.ingest import refusals
 
 if TYPE_CHECKING:
     from crmroi.ingest.mapping import MappingFile, TableMapping
@@ -98,11 +99,7 @@ def duplicate_in_use(
         if hit is not None:
             shown, cols = hit
             where = ", ".join(str(c) for c in cols)
-            return MappingError(
-                f"{file_name}: the header has {len(cols)} columns named {shown!r} (columns "
-                f"{where}) and the mapping reads {shown!r}; rename them in the file so the "
-                "mapping can tell them apart"
-            )
+            return MappingError(refusals.repeated_header(file_name, len(cols), shown, where))
     return None
 
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 import pyarrow as pa
 
+from crmroi.ingest import import_notes
 from crmroi.ingest.transform import MappedTable
 from crmroi.store.schema import ID_COLUMN
 
@@ -92,16 +93,12 @@ def resolve_names(mapped: Sequence[MappedTable], index: NameIndex) -> list[str]:
             position = m.table.column_names.index(column)
             m.table = m.table.set_column(position, column, pa.array(ids, pa.string()))
             m.links_by_name[column] = (resolved, unmatched, ambiguous)
-            where = f"{m.label} ({column} by name)"
+            where = import_notes.by_name(m.label, column)
             if unmatched:
-                warnings.append(
-                    f"{where}: {unmatched} rows name a {target} record that neither this "
-                    f"import nor the workspace has, e.g. {_examples(missing)}; left unlinked"
-                )
+                warnings.append(import_notes.unlinked(where, unmatched, target, _examples(missing)))
             if ambiguous:
                 warnings.append(
-                    f"{where}: {ambiguous} rows name a {target} record that several records "
-                    f"share, e.g. {_examples(shared)}; left unlinked (export the id column)"
+                    import_notes.ambiguous_links(where, ambiguous, target, _examples(shared))
                 )
     return warnings
 

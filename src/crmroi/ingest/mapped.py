@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from crmroi.errors import InputFileError
+from crmroi.ingest import refusals
 from crmroi.ingest.baselines import check_baselines
 from crmroi.ingest.columns import ValueCount
 from crmroi.ingest.currency import FxRates
@@ -299,7 +300,7 @@ def read_for_mapping(
     The file is read again when the chosen mapping fixes encoding or delimiter.
     """
     if not path.exists():
-        raise InputFileError(path, "file not found")
+        raise InputFileError(path, refusals.FILE_NOT_FOUND)
     hinted = [t for t in mapping_file.tables if t.matches_file(path) and entity in (None, t.entity)]
     first = hinted[0].csv if hinted else None
     expected = mapping_names([t for t in mapping_file.tables if entity in (None, t.entity)])

@@ -34,6 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crmroi.errors import MappingError
+from crmroi.ingest import refusals
 from crmroi.ingest.patterns import check_pattern
 from crmroi.ingest.yaml_lines import describe_validation_error, load_yaml_with_lines
 from crmroi.store.schema import TABLES
@@ -215,9 +216,9 @@ def parse_mapping(text: str, source: str | Path) -> MappingFile:
     try:
         data, index = load_yaml_with_lines(text, str(source))
     except yaml.YAMLError as exc:
-        raise MappingError(f"{name}: not valid YAML: {exc}".replace("\n", " ")) from None
+        raise MappingError(refusals.not_yaml(name, exc)) from None
     if not isinstance(data, dict):
-        raise MappingError(f"{name}: a mapping file must be a YAML mapping with 'tables'")
+        raise MappingError(refusals.not_a_mapping(name))
     try:
         return MappingFile.model_validate(data)
     except ValidationError as exc:
@@ -229,9 +230,9 @@ def load_mapping(path: Path) -> MappingFile:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise MappingError(f"{path}: cannot read mapping file ({exc.strerror})") from None
+        raise MappingError(refusals.cannot_read_mapping(path, exc.strerror)) from None
     except UnicodeDecodeError:
-        raise MappingError(f"{path}: mapping file is not UTF-8 text") from None
+        raise MappingError(refusals.mapping_not_utf8(path)) from None
     return parse_mapping(text, path)
 
 
@@ -242,12 +243,10 @@ def choose_table_mapping(
     candidates = mapping.tables
     if entity is not None:
         if entity not in TABLES:
-            raise MappingError(f"unknown entity {entity!r}; entities are: {', '.join(TABLES)}")
+            raise MappingError(refusals.unknown_entity(entity, list(TABLES)))
         candidates = mapping.for_entity(entity)
         if not candidates:
-            raise MappingError(
-                f"{path.name}: the {mapping.source_system} mapping has nothing for {entity}"
-            )
+            raise MappingError(refusals.nothing_for(path.name, mapping.source_system, entity))
         if len(candidates) == 1:
             return candidates[0]
     by_name = [t for t in candidates if t.matches_file(path)]
@@ -260,12 +259,9 @@ def choose_table_mapping(
         return pool[0]
     if not scored:
         kinds = ", ".join(sorted({t.label for t in pool}))
-        raise MappingError(
-            f"{path.name}: columns do not match any {mapping.source_system} export "
-            f"({kinds}); pass --entity or a --mapping file"
-        )
+        raise MappingError(refusals.no_export_matches(path.name, mapping.source_system, kinds))
     best = [s for s in scored if s[0] == scored[0][0]]
     if len(best) > 1 and len({s[2].entity for s in best}) > 1:
         kinds = ", ".join(s[2].label for s in best)
-        raise MappingError(f"{path.name}: could be any of {kinds}; pass --entity")
+        raise MappingError(refusals.several_exports(path.name, kinds))
     return best[0][2]

@@ -18,6 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from crmroi.errors import CrmroiError, ImportAborted, MappingError, UserError
+from crmroi.ingest import refusals
 from crmroi.ingest.baselines import refusal as baselines_refusal
 from crmroi.ingest.links import TARGETS, name_index, resolve_names
 from crmroi.ingest.mapped import (
@@ -40,6 +41,7 @@ from crmroi.ingest.rejects import Reject, most_common_reason, write_rejects_csv
 from crmroi.ingest.staging import bounded_memory, streamable
 from crmroi.ingest.summary import LINKS, ImportSummary, build_summary
 from crmroi.ingest.transform import MappedTable
+from crmroi.messages import Message
 from crmroi.store.engines import Transaction
 from crmroi.store.schema import ID_COLUMN, IMPORT_BATCHES, TABLES
 from crmroi.store.store import BATCHES_TABLE, Store
@@ -92,9 +94,9 @@ def resolve_mapping(source: str, mapping: Path | MappingFile | None) -> MappingF
     if mapping is not None:
         return load_mapping(mapping)
     if source == "generic":
-        raise MappingError("the generic source needs a mapping file: --mapping MAP.yaml")
+        raise MappingError(refusals.GENERIC_NEEDS_MAPPING)
     if source not in PRESETS:
-        raise MappingError(f"unknown source {source!r}; sources are: {', '.join(SOURCES)}")
+        raise MappingError(refusals.unknown_source(source, SOURCES))
     return load_preset(source)
 
 
@@ -102,16 +104,13 @@ def set_base_currency(store: Store, code: str) -> None:
     """Fix the workspace's base currency; refused once money is stored in another one."""
     code = code.strip().upper()
     if len(code) != 3 or not code.isalpha():
-        raise UserError(f"base currency {code!r} is not a three-letter ISO 4217 code")
+        raise UserError(refusals.base_currency_code(code))
     current = store.base_currency
     if code == current:
         return
     with_money = [name for name, t in TABLES.items() if t.money_columns and store.count(name)]
     if with_money:
-        raise UserError(
-            f"the workspace already holds amounts in {current} ({', '.join(with_money)}); "
-            f"its base currency cannot become {code}"
-        )
+        raise UserError(refusals.base_currency_held(current, with_money, code))
     store.set_settings(base_currency=code)
 
 
@@ -163,7 +162,7 @@ def prepare_import(
     """
     paths = [Path(f) for f in files]
     if not paths:
-        raise UserError("no files to import")
+        raise UserError(refusals.NO_FILES)
     started = mapped.started if mapped else _now()
     mapping_file = resolve_mapping(source, mapping)
     batch_id = mapped.batch_id if mapped else new_batch_id(mapping_file.source_system)
@@ -199,7 +198,7 @@ def import_files(
     """
     paths = [Path(f) for f in files]
     if not paths:
-        raise UserError("no files to import")
+        raise UserError(refusals.NO_FILES)
     started = mapped.started if mapped else _now()
     if base_currency is not None:
         set_base_currency(store, base_currency)
@@ -258,10 +257,8 @@ def commit_import(
         raise UserError(whole)
     if strict and report.rejects_total:
         _record_failure(store, batch_id, source_system, paths, started, "rows refused")
-        where = f"; see {report.rejects_path}" if report.rejects_path else ""
         raise UserError(
-            f"{report.rejects_total} problems in {report.rows_rejected} rows; nothing was "
-            f"imported (--strict){where}"
+            refusals.strict_refused(report.rejects_total, report.rows_rejected, report.rejects_path)
         )
     try:
         with store.transaction() as tx:
@@ -307,11 +304,8 @@ def _refuse_all_refused(store: Store, prepared: PreparedImport, report: ImportRe
         if file_report.rows_in == 0 or file_report.rejected < file_report.rows_in:
             continue
         common = table.spool.most_common() if table.spool else most_common_reason(table.rejects)
-        why = f"; most often ({common[1]} rows) {common[0]}" if common else ""
-        where = f"; see {report.rejects_path}" if report.rejects_path else ""
-        message = (
-            f"{file_report.path.name}: all {file_report.rows_in} rows were refused, "
-            f"nothing was imported{why}{where}"
+        message = refusals.all_refused(
+            file_report.path.name, file_report.rows_in, common, report.rejects_path
         )
         _record_failure(
             store,
@@ -414,7 +408,7 @@ def _record_failure(
     source_system: str,
     paths: list[Path],
     started: datetime,
-    reason: str,
+    reason: str | Message,
 ) -> None:
     """Log a failed import in its own small transaction (the data itself is untouched)."""
     report = ImportReport(batch_id, source_system, [], [])
@@ -476,7 +470,7 @@ def import_shared(
     A file that cannot be read is logged as a failed import, as `import_files` does."""
     paths = [Path(f) for f in files]
     if not paths:
-        raise UserError("no files to import")
+        raise UserError(refusals.NO_FILES)
     started = _now()
     try:
         mapped = map_unlocked(hold, paths, mapping, offload=offload)

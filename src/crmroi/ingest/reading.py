@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from crmroi.errors import InputFileError
+from crmroi.ingest import import_notes, refusals
 from crmroi.ingest.csv_bounded import check_text_shape, csv_error, refuse_long_fields
 from crmroi.ingest.encodings import (
     check_encoding_name,
@@ -42,6 +43,7 @@ from crmroi.ingest.headers import HEADER_SCAN_ROWS, dedupe_names, find_header_ro
 from crmroi.ingest.reasons import wrong_field_count
 from crmroi.ingest.xlsx_bounded import read_xlsx_sparse
 from crmroi.limits import current_limits
+from crmroi.messages import Said
 
 __all__ = [
     "DELIMITERS",
@@ -116,15 +118,9 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str, tu
         return text, candidate, _garbling_warnings(path, text, candidate, tried, encoding)
     assert first_error is not None
     if encoding is None:
-        reason = (
-            f"cannot detect the text encoding (tried {', '.join(candidates)}; "
-            f"invalid byte at offset {first_error.start}); pass the encoding explicitly"
-        )
+        reason = refusals.cannot_detect_encoding(candidates, first_error.start)
     else:
-        reason = (
-            f"cannot decode the file as {encoding}: invalid byte "
-            f"0x{data[first_error.start]:02x} at offset {first_error.start}"
-        )
+        reason = refusals.cannot_decode(encoding, data[first_error.start], first_error.start)
     raise InputFileError(path, reason)
 
 
@@ -135,13 +131,8 @@ def _garbling_warnings(
     bad, total, examples = garbled_words(text)
     if not bad:
         return ()
-    how = "given" if given is not None else f"detected; tried {', '.join(tried)}"
     shown = ", ".join(repr(w) for w in examples)
-    return (
-        f"{path.name}: {bad} of {total} words with non-ASCII letters look garbled when read "
-        f"as {used} ({how}), e.g. {shown}; if names look wrong, pass the file's encoding "
-        f"(crmroi import --encoding, or encoding: in the mapping's csv settings)",
-    )
+    return (import_notes.garbled(path.name, bad, total, used, given is not None, tried, shown),)
 
 
 # --------------------------------------------------------------------------- delimiters
@@ -202,7 +193,7 @@ def _finish_names(path: Path, header: Sequence[object]) -> list[str]:
         name = name.strip().strip(_BOM_CHARS).strip()
         names.append(name or f"column_{i + 1}")
     if not any(not n.startswith("column_") for n in names):
-        raise InputFileError(path, "no header row: the first row is empty")
+        raise InputFileError(path, refusals.NO_HEADER)
     return names
 
 
@@ -232,10 +223,7 @@ def _long_fields(frame: pd.DataFrame, max_chars: int, first: int, bad: dict[int,
             col = col.astype("string[pyarrow]")
         too_long = (col.str.len() > max_chars).to_numpy(dtype=bool, na_value=False)
         for pos in np.flatnonzero(too_long):
-            bad.setdefault(
-                first + int(pos),
-                f"field in column {name} is longer than {max_chars} characters",
-            )
+            bad.setdefault(first + int(pos), Said(refusals.long_field_row(name, max_chars)))
 
 
 def _parse_fast(payload: str | bytes, delimiter: str) -> pd.DataFrame:
@@ -325,23 +313,23 @@ def _read_text(
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise InputFileError(path, f"cannot open the file: {exc.strerror or exc}") from None
+        raise InputFileError(path, refusals.cannot_open(exc.strerror or exc)) from None
     if not data.strip(b" \t\r\n\x00" + codecs.BOM_UTF8):
-        raise InputFileError(path, "the file is empty")
+        raise InputFileError(path, refusals.EMPTY)
     text, used, notes = _decode(path, data, encoding)
     if not text.strip():
-        raise InputFileError(path, "the file is empty")
+        raise InputFileError(path, refusals.EMPTY)
     if delimiter is None:
         delim = detect_delimiter(text[:_SNIFF_CHARS])
     elif len(delimiter) != 1 or delimiter in '"\r\n':
-        raise InputFileError(path, f"invalid delimiter {delimiter!r}")
+        raise InputFileError(path, refusals.bad_delimiter(delimiter))
     else:
         delim = delimiter
     limits = current_limits()
     check_text_shape(path, text, delim, limits)
     text, skipped = _skip_title_rows(text, delim, header_row, header_names)
     if not text.strip():
-        raise InputFileError(path, f"no header row: row {skipped + 1} is past the end of the file")
+        raise InputFileError(path, refusals.header_past_end(skipped + 1))
 
     bad: dict[int, str] = {}
     if used in ("utf-8", "utf-8-sig") and b"\x00" not in data and not skipped:
@@ -420,14 +408,14 @@ def read_raw(
     :class:`InputFileError`.
     """
     if header_row is not None and header_row < 1:
-        raise InputFileError(path, f"header_row must be 1 or more, not {header_row}")
+        raise InputFileError(path, refusals.header_row(header_row))
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in TEXT_EXTENSIONS and suffix not in XLSX_EXTENSIONS:
         known = ", ".join(sorted(TEXT_EXTENSIONS | XLSX_EXTENSIONS))
-        raise InputFileError(path, f"unknown file extension {path.suffix!r} (expected {known})")
+        raise InputFileError(path, refusals.unknown_extension(path.suffix, known))
     if not path.is_file():
-        raise InputFileError(path, "no such file")
+        raise InputFileError(path, refusals.NO_SUCH_FILE)
     try:
         if suffix in XLSX_EXTENSIONS:
             return _read_xlsx(path, sheet, max_field_chars, header_row, header_names)
@@ -435,6 +423,6 @@ def read_raw(
     except InputFileError:
         raise
     except MemoryError:
-        raise InputFileError(path, "the file is too large to read into memory") from None
+        raise InputFileError(path, refusals.TOO_LARGE) from None
     except Exception as exc:  # contract: a bad file never raises anything else
-        raise InputFileError(path, f"cannot read the file: {type(exc).__name__}: {exc}") from None
+        raise InputFileError(path, refusals.unreadable(exc)) from None

@@ -5,7 +5,10 @@ DuckDB connection (which spills to disk past its memory limit, and dies with the
 a killed import leaves nothing in the workspace). Memory holds only the counts and the
 first `SAMPLE` rejects in row order (what the CLI, JSON summary and web show). The rejects
 CSV is written from the table at commit, in the order a file read whole gives: by row,
-and within a row in the order the rows were refused (duplicate ids last).
+and within a row in the order the rows were refused (duplicate ids last). A reason that
+is a message (`crmroi.messages.Said`) keeps its code and parameters in the table
+(`Message.to_record`), so a spooled reject reads back as the file read whole gives it:
+the same English text, code and wording in the reader's language.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from crmroi.ingest.rejects import Reject, common_reason_text
+from crmroi.ingest.rejects import Reject, common_reason, common_reason_text
+from crmroi.messages import Message, Said
 from crmroi.store.engines import q
 
 SAMPLE = 1000
@@ -57,6 +61,8 @@ class RejectSpool:
                 "reason": pa.array([str(r.reason) for r in block], pa.string()),
                 "value": pa.array([str(r.value) for r in block], pa.string()),
                 "common": pa.array([common_reason_text(r) for r in block], pa.string()),
+                "said": pa.array([_record(r.reason) for r in block], pa.string()),
+                "common_said": pa.array([_record(common_reason(r)) for r in block], pa.string()),
             }
         )
         view = self.name + "_arrow"
@@ -95,22 +101,36 @@ class RejectSpool:
         if not self.total:
             return
         cur = self.con.execute(
-            f"SELECT file, row, col, reason, value FROM {q(self.name)} ORDER BY row, seq"
+            f"SELECT file, row, col, reason, value, said FROM {q(self.name)} ORDER BY row, seq"
         )
         while batch := cur.fetchmany(_FETCH):
-            for file, row, col, reason, value in batch:
-                yield Reject(file, int(row), col, reason, value)
+            for file, row, col, reason, value, said in batch:
+                yield Reject(file, int(row), col, _reason(reason, said), value)
 
     def most_common(self) -> tuple[str, int] | None:
         """`rejects.most_common_reason` of every spooled reject."""
         if not self.total:
             return None
         found = self.con.execute(
-            f"SELECT common, count(DISTINCT row) AS n FROM {q(self.name)} GROUP BY common "
-            f"ORDER BY n DESC, min(row::HUGEINT * 4294967296 + seq) LIMIT 1"
+            f"SELECT common, count(DISTINCT row) AS n, "
+            f"arg_min(common_said, row::HUGEINT * 4294967296 + seq) FROM {q(self.name)} "
+            f"GROUP BY common ORDER BY n DESC, min(row::HUGEINT * 4294967296 + seq) LIMIT 1"
         ).fetchone()
-        return str(found[0]), int(found[1])
+        return _reason(str(found[0]), found[2]), int(found[1])
 
     def drop(self) -> None:
         with contextlib.suppress(Exception):
             self.con.execute(f"DROP TABLE IF EXISTS {q(self.name)}")
+
+
+def _record(reason: str) -> str | None:
+    """The message a reason remembers, as JSON text (None for plain text)."""
+    return reason.message.to_record() if isinstance(reason, Said) else None
+
+
+def _reason(text: str, record: str | None) -> str:
+    """A spooled reason: the message it was (same English `text`), else the text."""
+    if record is None:
+        return text
+    said = Said(Message.from_record(record))
+    return said if said == text else text

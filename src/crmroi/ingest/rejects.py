@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from crmroi.messages import Message, Said
+from crmroi.messages import M_, Message, Said
 
 CELL = "{v}"
 """A reason message's parameter standing for the refused cell's text (`reason_text`)."""
@@ -72,18 +72,55 @@ def write_rejects_csv(rejects: Iterable[Reject], path: Path) -> int:
 
 def most_common_reason(rejects: Iterable[Reject]) -> tuple[str, int] | None:
     """The most frequent reason among `rejects` ("column X: reason", values in quotes
-    generalised to '…') and the number of rows it refused; None for no rejects."""
+    generalised to '…'; a `Said` when the reason is a message) and the number of rows it
+    refused; None for no rejects."""
     rows: dict[str, set[int]] = {}
+    first: dict[str, Reject] = {}
     for reject in rejects:
-        rows.setdefault(common_reason_text(reject), set()).add(reject.row)
+        text = common_reason_text(reject)
+        rows.setdefault(text, set()).add(reject.row)
+        first.setdefault(text, reject)
     if not rows:
         return None
     text, refused = max(rows.items(), key=lambda item: len(item[1]))
-    return text, len(refused)
+    return common_reason(first[text]), len(refused)
+
+
+_QUOTED = re.compile(r"'[^']*'")
 
 
 def common_reason_text(reject: Reject) -> str:
     """A reject's reason as `most_common_reason` groups it: "column X: reason", values in
     quotes generalised to '…'."""
-    reason = re.sub(r"'[^']*'", "'…'", reject.reason)
+    reason = _QUOTED.sub("'…'", reject.reason)
     return f"column {reject.column}: {reason}" if reject.column else reason
+
+
+def common_reason(reject: Reject) -> str:
+    """`common_reason_text`, as a `Said` when the reason is a message whose parameters,
+    generalised the same way, give the same English text (else the plain text)."""
+    text = common_reason_text(reject)
+    said = reject.reason
+    if not isinstance(said, Said):
+        return text
+    message = _generalised(said.message)
+    if reject.column:
+        message = M_(
+            "import_in_column",
+            "column %(column)s: %(reason)s",
+            column=reject.column,
+            reason=message,
+        )
+    out = Said(message)
+    return out if out == text else text
+
+
+def _generalised(message: Message) -> Message:
+    """`message` with values in quotes in its text parameters generalised to '…'."""
+    params = dict(message.params)
+    for key, value in params.items():
+        if isinstance(value, str):
+            params[key] = _QUOTED.sub("'…'", value)
+        elif isinstance(value, Message):
+            params[key] = _generalised(value)
+    return Message(message.code, message.text, params)

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from crmroi.errors import InputFileError
+from crmroi.ingest import refusals
 from crmroi.ingest.csv_bounded import csv_error
 from crmroi.ingest.headers import dedupe_names
 from crmroi.ingest.reading import (
@@ -45,6 +46,7 @@ from crmroi.ingest.reading import (
     detect_delimiter,
 )
 from crmroi.limits import current_limits, refuse_many_cells, refuse_wide_header
+from crmroi.messages import Said
 
 _STR = pd.StringDtype("pyarrow")
 SAMPLE_BYTES = 1 << 20
@@ -195,16 +197,9 @@ def long_rows(
         values = lengths.to_numpy(zero_copy_only=False)
         if longest > limit:
             row = int(np.nanargmax(values)) + first_line
-            raise InputFileError(
-                path,
-                f"row {row}, column {name or position + 1}: the field is longer than "
-                f"{limit:,} characters (setting CRMROI_MAX_FIELD_BYTES)",
-            )
+            raise InputFileError(path, refusals.long_field(row, name or position + 1, limit))
         for pos in np.flatnonzero(np.nan_to_num(values, nan=0) > keep_below):
-            bad.setdefault(
-                first_line + int(pos),
-                f"field in column {name} is longer than {keep_below} characters",
-            )
+            bad.setdefault(first_line + int(pos), Said(refusals.long_field_row(name, keep_below)))
 
 
 def _without_trailing_blank(raw: RawTable) -> RawTable:
@@ -280,12 +275,12 @@ def open_stream(
     Raises `InputFileError` for what `read_raw` refuses, `NotStreamable` for a file to read
     whole."""
     if header_row is not None and header_row < 1:
-        raise InputFileError(path, f"header_row must be 1 or more, not {header_row}")
+        raise InputFileError(path, refusals.header_row(header_row))
     try:
         with path.open("rb") as handle:
             sample = handle.read(SAMPLE_BYTES)
     except OSError as exc:
-        raise InputFileError(path, f"cannot open the file: {exc.strerror or exc}") from None
+        raise InputFileError(path, refusals.cannot_open(exc.strerror or exc)) from None
     if b"\x00" in sample or sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise NotStreamable("NUL characters or UTF-16")
     cut = sample.rfind(b"\n") + 1
@@ -300,7 +295,7 @@ def open_stream(
     if delimiter is None:
         delim = detect_delimiter(text[:64_000])
     elif len(delimiter) != 1 or delimiter in '"\r\n':
-        raise InputFileError(path, f"invalid delimiter {delimiter!r}")
+        raise InputFileError(path, refusals.bad_delimiter(delimiter))
     else:
         delim = delimiter
     rest, skipped = _skip_title_rows(text, delim, header_row, header_names)

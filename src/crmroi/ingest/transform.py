@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from crmroi.ingest import reasons
+from crmroi.ingest import import_notes, reasons
 from crmroi.ingest.columns import (
     MAX_VALUES_SHOWN,
     ColumnNotes,
@@ -154,13 +154,7 @@ def map_table(
         columns[id_name] = _Cell(row_keys(table, columns, id_name), id_name)
         spec = mapping.columns.get(id_name)
         looked = ", ".join(spec.alternatives) if spec is not None else id_name
-        notes.warnings.append(
-            f"{raw.path.name}: no id column for {mapping.entity} (looked for: {looked}); "
-            "each row is keyed by a hash of its mapped values (row-...), so rows that "
-            "differ are never taken for duplicates, but a re-import of an edited export "
-            "cannot match its rows to these: changed rows are added again. Export the "
-            "record id column to avoid this"
-        )
+        notes.warnings.append(import_notes.hashed_ids(raw.path.name, mapping.entity, looked))
 
     for col in table.columns:
         if col.required and (not mapping.partial or col.name in given):
@@ -479,7 +473,7 @@ def _convert_currency(
     signs = {n: s for n in table.money_columns if (s := columns[n].signs) is not None}
     if signs:  # "EUR 1,000.00", "1 000 руб.": the cell states the row's currency
         cells = apply_cell_currencies(currency, signs, rates.base_currency)
-        refuse(cells.problem.notna(), columns[next(iter(signs))].source, "{v}", cells.problem)
+        _refuse_messages(cells.problem, columns[next(iter(signs))].source, refuse)
         currency = cells.currency
         for name, factor in cells.factors.items():
             cell = columns[name]
@@ -523,3 +517,18 @@ def _to_arrow(values: pd.Series, col: Column) -> pa.Array:
     if kind == "boolean":
         return pa.array(values.astype("boolean"), pa.bool_())
     raise AssertionError(f"unhandled kind {kind}")
+
+
+def _refuse_messages(problem: pd.Series, column: str, refuse: Refuse) -> None:
+    """Refuse each row whose `problem` holds a message (None: no problem), one `refuse`
+    per distinct message (rows grouped by its English text, which is also the value the
+    rejects file shows, as before the problems were messages)."""
+    found = problem[problem.notna()]
+    if found.empty:
+        return
+    texts = found.map(str)
+    shown = texts.reindex(problem.index)
+    for text in texts.unique():
+        message = found[texts == text].iloc[0]
+        rows = pd.Series(problem.index.isin(texts.index[texts == text]), index=problem.index)
+        refuse(rows, column, message, shown)

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from crmroi.errors import InputFileError
+from crmroi.ingest import refusals
 from crmroi.ingest.headers import HEADER_SCAN_ROWS, find_header_row
+from crmroi.ingest.reasons import wrong_field_count
 from crmroi.limits import InputLimits, refuse_many_cells, refuse_wide_header
 
 __all__ = ["SparseSheet", "cell_to_str", "read_xlsx_sparse"]
@@ -65,18 +67,14 @@ def cell_to_str(value: Any) -> str | None:
 
 def _check_archive(path: Path, limits: InputLimits) -> None:
     if not zipfile.is_zipfile(path):
-        raise InputFileError(path, "not a real XLSX workbook (not a zip archive)")
+        raise InputFileError(path, refusals.NOT_XLSX)
     try:
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, OSError) as exc:
-        raise InputFileError(path, f"not a readable XLSX workbook: {exc}") from None
+        raise InputFileError(path, refusals.xlsx_unreadable(exc)) from None
     if unpacked > limits.max_xlsx_unpacked_bytes:
-        raise InputFileError(
-            path,
-            f"the workbook unpacks to {unpacked:,} bytes; at most "
-            f"{limits.max_xlsx_unpacked_bytes:,} (setting CRMROI_MAX_XLSX_UNPACKED_BYTES)",
-        )
+        raise InputFileError(path, refusals.xlsx_unpacked(unpacked, limits.max_xlsx_unpacked_bytes))
 
 
 def _values(cells: list[dict[str, Any]]) -> dict[int, str]:
@@ -97,21 +95,19 @@ def _stream(path: Path, sheet: str | None) -> tuple[str, Any]:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
-        raise InputFileError(path, f"not a readable XLSX workbook: {exc}") from None
+        raise InputFileError(path, refusals.xlsx_unreadable(exc)) from None
     names = list(wb.sheetnames)
     if not names:
-        raise InputFileError(path, "the workbook has no sheets")
+        raise InputFileError(path, refusals.NO_SHEETS)
     if sheet is None:
         chosen = names[0]
     elif sheet in names:
         chosen = sheet
     else:
-        raise InputFileError(
-            path, f"no sheet named {sheet!r}; sheets: {', '.join(map(repr, names))}"
-        )
+        raise InputFileError(path, refusals.no_sheet(sheet, names))
     ws = wb[chosen]
     if not hasattr(ws, "_get_source"):
-        raise InputFileError(path, f"sheet {chosen!r} is a chart, not a table")
+        raise InputFileError(path, refusals.chart_sheet(chosen))
 
     def rows() -> Any:
         try:
@@ -159,7 +155,7 @@ def read_xlsx_sparse(
         except InputFileError:
             raise
         except Exception as exc:
-            raise InputFileError(path, f"cannot read the XLSX workbook: {exc}") from None
+            raise InputFileError(path, refusals.xlsx_cannot_read(exc)) from None
 
 
 def _collect(
@@ -196,10 +192,10 @@ def _collect(
             else:
                 beyond = max(beyond, column)
         if beyond:
-            out.bad_rows[number] = f"row has {beyond} fields, header has {width}"
+            out.bad_rows[number] = wrong_field_count(beyond, width)
         out.rows.append(row)
     if out is None:
-        raise InputFileError(path, f"sheet {chosen!r} is empty")
+        raise InputFileError(path, refusals.sheet_empty(chosen))
     return out
 
 
@@ -208,5 +204,5 @@ def _no_header(
 ) -> SparseSheet:
     """The header row holds nothing: say whether the sheet is empty or only lacks its header."""
     if first or any(_values(cells) for _, cells in stream):
-        raise InputFileError(path, f"no header row: row {header_row} of sheet {chosen!r} is empty")
-    raise InputFileError(path, f"sheet {chosen!r} is empty")
+        raise InputFileError(path, refusals.sheet_no_header(header_row, chosen))
+    raise InputFileError(path, refusals.sheet_empty(chosen))

@@ -36,6 +36,7 @@ from crmroi.errors import (
     UserError,
     error_code,
 )
+from crmroi.messages import said_of
 from crmroi.web.access import WorkspaceAccess
 from crmroi.web.auth import Accounts
 from crmroi.web.language import install_i18n
@@ -149,7 +150,7 @@ def _add_error_handlers(app: FastAPI) -> None:
             body = {"detail": str(exc), "code": error_code(exc)}
             return JSONResponse(body, status_code=status, headers=headers)
         return render(
-            request, "error.html", {"status": status, "message": str(exc)}, status, headers
+            request, "error.html", {"status": status, "message": said_of(exc)}, status, headers
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -34,6 +34,7 @@ from crmroi.ingest.presets import PRESETS, load_preset
 from crmroi.ingest.reading import read_raw
 from crmroi.ingest.rejects import Reject
 from crmroi.ingest.summary import ImportSummary
+from crmroi.messages import said_of
 from crmroi.store.engines import Transaction
 from crmroi.store.schema import TABLES, Column
 from crmroi.store.undo import UndoReport
@@ -330,7 +331,7 @@ def read_header(path: Path, encoding: str = "") -> tuple[list[str], str | None]:
     try:
         raw = read_raw(path, encoding=encoding or None)
     except InputFileError as exc:
-        return [], str(exc)
+        return [], said_of(exc)
     return [str(c) for c in raw.frame.columns], None
 
 
@@ -343,7 +344,7 @@ def read_samples(
     try:
         raw = read_raw(path, encoding=encoding or None)
     except InputFileError as exc:
-        return [], {}, str(exc)
+        return [], {}, said_of(exc)
     header = [str(c) for c in raw.frame.columns]
     samples: dict[str, list[str]] = {}
     for name, column in zip(header, raw.frame.columns, strict=True):
@@ -445,7 +446,7 @@ def dry_run(
     try:
         prepared = prepare_shared(hold, paths, mapping=mapping, offload=offload)
     except UserError as exc:
-        return Preview(source_system=mapping.source_system, error=str(exc))
+        return Preview(source_system=mapping.source_system, error=said_of(exc))
     report = prepared.report
     files = []
     for file_report, table in prepared.mapped:

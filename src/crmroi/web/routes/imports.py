@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from crmroi.errors import MappingError, UserError
-from crmroi.messages import M_, Message
+from crmroi.messages import M_, Message, said_of
 from crmroi.reports.i18n import N_
 from crmroi.store.schema import TABLES
 from crmroi.store.undo import UndoRefused, list_batches, undo_batch
@@ -173,7 +173,7 @@ def _wizard(
     try:
         mapping = mapping_of(upload)
     except MappingError as exc:
-        mapping, preview = None, Preview(error=str(exc))
+        mapping, preview = None, Preview(error=said_of(exc))
     else:  # the files are read in the work pool, without the workspace lock
         preview = state.work.call(
             dry_run, state.access.store, paths, mapping, offload=state.work.compute
@@ -237,7 +237,7 @@ def _apply_mapping(
         try:
             built = build_mapping(choices, [f.name for f in upload.files])
         except MappingError as exc:
-            upload.mapping_yaml, error = None, str(exc)
+            upload.mapping_yaml, error = None, said_of(exc)
         else:
             upload.mapping_yaml = mapping_yaml(built)
     area.save(upload)
