@@ -186,6 +186,27 @@ def test_an_import_that_changes_rows_is_a_delta_update_with_the_duckdb_result(
         assert then[source_id] == (float(amount) if amount else None), source_id
 
 
+def test_inserts_after_a_delete_in_one_session_are_appended_exactly(tmp_path: Path) -> None:
+    """The web app keeps one store open: a delete, then an insert-only write, appends just
+    the new row (row ids after a delete), and a standard reader sees the workspace's rows."""
+    folder = tmp_path / "delta"
+    import_maven(f"delta://{folder}")
+    with Store.open(f"delta://{folder}") as store:
+        row = store.to_arrow("deals", order_by=["source_id"]).slice(0, 1)
+        (gone,) = row["source_id"].to_pylist()
+        with store.transaction() as tx:
+            tx.execute('DELETE FROM "deals" WHERE source_id = ?', (gone,))
+        index = row.schema.get_field_index("source_id")
+        with store.transaction() as tx:
+            tx.append("deals", row.set_column(index, "source_id", pa.array(["again"])))
+        want = sorted(store.table("deals").source_id.to_pyarrow().to_pylist())
+    deals = deltalake.DeltaTable(str(folder / "tables" / "deals"))
+    modes = [h["operationParameters"]["mode"] for h in deals.history(2)]
+    assert modes == ["Append", "Overwrite"]  # newest first
+    assert sorted(deals.to_pyarrow_table()["source_id"].to_pylist()) == want
+    assert "again" in want and gone not in want and len(want) == 8800
+
+
 def test_undo_on_a_delta_lake_restores_and_marks_the_batch(tmp_path: Path) -> None:
     delta = f"delta://{tmp_path / 'delta'}"
     import_maven(delta)

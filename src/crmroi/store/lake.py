@@ -37,24 +37,41 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
-from crmroi.errors import ConfigurationError, WorkspaceError
+from crmroi.errors import WorkspaceError
 from crmroi.store import lake_delta
 from crmroi.store.engines import DuckDBTransaction, Transaction, q
-from crmroi.store.lake_files import LakeRoot, is_object_store, write_atomically
+from crmroi.store.lake_files import (
+    DELTA_SCHEME,
+    MANIFEST,
+    SCHEME,
+    LakeLocation,
+    LakeRoot,
+    is_lake,
+    parse_location,
+    write_atomically,
+)
 
-SCHEME = "parquet://"
-DELTA_SCHEME = "delta://"
-MANIFEST = "crmroi-lake.json"
 FORMAT = "crmroi-lake/1"
-ENGINES = ("duckdb", "spark")
-TABLE_FORMATS = ("parquet", "delta")
+__all__ = [  # where a lake is comes from crmroi.store.lake_files; callers import it here
+    "DELTA_SCHEME",
+    "MANIFEST",
+    "SCHEME",
+    "LakeEngine",
+    "LakeLocation",
+    "Manifest",
+    "ReadOnlyEngine",
+    "check_root",
+    "is_lake",
+    "open_duckdb",
+    "parse_location",
+    "read_manifest",
+    "writable_form",
+]
 _BATCH_ROWS = 122_880  # rows per Arrow batch written to a file (DuckDB vector multiple)
-_PARAMETERS = ("engine", "master", "remote", "version", "format")
 _write_atomically = write_atomically  # the local commit point (tests replace it)
 
 _WRITE = re.compile(
@@ -64,76 +81,6 @@ _WRITE = re.compile(
 _CHANGES = ("INSERT", "DELETE", "UPDATE", "CREATE", "ALTER", "DROP", "TRUNCATE", "MERGE", "WITH")
 ALL_TABLES = "*"
 """Noted for a statement that may write but whose table is not recognised: publish all."""
-
-
-@dataclass(frozen=True)
-class LakeLocation:
-    """Where a lake workspace is, its table format and which engine reads it.
-
-    `folder` is a local folder; `url` an object-store prefix (then `folder` is None).
-    `table_format` None: the format the manifest says (Parquet for a new lake).
-    """
-
-    folder: Path | None
-    engine: str = "duckdb"
-    master: str | None = None
-    remote: str | None = None
-    version: int | None = None
-    url: str | None = None
-    table_format: str | None = None
-
-    @property
-    def root(self) -> LakeRoot:
-        return LakeRoot(self.folder, self.url)
-
-
-def is_lake(location: str | Path) -> bool:
-    """True for a `parquet://`, `delta://` or object-store URL, or a folder holding a
-    lake manifest."""
-    text = str(location)
-    if text.startswith((SCHEME, DELTA_SCHEME)) or is_object_store(text):
-        return True
-    return "://" not in text and (Path(text) / MANIFEST).is_file()
-
-
-def parse_location(location: str | Path) -> LakeLocation:
-    """Read `parquet://FOLDER`, `delta://FOLDER` or `s3://BUCKET/PREFIX`, each with
-    `?engine=...&master=...&remote=...&version=N&format=parquet|delta`, or a folder."""
-    text = str(location)
-    scheme = next((s for s in (SCHEME, DELTA_SCHEME) if text.startswith(s)), None)
-    if scheme is None and not is_object_store(text):
-        return LakeLocation(Path(text))
-    path, _, query = text[len(scheme or "") :].partition("?")
-    if not path or (scheme is None and not path.split("://", 1)[1].strip("/")):
-        raise ConfigurationError(f"{text}: no folder after {scheme or path}")
-    params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
-    unknown = sorted(set(params) - set(_PARAMETERS))
-    if unknown:
-        raise ConfigurationError(
-            f"{text}: unknown parameter {unknown[0]!r} ({', '.join(_PARAMETERS)})"
-        )
-    table_format = params.get("format", "delta" if scheme == DELTA_SCHEME else None)
-    if table_format is not None and table_format not in TABLE_FORMATS:
-        raise ConfigurationError(f"{text}: format={table_format!r}; choose parquet or delta")
-    if scheme == DELTA_SCHEME and table_format != "delta":
-        raise ConfigurationError(f"{text}: a delta:// workspace is in the delta format")
-    engine = params.get("engine", "duckdb")
-    if engine not in ENGINES:
-        raise ConfigurationError(f"{text}: engine={engine!r}; choose duckdb or spark")
-    if engine == "duckdb" and ("master" in params or "remote" in params):
-        raise ConfigurationError(f"{text}: master and remote need engine=spark")
-    version = params.get("version")
-    if version is not None and not version.isdigit():
-        raise ConfigurationError(f"{text}: version={version!r} is not a version number")
-    return LakeLocation(
-        None if scheme is None else Path(path),
-        engine,
-        params.get("master"),
-        params.get("remote"),
-        None if version is None else int(version),
-        url=path if scheme is None else None,
-        table_format=table_format,
-    )
 
 
 @dataclass
@@ -208,12 +155,16 @@ class _RecordingTransaction(DuckDBTransaction):
     """The DuckDB transaction, noting which tables its statements write.
 
     With `appended_from` (a Delta lake), it also notes for each table written the first
-    row id of the rows this transaction adds, as long as it only inserts into it (-1
-    once it deletes, updates or creates): those tables are appended to, not rewritten.
+    row id of the rows this transaction adds and the rows it had, as long as it only
+    inserts into it (-1 once it deletes, updates or creates): those tables are appended
+    to, not rewritten.
     """
 
     def __init__(
-        self, con: Any, written: set[str], appended_from: dict[str, int] | None = None
+        self,
+        con: Any,
+        written: set[str],
+        appended_from: dict[str, tuple[int, int]] | None = None,
     ) -> None:
         super().__init__(con)
         self.written = written
@@ -234,15 +185,15 @@ class _RecordingTransaction(DuckDBTransaction):
     def _note_kind(self, name: str, verb: str) -> None:
         assert self.appended_from is not None
         if verb != "INSERT":
-            self.appended_from[name] = -1
+            self.appended_from[name] = (-1, 0)
         elif name not in self.appended_from:
             try:  # row ids of committed inserts follow every earlier row's
-                (first,) = self.con.execute(
-                    f"SELECT coalesce(max(rowid) + 1, 0) FROM {q(name)}"
+                first, rows = self.con.execute(
+                    f"SELECT coalesce(max(rowid) + 1, 0), count(*) FROM {q(name)}"
                 ).fetchone()
-                self.appended_from[name] = int(first)
+                self.appended_from[name] = (int(first), int(rows))
             except Exception:
-                self.appended_from[name] = -1
+                self.appended_from[name] = (-1, 0)
 
 
 def _table_of(match: re.Match[str]) -> str:
@@ -339,7 +290,9 @@ class LakeEngine:
                 self.attach(latest)  # another writer committed since we opened
             self._materialize()
             written: set[str] = set()
-            appended_from: dict[str, int] | None = {} if self.table_format == "delta" else None
+            appended_from: dict[str, tuple[int, int]] | None = (
+                {} if self.table_format == "delta" else None
+            )
             self._writing = True
             try:
                 self.con.execute("BEGIN TRANSACTION")
@@ -357,7 +310,7 @@ class LakeEngine:
             finally:
                 self._writing = False
 
-    def _publish(self, written: set[str], appended_from: dict[str, int]) -> None:
+    def _publish(self, written: set[str], appended_from: dict[str, tuple[int, int]]) -> None:
         """Write the changed tables (new Parquet files, or Delta commits), then swap
         the manifest."""
         tables = {name for (name,) in self.con.execute(_TABLES).fetchall()}
@@ -372,7 +325,11 @@ class LakeEngine:
             lake_delta.restore_unpinned(self.root, self.manifest.delta)
             pinned = dict(self.manifest.delta)
             for name in changed:
-                first = -1 if every or name not in known else appended_from.get(name, -1)
+                first = (
+                    -1
+                    if every or name not in known
+                    else self._new_rows_from(name, *appended_from.get(name, (-1, 0)))
+                )
                 where = f" WHERE rowid >= {first}" if first >= 0 else ""
                 rows = self._rows(f"SELECT * FROM {q(name)}{where}")
                 pinned[name] = lake_delta.write(self.root, name, rows, append=first >= 0)
@@ -383,6 +340,16 @@ class LakeEngine:
                 files[name] = [self._write_parquet(name, version)]
             manifest = Manifest(version, {n: files[n] for n in sorted(files)})
         self._swap(manifest)
+
+    def _new_rows_from(self, name: str, first: int, rows_before: int) -> int:
+        """`first` when the rows from row id `first` on are exactly the rows the
+        transaction added (so appending them gives the table); else -1 (rewrite it)."""
+        if first < 0:
+            return -1
+        new, total = self.con.execute(
+            f"SELECT count(*) FILTER (WHERE rowid >= {first}), count(*) FROM {q(name)}"
+        ).fetchone()
+        return first if new == total - rows_before else -1
 
     def _check_unchanged(self) -> None:
         """On an object store (no lock): refuse to commit over another writer's commit."""

@@ -1,5 +1,8 @@
 """Where a lake's files live: a local folder, or an object-store prefix (pyarrow.fs).
 
+`parse_location` reads a workspace URL (`parquet://`, `delta://`, `s3://`, …) into a
+`LakeLocation`.
+
 `LakeRoot` gives the lake the few file operations it needs (read and replace a small
 text file, write a Parquet file from a stream of record batches, open Parquet files
 as one Arrow dataset, the URI another engine reads a file by) on either kind of place.
@@ -22,18 +25,26 @@ import fcntl
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+from urllib.parse import parse_qs
 
 import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from crmroi.errors import WorkspaceError
+from crmroi.errors import ConfigurationError, WorkspaceError
 
 OBJECT_STORES = ("s3://", "gs://", "gcs://", "abfs://", "abfss://")
 """URL schemes of the object stores pyarrow.fs reaches (the lake's own URL scheme)."""
+SCHEME = "parquet://"
+DELTA_SCHEME = "delta://"
+MANIFEST = "crmroi-lake.json"
+ENGINES = ("duckdb", "spark")
+TABLE_FORMATS = ("parquet", "delta")
+_PARAMETERS = ("engine", "master", "remote", "version", "format")
 
 
 def is_object_store(location: str) -> bool:
@@ -146,6 +157,76 @@ class LakeRoot:
         if s3 and endpoint and endpoint.startswith("http://"):
             return {"AWS_ALLOW_HTTP": "true"}
         return None
+
+
+@dataclass(frozen=True)
+class LakeLocation:
+    """Where a lake workspace is, its table format and which engine reads it.
+
+    `folder` is a local folder; `url` an object-store prefix (then `folder` is None).
+    `table_format` None: the format the manifest says (Parquet for a new lake).
+    """
+
+    folder: Path | None
+    engine: str = "duckdb"
+    master: str | None = None
+    remote: str | None = None
+    version: int | None = None
+    url: str | None = None
+    table_format: str | None = None
+
+    @property
+    def root(self) -> LakeRoot:
+        return LakeRoot(self.folder, self.url)
+
+
+def is_lake(location: str | Path) -> bool:
+    """True for a `parquet://`, `delta://` or object-store URL, or a folder holding a
+    lake manifest."""
+    text = str(location)
+    if text.startswith((SCHEME, DELTA_SCHEME)) or is_object_store(text):
+        return True
+    return "://" not in text and (Path(text) / MANIFEST).is_file()
+
+
+def parse_location(location: str | Path) -> LakeLocation:
+    """Read `parquet://FOLDER`, `delta://FOLDER` or `s3://BUCKET/PREFIX`, each with
+    `?engine=...&master=...&remote=...&version=N&format=parquet|delta`, or a folder."""
+    text = str(location)
+    scheme = next((s for s in (SCHEME, DELTA_SCHEME) if text.startswith(s)), None)
+    if scheme is None and not is_object_store(text):
+        return LakeLocation(Path(text))
+    path, _, query = text[len(scheme or "") :].partition("?")
+    if not path or (scheme is None and not path.split("://", 1)[1].strip("/")):
+        raise ConfigurationError(f"{text}: no folder after {scheme or path}")
+    params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+    unknown = sorted(set(params) - set(_PARAMETERS))
+    if unknown:
+        raise ConfigurationError(
+            f"{text}: unknown parameter {unknown[0]!r} ({', '.join(_PARAMETERS)})"
+        )
+    table_format = params.get("format", "delta" if scheme == DELTA_SCHEME else None)
+    if table_format is not None and table_format not in TABLE_FORMATS:
+        raise ConfigurationError(f"{text}: format={table_format!r}; choose parquet or delta")
+    if scheme == DELTA_SCHEME and table_format != "delta":
+        raise ConfigurationError(f"{text}: a delta:// workspace is in the delta format")
+    engine = params.get("engine", "duckdb")
+    if engine not in ENGINES:
+        raise ConfigurationError(f"{text}: engine={engine!r}; choose duckdb or spark")
+    if engine == "duckdb" and ("master" in params or "remote" in params):
+        raise ConfigurationError(f"{text}: master and remote need engine=spark")
+    version = params.get("version")
+    if version is not None and not version.isdigit():
+        raise ConfigurationError(f"{text}: version={version!r} is not a version number")
+    return LakeLocation(
+        None if scheme is None else Path(path),
+        engine,
+        params.get("master"),
+        params.get("remote"),
+        None if version is None else int(version),
+        url=path if scheme is None else None,
+        table_format=table_format,
+    )
 
 
 def write_atomically(path: Path, text: str) -> None:
