@@ -207,3 +207,32 @@ def test_a_case_measuring_an_unattributed_kpi_says_why_in_the_readers_language()
     russian = render(said_of(caught.value), get_lang("ru"))
     assert "не удаётся измерить" in russian and "ни в одном месяце" in russian
     assert english_words(russian.replace("'win_rate'", "")) == []
+
+
+def test_request_errors_keep_english_and_read_in_each_language() -> None:
+    from crmroi.kpi import reasons as kpi_reasons
+    from crmroi.kpi.exposure import check_exposure
+
+    cases = [
+        (reasons.unknown_kpis(["happiness"]), "unknown KPI happiness; see `crmroi kpis`"),
+        (reasons.market_index_number(4, "cpi"), "row 4, column 'cpi': not a number"),
+        (
+            kpi_reasons.one_of("--by", ("team", "rep"), "x"),
+            "--by must be one of team, rep, not 'x'",
+        ),
+        (
+            kpi_reasons.unknown_kpi("happiness", ["win_rate"]),
+            "unknown KPI 'happiness'; KPIs are: win_rate",
+        ),
+    ]
+    for message, english in cases:
+        assert str(message) == english
+        for code in TRANSLATED:
+            text = render(message, get_lang(code))
+            left = [
+                w for w in english_words(text) if w not in {"happiness", "cpi", "x", "team", "rep"}
+            ]
+            assert left == [], text
+    with pytest.raises(Exception) as caught:
+        check_exposure("sometimes")
+    assert code_of(caught.value.args[0]) == "kpi_option_choice"

@@ -43,6 +43,7 @@ __all__ = [
     "sheet_no_header",
     "strict_refused",
     "unknown_extension",
+    "unknown_preset",
     "unknown_source",
     "unreadable",
     "wide_header",
@@ -220,6 +221,15 @@ def unknown_source(source: str, sources: Sequence[str]) -> Message:
         "unknown source %(source)s; sources are: %(sources)s",
         source=repr(source),
         sources=", ".join(sources),
+    )
+
+
+def unknown_preset(name: str, presets: Sequence[str]) -> Message:
+    return M_(
+        "import_unknown_preset",
+        "unknown preset %(preset)s; presets are: %(presets)s",
+        preset=repr(name),
+        presets=", ".join(presets),
     )
 
 

@@ -430,10 +430,10 @@ def compute_kpi_report(
     or "closed" (deals count in the window they closed in): `crmroi.kpi.exposure`.
     """
     if by not in (None, *BY_CHOICES):
-        raise ConfigurationError(f"--by must be one of {', '.join(BY_CHOICES)}, not {by!r}")
+        raise ConfigurationError(reasons.one_of("--by", BY_CHOICES, str(by)))
     unknown = [n for n in kpis or () if n not in KPI_DEFINITIONS]
     if unknown:
-        raise ConfigurationError(f"unknown KPI {unknown[0]!r}; KPIs are: {', '.join(SPECS)}")
+        raise ConfigurationError(reasons.unknown_kpi(unknown[0], list(SPECS)))
     windows = resolve_windows(store.settings(), go_live, baseline_months, after_months)
     counts = _counts(store)
     span = data_span(store, counts)

@@ -25,6 +25,7 @@ import ibis.expr.types as ir
 import numpy as np
 
 from crmroi.errors import ConfigurationError
+from crmroi.kpi.reasons import one_of
 
 Exposure = Literal["created", "closed"]
 EXPOSURES: tuple[str, ...] = get_args(Exposure)
@@ -34,7 +35,7 @@ DEFAULT_EXPOSURE: Exposure = "created"
 def check_exposure(value: str) -> Exposure:
     """`value` as an Exposure, or a ConfigurationError naming the choices."""
     if value not in EXPOSURES:
-        raise ConfigurationError(f"--exposure must be one of {', '.join(EXPOSURES)}, not {value!r}")
+        raise ConfigurationError(one_of("--exposure", EXPOSURES, value))
     return "created" if value == "created" else "closed"
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 from crmroi.messages import M_, N_, Message, Num, Pct
 
 __all__ = [
+    "EMPTY_WINDOWS",
     "below_floor",
     "no_dates",
     "no_rows_in_tables",
@@ -19,7 +20,9 @@ __all__ = [
     "no_usable_rows",
     "no_values",
     "not_by",
+    "one_of",
     "span_message",
+    "unknown_kpi",
     "whole_windows",
 ]
 
@@ -113,4 +116,28 @@ def whole_windows(columns: list[str], span: tuple[dt.date, dt.date] | None) -> M
         "length); %(columns)s (%(span)s) leave no team with a whole baseline and after window",
         columns=", ".join(columns),
         span=span_message(span),
+    )
+
+
+# -- a request the engine refuses (`ConfigurationError`) ---------------------------------
+EMPTY_WINDOWS = M_("kpi_empty_windows", "baseline and after windows need at least one month")
+
+
+def one_of(option: str, choices: tuple[str, ...] | list[str], value: str) -> Message:
+    """An option given a value it does not take (`--by`, `--exposure`)."""
+    return M_(
+        "kpi_option_choice",
+        "%(option)s must be one of %(choices)s, not %(value)s",
+        option=option,
+        choices=", ".join(choices),
+        value=repr(value),
+    )
+
+
+def unknown_kpi(name: str, names: list[str]) -> Message:
+    return M_(
+        "kpi_unknown",
+        "unknown KPI %(kpi)s; KPIs are: %(kpis)s",
+        kpi=repr(name),
+        kpis=", ".join(names),
     )

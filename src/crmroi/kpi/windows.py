@@ -17,6 +17,7 @@ from typing import Any
 from crmroi.calendars import parse_day
 from crmroi.errors import ConfigurationError
 from crmroi.kpi.buckets import Span
+from crmroi.kpi.reasons import EMPTY_WINDOWS
 from crmroi.messages import M_, N_, Message
 
 PERIODS: tuple[str, str] = ("baseline", "after")
@@ -82,7 +83,7 @@ class Windows:
     ) -> Windows:
         """Windows from the company go-live and optional per-team go-live dates."""
         if baseline_months < 1 or after_months < 1:
-            raise ConfigurationError("baseline and after windows need at least one month")
+            raise ConfigurationError(EMPTY_WINDOWS)
 
         def window(day: dt.date) -> Window:
             return Window(add_months(day, -baseline_months), day, add_months(day, after_months))

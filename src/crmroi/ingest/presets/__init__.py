@@ -11,6 +11,7 @@ from functools import lru_cache
 
 from crmroi.errors import MappingError
 from crmroi.ingest.mapping import MappingFile, parse_mapping
+from crmroi.ingest.refusals import unknown_preset
 
 PRESETS: tuple[str, ...] = (
     "salesforce", "hubspot", "pipedrive", "odoo", "bitrix24", "amocrm", "baselines", "logins",
@@ -23,7 +24,7 @@ def load_preset(name: str) -> MappingFile:
     """The validated mapping of the vendor preset `name` (case-insensitive)."""
     key = name.strip().casefold()
     if key not in PRESETS:
-        raise MappingError(f"unknown preset {name!r}; presets are: {', '.join(PRESETS)}")
+        raise MappingError(unknown_preset(name, list(PRESETS)))
     return _load(key)
 
 

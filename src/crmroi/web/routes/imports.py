@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from crmroi.errors import MappingError, UserError
+from crmroi.ingest.refusals import unknown_source
 from crmroi.messages import M_, Message, said_of
 from crmroi.reports.i18n import N_
 from crmroi.store.schema import TABLES
@@ -222,7 +223,7 @@ def _apply_mapping(
     if form.get("use") == "preset":
         source = form.get("source", "")
         if source not in SOURCES:
-            raise UserError(f"unknown source {source!r}; sources are: {', '.join(SOURCES)}")
+            raise UserError(unknown_source(source, SOURCES))
         upload.source, upload.mapping_yaml, upload.choices = source, None, None
         upload.mode = "columns" if source == "generic" else "preset"
     else:
