@@ -6,6 +6,7 @@ their code and parameters, so streamed and whole-file imports word them the same
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -220,3 +221,41 @@ def test_import_warnings_keep_english_and_read_in_each_language() -> None:
         for code in TRANSLATED:
             text = render(said, get_lang(code))
             assert [w for w in english_words(text) if w not in allowed] == [], text
+
+
+def _api(tmp_path: Path, name: str, content: bytes, dry_run: bool) -> tuple[int, Any]:
+    from tests.web_support import login, make_app
+
+    app = make_app(str(tmp_path / name))
+    try:
+        analyst = login(app, "analyst")
+        response = analyst.post(
+            "/api/v1/imports",
+            files=[
+                ("files", ("tasks.csv", content, "text/csv")),
+                ("mapping", ("m.yaml", MAPPING.encode(), "application/x-yaml")),
+            ],
+            data={"dry_run": "true"} if dry_run else {},
+        )
+        return response.status_code, response.json()
+    finally:
+        app.state.crmroi.access.close()
+
+
+def test_the_api_gives_the_same_codes_for_a_streamed_and_a_whole_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good, bad = _export(tmp_path).read_bytes(), _export(tmp_path, good=False).read_bytes()
+    whole = [_api(tmp_path, f"whole{i}", c, d) for i, (c, d) in enumerate([(good, 1), (bad, 0)])]
+    _stream(monkeypatch)
+    streamed = [_api(tmp_path, f"str{i}", c, d) for i, (c, d) in enumerate([(good, 1), (bad, 0)])]
+    keys = ("row", "column", "reason", "reason_code", "reason_params")
+    for (status, s), (_, w) in zip(streamed, whole, strict=True):
+        if status == 200:
+            assert [[r[k] for k in keys] for r in s["rejects"]] == [
+                [r[k] for k in keys] for r in w["rejects"]
+            ]
+            assert all(r["reason_code"] for r in s["rejects"]) and len(s["rejects"]) > 100
+        else:
+            assert status == 400 and s["code"] == w["code"] == "import_all_refused"
+            assert s["detail"].split("; see ")[0] == w["detail"].split("; see ")[0]
