@@ -1,4 +1,5 @@
-"""The web app on a PostgreSQL workspace: logins, roles and audit shared by several workers."""
+"""The web app on a PostgreSQL workspace: logins, roles and audit shared by several workers;
+uploads and case evaluations in the same worker pool as on DuckDB."""
 
 from __future__ import annotations
 
@@ -7,14 +8,19 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+import crmroi.ingest.pipeline as pipeline_module
 from crmroi.demo import generate_company, write_demo
 from crmroi.store import Store
+from tests.test_links_by_title import ACTIVITIES, DEALS, EXPECTED, linked
 from tests.web_support import PASSWORDS, login, make_app
 
 pytestmark = pytest.mark.postgres
@@ -34,6 +40,53 @@ def test_app_on_postgres_keeps_users_sessions_and_audit(postgres_url: str) -> No
         assert admin.get("/api/v1/audit").json()[0]["action"] == "user.create"
     finally:
         app.state.crmroi.access.close()
+
+
+def test_uploads_and_evaluations_on_postgres_run_in_the_worker_pool(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PostgreSQL workspace uses the same bounded pool and worker processes as a DuckDB
+    one: an upload is read, mapped, linked and summarised in a worker process (the server
+    only writes), a case is simulated there, each from one of the pool's threads."""
+    app = make_app(postgres_url, worker_kind="process", workers=1)
+    state = app.state.crmroi
+    computed: list[tuple[str, str]] = []  # (function, the thread that handed it over)
+    real_compute = state.work.compute
+
+    def compute(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        computed.append((fn.__name__, threading.current_thread().name))
+        return real_compute(fn, *args, **kwargs)
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("linked and summarised in the server")
+
+    monkeypatch.setattr(state.work, "compute", compute)
+    monkeypatch.setattr(pipeline_module, "_link_and_summarise", refuse)
+    try:
+        analyst = login(app, "analyst")
+        files = [
+            ("files", ("deals.csv", DEALS.encode(), "text/csv")),
+            ("files", ("acts.csv", ACTIVITIES.encode(), "text/csv")),
+        ]
+        dry = analyst.post(
+            "/api/v1/imports", files=files, data={"source": "pipedrive", "dry_run": "true"}
+        )
+        assert dry.status_code == 200, dry.text
+        done = analyst.post("/api/v1/imports", files=files, data={"source": "pipedrive"})
+        assert done.status_code == 200, done.text
+        assert done.json()["rows_loaded"] == 10
+        with Store.open(postgres_url) as store:
+            assert linked(store) == EXPECTED
+        case = "name: small\ncosts:\n  - {category: licence, amount: 10}\n"
+        headers = {"content-type": "application/yaml"}
+        evaluated = analyst.post("/api/v1/cases/x/evaluate", content=case, headers=headers)
+        assert evaluated.status_code == 200, evaluated.text
+    finally:
+        state.work.close()
+        state.access.close()
+    names = [name for name, _ in computed]
+    assert names.count("map_in_folder") == 2 and names.count("figures_of") == 1, computed
+    assert all(thread.startswith("crmroi-work") for _, thread in computed), computed
 
 
 def _free_port() -> int:

@@ -20,6 +20,7 @@ from crmroi.errors import InputFileError, MappingError
 from crmroi.ingest.mapped import map_unlocked
 from crmroi.ingest.mapping import parse_mapping
 from crmroi.ingest.presets import load_preset
+from crmroi.ingest.summary import summary_json
 from crmroi.messages import M_
 from crmroi.store import Store
 from crmroi.web.workers import WorkPool
@@ -80,6 +81,14 @@ def test_files_mapped_in_a_worker_process_equal_files_mapped_here(
             assert a.names[column].tolist() == b.names[column].tolist()
     assert any(b.names for _, b in there.files)  # the activities' deal titles came back
     assert any(b.record_names is not None for _, b in there.files)
+    # linked and summarised in the worker process too, as here
+    assert here.linked is not None and there.linked is not None
+    assert summary_json(there.linked.summary) == summary_json(here.linked.summary)
+    assert there.linked.links_by_name == here.linked.links_by_name
+    for ids_a, ids_b in zip(here.linked.resolved, there.linked.resolved, strict=True):
+        assert ids_a.keys() == ids_b.keys()
+        assert all(ids_a[c].to_pylist() == ids_b[c].to_pylist() for c in ids_a)
+    assert any(there.linked.resolved)  # the deal titles' ids came back
 
 
 def test_an_import_mapped_in_a_worker_process_links_by_title(

@@ -1,11 +1,13 @@
 """Mapping files in another process and handing the result back without a large pickle.
 
 `map_in_folder` runs in a worker process (`crmroi.web.workers.WorkPool.compute`): it reads
-and maps the files (`crmroi.ingest.mapped.read_and_map`) and writes each mapped table's
-rows, with the per-row fields beside them (file row, own name, link names), to an Arrow
-IPC file in `folder`; only the small rest (reports, rejects, detected formats) is
-pickled back. `take_back` memory-maps those files in the calling process: no copy and no
-long hold of the interpreter lock, so the server's event loop keeps answering.
+and maps the files (`crmroi.ingest.mapped.read_and_map`), links and summarises them with
+the workspace rows the server copied (`crmroi.ingest.linking.link_apart`), and writes
+each mapped table's rows, with the per-row fields beside them (file row, own name, link
+names, link ids resolved by name), to an Arrow IPC file in `folder`; only the small rest
+(reports, rejects, detected formats, the summary) is pickled back. `take_back`
+memory-maps those files in the calling process: no copy and no long hold of the
+interpreter lock, so the server's event loop keeps answering.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from crmroi.ingest.linking import Linked, LinkInputs, link_apart
 from crmroi.ingest.mapped import FileReport, MappingInputs, Offload, read_and_map
 from crmroi.ingest.mapping import MappingFile
 from crmroi.ingest.transform import STR, MappedTable
@@ -27,6 +30,7 @@ from crmroi.ingest.transform import STR, MappedTable
 LINE = "__crmroi_line"
 OWN_NAME = "__crmroi_own_name"
 NAME = "__crmroi_name:"  # + link column
+RESOLVED = "__crmroi_resolved:"  # + link column: its ids once names were resolved
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class HandedFile:
     rows: Path
     has_own_name: bool
     names: tuple[str, ...]
+    resolved: tuple[str, ...] = ()
 
 
 def map_in_folder(
@@ -47,13 +52,24 @@ def map_in_folder(
     batch_id: str,
     inputs: MappingInputs,
     folder: Path,
-) -> list[HandedFile]:
-    """Read and map `paths` (in a worker process) and hand the rows over through `folder`."""
+    links: LinkInputs | None = None,
+) -> tuple[list[HandedFile], Linked | None]:
+    """Read, map (and with `links`, link and summarise) `paths` in a worker process and
+    hand the rows over through `folder`; the resolved link ids travel in the same files."""
     files = read_and_map(paths, mapping_file, entity, batch_id, inputs)
-    return [_hand(report, table, folder / f"{i}.arrow") for i, (report, table) in enumerate(files)]
+    linked = None if links is None else link_apart([t for _, t in files], links)
+    handed = []
+    for i, (report, table) in enumerate(files):
+        resolved = linked.resolved[i] if linked is not None else {}
+        handed.append(_hand(report, table, folder / f"{i}.arrow", resolved))
+    if linked is not None:
+        linked = replace(linked, resolved=[{} for _ in files])  # in the files, not the pickle
+    return handed, linked
 
 
-def _hand(report: FileReport, table: MappedTable, path: Path) -> HandedFile:
+def _hand(
+    report: FileReport, table: MappedTable, path: Path, resolved: dict[str, pa.ChunkedArray]
+) -> HandedFile:
     rows = table.table
     rows = rows.append_column(LINE, pa.array(table.lines, pa.int64()))
     own = table.record_names is not None
@@ -61,10 +77,12 @@ def _hand(report: FileReport, table: MappedTable, path: Path) -> HandedFile:
         rows = rows.append_column(OWN_NAME, _strings(table.record_names))
     for column, names in table.names.items():
         rows = rows.append_column(NAME + column, _strings(names))
+    for column, ids in resolved.items():
+        rows = rows.append_column(RESOLVED + column, ids)
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, rows.schema) as writer:
         writer.write_table(rows)
     light = replace(table, table=table.table.slice(0, 0), lines=[], record_names=None, names={})
-    return HandedFile(report, light, path, own, tuple(table.names))
+    return HandedFile(report, light, path, own, tuple(table.names), tuple(resolved))
 
 
 def _strings(series: pd.Series) -> pa.Array | pa.ChunkedArray:
@@ -72,19 +90,25 @@ def _strings(series: pd.Series) -> pa.Array | pa.ChunkedArray:
     return pa.array(series.astype(STR), from_pandas=True)
 
 
-def take_back(handed: list[HandedFile]) -> list[tuple[FileReport, MappedTable]]:
-    """The mapped files `map_in_folder` handed over, their rows memory-mapped."""
+def take_back(
+    handed: list[HandedFile], linked: Linked | None = None
+) -> list[tuple[FileReport, MappedTable]]:
+    """The mapped files `map_in_folder` handed over, their rows memory-mapped; `linked`
+    (as it came back) gets its resolved link columns back from the files."""
     out = []
-    for item in handed:
+    for i, item in enumerate(handed):
         with pa.memory_map(str(item.rows)) as source:
             rows = pa.ipc.open_file(source).read_all()
         extra = [LINE, *([OWN_NAME] if item.has_own_name else []), *(NAME + n for n in item.names)]
+        extra += [RESOLVED + n for n in item.resolved]
         table = item.table
         table.table = rows.drop_columns(extra)
         table.lines = rows.column(LINE).to_numpy().tolist()
         if item.has_own_name:
             table.record_names = _series(rows.column(OWN_NAME))
         table.names = {n: _series(rows.column(NAME + n)) for n in item.names}
+        if linked is not None:
+            linked.resolved[i] = {n: rows.column(RESOLVED + n) for n in item.resolved}
         out.append((item.report, table))
     return out
 
@@ -110,10 +134,12 @@ def map_elsewhere(
     entity: str | None,
     batch_id: str,
     inputs: MappingInputs,
-) -> list[tuple[FileReport, MappedTable]]:
-    """`read_and_map` run by `offload` (e.g. in a worker process), handed back by file."""
+    links: LinkInputs | None = None,
+) -> tuple[list[tuple[FileReport, MappedTable]], Linked | None]:
+    """`read_and_map` (and `link_apart`, with `links`) run by `offload` (e.g. in a worker
+    process), handed back by file."""
     with handoff_folder() as folder:
-        handed: list[HandedFile] = offload(
-            map_in_folder, paths, mapping_file, entity, batch_id, inputs, folder
+        handed, linked = offload(
+            map_in_folder, paths, mapping_file, entity, batch_id, inputs, folder, links
         )
-        return take_back(handed)
+        return take_back(handed, linked), linked

@@ -26,6 +26,7 @@ from crmroi.ingest.baselines import check_baselines
 from crmroi.ingest.columns import ValueCount
 from crmroi.ingest.currency import FxRates
 from crmroi.ingest.headers import check_duplicates, mapping_names
+from crmroi.ingest.linking import Linked, link_apart, link_inputs
 from crmroi.ingest.mapping import MappingFile, TableMapping, choose_table_mapping
 from crmroi.ingest.reading import RawTable, read_raw
 from crmroi.ingest.staging import (
@@ -85,12 +86,14 @@ class MappingInputs:
 
 @dataclass
 class MappedFiles:
-    """Files read and mapped with the workspace's rates of `fingerprint`, not yet written."""
+    """Files read and mapped with the workspace's rates of `fingerprint`, not yet written;
+    `linked`: their links and summary, found where they were mapped (`crmroi.ingest.linking`)."""
 
     batch_id: str
     started: datetime
     fingerprint: str
     files: list[tuple[FileReport, MappedTable]]
+    linked: Linked | None = None
 
 
 def mapping_inputs(store: Store) -> MappingInputs:
@@ -126,7 +129,8 @@ def map_unlocked(
     entity: str | None = None,
     offload: Offload | None = None,
 ) -> MappedFiles:
-    """Read and map `paths`, holding the workspace only while its rates are copied.
+    """Read, map, link and summarise `paths`, holding the workspace only while its rates
+    and the rows linking reads are copied.
 
     `offload(fn, *args)`: where the reading and mapping run (a web server passes its
     worker processes, `crmroi.web.workers.WorkPool.compute`); here when None.
@@ -135,14 +139,16 @@ def map_unlocked(
     started = now()
     with hold() as store:
         inputs = mapping_inputs(store)
+        links = link_inputs(store, mapping_file, entity)
     batch_id = new_batch_id(mapping_file.source_system)
     if offload is None:
         files = read_and_map(paths, mapping_file, entity, batch_id, inputs)
+        linked = None if links is None else link_apart([t for _, t in files], links)
     else:
         from crmroi.ingest.handoff import map_elsewhere
 
-        files = map_elsewhere(offload, paths, mapping_file, entity, batch_id, inputs)
-    return MappedFiles(batch_id, started, inputs.fingerprint, files)
+        files, linked = map_elsewhere(offload, paths, mapping_file, entity, batch_id, inputs, links)
+    return MappedFiles(batch_id, started, inputs.fingerprint, files, linked)
 
 
 def read_and_map(

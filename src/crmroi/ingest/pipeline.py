@@ -20,7 +20,14 @@ import pyarrow as pa
 from crmroi.errors import CrmroiError, ImportAborted, MappingError, UserError
 from crmroi.ingest import refusals
 from crmroi.ingest.baselines import refusal as baselines_refusal
-from crmroi.ingest.links import TARGETS, name_index, resolve_names
+from crmroi.ingest.linking import (
+    link_and_summarise,
+    link_targets,
+    links_version,
+    named_targets,
+    workspace_ids,
+    workspace_rows,
+)
 from crmroi.ingest.mapped import (
     FileReport,
     MappedFiles,
@@ -39,7 +46,7 @@ from crmroi.ingest.partial import merge_partial
 from crmroi.ingest.presets import PRESETS, load_preset
 from crmroi.ingest.rejects import Reject, most_common_reason, write_rejects_csv
 from crmroi.ingest.staging import bounded_memory, streamable
-from crmroi.ingest.summary import LINKS, ImportSummary, build_summary
+from crmroi.ingest.summary import ImportSummary
 from crmroi.ingest.transform import MappedTable
 from crmroi.messages import Message
 from crmroi.store.engines import Transaction
@@ -168,7 +175,7 @@ def prepare_import(
     batch_id = mapped.batch_id if mapped else new_batch_id(mapping_file.source_system)
     step = _stepper(progress, len(paths) * 2 + 1)
     mapped_files = _read_and_map(store, paths, mapping_file, entity, batch_id, step, mapped)
-    summary = _link_and_summarise(store, mapping_file.source_system, mapped_files)
+    summary = _summarise(store, mapping_file.source_system, mapped_files, mapped)
     return PreparedImport(
         batch_id, mapping_file.source_system, paths, started, mapped_files, summary
     )
@@ -213,10 +220,9 @@ def import_files(
             cleanup.enter_context(bounded_memory(store))
             cleanup.callback(drop_staged, tables)
         try:
-            tables += _read_and_map(
-                store, paths, mapping_file, entity, batch_id, step, mapped, stream
-            )
-            summary = _link_and_summarise(store, system, tables)
+            read = _read_and_map(store, paths, mapping_file, entity, batch_id, step, mapped, stream)
+            tables += read
+            summary = _summarise(store, system, read, mapped)
         except CrmroiError as exc:
             _record_failure(store, batch_id, system, paths, started, str(exc))
             raise
@@ -342,11 +348,25 @@ def _read_and_map(
     partial = sorted({t.entity for _, t in out if t.given is not None})
     if partial:
         system = mapping_file.source_system
-        stored = {e: _workspace_rows(store, e, system, TABLES[e].column_names) for e in partial}
+        stored = {e: workspace_rows(store, e, system, TABLES[e].column_names) for e in partial}
         merge_partial([t for _, t in out], stored)
         for file_report, table in out:
             file_report.rejected = len({r.row for r in table.rejects})
     return out
+
+
+def _summarise(
+    store: Store,
+    source_system: str,
+    files: list[tuple[FileReport, MappedTable]],
+    mapped: MappedFiles | None,
+) -> ImportSummary:
+    """The links and summary `mapped` brought (found where the files were mapped) when
+    these are its files and the workspace has not changed since; else found here."""
+    linked = mapped.linked if mapped is not None and files is mapped.files else None
+    if linked is not None and linked.version == links_version(store):
+        return linked.apply([t for _, t in files])
+    return _link_and_summarise(store, source_system, files)
 
 
 def _link_and_summarise(
@@ -354,28 +374,13 @@ def _link_and_summarise(
 ) -> ImportSummary:
     """Resolve links given by name, then summarise the import against the workspace."""
     tables = [table for _, table in mapped]
-    named = {TARGETS[c] for t in tables for c in t.names if c in TARGETS}
     with_names = {
-        name: _workspace_rows(store, name, source_system, ["name", ID_COLUMN[name]])
-        for name in sorted(named)
-        if "name" in TABLES[name].content_names
+        name: workspace_rows(store, name, source_system, ["name", ID_COLUMN[name]])
+        for name in sorted(named_targets(tables))
     }
-    warnings = resolve_names(tables, name_index(tables, with_names))
-    targets = {LINKS[c] for t in tables for c in t.table.column_names if c in LINKS}
-    known = {
-        name: _workspace_rows(store, name, source_system, [ID_COLUMN[name]])
-        .column(0)
-        .combine_chunks()
-        .cast(pa.string())
-        for name in sorted(targets)
-    }
-    return build_summary(tables, known, store.base_currency, warnings)
-
-
-def _workspace_rows(store: Store, name: str, source_system: str, columns: list[str]) -> pa.Table:
-    """Some columns of the workspace's rows of one table from one source system."""
-    table = store.table(name)
-    return table.filter(table.source_system == source_system).select(*columns).to_pyarrow()
+    targets = sorted(link_targets(tables))
+    known = {name: workspace_ids(store, name, source_system) for name in targets}
+    return link_and_summarise(tables, with_names, known, store.base_currency)
 
 
 def _default_rejects_path(store: Store, batch_id: str) -> Path | None:
