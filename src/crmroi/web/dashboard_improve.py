@@ -50,7 +50,7 @@ def frames(state: AppState, version: str) -> Frames:
         from crmroi.improve.frames import data_date, load_frames
         from crmroi.reports.improve import FRAMES
 
-        with state.access.store() as store:
+        with state.access.reader() as store:  # beside other reads, never during a write
             found = load_frames(store, FRAMES)
         return Frames(found, data_date(found))
 

@@ -155,7 +155,7 @@ def batch_out(b: BatchInfo) -> BatchOut:
 @router.get("/api/v1/imports", responses=ERRORS)
 def history_api(state: State, session: Viewer, limit: int = 500) -> list[BatchOut]:
     """The import history, newest first."""
-    with state.access.store() as store:
+    with state.access.reader() as store:  # beside other reads, never during a write
         return [batch_out(b) for b in list_batches(store, max(1, min(limit, 5000)))]
 
 

@@ -85,7 +85,7 @@ def _history_page(
     flash_kind: str = "ok",
     status: int = 200,
 ) -> HTMLResponse:
-    with state.access.store() as store:
+    with state.access.reader() as store:  # beside other reads, never during a write
         batches = list_batches(store)
     if imported and flash is None:
         batch = next((b for b in batches if b.batch_id == imported), None)
