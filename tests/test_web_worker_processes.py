@@ -116,7 +116,7 @@ def test_errors_come_back_from_the_worker_process_with_file_and_reason(
     with pytest.raises(InputFileError) as caught:
         map_unlocked(hold, [missing], mapping, offload=pool.compute)
     assert caught.value.path == missing
-    assert caught.value.reason == "file not found"
+    assert str(caught.value.reason) == "file not found"  # a Message, worded in English
     wrong = tmp_path / "deals-wrong.csv"
     wrong.write_text("Other,Columns\n1,2\n", encoding="utf-8")
     with pytest.raises(MappingError, match=r"deals-wrong\.csv"):
