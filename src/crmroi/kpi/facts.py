@@ -177,25 +177,50 @@ def fetch_cube(
         agg = agg.mutate(_team=fallback)
     std = {"b": agg._b, "team": agg._team, "rep": agg._rep, "acc": agg._acc}
     by = {"team": agg._team, "rep": agg._rep, "segment": agg._seg, "source": agg._src}
-    std["grp"] = by[ctx.by] if ctx.by else ibis.literal("all", type=s)
+    if ctx.by:  # without --by every row's group is "all": set below, not sent per row
+        std["grp"] = by[ctx.by]
     std |= {k: f(agg) for k, f in (derived or {}).items()}
     std |= {k: agg[k] for k in extra}
     rows = agg.select(
         **std, _n=agg._n, **{k: agg[k] for k in agg.columns if k[:3] in ("_s_", "_m_")}
     )
-    order = ["team", "grp", *keys, "b"]
-    g = rows.group_by(order).aggregate(
-        n=rows._n.sum().cast("float64"),
-        **{k: rows[f"_s_{k}"].sum().cast("float64") for k in sums},
-        **{k: rows[f"_m_{k}"].max().cast("float64") for k in maxes},
-    )
+    order = ["team", *(["grp"] if ctx.by else []), *keys, "b"]
+    measures = {
+        "n": rows._n,
+        **{k: rows[f"_s_{k}"] for k in sums},
+        **{k: rows[f"_m_{k}"] for k in maxes},
+    }
+    if _one_row_per_key(group, keys, account is not None, ctx.by):
+        g = rows.select(*order, **{k: v.cast("float64") for k, v in measures.items()})
+    else:
+        g = rows.group_by(order).aggregate(
+            n=rows._n.sum().cast("float64"),
+            **{k: rows[f"_s_{k}"].sum().cast("float64") for k in sums},
+            **{k: rows[f"_m_{k}"].max().cast("float64") for k in maxes},
+        )
     cube = Cube.from_arrow(g.to_pyarrow(), ctx.labels, order)
+    if not ctx.by:
+        cube.cols["grp"] = np.full(len(cube), ctx.labels.code_of("all"), dtype=np.int64)
     cheap = narrow and not exact and "rep" in keys and ctx.by != "segment"
     if cheap and np.any((cube["rep"] != NONE) & (cube["team"] == NONE)):  # unknown reps
         return fetch_cube(**call, exact=True)
     if not halves:
         cube.cols["b"] = ctx.buckets.from_edges(cube.cols["b"])
     return cube
+
+
+def _one_row_per_key(group: list[str], keys: Sequence[str], account: bool, by: str | None) -> bool:
+    """True when the first aggregate's groups (columns `group`) are already the cube's
+    rows: each of its columns is a cube key as it is (the bucket, the account, the
+    given team, an extra key), so the second aggregate would only copy them. Not when
+    a rep is filled in from the account's owner (two groups could become one), a key
+    is left out (an extra column that only derives a key) or the segment is filled in."""
+    carried = {"_b", "_team", "_src", *keys}
+    if "acc" in keys:
+        carried.add("_acc")
+    if "rep" in keys and not account:
+        carried.add("_rep")
+    return by != "segment" and all(c in carried for c in group)
 
 
 CubeBuilder = Callable[[Ctx], Cube]

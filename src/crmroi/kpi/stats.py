@@ -47,6 +47,10 @@ class Labels:
         idx = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         return lut[idx]
 
+    def code_of(self, label: str) -> int:
+        """The code of `label`, added when new."""
+        return int(self.encode(pa.array([label], type=pa.string()))[0])
+
     def name(self, code: int) -> str | None:
         return None if code == NONE else self.names[code]
 
