@@ -33,6 +33,7 @@ __all__ = [
     "its_idle",
     "its_too_few_for",
     "method",
+    "mix_held",
     "naive",
     "placebo",
     "requested",
@@ -398,5 +399,19 @@ def its_fit(before: int, logs: bool, terms: list[str], after: int, df: float) ->
             terms=", ".join(terms),
             after=str(after),
             df=format(df, ".0f"),
+        )
+    )
+
+
+def mix_held(segments: list[str]) -> Said:
+    """Average deal size with the segment mix held (`crmroi.kpi.cohorts.mix_held_amount`)."""
+    return _said(
+        M_(
+            "attribution_mix_held",
+            "deal size with the segment mix held: each won deal at its amount x (mean of all "
+            "won deals / mean of its segment's; segments %(segments)s), so a month's mix of "
+            "small and large accounts does not read as a change; a change of the mix itself "
+            "is not counted",
+            segments=", ".join(segments),
         )
     )

@@ -138,8 +138,10 @@ def attribute_workspace(
     dates = unit_go_live(store, unit, go_live)
     if not any(dates.values()):
         raise UserError(reasons.NO_GO_LIVE_KNOWN)
-    panel = kpi_panel(store, names, unit=unit, exposure=exposure)
+    first = min(d for d in dates.values() if d is not None)
+    panel = kpi_panel(store, names, unit=unit, exposure=exposure, mix_before=first)
     cut = describe_cut(panel.attrs.get("cohorts_before"))
+    mix_segments = list(panel.attrs.get("deal_size_segments") or [])
     gap, lead = None, 0
     if "retention_rate" in names:  # customer by customer: the monthly lapse rate
         lapses, gap = lapse_panel(store, unit)
@@ -158,7 +160,6 @@ def attribute_workspace(
             str(r.rep_id): str(r.team) if r.team is not None else str(r.rep_id)
             for r in reps.itertuples(index=False)
         }
-    first = min(d for d in dates.values() if d is not None)
     supplied = lacking_baselines(store, names, first)
     out: list[Attribution | Unavailable] = []
     for i, name in enumerate(names):
@@ -208,6 +209,8 @@ def attribute_workspace(
             result.notes.append(said.exposure(exposure == "created", exposure))
             if exposure == "created" and cut:
                 result.notes.append(cut)
+            if exposure == "created" and name == "avg_deal_size" and mix_segments:
+                result.notes.append(said.mix_held(mix_segments))
             if exposure == "created" and name == "calls_per_won_deal":
                 loose = calls_without_deal(store)
                 result.notes.append(said.calls_on_deals(loose))

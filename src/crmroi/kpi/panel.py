@@ -68,8 +68,12 @@ def kpi_panel(
     unit: str = "team",
     freq: str = "month",
     exposure: Exposure = "closed",
+    mix_before: dt.date | None = None,
 ) -> pd.DataFrame:
     """KPI values per `unit` (team, rep, segment, source) and calendar month.
+
+    `mix_before` (exposure "created"): the first go-live, the reference of deal size's
+    segment mix (`crmroi.kpi.cohorts.mix_held_amount`).
 
     Columns: kpi, unit (the team/rep/... value), month (first day, datetime), num,
     den and value (total: num; ratio: num / den; median: the cell's median).
@@ -83,13 +87,14 @@ def kpi_panel(
     if exposure == "created" and unit in ("team", "rep"):
         from crmroi.kpi.cohorts import COHORT_KPIS, cohort_panel
 
-        cohorts, cut = cohort_panel(store, wanted, unit)
+        cohorts, cut = cohort_panel(store, wanted, unit, mix_before)
         rest = [n for n in wanted if n not in COHORT_KPIS]
         out = _panel(store, rest, unit, freq) if rest else pd.DataFrame(columns=PANEL_COLUMNS)
         if not cohorts.empty:
             out = pd.concat([out, cohorts], ignore_index=True) if not out.empty else cohorts
             out = out.sort_values(["kpi", "unit", "month"], ignore_index=True)
         out.attrs["cohorts_before"] = cut
+        out.attrs["deal_size_segments"] = cohorts.attrs.get("deal_size_segments", [])
         return out
     if exposure == "created":
         raise ConfigurationError("exposure 'created' needs unit team or rep")
