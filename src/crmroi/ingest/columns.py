@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from crmroi.errors import MappingError
 from crmroi.ingest import import_notes, refusals
@@ -172,8 +174,12 @@ def _combined(
 
 
 def _blank_as_na(values: pd.Series) -> pd.Series:
-    stripped = values.str.strip()
-    return values.mask((stripped == "").fillna(False).astype(bool)).reset_index(drop=True)
+    """Blank cells (white space only) missing; Arrow's kernels (what `.str.strip()` runs)
+    without pandas' wrapping."""
+    cells = pa.array(values.array)
+    blank = pc.equal(pc.utf8_trim_whitespace(cells), "")
+    kept = pc.if_else(blank, pa.scalar(None, pa.string()), cells)
+    return pd.Series(pd.arrays.ArrowStringArray(kept), dtype=STR)
 
 
 def _with_names(

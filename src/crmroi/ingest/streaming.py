@@ -190,7 +190,11 @@ def long_rows(
     if chars <= min(limit, keep_below):
         return
     for position, name in enumerate(frame.columns):
-        lengths = pc.utf8_length(pa.array(frame[name], pa.string(), from_pandas=True))
+        cells = pa.array(frame[name], pa.string(), from_pandas=True)
+        widest = pc.max(pc.binary_length(cells)).as_py()  # bytes: no decoding
+        if widest is None or widest <= min(limit, keep_below):  # characters <= bytes
+            continue
+        lengths = pc.utf8_length(cells)
         longest = pc.max(lengths).as_py()
         if longest is None or longest <= min(limit, keep_below):
             continue
