@@ -113,8 +113,11 @@ def _engine_roundtrip(location: str, path: Path) -> None:
         assert import_files(store, [path], source="baselines").files[0].unchanged == 3
 
 
-def test_a_lake_gets_the_table(tmp_path: Path) -> None:
-    _engine_roundtrip(f"parquet://{tmp_path / 'lake'}", _file(tmp_path, GOOD))
+@pytest.mark.parametrize("scheme", ["parquet", "delta"])
+def test_a_lake_gets_the_table(tmp_path: Path, scheme: str) -> None:
+    if scheme == "delta":
+        pytest.importorskip("deltalake", reason="deltalake is not installed")
+    _engine_roundtrip(f"{scheme}://{tmp_path / 'lake'}", _file(tmp_path, GOOD))
 
 
 def test_postgres_gets_the_table(tmp_path: Path) -> None:

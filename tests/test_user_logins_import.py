@@ -153,8 +153,11 @@ def _roundtrip(location: str) -> None:
         assert measure_login_adoption(store) is None
 
 
-def test_a_lake_gets_the_tables(tmp_path: Path) -> None:
-    _roundtrip(f"parquet://{tmp_path / 'lake'}")
+@pytest.mark.parametrize("scheme", ["parquet", "delta"])
+def test_a_lake_gets_the_tables(tmp_path: Path, scheme: str) -> None:
+    if scheme == "delta":
+        pytest.importorskip("deltalake", reason="deltalake is not installed")
+    _roundtrip(f"{scheme}://{tmp_path / 'lake'}")
 
 
 def test_postgres_gets_the_tables() -> None:
