@@ -5,18 +5,20 @@ their code and parameters, so streamed and whole-file imports word them the same
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
+import crmroi.ingest.mapped as mapped_files
 from crmroi.errors import InputFileError, UserError, error_code
-from crmroi.ingest import refusals, reject_spool
+from crmroi.ingest import pipeline, refusals, reject_spool
 from crmroi.ingest.currency import apply_cell_currencies, cell_currencies
-from crmroi.ingest.pipeline import import_files, prepare_import
+from crmroi.ingest.pipeline import import_files
 from crmroi.ingest.reading import read_raw
-from crmroi.ingest.rejects import reason_code
+from crmroi.ingest.rejects import Reject, reason_code
 from crmroi.messages import code_of, render, said_of
 from crmroi.reports.i18n import get_lang
 from crmroi.store import Store
@@ -25,6 +27,7 @@ from tests.test_catalogues import TRANSLATED
 from tests.test_import_streaming_rejects import MAPPING, _export
 
 RU = get_lang("ru")
+WRITE = pipeline.write_rejects_csv
 
 
 def _stream(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,29 +36,43 @@ def _stream(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reject_spool, "SAMPLE", 5)  # most rejects only in the spool
 
 
-def _worded(folder: Path, csv: Path, name: str) -> list[tuple[int, str, str | None, str]]:
-    """Every reject of `csv`: row, English reason, code and the reason in Russian."""
+def _worded(
+    folder: Path, csv: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> list[tuple[int, str, str | None, str]]:
+    """Every reject of importing `csv` (as the rejects file is written from them: a
+    streamed file's from its spool): row, English reason, code and the reason in Russian."""
     (folder / "m.yaml").write_text(MAPPING, encoding="utf-8")
+    seen: list[tuple[int, str, str | None, str]] = []
+
+    def kept(rejects: Iterable[Reject], path: Path) -> int:
+        listed = list(rejects)
+        seen.extend(
+            (r.row, str(r.reason), reason_code(r.reason), render(r.reason, RU)) for r in listed
+        )
+        return WRITE(listed, path)
+
+    monkeypatch.setattr(pipeline, "write_rejects_csv", kept)
+    calls = {"streamed": 0}
+    stream = mapped_files.map_stream
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls["streamed"] += 1
+        return stream(*args, **kwargs)
+
+    monkeypatch.setattr(mapped_files, "map_stream", counted)
     with Store.open(folder / name, create=True) as store:
-        prepared = prepare_import(store, [csv], mapping=folder / "m.yaml")
-        try:
-            return [
-                (r.row, str(r.reason), reason_code(r.reason), render(r.reason, RU))
-                for r in prepared.every_reject()
-            ]
-        finally:
-            for _, table in prepared.mapped:
-                if table.staged is not None:
-                    table.staged.drop()
+        import_files(store, [csv], mapping=folder / "m.yaml", rejects_path=folder / f"{name}.csv")
+    assert calls["streamed"] == (name == "streamed")
+    return seen
 
 
 def test_streamed_and_whole_rejects_have_the_same_codes_and_russian(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     csv = _export(tmp_path)
-    whole = _worded(tmp_path, csv, "whole")
+    whole = _worded(tmp_path, csv, "whole", monkeypatch)
     _stream(monkeypatch)
-    streamed = _worded(tmp_path, csv, "streamed")
+    streamed = _worded(tmp_path, csv, "streamed", monkeypatch)
     assert len(whole) > 100 and streamed == whole
     assert all(code for _, _, code, _ in streamed)
     assert {"import_duplicate_id", "import_not_a_date", "import_no_id"} <= {
