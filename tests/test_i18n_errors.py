@@ -235,3 +235,35 @@ def test_roi_actuals_in_russian_and_chinese(small_demo_folder: Path) -> None:
     assert "План и факт, месяцы 0–" in russian.stdout and "ROI персонала" in russian.stdout
     chinese = _run("roi", case, "--workspace", small_demo_folder, "--actuals", "--lang", "zh")
     assert "计划与实际" in chinese.stdout and "按实测采用率" in chinese.stdout
+
+
+def test_roi_ways_tco_and_tornado_in_persian(small_demo_folder: Path) -> None:
+    case = small_demo_folder / "case.yaml"
+    args = ("roi", case, "--simulate", "100")
+    english = _run(*args).stdout
+    for phrase in ("net ROI", "benefit-cost ratio", "internal labour", "(the case's headline"):
+        assert phrase in english, phrase
+    persian = _run(*args, "--lang", "fa").stdout
+    for phrase in ("net ROI", "net roi", "benefit-cost ratio", "internal labour", "│ people"):
+        assert phrase not in persian, phrase
+    assert "ROI خالص" in persian and "نیروی انسانی داخلی" in persian
+    tornado = [line for line in persian.splitlines() if ".change" in line or ".amount" in line]
+    assert tornado and not any(re.search(r"[۰-۹][,.][۰-۹]", line) for line in tornado)
+
+
+def test_clv_fit_warnings_in_chinese_english_unchanged() -> None:
+    import numpy as np
+
+    from crmroi.improve.spend import _mean_spend
+    from crmroi.messages import M_, Said
+
+    reason = M_("fit_no_maximum", "the optimiser found no finite maximum")
+    fit = _mean_spend(np.array([1.0, 2.0]), reason)
+    assert isinstance(fit.warning, Said)
+    assert fit.warning == (
+        "spend per purchase: the Gamma-Gamma model could not be fitted (the optimiser found "
+        "no finite maximum); each repeat buyer's expected spend is their own mean, other "
+        "customers get the mean over repeat buyers"
+    )
+    chinese = fit.warning.message.render(get_lang("zh"))
+    assert chinese.startswith("每次购买的消费：无法拟合 Gamma-Gamma 模型（优化器未找到")

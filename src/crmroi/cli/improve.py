@@ -505,8 +505,10 @@ def clv(
         values.to_csv(sys.stdout, index=False)
     else:
         _print_clv(params, case, by_segment, values, horizon_weeks, top, speaker(lang))
+    say = speaker(lang)
     for warning in fit.warnings:
-        err_console.print(f"warning: {escape(warning)}")
+        warned = M_("warning_plain", "warning:")
+        err_console.print(f"{escape(say.say(warned))} {escape(say.say(warning))}")
 
 
 def _by_segment(values: pd.DataFrame) -> pd.DataFrame:
@@ -572,6 +574,14 @@ def _print_clv(
         "docs/business_case.md).",
         customers=Num(case["customers"]),
         value=Num(case["value_per_customer_month"], 2),
-        months=say.digits(f"{case['horizon_months']:g}"),
+        months=_short_number(case["horizon_months"], say),
     )
     console.print(escape(say.say(inputs)))
+
+
+def _short_number(value: float, say: Speaker) -> str:
+    """`value` as '%g' writes it ('11.96'), in the language's digits and separators."""
+    english = f"{value:g}"
+    if say.english or "e" in english:
+        return english if say.english else say.digits(english)
+    return say.num(value, len(english.split(".")[1]) if "." in english else 0)

@@ -213,7 +213,7 @@ def _print_roi_ways(r: CaseResult, say: Speaker = ENGLISH) -> None:
     title = M_(
         "roi_ways_title",
         "ROI five ways (the case's headline: %(headline)s)",
-        headline=say(headline.replace("_", " ")),
+        headline=_roi_label(headline, headline.replace("_", " "), say),
     )
     table = Table(title=escape(say.say(title)))
     table.add_column("")
@@ -225,12 +225,12 @@ def _print_roi_ways(r: CaseResult, say: Speaker = ENGLISH) -> None:
     for i, way in enumerate(first):
         fmt = _ratio if way.kind == "benefit_cost_ratio" else _pct
         cells = [fmt(r.roi_ways[h][risk][i].value, say) for h in horizons for risk in (False, True)]
-        label = escape(say(way.label))
+        label = escape(_roi_label(way.kind, way.label, say))
         table.add_row(f"[bold]{label}[/]" if way.kind == headline else label, *cells)
     console.print(table)
     for way in first:
         formula = f"{escape(say(way.formula))} ({escape(say(way.source))})"
-        console.print(f"  {escape(say(way.label))} = {formula}")
+        console.print(f"  {escape(_roi_label(way.kind, way.label, say))} = {formula}")
 
 
 def _print_tco(r: CaseResult, say: Speaker = ENGLISH) -> None:
@@ -244,14 +244,42 @@ def _print_tco(r: CaseResult, say: Speaker = ENGLISH) -> None:
     from crmroi.finance.tco import GROUP_OF
 
     for group, (a, b) in t.by_group.items():
-        name = escape(say(group.upper() if group == "it" else group))
+        name = escape(_tco_label(group, group.upper() if group == "it" else group, say))
         table.add_row(f"[bold]{name}[/]", _money(a, say), _money(b, say))
         for cat, (x, y) in t.by_category.items():
             if GROUP_OF[cat] == group:
-                label = escape(say(cat.replace("_", " ")))
+                label = escape(_tco_label(cat, cat.replace("_", " "), say))
                 table.add_row(f"  {label}", _money(x, say), _money(y, say))
     table.add_row("[bold]TCO[/]", _money(t.total_12, say), _money(t.total, say))
     console.print(table)
+
+
+def _roi_label(kind: str, english: str, say: Speaker) -> str:
+    """An ROI way's name ('net ROI'), in the language as the report names it."""
+    if say.english:
+        return english
+    from crmroi.reports.labels import ROI_LABELS
+
+    return say(ROI_LABELS[kind][0]) if kind in ROI_LABELS else say(english)
+
+
+def _tco_label(key: str, english: str, say: Speaker) -> str:
+    """A TCO group or cost category ('internal labour'), as the report names it."""
+    if say.english:
+        return english
+    from crmroi.reports.labels import CATEGORY_LABELS, GROUP_LABELS
+
+    label = GROUP_LABELS.get(key) or CATEGORY_LABELS.get(key)
+    return say(label) if label else say(english)
+
+
+def _input_value(value: float, say: Speaker) -> str:
+    """A tornado input's low or high value: six significant digits ('40,000', '0.04')."""
+    english = f"{value:,.6g}"
+    if say.english or "e" in english or not math.isfinite(value):
+        return english if say.english else say.digits(english)
+    decimals = len(english.split(".")[1]) if "." in english else 0
+    return say.num(value, decimals)
 
 
 def _print_simulation(r: CaseResult, say: Speaker = ENGLISH) -> None:
@@ -288,11 +316,10 @@ def _print_simulation(r: CaseResult, say: Speaker = ENGLISH) -> None:
         for name in (*heads, N_("swing")):
             tor.add_column(escape(say(name)), justify="left" if name == "input" else "right")
         for row in d["tornado"]:
-            low, high = f"{row['low']:,.6g}", f"{row['high']:,.6g}"
             tor.add_row(
                 escape(row["input"]),
-                low if say.english else say.digits(low),
-                high if say.english else say.digits(high),
+                _input_value(row["low"], say),
+                _input_value(row["high"], say),
                 _money(row["npv_at_low"], say),
                 _money(row["npv_at_high"], say),
                 _money(row["swing"], say),

@@ -40,6 +40,7 @@ from scipy.special import betaln
 
 from crmroi.errors import UserError
 from crmroi.improve.bounded_fit import finite_or_unusable, minimise_within_bounds
+from crmroi.messages import M_, Message, Said
 
 MIN_REPEATERS = 10
 SHAPE_MIN = 1e-4
@@ -116,7 +117,7 @@ class GammaGammaFit:
         return np.asarray((self.p * (self.gamma + m * x)) / (self.p * x + self.q - 1.0))
 
 
-def _mean_spend(m: np.ndarray, reason: str) -> GammaGammaFit:
+def _mean_spend(m: np.ndarray, reason: Message) -> GammaGammaFit:
     """The p -> infinity limit of the Gamma-Gamma model, with the reason it is used."""
     return GammaGammaFit(
         p=None,
@@ -126,10 +127,14 @@ def _mean_spend(m: np.ndarray, reason: str) -> GammaGammaFit:
         customers=len(m),
         model=MEAN_SPEND,
         population_mean=float(np.mean(m)),
-        warning=(
-            f"spend per purchase: the Gamma-Gamma model could not be fitted ({reason}); "
-            "each repeat buyer's expected spend is their own mean, other customers get "
-            "the mean over repeat buyers"
+        warning=Said(
+            M_(
+                "spend_mean_fallback",
+                "spend per purchase: the Gamma-Gamma model could not be fitted (%(reason)s); "
+                "each repeat buyer's expected spend is their own mean, other customers get "
+                "the mean over repeat buyers",
+                reason=reason,
+            )
         ),
     )
 
@@ -153,7 +158,8 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaFit:
         )
     scale = float(np.mean(m))
     if float(np.max(m) - np.min(m)) <= 1e-9 * scale:
-        return _mean_spend(m, "every repeat buyer has the same mean spend")
+        same = M_("spend_same_mean", "every repeat buyer has the same mean spend")
+        return _mean_spend(m, same)
     # theta = (log p, log q, log(p gamma / scale)); gamma = scale exp(theta[2]) / p
     bounds = [
         (np.log(SHAPE_MIN), np.log(SHAPE_MAX)),
@@ -169,17 +175,27 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaFit:
 
     fit = minimise_within_bounds(negative, bounds, ("p", "q", "p gamma"), tolerance=1e-9)
     if not fit.finite:
-        return _mean_spend(m, "the optimiser found no finite maximum")
+        return _mean_spend(m, M_("fit_no_maximum", "the optimiser found no finite maximum"))
     p, q, c = (float(v) for v in np.exp(fit.theta))
     if "p" in fit.at_upper:
-        return _mean_spend(
-            m, "the likelihood keeps rising as p grows: spend hardly varies within customers"
+        rising = M_(
+            "spend_p_unbounded",
+            "the likelihood keeps rising as p grows: spend hardly varies within customers",
         )
+        return _mean_spend(m, rising)
     if fit.at_bound:
-        return _mean_spend(m, f"{', '.join(fit.at_bound)} at the edge of the search range")
+        names = ", ".join(fit.at_bound)
+        edge = M_("fit_at_edge", "%(names)s at the edge of the search range", names=names)
+        return _mean_spend(m, edge)
     if q <= 1.0:
-        return _mean_spend(m, f"q = {q:.3g} <= 1 gives an infinite mean spend")
+        infinite = M_(
+            "spend_q_infinite", "q = %(q)s <= 1 gives an infinite mean spend", q=format(q, ".3g")
+        )
+        return _mean_spend(m, infinite)
     if not fit.converged:
-        return _mean_spend(m, f"the optimiser did not converge: {fit.message}")
+        detail = M_(
+            "fit_not_converged", "the optimiser did not converge: %(detail)s", detail=fit.message
+        )
+        return _mean_spend(m, detail)
     gamma = c * scale / p
     return GammaGammaFit(p, q, gamma, -fit.objective, len(x))
