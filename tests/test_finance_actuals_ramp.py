@@ -221,6 +221,10 @@ def test_a_change_measured_at_low_adoption_stays_at_plan_with_a_warning() -> Non
     ]
     russian = render(message, get_lang("ru"))
     assert russian.startswith("more deals won: изменение измерено при 10%")
+    from crmroi.web.api_actuals import ActualsOut, strict_json
+
+    api = ActualsOut(case="ramp", available=True, **strict_json(p.to_json()))  # type: ignore[attr-defined]
+    assert api.warnings == doc
 
 
 def test_a_change_measured_under_half_adoption_is_extrapolated_with_a_warning() -> None:

@@ -149,6 +149,8 @@ def test_dashboard_shows_plan_versus_actual(app: FastAPI, viewer: Any) -> None:
     assert [x["variance"] for x in body["lines"]] == pytest.approx([x.variance for x in pva.lines])
     assert body["adoption"]["payback_measured"] == pytest.approx(pva.adoption.payback_measured)
     assert body["adoption"]["warning"] == pva.adoption.warning()
+    assert body["warnings"] == [x.to_json() for x in pva.extrapolated]
+    assert ('data-metric="extrapolated-0"' in page.text) == bool(pva.extrapolated)
     assert [w["share"] for w in body["usage"]["weeks"][-6:]] == [w["share"] for w in weeks]
     assert body["usage"]["next_activity"]["share"] is None
     assert viewer.get("/api/v1/actuals?case=missing").status_code == 404
