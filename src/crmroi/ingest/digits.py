@@ -12,12 +12,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = [
     "ARABIC_DECIMAL",
     "ARABIC_THOUSANDS",
     "STR",
     "Parsed",
+    "all_ascii",
     "ascii_strings",
     "clean_strings",
     "mask",
@@ -60,9 +63,17 @@ def mask(b: pd.Series) -> pd.Series:
     return b.fillna(False).astype(bool)
 
 
+def all_ascii(st: pd.Series) -> bool:
+    """Whether every cell of a pyarrow string Series is plain ASCII (missing ones too)."""
+    cells = pa.array(st.array)
+    return bool(pc.all(pc.fill_null(pc.string_is_ascii(cells), True)).as_py() is not False)
+
+
 def ascii_strings(st: pd.Series) -> pd.Series:
     """Persian, Arabic-Indic and full-width digits and punctuation -> ASCII on a pyarrow
     string Series (only the rows that need it are rewritten)."""
+    if all_ascii(st):  # every character to rewrite is outside ASCII: a byte scan says so
+        return st
     hits = mask(st.str.contains(_NEEDS_TABLE, regex=True))
     if not hits.any():
         return st

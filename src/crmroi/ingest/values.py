@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from crmroi.ingest.digits import Parsed, clean_strings, mask, to_ascii_digits
+from crmroi.ingest.digits import Parsed, all_ascii, clean_strings, mask, to_ascii_digits
 from crmroi.ingest.numbers import parse_numbers
 
 __all__ = [
@@ -54,6 +54,8 @@ def _clean_dates(s: pd.Series) -> pd.Series:
     """`clean_strings`, and Chinese/Japanese/Korean dates rewritten in the Y-M-D shape:
     "2024年2月1日 14时30分" -> "2024-2-1 14:30", 下午/上午 -> PM/AM."""
     st = clean_strings(s)
+    if all_ascii(st):  # the CJK characters are outside ASCII
+        return st
     cjk = mask(st.str.contains(_CJK_DATE, regex=True))
     if not cjk.any():
         return st
