@@ -267,3 +267,17 @@ def test_clv_fit_warnings_in_chinese_english_unchanged() -> None:
     )
     chinese = fit.warning.message.render(get_lang("zh"))
     assert chinese.startswith("每次购买的消费：无法拟合 Gamma-Gamma 模型（优化器未找到")
+
+
+def test_case_tables_and_not_found_page_in_the_page_language(app: FastAPI) -> None:
+    viewer = login(app, "viewer")
+    english = viewer.get("/cases", headers={"accept": "text/html"}).text
+    cells = re.findall(r'<td class="num">([^<]*)</td>', english)
+    assert cells and re.fullmatch(r"-?[\d,]+ USD", cells[1]) and cells[0].endswith("%")
+    persian = viewer.get("/cases", headers={"accept": "text/html", "accept-language": "fa"})
+    cells = re.findall(r'<td class="num">([^<]*)</td>', persian.text)
+    assert cells and not re.search(r"[0-9]", "".join(cells)) and "٪" in cells[0]
+    page = viewer.get("/cases/nowhere", headers={"accept": "text/html", "accept-language": "zh"})
+    assert page.status_code == 404 and "没有名为 &#39;nowhere&#39; 的已保存案例" in page.text
+    api = viewer.get("/cases/nowhere")
+    assert api.json() == {"detail": "no saved case called 'nowhere'", "code": "not_found"}

@@ -36,7 +36,7 @@ from crmroi.errors import (
     UserError,
     error_code,
 )
-from crmroi.messages import said_of
+from crmroi.messages import N_, said_of
 from crmroi.web.access import WorkspaceAccess
 from crmroi.web.auth import Accounts
 from crmroi.web.language import install_i18n
@@ -158,6 +158,10 @@ def _add_error_handlers(app: FastAPI) -> None:
         """Starlette's and the routes' HTTP errors, with a machine code beside the text."""
         code = getattr(exc, "code", None) or HTTP_CODES.get(exc.status_code)
         code = code or f"http_{exc.status_code}"
+        if not wants_json(request) and request.method == "GET":  # a page for browsers
+            context = {"status": exc.status_code, "message": exc.detail}
+            headers = dict(exc.headers) if exc.headers else None
+            return render(request, "error.html", context, exc.status_code, headers)
         body = {"detail": exc.detail, "code": code}
         if (errors := getattr(exc, "errors", None)) is not None:
             body["errors"] = errors
@@ -171,6 +175,8 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 409: "conflict"}
+HTTP_PHRASES = (N_("Not Found"), N_("Method Not Allowed"))
+"""Starlette's texts of its own HTTP errors, for the catalogue (error pages word them)."""
 """Machine codes of the plain HTTP errors (others: 'http_<status>')."""
 
 

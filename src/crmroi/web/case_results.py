@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import numpy as np
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from crmroi.casework.evaluate import evaluate_case, model_for
@@ -28,6 +30,7 @@ from crmroi.finance.model import CaseModel
 from crmroi.finance.summary import Summary
 from crmroi.finite import finite
 from crmroi.messages import N_, Said, Translator, code_of
+from crmroi.reports.i18n import Lang
 from crmroi.reports.model import TcoRow
 from crmroi.web.case_analysis import CaseCheck, RoiWay, case_checks, roi_ways, tco_lines
 from crmroi.web.case_library import SavedCase, case_from_text
@@ -327,18 +330,36 @@ def cashflow_chart(
 
 
 # -- formatting for pages ---------------------------------------------------------------
-def money(value: float | None, currency: str = "") -> str:
+def _page_lang(context: Context) -> Lang | None:
+    """The page's language (the template context's `ui`), None for English."""
+    lang = context.get("ui")
+    return lang if isinstance(lang, Lang) and lang.code != "en" else None
+
+
+@pass_context
+def money(context: Context, value: float | None, currency: str = "") -> str:
+    """'1,234 USD' (English as always); the page's digits and separators otherwise."""
+    lang = _page_lang(context)
     if value is None:
-        return "n/a"
-    return f"{value:,.0f} {currency}".strip()
+        return "n/a" if lang is None else lang.gettext(N_("n/a"))
+    amount = f"{value:,.0f}" if lang is None else lang.number(value)
+    return f"{amount} {currency}".strip()
 
 
-def percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1%}"
+@pass_context
+def percent(context: Context, value: float | None) -> str:
+    lang = _page_lang(context)
+    if value is None:
+        return "n/a" if lang is None else lang.gettext(N_("n/a"))
+    return f"{value:.1%}" if lang is None else lang.percent(value, 1)
 
 
-def months(value: float | None) -> str:
-    return "never" if value is None else f"{value:.1f}"
+@pass_context
+def months(context: Context, value: float | None) -> str:
+    lang = _page_lang(context)
+    if value is None:
+        return "never" if lang is None else lang.gettext(N_("never"))
+    return f"{value:.1f}" if lang is None else lang.number(value, 1)
 
 
 FORMATTERS = {"money": money, "percent": percent, "months": months}

@@ -22,7 +22,7 @@ from crmroi.errors import ConfigurationError, CrmroiError, error_code
 from crmroi.finance.case import Case
 from crmroi.finance.case_errors import problem_list
 from crmroi.languages import LANGUAGES
-from crmroi.messages import Message, said_of
+from crmroi.messages import M_, Message, Said, said_of
 from crmroi.reports.i18n import N_, Lang
 from crmroi.web.api_types import CodedHTTPException, UtcDateTime
 from crmroi.web.auth import Role, Session
@@ -81,7 +81,8 @@ def library(state: AppState) -> CaseLibrary:
 def saved_or_404(lib: CaseLibrary, name: str) -> SavedCase:
     saved = lib.get(name)
     if saved is None:
-        raise HTTPException(status_code=404, detail=f"no saved case called {name!r}")
+        missing = M_("case_not_found", "no saved case called %(name)s", name=repr(name))
+        raise HTTPException(status_code=404, detail=Said(missing))
     return saved
 
 
