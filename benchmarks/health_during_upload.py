@@ -67,25 +67,6 @@ PROBES = ("/healthz", "/login")
 IDLE_SECONDS = 1.0  # probes before the first upload
 
 
-def wait_until_idle(pid: int, timeout: float = 900.0) -> float:
-    """Wait until the server's process uses under 5% of a core over a second (its cache
-    warm-up, which fits the Improve models in the background after start, has ended);
-    returns the seconds waited."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        used = cpu_seconds(pid)
-        time.sleep(1.0)
-        if cpu_seconds(pid) - used < 0.05:
-            break
-    return time.monotonic() - started
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of process `pid`'s own threads (not its children), in s."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def percentiles(seconds: list[float]) -> str:
     """'n answers, p50 .. p95 .. p99 .. max ..' in ms (nearest rank)."""
     if not seconds:
@@ -126,7 +107,9 @@ def main() -> None:
             dashboard = c.get("/dashboard", timeout=900)  # cold: computed once
             found = re.search(r'"X-CSRF-Token": "([^"]+)"', dashboard.text)
             assert found, "no CSRF token on the dashboard"
-        print(f"waited {wait_until_idle(server.pid):.0f} s for the server's warm-up to end")
+        print(
+            f"waited {load_web.wait_until_idle(server.pid):.0f} s for the server's warm-up to end"
+        )
         stop = threading.Event()
 
         def poll(path: str) -> None:
@@ -143,7 +126,7 @@ def main() -> None:
         for t in [] if args.quiet else pollers:
             t.start()
         time.sleep(IDLE_SECONDS)
-        busy_cpu = cpu_seconds(server.pid)
+        busy_cpu = load_web.cpu_seconds(server.pid)
         data = {"dry_run": "true"} | ({"source": "not-a-source"} if args.parse_only else {})
         files = [
             ("files", ("deals.csv", csv.read_bytes(), "text/csv")),
@@ -156,7 +139,7 @@ def main() -> None:
                 status = c.post("/api/v1/imports", files=files, data=data).status_code
                 uploads.append((t0, time.perf_counter(), status))
                 time.sleep(0.5)
-        busy_cpu = cpu_seconds(server.pid) - busy_cpu
+        busy_cpu = load_web.cpu_seconds(server.pid) - busy_cpu
         stop.set()
         for t in [] if args.quiet else pollers:
             t.join()
