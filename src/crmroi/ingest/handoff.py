@@ -15,9 +15,10 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import overload
 
 import pandas as pd
 import pyarrow as pa
@@ -103,7 +104,7 @@ def take_back(
         extra += [RESOLVED + n for n in item.resolved]
         table = item.table
         table.table = rows.drop_columns(extra)
-        table.lines = rows.column(LINE).to_numpy().tolist()
+        table.lines = Lines(rows.column(LINE))
         if item.has_own_name:
             table.record_names = _series(rows.column(OWN_NAME))
         table.names = {n: _series(rows.column(NAME + n)) for n in item.names}
@@ -111,6 +112,36 @@ def take_back(
             linked.resolved[i] = {n: rows.column(RESOLVED + n) for n in item.resolved}
         out.append((item.report, table))
     return out
+
+
+class Lines(Sequence[int]):
+    """The file rows of a handed-back table, kept as the memory-mapped column: no Python
+    list of a million ints is made (holding the interpreter lock) until one is asked for."""
+
+    def __init__(self, column: pa.ChunkedArray) -> None:
+        self._rows = column.to_numpy()  # int64 without nulls: no copy
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[int]: ...
+    def __getitem__(self, index: int | slice) -> int | list[int]:
+        if isinstance(index, slice):
+            return list(self._rows[index].tolist())
+        return int(self._rows[index])
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._rows.tolist())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _series(column: pa.ChunkedArray) -> pd.Series:

@@ -8,6 +8,7 @@ with any bad cell is refused whole, so no half-understood row reaches the store.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -58,7 +59,7 @@ class MappedTable:
     links_by_name: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     """link column -> rows (resolved, unmatched, ambiguous) by name"""
     given: frozenset[str] | None = None  # a partial file: the only columns it updates
-    lines: list[int] = field(default_factory=list)  # the file row of each loaded row
+    lines: Sequence[int] = field(default_factory=list)  # the file row of each loaded row
     file: str = ""
     hashed: bool = False  # keyed by a hash of the row's values (no id column)
     refused_keys: list[tuple[str, int]] = field(default_factory=list)
