@@ -91,6 +91,30 @@ def test_files_mapped_in_a_worker_process_equal_files_mapped_here(
     assert any(there.linked.resolved)  # the deal titles' ids came back
 
 
+def test_only_the_small_rest_of_mapped_files_is_pickled_back(
+    workspace: Store, tmp_path: Path
+) -> None:
+    """What a worker process pickles back for 20,000 mapped rows is a few KB (reports,
+    summary, an empty table of the schema): the rows themselves travel in the Arrow file
+    (a zero-length slice of the mapped table would pickle every buffer of it)."""
+    from crmroi.ingest.handoff import map_in_folder
+    from crmroi.ingest.linking import link_inputs
+    from crmroi.ingest.mapped import mapping_inputs
+
+    deals = tmp_path / "deals.csv"
+    rows = (f"{i},Deal number {i},{i}.5,2024-01-{1 + i % 28:02d}\n" for i in range(20_000))
+    deals.write_text("Deal,Title,Amount,Closed\n" + "".join(rows), encoding="utf-8")
+    mapping = parse_mapping(MAPPING, "map.yaml")
+    folder = tmp_path / "handoff"
+    folder.mkdir()
+    inputs, links = mapping_inputs(workspace), link_inputs(workspace, mapping, None)
+    handed, found = map_in_folder([deals], mapping, None, "b1", inputs, folder, links)
+    arrow_bytes = sum(f.stat().st_size for f in folder.iterdir())
+    pickled = len(pickle.dumps((handed, found)))
+    assert arrow_bytes > 500_000  # the rows, handed over in the file
+    assert pickled < 20_000, pickled
+
+
 def test_an_import_mapped_in_a_worker_process_links_by_title(
     pool: WorkPool, workspace: Store, tmp_path: Path
 ) -> None:

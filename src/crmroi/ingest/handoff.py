@@ -82,7 +82,9 @@ def _hand(
         rows = rows.append_column(RESOLVED + column, ids)
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, rows.schema) as writer:
         writer.write_table(rows)
-    light = replace(table, table=table.table.slice(0, 0), lines=[], record_names=None, names={})
+    # an empty table of the same schema: a zero-length slice would pickle all its buffers
+    empty = table.table.schema.empty_table()
+    light = replace(table, table=empty, lines=[], record_names=None, names={})
     return HandedFile(report, light, path, own, tuple(table.names), tuple(resolved))
 
 
