@@ -309,3 +309,75 @@ def test_anticipation_months_are_left_out_of_the_comparison() -> None:
     assert exact.effect == pytest.approx(0.05, abs=1e-10)
     assert exact.ci_low <= 0.05 <= exact.ci_high
     assert any("2 months before each team's go-live are left out" in n for n in exact.notes)
+
+
+def test_carried_shares_before_go_live_are_divided_out() -> None:
+    """Months before go-live that carry a known share of the effect beyond the ones left
+    out (lapses dated at a last purchase followed by a departure after go-live): without
+    `carry` the estimate is attenuated; with it, exact, its interval around it."""
+    periods = pd.date_range("2023-01-01", periods=36, freq="MS")
+    common = 0.03 * np.sin(np.arange(36) / 12 * 2 * np.pi) + -0.04 * (periods >= SHOCK)
+    go_live: dict[str, date | None] = {f"t{i}": STARTS[i] for i in range(5)}
+    shares = [0.7, 0.4, 0.2, 0.1]  # 1, 2, 3, 4 months before go-live
+    frames = []
+    for i, unit in enumerate(go_live):
+        start = pd.Timestamp(STARTS[i])
+        k = (start.year - periods.year) * 12 + start.month - periods.month  # months before
+        dose = np.where(k <= 0, 1.0, 0.0)
+        for j, s in enumerate(shares):
+            dose = np.where(k == j + 1, s, dose)
+        value = 0.2 + 0.01 * i + common - 0.004 * dose
+        frames.append(pd.DataFrame({"unit": unit, "period": periods, "value": value,
+                                    "weight": 10.0 + i}))  # fmt: skip
+    panel = pd.concat(frames, ignore_index=True)
+    plain = attribute(panel, go_live, name="x", anticipation=2)
+    assert plain.effect > -0.0039  # months 3 and 4 before go-live carry 0.2 and 0.1
+    exact = attribute(panel, go_live, name="x", anticipation=2, carry=shares)
+    assert exact.effect == pytest.approx(-0.004, abs=1e-12)
+    assert exact.ci_low - 1e-12 <= -0.004 <= exact.ci_high + 1e-12
+    assert exact.effect_rel is not None
+    # the counterfactual is the level without the CRM: the value less the effect
+    live_mean = np.average(
+        panel["value"][exact_live := _live(panel, go_live)], weights=panel["weight"][exact_live]
+    )
+    assert exact.effect / exact.effect_rel == pytest.approx(live_mean + 0.004, abs=0.02)
+    assert exact.event_study is not None
+    for k, effect in zip(exact.event_study.relative_month, exact.event_study.effect, strict=True):
+        if k >= 0 and effect == effect:
+            assert effect == pytest.approx(-0.004, abs=1e-12)
+    # with every share 0 the result is the plain one
+    zero = attribute(panel, go_live, name="x", anticipation=2, carry=[0.0] * 4)
+    assert zero.effect == pytest.approx(plain.effect, abs=1e-14)
+    assert (zero.ci_low, zero.ci_high) == pytest.approx((plain.ci_low, plain.ci_high))
+
+
+def _live(panel: pd.DataFrame, go_live: dict[str, date | None]) -> pd.Series:
+    start = panel["unit"].map(lambda u: pd.Timestamp(go_live[u]))
+    return panel["period"] >= start
+
+
+def test_randomisation_interval_with_a_partial_dose_is_the_set_of_unrejected_effects() -> None:
+    """With b0 < 1 (the actual order's estimate on a dose that is not 0/1) the interval is
+    still exactly the deltas whose statistic |theta - delta b0| is not in the outer 5%."""
+    from crmroi.attribution.randomization import interval, p_value
+
+    rng = np.random.default_rng(8)
+    for _ in range(20):
+        theta, b0 = float(rng.normal()), float(rng.uniform(0.6, 1.0))
+        a, b = rng.normal(0, 1, 119), rng.normal(0, 0.3, 119)
+        bounds = interval(theta, a, b, 0.05, b0)
+        assert bounds is not None
+        low, high = bounds
+        assert low <= theta / b0 <= high
+        grid = np.linspace(low - 3, high + 3, 3001)
+        # independent reference: count the orders at least as extreme by brute force
+        ref = [
+            (1 + int((np.abs(a - d * b) >= abs(theta - d * b0) - 1e-12).sum())) / 120 > 0.05
+            for d in grid
+        ]
+        accepted = grid[ref]
+        inside = accepted[(accepted >= low - 1e-9) & (accepted <= high + 1e-9)]
+        assert inside.min() - low < 0.01 and high - inside.max() < 0.01
+        assert p_value(theta, a, b, low - 1e-6, b0) <= 0.05 or (
+            p_value(theta, a, b, high + 1e-6, b0) <= 0.05
+        )

@@ -3,6 +3,7 @@ and the restatement of a lapse-rate effect in points of annual retention."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import numpy as np
@@ -104,3 +105,46 @@ def test_lapse_panel_says_how_many_months_before_go_live_to_leave_out(
     expected = int(np.ceil(np.quantile(days, 0.9) / 30.4375))
     assert panel.attrs["anticipation"] == expected
     assert gap is not None and 1 <= expected < gap
+
+
+def test_carry_is_the_share_of_gaps_longer_than_the_time_to_go_live() -> None:
+    """Gaps of exactly 2.5 months: a last purchase in month 1 or 2 before go-live is
+    always followed by a departure after it (share 1), in month 3 half the time (the
+    half of the month within 2.5 months of go-live), before that never."""
+    from crmroi.kpi.lapses import MONTH_DAYS, lapse_carry
+
+    day = pd.Timedelta(days=1)
+    step = 2.5 * MONTH_DAYS * day
+    start = pd.Timestamp("2023-01-01")
+    buys = pd.DataFrame(
+        {
+            "acc": ["a"] * 6 + ["b"] * 4,
+            "unit": "t",
+            "at": [start + i * step for i in range(6)] + [start + i * step for i in range(4)],
+        }
+    )
+    assert lapse_carry(buys, 0) == pytest.approx([1.0, 1.0, 0.5])
+    # months up to `lead` are given even below the floor; the list ends after them
+    assert lapse_carry(buys, 5) == pytest.approx([1.0, 1.0, 0.5, 0.0, 0.0])
+    # exponential gaps of mean 1/lam months: month k carries (e^-lam(k-1) - e^-lam k) / lam
+    rng = np.random.default_rng(3)
+    lam = 0.6
+    gaps = rng.exponential(1 / lam, 100_000) * MONTH_DAYS  # one gap per customer
+    accs = np.repeat([f"c{i}" for i in range(gaps.size)], 2)
+    times = np.column_stack([np.zeros(gaps.size), gaps]).ravel()
+    many = pd.DataFrame({"acc": accs, "unit": "t", "at": start + pd.to_timedelta(times, unit="D")})
+    got = lapse_carry(many, 4)
+    k = np.arange(1, len(got) + 1)
+    want = (np.exp(-lam * (k - 1)) - np.exp(-lam * k)) / lam
+    assert got == pytest.approx(want, abs=0.005)
+    assert len(got) >= 4 and got[-1] >= 0.001
+
+
+def test_lapse_panel_gives_the_carry_of_its_purchases(demo: tuple[Store, DemoCompany]) -> None:
+    store, _ = demo
+    panel, _ = lapse_panel(store)
+    carry = panel.attrs["carry"]
+    lead = panel.attrs["anticipation"]
+    assert len(carry) > lead
+    assert all(x >= y for x, y in itertools.pairwise(carry))  # falls with distance
+    assert 0.0 < carry[lead] < 0.5

@@ -9,7 +9,7 @@ with market covariates for a single go-live, and the naive before/after change
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Literal
 
@@ -68,12 +68,15 @@ def attribute(
     weighting: str = "the KPI's denominator",
     clusters: Mapping[str, str] | None = None,
     anticipation: int = 0,
+    carry: Sequence[float] = (),
 ) -> Attribution:
     """Estimate the CRM's effect on one KPI panel (see the module docstring).
 
     `clusters` (difference in differences only): the team of each unit when units
     are smaller than what goes live together (reps); `anticipation` (difference in
-    differences only): months before each go-live left out of the comparison."""
+    differences only): months before each go-live left out of the comparison; `carry`
+    (difference in differences only): the share of the effect the months before those
+    already carry, divided out (see `difference_in_differences`)."""
     chosen, reason = choose_method(go_live, has_covariates=covariates is not None)
     if method != "auto":
         chosen, reason = method, notes.requested(method)
@@ -86,6 +89,7 @@ def attribute(
             weighting=weighting,
             clusters=clusters,
             anticipation=anticipation,
+            carry=carry,
         )
     else:
         series = company_series(check_panel(panel, name))

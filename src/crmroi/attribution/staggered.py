@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import numpy as np
@@ -78,13 +78,27 @@ def _run(
     return out
 
 
-def _interval(runs: list[Imputed | None], pick: object, theta: float) -> tuple[float, float] | None:
-    """Randomisation interval for the statistic `pick(run)` -> (on y, on D) or None."""
+def _interval(
+    runs: list[Imputed | None], pick: object, theta: float, b0: float = 1.0
+) -> tuple[float, float] | None:
+    """Randomisation interval for the statistic `pick(run)` -> (on y, on D) or None;
+    `theta`, `b0`: the actual order's estimates on y and on D."""
     pairs = [pick(r) for r in runs[1:] if r is not None]  # type: ignore[operator]
     pairs = [p for p in pairs if p is not None]
     a = np.array([p[0] for p in pairs], dtype=float)
     b = np.array([p[1] for p in pairs], dtype=float)
-    return interval(theta, a, b, ALPHA)
+    return interval(theta, a, b, ALPHA, b0)
+
+
+def _carried(since: np.ndarray, carry: Sequence[float]) -> np.ndarray:
+    """Share of the effect in each row's value: 1 from go-live on, `carry[k - 1]` k months
+    before it, 0 before that and for units never live (NaN `since`)."""
+    out = np.where(since >= 0, 1.0, 0.0)
+    shares = np.asarray(carry, dtype=float)
+    k = -since
+    inside = (k >= 1) & (k <= shares.size)
+    out[inside] = shares[k[inside].astype(np.int64) - 1]
+    return out
 
 
 def _horizon(k: int) -> object:
@@ -110,6 +124,7 @@ def difference_in_differences(
     weighting: str = "the KPI's denominator",
     clusters: Mapping[str, str] | None = None,
     anticipation: int = 0,
+    carry: Sequence[float] = (),
 ) -> Attribution:
     """The CRM's effect on a KPI from units going live at different times (see module).
 
@@ -119,6 +134,13 @@ def difference_in_differences(
     `anticipation`: months before each unit's go-live whose values may already carry
     the CRM's effect (a lapse dated before the departure it stands for); they are
     neither compared with nor estimated, under every reordering.
+    `carry[k - 1]`: the share of the effect the values k months before go-live
+    already carry (beyond the `anticipation` months; e.g. lapses dated at the last
+    purchase, a share of which stand for departures after go-live). The estimator's
+    own response to that dose is divided out: the effect is `theta / b0`, theta the
+    estimate on the values and b0 (< 1) the same estimate on the dose (1 on live
+    rows, the shares before go-live), and the interval tests `theta - delta b0`
+    against the reorderings (see `randomization.py`).
     """
     data = check_panel(panel, name)
     unknown = sorted(set(data["unit"]) - set(go_live))
@@ -132,6 +154,7 @@ def difference_in_differences(
     y = data["value"].to_numpy(dtype=float)
     w = data["weight"].to_numpy(dtype=float)
     live = (period - starts[unit]) >= 0
+    dose = _carried(period - starts[unit], carry)
     cluster = None
     cluster_starts = starts
     if clusters is not None:
@@ -144,19 +167,23 @@ def difference_in_differences(
             cluster_starts[c] = mine[0]
     orders = assignments([float(s) for s in cluster_starts])
     runs = _run(
-        np.column_stack([y, live.astype(float)]), unit, period, w, starts, orders,
+        np.column_stack([y, dose]), unit, period, w, starts, orders,
         cluster=cluster, anticipation=anticipation,
     )  # fmt: skip
     actual = runs[0]
     if actual is None:
         raise AttributionError(reasons.no_comparison(name))
-    theta = float(actual.overall[0])
-    ci = _interval(runs, _overall, theta)
+    raw, b0 = float(actual.overall[0]), float(actual.overall[1])
+    if not b0 > 0:
+        raise AttributionError(reasons.no_comparison(name))
+    theta = raw / b0
+    ci = _interval(runs, _overall, raw, b0)
     usable_orders = sum(r is not None for r in runs)
     n_clusters = len(cluster_starts)
     if ci is None:
         raise AttributionError(reasons.too_few_orders(name, usable_orders, n_clusters))
-    counterfactual = float(actual.counterfactual[0])
+    # the imputations' mean, less the part of the effect the compared months carried
+    counterfactual = float(actual.counterfactual[0]) - theta * float(actual.counterfactual[1])
     by_unit = clusters is not None
     notes: list[str] = [
         said.imputation(actual.used, actual.dropped, by_unit),
@@ -166,9 +193,10 @@ def difference_in_differences(
     ]
     study_months, effects, lows, highs, weights = [], [], [], [], []
     for k in sorted(actual.by_horizon):
-        hci = _interval(runs, _horizon(k), float(actual.by_horizon[k][0]))
+        on_y, on_dose = (float(v) for v in actual.by_horizon[k])
+        hci = _interval(runs, _horizon(k), on_y, on_dose) if on_dose > 0 else None
         study_months.append(k)
-        effects.append(float(actual.by_horizon[k][0]))
+        effects.append(on_y / on_dose if on_dose > 0 else float("nan"))
         lows.append(hci[0] if hci else float("nan"))
         highs.append(hci[1] if hci else float("nan"))
         weights.append(actual.weight[k])

@@ -142,10 +142,11 @@ def attribute_workspace(
     panel = kpi_panel(store, names, unit=unit, exposure=exposure, mix_before=first)
     cut = describe_cut(panel.attrs.get("cohorts_before"))
     mix_segments = list(panel.attrs.get("deal_size_segments") or [])
-    gap, lead = None, 0
+    gap, lead, carry = None, 0, []
     if "retention_rate" in names:  # customer by customer: the monthly lapse rate
         lapses, gap = lapse_panel(store, unit)
         lead = int(lapses.attrs.get("anticipation", 0))
+        carry = list(lapses.attrs.get("carry", []))
         panel = pd.concat([panel[panel["kpi"] != "retention_rate"], lapses], ignore_index=True)
     by_rep = [n for n in names if n in REP_UNITS]
     rep_dates: dict[str, dt.date | None] = {}
@@ -197,6 +198,7 @@ def attribute_workspace(
                 weighting=weighting,
                 clusters=clusters,
                 anticipation=lead if name == "retention_rate" else 0,
+                carry=carry if name == "retention_rate" else (),
             )
             if name == "retention_rate" and result.method == "its":
                 raise AttributionError(ITS_RETENTION)

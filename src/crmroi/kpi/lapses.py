@@ -22,7 +22,10 @@ A lapse is dated at the last purchase, before the customer actually leaves, so a
 team's lapses in the months just before its go-live partly count departures after
 it (at the CRM's lower rate). The panel's `attrs["anticipation"]` (`lapse_lead`,
 the 90% quantile of the gaps between purchases, in months) says how many months
-before go-live attribution leaves out for that reason.
+before go-live attribution leaves out for that reason, and `attrs["carry"]`
+(`lapse_carry`) the share of the effect the months before those still carry (a
+last purchase more than `lead` months before go-live is still followed by a
+departure after it for the longest gaps); the estimator divides it out.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ from crmroi.store.store import Store
 
 GAP_QUANTILE = 0.99
 LEAD_QUANTILE = 0.9
+MONTH_DAYS = 30.4375
+CARRY_FLOOR = 0.001  # shares of the effect below this are taken as none
+MAX_CARRY = 36
 COLUMNS = ["kpi", "unit", "month", "num", "den", "value"]
 
 
@@ -75,7 +81,7 @@ def lapse_gap(purchases: pd.DataFrame, quantile: float = GAP_QUANTILE) -> int:
     gaps = _gaps(purchases)
     if gaps.size == 0:
         return 1
-    return max(1, int(np.ceil(np.quantile(gaps, quantile) / 30.4375)))
+    return max(1, int(np.ceil(np.quantile(gaps, quantile) / MONTH_DAYS)))
 
 
 def lapse_lead(purchases: pd.DataFrame) -> int:
@@ -86,12 +92,41 @@ def lapse_lead(purchases: pd.DataFrame) -> int:
     return lapse_gap(purchases, LEAD_QUANTILE)
 
 
+def lapse_carry(purchases: pd.DataFrame, lead: int, floor: float = CARRY_FLOOR) -> list[float]:
+    """Share of the CRM's effect on the lapse rate carried by each month before go-live.
+
+    A lapse dated at time t stands for a departure after the next `x` days, the
+    time a purchase would have followed; it is after go-live when x exceeds the
+    days from t to go-live. Under a hazard that changes at go-live, a last purchase
+    x days before it carries the change in the share G(x) of the gaps between
+    purchases longer than x (the next purchase and the departure race: the gap a
+    purchase is followed by and the time from a last purchase to the departure
+    share that distribution). Element k - 1 is G averaged over month k before
+    go-live (days (k - 1) M to k M, M = 30.4375); elements up to `lead` (left out
+    anyway) are given too, and the list ends where the share falls below `floor`.
+    """
+    gaps = _gaps(purchases) / MONTH_DAYS
+    if gaps.size == 0:
+        return []
+    shares: list[float] = []
+    for k in range(1, MAX_CARRY + 1):
+        share = float(np.clip(gaps - (k - 1), 0.0, 1.0).mean())
+        if k > lead and share < floor:
+            break
+        shares.append(share)
+    return shares
+
+
 def lapse_panel(store: Store, unit: str = "team") -> tuple[pd.DataFrame, int | None]:
     """Monthly lapse rate per `unit` and month (columns as `kpi_panel`, kpi
     "retention_rate": num lapses, den customers at risk), and the gap in months."""
     if store.count("accounts") == 0 or store.count("reps") == 0:
         return pd.DataFrame(columns=COLUMNS), None
-    buys = _purchases(store, unit)
+    return lapse_cells(_purchases(store, unit))
+
+
+def lapse_cells(buys: pd.DataFrame) -> tuple[pd.DataFrame, int | None]:
+    """`lapse_panel` on purchases (columns acc, unit, at: a timestamp)."""
     if buys.empty:
         return pd.DataFrame(columns=COLUMNS), None
     gap = lapse_gap(buys)
@@ -126,6 +161,7 @@ def lapse_panel(store: Store, unit: str = "team") -> tuple[pd.DataFrame, int | N
     )
     out = out[COLUMNS]
     out.attrs["anticipation"] = lead
+    out.attrs["carry"] = lapse_carry(buys, lead)
     return out, gap
 
 
