@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -59,16 +60,16 @@ def build_workspace(folder: Path, scale: float, seed: int) -> None:
 
 
 def wait_until_idle(pid: int, quiet: int = 3, timeout: float = 900.0) -> float:
-    """Wait until the server's process has used under 5% of a core in each of `quiet`
-    seconds in a row (its cache warm-up, which fits the Improve models in the background
-    after start and waits for worker processes between steps, has ended); returns the
-    seconds waited."""
+    """Wait until the server's process and its worker processes have used under 5% of a
+    core in each of `quiet` seconds in a row (its cache warm-up, which computes the
+    dashboard and fits the Improve models in the background after start, has ended);
+    returns the seconds waited."""
     started = time.monotonic()
     calm = 0
     while calm < quiet and time.monotonic() - started < timeout:
-        used = cpu_seconds(pid)
+        used = tree_cpu_seconds(pid)
         time.sleep(1.0)
-        calm = calm + 1 if cpu_seconds(pid) - used < 0.05 else 0
+        calm = calm + 1 if tree_cpu_seconds(pid) - used < 0.05 else 0
     return time.monotonic() - started
 
 
@@ -76,6 +77,24 @@ def cpu_seconds(pid: int) -> float:
     """User and system CPU time of process `pid`'s own threads (not its children), in s."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """`cpu_seconds` of `pid` and of every process under it (worker processes), in s."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        children[int(fields[1])].append(int(stat.parent.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        todo += children.get(current, [])
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(current)
+    return total
 
 
 def free_port() -> int:

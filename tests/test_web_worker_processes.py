@@ -6,6 +6,7 @@ mapping here; errors come back as the same `crmroi.errors` classes with file and
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import pickle
 from collections.abc import Iterator
@@ -325,3 +326,69 @@ def _running(pid: int) -> bool:
             return stat.read().rpartition(")")[2].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_reports_models_and_cases_computed_on_the_copy_equal_the_ones_computed_here(
+    small_demo_folder: Path, tmp_path: Path
+) -> None:
+    """With worker processes, KPI reports, the Improve models and the active case are
+    computed in them on the workspace's read-only copy: the same answers as a thread
+    pool computing on the workspace itself; the copy holds no account or session."""
+    from tests.conftest import copy_workspace
+
+    urls = [
+        "/api/v1/kpis?months=6",
+        "/api/v1/kpis?by=segment",
+        "/api/v1/summary",
+        "/api/v1/scores",
+        "/api/v1/segments",
+        "/api/v1/clv",
+    ]
+    answers: dict[str, list[object]] = {}
+    copies = []
+    for kind in ("process", "thread"):
+        folder = copy_workspace(small_demo_folder, tmp_path / kind)
+        app = make_app(str(folder), worker_kind=kind, workers=1, bootstrap=20)
+        state = app.state.crmroi
+        try:
+            if kind == "process":
+                assert state.snapshots is not None
+                copies.append(state.snapshots.build())
+                version = state.access.data_version()
+                assert state.snapshot(version) == copies[0]  # reports go to the workers
+            else:
+                assert state.snapshots is None
+            viewer = login(app, "viewer")
+            for url in urls:
+                got = viewer.get(url)
+                assert got.status_code == 200, (kind, url, got.text)
+                answers.setdefault(url, []).append(got.json())
+            case = viewer.post("/api/v1/cases/default/evaluate", content=b"")
+            answers.setdefault("case", []).append((case.status_code, case.json()))
+            if kind == "process":  # the work did go to the worker process
+                assert state.work._processes is not None
+        finally:
+            state.work.close()
+            state.access.close()
+    for url, (there, here) in answers.items():  # DuckDB's parallel sums: last digits differ
+        assert close(there, here), url
+    (copy,) = copies
+    assert copy.name == f"{answers['/api/v1/summary'][0]['data_version']}.duckdb"  # type: ignore[index]
+    assert copy.stat().st_mode & 0o777 == 0o600
+    import duckdb
+
+    with duckdb.connect(str(copy), read_only=True) as con:
+        names = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+    assert "deals" in names and "import_batches" in names
+    assert not {n for n in names if n.startswith(("web_", "undo_"))}
+
+
+def close(a: object, b: object) -> bool:
+    """Equal JSON-like values, floats within a relative 1e-9 (or 1e-12 absolute)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b, strict=True))
+    return a == b

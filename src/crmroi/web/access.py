@@ -18,13 +18,14 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import ibis
 
 from crmroi.store import Store
 from crmroi.store.engines import DuckDBEngine, Transaction, engine_for
-from crmroi.store.store import is_url
+from crmroi.store.store import WORKSPACE_FILE, is_url
 
 T = TypeVar("T")
 MEMO_SIZE = 512  # remembered lookups (sessions, tokens, cases): a few KB each at most
@@ -91,6 +92,12 @@ class WorkspaceAccess:
         self._memo: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
         with self.store() as store:
             ensure_web_tables(store)
+
+    @property
+    def duckdb_file(self) -> Path | None:
+        """The workspace's DuckDB file (a folder workspace), else None."""
+        path = Path(self.location) / WORKSPACE_FILE
+        return path if self._engine is not None and path.is_file() else None
 
     @contextlib.contextmanager
     def store(self) -> Iterator[Store]:

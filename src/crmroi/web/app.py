@@ -43,6 +43,7 @@ from crmroi.web.language import install_i18n
 from crmroi.web.openapi import complete_schema
 from crmroi.web.pages import render
 from crmroi.web.settings import WebSettings
+from crmroi.web.snapshots import Snapshots
 from crmroi.web.state import STATIC_DIR, TEMPLATES_DIR, AppState
 from crmroi.web.workers import WorkPool
 
@@ -77,6 +78,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         templates=templates,
         work=WorkPool(settings.workers, settings.worker_queue, settings.worker_kind),
     )
+    if access.duckdb_file is not None and settings.worker_kind == "process":
+        state.snapshots = Snapshots(access, access.duckdb_file.parent)
     app = FastAPI(
         title="crmroi",
         version=__version__,

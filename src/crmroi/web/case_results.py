@@ -168,6 +168,14 @@ def evaluate_text(state: AppState, text: str, name: str) -> CaseFigures:
 
     def compute() -> CaseFigures:
         model = None
+        copy = state.snapshot(version) if case.needs_workspace else None
+        if copy is not None:  # measured and evaluated in a worker process
+            from crmroi.web.snapshots import case_figures_in
+
+            bootstrap = state.settings.bootstrap
+            return state.work.compute(
+                case_figures_in, str(copy), case, name, runs or None, bootstrap
+            )
         if case.needs_workspace:
             with state.access.reader() as store:  # beside reports, never during a write
                 model = model_for(case, store, bootstrap=state.settings.bootstrap)

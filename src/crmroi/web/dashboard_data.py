@@ -75,6 +75,11 @@ def kpi_report(state: AppState, ws: Workspace, by: str | None, months: int) -> K
     key = ("kpis", ws.version, by, months, bootstrap)
 
     def compute() -> KpiReport:
+        copy = state.snapshot(ws.version)
+        if copy is not None:  # in a worker process, side by side with other reports
+            from crmroi.web.snapshots import kpi_report_in
+
+            return state.work.compute(kpi_report_in, str(copy), by, months, bootstrap, SEED)
         with state.access.reader() as store:  # beside other reports, never during a write
             return compute_kpi_report(
                 store,

@@ -15,13 +15,16 @@ holds the report's one-line reason instead of figures.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
 from crmroi.reports.i18n import N_
 from crmroi.reports.model import Improvements
 from crmroi.web.state import AppState
+
+if TYPE_CHECKING:
+    from crmroi.store import Store
 
 Section = Literal["scoring", "segments", "clv", "forecast"]
 SECTIONS: tuple[Section, ...] = ("scoring", "segments", "clv", "forecast")
@@ -43,27 +46,39 @@ class Frames:
     as_of: pd.Timestamp
 
 
+def read_frames(store: Store) -> Frames:
+    """The report's frames (`crmroi.reports.improve.FRAMES`) read from `store`."""
+    from crmroi.improve.frames import data_date, load_frames
+    from crmroi.reports.improve import FRAMES
+
+    found = load_frames(store, FRAMES)
+    return Frames(found, data_date(found))
+
+
 def frames(state: AppState, version: str) -> Frames:
-    """The report's frames (`crmroi.reports.improve.FRAMES`) of data `version` (cached)."""
+    """The report's frames of data `version` (cached)."""
 
     def compute() -> Frames:
-        from crmroi.improve.frames import data_date, load_frames
-        from crmroi.reports.improve import FRAMES
-
         with state.access.reader() as store:  # beside other reads, never during a write
-            found = load_frames(store, FRAMES)
-        return Frames(found, data_date(found))
+            return read_frames(store)
 
     return state.cache.get_or_compute(("improve-frames", version), compute)
 
 
 def section(state: AppState, version: str, name: Section) -> Improvements:
     """`Improvements` holding only section `name` (figures or the reason), cached per
-    data version. The figures are the report's: the same functions, the same defaults."""
+    data version. The figures are the report's: the same functions, the same defaults.
+    Fitted in a worker process on the workspace's copy when there is one
+    (`crmroi.web.snapshots`), else here."""
     if name not in SECTIONS:
         raise ValueError(f"no improvement section called {name!r}")
 
     def compute() -> Improvements:
+        copy = state.snapshot(version)
+        if copy is not None:
+            from crmroi.web.snapshots import improve_section_in
+
+            return state.work.compute(improve_section_in, str(copy), name)
         found = frames(state, version)
         return build_section(found.frames, found.as_of, name)
 

@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from crmroi.web.access import WorkspaceAccess
 from crmroi.web.auth import Accounts
 from crmroi.web.settings import WebSettings
+from crmroi.web.snapshots import Snapshots
 from crmroi.web.workers import WorkPool
 
 T = TypeVar("T")
@@ -68,6 +69,13 @@ class AppState:
     templates: Jinja2Templates
     work: WorkPool
     cache: ResultCache = field(default_factory=ResultCache)
+    snapshots: Snapshots | None = None
+    """Read-only copies of a DuckDB workspace for the worker processes (kind "process")."""
+
+    def snapshot(self, version: str) -> Path | None:
+        """The workspace's copy of data `version` for a worker process, or None: compute
+        here (a thread worker pool, PostgreSQL, or the copy not made yet)."""
+        return None if self.snapshots is None else self.snapshots.ready(version)
 
     @property
     def workspace_folder(self) -> Path | None:

@@ -2,7 +2,9 @@
 
 The first dashboard of a workspace runs the KPI report with its bootstrap, evaluates
 the business case with its simulation and lists the follow-ups; the Improve area fits
-the scoring and lifetime-value models. `CacheWarmer` does all that in one daemon
+the scoring and lifetime-value models. With worker processes, it first copies the
+workspace for them (`crmroi.web.snapshots`), so that all of that runs in those processes,
+not in the server's. `CacheWarmer` does all that in one daemon
 thread when the app starts (the app's lifespan, when `WebSettings.warm_cache` is on)
 and again whenever the data version (an import or undo, from any worker) or the
 active case changes, polling every `warm_interval_seconds`. It never blocks startup,
@@ -87,6 +89,8 @@ class CacheWarmer:
         log.info("warming the dashboard cache for data version %s", ws.version)
         started = time.perf_counter()
         try:
+            if self.state.snapshots is not None:  # the worker processes' copy, first
+                self.state.snapshots.build()
             panels_html(self.state, ws, f)
             for name in improve.SECTIONS:
                 if self._stop.is_set():

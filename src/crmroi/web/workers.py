@@ -35,7 +35,13 @@ T = TypeVar("T")
 P = ParamSpec("P")
 RETRY_AFTER_SECONDS = 5
 WorkerKind = Literal["process", "thread"]
-PRELOAD = ["crmroi.ingest.handoff", "crmroi.web.case_results", "crmroi.web.streamed_form"]
+PRELOAD = [
+    "crmroi.ingest.handoff",
+    "crmroi.web.case_results",
+    "crmroi.web.streamed_form",
+    "crmroi.web.snapshots",
+    "crmroi.kpi.engine",
+]
 """Modules a worker process imports once (forkserver), not per job."""
 SERVER_CHECK_SECONDS = 1.0
 """How often a worker process checks that the server that started it still runs."""
