@@ -7,27 +7,49 @@ activities per rep and bucket for every activity KPI.
 
 from __future__ import annotations
 
-from crmroi.kpi.facts import Ctx, Recipe, View, fetch_cube, flag
+import ibis
+import numpy as np
+
+from crmroi.kpi.facts import Ctx, Recipe, View, fetch_cube
 from crmroi.kpi.sales import deals_cube, rep_months_cube, worked
 from crmroi.kpi.sources import spend_cube
 from crmroi.kpi.stats import Cube, UnitSums
 
+# activity kinds as one small code per row (`activities_cube`)
+OTHER, CALL_IN, CALL_OUT, CALL, VISIT = 0, 1, 2, 3, 4  # CALL: a call of no known direction
+
 
 def activities_cube(ctx: Ctx) -> Cube:
     """Activities per team, grp, rep (the account owner when none) and bucket:
-    calls_in, calls_out, calls (any direction), visits (outbound calls and visits)."""
+    calls_in, calls_out, calls (any direction), visits (outbound calls and visits).
+
+    The database groups the rows by one kind code (`OTHER`...`VISIT`) instead of
+    summing four flags over every row (fewer string comparisons: about 0.3 of 0.8
+    CPU seconds at demo scale 20); the counts are formed from the code here, so
+    the cube has a row per code present (the KPIs only sum them).
+    """
     a = ctx.t("activities")
-    call = a.kind == "call"
-    return fetch_cube(
-        ctx, a, ts=a.occurred_at, rep=a.rep_id, account=a.account_id, keys=["rep"],
-        account_for_team_only=True,
-        sums={
-            "calls_in": flag(call & (a.direction == "inbound")),
-            "calls_out": flag(call & (a.direction == "outbound")),
-            "calls": flag(call),
-            "visits": flag((call & (a.direction == "outbound")) | (a.kind == "visit")),
-        },
+    direction = ibis.cases(
+        (a.direction == "inbound", ibis.literal(CALL_IN, type="int8")),
+        (a.direction == "outbound", ibis.literal(CALL_OUT, type="int8")),
+        else_=ibis.literal(CALL, type="int8"),
+    )
+    code = ibis.cases(
+        (a.kind == "call", direction),
+        (a.kind == "visit", ibis.literal(VISIT, type="int8")),
+        else_=ibis.literal(OTHER, type="int8"),
+    )
+    cube = fetch_cube(
+        ctx, a, ts=a.occurred_at, rep=a.rep_id, account=a.account_id, keys=["rep", "code"],
+        account_for_team_only=True, extra={"code": code},
     )  # fmt: skip
+    k, n = cube["code"], cube["n"]
+    for name, codes in (
+        ("calls_in", [CALL_IN]), ("calls_out", [CALL_OUT]), ("calls", [CALL_IN, CALL_OUT, CALL]),
+        ("visits", [CALL_OUT, VISIT]),
+    ):  # fmt: skip
+        cube.cols[name] = np.where(np.isin(k, codes), n, 0.0)
+    return cube
 
 
 def time_cube(ctx: Ctx) -> Cube:

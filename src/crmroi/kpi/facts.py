@@ -23,7 +23,8 @@ import ibis.expr.types as ir
 import numpy as np
 
 from crmroi.kpi.buckets import Buckets, Evaluation
-from crmroi.kpi.stats import NONE, Cube, Labels, Placed, UnitSums
+from crmroi.kpi.lookups import Lookups, regroup
+from crmroi.kpi.stats import NONE, Cube, Labels, Placed, UnitSums, coded_columns
 from crmroi.store.store import Store
 
 GROUP_COLUMNS: dict[str, str] = {"team": "team", "rep": "rep", "segment": "seg", "source": "src"}
@@ -61,14 +62,11 @@ class Ctx:
         return r.select(_lk_rep=r.rep_id, _lk_team=r.team)
 
     @cached_property
-    def account_lookup(self) -> ir.Table:
-        """account id -> segment, owner rep and the owner's team."""
-        a = self.t("accounts")
-        r = self.rep_lookup
-        j = a.left_join(r, a.owner_rep_id == r._lk_rep)
-        return j.select(
-            _la_acc=j.account_id, _la_seg=j.segment, _la_owner=j.owner_rep_id, _la_team=j._lk_team
-        )
+    def lookups(self) -> Lookups:
+        """rep id -> team, account id -> segment, owner rep and the owner's team (codes)."""
+        reps = self.t("reps").select("rep_id", "team").to_pyarrow()
+        accounts = self.t("accounts").select("account_id", "segment", "owner_rep_id")
+        return Lookups.build(reps, accounts.to_pyarrow(), self.labels)
 
 
 def real(x: float) -> ir.FloatingValue:
@@ -112,7 +110,7 @@ def fetch_cube(
     extra: dict[str, ir.Value] | None = None,
     sums: dict[str, ir.Value] | None = None,
     maxes: dict[str, ir.Value] | None = None,
-    derived: dict[str, Callable[[ir.Table], ir.Value]] | None = None,
+    derived: dict[str, Callable[[dict[str, np.ndarray]], np.ndarray]] | None = None,
     account_for_team_only: bool = False,
     halves: bool = False,
     exact: bool = False,
@@ -165,40 +163,36 @@ def fetch_cube(
         **{f"_s_{k}": pre[f"_s_{k}"].sum() for k in sums},
         **{f"_m_{k}": pre[f"_m_{k}"].max() for k in maxes},
     )
-    agg = agg.mutate(**{k: ibis.null(s) for k in optional if k not in agg.columns})
-    if account is not None:
-        lk = ctx.account_lookup
-        agg = agg.left_join(lk, agg._acc == lk._la_acc)
-        agg = agg.mutate(_rep=agg._rep.coalesce(agg._la_owner), _seg=agg._seg.coalesce(agg._la_seg))
-    if team is None:
-        rl = ctx.rep_lookup
-        agg = agg.left_join(rl, agg._rep == rl._lk_rep)
-        fallback = agg._lk_team.coalesce(agg._la_team) if account is not None else agg._lk_team
-        agg = agg.mutate(_team=fallback)
-    std = {"b": agg._b, "team": agg._team, "rep": agg._rep, "acc": agg._acc}
-    by = {"team": agg._team, "rep": agg._rep, "segment": agg._seg, "source": agg._src}
-    if ctx.by:  # without --by every row's group is "all": set below, not sent per row
-        std["grp"] = by[ctx.by]
-    std |= {k: f(agg) for k, f in (derived or {}).items()}
-    std |= {k: agg[k] for k in extra}
-    rows = agg.select(
-        **std, _n=agg._n, **{k: agg[k] for k in agg.columns if k[:3] in ("_s_", "_m_")}
-    )
+    nulls = {f"_m_{k}": -np.inf for k in maxes}  # lose in the maxima, like SQL's NULL
+    cols = coded_columns(agg.to_pyarrow(), ctx.labels, nulls)
+    none = np.full(len(cols["_b"]), NONE, dtype=np.int64)
+    cols |= {k: none for k in optional if k not in cols}
+    if account is not None:  # the account's segment, owner (the rep when none), team
+        row, (seg, owner, owner_team) = ctx.lookups.account(cols["_acc"])
+        cols = {k: v[row] for k, v in cols.items()}
+        cols["_rep"] = np.where(cols["_rep"] != NONE, cols["_rep"], owner)
+        cols["_seg"] = np.where(cols["_seg"] != NONE, cols["_seg"], seg)
+    if team is None:  # the rep's team, else the account owner's
+        row, rep_team = ctx.lookups.team_of_rep(cols["_rep"])
+        cols = {k: v[row] for k, v in cols.items()}
+        fallback = owner_team[row] if account is not None else none[row]
+        cols["_team"] = np.where(rep_team != NONE, rep_team, fallback)
+    std = {"b": cols["_b"], "team": cols["_team"], "rep": cols["_rep"], "acc": cols["_acc"]}
+    if ctx.by:  # without --by every row's group is "all": set below
+        std["grp"] = cols[f"_{GROUP_COLUMNS[ctx.by]}"]
+    std |= {k: f(cols) for k, f in (derived or {}).items()}
+    std |= {k: cols[k] for k in extra}
+    std |= {"n": cols["_n"].astype(np.float64)}
+    std |= {k: cols[f"_s_{k}"] for k in sums} | {k: cols[f"_m_{k}"] for k in maxes}
     order = ["team", *(["grp"] if ctx.by else []), *keys, "b"]
-    measures = {
-        "n": rows._n,
-        **{k: rows[f"_s_{k}"] for k in sums},
-        **{k: rows[f"_m_{k}"] for k in maxes},
-    }
+    measures = ["n", *sums, *maxes]
     if _one_row_per_key(group, keys, account is not None, ctx.by):
-        g = rows.select(*order, **{k: v.cast("float64") for k, v in measures.items()})
-    else:
-        g = rows.group_by(order).aggregate(
-            n=rows._n.sum().cast("float64"),
-            **{k: rows[f"_s_{k}"].sum().cast("float64") for k in sums},
-            **{k: rows[f"_m_{k}"].max().cast("float64") for k in maxes},
-        )
-    cube = Cube.from_arrow(g.to_pyarrow(), ctx.labels, order)
+        out = {k: std[k] for k in (*order, *measures)}
+    else:  # the second aggregate, on the first one's few rows
+        out = regroup(std, order, ["n", *sums], list(maxes))
+    for k in maxes:
+        out[k] = np.where(out[k] == -np.inf, 0.0, out[k])
+    cube = Cube.sorted(out, order)
     if not ctx.by:
         cube.cols["grp"] = np.full(len(cube), ctx.labels.code_of("all"), dtype=np.int64)
     cheap = narrow and not exact and "rep" in keys and ctx.by != "segment"

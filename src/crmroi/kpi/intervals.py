@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 Z95 = 1.959963984540054
-BLOCK_CELLS = 1_000_000  # hashes per block (uint64: 8 MB, four weights each)
+BLOCK_CELLS = 1 << 15  # hashes per block (uint64: 256 KB, four weights each: stays in cache)
 THREADS = max(1, min(4, os.cpu_count() or 1))  # blocks of weights made in parallel
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
@@ -50,6 +50,15 @@ def _mix(x: np.ndarray) -> np.ndarray:
     x = (x ^ (x >> np.uint64(30))) * _M1
     x = (x ^ (x >> np.uint64(27))) * _M2
     return x ^ (x >> np.uint64(31))
+
+
+def _mix_into(x: np.ndarray, tmp: np.ndarray) -> None:
+    """`_mix` in place on `x` (`tmp`: scratch of its shape): no temporary arrays."""
+    for shift, mult in ((30, _M1), (27, _M2), (31, None)):
+        np.right_shift(x, np.uint64(shift), out=tmp)
+        np.bitwise_xor(x, tmp, out=x)
+        if mult is not None:
+            np.multiply(x, mult, out=x)
 
 
 def label_keys(labels: Sequence[str]) -> np.ndarray:
@@ -76,18 +85,24 @@ def poisson_weights(
     rows = max(1, BLOCK_CELLS // max(quads, 1))
     q = (np.arange(quads, dtype=np.uint64) + np.uint64(1)) * _GOLDEN
 
-    def fill(u0: int) -> None:
-        with np.errstate(over="ignore"):
-            x = _mix(keys[u0 : u0 + rows, None] + q[None, :])
-        np.take(table, x.view(np.uint16), out=w[u0 : u0 + rows])
+    def fill(starts: range) -> None:
+        x = np.empty((rows, quads), dtype=np.uint64)  # scratch reused by every block
+        tmp = np.empty_like(x)
+        for u0 in starts:
+            k = keys[u0 : u0 + rows]
+            xs, ts = x[: len(k)], tmp[: len(k)]
+            with np.errstate(over="ignore"):
+                np.add(k[:, None], q[None, :], out=xs)
+                _mix_into(xs, ts)
+            np.take(table, xs.view(np.uint16), out=w[u0 : u0 + len(k)])
 
     starts = range(0, n, rows)
-    if len(starts) > 1:  # numpy releases the GIL: blocks in parallel, same numbers
-        with ThreadPoolExecutor(THREADS) as pool:
-            list(pool.map(fill, starts))
+    parts = min(THREADS, len(starts))
+    if parts > 1:  # numpy releases the GIL: blocks in parallel, same numbers
+        with ThreadPoolExecutor(parts) as pool:
+            list(pool.map(fill, [starts[i::parts] for i in range(parts)]))
     else:
-        for u0 in starts:
-            fill(u0)
+        fill(starts)
     return w[:, :replicates]
 
 

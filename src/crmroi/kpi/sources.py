@@ -12,7 +12,7 @@ import numpy as np
 
 from crmroi.kpi.facts import Ctx, Recipe, View, fetch_cube, flag
 from crmroi.kpi.sales import deals_cube, worked
-from crmroi.kpi.stats import Cube, UnitSums
+from crmroi.kpi.stats import NONE, Cube, UnitSums
 
 
 def leads_cube(ctx: Ctx) -> Cube:
@@ -35,7 +35,7 @@ def leads_cube(ctx: Ctx) -> Cube:
     return fetch_cube(
         ctx, t, ts=t.created_at, rep=t.owner_rep_id, account=t.account_id, source=t.source,
         segment=t.segment, keys=["unit"], extra={"_lead": lead}, sums={"converted": converted},
-        derived={"unit": lambda r: r._rep.coalesce(r._lead)},
+        derived={"unit": lambda c: np.where(c["_rep"] != NONE, c["_rep"], c["_lead"])},
     )  # fmt: skip
 
 

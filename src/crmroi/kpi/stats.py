@@ -29,21 +29,20 @@ class Labels:
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
         self.names: list[str] = []
-        self._known = pa.array([], type=pa.string())  # names, as Arrow
 
     def encode(self, column: pa.ChunkedArray | pa.Array) -> np.ndarray:
-        """Codes of a string column (NULL: NONE); new labels are added in one step."""
+        """Codes of a string column (NULL: NONE); new labels are added in the order of
+        their first row. Only the column's distinct values are looked up (a dictionary
+        of every label seen would otherwise be hashed again on each call)."""
         arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
         enc = pc.dictionary_encode(arr.cast(pa.string()))
-        known = pc.index_in(enc.dictionary, value_set=self._known)
-        new = enc.dictionary.filter(pc.is_null(known))
-        if len(new):
-            first = len(self.names)
-            self.names.extend(new.to_pylist())
-            self.ids.update(zip(self.names[first:], range(first, len(self.names)), strict=True))
-            self._known = pa.concat_arrays([self._known, new])
-            known = pc.index_in(enc.dictionary, value_set=self._known)
-        lut = np.append(known.to_numpy(zero_copy_only=False), NONE).astype(np.int64)
+        ids, names = self.ids, self.names
+        distinct = enc.dictionary.to_pylist()
+        for name in distinct:
+            if name not in ids:
+                ids[name] = len(names)
+                names.append(name)
+        lut = np.array([ids[name] for name in distinct] + [NONE], dtype=np.int64)
         idx = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         return lut[idx]
 
@@ -99,21 +98,14 @@ class Cube:
     @classmethod
     def from_arrow(cls, table: pa.Table, labels: Labels, sort: Sequence[str]) -> Cube:
         """Columns as numpy (strings coded), rows sorted by `sort` (key columns)."""
-        cols: dict[str, np.ndarray] = {}
-        for name in table.column_names:
-            col = table.column(name)
-            if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-                cols[name] = labels.encode(col)
-            elif pa.types.is_integer(col.type):
-                cols[name] = pc.fill_null(col, -1).to_numpy().astype(np.int64)
-            else:
-                cols[name] = pc.fill_null(col.cast(pa.float64()), 0.0).to_numpy()
-        if sort and len(table):
-            cols = (
-                {k: v[order] for k, v in cols.items()}
-                if (order := _order(cols, sort)) is not None
-                else cols
-            )
+        return cls.sorted(coded_columns(table, labels), sort)
+
+    @classmethod
+    def sorted(cls, cols: dict[str, np.ndarray], sort: Sequence[str]) -> Cube:
+        """A cube of `cols`, rows sorted by the `sort` key columns."""
+        if sort and len(cols[sort[0]]):
+            order = _order(cols, sort)
+            cols = cols if order is None else {k: v[order] for k, v in cols.items()}
         return cls(cols)
 
     def teams(self) -> tuple[np.ndarray, np.ndarray]:
@@ -121,6 +113,24 @@ class Cube:
         if self._teams is None:
             self._teams = np.unique(self.cols["team"], return_inverse=True)
         return self._teams
+
+
+def coded_columns(
+    table: pa.Table, labels: Labels, nulls: dict[str, float] | None = None
+) -> dict[str, np.ndarray]:
+    """An Arrow table as numpy columns: strings as `Labels` codes (NULL: NONE), integers
+    as int64 (NULL: -1), anything else as float64 (NULL: 0.0, or `nulls[name]`)."""
+    cols: dict[str, np.ndarray] = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            cols[name] = labels.encode(col)
+        elif pa.types.is_integer(col.type):
+            cols[name] = pc.fill_null(col, -1).to_numpy().astype(np.int64)
+        else:
+            null = (nulls or {}).get(name, 0.0)
+            cols[name] = pc.fill_null(col.cast(pa.float64()), null).to_numpy()
+    return cols
 
 
 def _order(cols: dict[str, np.ndarray], sort: Sequence[str]) -> np.ndarray | None:
