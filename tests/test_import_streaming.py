@@ -14,10 +14,13 @@ import pyarrow as pa
 import pytest
 
 import crmroi.ingest.mapped as files
-from crmroi.ingest import streaming
+from crmroi.ingest import staging, streaming
 from crmroi.ingest.pipeline import ImportReport, import_files
 from crmroi.ingest.summary import summary_json
 from crmroi.store import Store
+from crmroi.store.engines import DuckDBTransaction
+from crmroi.store.store import STAGE_PREFIX
+from crmroi.store.undo import undo_batch
 
 MAPPING = """
 source_system: t
@@ -99,12 +102,20 @@ def _same(whole: ImportReport, streamed: ImportReport) -> None:
         )
 
 
-def test_streamed_import_equals_whole_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("flush_rows", [staging.FLUSH_ROWS, 1])
+def test_streamed_import_equals_whole_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flush_rows: int
+) -> None:
+    """Into an empty workspace (the stage takes the canonical table's place), the blocks
+    written at the end or each by the writer thread as it is mapped (`flush_rows` 1)."""
     csv = _export(tmp_path)
     whole, whole_rows, _ = _import(tmp_path, csv, "whole")
     calls = _streamed(monkeypatch)
+    monkeypatch.setattr(staging, "FLUSH_ROWS", flush_rows)
+    copies = _count_copies(monkeypatch)
     streamed, streamed_rows, left = _import(tmp_path, csv, "streamed")
     assert calls == {"streamed": 1, "read whole": 0}
+    assert copies == [], "the staged rows were copied, not renamed"
     assert streamed_rows.equals(whole_rows)
     _same(whole, streamed)
     assert left == 0  # the staged rows are dropped after the import
@@ -113,16 +124,84 @@ def test_streamed_import_equals_whole_read(tmp_path: Path, monkeypatch: pytest.M
     assert streamed_rows.num_rows == 41 + 1 + 1 - 1  # T0..T40, T90, Tü; T5 refused
 
 
+def _count_copies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tables `upsert_from` copies staged rows into (none when a stage is renamed)."""
+    copies: list[str] = []
+    real = DuckDBTransaction.upsert_from
+
+    def counted(self: DuckDBTransaction, name: str, *args: Any, **kwargs: Any) -> Any:
+        copies.append(name)
+        return real(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(DuckDBTransaction, "upsert_from", counted)
+    return copies
+
+
+def _stages(store: Store) -> int:
+    con: Any = store.engine.con  # type: ignore[attr-defined]
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE starts_with(table_name, ?)", [STAGE_PREFIX]
+    ).fetchone()
+    return int(found[0])
+
+
 def test_streamed_reimport_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first import renames its stage, the second (rows there) upserts: nothing
+    changes; undoing the second then the first leaves the table as before each."""
     csv = _export(tmp_path)
     _streamed(monkeypatch)
+    copies = _count_copies(monkeypatch)
     (tmp_path / "m.yaml").write_text(MAPPING, encoding="utf-8")
     with Store.open(tmp_path / "ws", create=True) as store:
         first = import_files(store, [csv], mapping=tmp_path / "m.yaml")
+        loaded = store.to_arrow("activities", order_by=["source_id"])
+        assert copies == []
         again = import_files(store, [csv], mapping=tmp_path / "m.yaml")
+        assert copies == ["activities"]
         assert store.count("activities") == first.rows_loaded
+        assert _stages(store) == 0
+        undo_batch(store, again.batch_id)
+        assert store.to_arrow("activities", order_by=["source_id"]).equals(loaded)
+        undo_batch(store, first.batch_id)
+        assert store.count("activities") == 0
     assert (again.files[0].inserted, again.files[0].updated) == (0, 0)
     assert again.files[0].unchanged == first.rows_loaded
+
+
+def test_a_stage_left_by_a_killed_import_is_dropped_on_open(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "ws", create=True) as store:
+        con: Any = store.engine.con  # type: ignore[attr-defined]
+        con.execute(f'CREATE TABLE "{STAGE_PREFIX}0123" AS SELECT 1 AS _line')
+        con.execute("CREATE TABLE crmroi_kept AS SELECT 1 AS x")  # not a stage: kept
+    with Store.open(tmp_path / "ws") as store:
+        assert _stages(store) == 0
+        con = store.engine.con  # type: ignore[attr-defined]
+        assert con.execute("SELECT count(*) FROM crmroi_kept").fetchone() == (1,)
+
+
+def test_a_stage_of_other_columns_is_copied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A canonical table whose columns differ from the stage's (e.g. in another order)
+    is not replaced: the rows are copied into it, its columns kept."""
+    csv = _export(tmp_path)
+    _, whole_rows, _ = _import(tmp_path, csv, "whole")
+    _streamed(monkeypatch)
+    copies = _count_copies(monkeypatch)
+    (tmp_path / "m.yaml").write_text(MAPPING, encoding="utf-8")
+    with Store.open(tmp_path / "ws", create=True) as store:
+        con: Any = store.engine.con  # type: ignore[attr-defined]
+        con.execute("ALTER TABLE activities RENAME TO activities_old")
+        con.execute(
+            "CREATE TABLE activities AS SELECT COLUMNS(c -> c != 'activity_id'), activity_id "
+            "FROM activities_old"
+        )
+        import_files(store, [csv], mapping=tmp_path / "m.yaml")
+        rows = store.to_arrow("activities", order_by=["source_id"])
+        assert rows.column_names[-1] == "activity_id"
+        assert copies == ["activities"]
+        assert _stages(store) == 0
+    assert rows.drop(["batch_id"]).select(whole_rows.column_names).equals(whole_rows)
 
 
 def test_file_that_changes_encoding_after_the_sample_is_read_whole(

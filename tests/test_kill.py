@@ -88,3 +88,47 @@ def test_kill_9_during_import_leaves_workspace_unchanged(tmp_path: Path) -> None
     assert process.returncode == -signal.SIGKILL
     assert writing, "never saw the import start writing"
     assert snapshot(workspace) == before
+
+
+def test_kill_9_while_an_empty_table_s_stage_is_written(tmp_path: Path) -> None:
+    """Into an empty table a streamed file is staged in a table of the workspace itself
+    (renamed into place at the commit): killed while it is written, the workspace reopens
+    as it was, the stage dropped, and the next import loads."""
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    big, small = tmp_path / "big.csv", tmp_path / "small.csv"
+    write_activities(big, 1_500_000)
+    write_activities(small, 1_000)
+    workspace = tmp_path / "ws"
+    Store.open(workspace, create=True).close()
+    before = snapshot(workspace)
+    db = workspace / "workspace.duckdb"
+    size_before = db.stat().st_size
+    command = [sys.executable, "-m", "crmroi", "import", str(workspace)]
+    env = {**os.environ, "CRMROI_STREAM_BYTES": "0"}  # streamed whatever its size
+    process = subprocess.Popen(
+        [*command, str(big), "--mapping", str(mapping)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
+        if db.stat().st_size > size_before:  # the stage's first rows are in the file
+            break
+        time.sleep(0.005)
+    assert process.poll() is None, "the import finished before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    assert snapshot(workspace) == before
+    with Store.open(workspace) as store:
+        con = store.engine.con  # type: ignore[attr-defined]
+        left = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'crmroi%'"
+        ).fetchone()
+        assert left == (0,)
+    done = subprocess.run(
+        [*command, str(small), "--mapping", str(mapping)], capture_output=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert snapshot(workspace)[1] != before[1]

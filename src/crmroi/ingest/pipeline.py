@@ -276,10 +276,7 @@ def commit_import(
                     compare = [*compare, "currency", "amount_original"]
                 history = undo_table(table.entity)
                 if table.staged is not None:  # a streamed file: its rows are staged
-                    staged = table.staged
-                    counts = tx.upsert_from(
-                        table.entity, staged.name, staged.columns, compare, history
-                    )
+                    counts = table.staged.write(tx, compare, history)
                 else:
                     counts = tx.upsert(table.entity, table.table, compare, history)
                 file_report.inserted = counts.inserted

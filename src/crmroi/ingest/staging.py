@@ -1,35 +1,41 @@
 """A large file's mapped rows kept in the DuckDB store while it is read, not in memory.
 
 Each block of a streamed file (`crmroi.ingest.streaming`) is mapped on its own and its
-loaded rows appended to a temporary table of the workspace's DuckDB connection (which spills
-to disk past its memory limit). Checks over the whole file run there in SQL: duplicate ids
-(all but the last row refused, as for a file read whole), then the summary's date ranges,
-money totals and link counts. The import's single transaction copies the table into the
-canonical one (`Transaction.upsert_from`); the table is dropped afterwards, and a killed
-process leaves nothing behind (temporary tables die with the connection).
+loaded rows appended, by a writer thread while the next blocks are mapped
+(`crmroi.ingest.stage_writer`), to a stage table of the workspace's DuckDB connection.
+Checks over the whole file run there in SQL: duplicate ids (all but the last row refused,
+as for a file read whole), then the summary's date ranges, money totals and link counts.
+
+Into an empty canonical table (a first import) the stage is an ordinary table of the
+workspace, written compressed as the blocks come; the import's single transaction renames
+it into the canonical table's place (nothing copied). Else it is a temporary table (which
+spills to disk past the memory limit) that the transaction copies into the canonical one
+(`Transaction.upsert_from`). The stage is dropped afterwards; a killed process leaves a
+temporary table nowhere and an ordinary one unreferenced, dropped when the workspace is
+next opened (`Store.drop_stray_stages`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from crmroi.ingest.columns import MAX_VALUES_SHOWN, ValueCount
+from crmroi.ingest.block_notes import ValueKey, add_values, merge_details, top_values
 from crmroi.ingest.currency import FxRates
 from crmroi.ingest.headers import check_duplicates, mapping_names
 from crmroi.ingest.mapping import MappingFile, TableMapping, choose_table_mapping
 from crmroi.ingest.reasons import duplicate_id
 from crmroi.ingest.reject_spool import RejectSpool
 from crmroi.ingest.rejects import Reject
+from crmroi.ingest.stage_writer import Writer, few_threads
 from crmroi.ingest.streaming import (
     BLOCK_BYTES,
     NotStreamable,
@@ -39,23 +45,17 @@ from crmroi.ingest.streaming import (
 )
 from crmroi.ingest.summary import LINKS, DateRange, LinkCount, MoneyTotal
 from crmroi.ingest.transform import MappedTable, map_table
-from crmroi.store.engines import DuckDBEngine, q
+from crmroi.store.engines import DuckDBEngine, Transaction, UpsertCounts, q
 from crmroi.store.schema import ID_COLUMN, TABLES
-from crmroi.store.store import Store
+from crmroi.store.store import STAGE_PREFIX, Store
 
 STREAM_BYTES = 64 << 20
 """Text files at least this large are streamed (smaller ones are read whole); the
 environment's CRMROI_STREAM_BYTES wins (0 streams every text file, as tests do)."""
 MEMORY_LIMIT = "512MB"
 """DuckDB's memory limit while an import streams (past it, staged rows spill to disk)."""
-THREADS = 1
-"""DuckDB's threads while an import streams: its inserts of staged blocks and the final
-copy take about half the CPU time on one thread than on two, and Python maps blocks
-meanwhile (`benchmarks/bench_import.py`)."""
 
 Note = Callable[[str], None]
-_ValueKey = tuple[str, str, str, str | None, bool]
-_BOOLEANS = re.compile(r"booleans \((\d+) true, (\d+) false\)")
 FLUSH_ROWS = 1 << 18
 """Staged rows written to DuckDB at a time (two of its row groups), unless `FLUSH_BYTES`."""
 FLUSH_BYTES = 64 << 20
@@ -88,20 +88,15 @@ def _setting(name: str, default: int) -> int:
 
 @contextlib.contextmanager
 def bounded_memory(store: Store) -> Iterator[None]:
-    """DuckDB's memory limit set to `MEMORY_LIMIT` and its threads to `THREADS` for the
-    block, then restored."""
+    """DuckDB's memory limit set to `MEMORY_LIMIT` for the block, then restored."""
     con = store.engine.con  # type: ignore[attr-defined]
-    before = con.execute(
-        "SELECT current_setting('memory_limit'), current_setting('threads')"
-    ).fetchone()
+    before = con.execute("SELECT current_setting('memory_limit')").fetchone()
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-    con.execute(f"SET threads = {THREADS}")
     try:
         yield
     finally:
         with contextlib.suppress(Exception):
             con.execute(f"SET memory_limit = '{before[0]}'")
-            con.execute(f"SET threads = {int(before[1])}")
 
 
 @dataclass
@@ -150,14 +145,23 @@ def plan_stream(path: Path, mapping_file: MappingFile, entity: str | None) -> St
 
 @dataclass
 class StagedRows:
-    """The loaded rows of one streamed file, in a temporary DuckDB table.
+    """The loaded rows of one streamed file, in a DuckDB table of the workspace.
 
     Blocks are appended a few at a time (`FLUSH_ROWS` rows or `FLUSH_BYTES`): DuckDB
-    spends about three times the CPU on many small inserts as on a few large ones."""
+    spends about three times the CPU on many small inserts as on a few large ones.
+
+    `persistent` (the canonical table was empty when the file was opened): the rows are
+    staged in an ordinary table of the workspace, written compressed as the blocks come,
+    which the import's transaction then renames into the canonical table's place when
+    that is still empty (`write`): the rows are written once, beside the mapping of the
+    next blocks, not copied at the end. Else a temporary table (dies with the connection),
+    copied by `Transaction.upsert_from`. A killed import leaves a persistent stage
+    unreferenced: `Store.open` drops it (its name starts with `STAGE_PREFIX`)."""
 
     con: Any
     entity: str
-    name: str = field(default_factory=lambda: f"crmroi_import_{uuid.uuid4().hex[:12]}")
+    persistent: bool = False
+    name: str = field(default_factory=lambda: f"{STAGE_PREFIX}{uuid.uuid4().hex[:12]}")
     rows: int = 0
     columns: list[str] = field(default_factory=list)
     _refused: str = ""
@@ -165,9 +169,25 @@ class StagedRows:
     """the file's refused rows, spooled as its blocks are mapped"""
     _pending: dict[str, list[pa.Table]] = field(default_factory=dict)
     _created: set[str] = field(default_factory=set)
+    _writer: Writer = field(default_factory=Writer)
 
     def __post_init__(self) -> None:
         self.rejects = RejectSpool(self.con, self.name + "_rejects")
+
+    def add_rejects(self, rejects: Iterable[Reject]) -> None:
+        """Spool one block's refused rows (in the writer thread, after the staged rows
+        before them)."""
+        block = list(rejects)
+        if block:
+            self._writer.submit(self.rejects.add, block)
+
+    def wait(self) -> None:
+        """Every write handed to the writer thread done (its error raised); the thread
+        stops (a later write starts it again)."""
+        try:
+            self._writer.wait()
+        finally:
+            self._writer.close()
 
     def add(self, mapped: MappedTable) -> None:
         """Append one block's loaded rows (with their file rows) and its refused ids."""
@@ -189,8 +209,12 @@ class StagedRows:
             self.flush()
 
     def flush(self) -> None:
-        """Write the blocks added since the last flush to the tables."""
+        """Hand the blocks added since the last flush to the writer thread."""
         pending, self._pending = self._pending, {}
+        if pending:
+            self._writer.submit(self._write, pending)
+
+    def _write(self, pending: dict[str, list[pa.Table]]) -> None:
         for name, tables in pending.items():
             self._append(name, pa.concat_tables(tables))
 
@@ -201,7 +225,8 @@ class StagedRows:
             if name in self._created:
                 self.con.execute(f"INSERT INTO {q(name)} SELECT * FROM {q(view)}")
             else:
-                self.con.execute(f"CREATE TEMP TABLE {q(name)} AS SELECT * FROM {q(view)}")
+                kind = "TABLE" if self.persistent and name == self.name else "TEMP TABLE"
+                self.con.execute(f"CREATE {kind} {q(name)} AS SELECT * FROM {q(view)}")
                 self._created.add(name)
         finally:
             self.con.unregister(view)
@@ -211,6 +236,7 @@ class StagedRows:
         in `rejects`), and removed from the staged rows; as `transform._refuse_duplicates`
         over a whole file."""
         self.flush()
+        self.wait()
         self.rejects.blocks_done()
         if not self._refused:  # no block staged (refused rows' ids count too)
             return
@@ -218,10 +244,13 @@ class StagedRows:
             f"SELECT source_id AS key FROM {q(self.name)} WHERE source_id IS NOT NULL "
             f"UNION ALL SELECT key FROM {q(self._refused)}"
         )
+        # ids whose 64-bit hashes differ differ: no repeated hash, no repeated id (the
+        # common case, a third of the time of grouping the ids themselves)
         repeated = self.con.execute(
-            f"SELECT count(*) FROM ({every}) GROUP BY key HAVING count(*) > 1 LIMIT 1"
+            f"SELECT count(*) FROM (SELECT hash(key) AS h FROM ({every})) "
+            f"GROUP BY h HAVING count(*) > 1 LIMIT 1"
         ).fetchall()
-        if not repeated:  # the common case: one hash aggregate, no window over every row
+        if not repeated:  # one hash aggregate, no window over every row
             return
         dups = q(self.name + "_dups")
         self.con.execute(
@@ -325,8 +354,43 @@ class StagedRows:
             .cast(pa.string())
         )
 
+    def write(self, tx: Transaction, compare: list[str], history: str | None) -> UpsertCounts:
+        """Write the staged rows into the canonical table inside the import's transaction:
+        a persistent stage takes the place of a still empty canonical table of the same
+        columns (renamed, nothing copied); else `Transaction.upsert_from`."""
+        table = self.entity
+        staged = self.persistent and self.name in self._created
+        if staged and self._same_columns(tx) and not self._count(tx, table):
+            tx.execute(f"ALTER TABLE {q(self.name)} DROP COLUMN _line")
+            tx.execute(f"DROP TABLE {q(table)}")
+            tx.execute(f"ALTER TABLE {q(self.name)} RENAME TO {q(table)}")
+            self._created.discard(self.name)
+            return UpsertCounts(inserted=self.rows, updated=0, unchanged=0)
+        return tx.upsert_from(table, self.name, self.columns, compare, history)
+
+    @staticmethod
+    def _count(tx: Transaction, table: str) -> int:
+        return int(tx.execute(f"SELECT count(*) FROM {q(table)}")[0][0])
+
+    def _same_columns(self, tx: Transaction) -> bool:
+        """Whether the stage has the canonical table's columns (names, types, order) and
+        `_line` last."""
+
+        def columns(name: str) -> list[tuple[str, str]]:
+            found = tx.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() "
+                "WHERE table_name = ? AND schema_name = 'main' AND NOT internal "
+                "AND database_name = current_database() ORDER BY column_index",
+                (name,),
+            )
+            return [(str(n), str(t)) for n, t in found]
+
+        staged = columns(self.name)
+        return staged[-1:] == [("_line", "BIGINT")] and staged[:-1] == columns(self.entity)
+
     def drop(self) -> None:
         self._pending = {}
+        self._writer.close()
         self.rejects.drop()
         for name in (self.name, self._refused):
             if name:
@@ -348,40 +412,45 @@ def map_stream(
     empty and its `staged` holds the rows. Raises `NotStreamable` (the staged rows
     dropped) when a block shows the file must be read whole."""
     con = store.engine.con  # type: ignore[attr-defined]
-    staged = StagedRows(con, plan.mapping.entity)
+    entity = plan.mapping.entity
+    empty = not con.execute(f"SELECT count(*) FROM {q(entity)}").fetchone()[0]
+    staged = StagedRows(con, entity, persistent=empty)
     path = plan.stream.path
     started = time.perf_counter()
     rows_in = 0
-    values: dict[_ValueKey, int] = {}
+    values: dict[ValueKey, int] = {}
     details: dict[str, list[str]] = {}
     warnings: list[str] = []
     try:
-        for raw, last in read_ahead(plan.stream.blocks()):
-            mapped = map_table(
-                raw,
-                plan.mapping,
-                source_system=source_system,
-                batch_id=batch_id,
-                rates=rates,
-                columns_optional=columns_optional,
-                footer=last,
-                dedupe=False,
-                max_values=_BLOCK_VALUES,
-            )
-            if mapped.hashed:
-                raise NotStreamable("rows keyed by a hash of their values")
-            staged.add(mapped)
-            rows_in += mapped.rows_in
-            staged.rejects.add(mapped.rejects)
-            _add_values(values, mapped.values)
-            for column, detail in mapped.detected.items():
-                details.setdefault(column, []).append(detail)
-            warnings += [w for w in [*raw.warnings, *mapped.warnings] if w not in warnings]
-            seconds = max(time.perf_counter() - started, 1e-9)
-            note(f"reading {path.name}: {rows_in:,} rows, {rows_in / seconds:,.0f} rows/s")
+        with few_threads(con):
+            for raw, last in read_ahead(plan.stream.blocks()):
+                mapped = map_table(
+                    raw,
+                    plan.mapping,
+                    source_system=source_system,
+                    batch_id=batch_id,
+                    rates=rates,
+                    columns_optional=columns_optional,
+                    footer=last,
+                    dedupe=False,
+                    max_values=_BLOCK_VALUES,
+                )
+                if mapped.hashed:
+                    raise NotStreamable("rows keyed by a hash of their values")
+                staged.add(mapped)
+                rows_in += mapped.rows_in
+                staged.add_rejects(mapped.rejects)
+                add_values(values, mapped.values, _BLOCK_VALUES)
+                for column, detail in mapped.detected.items():
+                    details.setdefault(column, []).append(detail)
+                warnings += [w for w in [*raw.warnings, *mapped.warnings] if w not in warnings]
+                seconds = max(time.perf_counter() - started, 1e-9)
+                note(f"reading {path.name}: {rows_in:,} rows, {rows_in / seconds:,.0f} rows/s")
+            staged.flush()
+            staged.wait()  # the last block written with few threads
         if not staged.columns:  # no record after the header: read whole, as before
             raise NotStreamable("no data block")
-        detected = _merge_details(details)
+        detected = merge_details(details)
         staged.refuse_duplicates(path.name)
         staged.rejects.finish()
     except BaseException:
@@ -395,7 +464,7 @@ def map_stream(
         staged.rejects.sample,
         rows_in,
         detected,
-        _top_values(values),
+        top_values(values),
         warnings,
         file=path.name,
         staged=staged,
@@ -423,48 +492,3 @@ def spool_rejects(store: Store, table: MappedTable) -> None:
         raise
     spool.finish()
     table.spool, table.rejects = spool, spool.sample
-
-
-def _add_values(values: dict[_ValueKey, int], block: list[ValueCount]) -> None:
-    """Add one block's value counts; a column with too many distinct values to count
-    exactly block by block is read whole."""
-    per_column: dict[str, int] = {}
-    for v in block:
-        per_column[v.column] = per_column.get(v.column, 0) + 1
-        key = (v.column, v.source, v.value, v.canonical, v.mapped)
-        values[key] = values.get(key, 0) + v.count
-    if any(n >= _BLOCK_VALUES for n in per_column.values()):
-        raise NotStreamable("too many distinct values in a mapped column")
-
-
-def _top_values(values: dict[_ValueKey, int]) -> list[ValueCount]:
-    """The merged counts as `ColumnNotes.values` lists them: by column, most frequent first."""
-    columns: dict[str, list[ValueCount]] = {}
-    for (column, source, value, canonical, mapped), n in values.items():
-        columns.setdefault(column, []).append(
-            ValueCount(column, source, value, canonical, n, mapped)
-        )
-    out: list[ValueCount] = []
-    for counts in columns.values():
-        out += sorted(counts, key=lambda v: -v.count)[:MAX_VALUES_SHOWN]
-    return out
-
-
-def _merge_details(details: dict[str, list[str]]) -> dict[str, str]:
-    """One detection note per column over all blocks. Blocks that decided a number's
-    decimal separator or a date's order differently make the file be read whole (the
-    decision is the whole column's); boolean counts are added up."""
-    out: dict[str, str] = {}
-    for column, notes in details.items():
-        booleans = [_BOOLEANS.fullmatch(n) for n in notes]
-        if all(booleans):
-            true = sum(int(m.group(1)) for m in booleans if m)
-            false = sum(int(m.group(2)) for m in booleans if m)
-            out[column] = f"booleans ({true} true, {false} false)"
-            continue
-        seen = {n.split(" (")[0] for n in notes if n != "no dates"}
-        if len(seen) > 1 or any("万" in n for n in notes):
-            raise NotStreamable(f"blocks read {column} differently: {sorted(seen)}")
-        decided = [n for n in notes if "ambiguous" not in n and n != "no dates"]
-        out[column] = (decided or notes)[0]
-    return out

@@ -97,6 +97,59 @@ def _parse_iso(st: pd.Series) -> pd.Series:
     return _to_us(out)
 
 
+_STAMP_TYPES = (pa.timestamp("us", tz="UTC"), pa.timestamp("us"))
+_PANDAS_YEARS = (1678, 2261)  # within pandas' nanosecond range, whatever it parses with
+
+
+def _every_iso(st: pd.Series) -> pd.Series | None:
+    """`_parse_iso` of cells that are all ISO 8601, by Arrow's cast: all with a zone (to
+    UTC) or all without. None when a cell is not such (`_parse_shapes` then reads them as
+    before): a year outside 1678-2261 (Solar Hijri years among them), a day that does not
+    exist, more than six decimals, zones mixed, 'UTC' written out (Arrow refuses it)."""
+    cells = _arrow(st)
+    if not len(cells):
+        return None
+    if not pc.all(pc.match_substring_regex(cells, _ISO)).as_py():
+        return None
+    for stamp_type in _STAMP_TYPES:
+        try:
+            stamps = pc.cast(cells, stamp_type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        years = pc.min_max(pc.year(stamps)).as_py()
+        if not _PANDAS_YEARS[0] <= years["min"] <= years["max"] <= _PANDAS_YEARS[1]:
+            return None
+        naive = pc.cast(stamps, pa.timestamp("us")).to_numpy()
+        return pd.Series(naive, index=st.index, dtype="datetime64[us]")
+    return None
+
+
+def _parse_shapes(
+    vals: pd.Series, weights: np.ndarray, order: DateOrder | None, out: pd.Series
+) -> list[str]:
+    """`parse_dates` of present cells of any shape, into `out`; the notes."""
+    notes: list[str] = []
+    numeric = mask(vals.str.contains(_NUMERIC, regex=True))
+    handled = None
+    if bool(numeric.all()):
+        handled = _parse_all_numeric(vals, weights)
+    if handled is not None:
+        out[vals.index] = handled[0]
+        return [handled[1]]
+    iso = mask(vals.str.contains(_ISO, regex=True))
+    iso &= ~mask(vals.str.contains("^1[2-4][0-9][0-9]-", regex=True))  # Solar Hijri
+    if iso.any():
+        out[iso[iso].index] = _parse_iso(vals[iso])
+        notes.append("ISO 8601")
+    rest = (~iso & ~numeric).to_numpy(dtype=bool)
+    other = vals[rest]
+    if len(other):
+        general, gnotes = _parse_general(other, order, weights[rest])
+        out[other.index] = general
+        notes.extend(gnotes)
+    return notes
+
+
 def _num(x: pd.Series) -> pd.Series:
     return pd.to_numeric(x, errors="coerce").astype("float64")
 
@@ -353,25 +406,15 @@ def parse_dates(
     elif present.any():
         vals = st[present]
         weights = weights[present.to_numpy(dtype=bool)]
-        numeric = mask(vals.str.contains(_NUMERIC, regex=True))
-        handled = None
-        if bool(numeric.all()):
-            handled = _parse_all_numeric(vals, weights)
-        if handled is not None:
-            out[vals.index] = handled[0]
-            notes.append(handled[1])
+        every_iso = _every_iso(vals)
+        if every_iso is not None and len(vals) == len(out):  # the common case
+            out = every_iso
+            notes.append("ISO 8601")
+        elif every_iso is not None:
+            out[vals.index] = every_iso
+            notes.append("ISO 8601")
         else:
-            iso = mask(vals.str.contains(_ISO, regex=True))
-            iso &= ~mask(vals.str.contains("^1[2-4][0-9][0-9]-", regex=True))  # Solar Hijri
-            if iso.any():
-                out[iso[iso].index] = _parse_iso(vals[iso])
-                notes.append("ISO 8601")
-            rest = (~iso & ~numeric).to_numpy(dtype=bool)
-            other = vals[rest]
-            if len(other):
-                general, gnotes = _parse_general(other, order, weights[rest])
-                out[other.index] = general
-                notes.extend(gnotes)
+            notes += _parse_shapes(vals, weights, order, out)
     bad = pd.Series(present.to_numpy(dtype=bool) & out.isna().to_numpy(), index=s.index)
     detail = "dates " + "; ".join(notes) if notes else "no dates"
     if notes and notes[0].startswith(("dates", "Excel", "epoch")):

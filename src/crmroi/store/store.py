@@ -30,6 +30,9 @@ from crmroi.store.undo import UNDO_BATCH_COLUMN, undo_table, undo_tables
 WORKSPACE_FILE = "workspace.duckdb"
 SETTINGS_TABLE = "workspace_settings"
 BATCHES_TABLE = "import_batches"
+STAGE_PREFIX = "crmroi_staged_"
+"""Tables a streamed import stages its rows in (`crmroi.ingest.staging`); one left in a
+DuckDB workspace was an import's that was killed before it ended, and is dropped."""
 
 DEFAULT_SETTINGS = {"base_currency": "USD", "schema_version": "1"}
 
@@ -105,6 +108,8 @@ class Store:
             engine_name = "duckdb"
         store = cls(backend, engine_for(engine_name, backend), location)
         store.ensure_schema()
+        if engine_name == "duckdb":
+            store.drop_stray_stages()
         return store
 
     @classmethod
@@ -176,6 +181,18 @@ class Store:
                     schema=SETTINGS,
                 )
                 tx.append(SETTINGS_TABLE, rows)
+
+    def drop_stray_stages(self) -> None:
+        """Drop the stage tables of imports killed before they ended (DuckDB: one process
+        at a time opens the file, so no import is running)."""
+        con = self.backend.con
+        found = con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
+            "AND database_name = current_database() AND starts_with(table_name, ?)",
+            [STAGE_PREFIX],
+        ).fetchall()
+        for (name,) in found:
+            con.execute(f"DROP TABLE IF EXISTS {q(name)}")
 
     def _columns_to_add(
         self, existing: set[str], wanted: dict[str, pa.Schema]
