@@ -271,3 +271,36 @@ def test_health_and_login_page_answer_while_a_write_holds_the_workspace(app) -> 
     assert health.json()["workspace"] == "busy"
     assert login_page.status_code == 200
     assert client(app).get("/healthz").json()["workspace"] == "ok"
+
+
+def test_health_check_never_waits_for_a_workspace_that_does_not_answer(app) -> None:  # type: ignore[no-untyped-def]
+    """A workspace whose `SELECT 1` hangs (a stuck disk, a long checkpoint): `/healthz`
+    answers "busy" while the question is still open, and later checks do not ask again
+    until it has been answered (no threads piling up behind it)."""
+    access = app.state.crmroi.access
+    asked, release = threading.Event(), threading.Event()
+    questions = []
+
+    def stuck_ping(wait_seconds: float = 0.05) -> bool:
+        questions.append(wait_seconds)
+        asked.set()
+        release.wait(timeout=120)
+        return True
+
+    access.ping = stuck_ping
+    try:
+        c = client(app)
+        first = c.get("/healthz")
+        assert asked.wait(timeout=30)
+        second = c.get("/healthz")
+        still_stuck = not release.is_set()
+    finally:
+        release.set()
+    assert still_stuck  # both answers came while the question hung
+    assert first.status_code == second.status_code == 200
+    assert first.json()["workspace"] == second.json()["workspace"] == "busy"
+    assert len(questions) == 1
+    deadline = time.monotonic() + 30
+    while app.state.crmroi.health.ask().running() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the hung question ends
+    assert c.get("/healthz").json()["workspace"] == "ok"

@@ -39,6 +39,7 @@ from crmroi.errors import (
 from crmroi.messages import N_, said_of
 from crmroi.web.access import WorkspaceAccess
 from crmroi.web.auth import Accounts
+from crmroi.web.health import HealthProbe
 from crmroi.web.language import install_i18n
 from crmroi.web.openapi import complete_schema
 from crmroi.web.pages import render
@@ -77,6 +78,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         ),
         templates=templates,
         work=WorkPool(settings.workers, settings.worker_queue, settings.worker_kind),
+        health=HealthProbe(access),
     )
     if access.duckdb_file is not None and settings.worker_kind == "process":
         state.snapshots = Snapshots(access, access.duckdb_file.parent)
@@ -108,11 +110,13 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start the cache warm-up (when `settings.warm_cache`) and stop it at shutdown."""
+    """Start the worker processes, settle the heap (`crmroi.web.heap`) and the cache
+    warm-up (when `settings.warm_cache`), in the background; stop them at shutdown."""
     from crmroi.web.warmup import CacheWarmer
 
     state: AppState = app.state.crmroi
     threading.Thread(target=state.work.start_processes, daemon=True).start()  # seconds, aside
+    threading.Thread(target=_settle_heap, name="crmroi-heap", daemon=True).start()
     warmer = None
     if state.settings.warm_cache:
         warmer = CacheWarmer(state, state.settings.warm_interval_seconds)
@@ -125,6 +129,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             await asyncio.to_thread(warmer.stop)
         # until they have exited; started again if the app is used again
         await asyncio.to_thread(state.work.stop_processes, True)
+
+
+def _settle_heap() -> None:
+    """Import what the first dashboard needs and freeze the heap (`crmroi.web.heap`)."""
+    from crmroi.web import heap
+
+    heap.preload()
+    heap.settle()
 
 
 def app_from_environment() -> FastAPI:

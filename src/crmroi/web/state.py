@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from crmroi.web.access import WorkspaceAccess
 from crmroi.web.auth import Accounts
+from crmroi.web.health import HealthProbe
 from crmroi.web.settings import WebSettings
 from crmroi.web.snapshots import Snapshots
 from crmroi.web.workers import WorkPool
@@ -68,6 +69,8 @@ class AppState:
     accounts: Accounts
     templates: Jinja2Templates
     work: WorkPool
+    health: HealthProbe
+    """The health check's question to the workspace (`crmroi.web.health`)."""
     cache: ResultCache = field(default_factory=ResultCache)
     snapshots: Snapshots | None = None
     """Read-only copies of a DuckDB workspace for the worker processes (kind "process")."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import os
 import secrets
@@ -37,11 +36,12 @@ def safe_next(target: str | None) -> str:
 async def health(state: State) -> dict[str, Any]:
     """Public health check (`worker` tells several workers apart).
 
-    `workspace` is "ok", or "busy" while an import or undo holds a DuckDB workspace: the
-    check answers at once instead of waiting for the write, and runs on its own thread
-    (not the pool that page requests share).
+    `workspace` is "ok", or "busy" while an import or undo holds a DuckDB workspace or
+    the workspace does not answer within 50 ms: the check never waits longer for it
+    (`crmroi.web.health`), and asks it on a thread of its own (not the pool that page
+    requests share).
     """
-    answered = await asyncio.to_thread(state.access.ping)
+    answered = await state.health.workspace_answers()
     return {
         "status": "ok",
         "workspace": "ok" if answered else "busy",
