@@ -2,8 +2,9 @@
 
 DuckDB lets one process open a workspace file for writing, and the server holds it; a
 worker process cannot open it beside the server. So, once per data version, the server
-copies the imported data (every table but the web app's own `web_*` tables, which hold
-password hashes and sessions, and the `undo_*` history) into `snapshots/<version>.duckdb`
+copies the imported data (the canonical tables, the import history and the settings;
+not the web app's own `web_*` tables, which hold password hashes and sessions, nor the
+`undo_*` history) into `snapshots/<version>.duckdb`
 in the workspace folder (0700 folder, 0600 file), inside `WorkspaceAccess.reader()` (no
 write runs meanwhile; DuckDB does the copy without the interpreter lock). The worker
 processes open that copy read-only, several at once, and run the KPI reports, the Improve
@@ -40,9 +41,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("crmroi.web.snapshots")
 FOLDER = "snapshots"
 SUFFIX = ".duckdb"
-LEFT_OUT = ("web_", "undo_")
-"""Table name prefixes not copied: the web app's accounts and sessions, the undo history."""
 VERSION_QUERY = "SELECT batch_id, status FROM import_batches ORDER BY batch_id"
+
+
+def copied_tables() -> list[str]:
+    """The tables a copy holds: the canonical data, the import history and the workspace
+    settings; never the web app's accounts and sessions, the undo history or a stage."""
+    from crmroi.store.schema import TABLES
+    from crmroi.store.store import SETTINGS_TABLE
+
+    return [*TABLES, "import_batches", SETTINGS_TABLE]
 
 
 def version_of(rows: list[tuple[Any, ...]]) -> str:
@@ -94,15 +102,15 @@ class Snapshots:
             partial = self.folder / f".{version}-{secrets.token_hex(4)}.partial"
             alias = f"crmroi_snapshot_{secrets.token_hex(4)}"
             try:
-                names = [
+                existing = {
                     row[0]
                     for row in con.execute(
                         "SELECT table_name FROM information_schema.tables "
                         "WHERE table_catalog = current_database() AND table_schema = 'main' "
                         "AND table_type = 'BASE TABLE'"
                     ).fetchall()
-                    if not str(row[0]).startswith(LEFT_OUT)
-                ]
+                }
+                names = [name for name in copied_tables() if name in existing]
                 con.execute(f"ATTACH '{partial}' AS {alias}")
                 try:
                     for name in names:
