@@ -132,10 +132,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def _settle_heap() -> None:
-    """Import what the first dashboard needs and freeze the heap (`crmroi.web.heap`)."""
+    """Freeze the heap as it is after start (`crmroi.web.heap`; the cache warm-up settles
+    it again once it has imported and computed the dashboard)."""
     from crmroi.web import heap
 
-    heap.preload()
     heap.settle()
 
 

@@ -5,41 +5,18 @@ lock meanwhile: in a server that has imported pandas, Ibis, statsmodels and Alta
 cached a dashboard that is 250,000-320,000 objects and 80-260 ms (measured on the 2-core
 machine at a load of 8), during which the event loop answers nobody, `/healthz` included.
 Most of those objects live as long as the process (modules, cached results of the current
-data version), so after start and after each cache warm-up `settle` collects once and
-moves the survivors out of the collector's sight (`gc.freeze`): later collections examine
-only what was made since. Each `settle` first gives the frozen objects back (`gc.unfreeze`),
-so the cached results of an older data version, which an import made unreachable, are
-collected then, once, rather than kept for ever.
+data version), so after start and after each cache warm-up (which imports what the
+dashboard needs and computes it) `settle` collects once and moves the survivors out of
+the collector's sight (`gc.freeze`): later collections examine only what was made since.
+Each `settle` first gives the frozen objects back (`gc.unfreeze`), so the cached results
+of an older data version, which an import made unreachable, are collected then, once,
+rather than kept for ever.
 """
 
 from __future__ import annotations
 
 import gc
-import importlib
-import logging
 import time
-
-log = logging.getLogger("crmroi.web.heap")
-
-PRELOAD = (
-    "crmroi.kpi.engine",
-    "crmroi.kpi.adoption_weekly",
-    "crmroi.casework.evaluate",
-    "crmroi.attribution.workspace",
-    "crmroi.improve.followups",
-    "crmroi.reports.build",
-    "crmroi.reports.charts",
-)
-"""Modules the first dashboard imports, imported at start so that they are frozen too."""
-
-
-def preload() -> None:
-    """Import `PRELOAD` (a module that cannot be imported is left for its first use)."""
-    for name in PRELOAD:
-        try:
-            importlib.import_module(name)
-        except Exception:  # an optional dependency: the route that needs it will say so
-            log.debug("not preloaded: %s", name, exc_info=True)
 
 
 def settle() -> float:
