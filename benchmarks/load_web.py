@@ -332,17 +332,22 @@ def main() -> None:
         urls = mix(base, cookies)
         print(f"warming {len(urls)} URLs (cold computations, bootstrap {args.bootstrap}):")
         warm(base, cookies, urls)
-        # the cache warm-up fits the Improve models in the server's process after start:
-        # measured apart from the answers below, which it would otherwise slow down
+        # the cache warm-up computes the dashboard and fits the Improve models after
+        # start: measured apart from the answers below, which it would otherwise slow down
         print(f"waited {wait_until_idle(server.pid):.0f} s for the server's warm-up to end")
         fresh = {}
         if args.uncached:
+            own, tree = cpu_seconds(server.pid), tree_cpu_seconds(server.pid)
             fresh = asyncio.run(uncached(base, cookies, args.uncached))
+            own, tree = cpu_seconds(server.pid) - own, tree_cpu_seconds(server.pid) - tree
+            fresh |= {"server_cpu_s": round(own, 2), "with_workers_cpu_s": round(tree, 2)}
             print(
                 f"uncached filter combinations: {args.uncached} one at a time "
                 f"{fresh['serial_s']} s (wall {fresh['serial_wall_s']} s); "
                 f"{args.uncached} at once {fresh['together_s']} s "
-                f"(wall {fresh['together_wall_s']} s)"
+                f"(wall {fresh['together_wall_s']} s); CPU of the server's process "
+                f"{own:.2f} s, with its worker processes {tree:.2f} s; "
+                f"load average {os.getloadavg()[0]:.1f}"
             )
         print(f"closed loop: {args.clients} clients back to back for {args.seconds:g} s ...")
         result = asyncio.run(run(base, cookies, urls, args.clients, args.seconds))
