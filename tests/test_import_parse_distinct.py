@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crmroi.ingest import transform
+from crmroi.ingest import columns, transform
 from crmroi.ingest.currency import FxRates
 from crmroi.ingest.mapping import MappingFile
 from crmroi.ingest.reading import RawTable
@@ -60,7 +60,7 @@ def _map(frame: pd.DataFrame) -> tuple[object, ...]:
 
 
 def _every_row(col, values, source, mapping, refuse, detected):  # type: ignore[no-untyped-def]
-    text = transform._stripped(values.astype(STR))
+    text = transform.stripped(values.astype(STR))
     return transform._parse_cells(col, text, source, mapping, refuse, detected, None)
 
 
@@ -103,3 +103,13 @@ def test_the_decimal_vote_counts_rows_not_distinct_values() -> None:
     assert table.column("amount").to_pylist()[:30] == [1.5] * 30  # type: ignore[attr-defined]
     # 2.25 and 3.75 are refused; 4.125 reads as 4,125 (a thousands point)
     assert [r.row for r in rejects] == [32, 33]  # type: ignore[attr-defined]
+
+
+def test_long_mostly_distinct_columns_skip_the_count_of_distinct_cells() -> None:
+    """Timestamps (nearly every cell differs) are parsed cell by cell without counting
+    them first; a long column of a few thousand values repeated is parsed per value."""
+    stamps = pd.Series([f"2024-01-01T00:00:{i // 60 % 60:02d}.{i}Z" for i in range(60_000)])
+    minutes = pd.Series([str(i % 3600) for i in range(60_000)])
+    assert columns.mostly_distinct(stamps.astype(STR))
+    assert not columns.mostly_distinct(minutes.astype(STR))
+    assert not columns.mostly_distinct(stamps.iloc[:30_000].astype(STR))  # short: counted

@@ -24,7 +24,9 @@ from crmroi.ingest.columns import (
     Refuse,
     ValueCount,
     has_source,
+    mostly_distinct,
     source_text,
+    stripped,
 )
 from crmroi.ingest.currency import FxRates, apply_cell_currencies, cell_currencies
 from crmroi.ingest.mapping import TableMapping
@@ -336,10 +338,12 @@ def _parse(
     as parsing every row."""
     text = values.astype(STR)
     if col.kind == "id" or (col.kind == "text" and not col.choices):
-        return _parse_cells(col, _stripped(text), source, mapping, refuse, detected, None)
+        return _parse_cells(col, stripped(text), source, mapping, refuse, detected, None)
+    if mostly_distinct(text):  # e.g. timestamps: counting them first is wasted work
+        return _parse_cells(col, stripped(text), source, mapping, refuse, detected, None)
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
     if len(uniques) * 2 > len(text):
-        return _parse_cells(col, _stripped(text), source, mapping, refuse, detected, None)
+        return _parse_cells(col, stripped(text), source, mapping, refuse, detected, None)
     counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
 
     def rows(distinct: pd.Series) -> pd.Series:
@@ -353,16 +357,10 @@ def _parse(
         flags = pd.Series(mask.to_numpy(dtype=bool))
         refuse(rows(flags), column, reason, None if shown is None else rows(shown))
 
-    distinct = _stripped(pd.Series(uniques, dtype=STR))
+    distinct = stripped(pd.Series(uniques, dtype=STR))
     cell = _parse_cells(col, distinct, source, mapping, refuse_distinct, detected, counts)
     signs = None if cell.signs is None else rows(cell.signs)
     return _Cell(rows(cell.values), source, signs)
-
-
-def _stripped(values: pd.Series) -> pd.Series:
-    """Cells without surrounding white space, blank ones missing."""
-    text = values.str.strip()
-    return text.mask((text == "").fillna(False).astype(bool))
 
 
 def _parse_cells(
