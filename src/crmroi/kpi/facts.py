@@ -169,13 +169,13 @@ def fetch_cube(
     cols |= {k: none for k in optional if k not in cols}
     if account is not None:  # the account's segment, owner (the rep when none), team
         row, (seg, owner, owner_team) = ctx.lookups.account(cols["_acc"])
-        cols = {k: v[row] for k, v in cols.items()}
+        cols = _repeat(cols, row)
         cols["_rep"] = np.where(cols["_rep"] != NONE, cols["_rep"], owner)
         cols["_seg"] = np.where(cols["_seg"] != NONE, cols["_seg"], seg)
     if team is None:  # the rep's team, else the account owner's
         row, rep_team = ctx.lookups.team_of_rep(cols["_rep"])
-        cols = {k: v[row] for k, v in cols.items()}
-        fallback = owner_team[row] if account is not None else none[row]
+        cols = _repeat(cols, row)
+        fallback = _repeat({"t": owner_team if account is not None else none}, row)["t"]
         cols["_team"] = np.where(rep_team != NONE, rep_team, fallback)
     std = {"b": cols["_b"], "team": cols["_team"], "rep": cols["_rep"], "acc": cols["_acc"]}
     if ctx.by:  # without --by every row's group is "all": set below
@@ -201,6 +201,13 @@ def fetch_cube(
     if not halves:
         cube.cols["b"] = ctx.buckets.from_edges(cube.cols["b"])
     return cube
+
+
+def _repeat(cols: dict[str, np.ndarray], row: np.ndarray) -> dict[str, np.ndarray]:
+    """The rows `row` of `cols` (a join's output rows; as many as rows: each row once)."""
+    if len(row) == len(next(iter(cols.values()))):
+        return cols
+    return {k: v[row] for k, v in cols.items()}
 
 
 def _one_row_per_key(group: list[str], keys: Sequence[str], account: bool, by: str | None) -> bool:

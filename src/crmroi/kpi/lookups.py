@@ -95,12 +95,20 @@ def regroup(
         np.unique(cols[k], return_inverse=True)[1] if cols[k].dtype.kind == "f" else cols[k]
         for k in keys
     ]
-    order = np.lexsort(coded[::-1])
-    new = np.zeros(len(order), dtype=bool)
-    new[0] = True
-    for c in coded:
-        v = c[order]
-        new[1:] |= v[1:] != v[:-1]
+    packed = _packed(coded)
+    if packed is not None:  # one argsort of one int64 key instead of a lexsort
+        order = np.argsort(packed, kind="stable")
+        new = np.empty(len(order), dtype=bool)
+        new[0] = True
+        ordered = packed[order]
+        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    else:
+        order = np.lexsort(coded[::-1])
+        new = np.zeros(len(order), dtype=bool)
+        new[0] = True
+        for c in coded:
+            v = c[order]
+            new[1:] |= v[1:] != v[:-1]
     starts = np.flatnonzero(new)
     out = {k: cols[k][order[starts]] for k in keys}
     for k in sums:
@@ -108,3 +116,17 @@ def regroup(
     for k in maxes:
         out[k] = np.maximum.reduceat(cols[k][order], starts)
     return out
+
+
+def _packed(coded: Sequence[np.ndarray]) -> np.ndarray | None:
+    """Integer key columns (each >= -1) as one int64 in mixed radix, in the same order;
+    None when they do not fit in 62 bits."""
+    key = np.zeros(len(coded[0]), dtype=np.int64)
+    room = 1.0
+    for c in coded:
+        radix = int(c.max()) + 2
+        room *= radix
+        if room >= 2.0**62:
+            return None
+        key = key * radix + (c + 1)
+    return key

@@ -38,11 +38,13 @@ class Labels:
         enc = pc.dictionary_encode(arr.cast(pa.string()))
         ids, names = self.ids, self.names
         distinct = enc.dictionary.to_pylist()
-        for name in distinct:
-            if name not in ids:
-                ids[name] = len(names)
-                names.append(name)
-        lut = np.array([ids[name] for name in distinct] + [NONE], dtype=np.int64)
+        codes = [ids.get(name, NONE) for name in distinct]
+        if NONE in codes:  # new labels, in the order of their first row
+            for i, name in enumerate(distinct):
+                if codes[i] == NONE:
+                    codes[i] = ids[name] = len(names)
+                    names.append(name)
+        lut = np.array([*codes, NONE], dtype=np.int64)
         idx = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         return lut[idx]
 
