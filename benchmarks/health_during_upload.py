@@ -112,6 +112,8 @@ def main() -> None:
     parser.add_argument(
         "--evaluate", action="store_true", help="evaluate the business case, not an upload"
     )
+    parser.add_argument("--bootstrap", type=int, default=20, help="the server's KPI replicates")
+    parser.add_argument("--simulation-runs", type=int, default=200, help="the server's runs")
     parser.add_argument("--quiet", action="store_true", help="no probes: the server's CPU only")
     parser.add_argument("--workspace", type=Path, default=Path("/tmp/crmroi-load-web-scale1"))
     args = parser.parse_args()
@@ -121,7 +123,7 @@ def main() -> None:
         write_csv(csv, args.mb)
     port = load_web.free_port()
     base = f"http://127.0.0.1:{port}"
-    server_args = argparse.Namespace(simulation_runs=200, bootstrap=20)
+    server_args = argparse.Namespace(simulation_runs=args.simulation_runs, bootstrap=args.bootstrap)
     server = load_web.start_server(args.workspace, port, server_args)
     checks: dict[str, list[tuple[float, float]]] = {p: [] for p in PROBES}  # (when, seconds)
     uploads: list[tuple[float, float, int]] = []  # (start, end, HTTP status)

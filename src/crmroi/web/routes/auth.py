@@ -69,7 +69,10 @@ async def vega_js() -> Response:
 
 
 @router.get("/login", include_in_schema=False)
-def login_page(request: Request, state: State, next: str = "/dashboard") -> Response:
+async def login_page(request: Request, state: State, next: str = "/dashboard") -> Response:
+    """The login form, rendered on the event loop: it reads nothing from the workspace
+    (no session here), so it never waits for a thread of the pool that page requests
+    share, nor for the workspace."""
     token = secrets.token_urlsafe(24)
     response = render(
         request, "login.html", {"login_csrf": token, "next": safe_next(next), "username": ""}
