@@ -2,13 +2,15 @@
 
 For a route declared with `@streamed_post(router, path)` (a `StreamedFormRoute`), a
 multipart/form-data body is streamed chunk by chunk (`request.stream()`) into a private
-folder (0700) under the staging root; the only work on the event loop is writing each
-chunk (about 64 KiB) to the file. The body is then parsed by Starlette's own
-`MultiPartParser` in the work pool (`WorkPool.compute`: a worker process by default),
-which saves every file part in the same folder. The parsed form is handed to FastAPI as
-if it had read it itself (`request._form`), so the routes, their `File`/`Form`
-parameters, the CSRF check, the validation errors (422), the parser's errors (400) and
-the OpenAPI schema stay as they are. The folder is removed when the request ends, whatever happened.
+folder (0700) under the staging root; the event loop only passes each chunk (about
+64 KiB) to a thread that writes it to the file (a write, like making and removing the
+folder, can wait for the disk while other work fills the page cache). The body is then
+parsed by Starlette's own `MultiPartParser` in the work pool (`WorkPool.compute`: a
+worker process by default), which saves every file part in the same folder. The parsed
+form is handed to FastAPI as if it had read it itself (`request._form`), so the routes,
+their `File`/`Form` parameters, the CSRF check, the validation errors (422), the
+parser's errors (400) and the OpenAPI schema stay as they are. The folder is removed
+when the request ends, whatever happened.
 
 The size limit stays with `crmroi.web.app.BodyLimit`, which counts the bytes as they are
 received here and answers 413 when they pass the limit; the streaming stops there.
@@ -98,9 +100,14 @@ async def receive_form(request: Request, folder: Path) -> FormData:
     form with its files opened from `folder`."""
     state = request.app.state.crmroi
     body = folder / "body"
-    with body.open("xb") as out:
+    out = await asyncio.to_thread(body.open, "xb")
+    try:
         async for chunk in request.stream():
-            out.write(chunk)  # a chunk as the server received it: no parsing here
+            # a chunk as the server received it, no parsing; written on a thread, as a
+            # write can wait for the disk when other work fills the page cache
+            await asyncio.to_thread(out.write, chunk)
+    finally:
+        await asyncio.to_thread(out.close)
     content_type = request.headers["content-type"]
     try:
         parts = await state.work.run(
@@ -109,7 +116,7 @@ async def receive_form(request: Request, folder: Path) -> FormData:
     except MultiPartException as exc:  # what Starlette answers when it parses the body
         raise HTTPException(status_code=400, detail=exc.message) from None
     finally:
-        body.unlink(missing_ok=True)
+        await asyncio.to_thread(body.unlink, missing_ok=True)
     items: list[tuple[str, str | UploadFile]] = []
     for part in parts:
         if part.path is None:
@@ -120,6 +127,12 @@ async def receive_form(request: Request, folder: Path) -> FormData:
             upload = UploadFile(handle, size=part.size, filename=part.filename, headers=headers)
             items.append((part.name, upload))
     return FormData(items)
+
+
+def incoming_folder(root: Path) -> Path:
+    """A new private folder (0700) under `root` for one request's body."""
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return Path(tempfile.mkdtemp(prefix=INCOMING_PREFIX, dir=root))
 
 
 class StreamedFormRoute(APIRoute):
@@ -135,8 +148,7 @@ class StreamedFormRoute(APIRoute):
             from crmroi.web.import_wizard import upload_area
 
             root = upload_area(request.app.state.crmroi).root
-            root.mkdir(parents=True, exist_ok=True, mode=0o700)
-            folder = Path(tempfile.mkdtemp(prefix=INCOMING_PREFIX, dir=root))  # 0700
+            folder = await asyncio.to_thread(incoming_folder, root)  # file system: off the loop
             form: FormData | None = None
             try:
                 form = await receive_form(request, folder)
@@ -145,7 +157,7 @@ class StreamedFormRoute(APIRoute):
             finally:
                 if form is not None:
                     await form.close()
-                shutil.rmtree(folder, ignore_errors=True)
+                await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
 
         return app
 
