@@ -21,6 +21,7 @@ AREAS = {
     "ingest": "Imports: refusals and notes",
     "kpi": "KPIs: why unavailable, baseline notes",
     "reports": "Reports",
+    "store": "Import history and undo",
     "web": "Web app and API: notes, flashes, errors",
 }
 

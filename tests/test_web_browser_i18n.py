@@ -7,7 +7,9 @@ and in Persian a right-to-left layout, Persian digits and Solar Hijri dates.
 Screenshots of each language's dashboard are kept in `test-output/web/`.
 
 For each of ru, bg, fa and zh the case editor, the import wizard with a refused row and a
-KPI drill-down show no English word beyond names, codes and numbers (`tests.i18n_words`;
+KPI drill-down (its charts' accessible names too), the import history, the account and
+token page and the error pages show no English word beyond names, codes and numbers
+(`tests.i18n_words`;
 names from the data are marked `translate="no"` or listed by `data_words`); their
 screenshots are kept under the test's pytest tmp dir (`screenshots/`).
 """
@@ -176,6 +178,23 @@ def test_case_editor_import_wizard_and_drilldown_have_no_english(
         left = english_left(page, allowed)
         assert left == [], f"KPI drill-down: {left}"
         assert "deals won / deals closed" not in page.inner_text("main")
+        labels = page.eval_on_selector_all(
+            "svg[aria-label]", "els => els.map(e => e.getAttribute('aria-label'))"
+        )
+        assert labels and not any("Vega" in label for label in labels), labels
         page.screenshot(path=str(shots / f"kpi-drilldown-{code}.png"), full_page=True)
-        assert errors == []
+
+        # the import history (with a failed import), the account and token page, and the
+        # error pages (an upload that is gone, a path that does not exist)
+        history_words = allowed | {"seed", "scale", "Opportunity", "Authorization", "Bearer"}
+        for path, root in (
+            ("/imports", "main"),
+            ("/account", "main"),
+            ("/imports/" + "0" * 32, "main"),
+            ("/nowhere", "main"),
+        ):
+            page.goto(server.url(path))
+            left = english_left(page, history_words | {"api"}, root)
+            assert left == [], f"{path}: {left}"
+        assert [e for e in errors if "status of 4" not in e] == []
     assert len(list(shots.glob("*.png"))) == 3

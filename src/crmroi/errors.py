@@ -98,7 +98,7 @@ class UploadRefused(UserError):
 
     code = "upload_refused"
 
-    def __init__(self, reason: str, status: int) -> None:
+    def __init__(self, reason: str | Message, status: int) -> None:
         self.status = status
         self.code = {413: "upload_too_large", 415: "upload_unsupported_type"}.get(
             status, "upload_refused"

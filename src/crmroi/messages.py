@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 __all__ = [
     "M_",
     "N_",
+    "Items",
     "Message",
     "Month",
     "Num",
@@ -67,6 +68,20 @@ class Pct:
 
     def english(self) -> str:
         return f"{self.value:{'+' if self.signed else ''}.{self.digits}%}"
+
+
+class Items(str):
+    """A list parameter: English joins the items with ', ' (the text it always was, so
+    it stays a plain `str` for files and JSON); a reader's language joins them with its
+    own CLDR list separator (fa '،', zh '、': `Lang.items`)."""
+
+    items: tuple[str, ...]
+
+    def __new__(cls, items: Iterable[object]) -> Items:
+        kept = tuple(str(item) for item in items)
+        said = super().__new__(cls, ", ".join(kept))
+        said.items = kept
+        return said
 
 
 @dataclass(frozen=True)
@@ -126,6 +141,8 @@ def _record(message: Message) -> dict[str, Any]:
 
 def _param(value: Any) -> Any:
     """A parameter as JSON: text as is, anything else tagged with its type."""
+    if isinstance(value, Items):
+        return {"items": list(value.items)}
     if isinstance(value, str):
         return value
     if isinstance(value, Message):
@@ -160,6 +177,8 @@ def _unparam(value: Any) -> Any:
     ((kind, inner),) = value.items()
     if kind == "message":
         return _from_record(inner)
+    if kind == "items":
+        return Items(inner)
     if kind == "num":
         return Num(*inner)
     if kind == "pct":
@@ -183,6 +202,9 @@ def _worded(params: Mapping[str, Any], lang: Translator | None) -> dict[str, Any
     for key, value in params.items():
         if isinstance(value, Message):
             value = value.render(lang) if lang is not None else str(value)
+        elif isinstance(value, Items):
+            joined = getattr(lang, "items", None)
+            value = joined(value.items) if callable(joined) else str(value)
         elif isinstance(value, int) and not isinstance(value, bool):
             value = number(value) if callable(number) else f"{value:,}"
         elif isinstance(value, dt.date):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from crmroi.messages import M_, N_, Message, Month, Said
+from crmroi.messages import M_, N_, Items, Message, Month, Said
 
 __all__ = [
     "ITS_LEVELS",
@@ -82,7 +82,7 @@ def method(how: str, reason: Message | str) -> Said:
 
 
 def covariates(names: list[str]) -> Said:
-    return _said(M_("attribution_covariates", "covariates: %(names)s", names=", ".join(names)))
+    return _said(M_("attribution_covariates", "covariates: %(names)s", names=Items(names)))
 
 
 def estimation_warning(text: str) -> Said:
@@ -342,7 +342,7 @@ def its_idle(names: list[str]) -> Said:
             "attribution_its_idle",
             "%(names)s did not vary before go-live, so the months before it cannot show what "
             "they do to the KPI; left out of the model",
-            names=", ".join(names),
+            names=Items(names),
         )
     )
 
@@ -365,7 +365,7 @@ def its_collinear(names: list[str]) -> Said:
         M_(
             "attribution_its_collinear",
             "%(names)s left out: collinear with the rest before go-live",
-            names=", ".join(names),
+            names=Items(names),
         )
     )
 
@@ -396,7 +396,7 @@ def its_fit(before: int, logs: bool, terms: list[str], after: int, df: float) ->
             "%(df)s degrees of freedom",
             before=str(before),
             what=what,
-            terms=", ".join(terms),
+            terms=Items(terms),
             after=str(after),
             df=format(df, ".0f"),
         )
@@ -412,6 +412,6 @@ def mix_held(segments: list[str]) -> Said:
             "won deals / mean of its segment's; segments %(segments)s), so a month's mix of "
             "small and large accounts does not read as a change; a change of the mix itself "
             "is not counted",
-            segments=", ".join(segments),
+            segments=Items(segments),
         )
     )

@@ -6,7 +6,7 @@ code for JSON and the API.
 
 from __future__ import annotations
 
-from crmroi.messages import M_, Message
+from crmroi.messages import M_, Items, Message
 
 __all__ = [
     "ITS_RETENTION",
@@ -49,7 +49,7 @@ def its_no_counterfactual(name: str, idle: list[str]) -> Message:
         "%(kpi)s: the market index's %(names)s moved in the go-live month and never varied "
         "before it, so no month after go-live has a counterfactual",
         kpi=name,
-        names=", ".join(idle),
+        names=Items(idle),
     )
 
 
@@ -86,7 +86,7 @@ def units_without_go_live(name: str, units: list[str]) -> Message:
         "attribution_units_without_go_live",
         "%(kpi)s: no go-live date for units %(units)s",
         kpi=name,
-        units=", ".join(units),
+        units=Items(units),
     )
 
 
@@ -124,7 +124,7 @@ def panel_lacks(name: str, missing: list[str]) -> Message:
         "attribution_panel_lacks",
         "%(kpi)s: the KPI panel lacks columns %(columns)s",
         kpi=name,
-        columns=", ".join(missing),
+        columns=Items(missing),
     )
 
 
@@ -210,5 +210,5 @@ def unknown_kpis(names: list[str]) -> Message:
     return M_(
         "attribution_unknown_kpi",
         "unknown KPI %(names)s; see `crmroi kpis`",
-        names=", ".join(names),
+        names=Items(names),
     )

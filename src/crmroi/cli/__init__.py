@@ -31,7 +31,12 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    """Entry point: run the app, turning crmroi's own errors into one line and exit 1."""
+    """Entry point: run the app, turning crmroi's own errors into one line and exit 1;
+    usage errors (exit 2) in the CLI's language too (`crmroi.cli.usage`)."""
+    from crmroi.cli.language import speaker
+    from crmroi.cli.usage import speak_usage_errors
+
+    speak_usage_errors(speaker(argv_language(sys.argv[1:])))
     try:
         app()
     except CrmroiError as exc:

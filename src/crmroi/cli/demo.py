@@ -59,7 +59,7 @@ def demo(
         table.add_row(name, say.num(count))
     console.print(table)
     teams = sorted(company.go_live_by_team.items())
-    go_lives = ", ".join(f"{t} {say.day(d)}" for t, d in teams)
+    go_lives = say.items(f"{t} {say.day(d)}" for t, d in teams)
     console.print(
         escape(say.say(M_("demo_go_live", "CRM go-live by team: %(dates)s", dates=go_lives)))
     )

@@ -12,7 +12,7 @@ from rich.table import Table
 from crmroi.cli.app import WorkspaceArg, app, console
 from crmroi.cli.improve import AsOfOption, Format, _day, _frames, _print_json, _records
 from crmroi.cli.language import LangOption, Speaker, speaker
-from crmroi.messages import M_, N_, Message, Month, Num
+from crmroi.messages import M_, N_, Items, Message, Month, Num
 
 if TYPE_CHECKING:
     from crmroi.improve.pipeline import Backtest, Forecast
@@ -177,7 +177,7 @@ def _print_backtest(b: Backtest, say: Speaker) -> None:
         "intervals calibrated on earlier months only, so scored over the forecasts that "
         "had one (%(counts)s by horizon); the model's own interval held %(model)s; beats "
         "naive = mean gain in |error| / actual above one standard error.",
-        counts=say.digits(", ".join(str(int(c)) for c in rows["calibrated"])),
-        model=", ".join(say.pct(float(v), 0) for v in rows["model_coverage"]),
+        counts=Items(say.digits(int(c)) for c in rows["calibrated"]),
+        model=Items(say.pct(float(v), 0) for v in rows["model_coverage"]),
     )
     console.print(escape(say.say(note)))

@@ -127,7 +127,7 @@ def _print_import_report(report: ImportReport, say: Speaker) -> None:
         table.add_column(escape(say(name)), justify="left" if left else "right")
     for f in report.files:
         delimiter = _delimiter_name(f.delimiter)
-        read_as = ", ".join(x for x in (f.encoding, delimiter and say(delimiter)) if x)
+        read_as = say.items(x for x in (f.encoding, delimiter and say(delimiter)) if x)
         table.add_row(
             f.path.name,
             f"{f.entity} ({f.label})" if f.label != f.entity else f.entity,

@@ -16,7 +16,7 @@ from rich.table import Table
 from crmroi.cli.app import WorkspaceArg, app, console, err_console
 from crmroi.cli.language import LangOption, Speaker, speaker
 from crmroi.errors import ConfigurationError
-from crmroi.messages import M_, N_, Num
+from crmroi.messages import M_, N_, Items, Num
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -180,7 +180,7 @@ def _print_scores(report: ScoringReport, top: int, say: Speaker) -> None:
                 say.day(row["created_at"]),
                 say.pct(row["logistic_probability"]),
                 say.pct(row["naive_bayes_probability"]),
-                escape(", ".join(row["logistic_reasons"])),
+                escape(say.items(row["logistic_reasons"])),
             )
         console.print(table)
     for kind, reason in report.skipped.items():
@@ -273,7 +273,7 @@ def followups(
                     password=os.environ.get("CRMROI_SMTP_PASSWORD"),
                     lang=_lang(code),
                 )
-            sent.append(M_("sent_email", "email to %(to)s", to=", ".join(recipients)))
+            sent.append(M_("sent_email", "email to %(to)s", to=Items(recipients)))
         else:
             folder = Path(workspace) if "://" not in workspace else Path.cwd()
             path = send.write_ics(items, day, ics or folder / "followups.ics", _lang(default))
@@ -341,7 +341,7 @@ def _print_followups(items: pd.DataFrame, day: pd.Timestamp, limit: int, say: Sp
 
     lang = None if say.english else say.lang
     counts = items["kind"].value_counts().to_dict() if len(items) else {}
-    summary = ", ".join(f"{say.num(n)} {kind_text(str(k), lang)}" for k, n in counts.items())
+    summary = say.items(f"{say.num(n)} {kind_text(str(k), lang)}" for k, n in counts.items())
     nothing = say(N_("nothing"))
     title = M_(
         "followups_title",
@@ -534,7 +534,7 @@ def _print_clv(
 
     for model, fitted in params.items():
         name = "BG/NBD" if model == "bgnbd" else "Gamma-Gamma"
-        fits = ", ".join(f"{k}={say.digits(f'{v:.4g}')}" for k, v in fitted.items())
+        fits = say.items(f"{k}={say.digits(f'{v:.4g}')}" for k, v in fitted.items())
         console.print(f"{name}: {fits}")
     title = M_(
         "clv_by_segment",

@@ -197,7 +197,7 @@ def render_table(report: KpiReport, lang: str = "en") -> None:
         console.print(escape(_(created)))
     if report.go_live_by_team:
         teams = sorted(report.go_live_by_team.items())
-        dates = ", ".join(f"{t} {d:%Y-%m-%d}" if english else f"{t} {ui.date(d)}" for t, d in teams)
+        dates = ui.items(f"{t} {d:%Y-%m-%d}" if english else f"{t} {ui.date(d)}" for t, d in teams)
         phased = _("Phased roll-out, each team over its own windows: %(dates)s")
         console.print(escape(phased % {"dates": dates}))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -86,6 +87,12 @@ class Speaker:
         for key, mark in marks.items():
             line = line.replace(mark, f"[bold]{escape(bold[key])}[/]")
         return line
+
+    def items(self, values: Iterable[object]) -> str:
+        """Items of a list joined with ', ' in English, else with the language's CLDR
+        list separator (fa '،', zh '、': `crmroi.reports.i18n.Lang.items`)."""
+        kept = [str(v) for v in values]
+        return ", ".join(kept) if self.english else self.lang.items(kept)
 
     def num(self, value: float | None, digits: int = 0, signed: bool = False) -> str:
         """A number with separators ('1,234.5'; ru '1 234,5'; fa '۱٬۲۳۴٫۵'); '-' if none."""

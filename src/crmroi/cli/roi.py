@@ -15,7 +15,7 @@ from rich.table import Table
 
 from crmroi.cli.app import app, console
 from crmroi.cli.language import LangOption, Speaker, speaker
-from crmroi.messages import M_, N_
+from crmroi.messages import M_, N_, Items
 
 if TYPE_CHECKING:
     from crmroi.finance.evaluate import CaseResult
@@ -123,8 +123,12 @@ def _print_result(r: CaseResult, say: Speaker = ENGLISH) -> None:
     for note in r.model.notes:
         console.print(escape(say.say(note)))
     if r.model.clv is not None:
-        users = ", ".join(repr(d.label) for d in case.benefits if d.clv_fields)
-        console.print(escape(f"clv inputs of {users}: {r.model.clv.describe()}"))
+        users = Items(repr(d.label) for d in case.benefits if d.clv_fields)
+        described = r.model.clv.describe_message()
+        line = M_(
+            "roi_clv_inputs", "clv inputs of %(users)s: %(inputs)s", users=users, inputs=described
+        )
+        console.print(escape(say.say(line)))
     years = math.ceil(case.horizon_months / 12)
     by_cat = Table(title=escape(say(N_("Cash flows by category (before risk adjustment)"))))
     by_cat.add_column(escape(say(N_("line"))))

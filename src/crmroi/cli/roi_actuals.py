@@ -170,7 +170,7 @@ def _print_adoption(p: PlanVsActual, say: Speaker) -> None:
             "Adoption by team in %(month)s: ",
             month=say.month(p.adoption_month),
         )
-        console.print(escape(say.say(head)) + ", ".join(parts))
+        console.print(escape(say.say(head)) + say.items(parts))
     if p.usage is not None:
         print_usage(p.usage.to_json(), say=say)
 
@@ -327,7 +327,7 @@ def print_usage(u: dict[str, Any], weeks: int = 4, say: Speaker = ENGLISH) -> No
         if c["share"] is not None and c["share"] < 1.0
     ]
     filled = say(N_("Fields the KPIs need, share filled: "))
-    console.print(escape(filled + (", ".join(gaps) if gaps else say(N_("all complete")))))
+    console.print(escape(filled + (say.items(gaps) if gaps else say(N_("all complete")))))
 
 
 def _records(x: float, say: Speaker) -> str:

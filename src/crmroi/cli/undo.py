@@ -55,12 +55,13 @@ def _print_history(store: Store, say: Speaker) -> None:
         started = b.started_at.strftime("%Y-%m-%d %H:%M") if b.started_at else ""
         if not say.english and b.started_at:
             started = f"{say.day(b.started_at)} {say.digits(b.started_at.strftime('%H:%M'))}"
-        status = say(b.status) + (say(N_(" (undoable)")) if b.undoable else "")
+        said = say.say(b.failure) if b.failure is not None else say(b.status)
+        status = said + (say(N_(" (undoable)")) if b.undoable else "")
         table.add_row(
             b.batch_id,
             started,
             escape(b.source_system),
-            escape(", ".join(b.files))[:60],
+            escape(say.items(say.say(f) for f in b.file_labels))[:60],
             say.num(b.rows_loaded),
             say.num(b.rows_rejected),
             escape(status[:80]),

@@ -99,17 +99,20 @@ def _param(value: Any) -> Any:
     return str(value)
 
 
-def error_message(err: Mapping[str, Any]) -> Message:
-    """One pydantic error of the case models as a message: code `case_<type>`, English
-    exactly pydantic's `msg`, worded in the reader's language where the catalogue has it."""
+def error_message(err: Mapping[str, Any], prefix: str = "case_") -> Message:
+    """One pydantic error of the case (or mapping: `prefix` 'mapping_') models as a
+    message: code `<prefix><type>`, English exactly pydantic's `msg`, worded in the
+    reader's language where the catalogue has it."""
     kind = str(err["type"])
     if kind == "case_input" and isinstance(err.get("ctx", {}).get("message"), Message):
         found: Message = err["ctx"]["message"]
         return found
-    code = "case_" + kind
+    code = prefix + kind
     text = _PYDANTIC.get(kind)
     if text is not None:
         params = {k: _param(v) for k, v in (err.get("ctx") or {}).items()}
+        if kind == "literal_error":
+            params["expected"] = _literals(params.get("expected", ""))
         try:
             message = Message(code, text, params)
             if str(message) == err["msg"]:
@@ -117,6 +120,16 @@ def error_message(err: Mapping[str, Any]) -> Message:
         except (KeyError, TypeError, ValueError):
             pass
     return Message(code, "%(msg)s", {"msg": str(err["msg"])})
+
+
+def _literals(expected: str) -> Message | str:
+    """pydantic's "'a', 'b' or 'c'" as nested messages, so 'or' and the commas are
+    worded in the reader's language (the English text is the same)."""
+    head, joint, last = expected.rpartition(" or ")
+    if not joint:
+        return expected
+    words: list[Message | str] = [*head.split(", "), last]
+    return _either(words)
 
 
 def _either(words: list[Message | str]) -> Message | str:
@@ -202,16 +215,24 @@ def readable_errors(exc: ValidationError) -> ValidationError:
     return ValidationError.from_exception_data(exc.title, kept)
 
 
+TOP_LEVEL = M_("yaml_top_level", "(top level)")
+"""Where a problem of the whole file stands (no key of it)."""
+
+
 def case_invalid(
-    found: Iterable[tuple[tuple[Any, ...], Message]], index: LineIndex, source: str | Path
+    found: Iterable[tuple[tuple[Any, ...], Message]],
+    index: LineIndex,
+    source: str | Path,
+    code: str = "case_invalid",
 ) -> Message:
-    """The problems of a case file as one message (code `case_invalid`): 'FILE line N:
-    path: reason' for each, joined by '; ' (`problem_list` takes it apart again)."""
+    """The problems of a case (or mapping) file as one message (code `case_invalid`, or
+    `code`): 'FILE line N: path: reason' for each, joined by '; ' (`problem_list` takes
+    it apart again)."""
     name = Path(source).name
     parts: list[Message] = []
     for loc, message in found:
         line = index.line_for(loc)
-        where = ".".join(str(p) for p in loc) or "(top level)"
+        where: Message | str = ".".join(str(p) for p in loc) or TOP_LEVEL
         if line:
             parts.append(
                 M_(
@@ -232,7 +253,7 @@ def case_invalid(
                 reason=message,
             )
             parts.append(problem)
-    return M_("case_invalid", "%(problems)s", problems=_joined(parts))
+    return Message(code, "%(problems)s", {"problems": _joined(parts)})
 
 
 def _joined(parts: list[Message]) -> Message:
@@ -245,7 +266,8 @@ def problem_list(message: Message) -> list[dict[str, Any]]:
     """The problems of a `case_invalid` message for the API: each one's file, line, path,
     stable code, English text and parameters (as the sentence shows them)."""
     out: list[dict[str, Any]] = []
-    stack: list[Any] = [message.params.get("problems")] if message.code == "case_invalid" else []
+    invalid = message.code in ("case_invalid", "mapping_invalid")
+    stack: list[Any] = [message.params.get("problems")] if invalid else []
     while stack:
         part = stack.pop(0)
         if not isinstance(part, Message):
@@ -257,11 +279,12 @@ def problem_list(message: Message) -> list[dict[str, Any]]:
         if not isinstance(reason, Message):
             continue
         line = part.params.get("line")
+        where = part.params.get("where")
         out.append(
             {
                 "file": part.params.get("file"),
                 "line": int(line.value) if isinstance(line, Num) else None,
-                "path": part.params.get("where"),
+                "path": None if where is None else str(where),
                 "code": reason.code,
                 "message": str(reason),
                 "params": reason.worded_params(),

@@ -22,7 +22,7 @@ from crmroi.errors import ConfigurationError
 from crmroi.finance.case import Case
 from crmroi.finance.cashflow import FloatArray
 from crmroi.finance.model import MeasuredChange
-from crmroi.messages import M_, Message, Said
+from crmroi.messages import M_, Message, Num, Said
 
 __all__ = [
     "RUN_RATE_MONTHS",
@@ -267,6 +267,28 @@ class ClvInputs:
             f"{self.active_customers:,.0f} active of {self.customers_with_orders:,} customers "
             f"with orders, {self.value_per_customer_month:,.2f} a customer a month over the "
             f"next {self.horizon_months} months" + "".join(f"; {w}" for w in self.fit.warnings)
+        )
+
+    def describe_message(self) -> Message:
+        """`describe` as a message, worded in the reader's language (its figures in the
+        reader's separators, the date in their calendar; English: the same text)."""
+        warnings: Message | str = ""
+        for w in reversed(self.fit.warnings):
+            said = w.message if isinstance(w, Said) else w
+            warnings = M_(
+                "clv_inputs_warning", "; %(warning)s%(more)s", warning=said, more=warnings
+            )
+        return M_(
+            "clv_inputs",
+            "lifetime value (BG/NBD x Gamma-Gamma on orders to %(as_of)s): %(active)s active "
+            "of %(customers)s customers with orders, %(value)s a customer a month over the "
+            "next %(months)s months%(warnings)s",
+            as_of=self.as_of,
+            active=Num(self.active_customers),
+            customers=self.customers_with_orders,
+            value=Num(self.value_per_customer_month, 2),
+            months=Num(self.horizon_months, grouped=False),
+            warnings=warnings,
         )
 
     def values(self) -> dict[str, float]:

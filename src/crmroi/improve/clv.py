@@ -23,7 +23,7 @@ from scipy.special import betaln, gammaln, hyp2f1
 
 from crmroi.errors import ConfigurationError, UserError
 from crmroi.improve.bounded_fit import finite_or_unusable, minimise_within_bounds
-from crmroi.messages import M_, Said
+from crmroi.messages import M_, Items, Said
 
 INSTALL_HINT = "pip install 'crmroi[clv]'"
 SHAPE_MIN = 1e-4  # bounds of every BG/NBD parameter (alpha relative to the mean age T)
@@ -165,7 +165,7 @@ def fit_bgnbd(summary: pd.DataFrame) -> BgNbdFit:
                 "purchase model (BG/NBD): %(names)s at the edge of the search range "
                 "[%(low)s, %(high)s]; the fit is the limit of a simpler model "
                 "(customers alike in that respect)",
-                names=", ".join(edge),
+                names=Items(edge),
                 low=format(SHAPE_MIN, "g"),
                 high=format(SHAPE_MAX, "g"),
             )

@@ -40,7 +40,7 @@ from scipy.special import betaln
 
 from crmroi.errors import UserError
 from crmroi.improve.bounded_fit import finite_or_unusable, minimise_within_bounds
-from crmroi.messages import M_, Message, Said
+from crmroi.messages import M_, Items, Message, Said
 
 MIN_REPEATERS = 10
 SHAPE_MIN = 1e-4
@@ -184,7 +184,7 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaFit:
         )
         return _mean_spend(m, rising)
     if fit.at_bound:
-        names = ", ".join(fit.at_bound)
+        names = Items(fit.at_bound)
         edge = M_("fit_at_edge", "%(names)s at the edge of the search range", names=names)
         return _mean_spend(m, edge)
     if q <= 1.0:

@@ -18,7 +18,7 @@ import pyarrow as pa
 from crmroi.ingest import reasons, refusals
 from crmroi.ingest.rejects import Reject
 from crmroi.ingest.transform import MappedTable
-from crmroi.messages import Message
+from crmroi.messages import Items, Message
 
 ENTITY = "supplied_baselines"
 
@@ -49,7 +49,7 @@ def check_baselines(mapped: MappedTable) -> MappedTable:
     for (kpi, month), rows in seen.items():
         if len(rows) < 2:
             continue
-        others = ", ".join(str(lines[j]) for j in rows)
+        others = Items(str(lines[j]) for j in rows)
         for i in rows:
             keep[i] = False
             rejects.append(

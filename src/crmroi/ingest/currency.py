@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from crmroi.messages import M_, Message
+from crmroi.messages import M_, Items, Message
 
 
 @dataclass(frozen=True)
@@ -298,7 +298,7 @@ def ambiguous_sign(sign: str, family: Iterable[str]) -> Message:
         "the currency sign %(sign)s may mean any of %(codes)s; add a currency column or "
         "write the ISO code",
         sign=repr(sign),
-        codes=", ".join(sorted(family)),
+        codes=Items(sorted(family)),
     )
 
 

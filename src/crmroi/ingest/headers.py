@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from crmroi.errors import MappingError
 from crmroi.ingest import refusals
+from crmroi.messages import Items
 
 if TYPE_CHECKING:
     from crmroi.ingest.mapping import MappingFile, TableMapping
@@ -98,7 +99,7 @@ def duplicate_in_use(
         hit = repeated.get(name.strip().casefold())
         if hit is not None:
             shown, cols = hit
-            where = ", ".join(str(c) for c in cols)
+            where = Items(str(c) for c in cols)
             return MappingError(refusals.repeated_header(file_name, len(cols), shown, where))
     return None
 

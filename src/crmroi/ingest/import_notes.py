@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from crmroi.messages import M_, Message, Said
+from crmroi.messages import M_, Items, Message, Said
 
 __all__ = ["ambiguous_links", "by_name", "garbled", "hashed_ids", "several_ids", "unlinked"]
 
@@ -19,7 +19,7 @@ def garbled(
     how = (
         M_("import_encoding_given", "given")
         if given
-        else M_("import_encoding_detected", "detected; tried %(tried)s", tried=", ".join(tried))
+        else M_("import_encoding_detected", "detected; tried %(tried)s", tried=Items(tried))
     )
     return Said(
         M_(

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from crmroi.ingest import import_notes
 from crmroi.ingest.transform import MappedTable
+from crmroi.messages import Items
 from crmroi.store.schema import ID_COLUMN
 
 TARGETS: dict[str, str] = {
@@ -104,4 +105,4 @@ def resolve_names(mapped: Sequence[MappedTable], index: NameIndex) -> list[str]:
 
 
 def _examples(counts: Counter[str]) -> str:
-    return ", ".join(f"{name!r} ({n})" for name, n in counts.most_common(3))
+    return Items(f"{name!r} ({n})" for name, n in counts.most_common(3))

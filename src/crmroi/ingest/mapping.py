@@ -34,9 +34,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crmroi.errors import MappingError
-from crmroi.ingest import refusals
+from crmroi.ingest import mapping_errors, refusals
+from crmroi.ingest.mapping_errors import COALESCE_OR_JOIN, STRICT_NEEDS_MAP
 from crmroi.ingest.patterns import check_pattern
-from crmroi.ingest.yaml_lines import describe_validation_error, load_yaml_with_lines
+from crmroi.ingest.yaml_lines import load_yaml_with_lines
+from crmroi.messages import Items
 from crmroi.store.schema import TABLES
 
 ScalarValue = str | int | float | bool | None
@@ -86,9 +88,9 @@ class ColumnSpec(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> ColumnSpec:
         if self.coalesce and self.join is not None:
-            raise ValueError("a column takes either coalesce or join, not both")
+            raise ValueError(COALESCE_OR_JOIN)
         if self.strict and not self.map:
-            raise ValueError("strict needs a map (the values it accepts)")
+            raise ValueError(STRICT_NEEDS_MAP)
         return self
 
     _pattern_is_linear = field_validator("pattern")(check_pattern)
@@ -168,14 +170,11 @@ class TableMapping(_Strict):
     @model_validator(mode="after")
     def _known_columns(self) -> TableMapping:
         if self.entity not in TABLES:
-            raise ValueError(f"unknown entity {self.entity!r}; entities are: {', '.join(TABLES)}")
+            raise ValueError(mapping_errors.unknown_entity(self.entity, list(TABLES)))
         allowed = set(TABLES[self.entity].column_names) - {"source_system", "batch_id"}
         for key in [*self.columns, *self.constants]:
             if key not in allowed:
-                raise ValueError(
-                    f"{self.entity} has no column {key!r}; its columns are: "
-                    f"{', '.join(sorted(allowed))}"
-                )
+                raise ValueError(mapping_errors.no_such_column(self.entity, key, sorted(allowed)))
         return self
 
     @property
@@ -222,7 +221,7 @@ def parse_mapping(text: str, source: str | Path) -> MappingFile:
     try:
         return MappingFile.model_validate(data)
     except ValidationError as exc:
-        raise MappingError(describe_validation_error(exc, index, source)) from None
+        raise MappingError(mapping_errors.mapping_invalid(exc, index, source)) from None
 
 
 def load_mapping(path: Path) -> MappingFile:
@@ -258,10 +257,10 @@ def choose_table_mapping(
     if not scored and len(pool) == 1 and not pool[0].detect:
         return pool[0]
     if not scored:
-        kinds = ", ".join(sorted({t.label for t in pool}))
+        kinds = Items(sorted({t.label for t in pool}))
         raise MappingError(refusals.no_export_matches(path.name, mapping.source_system, kinds))
     best = [s for s in scored if s[0] == scored[0][0]]
     if len(best) > 1 and len({s[2].entity for s in best}) > 1:
-        kinds = ", ".join(s[2].label for s in best)
+        kinds = Items(s[2].label for s in best)
         raise MappingError(refusals.several_exports(path.name, kinds))
     return best[0][2]

@@ -15,6 +15,7 @@ import pandas as pd
 import re2
 
 from crmroi.limits import current_limits
+from crmroi.messages import M_, N_, Message
 
 __all__ = ["check_pattern", "compile_pattern", "pattern_matches"]
 
@@ -31,8 +32,13 @@ def compile_pattern(pattern: str) -> re2._Regexp:
     limit = current_limits().pattern_max_chars
     if len(pattern) > limit:
         raise ValueError(
-            f"the pattern has {len(pattern):,} characters; at most {limit:,} "
-            "(setting CRMROI_PATTERN_MAX_CHARS)"
+            M_(
+                "pattern_too_long",
+                "the pattern has %(chars)s characters; at most %(limit)s "
+                "(setting CRMROI_PATTERN_MAX_CHARS)",
+                chars=len(pattern),
+                limit=limit,
+            )
         )
     try:
         return re2.compile(pattern, _options())
@@ -41,9 +47,44 @@ def compile_pattern(pattern: str) -> re2._Regexp:
         if isinstance(reason, bytes):
             reason = reason.decode("utf-8", "replace")
         raise ValueError(
-            f"pattern {pattern!r} is not supported: {reason} (patterns use RE2 syntax: "
-            "no backreferences or lookarounds)"
+            M_(
+                "pattern_unsupported",
+                "pattern %(pattern)s is not supported: %(reason)s (patterns use RE2 syntax: "
+                "no backreferences or lookarounds)",
+                pattern=repr(pattern),
+                reason=_re2_reason(str(reason)),
+            )
         ) from None
+
+
+RE2_ERRORS = (
+    N_("invalid escape sequence"),
+    N_("missing ]"),
+    N_("missing )"),
+    N_("unexpected )"),
+    N_("bad repetition operator"),
+    N_("invalid repetition size"),
+    N_("invalid perl operator"),
+    N_("invalid character class"),
+    N_("invalid character class range"),
+    N_("trailing \\"),
+    N_("invalid named capture group"),
+    N_("no argument for repetition operator"),
+    N_("invalid UTF-8"),
+    N_("unexpected error"),
+)
+"""RE2's own texts of its parse errors (`RegexpErrorCode`), worded in the catalogue."""
+
+
+def _re2_reason(reason: str) -> Message | str:
+    """RE2's 'what: where' as a message: its error worded, the offending text as it is."""
+    what, joint, where = reason.partition(": ")
+    if what in RE2_ERRORS:
+        said = Message("re2_error", what)
+        if not joint:
+            return said
+        return M_("re2_error_at", "%(error)s: %(found)s", error=said, found=where)
+    return reason
 
 
 def check_pattern(pattern: str | None) -> str | None:

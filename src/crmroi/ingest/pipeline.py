@@ -48,7 +48,8 @@ from crmroi.ingest.rejects import Reject, most_common_reason, write_rejects_csv
 from crmroi.ingest.staging import bounded_memory, streamable
 from crmroi.ingest.summary import ImportSummary
 from crmroi.ingest.transform import MappedTable
-from crmroi.messages import Message
+from crmroi.messages import M_, Message, said_of
+from crmroi.store.batch_status import failed_status
 from crmroi.store.engines import Transaction
 from crmroi.store.schema import ID_COLUMN, IMPORT_BATCHES, TABLES
 from crmroi.store.store import BATCHES_TABLE, Store
@@ -224,7 +225,7 @@ def import_files(
             tables += read
             summary = _summarise(store, system, read, mapped)
         except CrmroiError as exc:
-            _record_failure(store, batch_id, system, paths, started, str(exc))
+            _record_failure(store, batch_id, system, paths, started, said_of(exc))
             raise
         prepared = PreparedImport(batch_id, system, paths, started, tables, summary)
         return commit_import(
@@ -262,7 +263,8 @@ def commit_import(
         _record_failure(store, batch_id, source_system, paths, started, whole)
         raise UserError(whole)
     if strict and report.rejects_total:
-        _record_failure(store, batch_id, source_system, paths, started, "rows refused")
+        refused = M_("import_strict_rows_refused", "rows refused")
+        _record_failure(store, batch_id, source_system, paths, started, refused)
         raise UserError(
             refusals.strict_refused(report.rejects_total, report.rows_rejected, report.rejects_path)
         )
@@ -293,9 +295,16 @@ def commit_import(
     except CrmroiError:
         raise
     except Exception as exc:  # the database refused the write: it rolled back
-        _record_failure(store, batch_id, source_system, paths, started, str(exc))
+        refused = M_("import_database_refused", "%(error)s", error=str(exc))
+        _record_failure(store, batch_id, source_system, paths, started, refused)
         store.reclaim_space()  # e.g. a full disk: give the rolled-back rows' space back
-        raise ImportAborted(f"import rolled back, nothing was written: {exc}") from exc
+        raise ImportAborted(
+            M_(
+                "import_aborted",
+                "import rolled back, nothing was written: %(error)s",
+                error=str(exc),
+            )
+        ) from exc
     step("done")
     return report
 
@@ -414,7 +423,7 @@ def _record_failure(
 ) -> None:
     """Log a failed import in its own small transaction (the data itself is untouched)."""
     report = ImportReport(batch_id, source_system, [], [])
-    row = _batch_row(report, paths, started, f"failed: {reason}"[:500])
+    row = _batch_row(report, paths, started, failed_status(reason))
     try:
         with store.transaction() as tx:
             tx.append(BATCHES_TABLE, row)
@@ -479,7 +488,8 @@ def import_shared(
     except CrmroiError as exc:
         batch_id = new_batch_id(mapping.source_system)
         with hold() as store:
-            _record_failure(store, batch_id, mapping.source_system, paths, started, str(exc))
+            reason = said_of(exc)
+            _record_failure(store, batch_id, mapping.source_system, paths, started, reason)
         raise
     with hold() as store:
         return import_files(store, paths, mapping=mapping, on_commit=on_commit, mapped=mapped)

@@ -43,7 +43,7 @@ from crmroi.ingest.headers import HEADER_SCAN_ROWS, dedupe_names, find_header_ro
 from crmroi.ingest.reasons import wrong_field_count
 from crmroi.ingest.xlsx_bounded import read_xlsx_sparse
 from crmroi.limits import current_limits
-from crmroi.messages import Said
+from crmroi.messages import Items, Said
 
 __all__ = [
     "DELIMITERS",
@@ -131,7 +131,7 @@ def _garbling_warnings(
     bad, total, examples = garbled_words(text)
     if not bad:
         return ()
-    shown = ", ".join(repr(w) for w in examples)
+    shown = Items(repr(w) for w in examples)
     return (import_notes.garbled(path.name, bad, total, used, given is not None, tried, shown),)
 
 
@@ -412,7 +412,7 @@ def read_raw(
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in TEXT_EXTENSIONS and suffix not in XLSX_EXTENSIONS:
-        known = ", ".join(sorted(TEXT_EXTENSIONS | XLSX_EXTENSIONS))
+        known = Items(sorted(TEXT_EXTENSIONS | XLSX_EXTENSIONS))
         raise InputFileError(path, refusals.unknown_extension(path.suffix, known))
     if not path.is_file():
         raise InputFileError(path, refusals.NO_SUCH_FILE)

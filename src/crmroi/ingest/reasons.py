@@ -12,7 +12,7 @@ import difflib
 from collections.abc import Sequence
 
 from crmroi.ingest.rejects import CELL, CELL_REPR
-from crmroi.messages import M_, Message, Month, Said
+from crmroi.messages import M_, Items, Message, Month, Said
 from crmroi.store.schema import Column
 
 __all__ = [
@@ -120,7 +120,7 @@ def not_a_choice(col: Column, value: str) -> Message:
         "%(column)s %(value)s is not one of %(choices)s%(hint)s",
         column=col.name,
         value=CELL_REPR,
-        choices=", ".join(col.choices),
+        choices=Items(col.choices),
         hint=hint,
     )
 
@@ -133,7 +133,7 @@ def nothing_to_update(entity: str, source_id: object, missing: Sequence[str]) ->
             "no stored %(table)s row %(id)s to update, and this partial file has no %(columns)s",
             table=entity,
             id=repr(source_id),
-            columns=", ".join(missing),
+            columns=Items(missing),
         )
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from crmroi.messages import M_, Message, Num
+from crmroi.messages import M_, Items, Message, Num
 
 __all__ = [
     "EMPTY",
@@ -101,7 +101,7 @@ def cannot_detect_encoding(tried: Sequence[str], offset: int) -> Message:
         "input_cannot_detect_encoding",
         "cannot detect the text encoding (tried %(tried)s; invalid byte at offset "
         "%(offset)s); pass the encoding explicitly",
-        tried=", ".join(tried),
+        tried=Items(tried),
         offset=str(offset),
     )
 
@@ -187,7 +187,7 @@ def no_sheet(sheet: str, names: Sequence[str]) -> Message:
         "input_no_sheet",
         "no sheet named %(sheet)s; sheets: %(sheets)s",
         sheet=repr(sheet),
-        sheets=", ".join(map(repr, names)),
+        sheets=Items(map(repr, names)),
     )
 
 
@@ -220,7 +220,7 @@ def unknown_source(source: str, sources: Sequence[str]) -> Message:
         "import_unknown_source",
         "unknown source %(source)s; sources are: %(sources)s",
         source=repr(source),
-        sources=", ".join(sources),
+        sources=Items(sources),
     )
 
 
@@ -229,7 +229,7 @@ def unknown_preset(name: str, presets: Sequence[str]) -> Message:
         "import_unknown_preset",
         "unknown preset %(preset)s; presets are: %(presets)s",
         preset=repr(name),
-        presets=", ".join(presets),
+        presets=Items(presets),
     )
 
 
@@ -247,7 +247,7 @@ def base_currency_held(current: str, tables: Sequence[str], code: str) -> Messag
         "the workspace already holds amounts in %(current)s (%(tables)s); its base currency "
         "cannot become %(new)s",
         current=current,
-        tables=", ".join(tables),
+        tables=Items(tables),
         new=code,
     )
 
@@ -325,7 +325,7 @@ def column_not_in_file(
         else M_(
             "mapping_its_columns",
             "its columns are: %(columns)s",
-            columns=", ".join(repr(h) for h in written[:20]),
+            columns=Items(repr(h) for h in written[:20]),
         )
     )
     id_hint: Message | str = (
@@ -364,7 +364,7 @@ def missing_required(file: str, entity: str, column: str, looked: Sequence[str])
         file=file,
         entity=entity,
         column=column,
-        names=", ".join(looked),
+        names=Items(looked),
     )
 
 
@@ -415,7 +415,7 @@ def unknown_entity(entity: str, entities: Sequence[str]) -> Message:
         "mapping_unknown_entity",
         "unknown entity %(entity)s; entities are: %(entities)s",
         entity=repr(entity),
-        entities=", ".join(entities),
+        entities=Items(entities),
     )
 
 

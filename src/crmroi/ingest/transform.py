@@ -33,7 +33,7 @@ from crmroi.ingest.mapping import TableMapping
 from crmroi.ingest.reading import RawTable
 from crmroi.ingest.rejects import Reject, reason_text
 from crmroi.ingest.values import parse_booleans, parse_dates, parse_numbers
-from crmroi.messages import Message
+from crmroi.messages import Items, Message
 from crmroi.store.schema import ADDED_COLUMNS, ID_COLUMN, TABLES, Column, Table
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ def map_table(
     if hashed and id_name is not None:
         columns[id_name] = _Cell(row_keys(table, columns, id_name), id_name)
         spec = mapping.columns.get(id_name)
-        looked = ", ".join(spec.alternatives) if spec is not None else id_name
+        looked = Items(spec.alternatives) if spec is not None else id_name
         notes.warnings.append(import_notes.hashed_ids(raw.path.name, mapping.entity, looked))
 
     for col in table.columns:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from crmroi.messages import M_, N_, Message, Num, Pct
+from crmroi.messages import M_, N_, Items, Message, Num, Pct
 
 __all__ = [
     "EMPTY_WINDOWS",
@@ -35,7 +35,7 @@ def no_rows_in_window(window: str) -> Message:
 
 
 def no_rows_in_tables(tables: list[str]) -> Message:
-    return M_("no_rows_table", "no rows in table %(tables)s", tables=", ".join(tables))
+    return M_("no_rows_table", "no rows in table %(tables)s", tables=Items(tables))
 
 
 def no_values(column: str) -> Message:
@@ -47,7 +47,7 @@ def not_by(by: str) -> Message:
 
 
 def no_dates(columns: list[str]) -> Message:
-    return M_("no_dates", "%(columns)s has no dates", columns=", ".join(columns))
+    return M_("no_dates", "%(columns)s has no dates", columns=Items(columns))
 
 
 def no_usable_rows() -> Message:
@@ -86,7 +86,7 @@ def below_floor(
         "below_coverage_floor",
         text,
         {
-            "columns": ", ".join(columns),
+            "columns": Items(columns),
             "span": span_message(span),
             "months": Num(months, 1),
             "nominal": nominal,
@@ -114,7 +114,7 @@ def whole_windows(columns: list[str], span: tuple[dt.date, dt.date] | None) -> M
         "needs_whole_windows",
         "needs whole windows (a window's distinct customers or accounts depend on its "
         "length); %(columns)s (%(span)s) leave no team with a whole baseline and after window",
-        columns=", ".join(columns),
+        columns=Items(columns),
         span=span_message(span),
     )
 
@@ -129,7 +129,7 @@ def one_of(option: str, choices: tuple[str, ...] | list[str], value: str) -> Mes
         "kpi_option_choice",
         "%(option)s must be one of %(choices)s, not %(value)s",
         option=option,
-        choices=", ".join(choices),
+        choices=Items(choices),
         value=repr(value),
     )
 
@@ -139,5 +139,5 @@ def unknown_kpi(name: str, names: list[str]) -> Message:
         "kpi_unknown",
         "unknown KPI %(kpi)s; KPIs are: %(kpis)s",
         kpi=repr(name),
-        kpis=", ".join(names),
+        kpis=Items(names),
     )

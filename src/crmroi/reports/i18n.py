@@ -25,6 +25,7 @@ import gettext
 import io
 import math
 import unicodedata
+from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -161,6 +162,19 @@ class Lang:
         elif signed:
             text = symbols["plusSign"] + text
         return self.localise_digits(text.replace("%", symbols["percentSign"]))
+
+    def items(self, values: Iterable[str]) -> str:
+        """Items of a list joined as CLDR's lists join them in the middle ('a, b' in
+        English and ru, 'a،\u200f b' in fa, 'a、b' in zh): Babel's `format_list` without
+        the 'and' before the last item, since the English text lists without it."""
+        middle = self.locale.list_patterns["standard"]["middle"]
+        kept = list(values)
+        if not kept:
+            return ""
+        text = kept[-1]
+        for value in reversed(kept[:-1]):
+            text = middle.format(value, text)
+        return text
 
     def money(self, value: float | None, currency: str, digits: int = 0) -> str:
         """Money with the currency symbol where the locale puts it; '–' for no value.

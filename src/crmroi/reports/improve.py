@@ -15,6 +15,7 @@ kind); `label_improvements` words them in one language, cheaply, for each report
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ import pandas as pd
 
 from crmroi.errors import UserError
 from crmroi.finite import finite
-from crmroi.messages import render
+from crmroi.messages import Items, render
 from crmroi.reports.i18n import N_, Lang
 from crmroi.reports.labels import followup_label
 from crmroi.reports.model import (
@@ -228,7 +229,7 @@ def fit_scoring(
                         created=None if pd.isna(r["created_at"]) else r["created_at"].date(),
                         logistic=float(r["logistic_probability"]),
                         naive_bayes=float(r["naive_bayes_probability"]),
-                        reasons=", ".join(r["logistic_reasons"]),
+                        reasons=Items(r["logistic_reasons"]),
                     )
                     for r in scores.head(TOP).to_dict(orient="records")
                 ],
@@ -417,6 +418,13 @@ def _label_followups(fu: FollowupResults, lang: Lang) -> FollowupSummary:
     )
 
 
+def _worded_clv(clv: Any, lang: Lang) -> Any:
+    """The lifetime-value section with its fit warnings (`messages.Said`) in `lang`."""
+    if clv is None or not clv.warnings:
+        return clv
+    return dataclasses.replace(clv, warnings=[render(w, lang) for w in clv.warnings])
+
+
 def label_improvements(results: ImprovementResults, lang: Lang) -> Improvements:
     """`results` worded in `lang` (cheap: no model is fitted; `results` is not changed)."""
 
@@ -431,7 +439,7 @@ def label_improvements(results: ImprovementResults, lang: Lang) -> Improvements:
         segments_reason=text(results.segments_reason),
         followups=None if results.followups is None else _label_followups(results.followups, lang),
         followups_reason=text(results.followups_reason),
-        clv=results.clv,
+        clv=_worded_clv(results.clv, lang),
         clv_reason=text(results.clv_reason),
         forecast=results.forecast,
         forecast_reason=text(results.forecast_reason),
@@ -490,8 +498,8 @@ def add_clv(
     """Fill `out`'s lifetime-value section in `lang` (arguments as `fit_clv`'s)."""
     results = ImprovementResults(as_of=out.as_of)
     fit_clv(frames, as_of, results, fit, used_by, case_inputs)
-    out.clv = results.clv
-    out.clv_reason = label_improvements(results, lang).clv_reason
+    labelled = label_improvements(results, lang)
+    out.clv, out.clv_reason = labelled.clv, labelled.clv_reason
 
 
 def add_forecast(

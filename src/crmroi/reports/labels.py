@@ -179,7 +179,13 @@ def kpi_label(lang: Lang, name: str) -> str:
 
 
 def unit_label(lang: Lang, unit: str, currency: str) -> str:
-    """A KPI unit in `lang`; a leading currency code ('USD per deal') is kept."""
+    """A KPI unit in `lang`; a leading currency code ('USD per deal') is kept; a unit
+    stated per covered month (`crmroi.kpi.coverage.PER_MONTH`) says so in `lang`."""
+    from crmroi.kpi.coverage import PER_MONTH
+
+    if unit.endswith(" " + PER_MONTH):
+        base = unit_label(lang, unit.removesuffix(" " + PER_MONTH), currency)
+        return lang.gettext("%(unit)s per covered month") % {"unit": base}
     if unit in UNIT_LABELS:
         return lang.gettext(UNIT_LABELS[unit])
     head, _, rest = unit.partition(" ")

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from crmroi.errors import UserError
+from crmroi.messages import M_, Items, Message
+from crmroi.store.batch_status import failed_message, file_label, status_text
 from crmroi.store.engines import Transaction, q
 from crmroi.store.schema import TABLES
 
@@ -100,8 +102,16 @@ class BatchInfo:
     rows_loaded: int
     rows_rejected: int
     status: str
+    """In English, as the API shows it ('loaded', 'undone', 'failed: REASON')."""
     undoable: bool
     tables: dict[str, int] = field(default_factory=dict)
+    failure: Message | None = None
+    """A failed import's status as a message (`batch_failed`), for the reader's language."""
+
+    @property
+    def file_labels(self) -> list[Message | str]:
+        """The files as the reader sees them (`batch_status.file_label`)."""
+        return [file_label(f) for f in self.files]
 
 
 @dataclass(frozen=True)
@@ -127,7 +137,8 @@ def list_batches(store: Store, limit: int = 500) -> list[BatchInfo]:
         written.setdefault(batch_id, {})[table] = int(inserted or 0) + int(updated or 0)
     out = []
     for r in rows:
-        status = str(r[8] or "")
+        stored = str(r[8] or "")
+        status = status_text(stored)
         out.append(
             BatchInfo(
                 batch_id=str(r[0]),
@@ -141,6 +152,7 @@ def list_batches(store: Store, limit: int = 500) -> list[BatchInfo]:
                 status=status,
                 undoable=status == LOADED and str(r[0]) in written,
                 tables=written.get(str(r[0]), {}),
+                failure=failed_message(stored),
             )
         )
     return out
@@ -171,12 +183,24 @@ def undo_batch(
         ph = tx.placeholder
         found = tx.execute("SELECT status FROM import_batches WHERE batch_id = " + ph, (batch_id,))
         if not found:
-            raise UnknownBatch(f"there is no import batch {batch_id!r}")
-        status = str(found[0][0] or "")
+            raise UnknownBatch(
+                M_("undo_unknown_batch", "there is no import batch %(batch)s", batch=repr(batch_id))
+            )
+        stored = str(found[0][0] or "")
+        status = status_text(stored)
         if status == UNDONE:
-            raise UndoRefused(f"batch {batch_id} is already undone")
+            raise UndoRefused(
+                M_("undo_already_undone", "batch %(batch)s is already undone", batch=batch_id)
+            )
         if status != LOADED:
-            raise UndoRefused(f"batch {batch_id} did not load anything ({status}); nothing to undo")
+            raise UndoRefused(
+                M_(
+                    "undo_nothing_loaded",
+                    "batch %(batch)s did not load anything (%(status)s); nothing to undo",
+                    batch=batch_id,
+                    status=failed_message(stored) or status,
+                )
+            )
         tables = [
             str(r[0])
             for r in tx.execute(
@@ -186,16 +210,25 @@ def undo_batch(
         ]
         if not tables:
             raise UndoRefused(
-                f"batch {batch_id} was written without undo history (by the demo generator "
-                "or an older crmroi); it cannot be undone"
+                M_(
+                    "undo_no_history",
+                    "batch %(batch)s was written without undo history (by the demo generator "
+                    "or an older crmroi); it cannot be undone",
+                    batch=batch_id,
+                )
             )
         tables = sorted(t for t in tables if t in TABLES)
         later = _later_batches(tx, batch_id, tables)
         if later:
-            names = ", ".join(later)
+            names = Items(later)
             raise UndoRefused(
-                f"batch {batch_id} cannot be undone: later batch(es) {names} changed the same "
-                f"rows; undo {names} first"
+                M_(
+                    "undo_later_batches",
+                    "batch %(batch)s cannot be undone: later batch(es) %(names)s changed the "
+                    "same rows; undo %(names)s first",
+                    batch=batch_id,
+                    names=names,
+                )
             )
         deleted: dict[str, int] = {}
         restored: dict[str, int] = {}

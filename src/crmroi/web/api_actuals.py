@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from crmroi.messages import code_of
 from crmroi.web.dashboard_data import CaseView
 
 __all__ = ["ActualsOut", "strict_json"]
@@ -30,6 +31,9 @@ class ActualsOut(BaseModel):
     case: str
     available: bool
     reason: str | None = Field(default=None, description="Why plan versus actual is missing.")
+    reason_code: str | None = Field(
+        default=None, description="The stable code of `reason` (`actuals_unavailable`: no code)."
+    )
     months_to_date: int | None = None
     main_driver: str | None = None
     lines: list[dict[str, Any]] = Field(
@@ -64,6 +68,7 @@ class ActualsOut(BaseModel):
         pva = view.actuals
         if pva is None:
             reason = view.actuals_error or "plan versus actual is not available"
-            return cls(case=name, available=False, reason=reason)
+            code = code_of(reason, "actuals_unavailable")
+            return cls(case=name, available=False, reason=str(reason), reason_code=code)
         doc = strict_json(pva.to_json())
         return cls(case=name, available=True, **doc)

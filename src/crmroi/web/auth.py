@@ -28,6 +28,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from crmroi.errors import ConfigurationError, TooManyAttempts
+from crmroi.messages import M_
 from crmroi.web.access import WorkspaceAccess, sql
 from crmroi.web.identity import check_password, name_key, normalise_username
 
@@ -146,7 +147,9 @@ class Accounts:
         name = normalise_username(username)
         check_password(password, name)
         if self.find_user(name) is not None:
-            raise ConfigurationError(f"user {name!r} exists already")
+            raise ConfigurationError(
+                M_("user_exists", "user %(user)s exists already", user=repr(name))
+            )
         user = User(uuid.uuid4().hex, name, role)
         password_hash = self._hash(password)
         with self.access.transaction() as tx:

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from crmroi.errors import ConfigurationError
 from crmroi.finance.case import Case, case_from_text
+from crmroi.messages import M_
 from crmroi.web.access import WorkspaceAccess, sql
 from crmroi.web.audit import record
 from crmroi.web.auth import now
@@ -120,7 +121,9 @@ class CaseLibrary:
 
     def activate(self, name: str, username: str) -> None:
         if name not in self.names():
-            raise ConfigurationError(f"no saved case called {name!r}")
+            raise ConfigurationError(
+                M_("case_not_found", "no saved case called %(name)s", name=repr(name))
+            )
         with self.access.transaction() as tx:
             tx.write_settings({ACTIVE_SETTING: name})
             record(tx, username, "case.activate", case=name)

@@ -30,6 +30,7 @@ from crmroi.finance.simulation import simulate
 from crmroi.finance.summary import Summary
 from crmroi.finite import finite
 from crmroi.kpi import KPI_DEFINITIONS, KpiChange, KpiReport, compute_kpi_report, kpi_panel
+from crmroi.messages import M_, Message, said_of
 from crmroi.reports.i18n import Lang, get_lang
 from crmroi.store.schema import TABLES
 from crmroi.web.case_library import CaseLibrary, SavedCase
@@ -151,7 +152,7 @@ class CaseView:
     charts: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: str | None = None
     actuals: PlanVsActual | None = None
-    actuals_error: str | None = None
+    actuals_error: Message | str | None = None
 
     def figures(self) -> list[tuple[Summary, bool]]:
         """(summary, risk adjusted) at 12 months and at the horizon."""
@@ -208,7 +209,7 @@ def _evaluate(state: AppState, saved: SavedCase, runs: int, bootstrap: int) -> C
             result = evaluate_case(case, store, model=model)
             view.actuals, view.actuals_error = _plan_vs_actual(case, store, bootstrap)
     except UserError as exc:
-        view.error = str(exc)
+        view.error = said_of(exc)
         return view
     view.result = result
     if runs:
@@ -219,14 +220,18 @@ def _evaluate(state: AppState, saved: SavedCase, runs: int, bootstrap: int) -> C
 
 def _plan_vs_actual(
     case: Case, store: Any, bootstrap: int
-) -> tuple[PlanVsActual | None, str | None]:
+) -> tuple[PlanVsActual | None, Message | str | None]:
     """Plan versus actual to date (`crmroi.casework.plan_vs_actual`), or why not."""
     if case.start is None:
-        return None, "the case has no `start` date, so its months cannot be set beside the data"
+        no_start = M_(
+            "actuals_no_start",
+            "the case has no `start` date, so its months cannot be set beside the data",
+        )
+        return None, no_start
     try:
         return plan_vs_actual(case, store, bootstrap=bootstrap, seed=SEED), None
     except UserError as exc:
-        return None, str(exc)
+        return None, said_of(exc)
 
 
 def cumulative(result: CaseResult) -> list[dict[str, float | int | None]]:

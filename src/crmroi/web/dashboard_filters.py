@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from crmroi.errors import ConfigurationError
-from crmroi.messages import M_, Message
+from crmroi.messages import M_, Items, Message
 from crmroi.web.access import WorkspaceAccess
 
 PERIODS: tuple[int, ...] = (3, 6, 12, 18, 24)
@@ -90,10 +90,25 @@ def _pick(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
     if value is None or value.strip() == "":
         return None
     if len(value) > MAX_VALUE:
-        raise ConfigurationError(f"{name}: at most {MAX_VALUE} characters")
+        raise ConfigurationError(
+            M_(
+                "filter_too_long",
+                "%(name)s: at most %(limit)s characters",
+                name=name,
+                limit=MAX_VALUE,
+            )
+        )
     if value not in allowed:
-        shown = ", ".join(allowed[:20]) or "none in this workspace"
-        raise ConfigurationError(f"{name}: no {name} {value!r} in the workspace ({shown})")
+        shown: Message | str = Items(allowed[:20]) or M_("filter_none", "none in this workspace")
+        raise ConfigurationError(
+            M_(
+                "filter_unknown",
+                "%(name)s: no %(name)s %(value)s in the workspace (%(shown)s)",
+                name=Message("filter_name", name),  # team, region or segment: in the catalogue
+                value=repr(value),
+                shown=shown,
+            )
+        )
     return value
 
 
@@ -108,7 +123,14 @@ def parse_filters(
     if months is None:
         months = DEFAULT_MONTHS
     if not 1 <= months <= MAX_MONTHS:
-        raise ConfigurationError(f"months: give 1 to {MAX_MONTHS}, not {months}")
+        raise ConfigurationError(
+            M_(
+                "filter_months",
+                "months: give 1 to %(most)s, not %(months)s",
+                most=MAX_MONTHS,
+                months=str(months),
+            )
+        )
     return Filters(
         team=_pick("team", team, options.teams),
         region=_pick("region", region, options.regions),

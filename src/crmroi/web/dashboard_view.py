@@ -14,7 +14,7 @@ from crmroi.errors import UserError
 from crmroi.finite import finite
 from crmroi.kpi import KPI_DEFINITIONS, KpiChange
 from crmroi.kpi.coverage import PER_MONTH
-from crmroi.messages import M_, Message, render
+from crmroi.messages import M_, Items, Message, render, said_of
 from crmroi.reports.i18n import N_, Lang, get_lang
 from crmroi.reports.labels import PEOPLE_LABELS, kpi_label, unit_label
 from crmroi.web import dashboard_data as data
@@ -209,7 +209,7 @@ def kpi_panel(state: AppState, ws: data.Workspace, f: Filters) -> KpiPanel:
     try:
         report = data.kpi_report(state, ws, by, f.months)
     except UserError as exc:
-        panel.error = str(exc)
+        panel.error = said_of(exc)
         return panel
     panel.areas = data.by_area(data.kpi_rows(report, group))
     panel.baseline, panel.after = report.baseline, report.after
@@ -227,7 +227,7 @@ def sources_panel(state: AppState, ws: data.Workspace, f: Filters) -> SourcesPan
     try:
         panel.rows = data.source_rows(data.kpi_report(state, ws, "source", f.months))
     except UserError as exc:
-        panel.error = str(exc)
+        panel.error = said_of(exc)
     if not panel.rows and panel.error is None:
         panel.error = M_("no_lead_sources", "no lead sources in the leads or deals")
     return panel
@@ -286,7 +286,7 @@ def dashboard_context(
     try:
         context["case"] = data.case_view(state, ws)
     except UserError as exc:  # the workspace's case.yaml does not validate
-        context["case"], context["case_error"] = None, str(exc)
+        context["case"], context["case_error"] = None, said_of(exc)
     case = context["case"]
     if case is not None and case.result is not None and lang.code != "en":
         from crmroi.reports.build import build_report  # the chart's titles in `lang`
@@ -348,7 +348,7 @@ def series_context(
     context: dict[str, Any] = {"name": name, "definition": d, "split": split, "fmt": fmt}
     context["notes"] = []
     if f.region and not f.team and not f.segment:
-        teams = ", ".join(keep or ()) or "–"
+        teams = Items(keep or ()) or "–"
         context["notes"].append(
             M_(
                 "region_teams",

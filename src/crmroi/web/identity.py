@@ -13,6 +13,7 @@ from __future__ import annotations
 import unicodedata
 
 from crmroi.errors import ConfigurationError
+from crmroi.messages import M_, Items
 
 __all__ = ["MIN_PASSWORD_LENGTH", "check_password", "name_key", "normalise_username", "scripts"]
 
@@ -40,14 +41,22 @@ def normalise_username(username: str) -> str:
     """The name as stored: NFKC and case-folded; `ConfigurationError` when it is refused."""
     name = name_key(username)
     if not name or len(name) > MAX_USERNAME:
-        raise ConfigurationError(f"a user name needs 1 to {MAX_USERNAME} characters")
+        raise ConfigurationError(
+            M_("username_length", "a user name needs 1 to %(most)s characters", most=MAX_USERNAME)
+        )
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
-        raise ConfigurationError("a user name cannot hold control or invisible characters")
+        raise ConfigurationError(
+            M_("username_invisible", "a user name cannot hold control or invisible characters")
+        )
     mixed = scripts(name)
     if len(mixed) > 1:
         raise ConfigurationError(
-            f"user name {username!r} mixes letters of several scripts "
-            f"({', '.join(sorted(s.title() for s in mixed))}); use one script"
+            M_(
+                "username_scripts",
+                "user name %(user)s mixes letters of several scripts (%(scripts)s); use one script",
+                user=repr(username),
+                scripts=Items(sorted(s.title() for s in mixed)),
+            )
         )
     return name
 
@@ -55,7 +64,13 @@ def normalise_username(username: str) -> str:
 def check_password(password: str, username: str = "") -> None:
     """`ConfigurationError` when `password` is too short or too easy to guess."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ConfigurationError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise ConfigurationError(
+            M_(
+                "password_short",
+                "a password needs at least %(least)s characters",
+                least=MIN_PASSWORD_LENGTH,
+            )
+        )
     from zxcvbn import zxcvbn
 
     verdict = zxcvbn(password, user_inputs=[username, "crmroi"], max_length=200)

@@ -16,7 +16,7 @@ from crmroi.ingest.encodings import with_encoding
 from crmroi.ingest.pipeline import ImportReport
 from crmroi.ingest.rejects import Reject, reason_code
 from crmroi.ingest.summary import summary_json
-from crmroi.messages import Said
+from crmroi.messages import M_, Said, said_of
 from crmroi.store.undo import BatchInfo, UndoRefused, UnknownBatch, list_batches, undo_batch
 from crmroi.web.api_types import UtcDateTime
 from crmroi.web.deps import Analyst, State, Viewer
@@ -198,11 +198,18 @@ def import_api(
         upload.mapping_yaml = mapping_text
         chosen = mapping_of(upload)
         if chosen is None:
-            raise MappingError("the generic source needs a mapping YAML file (field 'mapping')")
+            raise MappingError(
+                M_(
+                    "import_generic_needs_mapping",
+                    "the generic source needs a mapping YAML file (field 'mapping')",
+                )
+            )
         try:
             chosen = with_encoding(chosen, encoding)
         except ValueError as exc:
-            raise ConfigurationError(f"encoding: {exc}") from None
+            raise ConfigurationError(
+                M_("import_bad_encoding", "encoding: %(error)s", error=said_of(exc))
+            ) from None
         paths = area.paths(upload)
         # read and checked in the work pool; the workspace is held only for the write
         if dry_run_:

@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from crmroi.errors import InputFileError, MappingError, UserError
+from crmroi.finance.case_errors import error_message
 from crmroi.ingest.encodings import ENCODING_CHOICES, check_encoding_name
 from crmroi.ingest.mapped import Offload, StoreHolder
 from crmroi.ingest.mapping import (
@@ -34,7 +35,7 @@ from crmroi.ingest.presets import PRESETS, load_preset
 from crmroi.ingest.reading import read_raw
 from crmroi.ingest.rejects import Reject
 from crmroi.ingest.summary import ImportSummary
-from crmroi.messages import said_of
+from crmroi.messages import M_, said_of
 from crmroi.store.engines import Transaction
 from crmroi.store.schema import TABLES, Column
 from crmroi.store.undo import UndoReport
@@ -163,11 +164,11 @@ def mapping_yaml(mapping: MappingFile) -> str:
 def read_mapping_upload(data: bytes) -> str:
     """A mapping YAML the user uploaded, validated; returns its text."""
     if len(data) > 1024 * 1024:
-        raise MappingError("mapping.yaml: larger than 1 MB")
+        raise MappingError(M_("mapping_upload_too_large", "mapping.yaml: larger than 1 MB"))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise MappingError("mapping.yaml: not UTF-8 text") from None
+        raise MappingError(M_("mapping_upload_not_utf8", "mapping.yaml: not UTF-8 text")) from None
     parse_mapping(text, "mapping.yaml")
     return text
 
@@ -185,14 +186,30 @@ def build_mapping(choices: ColumnChoices, names: list[str]) -> MappingFile:
     """The mapping file equivalent to the form's choices (one table per file)."""
     if not SOURCE_SYSTEM.match(choices.source_system):
         raise MappingError(
-            "the source system name must be 1-40 letters, digits, dots, dashes or underscores"
+            M_(
+                "mapping_source_system_name",
+                "the source system name must be 1-40 letters, digits, dots, dashes or underscores",
+            )
         )
     tables: list[dict[str, Any]] = []
     for name, choice in zip(names, choices.files, strict=True):
         if choice.entity not in TABLES:
-            raise MappingError(f"{name}: unknown table {choice.entity!r}")
+            raise MappingError(
+                M_(
+                    "mapping_unknown_table",
+                    "%(file)s: unknown table %(table)s",
+                    file=name,
+                    table=repr(choice.entity),
+                )
+            )
         if choice.errors():
-            raise MappingError(f"{name}: fix the value maps and constants marked in red")
+            raise MappingError(
+                M_(
+                    "mapping_fix_marked",
+                    "%(file)s: fix the value maps and constants marked in red",
+                    file=name,
+                )
+            )
         columns: dict[str, dict[str, Any]] = {}
         for column, source in choice.columns.items():
             if not source:
@@ -222,8 +239,10 @@ def build_mapping(choices: ColumnChoices, names: list[str]) -> MappingFile:
             {"source_system": choices.source_system, "tables": tables}
         )
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise MappingError(f"the column mapping is invalid: {first['msg']}") from None
+        first = error_message(exc.errors()[0], prefix="mapping_")
+        raise MappingError(
+            M_("mapping_columns_invalid", "the column mapping is invalid: %(reason)s", reason=first)
+        ) from None
 
 
 def _glob_escape(name: str) -> str:

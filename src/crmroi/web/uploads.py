@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 
 from crmroi.errors import UploadRefused, UserError
 from crmroi.ingest.reading import TEXT_EXTENSIONS, XLSX_EXTENSIONS, detect_encoding
+from crmroi.messages import M_, N_, Message
 
 MAX_FILES = 20
 MAX_AGE_SECONDS = 24 * 3600
@@ -39,20 +40,21 @@ ALLOWED = TEXT_EXTENSIONS | XLSX_EXTENSIONS
 
 # Leading bytes of formats that are never a text export.
 MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"MZ", "a Windows program"),
-    (b"\x7fELF", "a Linux program"),
-    (b"\xcf\xfa\xed\xfe", "a macOS program"),
-    (b"%PDF", "a PDF document"),
-    (b"PK\x03\x04", "a ZIP archive"),
-    (b"\x89PNG", "a PNG image"),
-    (b"GIF8", "a GIF image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"BZh", "a bzip2 archive"),
-    (b"7z\xbc\xaf", "a 7-Zip archive"),
-    (b"Rar!", "a RAR archive"),
-    (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) or Office file; save it as XLSX or CSV"),
+    (b"MZ", N_("a Windows program")),
+    (b"\x7fELF", N_("a Linux program")),
+    (b"\xcf\xfa\xed\xfe", N_("a macOS program")),
+    (b"%PDF", N_("a PDF document")),
+    (b"PK\x03\x04", N_("a ZIP archive")),
+    (b"\x89PNG", N_("a PNG image")),
+    (b"GIF8", N_("a GIF image")),
+    (b"\xff\xd8\xff", N_("a JPEG image")),
+    (b"\x1f\x8b", N_("a gzip archive")),
+    (b"BZh", N_("a bzip2 archive")),
+    (b"7z\xbc\xaf", N_("a 7-Zip archive")),
+    (b"Rar!", N_("a RAR archive")),
+    (b"\xd0\xcf\x11\xe0", N_("an old Excel (.xls) or Office file; save it as XLSX or CSV")),
 )
+UPLOAD_GONE = M_("upload_gone", "this upload is gone (committed, cancelled or expired)")
 
 
 class StagedFile(BaseModel):
@@ -106,7 +108,7 @@ class UploadArea:
 
     def folder(self, upload_id: str) -> Path:
         if not UPLOAD_ID.match(upload_id):
-            raise UserError("unknown upload")
+            raise UserError(M_("upload_unknown", "unknown upload"))
         return self.root / upload_id
 
     def stage(
@@ -115,9 +117,11 @@ class UploadArea:
         """Check and save `files` (client name, stream) into a new upload folder."""
         pairs = list(files)
         if not pairs:
-            raise UserError("choose at least one CSV or XLSX file")
+            raise UserError(M_("upload_no_files", "choose at least one CSV or XLSX file"))
         if len(pairs) > MAX_FILES:
-            raise UserError(f"at most {MAX_FILES} files per import")
+            raise UserError(
+                M_("upload_too_many", "at most %(count)s files per import", count=MAX_FILES)
+            )
         self.remove_stale()
         upload_id = secrets.token_hex(16)
         folder = self.root / upload_id
@@ -144,7 +148,12 @@ class UploadArea:
         shown = client_name or name
         suffix = Path(name).suffix.lower()
         if suffix not in ALLOWED:
-            raise UploadRefused(f"{shown}: only CSV, TSV, TXT and XLSX files can be imported", 415)
+            refused = M_(
+                "upload_unsupported_type",
+                "%(file)s: only CSV, TSV, TXT and XLSX files can be imported",
+                file=shown,
+            )
+            raise UploadRefused(refused, 415)
         target = folder / "files" / str(index) / name
         target.parent.mkdir(parents=True)
         size = 0
@@ -153,13 +162,23 @@ class UploadArea:
                 size += len(chunk)
                 if size > self.max_bytes:
                     limit = self.max_bytes / 1024 / 1024
-                    raise UploadRefused(f"{shown}: larger than the {limit:g} MB limit", 413)
+                    shown_limit = f"{limit:g}"
+                    too_large = M_(
+                        "upload_too_large",
+                        "%(file)s: larger than the %(limit)s MB limit",
+                        file=shown,
+                        limit=shown_limit,
+                    )
+                    raise UploadRefused(too_large, 413)
                 out.write(chunk)
         if size == 0:
-            raise UserError(f"{shown}: the file is empty")
+            raise UserError(M_("upload_empty", "%(file)s: the file is empty", file=shown))
         problem = sniff(target, suffix)
         if problem:
-            raise UploadRefused(f"{shown}: {problem}", 415)
+            raise UploadRefused(
+                M_("upload_unsupported_type", "%(file)s: %(reason)s", file=shown, reason=problem),
+                415,
+            )
         return StagedFile(name=name, relative=str(target.relative_to(folder)), size=size)
 
     def load(self, upload_id: str) -> UploadState:
@@ -167,7 +186,7 @@ class UploadArea:
         try:
             return UploadState.model_validate_json(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            raise UserError("this upload is gone (committed, cancelled or expired)") from None
+            raise UserError(UPLOAD_GONE) from None
 
     def save(self, state: UploadState) -> None:
         path = self.folder(state.upload_id) / "state.json"
@@ -194,7 +213,7 @@ class UploadArea:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
-def sniff(path: Path, suffix: str) -> str | None:
+def sniff(path: Path, suffix: str) -> Message | None:
     """Why the content does not match the extension, or None when it does."""
     with path.open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
@@ -202,24 +221,25 @@ def sniff(path: Path, suffix: str) -> str | None:
         return _check_workbook(path, head)
     for magic, what in MAGIC:
         if head.startswith(magic):
-            return f"this is {what}, not a CSV text file"
+            kind = Message("upload_kind", what)
+            return M_("upload_not_text", "this is %(what)s, not a CSV text file", what=kind)
     if _looks_binary(head):
-        return "this is binary data, not a CSV text file"
+        return M_("upload_binary", "this is binary data, not a CSV text file")
     return None
 
 
-def _check_workbook(path: Path, head: bytes) -> str | None:
+def _check_workbook(path: Path, head: bytes) -> Message | None:
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        return "this is an old Excel (.xls) file; save it as XLSX or CSV"
+        return M_("upload_xls", "this is an old Excel (.xls) file; save it as XLSX or CSV")
     if not head.startswith(b"PK\x03\x04"):
-        return "this is not an Excel workbook (XLSX)"
+        return M_("upload_not_xlsx", "this is not an Excel workbook (XLSX)")
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
     except (zipfile.BadZipFile, OSError, ValueError):
-        return "this is a damaged or incomplete Excel workbook"
+        return M_("upload_damaged_xlsx", "this is a damaged or incomplete Excel workbook")
     if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
-        return "this ZIP archive is not an Excel workbook (XLSX)"
+        return M_("upload_zip_not_xlsx", "this ZIP archive is not an Excel workbook (XLSX)")
     return None
 
 

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from crmroi.errors import ConfigurationError, PermissionDenied
-from crmroi.messages import M_
+from crmroi.messages import M_, Said, said_of
 from crmroi.web.audit import events, record
 from crmroi.web.auth import Role, Session
 from crmroi.web.deps import Admin, State, Viewer
@@ -39,7 +39,7 @@ def create_user(
         state.accounts.create_user(username, password, role)
     except ConfigurationError as exc:
         context = {"users": state.accounts.users(), "roles": list(Role)}
-        context |= {"flash": str(exc), "flash_kind": "error"}
+        context |= {"flash": said_of(exc), "flash_kind": "error"}
         return render(request, "admin_users.html", context, status=400)
     with state.access.transaction() as tx:
         record(tx, session.user.username, "user.create", user=username, role=role.value)
@@ -59,7 +59,9 @@ def change_user(
 ) -> RedirectResponse:
     """Change a user's role, disable or enable it, or set its password."""
     if user_id == session.user.user_id and action in ("role", "disable"):
-        raise ConfigurationError("you cannot change your own role or disable yourself")
+        raise ConfigurationError(
+            M_("admin_self", "you cannot change your own role or disable yourself")
+        )
     if action == "role" and role is not None:
         state.accounts.set_role(user_id, role)
     elif action in ("disable", "enable"):
@@ -67,7 +69,9 @@ def change_user(
     elif action == "password" and password:
         state.accounts.set_password(user_id, password)
     else:
-        raise ConfigurationError(f"{action}: give the new value")
+        raise ConfigurationError(
+            M_("admin_no_value", "%(action)s: give the new value", action=action)
+        )
     with state.access.transaction() as tx:
         detail: dict[str, Any] = {"user_id": user_id, "role": role.value if role else None}
         record(tx, session.user.username, f"user.{action}", **detail)
@@ -98,7 +102,8 @@ def revoke_token_page(state: State, session: Viewer, token_id: str) -> RedirectR
 
 def _revoke(state: State, session: Session, token_id: str) -> None:
     if not state.accounts.revoke_api_token(session.user, token_id):
-        raise HTTPException(status_code=404, detail=f"you have no token {token_id!r}")
+        missing = M_("token_not_found", "you have no token %(token)s", token=repr(token_id))
+        raise HTTPException(status_code=404, detail=Said(missing))
     with state.access.transaction() as tx:
         record(tx, session.user.username, "token.revoke", token_id=token_id)
 

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from crmroi import __version__
 from crmroi.errors import PermissionDenied, TooManyAttempts, UserError
 from crmroi.languages import LANGUAGES
+from crmroi.messages import M_, Items
 from crmroi.reports.i18n import N_
 from crmroi.web.auth import Throttle
 from crmroi.web.deps import SESSION_COOKIE, State, Viewer
@@ -142,7 +143,12 @@ def choose_language(
     """Save the header switcher's language on the user's account and reload the page."""
     if language not in LANGUAGES:
         raise UserError(
-            f"unknown language {language[:10]!r}; choose one of: {', '.join(LANGUAGES)}"
+            M_(
+                "unknown_language",
+                "unknown language %(language)s; choose one of: %(choices)s",
+                language=repr(language[:10]),
+                choices=Items(LANGUAGES),
+            )
         )
     save_language(state.access, session.user.user_id, language)
     if request.headers.get("hx-request"):
@@ -159,8 +165,12 @@ def choose_money_units(
     """Save how the user sees amounts (`MONEY_UNITS`: tomans, 万/亿) and show the account."""
     if money_units not in MONEY_UNITS:
         raise UserError(
-            f"unknown money display {money_units[:10]!r}; choose one of: "
-            + ", ".join(repr(u) for u in MONEY_UNITS)
+            M_(
+                "unknown_money_units",
+                "unknown money display %(units)s; choose one of: %(choices)s",
+                units=repr(money_units[:10]),
+                choices=Items(repr(u) for u in MONEY_UNITS),
+            )
         )
     save_money_units(state.access, session.user.user_id, money_units)
     return RedirectResponse("/account", status_code=303)
@@ -170,7 +180,14 @@ def choose_money_units(
 def language_before_login(state: State, code: str, next: str = "/login") -> Response:
     """The language of the login page (a cookie; after login the account's choice wins)."""
     if code not in LANGUAGES:
-        raise UserError(f"unknown language {code[:10]!r}; choose one of: {', '.join(LANGUAGES)}")
+        raise UserError(
+            M_(
+                "unknown_language",
+                "unknown language %(language)s; choose one of: %(choices)s",
+                language=repr(code[:10]),
+                choices=Items(LANGUAGES),
+            )
+        )
     response = RedirectResponse(safe_next(next), status_code=303)
     _set_cookie(response, state, LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600)
     return response

@@ -150,7 +150,9 @@ def create_case(
     lib = library(state)
     name = check_name(name)
     if lib.get(name) is not None:
-        raise ConfigurationError(f"a case called {name!r} exists already")
+        raise ConfigurationError(
+            M_("case_exists", "a case called %(name)s exists already", name=repr(name))
+        )
     lib.save(name, NEW_CASE, session.user.username)
     return RedirectResponse(case_url(name, "?done=created"), status_code=303)
 
@@ -317,7 +319,13 @@ def _store(
     if action == "save_as":
         new = check_name(target)
         if lib.get(new) is not None:
-            raise ConfigurationError(f"a case called {new!r} exists already; choose another name")
+            raise ConfigurationError(
+                M_(
+                    "case_exists_choose",
+                    "a case called %(name)s exists already; choose another name",
+                    name=repr(new),
+                )
+            )
         lib.save(new, text, session.user.username)
         return case_url(new, "?done=created")
     lib.save(name, text, session.user.username)
@@ -430,7 +438,9 @@ def download_report(
 ) -> Response:
     """The report of the case over the workspace: html, pdf or xlsx, in `lang`."""
     if fmt not in REPORT_TYPES:
-        raise HTTPException(status_code=404, detail="reports are html, pdf or xlsx")
+        raise HTTPException(
+            status_code=404, detail=Said(M_("report_type_unknown", "reports are html, pdf or xlsx"))
+        )
     code = lang if lang is not None else report_language(request)
     if code not in report_languages():
         raise ConfigurationError(
@@ -561,19 +571,21 @@ def _body_text(body: bytes, content_type: str) -> str:
     try:
         decoded = body.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ConfigurationError("the body is not UTF-8 text") from None
+        raise ConfigurationError(M_("body_not_utf8", "the body is not UTF-8 text")) from None
     if "json" not in content_type.lower():
         return decoded
     try:
         value = json.loads(decoded)
     except ValueError:
-        raise ConfigurationError("the body is not valid JSON") from None
+        raise ConfigurationError(M_("body_not_json", "the body is not valid JSON")) from None
     if isinstance(value, dict) and set(value) == {"yaml"} and isinstance(value["yaml"], str):
         return value["yaml"]
     if isinstance(value, str):
         return value
     if not isinstance(value, dict):
-        raise ConfigurationError('send the case as YAML text, {"yaml": TEXT} or a JSON object')
+        raise ConfigurationError(
+            M_("body_not_a_case", 'send the case as YAML text, {"yaml": TEXT} or a JSON object')
+        )
     return yaml.safe_dump(value, sort_keys=False, allow_unicode=True)
 
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, HTTPException, Query
 from crmroi.finite import finite
 from crmroi.improve.segments import DIMENSIONS
 from crmroi.kpi import KPI_DEFINITIONS
-from crmroi.messages import M_, Message, code_of
+from crmroi.messages import M_, Items, Message, Said, code_of
 from crmroi.reports.improve import MIN_SEGMENT_ACCOUNTS, TOP
 from crmroi.web import dashboard_data as data
 from crmroi.web import dashboard_improve as improve
@@ -60,8 +60,13 @@ Dimension = Literal[DIMENSIONS]  # type: ignore[valid-type]
 
 def _known(name: str) -> None:
     if name not in KPI_DEFINITIONS:
-        shown = ", ".join(KPI_NAMES)
-        raise HTTPException(404, f"no KPI called {name!r}; KPIs are: {shown}")
+        missing = M_(
+            "kpi_not_found",
+            "no KPI called %(name)s; KPIs are: %(kpis)s",
+            name=repr(name),
+            kpis=Items(KPI_NAMES),
+        )
+        raise HTTPException(404, Said(missing))
 
 
 @router.get(

@@ -51,7 +51,7 @@ from crmroi.web.language import page_language
 from crmroi.web.pages import render
 from crmroi.web.state import AppState
 from crmroi.web.streamed_form import streamed_post
-from crmroi.web.uploads import UploadArea, UploadState
+from crmroi.web.uploads import UPLOAD_GONE, UploadArea, UploadState
 
 BATCH_STATUSES = {"loaded": N_("loaded"), "undone": N_("undone")}
 """Batch states shown translated (a failed batch keeps the engine's reason)."""
@@ -124,7 +124,7 @@ def undo_page(request: Request, state: State, session: Analyst, batch_id: str) -
             undo_batch(store, batch_id, on_commit=audit_undo(session.user.username))
     except UndoRefused as exc:
         return _history_page(
-            request, state, session, flash=str(exc), flash_kind="error", status=409
+            request, state, session, flash=said_of(exc), flash_kind="error", status=409
         )
     state.cache.clear()
     return RedirectResponse(f"/imports?undone={quote(batch_id)}", status_code=303)
@@ -157,7 +157,7 @@ def _owned(state: AppState, session: Session, upload_id: str) -> tuple[UploadAre
     area = upload_area(state)
     upload = area.load(upload_id)
     if upload.username != session.user.username and not session.user.role.allows(Role.admin):
-        raise UserError("this upload is gone (committed, cancelled or expired)")
+        raise UserError(UPLOAD_GONE)
     return area, upload
 
 
@@ -252,7 +252,9 @@ def mapping_download(state: State, session: Analyst, upload_id: str) -> Response
     _, upload = _owned(state, session, upload_id)
     mapping = mapping_of(upload)
     if mapping is None:
-        raise MappingError("no mapping yet: choose a preset or map the columns")
+        raise MappingError(
+            M_("mapping_none_yet", "no mapping yet: choose a preset or map the columns")
+        )
     return Response(
         mapping_yaml(mapping),
         media_type="application/x-yaml; charset=utf-8",
@@ -266,7 +268,12 @@ def commit_page(state: State, session: Analyst, upload_id: str) -> RedirectRespo
     area, upload = _owned(state, session, upload_id)
     mapping = mapping_of(upload)
     if mapping is None:
-        raise MappingError("choose a source preset or map the columns before importing")
+        raise MappingError(
+            M_(
+                "mapping_none_before_import",
+                "choose a source preset or map the columns before importing",
+            )
+        )
     hook = audit_import(session.user.username, upload.source)
     paths = area.paths(upload)
     report = state.work.call(

@@ -9,6 +9,16 @@ function chartLocale() {
     return {};
   }
 }
+// A chart's accessible name (Vega's aria-label): its description, else its title, else
+// "Chart" in the page's language (Vega's own default is the English "Vega visualization").
+function described(spec, fallback) {
+  if (!spec.description) {
+    const title = spec.title;
+    const text = typeof title === "string" || Array.isArray(title) ? title : title && title.text;
+    spec.description = (Array.isArray(text) ? text.join(" ") : text) || fallback;
+  }
+  return spec;
+}
 function renderCharts(root) {
   if (!window.vegaEmbed) return;
   const locale = chartLocale();
@@ -16,7 +26,8 @@ function renderCharts(root) {
     const target = document.getElementById(node.dataset.chart);
     if (!target || target.dataset.rendered === node.textContent.length.toString()) continue;
     target.dataset.rendered = node.textContent.length.toString();
-    window.vegaEmbed(target, JSON.parse(node.textContent), {
+    const label = document.body.dataset.chartLabel || "Chart";
+    window.vegaEmbed(target, described(JSON.parse(node.textContent), label), {
       actions: { export: true, source: false, compiled: false, editor: false },
       i18n: {  // the export menu in the page's language (base.html's data-chart-*)
         SVG_ACTION: document.body.dataset.chartSvg || "Save as SVG",
