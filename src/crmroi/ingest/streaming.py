@@ -51,8 +51,9 @@ from crmroi.messages import Said
 _STR = pd.StringDtype("pyarrow")
 SAMPLE_BYTES = 1 << 20
 """Bytes of the file's start that encoding, delimiter and header detection look at."""
-BLOCK_BYTES = 8 << 20
-"""Bytes parsed at a time (about 60,000 rows of a typical export)."""
+BLOCK_BYTES = 16 << 20
+"""Bytes parsed at a time (about 120,000 rows of a typical export; smaller blocks cost
+more per row in fixed costs of mapping, larger ones no less: `benchmarks/bench_import.py`)."""
 _TAIL_BYTES = 1 << 20  # a remainder this small joins the block before it (footers stay whole)
 
 
