@@ -2,9 +2,10 @@
 
 For a route declared with `@streamed_post(router, path)` (a `StreamedFormRoute`), a
 multipart/form-data body is streamed chunk by chunk (`request.stream()`) into a private
-folder (0700) under the staging root; the event loop only passes each chunk (about
-64 KiB) to a thread that writes it to the file (a write, like making and removing the
-folder, can wait for the disk while other work fills the page cache). The body is then
+folder (0700) under the staging root; the event loop only collects the chunks (about
+64 KiB each) and passes about 1 MiB at a time to a thread that writes it to the file (a
+write, like making and removing the folder, can wait for the disk while other work
+fills the page cache). The body is then
 parsed by Starlette's own `MultiPartParser` in the work pool (`WorkPool.compute`: a
 worker process by default), which saves every file part in the same folder. The parsed
 form is handed to FastAPI as if it had read it itself (`request._form`), so the routes,
@@ -34,6 +35,8 @@ from starlette.datastructures import FormData, Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 READ_CHUNK = 64 * 1024
+WRITE_BYTES = 1024 * 1024
+"""Received chunks are written to the body file (on a thread) about this many at a time."""
 INCOMING_PREFIX = "incoming-"
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -102,10 +105,15 @@ async def receive_form(request: Request, folder: Path) -> FormData:
     body = folder / "body"
     out = await asyncio.to_thread(body.open, "xb")
     try:
+        pending: list[bytes] = []  # chunks as the server received them: no parsing here
+        size = 0
         async for chunk in request.stream():
-            # a chunk as the server received it, no parsing; written on a thread, as a
-            # write can wait for the disk when other work fills the page cache
-            await asyncio.to_thread(out.write, chunk)
+            pending.append(chunk)
+            size += len(chunk)
+            if size >= WRITE_BYTES:  # written on a thread: a write can wait for the disk
+                await asyncio.to_thread(out.writelines, pending)
+                pending, size = [], 0
+        await asyncio.to_thread(out.writelines, pending)
     finally:
         await asyncio.to_thread(out.close)
     content_type = request.headers["content-type"]
