@@ -396,3 +396,38 @@ def test_charts_have_a_translated_accessible_name(app: FastAPI) -> None:
     template = Path(render_html.__code__.co_filename).parent / "templates" / "report.html.j2"
     assert '{{ _("Chart") | tojson }}' in template.read_text(encoding="utf-8")
     assert json.dumps(get_lang("fa").gettext("Chart"), ensure_ascii=False) == '"نمودار"'
+
+
+# -- engine reasons shown in reports and pages: scoring, forecast --------------------------
+def test_scoring_and_forecast_reasons_in_each_language() -> None:
+    from crmroi.demo import generate_company
+    from crmroi.improve.frames import frames_from_arrow
+    from crmroi.improve.pipeline import NotEnoughPipeline, forecast_and_backtest
+    from crmroi.improve.scoring import NotEnoughHistory, score_workspace
+    from crmroi.messages import said_of
+    from crmroi.reports.improve import Reason
+
+    frames = frames_from_arrow(generate_company(scale=0.1, seed=3).tables)
+    frames["leads"], frames["deals"] = frames["leads"].head(30), frames["deals"].head(30)
+    with pytest.raises(NotEnoughHistory) as caught:
+        score_workspace(frames)
+    english = str(caught.value)
+    assert re.fullmatch(r"nothing to score: leads: .* at least 20 of each are needed", english)
+    assert "the training period (before 20" in english or "the closed history" in english
+    with pytest.raises(NotEnoughPipeline) as short:
+        forecast_and_backtest({**frames, "deals": frames["deals"].head(5)}, pd_now(frames))
+    reasons = [
+        Reason("not enough closed history", detail=said_of(caught.value)),
+        Reason(said_of(short.value)),
+    ]
+    assert reasons[0].text(get_lang("en")) == f"not enough closed history ({english})"
+    for code in LANGS:
+        for reason in reasons:
+            said = reason.text(get_lang(code))
+            assert english_in(said, {"leads", "deals", "created_at"}) == [], said
+
+
+def pd_now(frames: dict[str, object]) -> object:
+    import pandas as pd
+
+    return pd.Timestamp(frames["deals"]["created_at"].max())  # type: ignore[index]

@@ -118,7 +118,7 @@ def _print_forecast(f: Forecast, say: Speaker) -> None:
     if f.open_without_amount:
         console.print(escape(say.say(no_amount(f.open_without_amount, f.open_count))))
     if f.backtest_reason:
-        console.print(escape(f"{say(N_('No back-test'))}: {f.backtest_reason}"))
+        console.print(escape(f"{say(N_('No back-test'))}: {say.say(f.backtest_reason)}"))
     if not all(m.calibrated for m in f.months):
         console.print(escape(say(UNCALIBRATED)))
     if all(m.verdict == "untested" for m in f.months):

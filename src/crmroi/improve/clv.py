@@ -44,7 +44,13 @@ def rfm(
     """
     missing = [c for c in (customer, when, amount) if c not in transactions]
     if missing:
-        raise UserError(f"transactions: column {missing[0]!r} is missing")
+        raise UserError(
+            M_(
+                "clv_column_missing",
+                "transactions: column %(column)s is missing",
+                column=repr(missing[0]),
+            )
+        )
     frame = transactions[[customer, when, amount]].dropna(subset=[customer, when])
     frame = frame.assign(_day=pd.to_datetime(frame[when]).dt.normalize())
     frame = frame[frame["_day"] <= calibration_end.normalize()]
@@ -140,9 +146,16 @@ def fit_bgnbd(summary: pd.DataFrame) -> BgNbdFit:
     usable = np.isfinite(x) & np.isfinite(t_x) & np.isfinite(T) & (t_x <= T) & (t_x >= 0)
     x, t_x, T = x[usable], t_x[usable], T[usable]
     if not len(x) or not (x > 0).any():
-        raise UserError("the purchase model (BG/NBD) needs customers who ordered again")
+        raise UserError(
+            M_(
+                "bgnbd_no_repeaters",
+                "the purchase model (BG/NBD) needs customers who ordered again",
+            )
+        )
     if not (T > 0).any():
-        raise UserError("the purchase model (BG/NBD) needs orders before the as-of date")
+        raise UserError(
+            M_("bgnbd_no_orders", "the purchase model (BG/NBD) needs orders before the as-of date")
+        )
     scale = float(np.mean(T[T > 0]))
     bounds = [(np.log(SHAPE_MIN), np.log(SHAPE_MAX))] * 4
 
@@ -154,7 +167,12 @@ def fit_bgnbd(summary: pd.DataFrame) -> BgNbdFit:
 
     fit = minimise_within_bounds(negative, bounds, ("r", "alpha", "a", "b"))
     if not fit.finite:
-        raise UserError("the purchase model (BG/NBD) found no finite maximum on these orders")
+        raise UserError(
+            M_(
+                "bgnbd_no_maximum",
+                "the purchase model (BG/NBD) found no finite maximum on these orders",
+            )
+        )
     edge = list(fit.at_bound)
     theta = fit.theta
     r, alpha, a, b = (float(v) for v in np.exp(theta))

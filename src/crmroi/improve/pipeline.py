@@ -43,6 +43,7 @@ import pandas as pd
 
 from crmroi.errors import UserError
 from crmroi.improve.pipeline_calibration import Verdict, calibrate_rows, interval, verdict
+from crmroi.messages import M_, said_of
 
 __all__ = ["Backtest", "Forecast", "backtest", "forecast_and_backtest", "forecast_pipeline"]
 
@@ -192,8 +193,12 @@ def _fit(h: _History, closed: np.ndarray) -> Any:
     y = h.deals["is_won"].fillna(False).astype(bool)[closed].astype(float)
     if y.nunique() < 2 or closed.sum() < 30:
         raise NotEnoughPipeline(
-            f"fewer than 30 closed deals created {SETTLED_DAYS}+ days before the forecast, "
-            "or none of them won or lost: no pipeline forecast"
+            M_(
+                "forecast_few_closed",
+                "fewer than 30 closed deals created %(days)s+ days before the forecast, "
+                "or none of them won or lost: no pipeline forecast",
+                days=SETTLED_DAYS,
+            )
         )
     return LogisticScorer().fit(h.features[closed], y)
 
@@ -338,7 +343,7 @@ def forecast_and_backtest(
     try:
         test = _backtest(h, months, None, None, refit_months)
     except NotEnoughPipeline as exc:
-        f.backtest_reason = str(exc)
+        f.backtest_reason = said_of(exc)
         return f, None
     return _calibrated(f, test.rows), test
 
@@ -458,5 +463,5 @@ def _backtest(
             )
         t = _month(t, 1)
     if not rows:
-        raise NotEnoughPipeline("the history is too short for a back-test")
+        raise NotEnoughPipeline(M_("backtest_short", "the history is too short for a back-test"))
     return Backtest(calibrate_rows(pd.DataFrame(rows)))

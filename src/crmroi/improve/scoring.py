@@ -24,6 +24,7 @@ from crmroi.errors import UserError
 from crmroi.improve.features import Examples, Kind, deal_examples, lead_examples
 from crmroi.improve.frames import data_date
 from crmroi.improve.models import LogisticScorer, NaiveBayesScorer, Reason
+from crmroi.messages import M_, Message, Num, Said, said_of
 
 MIN_ROWS = 20  # per class, in training and in the hold-out
 
@@ -141,13 +142,21 @@ def default_train_until(examples: Examples, share: float = 0.75) -> pd.Timestamp
     return pd.Timestamp(created.sort_values().iloc[int(share * (len(created) - 1))]).normalize()
 
 
-def _check(examples: Examples, part: str) -> None:
+def _check(examples: Examples, part: Message) -> None:
     counts = examples.label.value_counts()
     won, lost = int(counts.get(1.0, 0)), int(counts.get(0.0, 0))
     if min(won, lost) < MIN_ROWS:
         raise NotEnoughHistory(
-            f"{examples.kind}: {part} has {won} converted/won and {lost} lost records; "
-            f"at least {MIN_ROWS} of each are needed"
+            M_(
+                "scoring_few_outcomes",
+                "%(kind)s: %(part)s has %(won)s converted/won and %(lost)s lost records; "
+                "at least %(least)s of each are needed",
+                kind=examples.kind,
+                part=part,
+                won=Num(won, grouped=False),
+                lost=Num(lost, grouped=False),
+                least=Num(MIN_ROWS, grouped=False),
+            )
         )
 
 
@@ -182,11 +191,12 @@ def score_kind(
     scoring; without it the hold-out's models (trained before `train_until`) score
     the open records, which halves the work (the report's cheap setting).
     """
-    _check(examples, "the closed history")
+    _check(examples, M_("scoring_closed_history", "the closed history"))
     until = default_train_until(examples) if train_until is None else train_until
     train, test = split_by_time(examples, until)
-    _check(train, f"the training period (before {until:%Y-%m-%d})")
-    _check(test, f"the hold-out (from {until:%Y-%m-%d})")
+    before = M_("scoring_training", "the training period (before %(day)s)", day=until.date())
+    _check(train, before)
+    _check(test, M_("scoring_hold_out", "the hold-out (from %(day)s)", day=until.date()))
     models = make_models()
     evaluations = [evaluate(m, train, test) for m in models]
     resolved, open_ = examples.resolved(), examples.open
@@ -238,16 +248,26 @@ def score_workspace(
     `refit`: see `score_kind`."""
     day = data_date(frames) if as_of is None else as_of
     results: list[KindResult] = []
-    skipped: dict[str, str] = {}
+    skipped: dict[str, str] = {}  # the reasons as `messages.Said`
     for examples in build_examples(frames, day):
         if not len(examples.ids):
-            skipped[examples.kind] = f"{examples.kind}: none has a created_at date"
+            none = M_(
+                "scoring_no_dates", "%(kind)s: none has a created_at date", kind=examples.kind
+            )
+            skipped[examples.kind] = Said(none)
             continue
         try:
             results.append(score_kind(examples, train_until, refit=refit))
         except NotEnoughHistory as exc:
-            skipped[examples.kind] = str(exc)
+            skipped[examples.kind] = said_of(exc)
     if not results:
-        reasons = "; ".join(skipped.values()) or "the workspace has no leads or deals"
-        raise NotEnoughHistory(f"nothing to score: {reasons}")
+        said = [s.message if isinstance(s, Said) else s for s in skipped.values()]
+        reasons: Message | str = M_("scoring_no_records", "the workspace has no leads or deals")
+        if said:
+            reasons = said[-1]
+            for reason in reversed(said[:-1]):
+                reasons = M_("case_joined", "%(first)s; %(rest)s", first=reason, rest=reasons)
+        raise NotEnoughHistory(
+            M_("scoring_nothing", "nothing to score: %(reasons)s", reasons=reasons)
+        )
     return ScoringReport(day, results, skipped)

@@ -40,7 +40,7 @@ from scipy.special import betaln
 
 from crmroi.errors import UserError
 from crmroi.improve.bounded_fit import finite_or_unusable, minimise_within_bounds
-from crmroi.messages import M_, Items, Message, Said
+from crmroi.messages import M_, Items, Message, Num, Said
 
 MIN_REPEATERS = 10
 SHAPE_MIN = 1e-4
@@ -153,8 +153,13 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaFit:
     x, m = x[finite], m[finite]
     if len(x) < MIN_REPEATERS:
         raise UserError(
-            f"the spend model needs at least {MIN_REPEATERS} customers with a repeat "
-            f"purchase, not {len(x)}"
+            M_(
+                "spend_few_repeaters",
+                "the spend model needs at least %(least)s customers with a repeat purchase, "
+                "not %(found)s",
+                least=Num(MIN_REPEATERS, grouped=False),
+                found=Num(len(x), grouped=False),
+            )
         )
     scale = float(np.mean(m))
     if float(np.max(m) - np.min(m)) <= 1e-9 * scale:

@@ -25,7 +25,7 @@ import pandas as pd
 
 from crmroi.errors import UserError
 from crmroi.finite import finite
-from crmroi.messages import Items, render
+from crmroi.messages import M_, Items, Message, Said, render, said_of
 from crmroi.reports.i18n import N_, Lang
 from crmroi.reports.labels import followup_label
 from crmroi.reports.model import (
@@ -71,17 +71,18 @@ MIN_SEGMENT_ACCOUNTS = 10
 @dataclass(frozen=True)
 class Reason:
     """Why a section is empty, before translation: a message id of the catalogue, the
-    %-mapping it is formatted with (None: used as is) and a suffix kept verbatim (the
-    engine's detail, which has no translation)."""
+    %-mapping it is formatted with (None: used as is) and the engine's detail."""
 
     message: str
     values: Mapping[str, Any] | None = None
-    suffix: str = ""
+    detail: str = ""
+    """The engine's detail, in brackets after the reason (a `messages.Said` is worded)."""
 
     def text(self, lang: Lang) -> str:
-        """The reason in `lang`."""
-        text = lang.gettext(self.message)
-        return (text if self.values is None else text % self.values) + self.suffix
+        """The reason in `lang` (an engine error's `messages.Said` worded from its message)."""
+        text = render(self.message, lang)
+        text = text if self.values is None else text % self.values
+        return f"{text} ({render(self.detail, lang)})" if self.detail else text
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ def fit_forecast(frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, out: Any)
     try:
         f, b = forecast_and_backtest(frames, as_of, 6, refit_months=FORECAST_REFIT)
     except UserError as exc:
-        out.forecast_reason = Reason(str(exc))
+        out.forecast_reason = Reason(said_of(exc))
         return
     out.forecast = PipelineSummary(
         as_of=as_of.date(),
@@ -198,7 +199,7 @@ def fit_scoring(
     try:
         report = score_workspace(frames, as_of=as_of, refit=False)
     except NotEnoughHistory as exc:
-        out.scoring_reasons.append(Reason(N_("not enough closed history"), suffix=f" ({exc})"))
+        out.scoring_reasons.append(Reason(N_("not enough closed history"), detail=said_of(exc)))
         return None
     lead_scores = None
     for result in report.results:
@@ -236,7 +237,14 @@ def fit_scoring(
             )
         )
     for kind, reason in report.skipped.items():
-        out.scoring_reasons.append(Reason(kind.capitalize(), suffix=f": {reason}"))
+        said = reason.message if isinstance(reason, Said) else reason
+        skipped = M_(
+            "scoring_skipped",
+            "%(kind)s: %(reason)s",
+            kind=Message("scoring_kind", kind.capitalize()),  # Leads, Deals: in the catalogue
+            reason=said,
+        )
+        out.scoring_reasons.append(Reason(Said(skipped)))
     return lead_scores
 
 
@@ -333,7 +341,7 @@ def fit_clv(
         try:
             fit = orders_lifetime_value(frames, as_of, CLV_HORIZON_WEEKS)
         except UserError as exc:
-            out.clv_reason = Reason(N_("too few customers with repeat orders"), suffix=f" ({exc})")
+            out.clv_reason = Reason(N_("too few customers with repeat orders"), detail=said_of(exc))
             return
     segment = frames["accounts"].set_index("account_id")["segment"]
     bg, gg = fit.bgnbd, fit.spend
@@ -425,6 +433,13 @@ def _worded_clv(clv: Any, lang: Lang) -> Any:
     return dataclasses.replace(clv, warnings=[render(w, lang) for w in clv.warnings])
 
 
+def _worded_forecast(forecast: Any, lang: Lang) -> Any:
+    """The pipeline forecast with why it has no back-test in `lang`."""
+    if forecast is None or not forecast.backtest_reason:
+        return forecast
+    return dataclasses.replace(forecast, backtest_reason=render(forecast.backtest_reason, lang))
+
+
 def label_improvements(results: ImprovementResults, lang: Lang) -> Improvements:
     """`results` worded in `lang` (cheap: no model is fitted; `results` is not changed)."""
 
@@ -441,7 +456,7 @@ def label_improvements(results: ImprovementResults, lang: Lang) -> Improvements:
         followups_reason=text(results.followups_reason),
         clv=_worded_clv(results.clv, lang),
         clv_reason=text(results.clv_reason),
-        forecast=results.forecast,
+        forecast=_worded_forecast(results.forecast, lang),
         forecast_reason=text(results.forecast_reason),
     )
 
@@ -508,5 +523,5 @@ def add_forecast(
     """Fill `out`'s pipeline forecast section in `lang`."""
     results = ImprovementResults(as_of=out.as_of)
     fit_forecast(frames, as_of, results)
-    out.forecast = results.forecast
-    out.forecast_reason = label_improvements(results, lang).forecast_reason
+    labelled = label_improvements(results, lang)
+    out.forecast, out.forecast_reason = labelled.forecast, labelled.forecast_reason
