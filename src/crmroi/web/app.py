@@ -39,6 +39,7 @@ from crmroi.errors import (
 from crmroi.messages import N_, said_of
 from crmroi.web.access import WorkspaceAccess
 from crmroi.web.auth import Accounts
+from crmroi.web.deps import _session
 from crmroi.web.health import HealthProbe
 from crmroi.web.language import install_i18n
 from crmroi.web.openapi import complete_schema
@@ -174,6 +175,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         code = getattr(exc, "code", None) or HTTP_CODES.get(exc.status_code)
         code = code or f"http_{exc.status_code}"
         if not wants_json(request) and request.method == "GET":  # a page for browsers
+            with contextlib.suppress(Exception):  # in the user's language, as their pages
+                await _session(request, request.app.state.crmroi)
             context = {"status": exc.status_code, "message": exc.detail}
             headers = dict(exc.headers) if exc.headers else None
             return render(request, "error.html", context, exc.status_code, headers)

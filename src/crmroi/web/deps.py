@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from crmroi.errors import NotAuthenticated, PermissionDenied
+from crmroi.messages import M_, Message
 from crmroi.web.auth import Role, Session
 from crmroi.web.state import AppState
 
@@ -62,7 +63,12 @@ async def check_csrf(request: Request, session: Session) -> None:
             value = form.get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None
     if not sent or not hmac.compare_digest(sent, session.csrf_token):
-        raise PermissionDenied("missing or wrong CSRF token; reload the page and try again")
+        raise PermissionDenied(
+            M_(
+                "permission_denied",
+                "missing or wrong CSRF token; reload the page and try again",
+            )
+        )
 
 
 def require(role: Role) -> Callable[..., Coroutine[Any, Any, Session]]:
@@ -73,7 +79,12 @@ def require(role: Role) -> Callable[..., Coroutine[Any, Any, Session]]:
         if session is None:
             raise NotAuthenticated("log in first")
         if not session.user.role.allows(role):
-            raise PermissionDenied(f"this needs the {role.value} role")
+            needs = M_(
+                "permission_denied",
+                "this needs the %(role)s role",
+                role=Message("role", role.value),  # viewer, analyst, admin: in the catalogue
+            )
+            raise PermissionDenied(needs)
         await check_csrf(request, session)
         return session
 
