@@ -111,3 +111,110 @@ def test_with_no_effect_the_interval_holds_zero_at_the_nominal_rate() -> None:
         result = interrupted_time_series(series, GO_LIVE, name="x", covariates=market)
         held += result.ci_low <= 0.0 <= result.ci_high
     assert 0.92 <= held / runs <= 0.98
+
+
+# -- months left out before go-live, the carry divided out, months weighted -----------
+LEAD_GO_LIVE = date(2024, 1, 1)
+LEAD_PERIODS = pd.date_range("2023-01-01", periods=24, freq="MS")  # 12 months before
+CARRY = (0.7, 0.4, 0.2, 0.1, 0.06, 0.03)  # shares of the effect 1..6 months before go-live
+LEAD = 4
+
+
+def _dose() -> np.ndarray:
+    """1 from go-live on, CARRY[k - 1] k months before it, 0 before that."""
+    since = (LEAD_PERIODS.year - 2024) * 12 + LEAD_PERIODS.month - 1
+    shares = [1.0 if k >= 0 else (CARRY[-k - 1] if -k <= len(CARRY) else 0.0) for k in since]
+    return np.array(shares)
+
+
+def _lapse_like(theta: float, noise: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A rate driven by a market covariate plus theta x the dose, months weighted by very
+    different counts; the LEAD months before go-live hold junk (they must not matter)."""
+    rng = np.random.default_rng(seed)
+    market = 1.0 + 0.1 * np.sin(np.arange(LEAD_PERIODS.size)) + rng.normal(0, 0.02, 24)
+    weight = rng.integers(100, 2000, LEAD_PERIODS.size).astype(float)
+    value = 0.01 + 0.008 * market + theta * _dose()
+    value = value + rng.normal(0.0, noise, 24) / np.sqrt(weight / 1000)
+    junk = (pd.Timestamp(LEAD_GO_LIVE) > LEAD_PERIODS) & (
+        pd.Timestamp(LEAD_GO_LIVE) - pd.DateOffset(months=LEAD) <= LEAD_PERIODS
+    )
+    value[junk] = 0.5
+    series = pd.DataFrame({"period": LEAD_PERIODS, "value": value, "weight": weight})
+    return series, pd.DataFrame({"period": LEAD_PERIODS, "market": market})
+
+
+def test_carry_and_left_out_months_give_the_exact_effect_without_noise() -> None:
+    series, market = _lapse_like(-0.004, noise=0.0, seed=1)
+    args = {"name": "retention_rate", "covariates": market, "anticipation": LEAD}
+    got = interrupted_time_series(series, LEAD_GO_LIVE, carry=CARRY, weighted=True, **args)
+    assert got.effect == pytest.approx(-0.004, rel=1e-9)
+    assert got.ci_low < got.effect < got.ci_high  # the carried dose is a residual before
+    assert any(n.startswith(f"the {LEAD} months before each team's go-live") for n in got.notes)
+    # the counterfactual level is net of the part of the effect the months before carried
+    after = pd.Timestamp(LEAD_GO_LIVE) <= LEAD_PERIODS
+    level = (0.01 + 0.008 * market["market"][after]).mean()
+    assert got.effect / got.effect_rel == pytest.approx(level, rel=1e-9)  # type: ignore[operator]
+    # without the carry the months before go-live absorb part of the effect
+    plain = interrupted_time_series(series, LEAD_GO_LIVE, weighted=True, **args)
+    assert -0.004 + 2e-5 < plain.effect < 0.0
+    # without leaving the junk months out the estimate is nowhere near
+    junk = interrupted_time_series(series, LEAD_GO_LIVE, name="x", covariates=market)
+    assert abs(junk.effect + 0.004) > 0.01
+
+
+def _weighted_pulses(y: np.ndarray, series: pd.DataFrame, market: pd.DataFrame) -> tuple:
+    """WLS over the months kept with one pulse per month after go-live; the weighted mean
+    of the pulses (weights: the months' weights) and its t interval."""
+    kept = ~(
+        (pd.Timestamp(LEAD_GO_LIVE) > LEAD_PERIODS)
+        & (pd.Timestamp(LEAD_GO_LIVE) - pd.DateOffset(months=LEAD) <= LEAD_PERIODS)
+    )
+    live = np.asarray(pd.Timestamp(LEAD_GO_LIVE) <= LEAD_PERIODS)[kept]
+    w = series["weight"].to_numpy()[kept]
+    pulses = np.eye(kept.sum())[:, live]
+    x = np.column_stack([np.ones(kept.sum()), market["market"].to_numpy()[kept], pulses])
+    fit = sm.WLS(y[kept], x, weights=w).fit()
+    contrast = np.r_[0.0, 0.0, w[live] / w[live].sum()]
+    test = fit.t_test(contrast)
+    low, high = np.asarray(test.conf_int(alpha=0.05))[0]
+    return float(np.asarray(test.effect)[0]), float(low), float(high)
+
+
+def test_weighted_fit_with_carry_equals_the_weighted_pulse_reference() -> None:
+    """The effect on the KPI over the same estimate on the dose (b0), both from the
+    pulse regression; the interval's ends over b0 too."""
+    series, market = _lapse_like(-0.004, noise=0.002, seed=7)
+    got = interrupted_time_series(
+        series, LEAD_GO_LIVE, name="retention_rate", covariates=market,
+        anticipation=LEAD, carry=CARRY, weighted=True,
+    )  # fmt: skip
+    on_y, low, high = _weighted_pulses(series["value"].to_numpy(), series, market)
+    b0, _, _ = _weighted_pulses(_dose(), series, market)
+    assert 0.8 < b0 < 1.0
+    assert (got.effect, got.ci_low, got.ci_high) == pytest.approx(
+        (on_y / b0, low / b0, high / b0), rel=1e-8
+    )
+
+
+def test_with_months_left_out_the_window_ends_as_many_months_before_a_covariate_moves() -> None:
+    """A lapse dated in the months before a market move may already stand for a departure
+    after it, so those months are left out like the months before go-live."""
+    series, market = _lapse_like(-0.004, noise=0.002, seed=3)
+    market["shock"] = np.where(pd.Timestamp("2024-09-01") <= LEAD_PERIODS, 1.0, 0.0)
+    args = {"anticipation": LEAD, "carry": CARRY, "weighted": True}
+    got = interrupted_time_series(
+        series, LEAD_GO_LIVE, name="retention_rate", covariates=market, **args
+    )
+    keep = pd.Timestamp("2024-05-01") > LEAD_PERIODS
+    same = interrupted_time_series(
+        series[keep], LEAD_GO_LIVE, name="retention_rate",
+        covariates=market[keep].drop(columns="shock"), **args,
+    )  # fmt: skip
+    assert (got.effect, got.ci_low, got.ci_high) == pytest.approx(
+        (same.effect, same.ci_low, same.ci_high), rel=1e-10
+    )
+    assert any(
+        n.startswith("months from 2024-05 on left out: a covariate that did not vary before "
+                     "go-live moves in 2024-09, and the 4 months before")
+        for n in got.notes
+    )  # fmt: skip

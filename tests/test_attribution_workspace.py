@@ -104,12 +104,23 @@ def test_single_go_live_falls_back_to_its_with_a_market_index(
     index = tmp_path / "market.csv"
     index.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with Store.open(folder) as store:
-        [its] = attribute_workspace(
-            store, kpis=["win_rate"], market_index=index, go_live=dt.date(2024, 1, 1)
+        [its, kept] = attribute_workspace(
+            store,
+            kpis=["win_rate", "retention_rate"],
+            market_index=index,
+            go_live=dt.date(2024, 1, 1),
         )
         [naive] = attribute_workspace(store, kpis=["win_rate"], go_live=dt.date(2024, 1, 1))
     assert isinstance(its, Attribution) and its.method == "its"
     assert "covariates: industry_demand" in its.notes
+    # retention on the single go-live: the stationary lapse series, the months before
+    # go-live that may carry the effect left out, an interval in points of retention
+    assert isinstance(kept, Attribution) and kept.method == "its"
+    assert kept.ci_low < kept.effect < kept.ci_high < 1.0
+    assert any(n.startswith("the 4 months before each team's go-live") for n in kept.notes)
+    # the index moves in 2024-07: the 4 months before it may carry that move too
+    assert any(n.startswith("months from 2024-03 on left out") for n in kept.notes)
+    assert any("customer by customer" in n for n in kept.notes)
     assert isinstance(naive, Attribution) and naive.method == "naive"
     assert naive.notes[0].startswith("method naive: one go-live and no market data")
 

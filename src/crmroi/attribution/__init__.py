@@ -69,14 +69,17 @@ def attribute(
     clusters: Mapping[str, str] | None = None,
     anticipation: int = 0,
     carry: Sequence[float] = (),
+    weighted: bool = False,
 ) -> Attribution:
     """Estimate the CRM's effect on one KPI panel (see the module docstring).
 
     `clusters` (difference in differences only): the team of each unit when units
     are smaller than what goes live together (reps); `anticipation` (difference in
-    differences only): months before each go-live left out of the comparison; `carry`
-    (difference in differences only): the share of the effect the months before those
-    already carry, divided out (see `difference_in_differences`)."""
+    differences and time series): months before each go-live left out of the
+    comparison; `carry` (the same two): the share of the effect the months before
+    those already carry, divided out (see `difference_in_differences`); `weighted`
+    (time series only): months weighted by the panel's summed weight (see
+    `interrupted_time_series`)."""
     chosen, reason = choose_method(go_live, has_covariates=covariates is not None)
     if method != "auto":
         chosen, reason = method, notes.requested(method)
@@ -97,7 +100,15 @@ def attribute(
         if first is None:
             raise AttributionError(reasons.no_go_live(name))
         if chosen == "its":
-            result = interrupted_time_series(series, first, name=name, covariates=covariates)
+            result = interrupted_time_series(
+                series,
+                first,
+                name=name,
+                covariates=covariates,
+                anticipation=anticipation,
+                carry=carry,
+                weighted=weighted,
+            )
         else:
             result = naive_attribution(series, first, name=name)
     result.notes.insert(0, notes.method(result.method, reason))

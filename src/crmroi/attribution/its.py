@@ -22,6 +22,7 @@ is the mean effect times the months measured.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Literal
 
@@ -67,6 +68,16 @@ def _scale_for(name: str, values: np.ndarray, scale: Scale | None) -> tuple[Scal
     return wanted, None
 
 
+def _carried(since: np.ndarray, carry: Sequence[float]) -> np.ndarray:
+    """Share of the effect in each month's value: 1 from go-live on, `carry[k - 1]` k
+    months before it, 0 before that."""
+    out = np.where(since >= 0, 1.0, 0.0)
+    shares = np.asarray(carry, dtype=float)
+    inside = (-since >= 1) & (-since <= shares.size)
+    out[inside] = shares[(-since[inside]).astype(np.int64) - 1]
+    return out
+
+
 def _window_end(
     cov: pd.DataFrame, before: pd.Series, names: list[str]
 ) -> tuple[list[str], list[str], pd.Timestamp | None]:
@@ -106,6 +117,9 @@ def interrupted_time_series(
     name: str,
     covariates: pd.DataFrame | None = None,
     scale: Scale | None = None,
+    anticipation: int = 0,
+    carry: Sequence[float] = (),
+    weighted: bool = False,
 ) -> Attribution:
     """The CRM's effect on one monthly series, net of the covariates' movements.
 
@@ -113,9 +127,21 @@ def interrupted_time_series(
     column plus one numeric column per covariate; months missing from it are
     dropped. `scale`: "log" (relative effect) or "level"; by default logs for KPIs
     whose effect is relative (`KpiDefinition.effect == "rel"`).
+    `anticipation`: months just before go-live whose values may already carry the
+    CRM's effect (a lapse dated before the departure it stands for): left out of the
+    fit; for the same reason the measured window ends that many months before an
+    idle covariate moves. `carry[k - 1]`: the share of the effect the value
+    k months before go-live still carries (beyond those months); the fit's response
+    to that dose is divided out as in `difference_in_differences`: with `D` 1 after
+    go-live and the shares before, the effect is theta / b0, theta the estimate on
+    the KPI and b0 (< 1) the same estimate on `D`; the interval's ends are divided
+    by b0 too (b0 is fixed by the design, not estimated).
+    `weighted`: weighted least squares, each month weighted by its summed weight
+    (the KPI's denominator, e.g. customers at risk; for a rate whose months rest on
+    very different counts), and the effect the weighted mean gap.
     """
     data = check_panel(series.assign(unit=series.get("unit", "all")), name)
-    data = company_series(data).drop(columns="weight")
+    data = company_series(data).rename(columns={"weight": "_weight"})
     notes: list[str] = []
     names: list[str] = []
     if covariates is not None:
@@ -126,6 +152,11 @@ def interrupted_time_series(
         notes.append(said.covariates(names))
     data = data.sort_values("period").reset_index(drop=True)
     start = month_start(go_live)
+    to_go_live = months_since(data["period"], start).to_numpy()
+    if anticipation > 0:
+        data = data[~((to_go_live < 0) & (to_go_live >= -anticipation))].reset_index(drop=True)
+        to_go_live = months_since(data["period"], start).to_numpy()
+        notes.append(said.anticipation(anticipation))
     before = data["period"] < start
     n_before = int(before.sum())
     if n_before < MIN_MONTHS_BEFORE or before.all():
@@ -133,12 +164,19 @@ def interrupted_time_series(
     usable, idle, stop = _window_end(data, before, names)
     if idle:
         notes.append(said.its_idle(idle))
+    moved = stop
+    if stop is not None and anticipation > 0:  # the months before the move may carry it
+        stop = stop - pd.DateOffset(months=anticipation)
     inside = before | (data["period"] < stop if stop is not None else True)
-    if stop is not None:
+    if stop is not None and moved is not None:
         if not (inside & ~before).any():
             raise AttributionError(reasons.its_no_counterfactual(name, idle))
-        notes.append(said.its_cut(stop.date()))
+        if anticipation > 0:
+            notes.append(said.its_cut_before(stop.date(), moved.date(), anticipation))
+        else:
+            notes.append(said.its_cut(stop.date()))
     data = data[inside].reset_index(drop=True)
+    dose = _carried(to_go_live[inside.to_numpy()], carry)
     pre = (data["period"] < start).to_numpy()
     after = ~pre
     values = data["value"].to_numpy(dtype="float64")
@@ -165,19 +203,25 @@ def interrupted_time_series(
         raise AttributionError(reasons.its_too_few(name))
     x = x_all[chosen].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        fit = sm.OLS(y[pre], x[pre]).fit()
+        w = data["_weight"].to_numpy(dtype="float64") if weighted else np.ones(len(data))
+        fit = sm.WLS(y[pre], x[pre], weights=w[pre]).fit()
         params = np.asarray(fit.params)
         cov_params = np.asarray(fit.cov_params())
-        predicted = x @ params
-        gap = y[after] - predicted[after]
-        mean_x = x[after].mean(axis=0)
+        # the fit's response to the effect the months before go-live carry (0 without)
+        root = np.sqrt(w[pre])
+        carried = x @ np.linalg.lstsq(x[pre] * root[:, None], dose[pre] * root, rcond=None)[0]
+        share = w[after] / w[after].sum()
+        b0 = float(share @ (dose[after] - carried[after]))
+        gap = y[after] - (x @ params)[after]
+        mean_x = share @ x[after]
         h = int(after.sum())
-        se = float(np.sqrt(fit.scale / h + mean_x @ cov_params @ mean_x))
+        se = float(np.sqrt(fit.scale / w[after].sum() + mean_x @ cov_params @ mean_x)) / b0
         t = float(stats.t.ppf(0.5 + LEVEL / 2, fit.df_resid))
-        effect = float(gap.mean())
+        effect = float(share @ gap) / b0
         low, high = effect - t * se, effect + t * se
-        month_se = np.sqrt(fit.scale + np.einsum("ij,jk,ik->i", x, cov_params, x))
-    if not np.isfinite([effect, low, high]).all():
+        predicted = x @ params - effect * carried  # less the part of the effect carried
+        month_se = np.sqrt(fit.scale / w + np.einsum("ij,jk,ik->i", x, cov_params, x))
+    if not b0 > 0 or not np.isfinite([effect, low, high]).all():
         raise AttributionError(reasons.its_not_finite(name))
     notes.append(said.its_fit(n_before, kind == "log", chosen, h, float(fit.df_resid)))
     after_mean = float(values[after].mean())

@@ -29,6 +29,7 @@ __all__ = [
     "interval",
     "its_collinear",
     "its_cut",
+    "its_cut_before",
     "its_fit",
     "its_idle",
     "its_too_few_for",
@@ -356,6 +357,21 @@ def its_cut(month: dt.date) -> Said:
             "moves then, and what that does to the KPI cannot be learned from months without "
             "the CRM",
             month=Month(month),
+        )
+    )
+
+
+def its_cut_before(month: dt.date, moved: dt.date, months: int) -> Said:
+    """Months from `month` on left out: an idle covariate moves in `moved`, and the
+    `months` before that may already carry it (a lapse dated before its departure)."""
+    return _said(
+        M_(
+            "attribution_its_cut_before",
+            "months from %(month)s on left out: a covariate that did not vary before go-live "
+            "moves in %(moved)s, and the %(n)s months before that may already carry its effect",
+            month=Month(month),
+            moved=Month(moved),
+            n=str(months),
         )
     )
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from crmroi.messages import M_, Items, Message
 
 __all__ = [
-    "ITS_RETENTION",
     "MARKET_INDEX_SHAPE",
     "NO_GO_LIVE_KNOWN",
     "NO_PANEL",
@@ -168,14 +167,6 @@ def _supplied_label(source: str) -> Message:
 
 
 NO_PANEL = M_("attribution_no_panel", "no monthly panel (no data, or a KPI over a window)")
-ITS_RETENTION = M_(
-    "attribution_its_retention",
-    "retention_rate: not attributed by the time series: the monthly lapse rate runs high in "
-    "the first months of the data (customers enter the risk set at their first recorded "
-    "purchase), so the months before go-live do not show its level without the CRM; on "
-    "demo companies the estimate was biased by +40% of the effect (by +0.02 with no effect). "
-    "Teams going live at different times (difference in differences) compare like months",
-)
 
 
 # -- the market index file and the request (`attribute_workspace`) --------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from crmroi.attribution import Choice, attribute, reasons
+from crmroi.attribution import Choice, attribute, choose_method, reasons
 from crmroi.attribution import notes as said
 from crmroi.attribution.results import Attribution, AttributionError
 from crmroi.attribution.retention import lapse_to_retention
@@ -49,8 +49,6 @@ WEIGHTING: dict[str, str] = {
 # months before go-live, so a rep leaving and being replaced does not move the team's
 # level; go-live dates and the reorderings of the interval stay by team.
 REP_UNITS: tuple[str, ...] = ("admin_time_share",)
-# Why retention is withheld on the time-series path (docs/attribution.md, calibration).
-ITS_RETENTION = reasons.ITS_RETENTION
 
 
 @dataclass(frozen=True)
@@ -144,7 +142,11 @@ def attribute_workspace(
     mix_segments = list(panel.attrs.get("deal_size_segments") or [])
     gap, lead, carry = None, 0, []
     if "retention_rate" in names:  # customer by customer: the monthly lapse rate
-        lapses, gap = lapse_panel(store, unit)
+        # one company series (time series, naive) needs the series that starts level
+        chosen = method
+        if method == "auto":
+            chosen = choose_method(dates, has_covariates=covariates is not None)[0]
+        lapses, gap = lapse_panel(store, unit, stationary=chosen != "did")
         lead = int(lapses.attrs.get("anticipation", 0))
         carry = list(lapses.attrs.get("carry", []))
         panel = pd.concat([panel[panel["kpi"] != "retention_rate"], lapses], ignore_index=True)
@@ -199,9 +201,8 @@ def attribute_workspace(
                 clusters=clusters,
                 anticipation=lead if name == "retention_rate" else 0,
                 carry=carry if name == "retention_rate" else (),
+                weighted=name == "retention_rate",
             )
-            if name == "retention_rate" and result.method == "its":
-                raise AttributionError(ITS_RETENTION)
             if name == "retention_rate" and gap is not None:
                 result = lapse_to_retention(result, gap)
         except AttributionError as exc:

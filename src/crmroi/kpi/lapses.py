@@ -30,6 +30,7 @@ departure after it for the longest gaps); the estimator divides it out.
 
 from __future__ import annotations
 
+import ibis
 import numpy as np
 import pandas as pd
 
@@ -44,13 +45,20 @@ COLUMNS = ["kpi", "unit", "month", "num", "den", "value"]
 
 
 def _purchases(store: Store, unit: str) -> pd.DataFrame:
-    """Purchases (account, unit, time): won deals by closing time, orders by order time."""
+    """Purchases (account, unit, time, source table): won deals by closing time, orders
+    by order time."""
     d = store.table("deals")
     d = d.filter(d.is_won.fill_null(False) & d.closed_at.notnull() & d.account_id.notnull())
     o = store.table("orders")
     o = o.filter(o.ordered_at.notnull() & o.account_id.notnull())
-    rows = d.select(acc=d.account_id.cast("string"), at=d.closed_at.cast("timestamp")).union(
-        o.select(acc=o.account_id.cast("string"), at=o.ordered_at.cast("timestamp")),
+    rows = d.select(
+        acc=d.account_id.cast("string"), at=d.closed_at.cast("timestamp"), src=ibis.literal("deals")
+    ).union(
+        o.select(
+            acc=o.account_id.cast("string"),
+            at=o.ordered_at.cast("timestamp"),
+            src=ibis.literal("orders"),
+        ),
         distinct=False,
     )
     a = store.table("accounts")
@@ -59,7 +67,8 @@ def _purchases(store: Store, unit: str) -> pd.DataFrame:
     owner = a.left_join(r, a.owner_rep_id == r.rep_id).select(
         _acc=a.account_id.cast("string"), unit=key.cast("string")
     )
-    frame = rows.left_join(owner, rows.acc == owner._acc).select("acc", "unit", "at").execute()
+    frame = rows.left_join(owner, rows.acc == owner._acc).select("acc", "unit", "at", "src")
+    frame = frame.execute()
     frame["at"] = pd.to_datetime(frame["at"])
     return frame[frame["unit"].notna()]
 
@@ -117,16 +126,31 @@ def lapse_carry(purchases: pd.DataFrame, lead: int, floor: float = CARRY_FLOOR) 
     return shares
 
 
-def lapse_panel(store: Store, unit: str = "team") -> tuple[pd.DataFrame, int | None]:
+def lapse_panel(
+    store: Store, unit: str = "team", stationary: bool = False
+) -> tuple[pd.DataFrame, int | None]:
     """Monthly lapse rate per `unit` and month (columns as `kpi_panel`, kpi
-    "retention_rate": num lapses, den customers at risk), and the gap in months."""
+    "retention_rate": num lapses, den customers at risk), and the gap in months.
+    `stationary`: see `lapse_cells`."""
     if store.count("accounts") == 0 or store.count("reps") == 0:
         return pd.DataFrame(columns=COLUMNS), None
-    return lapse_cells(_purchases(store, unit))
+    return lapse_cells(_purchases(store, unit), stationary)
 
 
-def lapse_cells(buys: pd.DataFrame) -> tuple[pd.DataFrame, int | None]:
-    """`lapse_panel` on purchases (columns acc, unit, at: a timestamp)."""
+def lapse_cells(buys: pd.DataFrame, stationary: bool = False) -> tuple[pd.DataFrame, int | None]:
+    """`lapse_panel` on purchases (columns acc, unit, at: a timestamp; optional src: the
+    table a purchase comes from).
+
+    `stationary` (for one company series, the time-series path): every customer is at
+    risk from the month **after** its first purchase in the data, and months before
+    the first month every purchase source (`src`) has rows are left out. A customer
+    first seen in the data's first months may have bought before (left-truncated), and
+    a first observed purchase is likelier than an ordinary month to be the last, so
+    the default series runs high in the data's first months. Given a customer still
+    active at a month's start, whether its last purchase falls in that month does not
+    depend on its past, so this series has the same expected level in every month
+    (under constant churn and purchase rates), the first ones included.
+    """
     if buys.empty:
         return pd.DataFrame(columns=COLUMNS), None
     gap = lapse_gap(buys)
@@ -137,6 +161,11 @@ def lapse_cells(buys: pd.DataFrame) -> tuple[pd.DataFrame, int | None]:
     stop = int(month.max()) - gap  # months from `stop` on are left out
     lapsed = per["last"].to_numpy() < stop
     first = per["first"].to_numpy()
+    if stationary:
+        complete = int(month.min())
+        if "src" in buys.columns:
+            complete = int(buys.groupby("src")["m"].min().max())
+        first = np.maximum(first + 1, complete)
     end = np.where(lapsed, per["last"].to_numpy(), stop - 1)
     keep = end >= first
     first, end, lapsed = first[keep], end[keep], lapsed[keep]
