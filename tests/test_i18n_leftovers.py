@@ -431,3 +431,34 @@ def pd_now(frames: dict[str, object]) -> object:
     import pandas as pd
 
     return pd.Timestamp(frames["deals"]["created_at"].max())  # type: ignore[index]
+
+
+# -- the password checker's advice ---------------------------------------------------------
+WEAK = ("passwordpassword", "abcabcabcabc", "qwertyuiopas", "aaaaaaaaaaaa", "123456789012",
+        "John19901990", "P@ssw0rd1234", "summer202420")  # fmt: skip
+
+
+def test_weak_password_refusals_keep_english_and_are_worded() -> None:
+    from zxcvbn import zxcvbn
+
+    from crmroi.errors import ConfigurationError
+    from crmroi.web.identity import check_password
+
+    refused = 0
+    for password in WEAK:
+        verdict = zxcvbn(password, user_inputs=["u", "crmroi"], max_length=200)
+        feedback = verdict["feedback"]
+        why = feedback.get("warning") or " ".join(feedback.get("suggestions") or [])
+        old = "the password is too easy to guess" + (f": {why.rstrip('.')}" if why else "")
+        try:
+            check_password(password, "u")
+        except ConfigurationError as exc:
+            message = exc.args[0]
+        else:
+            continue
+        refused += 1
+        assert isinstance(message, Message) and str(message) == old
+        for code in LANGS:
+            said = render(message, get_lang(code))
+            assert english_in(said, {"aaa", "abc", "abcabcabc"}) == [], said
+    assert refused >= 5

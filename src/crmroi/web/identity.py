@@ -75,7 +75,9 @@ def check_password(password: str, username: str = "") -> None:
 
     verdict = zxcvbn(password, user_inputs=[username, "crmroi"], max_length=200)
     if verdict["score"] < MIN_PASSWORD_SCORE:
+        from crmroi.web.password_words import too_easy
+
         feedback = verdict.get("feedback") or {}
-        why = feedback.get("warning") or " ".join(feedback.get("suggestions") or [])
-        reason = f": {why.rstrip('.')}" if why else ""
-        raise ConfigurationError(f"the password is too easy to guess{reason}")
+        warning = feedback.get("warning")
+        sentences = [warning] if warning else list(feedback.get("suggestions") or [])
+        raise ConfigurationError(too_easy([s for s in sentences if s]))
