@@ -191,6 +191,7 @@ def test_weighted_fit_with_carry_equals_the_weighted_pulse_reference() -> None:
     on_y, low, high = _weighted_pulses(series["value"].to_numpy(), series, market)
     b0, _, _ = _weighted_pulses(_dose(), series, market)
     assert 0.8 < b0 < 1.0
+    assert "the fit weights each month by its denominator (weighted least squares)" in got.notes
     assert (got.effect, got.ci_low, got.ci_high) == pytest.approx(
         (on_y / b0, low / b0, high / b0), rel=1e-8
     )

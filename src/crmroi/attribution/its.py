@@ -224,6 +224,8 @@ def interrupted_time_series(
     if not b0 > 0 or not np.isfinite([effect, low, high]).all():
         raise AttributionError(reasons.its_not_finite(name))
     notes.append(said.its_fit(n_before, kind == "log", chosen, h, float(fit.df_resid)))
+    if weighted:
+        notes.append(said.its_weighted())
     after_mean = float(values[after].mean())
     if kind == "log":
         rel, rel_low, rel_high = (float(np.expm1(v)) for v in (effect, low, high))

@@ -33,6 +33,7 @@ __all__ = [
     "its_fit",
     "its_idle",
     "its_too_few_for",
+    "its_weighted",
     "method",
     "mix_held",
     "naive",
@@ -357,6 +358,16 @@ def its_cut(month: dt.date) -> Said:
             "moves then, and what that does to the KPI cannot be learned from months without "
             "the CRM",
             month=Month(month),
+        )
+    )
+
+
+def its_weighted() -> Said:
+    """The time series' fit weights its months (weighted least squares)."""
+    return _said(
+        M_(
+            "attribution_its_weighted",
+            "the fit weights each month by its denominator (weighted least squares)",
         )
     )
 
