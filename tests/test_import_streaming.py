@@ -156,8 +156,18 @@ def test_streamed_reimport_changes_nothing(tmp_path: Path, monkeypatch: pytest.M
         first = import_files(store, [csv], mapping=tmp_path / "m.yaml")
         loaded = store.to_arrow("activities", order_by=["source_id"])
         assert copies == []
+        statements: list[str] = []
+        real = DuckDBTransaction.execute
+
+        def logged(self: DuckDBTransaction, sql: str, params: tuple[Any, ...] = ()) -> Any:
+            statements.append(sql)
+            return real(self, sql, params)
+
+        monkeypatch.setattr(DuckDBTransaction, "execute", logged)
         again = import_files(store, [csv], mapping=tmp_path / "m.yaml")
         assert copies == ["activities"]
+        writes = [s for s in statements if s.startswith(('INSERT INTO "activities"', "DELETE"))]
+        assert writes == []  # every row there, unchanged: nothing written, no join to insert
         assert store.count("activities") == first.rows_loaded
         assert _stages(store) == 0
         undo_batch(store, again.batch_id)

@@ -176,10 +176,11 @@ class _SqlTransaction:
             if history is not None:
                 self._keep_previous(history, t, s, columns, changed_rows)
             self.execute(f"DELETE FROM {t} t WHERE EXISTS ({changed_rows})")
-        self.execute(
-            f"INSERT INTO {t} ({cols}) SELECT {cols} FROM {s} s "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {t} t WHERE {match})"
-        )
+        if changed or existing < total:  # else every row is there, unchanged: no join
+            self.execute(
+                f"INSERT INTO {t} ({cols}) SELECT {cols} FROM {s} s "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {t} t WHERE {match})"
+            )
         return UpsertCounts(
             inserted=total - existing, updated=changed, unchanged=existing - changed
         )
