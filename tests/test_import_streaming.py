@@ -18,6 +18,7 @@ from crmroi.ingest import staging, streaming
 from crmroi.ingest.pipeline import ImportReport, import_files
 from crmroi.ingest.summary import summary_json
 from crmroi.store import Store
+from crmroi.store import store as store_module
 from crmroi.store.engines import DuckDBTransaction
 from crmroi.store.store import STAGE_PREFIX
 from crmroi.store.undo import undo_batch
@@ -178,13 +179,19 @@ def test_streamed_reimport_changes_nothing(tmp_path: Path, monkeypatch: pytest.M
     assert again.files[0].unchanged == first.rows_loaded
 
 
-def test_a_stage_left_by_a_killed_import_is_dropped_on_open(tmp_path: Path) -> None:
+def test_a_stage_left_by_a_killed_import_is_dropped_on_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stage no import of this process is writing is dropped when the workspace is
+    opened; one being written (here: registered as such) is kept."""
+    monkeypatch.setattr(store_module, "ACTIVE_STAGES", {f"{STAGE_PREFIX}running"})
     with Store.open(tmp_path / "ws", create=True) as store:
         con: Any = store.engine.con  # type: ignore[attr-defined]
         con.execute(f'CREATE TABLE "{STAGE_PREFIX}0123" AS SELECT 1 AS _line')
+        con.execute(f'CREATE TABLE "{STAGE_PREFIX}running" AS SELECT 1 AS _line')
         con.execute("CREATE TABLE crmroi_kept AS SELECT 1 AS x")  # not a stage: kept
     with Store.open(tmp_path / "ws") as store:
-        assert _stages(store) == 0
+        assert _stages(store) == 1
         con = store.engine.con  # type: ignore[attr-defined]
         assert con.execute("SELECT count(*) FROM crmroi_kept").fetchone() == (1,)
 

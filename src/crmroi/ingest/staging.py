@@ -47,7 +47,7 @@ from crmroi.ingest.summary import LINKS, DateRange, LinkCount, MoneyTotal
 from crmroi.ingest.transform import MappedTable, map_table
 from crmroi.store.engines import DuckDBEngine, Transaction, UpsertCounts, q
 from crmroi.store.schema import ID_COLUMN, TABLES
-from crmroi.store.store import STAGE_PREFIX, Store
+from crmroi.store.store import ACTIVE_STAGES, STAGE_PREFIX, Store
 
 STREAM_BYTES = 64 << 20
 """Text files at least this large are streamed (smaller ones are read whole); the
@@ -173,6 +173,7 @@ class StagedRows:
 
     def __post_init__(self) -> None:
         self.rejects = RejectSpool(self.con, self.name + "_rejects")
+        ACTIVE_STAGES.add(self.name)
 
     def add_rejects(self, rejects: Iterable[Reject]) -> None:
         """Spool one block's refused rows (in the writer thread, after the staged rows
@@ -396,6 +397,7 @@ class StagedRows:
             if name:
                 with contextlib.suppress(Exception):
                     self.con.execute(f"DROP TABLE IF EXISTS {q(name)}")
+        ACTIVE_STAGES.discard(self.name)
 
 
 def map_stream(

@@ -33,6 +33,9 @@ BATCHES_TABLE = "import_batches"
 STAGE_PREFIX = "crmroi_staged_"
 """Tables a streamed import stages its rows in (`crmroi.ingest.staging`); one left in a
 DuckDB workspace was an import's that was killed before it ended, and is dropped."""
+ACTIVE_STAGES: set[str] = set()
+"""Stage tables of imports running in this process (another process cannot have the
+DuckDB file open meanwhile): never dropped as stray."""
 
 DEFAULT_SETTINGS = {"base_currency": "USD", "schema_version": "1"}
 
@@ -192,7 +195,8 @@ class Store:
             [STAGE_PREFIX],
         ).fetchall()
         for (name,) in found:
-            con.execute(f"DROP TABLE IF EXISTS {q(name)}")
+            if name not in ACTIVE_STAGES:
+                con.execute(f"DROP TABLE IF EXISTS {q(name)}")
 
     def _columns_to_add(
         self, existing: set[str], wanted: dict[str, pa.Schema]
