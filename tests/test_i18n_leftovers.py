@@ -462,3 +462,16 @@ def test_weak_password_refusals_keep_english_and_are_worded() -> None:
             said = render(message, get_lang(code))
             assert english_in(said, {"aaa", "abc", "abcabcabc"}) == [], said
     assert refused >= 5
+
+
+def test_items_survive_pickling_to_a_worker_process() -> None:
+    """Worker processes send reports back pickled: a list parameter keeps its items (pickle
+    once rebuilt it from the joined text, one item per character)."""
+    import pickle
+
+    said = Items(["source=referral (+0.88)", "owner=R0003 (+0.16)"])
+    back = pickle.loads(pickle.dumps(said))
+    assert isinstance(back, Items)
+    assert back == "source=referral (+0.88), owner=R0003 (+0.16)"
+    assert back.items == said.items
+    assert get_lang("zh").items(back.items) == get_lang("zh").items(said.items)

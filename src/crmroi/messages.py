@@ -83,6 +83,10 @@ class Items(str):
         said.items = kept
         return said
 
+    def __getnewargs__(self) -> tuple[tuple[str, ...]]:  # type: ignore[override]
+        """Pickle rebuilds from the items, not from the joined text (worker processes)."""
+        return (self.items,)
+
 
 @dataclass(frozen=True)
 class Month:
