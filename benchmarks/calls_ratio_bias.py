@@ -1,6 +1,6 @@
 """Why calls per won deal reads low with no effect: the staggered estimator on simulated panels.
 
-    .venv/bin/python benchmarks/calls_ratio_bias.py [--panels 1000] [--seed 7]
+    .venv/bin/python benchmarks/calls_ratio_bias.py [--panels 1000] [--seed 7] [--intervals 0]
 
 Each panel is the demo's phased roll-out reduced to what calls per won deal needs: five
 teams (the demo's team weights and win-rate differences), going live in months 12, 14,
@@ -15,14 +15,19 @@ realised truth, `realised_change` in attribution_calibration.py on expected call
 Estimators, all through `crmroi.attribution.imputation.impute` as the product uses it:
 
 - now: each cell's calls / won deals less its ratio bias (`ratio_bias_corrected`),
-  weighted by won deals (the product today);
+  weighted by won deals (the product until the ratio of imputed totals replaced it);
 - raw: each cell's calls / won deals, weighted by won deals (before the correction);
 - controls only: corrected cells before go-live, raw cells after it;
 - now, no Poisson: as now, each deal's calls at their expected number (no count noise);
 - two-part: calls per deal and won deals per deal imputed separately, weighted by
-  deals; the effect is (live calls / live won) over (imputed calls / imputed won) - 1.
+  deals; the effect is (live calls / live won) over (imputed calls / imputed won) - 1;
+- product: the same through the product's code (`crmroi.attribution.ratio`, what
+  `difference_in_differences(ratio=True)` estimates; the product since it replaced now).
 
-Printed per design: the mean estimate and its Monte Carlo error over the panels.
+Printed per design: the mean estimate and its Monte Carlo error over the panels. With
+`--intervals N`, the first N panels of each design also go through the product's
+`difference_in_differences(ratio=True)` with its randomisation interval: coverage of
+the exact answer, intervals excluding 0 and mean width (relative, like the estimate).
 """
 
 from __future__ import annotations
@@ -32,7 +37,9 @@ import argparse
 import numpy as np
 import pandas as pd
 
+from crmroi.attribution import ratio as ratios
 from crmroi.attribution.imputation import impute
+from crmroi.attribution.staggered import difference_in_differences
 from crmroi.kpi.cohorts import ratio_bias_corrected
 
 GO_LIVE = np.array([12, 14, 17, 20, 28])  # crmroi.demo.company.GO_LIVE_MONTH
@@ -52,8 +59,9 @@ def _effect(values: np.ndarray, unit: np.ndarray, period: np.ndarray, weight: np
     return theta / float(res.counterfactual[0] - theta * res.counterfactual[1])
 
 
-def panel(rng: np.random.Generator, effect: bool) -> dict[str, float]:
-    """One simulated company: each estimator's relative effect, and the realised truth."""
+def panel(rng: np.random.Generator, effect: bool, interval: bool = False) -> dict[str, float]:
+    """One simulated company: each estimator's relative effect, and the realised truth
+    (with `interval`, the product's relative interval as `low` and `high`)."""
     unit = np.repeat(np.arange(5), MONTHS)
     period = np.tile(np.arange(MONTHS), 5)
     since = (period - GO_LIVE[unit]).astype(float)
@@ -94,6 +102,32 @@ def panel(rng: np.random.Generator, effect: bool) -> dict[str, float]:
     )  # fmt: skip
     actual = (res.overall[0] + res.counterfactual[0]) / (res.overall[1] + res.counterfactual[1])
     out["two-part"] = float(actual / (res.counterfactual[0] / res.counterfactual[1]) - 1.0)
+    columns = ratios.ratio_columns(c[has], w[has], d[has], live[has])
+    product = impute(columns, unit[has], period[has], d[has], since[has])
+    stat = ratios.overall(product)
+    assert stat is not None
+    out["product"] = stat[0] / stat[1] / ratios.counterfactual(product)
+    if interval:
+
+        def month(t: int) -> pd.Timestamp:
+            return pd.Timestamp(2023 + t // 12, t % 12 + 1, 1)
+
+        frame = pd.DataFrame(
+            {
+                "unit": [f"team {u}" for u in unit[ok]],
+                "period": [month(int(t)) for t in period[ok]],
+                "value": raw,
+                "weight": w[ok],
+                "num": c[ok],
+                "den": w[ok],
+                "exposure": d[ok],
+            }
+        )
+        go_live = {f"team {u}": month(int(g)).date() for u, g in enumerate(GO_LIVE)}
+        result = difference_in_differences(frame, go_live, name="calls", ratio=True)
+        assert result.effect_rel is not None
+        scale = result.effect / result.effect_rel
+        out["low"], out["high"] = result.ci_low / scale, result.ci_high / scale
     # the calibration's realised truth: sum(actual) / sum(won x cf / won_cf) - 1 over the
     # live cells the estimator uses (months before the last go-live)
     a, a_cf, w_cf = smooth, total(mean_calls_cf), total(won_cf)
@@ -106,16 +140,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--panels", type=int, default=1000, help="simulated companies per design")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--intervals", type=int, default=0, help="panels with intervals")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     print(f"{'design':8s} {'estimator':15s} {'mean':>9s} {'+-mc':>8s}  exact answer")
     for design, effect, exact in (("placebo", False, 0.0), ("phased", True, -0.20)):
-        runs = [panel(rng, effect) for _ in range(args.panels)]
-        names = ("now", "raw", "controls only", "now, no Poisson", "two-part", "realised truth")
+        runs = [panel(rng, effect, i < args.intervals) for i in range(args.panels)]
+        names = ("now", "raw", "controls only", "now, no Poisson", "two-part", "product",
+                 "realised truth")  # fmt: skip
         for name in names:
             x = np.array([r[name] for r in runs])
             mc = x.std(ddof=1) / np.sqrt(x.size)
             print(f"{design:8s} {name:15s} {x.mean():+9.4f} {mc:8.4f}  {exact:+.2f}")
+        ends = [(r["low"], r["high"]) for r in runs if "low" in r]
+        if ends:
+            covered = sum(lo <= exact <= hi for lo, hi in ends)
+            excluding = sum(not lo <= 0.0 <= hi for lo, hi in ends)
+            width = float(np.mean([hi - lo for lo, hi in ends]))
+            print(f"{design:8s} product interval: covers {exact:+.2f} in {covered}/{len(ends)}, "
+                  f"excludes 0 in {excluding}/{len(ends)}, mean width {width:.4f}")  # fmt: skip
 
 
 if __name__ == "__main__":

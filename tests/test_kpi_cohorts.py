@@ -65,7 +65,9 @@ def test_created_panel_counts_deals_in_their_creation_month(
     assert np.allclose(volume.loc[reference.index, "value"], reference["won_amount"])
     # tickets count by their own date either way
     closed = kpi_panel(store, ["csat"], exposure="closed")
-    assert panel[panel["kpi"] == "csat"].reset_index(drop=True).equals(closed)
+    tickets = panel[panel["kpi"] == "csat"].reset_index(drop=True)
+    assert tickets[closed.columns].equals(closed)
+    assert tickets["deals"].isna().all()  # deals created in the cell: deal KPIs only
 
 
 def test_created_is_not_the_closing_month(demo: tuple[Store, DemoCompany]) -> None:
@@ -92,12 +94,16 @@ def test_calls_per_won_deal_by_creation_month(demo: tuple[Store, DemoCompany]) -
     deals["month"] = deals["created_at"].dt.to_period("M").dt.to_timestamp()
     deals["calls"] = deals["deal_id"].map(calls).fillna(0.0)
     cells = deals.groupby(["team", "month"])["calls"].sum()
+    created = deals.groupby(["team", "month"]).size()
     first = acts["occurred_at"].min().to_period("M").to_timestamp()
     ref = reference[(reference["won"] > 0) & (reference.index.get_level_values(1) >= first)]
     got = panel.set_index(["unit", "month"])
     assert len(got) == len(ref)
     assert np.allclose(got.loc[ref.index, "num"], cells.loc[ref.index])
     assert np.allclose(got.loc[ref.index, "den"], ref["won"])
+    # every deal created in the cell, won, lost or open: what calls and won deals are
+    # imputed per on the staggered path
+    assert np.array_equal(got.loc[ref.index, "deals"], created.loc[ref.index].astype(float))
 
 
 def test_deal_size_holds_the_segment_mix_hand_computed() -> None:

@@ -70,6 +70,7 @@ def attribute(
     anticipation: int = 0,
     carry: Sequence[float] = (),
     weighted: bool = False,
+    ratio: bool = False,
 ) -> Attribution:
     """Estimate the CRM's effect on one KPI panel (see the module docstring).
 
@@ -79,7 +80,9 @@ def attribute(
     comparison; `carry` (the same two): the share of the effect the months before
     those already carry, divided out (see `difference_in_differences`); `weighted`
     (time series only): months weighted by the panel's summed weight (see
-    `interrupted_time_series`)."""
+    `interrupted_time_series`); `ratio` (difference in differences only): the effect as
+    a ratio of imputed totals of the panel's `num` and `den` per `exposure` (see
+    `difference_in_differences`)."""
     chosen, reason = choose_method(go_live, has_covariates=covariates is not None)
     if method != "auto":
         chosen, reason = method, notes.requested(method)
@@ -93,6 +96,7 @@ def attribute(
             clusters=clusters,
             anticipation=anticipation,
             carry=carry,
+            ratio=ratio,
         )
     else:
         series = company_series(check_panel(panel, name))

@@ -21,7 +21,7 @@ which `randomization.py` uses for exact randomisation-inference intervals.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -37,8 +37,8 @@ class Imputed:
     `overall[j]`: weighted mean effect over usable live rows of column j;
     `by_horizon[k][j]`: the same over rows k months after go-live; `weight[k]`:
     summed weight at horizon k; `counterfactual[j]`: weighted mean of the imputed
-    values of usable live rows (the level without the CRM); `dropped`: live rows
-    that could not be imputed.
+    values of usable live rows (the level without the CRM), `counterfactual_by_horizon[k][j]`
+    the same at horizon k; `dropped`: live rows that could not be imputed.
     """
 
     overall: np.ndarray
@@ -47,6 +47,7 @@ class Imputed:
     counterfactual: np.ndarray
     used: int
     dropped: int
+    counterfactual_by_horizon: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 def _design(unit: np.ndarray, period: np.ndarray, units: int, periods: int) -> np.ndarray:
@@ -110,10 +111,14 @@ def impute(
     horizon = since[usable].astype(np.int64)
     ks, code = np.unique(horizon, return_inverse=True)
     totals = np.bincount(code, weights=w)
-    sums = np.stack(
-        [np.bincount(code, weights=w * tau[:, j], minlength=len(ks)) for j in range(tau.shape[1])],
-        axis=1,
-    )
+
+    def summed(x: np.ndarray) -> np.ndarray:
+        columns = [
+            np.bincount(code, weights=w * x[:, j], minlength=len(ks)) for j in range(x.shape[1])
+        ]
+        return np.stack(columns, axis=1)
+
+    sums, imputed = summed(tau), summed(predicted)
     by_horizon = {int(k): sums[i] / totals[i] for i, k in enumerate(ks)}
     weights = {int(k): float(totals[i]) for i, k in enumerate(ks)}
     return Imputed(
@@ -123,4 +128,5 @@ def impute(
         counterfactual=(w @ predicted) / w.sum(),
         used=int(usable.sum()),
         dropped=int(live.sum() - usable.sum()),
+        counterfactual_by_horizon={int(k): imputed[i] / totals[i] for i, k in enumerate(ks)},
     )

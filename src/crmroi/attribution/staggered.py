@@ -13,21 +13,27 @@
   earlier, on the months before the real go-live only; its p-value comes from
   the same reorderings, so it false-alarms at its nominal 5% when there is no
   pre-trend.
+
+With `ratio=True` (calls per won deal) the effect is a ratio of imputed totals
+(`ratio.py`): numerator and denominator imputed separately per unit of exposure,
+the interval from the same reorderings of that statistic.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from crmroi.attribution import notes as said
+from crmroi.attribution import ratio as ratios
 from crmroi.attribution import reasons
 from crmroi.attribution.imputation import Imputed, impute
 from crmroi.attribution.naive import pooled_before_after, year_over_year
 from crmroi.attribution.randomization import assignments, interval, p_value
+from crmroi.attribution.ratio import Pick
 from crmroi.attribution.results import (
     Attribution,
     AttributionError,
@@ -79,12 +85,12 @@ def _run(
 
 
 def _interval(
-    runs: list[Imputed | None], pick: object, theta: float, b0: float = 1.0
+    runs: list[Imputed | None], pick: Pick, theta: float, b0: float = 1.0
 ) -> tuple[float, float] | None:
     """Randomisation interval for the statistic `pick(run)` -> (on y, on D) or None;
     `theta`, `b0`: the actual order's estimates on y and on D."""
-    pairs = [pick(r) for r in runs[1:] if r is not None]  # type: ignore[operator]
-    pairs = [p for p in pairs if p is not None]
+    found = [pick(r) for r in runs[1:] if r is not None]
+    pairs = [p for p in found if p is not None]
     a = np.array([p[0] for p in pairs], dtype=float)
     b = np.array([p[1] for p in pairs], dtype=float)
     return interval(theta, a, b, ALPHA, b0)
@@ -101,7 +107,7 @@ def _carried(since: np.ndarray, carry: Sequence[float]) -> np.ndarray:
     return out
 
 
-def _horizon(k: int) -> object:
+def _horizon(k: int) -> Pick:
     def pick(run: Imputed) -> tuple[float, float] | None:
         if k not in run.by_horizon:
             return None
@@ -111,8 +117,19 @@ def _horizon(k: int) -> object:
     return pick
 
 
-def _overall(run: Imputed) -> tuple[float, float]:
+def _overall(run: Imputed) -> tuple[float, float] | None:
     return float(run.overall[0]), float(run.overall[1])
+
+
+def _ratio_panel(data: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """num, den and exposure of a ratio KPI's checked panel (`ratio=True`)."""
+    missing = [c for c in ("num", "den", "exposure") if c not in data.columns]
+    if missing:
+        raise AttributionError(reasons.panel_lacks(name, missing))
+    num, den, exposure = (data[c].to_numpy(dtype=float) for c in ("num", "den", "exposure"))
+    if not (np.isfinite(num).all() and np.isfinite(den).all() and (exposure > 0).all()):
+        raise AttributionError(reasons.panel_lacks(name, ["num", "den", "exposure"]))
+    return num, den, exposure
 
 
 def difference_in_differences(
@@ -125,6 +142,7 @@ def difference_in_differences(
     clusters: Mapping[str, str] | None = None,
     anticipation: int = 0,
     carry: Sequence[float] = (),
+    ratio: bool = False,
 ) -> Attribution:
     """The CRM's effect on a KPI from units going live at different times (see module).
 
@@ -141,7 +159,13 @@ def difference_in_differences(
     estimate on the values and b0 (< 1) the same estimate on the dose (1 on live
     rows, the shares before go-live), and the interval tests `theta - delta b0`
     against the reorderings (see `randomization.py`).
+    `ratio`: the KPI is num / den, the panel has columns `num`, `den` and `exposure`
+    (what each is counted per, e.g. deals created), and the effect is the ratio of the
+    live cells' sums less the ratio of their imputed sums (`ratio.py`); `weight` then
+    serves the naive changes only (e.g. den). Not with `carry`.
     """
+    if ratio and carry:
+        raise ValueError("a ratio of imputed totals takes no carry")
     data = check_panel(panel, name)
     unknown = sorted(set(data["unit"]) - set(go_live))
     if unknown:
@@ -166,24 +190,34 @@ def difference_in_differences(
                 raise AttributionError(reasons.cluster_dates_differ(name, str(names[c])))
             cluster_starts[c] = mine[0]
     orders = assignments([float(s) for s in cluster_starts])
+    pick_all: Pick = _overall
+    pick_at: Callable[[int], Pick] = _horizon
+    fit_weight, columns = w, np.column_stack([y, dose])
+    if ratio:
+        num, den, exposure = _ratio_panel(data, name)
+        pick_all, pick_at = ratios.overall, ratios.at_horizon
+        fit_weight, columns = exposure, ratios.ratio_columns(num, den, exposure, live)
     runs = _run(
-        np.column_stack([y, dose]), unit, period, w, starts, orders,
+        columns, unit, period, fit_weight, starts, orders,
         cluster=cluster, anticipation=anticipation,
     )  # fmt: skip
     actual = runs[0]
-    if actual is None:
+    stat = None if actual is None else pick_all(actual)
+    if actual is None or stat is None:
         raise AttributionError(reasons.no_comparison(name))
-    raw, b0 = float(actual.overall[0]), float(actual.overall[1])
+    raw, b0 = stat
     if not b0 > 0:
         raise AttributionError(reasons.no_comparison(name))
     theta = raw / b0
-    ci = _interval(runs, _overall, raw, b0)
+    ci = _interval(runs, pick_all, raw, b0)
     usable_orders = sum(r is not None for r in runs)
     n_clusters = len(cluster_starts)
     if ci is None:
         raise AttributionError(reasons.too_few_orders(name, usable_orders, n_clusters))
     # the imputations' mean, less the part of the effect the compared months carried
     counterfactual = float(actual.counterfactual[0]) - theta * float(actual.counterfactual[1])
+    if ratio:
+        counterfactual = ratios.counterfactual(actual)
     by_unit = clusters is not None
     notes: list[str] = [
         said.imputation(actual.used, actual.dropped, by_unit),
@@ -193,33 +227,41 @@ def difference_in_differences(
     ]
     study_months, effects, lows, highs, weights = [], [], [], [], []
     for k in sorted(actual.by_horizon):
-        on_y, on_dose = (float(v) for v in actual.by_horizon[k])
-        hci = _interval(runs, _horizon(k), on_y, on_dose) if on_dose > 0 else None
+        at = pick_at(k)
+        on_y, on_dose = at(actual) or (float("nan"), 0.0)
+        hci = _interval(runs, at, on_y, on_dose) if on_dose > 0 else None
         study_months.append(k)
         effects.append(on_y / on_dose if on_dose > 0 else float("nan"))
         lows.append(hci[0] if hci else float("nan"))
         highs.append(hci[1] if hci else float("nan"))
-        weights.append(actual.weight[k])
+        weights.append(ratios.denominator_at(actual, k) if ratio else actual.weight[k])
     placebo_p = None
     if placebo_months > 0:
         before = ~live
         placebo_live = (period - starts[unit] + placebo_months >= 0) & before
-        values = np.column_stack([y, placebo_live.astype(float)])[before]
-        pruns = _run(values, unit[before], period[before], w[before], starts, orders,
-                     shift=placebo_months, cluster=cluster, anticipation=anticipation)  # fmt: skip
-        if pruns[0] is not None:
-            p0 = pruns[0]
-            a = np.array([float(r.overall[0]) for r in pruns[1:] if r is not None])
-            placebo_p = p_value(float(p0.overall[0]), a, np.zeros_like(a), 0.0)
+        values = np.column_stack([y, placebo_live.astype(float)])
+        if ratio:
+            values = ratios.ratio_columns(num, den, exposure, placebo_live)
+        pruns = _run(values[before], unit[before], period[before], fit_weight[before],
+                     starts, orders, shift=placebo_months, cluster=cluster,
+                     anticipation=anticipation)  # fmt: skip
+        first = None if pruns[0] is None else pick_all(pruns[0])
+        if pruns[0] is not None and first is not None:
+            p0, p_est = pruns[0], first[0]
+            others = [pick_all(r) for r in pruns[1:] if r is not None]
+            a = np.array([o[0] for o in others if o is not None], dtype=float)
+            placebo_p = p_value(p_est, a, np.zeros_like(a), 0.0)
             for k in sorted(p0.by_horizon):
                 lead = k - placebo_months
-                hci = _interval(pruns, _horizon(k), float(p0.by_horizon[k][0]))
+                at = pick_at(k)
+                on_y = (at(p0) or (float("nan"), 0.0))[0]
+                hci = _interval(pruns, at, on_y) if on_y == on_y else None
                 study_months.append(lead)
-                effects.append(float(p0.by_horizon[k][0]))
+                effects.append(on_y)
                 lows.append(hci[0] if hci else float("nan"))
                 highs.append(hci[1] if hci else float("nan"))
                 weights.append(0.0)
-            notes.append(said.placebo(placebo_months, float(p0.overall[0]), placebo_p))
+            notes.append(said.placebo(placebo_months, p_est, placebo_p))
             if placebo_p < ALPHA:
                 notes.append(said.drifted(placebo_p))
     order = np.argsort(study_months, kind="stable")

@@ -49,6 +49,13 @@ WEIGHTING: dict[str, str] = {
 # months before go-live, so a rep leaving and being replaced does not move the team's
 # level; go-live dates and the reorderings of the interval stay by team.
 REP_UNITS: tuple[str, ...] = ("admin_time_share",)
+# Ratio KPIs whose cells' ratio is biased (a ratio of two random sums over the cell's
+# deals: calls fall on lost deals too): on the staggered path numerator and denominator
+# are imputed per deal created and the effect is a ratio of imputed totals
+# (`crmroi.attribution.ratio`). Win rate, deal size and gross margin are not: their
+# numerator sums over their denominator's own deals (won / closed, won amount / won
+# deals), so a cell's ratio is a mean with no ratio bias to cancel.
+RATIO_OF_TOTALS: tuple[str, ...] = ("calls_per_won_deal",)
 
 
 @dataclass(frozen=True)
@@ -187,6 +194,9 @@ def attribute_workspace(
                 "weight": weight,
             }
         )
+        as_ratio = bool(name in RATIO_OF_TOTALS and "deals" in rows and rows["deals"].notna().all())
+        if as_ratio:
+            frame = frame.assign(num=rows["num"], den=rows["den"], exposure=rows["deals"])
         unit_dates, clusters = (rep_dates, rep_team) if name in REP_UNITS else (dates, None)
         frame = frame[frame["unit"].isin(list(unit_dates))]
         weighting = WEIGHTING.get(name, "the KPI's denominator")
@@ -202,6 +212,7 @@ def attribute_workspace(
                 anticipation=lead if name == "retention_rate" else 0,
                 carry=carry if name == "retention_rate" else (),
                 weighted=name == "retention_rate",
+                ratio=as_ratio,
             )
             if name == "retention_rate" and gap is not None:
                 result = lapse_to_retention(result, gap)

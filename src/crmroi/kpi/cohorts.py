@@ -22,6 +22,10 @@ Per unit (team or rep) and creation month:
   (their earlier calls were not recorded); the value is less its ratio bias
   (`ratio_bias_corrected`), num and den stay the sums.
 
+Column `deals` (beyond `kpi_panel`'s): the deals created in the cell, what the staggered
+path imputes calls per won deal's numerator and denominator per (`crmroi.attribution.ratio`;
+NaN for sales_cycle_days).
+
 Deals created recently have not all closed yet; a cohort month is kept only when
 the `MATURITY_QUANTILE` (95%) quantile of closed deals' cycle lengths fits between
 the month's end and the data's last date, so cohorts are compared when (nearly)
@@ -165,22 +169,22 @@ def cohort_panel(
                 )
             frame = pd.DataFrame(
                 {"unit": sub["unit"], "month": sub["month"], "num": sub[num_col],
-                 "den": sub[den_col], "value": value}
+                 "den": sub[den_col], "value": value, "deals": sub["deals"]}
             )  # fmt: skip
         elif name in ("sales_volume", "won_deals"):
             column = "won_amount" if name == "sales_volume" else "won"
             frame = pd.DataFrame(
                 {"unit": cells["unit"], "month": cells["month"], "num": cells[column],
-                 "den": 1.0, "value": cells[column]}
+                 "den": 1.0, "value": cells[column], "deals": cells["deals"]}
             )  # fmt: skip
         else:  # sales_cycle_days
             w = deals[won & (deals["closed"] >= deals["created"])]
             days = (w["closed"] - w["created"]).dt.total_seconds() / 86400.0
             g = days.groupby([w["unit"], w["month"]])
             frame = pd.DataFrame({"value": g.median(), "den": g.size().astype(float)})
-            frame = frame.reset_index().assign(num=np.nan)
+            frame = frame.reset_index().assign(num=np.nan, deals=np.nan)
         frame.insert(0, "kpi", name)
-        frames.append(frame[COLUMNS])
+        frames.append(frame[[*COLUMNS, "deals"]])
     out = pd.concat(frames, ignore_index=True)
     out["month"] = pd.to_datetime(out["month"])
     out.attrs["deal_size_segments"] = segments

@@ -76,7 +76,8 @@ def kpi_panel(
     segment mix (`crmroi.kpi.cohorts.mix_held_amount`).
 
     Columns: kpi, unit (the team/rep/... value), month (first day, datetime), num,
-    den and value (total: num; ratio: num / den; median: the cell's median).
+    den and value (total: num; ratio: num / den; median: the cell's median); with
+    exposure "created" also `deals` for the deal KPIs (deals created in the cell).
     `exposure` places deals by closing or creation month (see the module docstring).
     """
     if exposure not in EXPOSURES:
