@@ -45,6 +45,11 @@ def examples() -> dict[Said, str]:
         notes.weighted(False, "closed deals"): (
             "effect: mean over live team-months weighted by closed deals"
         ),
+        notes.ratio_of_totals(False): (
+            "effect: summed numerator over summed denominator of the live team-months, less "
+            "the same ratio of their imputed sums (numerator and denominator each imputed per "
+            "deal created)"
+        ),
         notes.interval(120, 5, 20): (
             "95% interval: randomisation inference over 120 orders in which the 5 teams (5 "
             "clusters of 20 units) could have gone live; assumes the roll-out order was as "

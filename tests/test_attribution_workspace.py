@@ -84,6 +84,9 @@ def test_calls_per_won_deal_counts_calls_in_their_deals_creation_month(
         [result] = attribute_workspace(store, kpis=["calls_per_won_deal"])
     assert isinstance(result, Attribution)
     assert "calls counted on their deal, in the deal's creation month" in result.notes
+    assert any(
+        n.startswith("effect: summed numerator over summed denominator") for n in result.notes
+    )
     # calls per won deal of the deals worked with the CRM: the demo's -20% exactly
     assert truth["effects"]["calls_per_won_deal"] == {"change_rel": -0.20}  # type: ignore[index]
     assert result.effect_rel is not None

@@ -197,6 +197,24 @@ def imputation(used: int, dropped: int, by_unit: bool) -> Said:
     )
 
 
+def ratio_of_totals(by_unit: bool) -> Said:
+    """How a ratio KPI's staggered effect is formed (`ratio.py`): a ratio of sums."""
+    rows = (
+        M_("attribution_unit_months", "unit-months")
+        if by_unit
+        else M_("attribution_team_months", "team-months")
+    )
+    return _said(
+        M_(
+            "attribution_ratio_of_totals",
+            "effect: summed numerator over summed denominator of the live %(rows)s, less the "
+            "same ratio of their imputed sums (numerator and denominator each imputed per "
+            "deal created)",
+            rows=rows,
+        )
+    )
+
+
 def weighted(by_unit: bool, weighting: str) -> Said:
     rows = (
         M_("attribution_unit_months", "unit-months")

@@ -221,7 +221,7 @@ def difference_in_differences(
     by_unit = clusters is not None
     notes: list[str] = [
         said.imputation(actual.used, actual.dropped, by_unit),
-        said.weighted(by_unit, weighting),
+        said.ratio_of_totals(by_unit) if ratio else said.weighted(by_unit, weighting),
         *([said.anticipation(anticipation)] if anticipation else []),
         said.interval(usable_orders, n_clusters, len(unit_names) if by_unit else None),
     ]
