@@ -28,6 +28,7 @@ __all__ = [
     "code_of",
     "render",
     "said_of",
+    "worded_item",
 ]
 
 
@@ -73,12 +74,14 @@ class Pct:
 class Items(str):
     """A list parameter: English joins the items with ', ' (the text it always was, so
     it stays a plain `str` for files and JSON); a reader's language joins them with its
-    own CLDR list separator (fa '،', zh '、': `Lang.items`)."""
+    own CLDR list separator (fa '،', zh '、': `Lang.items`). An item that is a `str`
+    is kept as it is, so one that words itself (`render(lang)`: a scoring reason) is
+    worded in the reader's language (`worded_item`)."""
 
     items: tuple[str, ...]
 
     def __new__(cls, items: Iterable[object]) -> Items:
-        kept = tuple(str(item) for item in items)
+        kept = tuple(item if isinstance(item, str) else str(item) for item in items)
         said = super().__new__(cls, ", ".join(kept))
         said.items = kept
         return said
@@ -208,7 +211,10 @@ def _worded(params: Mapping[str, Any], lang: Translator | None) -> dict[str, Any
             value = value.render(lang) if lang is not None else str(value)
         elif isinstance(value, Items):
             joined = getattr(lang, "items", None)
-            value = joined(value.items) if callable(joined) else str(value)
+            if callable(joined) and lang is not None:
+                value = joined([worded_item(item, lang) for item in value.items])
+            else:
+                value = str(value)
         elif isinstance(value, int) and not isinstance(value, bool):
             value = number(value) if callable(number) else f"{value:,}"
         elif isinstance(value, dt.date):
@@ -269,10 +275,20 @@ def said_of(exc: BaseException) -> str:
     return Said(first) if isinstance(first, Message) else str(exc)
 
 
+def worded_item(item: object, lang: Translator) -> str:
+    """A list's item in `lang`: one that words itself (a `render(lang)` method: a scoring
+    reason, `crmroi.improve.reasons.Reason`) so, any other as its text (from the data)."""
+    word = getattr(item, "render", None)
+    return str(word(lang)) if callable(word) else str(item)
+
+
 def render(message: Message | str, lang: Translator) -> str:
-    """A message or a plain string in `lang` (a plain string is translated as a msgid)."""
+    """A message or a plain string in `lang` (a plain string is translated as a msgid; a
+    list, `Items`, has its items worded and joined as the language joins them)."""
     if isinstance(message, Said):
         return message.message.render(lang)
     if isinstance(message, Message):
         return message.render(lang)
+    if isinstance(message, Items):
+        return str(_worded({"items": message}, lang)["items"])
     return lang.gettext(message) if message else message

@@ -150,7 +150,7 @@ def _print_scores(report: ScoringReport, top: int, say: Speaker) -> None:
             figures.add_column(escape(say(name)), justify="right")
         for e in result.evaluations:
             figures.add_row(
-                e.model,
+                e.model if say.english else say(SCORING_LABELS.get(e.model, e.model)),
                 say.num(e.n_train),
                 say.num(e.n_test),
                 say.pct(e.rate_test),
@@ -158,7 +158,7 @@ def _print_scores(report: ScoringReport, top: int, say: Speaker) -> None:
                 fixed(e.log_loss, 4),
                 fixed(e.brier, 4),
                 fixed(e.calibration_error, 3),
-                fixed(e.lift_top_decile, 2) + "x",
+                fixed(e.lift_top_decile, 2) + ("x" if say.english else "×"),
             )
         console.print(figures)
         shown = result.scores.head(top)
@@ -167,7 +167,7 @@ def _print_scores(report: ScoringReport, top: int, say: Speaker) -> None:
             "Open %(kind)s: %(count)s, best %(shown)s",
             kind=kind_of(result.kind),
             count=len(result.scores),
-            shown=str(len(shown)),
+            shown=Num(len(shown), grouped=False),
         )
         table = Table(title=escape(say.say(title)))
         open_heads = (N_("id"), N_("created"), N_("logistic"), N_("naive Bayes"))

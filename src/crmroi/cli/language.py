@@ -90,9 +90,13 @@ class Speaker:
 
     def items(self, values: Iterable[object]) -> str:
         """Items of a list joined with ', ' in English, else with the language's CLDR
-        list separator (fa '،', zh '、': `crmroi.reports.i18n.Lang.items`)."""
-        kept = [str(v) for v in values]
-        return ", ".join(kept) if self.english else self.lang.items(kept)
+        list separator (fa '،', zh '、': `crmroi.reports.i18n.Lang.items`), each item
+        that words itself (a scoring reason) in the language."""
+        if self.english:
+            return ", ".join(str(v) for v in values)
+        from crmroi.messages import worded_item
+
+        return self.lang.items([worded_item(v, self.lang) for v in values])
 
     def num(self, value: float | None, digits: int = 0, signed: bool = False) -> str:
         """A number with separators ('1,234.5'; ru '1 234,5'; fa '۱٬۲۳۴٫۵'); '-' if none."""

@@ -10,14 +10,14 @@
   fitted on 5-fold out-of-fold predictions (the model itself is refit on all rows).
 
 Both give `reasons`: the fields that pushed a score up or down, as log-odds
-contributions (natural log; positive raises the probability).
+contributions (natural log; positive raises the probability), each a
+`crmroi.improve.reasons.Reason` (English text `field=value (+0.88)` that keeps its parts).
 """
 
 from __future__ import annotations
 
 import itertools
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,22 +26,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
+from crmroi.improve.reasons import Reason
+
 SMOOTHING = 0.1  # Odoo's pseudo-count per value and outcome
 OTHER = "(other)"
-
-
-@dataclass(frozen=True)
-class Reason:
-    """One field's push on a score: log-odds contribution (positive raises it)."""
-
-    field: str
-    value: str
-    effect: float
-
-    def __str__(self) -> str:
-        return (
-            f"{self.field}={self.value} ({'+' if self.effect >= 0 else '-'}{abs(self.effect):.2f})"
-        )
 
 
 def _top_reasons(contributions: pd.DataFrame, values: pd.DataFrame, top: int) -> list[list[Reason]]:
@@ -53,18 +41,12 @@ def _top_reasons(contributions: pd.DataFrame, values: pd.DataFrame, top: int) ->
         order = np.argsort(-np.abs(matrix[i]), kind="stable")[:top]
         out.append(
             [
-                Reason(fields[j], _show(cells[i, j]), float(matrix[i, j]))
+                Reason(fields[j], cells[i, j], float(matrix[i, j]))
                 for j in order
                 if abs(matrix[i, j]) > 1e-9
             ]
         )
     return out
-
-
-def _show(value: object) -> str:
-    if isinstance(value, float | np.floating):
-        return f"{value:g}"
-    return str(value)
 
 
 class NaiveBayesScorer:

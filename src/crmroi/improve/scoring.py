@@ -167,7 +167,7 @@ class KindResult:
     kind: Kind
     train_until: pd.Timestamp
     evaluations: list[Evaluation]
-    scores: pd.DataFrame  # id, created_at, <model>_probability, <model>_reasons
+    scores: pd.DataFrame  # id, created_at, <model>_probability, <model>_reasons (`Reason`s)
 
 
 @dataclass
@@ -209,9 +209,7 @@ def score_kind(
             model.fit(examples.features[resolved], examples.label[resolved])
         if len(X_open):
             scores[f"{model.name}_probability"] = model.predict_proba(X_open)
-            scores[f"{model.name}_reasons"] = [
-                [str(r) for r in rs] for rs in model.reasons(X_open, top)
-            ]
+            scores[f"{model.name}_reasons"] = model.reasons(X_open, top)  # `Reason`s
         else:
             scores[f"{model.name}_probability"] = pd.Series(dtype=float)
             scores[f"{model.name}_reasons"] = pd.Series(dtype=object)

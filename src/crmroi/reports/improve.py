@@ -440,6 +440,15 @@ def _worded_forecast(forecast: Any, lang: Lang) -> Any:
     return dataclasses.replace(forecast, backtest_reason=render(forecast.backtest_reason, lang))
 
 
+def _worded_scoring(section: ScoringSection, lang: Lang) -> ScoringSection:
+    """The scoring section with its records' reasons in `lang` (English: kept as they
+    are, an `Items` of `Reason`s whose text is the English, for pages to word later)."""
+    if lang.code == "en":
+        return section
+    top = [dataclasses.replace(r, reasons=render(r.reasons, lang)) for r in section.top]
+    return dataclasses.replace(section, top=top)
+
+
 def label_improvements(results: ImprovementResults, lang: Lang) -> Improvements:
     """`results` worded in `lang` (cheap: no model is fitted; `results` is not changed)."""
 
@@ -448,7 +457,7 @@ def label_improvements(results: ImprovementResults, lang: Lang) -> Improvements:
 
     return Improvements(
         as_of=results.as_of,
-        scoring=list(results.scoring),
+        scoring=[_worded_scoring(s, lang) for s in results.scoring],
         scoring_reasons=[r.text(lang) for r in results.scoring_reasons],
         segments=list(results.segments),
         segments_reason=text(results.segments_reason),

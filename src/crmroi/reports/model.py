@@ -387,6 +387,8 @@ class ScoredRecord:
     logistic: float
     naive_bayes: float
     reasons: str
+    """The logistic model's top reasons: an `Items` of scoring reasons (English text,
+    `crmroi.improve.reasons.Reason`) until a report words it in its language."""
 
 
 @dataclass(frozen=True)

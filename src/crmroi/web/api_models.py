@@ -7,6 +7,7 @@ and money is in the workspace's (or the case's) currency, as in the CLI's JSON.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel, Field
@@ -364,6 +365,29 @@ class EvaluationOut(BaseModel):
         )
 
 
+class ReasonCodeOut(BaseModel):
+    """One feature's push on the logistic score (one item of `reasons`, as data)."""
+
+    feature: str = Field(description="The feature's code (source, owner, weekday, ...).")
+    value: str = Field(description="Its value, as `reasons` shows it (referral, Thursday, 0).")
+    contribution: float = Field(
+        description="Log-odds contribution (natural log; positive raises the probability)."
+    )
+
+    @classmethod
+    def of(cls, reason: Any) -> ReasonCodeOut:
+        """From a `crmroi.improve.reasons.Reason` (not imported: it loads scikit-learn)."""
+        return cls(
+            feature=reason.field, value=reason.shown_value, contribution=float(reason.effect)
+        )
+
+
+def reason_codes(reasons: str) -> list[ReasonCodeOut]:
+    """The structured items of a record's reasons (none for a plain text)."""
+    items = getattr(reasons, "items", ())
+    return [ReasonCodeOut.of(r) for r in items if hasattr(r, "field") and hasattr(r, "effect")]
+
+
 class ScoredOut(BaseModel):
     """An open lead or deal: both models' calibrated probabilities and the top reasons."""
 
@@ -371,7 +395,13 @@ class ScoredOut(BaseModel):
     created: dt.date | None = None
     logistic: float | None = Field(description="Calibrated probability, logistic model.")
     naive_bayes: float | None = Field(description="Probability, naive Bayes baseline.")
-    reasons: str = Field(description="Fields that pushed the logistic score up or down.")
+    reasons: str = Field(
+        description="Fields that pushed the logistic score up or down, in English: "
+        "`feature=value (+0.88)`, comma-separated (log-odds)."
+    )
+    reason_codes: list[ReasonCodeOut] = Field(
+        default_factory=list, description="The same reasons as data, in the same order."
+    )
 
 
 class ScoringOut(BaseModel):
@@ -394,7 +424,8 @@ class ScoringOut(BaseModel):
                     created=r.created,
                     logistic=finite(r.logistic),
                     naive_bayes=finite(r.naive_bayes),
-                    reasons=r.reasons,
+                    reasons=str(r.reasons),
+                    reason_codes=reason_codes(r.reasons),
                 )
                 for r in s.top[:limit]
             ],

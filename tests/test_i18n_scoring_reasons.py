@@ -1,0 +1,217 @@
+"""Lead and deal scoring's reasons in the reader's language (issue 18's last English).
+
+A reason keeps its parts (feature code, value, log-odds contribution) through the scores'
+frame, the report's sections and pickling to a worker process. English stays the old
+machine text (`source=referral (+0.88)`, rebuilt here from the old f-string); in ru, bg,
+fa and zh the feature names, weekdays and "(none)" are worded and the numbers take the
+language's digits, while values from the data stay as they are.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi import FastAPI
+from typer.testing import CliRunner
+
+from crmroi.improve.features import MISSING, deal_examples, lead_examples
+from crmroi.improve.frames import data_date, frames_from_arrow
+from crmroi.improve.reasons import FEATURE_LABELS, NUMERIC_FEATURES, WEEKDAYS, Reason
+from crmroi.improve.scoring import ScoringReport, score_workspace
+from crmroi.messages import Items, render
+from crmroi.reports.i18n import get_lang
+from tests.conftest import copy_workspace
+from tests.i18n_words import english_words
+from tests.web_support import login, make_app
+
+LANGS = ("ru", "bg", "fa", "zh")
+HTMX = {"accept": "text/html", "hx-request": "true"}
+
+
+def old_text(field: str, value: object, effect: float) -> str:
+    """The reason as `models.Reason.__str__` wrote it before it kept its parts."""
+    shown = f"{value:g}" if isinstance(value, float | np.floating) else str(value)
+    return f"{field}={shown} ({'+' if effect >= 0 else '-'}{abs(effect):.2f})"
+
+
+@lru_cache(maxsize=1)
+def demo() -> tuple[dict[str, pd.DataFrame], ScoringReport]:
+    from crmroi.demo import generate_company
+
+    frames = frames_from_arrow(generate_company(scale=0.25, seed=7).tables)
+    return frames, score_workspace(frames, refit=False)
+
+
+def demo_reasons() -> list[Reason]:
+    out: list[Reason] = []
+    for result in demo()[1].results:
+        for column in ("logistic_reasons", "naive_bayes_reasons"):
+            out += [r for rs in result.scores[column] for r in rs]
+    return out
+
+
+def test_reasons_read_as_before_in_english_and_keep_their_parts() -> None:
+    cases = [
+        ("source", "referral", 0.8812),
+        ("owner_team", "EMEA Central", 0.03),
+        ("weekday", "Thursday", 0.08),
+        ("prior_orders", 0.0, -0.0712),
+        ("log_prior_order_amount", np.float64(8.1234567), -0.004),
+        ("account_age_days", 1234.0, 0.5),
+        ("prior_won_deals", "1-3", 0.2),
+    ]
+    for field, value, effect in cases:
+        reason = Reason(field, value, effect)
+        assert reason == old_text(field, value, effect)
+        assert reason.render(get_lang("en")) == reason
+        assert (reason.field, reason.effect) == (field, pytest.approx(effect))
+    assert Reason("prior_orders", 0.0, -0.07).value == 0.0
+    reasons = demo_reasons()
+    assert len(reasons) > 100 and all(isinstance(r, Reason) for r in reasons)
+    for r in reasons:
+        assert r == old_text(r.field, r.value, r.effect)
+
+
+def test_every_feature_the_models_can_use_has_a_name() -> None:
+    frames, _ = demo()
+    as_of = data_date(frames)
+    leads = lead_examples(frames["leads"], frames["deals"], frames["reps"], as_of)
+    deals = deal_examples(
+        frames["deals"], frames["accounts"], frames["reps"], frames["orders"], as_of
+    )
+    features = {*leads.features.columns, *deals.features.columns}
+    assert features <= set(FEATURE_LABELS), features - set(FEATURE_LABELS)
+    assert {"weekday", "prior_orders", "account_country"} <= features
+
+
+def words_left(text: str, reason: Reason) -> list[str]:
+    """English words of a worded reason beyond the value it shows from the data."""
+    data = "" if isinstance(reason.value, float) else reason.value
+    return english_words(text.replace(data, " ") if data not in WEEKDAYS else text)
+
+
+@pytest.mark.parametrize("code", LANGS)
+def test_demo_reasons_are_worded_in_each_language(code: str) -> None:
+    lang = get_lang(code)
+    seen = set()
+    for r in demo_reasons():
+        said = r.render(lang)
+        assert words_left(said, r) == [], said
+        assert r.field not in said or r.field not in FEATURE_LABELS
+        if isinstance(r.value, str) and r.value not in WEEKDAYS and r.value != MISSING:
+            assert r.value in said or r.field in NUMERIC_FEATURES  # a bin's digits are worded
+        seen.add(r.field)
+    assert {"source", "weekday", "owner"} <= seen
+
+
+def test_numbers_take_the_languages_digits_and_signs() -> None:
+    fa, ru, zh = get_lang("fa"), get_lang("ru"), get_lang("zh")
+    orders = Reason("prior_orders", 3.0, -0.07)
+    assert "۳" in orders.render(fa) and "۰٫۰۷" in orders.render(fa)
+    assert orders.render(ru) == "заказов ранее: 3 (-0,07)"
+    assert Reason("weekday", "Thursday", 0.08).render(ru) == "день создания: четверг (+0,08)"
+    assert Reason("weekday", "Thursday", 0.08).render(zh) == "创建日：星期四（+0.08）"
+    amount = Reason("log_prior_order_amount", 8.1234567, 0.5)
+    assert "8,12346" in amount.render(ru)  # the decimals English shows (8.12346)
+    assert "۱-۳" in Reason("prior_won_deals", "1-3", 0.2).render(fa)  # a naive-Bayes bin
+    assert "(нет)" in Reason("segment", MISSING, 0.1).render(ru)
+    country = Reason("account_country", "United Kingdom", -0.29)
+    assert country.render(ru) == "страна клиента: United Kingdom (-0,29)"
+
+
+def test_reasons_survive_pickling_to_a_worker_process() -> None:
+    """The web app fits scores in worker processes and gets them back pickled."""
+    from crmroi.web.dashboard_improve import build_section
+
+    reason = Reason("weekday", "Thursday", 0.08)
+    back = pickle.loads(pickle.dumps(reason))
+    assert isinstance(back, Reason) and back == reason
+    assert (back.field, back.value, back.effect) == ("weekday", "Thursday", 0.08)
+    items = pickle.loads(pickle.dumps(Items([reason, Reason("prior_orders", 0.0, -0.07)])))
+    assert [type(i) for i in items.items] == [Reason, Reason]
+    assert items == "weekday=Thursday (+0.08), prior_orders=0 (-0.07)"
+    frames, _ = demo()
+    section = build_section(frames, data_date(frames), "scoring")
+    copied = pickle.loads(pickle.dumps(section))
+    assert copied == section
+    ru = get_lang("ru")
+    for got, want in zip(copied.scoring, section.scoring, strict=True):
+        for a, b in zip(got.top, want.top, strict=True):
+            assert render(a.reasons, ru) == render(b.reasons, ru) != str(b.reasons)
+            assert all(isinstance(r, Reason) for r in a.reasons.items)  # type: ignore[attr-defined]
+
+
+def test_the_report_words_the_reasons_and_keeps_english() -> None:
+    from crmroi.reports.improve import fit_improvements, label_improvements
+
+    frames, _ = demo()
+    results = fit_improvements(frames)
+    english = label_improvements(results, get_lang("en"))
+    records = [r for s in english.scoring for r in s.top]
+    assert records
+    for r in records:
+        items = r.reasons.items  # type: ignore[attr-defined]
+        assert r.reasons == ", ".join(old_text(i.field, i.value, i.effect) for i in items)
+    for code in LANGS:
+        worded = label_improvements(results, get_lang(code))
+        for r, en in zip((r for s in worded.scoring for r in s.top), records, strict=True):
+            assert r.reasons != en.reasons
+            assert not any(f"{i.field}=" in r.reasons for i in en.reasons.items)  # type: ignore[attr-defined]
+            assert not any(day in r.reasons for day in WEEKDAYS), r.reasons
+
+
+def test_cli_score_words_the_reasons(small_demo_folder: Path) -> None:
+    from crmroi.cli import app
+
+    runner = CliRunner()
+    wide = {"COLUMNS": "400"}
+    english = runner.invoke(app, ["score", str(small_demo_folder), "--lang", "en"], env=wide)
+    assert english.exit_code == 0, english.output
+    assert re.search(r"source=\w+ \([+-]\d\.\d\d\)", english.output)
+    persian = runner.invoke(app, ["score", str(small_demo_folder), "--lang", "fa"], env=wide)
+    assert persian.exit_code == 0, persian.output
+    text = persian.output
+    for code in FEATURE_LABELS:
+        assert f"{code}=" not in text
+    assert not any(day in text for day in WEEKDAYS)
+    assert "منبع: " in text and "logistic" not in text
+
+
+@pytest.fixture(scope="module")
+def app(small_demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+    folder = copy_workspace(small_demo_folder, tmp_path_factory.mktemp("reasons") / "ws")
+    application = make_app(str(folder), simulation_runs=100, bootstrap=10)
+    yield application
+    application.state.crmroi.access.close()
+
+
+def test_dashboard_words_the_reasons_and_the_api_gives_codes(app: FastAPI) -> None:
+    viewer = login(app, "viewer")
+    body: dict[str, Any] = viewer.get("/api/v1/scores").json()
+    top = [r for s in body["scoring"] for r in s["top"]]
+    assert top
+    for r in top:
+        codes = r["reason_codes"]
+        assert codes and r["reasons"] == ", ".join(
+            old_text(c["feature"], c["value"], c["contribution"]) for c in codes
+        )
+        assert all(c["feature"] in FEATURE_LABELS for c in codes)
+    english = viewer.get("/dashboard/improve/scoring", headers=HTMX).text
+    assert top[0]["reasons"] in english
+    viewer.post("/account/language", data={"language": "ru", "next": "/dashboard"})
+    page = viewer.get("/dashboard/improve/scoring", headers=HTMX).text
+    assert top[0]["reasons"] not in page
+    cells = re.findall(r'<td class="muted">([^<]*)</td></tr>', page)
+    assert len(cells) == len(top)
+    for cell in cells:
+        assert not any(f"{code}=" in cell for code in FEATURE_LABELS), cell
+        assert not any(day in cell for day in WEEKDAYS), cell
+    assert viewer.get("/api/v1/scores").json() == body  # the API stays English
