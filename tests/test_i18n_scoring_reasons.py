@@ -215,3 +215,23 @@ def test_dashboard_words_the_reasons_and_the_api_gives_codes(app: FastAPI) -> No
         assert not any(f"{code}=" in cell for code in FEATURE_LABELS), cell
         assert not any(day in cell for day in WEEKDAYS), cell
     assert viewer.get("/api/v1/scores").json() == body  # the API stays English
+
+
+# -- the PDF's chart images: their accessible name in the report's language ------------------
+@pytest.mark.parametrize("code", ["en", "fa", "zh"])
+def test_pdf_chart_images_are_named_by_their_title(code: str) -> None:
+    from crmroi.reports.html import render_page
+    from tests.test_report_model import sample_model
+
+    model = sample_model(code)
+    svgs = {name: f"data:image/svg+xml;base64,{name}" for name in model.charts}
+    page = render_page(model, "print", svgs=svgs, page_size="A4")
+    alts = dict(re.findall(r'<img alt="([^"]*)" src="data:image/svg\+xml;base64,(\w+)">', page))
+    names = {v: k for k, v in alts.items()}
+    assert set(names) == set(model.charts) and len(names) >= 2
+    lang = get_lang(code)
+    assert names["cash_flow"] == lang.gettext("Cumulative cash flow and payback")
+    for name, alt in names.items():
+        assert alt != name and alt.strip()
+        if code != "en":
+            assert english_words(alt.replace("NPV", "")) == [], alt

@@ -60,6 +60,16 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+def chart_label(spec: dict[str, Any], fallback: str) -> str:
+    """A chart's accessible name (the PDF image's `alt`): its own title, as the live
+    page's script gives it (`spec.description`), else `fallback` ('Chart', translated)."""
+    title = spec.get("title")
+    text = title.get("text") if isinstance(title, dict) else title
+    if isinstance(text, list):
+        text = " ".join(str(t) for t in text)
+    return str(spec.get("description") or text or fallback)
+
+
 def render_page(model: ReportModel, mode: str, **extra: Any) -> str:
     """The report page in `mode` "html" (live charts) or "print" (SVG images, for PDF)."""
     lang: Lang = get_lang(model.lang)
@@ -78,6 +88,7 @@ def render_page(model: ReportModel, mode: str, **extra: Any) -> str:
         input_label=lambda name: input_label(lang, name),
         scoring=lambda name: scoring_label(lang, name),
         kv=lambda value, unit: lang.kpi_value(value, unit, model.currency),
+        chart_label=lambda name: chart_label(model.charts[name], lang.gettext("Chart")),
         **extra,
     )
 
