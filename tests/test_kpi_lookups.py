@@ -95,3 +95,27 @@ def test_lookups_fill_team_owner_and_segment() -> None:
     row, rep_team = lk.team_of_rep(np.array([code("r1"), code("r9"), NONE]))
     assert [labels.name(int(c)) for c in rep_team] == ["North", None, None]
     assert pick(np.array([], dtype=np.int64), np.array([-1, -1])).tolist() == [NONE, NONE]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    columns=st.lists(
+        st.lists(st.one_of(st.none(), st.integers(min_value=0, max_value=40)), max_size=60),
+        min_size=1, max_size=6,
+    ),
+    bulk=st.sampled_from([1, 3, 10_000]),
+)  # fmt: skip
+def test_labels_codes_are_first_seen_order(columns: list[list[int | None]], bulk: int) -> None:
+    """Labels.encode gives each label the code of its first appearance over the columns
+    encoded so far (NULL: NONE), whether the distinct values are looked up one by one
+    or in Arrow (`BULK`): the same codes as a dictionary filled row by row."""
+    labels = Labels()
+    labels.BULK = bulk
+    expected: dict[str, int] = {}
+    for column in columns:
+        text = [None if v is None else f"id-{v}" for v in column]
+        got = labels.encode(pa.array(text, type=pa.string())).tolist()
+        want = [NONE if t is None else expected.setdefault(t, len(expected)) for t in text]
+        assert got == want
+        assert labels.names == list(expected)
+        assert labels.ids == expected

@@ -43,6 +43,7 @@ _CDF = np.array([math.exp(-1.0) * math.fsum(1.0 / math.factorial(i) for i in ran
                  for k in range(16)])  # fmt: skip
 # Poisson(1) inverse distribution function on 2**16 equally likely 16-bit values
 _POISSON = np.searchsorted(_CDF, (np.arange(65536) + 0.5) / 65536, side="right").astype(np.float64)
+_POISSON_BYTES = _POISSON.astype(np.uint8)  # the same table, 64 KB
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -76,11 +77,11 @@ def poisson_weights(
     """(units x replicates) Poisson(1) weights of the unit ids `labels`.
 
     One 64-bit hash of (seed, unit, q) gives the four 16-bit draws of replicates
-    4q .. 4q + 3. The weights are small integers, exact in any float `dtype`.
+    4q .. 4q + 3. The weights are small integers, exact in any float `dtype`; they
+    are looked up as bytes (a 64 KB table that stays in cache) and then widened.
     """
     keys = label_keys(labels) ^ _mix(np.array([seed], dtype=np.uint64) + _GOLDEN)
     n, quads = len(keys), -(-replicates // 4)
-    table: np.ndarray = _POISSON.astype(dtype)
     w: np.ndarray = np.empty((n, quads * 4), dtype=dtype)
     rows = max(1, BLOCK_CELLS // max(quads, 1))
     q = (np.arange(quads, dtype=np.uint64) + np.uint64(1)) * _GOLDEN
@@ -88,13 +89,15 @@ def poisson_weights(
     def fill(starts: range) -> None:
         x = np.empty((rows, quads), dtype=np.uint64)  # scratch reused by every block
         tmp = np.empty_like(x)
+        small = np.empty((rows, quads * 4), dtype=np.uint8)
         for u0 in starts:
             k = keys[u0 : u0 + rows]
             xs, ts = x[: len(k)], tmp[: len(k)]
             with np.errstate(over="ignore"):
                 np.add(k[:, None], q[None, :], out=xs)
                 _mix_into(xs, ts)
-            np.take(table, xs.view(np.uint16), out=w[u0 : u0 + len(k)])
+            np.take(_POISSON_BYTES, xs.view(np.uint16), out=small[: len(k)])
+            w[u0 : u0 + len(k)] = small[: len(k)]
 
     starts = range(0, n, rows)
     parts = min(THREADS, len(starts))

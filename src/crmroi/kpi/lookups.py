@@ -95,7 +95,7 @@ def regroup(
         np.unique(cols[k], return_inverse=True)[1] if cols[k].dtype.kind == "f" else cols[k]
         for k in keys
     ]
-    packed = _packed(coded)
+    packed = packed_key(coded)
     if packed is not None:  # one argsort of one int64 key instead of a lexsort
         order = np.argsort(packed, kind="stable")
         new = np.empty(len(order), dtype=bool)
@@ -118,7 +118,7 @@ def regroup(
     return out
 
 
-def _packed(coded: Sequence[np.ndarray]) -> np.ndarray | None:
+def packed_key(coded: Sequence[np.ndarray]) -> np.ndarray | None:
     """Integer key columns (each >= -1) as one int64 in mixed radix, in the same order;
     None when they do not fit in 62 bits."""
     key = np.zeros(len(coded[0]), dtype=np.int64)

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from crmroi.kpi.exposure import exposure_time
 from crmroi.kpi.facts import Ctx, Recipe, View, days_between, fetch_cube, flag, when
+from crmroi.kpi.lookups import packed_key
 from crmroi.kpi.stats import Cube, Placed, UnitSums, values_in
 from crmroi.kpi.windows import add_months
 
@@ -208,12 +209,17 @@ def relationship_concentration(v: View) -> UnitSums:
     first = per_actor.idx[per_actor.starts]
     n = per_actor.reduce(np.add, c["n"])
     keys = [c.grp[first], c["team"][first], c["acc"][first], c.period[first]]
-    order = np.lexsort(keys[::-1])
+    packed = packed_key(keys)  # one int64 key: one argsort instead of a lexsort
+    order = np.lexsort(keys[::-1]) if packed is None else np.argsort(packed, kind="stable")
     keys, n = [k[order] for k in keys], n[order]
     new = np.zeros(len(n), dtype=bool)
     new[:1] = True
-    for k in keys:
-        new[1:] |= k[1:] != k[:-1]
+    if packed is not None:
+        ordered = packed[order]
+        new[1:] = ordered[1:] != ordered[:-1]
+    else:
+        for k in keys:
+            new[1:] |= k[1:] != k[:-1]
     starts = np.flatnonzero(new)
     top, total = np.maximum.reduceat(n, starts), np.add.reduceat(n, starts)
     grp, team, acc, period = (k[starts] for k in keys)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -26,27 +27,46 @@ NONE = -1  # code of a NULL label (no team, fixed unit, no group)
 class Labels:
     """Every string label of a run (teams, units, groups) as a dense integer code."""
 
+    BULK = 2048  # distinct values from which a column's codes are looked up in Arrow
+
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
         self.names: list[str] = []
+        self._chunks: list[pa.Array] = []  # the names in code order, as Arrow strings
+        self._arrow: pa.Array | None = None
 
     def encode(self, column: pa.ChunkedArray | pa.Array) -> np.ndarray:
         """Codes of a string column (NULL: NONE); new labels are added in the order of
-        their first row. Only the column's distinct values are looked up (a dictionary
-        of every label seen would otherwise be hashed again on each call)."""
+        their first row. Only the column's distinct values are looked up: a few in the
+        dictionary of labels, many (the accounts of a cube) in Arrow in one pass
+        instead of one Python lookup each."""
         arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
         enc = pc.dictionary_encode(arr.cast(pa.string()))
-        ids, names = self.ids, self.names
-        distinct = enc.dictionary.to_pylist()
-        codes = [ids.get(name, NONE) for name in distinct]
-        if NONE in codes:  # new labels, in the order of their first row
-            for i, name in enumerate(distinct):
-                if codes[i] == NONE:
-                    codes[i] = ids[name] = len(names)
-                    names.append(name)
-        lut = np.array([*codes, NONE], dtype=np.int64)
+        distinct = enc.dictionary
+        if len(distinct) >= self.BULK and self.names:
+            found = pc.index_in(distinct, value_set=self._known())
+            codes = pc.fill_null(found, NONE).to_numpy(zero_copy_only=False).astype(np.int64)
+        else:
+            codes = np.array([self.ids.get(n, NONE) for n in distinct.to_pylist()], np.int64)
+        new = np.flatnonzero(codes == NONE)
+        if len(new):  # new labels, in the order of their first row
+            added = distinct.take(pa.array(new))
+            codes[new] = np.arange(len(self.names), len(self.names) + len(new))
+            names = added.to_pylist()
+            self.ids.update(zip(names, codes[new].tolist(), strict=True))
+            self.names.extend(names)
+            self._chunks.append(added)
+            self._arrow = None
+        lut = np.append(codes, NONE)
         idx = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         return lut[idx]
+
+    def _known(self) -> pa.Array:
+        """Every label so far as one Arrow array (index = code)."""
+        if self._arrow is None:
+            self._arrow = pa.concat_arrays(self._chunks)
+            self._chunks = [self._arrow]
+        return self._arrow
 
     def code_of(self, label: str) -> int:
         """The code of `label`, added when new."""
@@ -170,12 +190,22 @@ class Placed:
         self._row_team = row_team
         width = len(buckets.bounds) + 2
         self._luts = [np.array([t[k] for t in tables]).reshape(len(teams), width) for k in range(3)]
-        self.period, self.start, self.mid = (self._lookup(k, cube["b"]) for k in range(3))
+        self.period = self._lookup(0, cube["b"])
         self.grp = cube["team"] if by_team else cube["grp"]
         self.inside = (self.period >= 0) & (self.grp != NONE)
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.cube[name]
+
+    @cached_property
+    def start(self) -> np.ndarray:
+        """Per row, the bucket of its window's start (looked up when first used)."""
+        return self._lookup(1, self.cube["b"])
+
+    @cached_property
+    def mid(self) -> np.ndarray:
+        """Per row, the bucket of its window's midpoint (looked up when first used)."""
+        return self._lookup(2, self.cube["b"])
 
     def _lookup(self, k: int, buckets: np.ndarray) -> np.ndarray:
         if not len(buckets):
