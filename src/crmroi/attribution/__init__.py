@@ -74,8 +74,9 @@ def attribute(
 ) -> Attribution:
     """Estimate the CRM's effect on one KPI panel (see the module docstring).
 
-    `clusters` (difference in differences only): the team of each unit when units
-    are smaller than what goes live together (reps); `anticipation` (difference in
+    `clusters`: the team of each unit when units are smaller than what goes live
+    together (reps); the time series then compares each unit with its own months
+    before go-live (`interrupted_time_series(by_unit=True)`); `anticipation` (difference in
     differences and time series): months before each go-live left out of the
     comparison; `carry` (the same two): the share of the effect the months before
     those already carry, divided out (see `difference_in_differences`); `weighted`
@@ -99,19 +100,21 @@ def attribute(
             ratio=ratio,
         )
     else:
-        series = company_series(check_panel(panel, name))
+        checked = check_panel(panel, name)
+        series = company_series(checked)
         first = min((d for d in go_live.values() if d is not None), default=None)
         if first is None:
             raise AttributionError(reasons.no_go_live(name))
         if chosen == "its":
             result = interrupted_time_series(
-                series,
+                checked if clusters is not None else series,
                 first,
                 name=name,
                 covariates=covariates,
                 anticipation=anticipation,
                 carry=carry,
                 weighted=weighted,
+                by_unit=clusters is not None,
             )
         else:
             result = naive_attribution(series, first, name=name)

@@ -18,6 +18,10 @@ measured). The price: a covariate that never varies before go-live teaches the
 fit nothing; when it moves after go-live, the months from its first move on have
 no counterfactual and are left out, and the notes say so. The cumulative effect
 is the mean effect times the months measured.
+
+When the units summed into the company series join and leave (reps replaced by reps
+with another level), each unit's values are taken less its own level before go-live
+first (`by_unit`), so the series' level does not drift with the make-up of the team.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from crmroi.attribution.results import (
     month_start,
     months_since,
 )
+from crmroi.attribution.unit_levels import UnitLevels, own_levels, unit_variance
 from crmroi.kpi.definitions import KPI_DEFINITIONS
 from crmroi.messages import Said
 
@@ -120,6 +125,7 @@ def interrupted_time_series(
     anticipation: int = 0,
     carry: Sequence[float] = (),
     weighted: bool = False,
+    by_unit: bool = False,
 ) -> Attribution:
     """The CRM's effect on one monthly series, net of the covariates' movements.
 
@@ -139,10 +145,26 @@ def interrupted_time_series(
     `weighted`: weighted least squares, each month weighted by its summed weight
     (the KPI's denominator, e.g. customers at risk; for a rate whose months rest on
     very different counts), and the effect the weighted mean gap.
+    `by_unit`: `series` has a unit column (e.g. reps) whose units join and leave; each
+    unit's values are taken less its own level before go-live (units without a month
+    there left out) before they are summed into the company series, so each unit is
+    compared with its own months (see `_own_levels`).
     """
     data = check_panel(series.assign(unit=series.get("unit", "all")), name)
-    data = company_series(data).rename(columns={"weight": "_weight"})
     notes: list[str] = []
+    start = month_start(go_live)
+    levels: UnitLevels | None = None
+    if by_unit:
+        scale, why_units = _scale_for(name, data["value"].to_numpy(dtype="float64"), scale)
+        before_lead = start - pd.DateOffset(months=anticipation)
+        levels = own_levels(data, data["period"] < before_lead, scale == "log")
+        if levels.kept == 0:
+            raise AttributionError(reasons.its_short(name, MIN_MONTHS_BEFORE))
+        notes.append(said.its_unit_levels(levels.kept, levels.left_out))
+        if why_units:
+            notes.append(why_units)
+        data = levels.panel[["unit", "period", "value", "weight"]]
+    data = company_series(data).rename(columns={"weight": "_weight"})
     names: list[str] = []
     if covariates is not None:
         cov = covariates.copy()
@@ -151,7 +173,6 @@ def interrupted_time_series(
         names = [c for c in cov.columns if c != "period"]
         notes.append(said.covariates(names))
     data = data.sort_values("period").reset_index(drop=True)
-    start = month_start(go_live)
     to_go_live = months_since(data["period"], start).to_numpy()
     if anticipation > 0:
         data = data[~((to_go_live < 0) & (to_go_live >= -anticipation))].reset_index(drop=True)
@@ -215,15 +236,27 @@ def interrupted_time_series(
         gap = y[after] - (x @ params)[after]
         mean_x = share @ x[after]
         h = int(after.sum())
-        se = float(np.sqrt(fit.scale / w[after].sum() + mean_x @ cov_params @ mean_x)) / b0
-        t = float(stats.t.ppf(0.5 + LEVEL / 2, fit.df_resid))
+        variance = fit.scale / w[after].sum() + mean_x @ cov_params @ mean_x
+        df = float(fit.df_resid)
+        if levels is not None:  # each unit against its own level: the unit-months' form
+            contrast = np.zeros(len(data))
+            contrast[after] = share
+            bread = np.linalg.pinv((x[pre] * w[pre, None]).T @ x[pre])
+            contrast[pre] = -w[pre] * (x[pre] @ (bread @ mean_x))
+            months = data[["period", "value", "_weight"]].assign(fitted=pre, w=w)
+            variance, df = unit_variance(
+                levels, months, contrast, fit.scale, fit.df_resid, kind == "log"
+            )
+        se = float(np.sqrt(variance)) / b0
+        t = float(stats.t.ppf(0.5 + LEVEL / 2, df))
         effect = float(share @ gap) / b0
         low, high = effect - t * se, effect + t * se
         predicted = x @ params - effect * carried  # less the part of the effect carried
         month_se = np.sqrt(fit.scale / w + np.einsum("ij,jk,ik->i", x, cov_params, x))
+        month_se *= float(stats.t.ppf(0.5 + LEVEL / 2, fit.df_resid))  # the months' bands
     if not b0 > 0 or not np.isfinite([effect, low, high]).all():
         raise AttributionError(reasons.its_not_finite(name))
-    notes.append(said.its_fit(n_before, kind == "log", chosen, h, float(fit.df_resid)))
+    notes.append(said.its_fit(n_before, kind == "log", chosen, h, df))
     if weighted:
         notes.append(said.its_weighted())
     after_mean = float(values[after].mean())
@@ -233,12 +266,12 @@ def interrupted_time_series(
         effect, low, high = after_mean - base, rel_low * base, rel_high * base
         effect_rel: float | None = rel
         shown = np.exp(predicted)
-        bands = np.exp(predicted[:, None] + np.outer(t * month_se, [-1.0, 1.0]))
+        bands = np.exp(predicted[:, None] + np.outer(month_se, [-1.0, 1.0]))
     else:
         base = float(predicted[after].mean())
         effect_rel = effect / base if base else None
         shown = predicted
-        bands = predicted[:, None] + np.outer(t * month_se, [-1.0, 1.0])
+        bands = predicted[:, None] + np.outer(month_se, [-1.0, 1.0])
     counterfactual = pd.DataFrame(
         {
             "period": data["period"],

@@ -33,6 +33,7 @@ __all__ = [
     "its_fit",
     "its_idle",
     "its_too_few_for",
+    "its_unit_levels",
     "its_weighted",
     "method",
     "mix_held",
@@ -386,6 +387,22 @@ def its_weighted() -> Said:
         M_(
             "attribution_its_weighted",
             "the fit weights each month by its denominator (weighted least squares)",
+        )
+    )
+
+
+def its_unit_levels(units: int, left_out: int) -> Said:
+    """The time series is formed from each unit's values less its own level before
+    go-live (units joining or leaving do not move it); `left_out` units had no month
+    before go-live."""
+    return _said(
+        M_(
+            "attribution_its_unit_levels",
+            "each unit compared with its own months before go-live (its level before go-live "
+            "taken out, so units joining or leaving do not move the series); units: %(units)s; "
+            "left out, with no month before go-live: %(n)s",
+            units=str(units),
+            n=str(left_out),
         )
     )
 
