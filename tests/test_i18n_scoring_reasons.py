@@ -12,6 +12,7 @@ from __future__ import annotations
 import pickle
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -235,3 +236,68 @@ def test_pdf_chart_images_are_named_by_their_title(code: str) -> None:
         assert alt != name and alt.strip()
         if code != "en":
             assert english_words(alt.replace("NPV", "")) == [], alt
+
+
+# -- the dashboard's other section reasons and warnings: computed in English, worded later ---
+@dataclass(frozen=True)
+class Fit:
+    """The part of a lifetime-value section the wording reads."""
+
+    warnings: list[str]
+
+
+def test_section_reasons_and_warnings_are_worded_again_on_a_page() -> None:
+    import dataclasses
+    import datetime as dt
+
+    from crmroi.messages import M_, Said, Worded
+    from crmroi.reports.improve import ImprovementResults, label_improvements
+    from crmroi.reports.improve import Reason as SectionReason
+    from crmroi.web.dashboard_view import Fmt
+
+    detail = Said(M_("scoring_no_records", "the workspace has no leads or deals"))
+    warning = Said(M_("scoring_closed_history", "the closed history"))
+    results = ImprovementResults(
+        as_of=dt.date(2025, 3, 7),
+        scoring_reasons=[SectionReason("not enough closed history", detail=detail)],
+        clv_reason=SectionReason("the workspace has no orders"),
+    )
+    english = label_improvements(results, get_lang("en"))
+    assert english.scoring_reasons == [
+        "not enough closed history (the workspace has no leads or deals)"
+    ]
+    assert english.clv_reason == "the workspace has no orders"
+    ru = get_lang("ru")
+    for said in (english.scoring_reasons[0], english.clv_reason):
+        back = pickle.loads(pickle.dumps(said))
+        assert isinstance(back, Worded) and back == said
+        page = Fmt(ru).t(back)
+        assert page != said and english_words(page) == [], page
+    assert Fmt(ru).t(english.clv_reason) == label_improvements(results, ru).clv_reason
+    fitted = Fit(warnings=[warning])  # a lifetime-value fit's warning
+    worded = label_improvements(dataclasses.replace(results, clv=fitted), get_lang("en"))
+    assert worded.clv.warnings == ["the closed history"]
+    assert Fmt(ru).t(worded.clv.warnings[0]) == "закрытая история"
+    assert Fmt(ru).t(pickle.loads(pickle.dumps(worded.clv.warnings[0]))) == "закрытая история"
+
+
+# -- the attribution notes' figures: English as the old text, the reader's digits elsewhere ---
+def test_attribution_note_figures_in_each_language() -> None:
+    from crmroi.attribution import notes
+    from crmroi.messages import Message
+
+    placebo = notes.placebo(6, -23337.2, 0.4)
+    old = "placebo: go-live moved 6 months earlier on the months before it, effect -2.334e+04, "
+    assert placebo == old + "randomisation p = 0.400"
+    assert render(placebo.message, get_lang("en")) == placebo  # the English report's text
+    ru = render(placebo.message, get_lang("ru"))
+    assert "-23\xa0340" in ru and "0,400" in ru and "2.334e" not in ru, ru
+    fa = render(placebo.message, get_lang("fa"))
+    assert "۶" in fa and "۲۳٬۳۴۰" in fa and "۰٫۴۰۰" in fa and not re.search("[0-9]", fa), fa
+    interval = notes.interval(5040, 7, None)
+    assert "over 5040 orders" in interval and "7 teams (7 clusters)" in interval
+    assert "5\xa0040" in render(interval.message, get_lang("ru"))
+    assert Message.from_record(placebo.message.to_record()) == placebo.message
+    retention = notes.drifted(0.0123)
+    assert "placebo p = 0.012)" in retention
+    assert "۰٫۰۱۲" in render(retention.message, get_lang("fa"))

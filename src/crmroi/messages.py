@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 __all__ = [
     "M_",
     "N_",
+    "Figure",
     "Items",
     "Message",
     "Month",
@@ -25,6 +27,7 @@ __all__ = [
     "Pct",
     "Said",
     "Translator",
+    "Worded",
     "code_of",
     "render",
     "said_of",
@@ -57,6 +60,32 @@ class Num:
     def english(self) -> str:
         group = "," if self.grouped else ""
         return f"{self.value:{'+' if self.signed else ''}{group}.{self.digits}f}"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A number parameter English writes as `format(value, spec)`, exactly as the plain
+    text parameter it replaces ('+2.334e+04' for '+.4g', '0.400' for '.3f', '5040' for
+    ''); other languages write it with the decimals English shows (rounded to the same
+    significant digits where English uses an exponent: '+23 340'), in their separators,
+    digits and signs."""
+
+    value: float
+    spec: str = ""
+
+    def english(self) -> str:
+        return format(self.value, self.spec)
+
+    def worded(self, number: Any) -> str:
+        """The figure through a language's `number(value, digits, signed)`."""
+        signed = self.spec.startswith("+")
+        english = format(abs(self.value), self.spec.lstrip("+"))
+        if not math.isfinite(self.value) or "e" not in english:
+            digits = len(english.partition(".")[2])
+            return str(number(self.value, digits, signed))
+        significant = len(english.partition("e")[0].replace(".", ""))
+        digits = significant - 1 - math.floor(math.log10(abs(self.value)))
+        return str(number(round(self.value, digits), max(0, digits), signed))
 
 
 @dataclass(frozen=True)
@@ -164,6 +193,8 @@ def _param(value: Any) -> Any:
         return {"num": [value.value, value.digits, value.signed, value.grouped]}
     if isinstance(value, Pct):
         return {"pct": [value.value, value.digits, value.signed]}
+    if isinstance(value, Figure):
+        return {"figure": [value.value, value.spec]}
     if isinstance(value, Month):
         return {"month": value.value.isoformat()}
     if isinstance(value, dt.datetime):
@@ -190,6 +221,8 @@ def _unparam(value: Any) -> Any:
         return Num(*inner)
     if kind == "pct":
         return Pct(*inner)
+    if kind == "figure":
+        return Figure(*inner)
     if kind == "month":
         return Month(dt.date.fromisoformat(inner))
     if kind == "datetime":
@@ -227,6 +260,9 @@ def _worded(params: Mapping[str, Any], lang: Translator | None) -> dict[str, Any
                 if callable(number)
                 else value.english()
             )
+        elif isinstance(value, Figure):  # English as the plain text always was
+            english = getattr(lang, "code", "en") == "en" or not callable(number)
+            value = value.english() if english else value.worded(number)
         elif isinstance(value, Month):
             month = getattr(lang, "month", None)
             value = month(value.value) if callable(month) else value.english()
@@ -258,6 +294,23 @@ class Said(str):
         return said
 
 
+class Worded(str):
+    """A text worded in one language (what a report in that language shows) that keeps
+    what it was worded from (`source`: a message, a `Said`, a list or anything with a
+    `render(lang)` method), so a page computed once in English can word it again in its
+    reader's language (`render`). Pickle keeps both (worker processes)."""
+
+    source: Any
+
+    def __new__(cls, text: str, source: object) -> Worded:
+        said = super().__new__(cls, text)
+        said.source = source
+        return said
+
+    def __getnewargs__(self) -> tuple[str, Any]:  # type: ignore[override]
+        return (str(self), self.source)
+
+
 def code_of(value: object, default: str | None = None) -> str | None:
     """The stable code of a message (or of the message a `Said` text keeps), else
     `default` (a plain text has none)."""
@@ -282,13 +335,18 @@ def worded_item(item: object, lang: Translator) -> str:
     return str(word(lang)) if callable(word) else str(item)
 
 
-def render(message: Message | str, lang: Translator) -> str:
+def render(message: Any, lang: Translator) -> str:
     """A message or a plain string in `lang` (a plain string is translated as a msgid; a
     list, `Items`, has its items worded and joined as the language joins them)."""
     if isinstance(message, Said):
         return message.message.render(lang)
     if isinstance(message, Message):
         return message.render(lang)
+    if isinstance(message, Worded):
+        return render(message.source, lang)
+    word = getattr(message, "render", None)
+    if callable(word):  # words itself (a scoring reason, a report section's reason)
+        return str(word(lang))
     if isinstance(message, Items):
         return str(_worded({"items": message}, lang)["items"])
     return lang.gettext(message) if message else message

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from crmroi.messages import M_, N_, Items, Message, Month, Said
+from crmroi.messages import M_, N_, Figure, Items, Message, Month, Said
 
 __all__ = [
     "ITS_LEVELS",
@@ -99,10 +99,10 @@ def cumulative(months: int, effect: float, low: float, high: float) -> Said:
         M_(
             "attribution_cumulative",
             "cumulative effect over %(months)s months: %(effect)s (95%% %(low)s to %(high)s)",
-            months=str(months),
-            effect=format(effect, "+.4g"),
-            low=format(low, "+.4g"),
-            high=format(high, "+.4g"),
+            months=Figure(months),
+            effect=Figure(effect, "+.4g"),
+            low=Figure(low, "+.4g"),
+            high=Figure(high, "+.4g"),
         )
     )
 
@@ -122,7 +122,7 @@ def seasonal(change: float) -> Said:
         M_(
             "attribution_seasonal",
             "seasonality-adjusted (same months a year earlier): %(change)s",
-            change=format(change, "+.4g"),
+            change=Figure(change, "+.4g"),
         )
     )
 
@@ -134,7 +134,7 @@ def retention_lapse(gap_months: int) -> Said:
             "retention measured customer by customer: the monthly lapse rate (a customer lapses "
             "in the month of its last purchase when none follows within %(gap)s months), "
             "annual retention = (1 - monthly lapse rate)^12",
-            gap=str(gap_months),
+            gap=Figure(gap_months),
         )
     )
 
@@ -148,11 +148,11 @@ def retention_restated(
             "effect %(effect)s on the monthly lapse rate (95%% %(low)s to %(high)s) from a "
             "counterfactual %(lapse)s, i.e. annual retention %(retention)s without the CRM; "
             "effect, interval and naive change in points of annual retention at that level",
-            effect=format(effect, "+.5f"),
-            low=format(low, "+.5f"),
-            high=format(high, "+.5f"),
-            lapse=format(lapse, ".5f"),
-            retention=format(retention, ".4f"),
+            effect=Figure(effect, "+.5f"),
+            low=Figure(low, "+.5f"),
+            high=Figure(high, "+.5f"),
+            lapse=Figure(lapse, ".5f"),
+            retention=Figure(retention, ".4f"),
         )
     )
 
@@ -178,7 +178,7 @@ def imputation(used: int, dropped: int, by_unit: bool) -> Said:
         M_(
             "attribution_left_out",
             "; %(n)s live %(rows)s %(why)s are left out",
-            n=str(dropped),
+            n=Figure(dropped),
             rows=rows,
             why=why,
         )
@@ -190,7 +190,7 @@ def imputation(used: int, dropped: int, by_unit: bool) -> Said:
             "attribution_imputation",
             "imputation estimator (Borusyak, Jaravel & Spiess): %(n)s live %(rows)s compared "
             "with %(where)s%(left_out)s",
-            n=str(used),
+            n=Figure(used),
             rows=rows,
             where=where,
             left_out=left_out,
@@ -239,7 +239,7 @@ def anticipation(months: int) -> Said:
             "attribution_anticipation",
             "the %(n)s months before each team's go-live are left out: they may already carry "
             "the CRM's effect",
-            n=str(months),
+            n=Figure(months),
         )
     )
 
@@ -248,13 +248,13 @@ def interval(orders: int, teams: int, units: int | None) -> Said:
     """The randomisation-inference interval over `orders` roll-out orders of `teams`
     (clusters of `units` units when units are smaller than teams)."""
     who = (
-        M_("attribution_teams", "%(n)s teams (%(n)s clusters)", n=str(teams))
+        M_("attribution_teams", "%(n)s teams (%(n)s clusters)", n=Figure(teams))
         if units is None
         else M_(
             "attribution_teams_units",
             "%(n)s teams (%(n)s clusters of %(units)s units)",
-            n=str(teams),
-            units=str(units),
+            n=Figure(teams),
+            units=Figure(units),
         )
     )
     return _said(
@@ -262,7 +262,7 @@ def interval(orders: int, teams: int, units: int | None) -> Said:
             "attribution_interval",
             "95%% interval: randomisation inference over %(orders)s orders in which the "
             "%(who)s could have gone live; assumes the roll-out order was as good as random",
-            orders=str(orders),
+            orders=Figure(orders),
             who=who,
         )
     )
@@ -274,9 +274,9 @@ def placebo(months: int, effect: float, p: float) -> Said:
             "attribution_placebo",
             "placebo: go-live moved %(months)s months earlier on the months before it, effect "
             "%(effect)s, randomisation p = %(p)s",
-            months=str(months),
-            effect=format(effect, "+.4g"),
-            p=format(p, ".3f"),
+            months=Figure(months),
+            effect=Figure(effect, "+.4g"),
+            p=Figure(p, ".3f"),
         )
     )
 
@@ -287,7 +287,7 @@ def drifted(p: float) -> Said:
             "attribution_drifted",
             "warning: the teams already drifted apart before go-live (placebo p = %(p)s); the "
             "effect may be biased",
-            p=format(p, ".3f"),
+            p=Figure(p, ".3f"),
         )
     )
 
@@ -302,7 +302,7 @@ def supplied_baseline(source: str, before: int, total: bool) -> Said:
             "go-live from it, then the company's measured monthly %(shown)s (deals by closing "
             "month)",
             label=M_("attribution_supplied_label", "supplied (source: %(source)s)", source=source),
-            before=str(before),
+            before=Figure(before),
             shown=shown,
         )
     )
@@ -336,7 +336,7 @@ def exposure(created: bool, flag: str) -> Said:
 
 def calls_on_deals(loose: int) -> Said:
     loose_note: Message | str = (
-        M_("attribution_loose_calls", "; %(n)s calls with no deal left out", n=str(loose))
+        M_("attribution_loose_calls", "; %(n)s calls with no deal left out", n=Figure(loose))
         if loose
         else ""
     )
@@ -417,7 +417,7 @@ def its_cut_before(month: dt.date, moved: dt.date, months: int) -> Said:
             "moves in %(moved)s, and the %(n)s months before that may already carry its effect",
             month=Month(month),
             moved=Month(moved),
-            n=str(months),
+            n=Figure(months),
         )
     )
 
@@ -456,11 +456,11 @@ def its_fit(before: int, logs: bool, terms: list[str], after: int, df: float) ->
             "counterfactual learned from the %(before)s months before go-live only (%(what)s "
             "on %(terms)s; OLS), projected over %(after)s months after; 95%% t interval with "
             "%(df)s degrees of freedom",
-            before=str(before),
+            before=Figure(before),
             what=what,
             terms=Items(terms),
-            after=str(after),
-            df=format(df, ".0f"),
+            after=Figure(after),
+            df=Figure(df, ".0f"),
         )
     )
 

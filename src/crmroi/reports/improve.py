@@ -25,7 +25,7 @@ import pandas as pd
 
 from crmroi.errors import UserError
 from crmroi.finite import finite
-from crmroi.messages import M_, Items, Message, Said, render, said_of
+from crmroi.messages import M_, Items, Message, Said, Worded, render, said_of
 from crmroi.reports.i18n import N_, Lang
 from crmroi.reports.labels import followup_label
 from crmroi.reports.model import (
@@ -83,6 +83,10 @@ class Reason:
         text = render(self.message, lang)
         text = text if self.values is None else text % self.values
         return f"{text} ({render(self.detail, lang)})" if self.detail else text
+
+    def render(self, lang: Lang) -> str:
+        """The reason in `lang` (`messages.render` words it: a page's `fmt.t`)."""
+        return self.text(lang)
 
 
 @dataclass(frozen=True)
@@ -427,17 +431,19 @@ def _label_followups(fu: FollowupResults, lang: Lang) -> FollowupSummary:
 
 
 def _worded_clv(clv: Any, lang: Lang) -> Any:
-    """The lifetime-value section with its fit warnings (`messages.Said`) in `lang`."""
+    """The lifetime-value section with its fit warnings (`messages.Said`) in `lang`, each
+    a `messages.Worded` (a page computed in English words it again in its language)."""
     if clv is None or not clv.warnings:
         return clv
-    return dataclasses.replace(clv, warnings=[render(w, lang) for w in clv.warnings])
+    return dataclasses.replace(clv, warnings=[Worded(render(w, lang), w) for w in clv.warnings])
 
 
 def _worded_forecast(forecast: Any, lang: Lang) -> Any:
     """The pipeline forecast with why it has no back-test in `lang`."""
     if forecast is None or not forecast.backtest_reason:
         return forecast
-    return dataclasses.replace(forecast, backtest_reason=render(forecast.backtest_reason, lang))
+    reason = forecast.backtest_reason
+    return dataclasses.replace(forecast, backtest_reason=Worded(render(reason, lang), reason))
 
 
 def _worded_scoring(section: ScoringSection, lang: Lang) -> ScoringSection:
@@ -453,12 +459,12 @@ def label_improvements(results: ImprovementResults, lang: Lang) -> Improvements:
     """`results` worded in `lang` (cheap: no model is fitted; `results` is not changed)."""
 
     def text(reason: Reason | None) -> str | None:
-        return None if reason is None else reason.text(lang)
+        return None if reason is None else Worded(reason.text(lang), reason)
 
     return Improvements(
         as_of=results.as_of,
         scoring=[_worded_scoring(s, lang) for s in results.scoring],
-        scoring_reasons=[r.text(lang) for r in results.scoring_reasons],
+        scoring_reasons=[Worded(r.text(lang), r) for r in results.scoring_reasons],
         segments=list(results.segments),
         segments_reason=text(results.segments_reason),
         followups=None if results.followups is None else _label_followups(results.followups, lang),
