@@ -15,6 +15,7 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 
+from crmroi.kpi.buckets import NO_BUCKET
 from crmroi.kpi.facts import Ctx, Recipe, View, fetch_cube, flag, real, when
 from crmroi.kpi.sales import won_filter
 from crmroi.kpi.sources import spend
@@ -51,13 +52,14 @@ def revenue_cube(ctx: Ctx) -> Cube:
     )  # fmt: skip
     rows = deals.union(orders, distinct=False)
     since = customer_since(ctx)
+    since = since.mutate(sb=ctx.buckets.expr(since.since))  # once per account, not per row
     r = rows.left_join(since, rows._r_acc == since.since_acc)
     both = r._r_cost.notnull() & r._r_amount.notnull()
     after = r.since.notnull() & (r._r_ts >= r.since)
     amount = r._r_amount.fill_null(0.0)
     return fetch_cube(
         ctx, r, ts=r._r_ts, rep=r._r_rep, account=r._r_acc, source=r._r_src,
-        keys=["acc", "sb"], extra={"sb": ctx.buckets.expr(r.since)}, halves=True,
+        keys=["acc", "sb"], extra={"sb": r.sb.fill_null(NO_BUCKET)}, halves=True,
         sums={
             "amount": amount, "since_amount": when(after, amount), "since_n": flag(after),
             "margin": when(both, r._r_amount - r._r_cost), "margin_base": when(both, r._r_amount),
