@@ -203,7 +203,8 @@ def _rounds(console: Console, ws: str, scale: float, repeat: int, pandas: bool) 
     from rich.table import Table
 
     table = Table(title=f"KPI report, demo scale {scale:g}")
-    cols = ("round", "run", "seconds", "CPU seconds", "peak memory", "run / floor", "load")
+    cols = ("round", "run", "seconds", "CPU seconds", "peak memory", "run / floor",
+            "CPU / floor CPU", "load")  # fmt: skip
     for col in cols:
         table.add_column(col, justify="left" if col == "run" else "right")
     for round_ in range(1, repeat + 1):  # each round: the runs back to back
@@ -224,14 +225,15 @@ def _rounds(console: Console, ws: str, scale: float, repeat: int, pandas: bool) 
             runs.append((f"pandas (read {p['load_seconds']:.1f} s + compute)", p))
         for name, r in runs:
             table.add_row(
-                str(round_), name, f"{r['seconds']:.2f}", f"{r['cpu_seconds']:.1f}",
-                f"{r['peak_mb']:,.0f} MB",
-                f"{r['seconds'] / floor['seconds']:.2f}x", f"{r['load']:.1f}",
+                str(round_), name, f"{r['seconds']:.2f}", f"{r['cpu_seconds']:.2f}",
+                f"{r['peak_mb']:,.0f} MB", f"{r['seconds'] / floor['seconds']:.2f}x",
+                f"{r['cpu_seconds'] / floor['cpu_seconds']:.2f}x", f"{r['load']:.1f}",
             )  # fmt: skip
     console.print(table)
     console.print(
         "CPU seconds: user + system, every thread, of the timed part (the floor: of its best "
-        "runs); run / floor: wall time over the same round's floor; load: 1-minute load "
+        "runs); run / floor: wall time over the same round's floor (CPU / floor CPU: the same "
+        "for CPU time, the figure to compare on a busy machine); load: 1-minute load "
         "average when the run ended"
     )
 
