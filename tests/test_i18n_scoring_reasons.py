@@ -301,3 +301,37 @@ def test_attribution_note_figures_in_each_language() -> None:
     retention = notes.drifted(0.0123)
     assert "placebo p = 0.012)" in retention
     assert "۰٫۰۱۲" in render(retention.message, get_lang("fa"))
+
+
+# -- the "(none)" of a missing group, and the CLI's attribution method -------------------------
+def test_a_missing_groups_none_is_worded_and_data_values_are_not() -> None:
+    from crmroi.cli.language import Speaker
+    from crmroi.web.dashboard_view import Fmt
+
+    for code, none in (("ru", "(нет)"), ("fa", "(هیچ)"), ("zh", "（无）")):
+        lang = get_lang(code)
+        assert lang.data_value("(none)") == none and lang.filters()["value"]("SMB") == "SMB"
+        assert Speaker(code).value("(none)") == none and Speaker(code).value("web") == "web"
+        assert Fmt(lang).text(None, "(none)") == none and Fmt(lang).text("EMEA") == "EMEA"
+    assert Speaker("en").value("(none)") == "(none)" and Fmt().text("(none)") == "(none)"
+    assert get_lang("en").data_value("(none)") == "(none)"
+
+
+def test_cli_attribute_words_the_method_figures_and_separators(small_demo_folder: Path) -> None:
+    from crmroi.cli import app
+    from crmroi.reports.labels import METHOD_LABELS
+
+    runner = CliRunner()
+    args = ["attribute", str(small_demo_folder), "--kpi", "win_rate", "--lang"]
+    wide = {"COLUMNS": "1000"}
+    english = runner.invoke(app, [*args, "en"], env=wide)
+    assert english.exit_code == 0, english.output
+    method = re.search(r"│ win_rate\s+│ (\w+)", english.output)
+    assert method and method.group(1) in METHOD_LABELS
+    assert "randomisation p = 0." in english.output and "; " in english.output
+    persian = runner.invoke(app, [*args, "fa"], env=wide)
+    assert persian.exit_code == 0, persian.output
+    fa = get_lang("fa")
+    assert fa.gettext(METHOD_LABELS[method.group(1)]) in persian.output
+    assert "p = 0." not in persian.output and "؛ " in persian.output
+    assert "; " not in persian.output.replace("(--exposure", "")

@@ -401,8 +401,8 @@ def its_unit_levels(units: int, left_out: int) -> Said:
             "each unit compared with its own months before go-live (its level before go-live "
             "taken out, so units joining or leaving do not move the series); units: %(units)s; "
             "left out, with no month before go-live: %(n)s",
-            units=str(units),
-            n=str(left_out),
+            units=Figure(units),
+            n=Figure(left_out),
         )
     )
 

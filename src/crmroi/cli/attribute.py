@@ -109,7 +109,10 @@ def attribute(
     if format is Format.json:
         print(json.dumps([r.to_json() for r in results], indent=2, ensure_ascii=False))
         return
+    from crmroi.reports.labels import METHOD_LABELS
+
     say = speaker(lang)
+    joiner = "; " if say.english else say.lang.semicolon
     table = Table(
         title=escape(say(N_("What the CRM caused (95% interval) versus the naive before/after")))
     )
@@ -131,12 +134,12 @@ def attribute(
         )  # fmt: skip
         table.add_row(
             escape(name),
-            result.method,
+            result.method if say.english else say(METHOD_LABELS.get(result.method, result.method)),
             effect if result.covers else f"[bold]{effect}[/]",
             escape(say.say(interval)),
             "" if rel is None else say.pct(rel, 1, signed=True),
             _number(result.naive_change, say),
-            escape("; ".join(say.say(note) for note in result.notes[1:])),
+            escape(joiner.join(say.say(note) for note in result.notes[1:])),
         )
     console.print(table)
     console.print(

@@ -423,7 +423,7 @@ def _print_segments(frame: pd.DataFrame, day: pd.Timestamp, say: Speaker) -> Non
 
         for r in part.to_dict(orient="records"):
             table.add_row(
-                escape(str(r["value"])),
+                escape(say.value(r["value"])),
                 say.num(r["accounts"]),
                 _interval(r["win_rate"], r["win_rate_low"], r["win_rate_high"], pct),
                 _interval(r["revenue_per_account"], r["revenue_low"], r["revenue_high"], money),
@@ -547,7 +547,7 @@ def _print_clv(
         table.add_column(escape(say(name)), justify="left" if name == "segment" else "right")
     for r in by_segment.to_dict(orient="records"):
         table.add_row(
-            escape(str(r["segment"])),
+            escape(say.value(r["segment"])),
             say.num(r["customers"]),
             fixed(r["expected_purchases"], 2),
             say.num(r["expected_value"]),

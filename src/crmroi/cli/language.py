@@ -128,6 +128,11 @@ class Speaker:
         day = value.date() if isinstance(value, dt.datetime) else value
         return f"{day:%Y-%m}" if self.english else self.lang.month(day)
 
+    def value(self, value: Any) -> str:
+        """A value from the data as it is; the engines' "(none)" of a missing group in
+        the language."""
+        return str(value) if self.english else str(self.lang.data_value(str(value)))
+
     def digits(self, text: Any) -> str:
         """`text` with its ASCII digits in the language's digits (fa: ۰-۹)."""
         return str(text) if self.english else self.lang.localise_digits(str(text))

@@ -88,6 +88,7 @@ def render_page(model: ReportModel, mode: str, **extra: Any) -> str:
         input_label=lambda name: input_label(lang, name),
         scoring=lambda name: scoring_label(lang, name),
         kv=lambda value, unit: lang.kpi_value(value, unit, model.currency),
+        semicolon=lang.semicolon,
         chart_label=lambda name: chart_label(model.charts[name], lang.gettext("Chart")),
         **extra,
     )

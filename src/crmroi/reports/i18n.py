@@ -88,6 +88,9 @@ def text_direction(text: str, default: str = "ltr") -> str:
 N_ = messages.N_
 """Mark a message for extraction without translating it now (gettext's N_)."""
 
+NONE = N_("(none)")
+"""What the engines write for a missing value of a group ('(none)': a segment, a source)."""
+
 
 @lru_cache(maxsize=8)
 def _translations(code: str) -> gettext.NullTranslations:
@@ -346,7 +349,19 @@ class Lang:
             "date": self.date,
             "digits": lambda value: self.localise_digits(str(value)),
             "direction": lambda value: text_direction(str(value), self.direction),
+            "value": self.data_value,
         }
+
+    @property
+    def semicolon(self) -> str:
+        """What joins clauses of a list of notes: '; ' in English, '؛ ' in fa, '；' in zh
+        (the catalogue's translation of '%(first)s; %(rest)s')."""
+        return self.gettext("%(first)s; %(rest)s") % {"first": "", "rest": ""}
+
+    def data_value(self, value: Any) -> Any:
+        """A value from the data as it is; the "(none)" that stands for a missing one
+        (segments, lifetime value, scoring) in the language."""
+        return self.gettext(NONE) if value == NONE else value
 
 
 MONEY_UNITS = {"toman": None, "wan": "zh"}

@@ -81,7 +81,12 @@ class Reason:
     def text(self, lang: Lang) -> str:
         """The reason in `lang` (an engine error's `messages.Said` worded from its message)."""
         text = render(self.message, lang)
-        text = text if self.values is None else text % self.values
+        if self.values is not None:  # whole numbers in the reader's digits (English as is)
+            english = lang.code == "en"
+            text %= {
+                k: lang.number(v) if type(v) is int and not english else v
+                for k, v in self.values.items()
+            }
         return f"{text} ({render(self.detail, lang)})" if self.detail else text
 
     def render(self, lang: Lang) -> str:

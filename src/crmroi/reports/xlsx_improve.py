@@ -69,7 +69,8 @@ def write_improvements(wb: Workbook, im: Improvements, lang: Lang, text: Any, he
              _("Revenue per account"), low, high, _("Churn"), low, high]  # fmt: skip
     _row(ws, 0, heads, text, head)
     for i, g in enumerate(im.segments, start=1):
-        _row(ws, i, [scoring_label(lang, g.dimension), g.value, g.accounts, *g.win_rate,
+        value = lang.data_value(g.value)
+        _row(ws, i, [scoring_label(lang, g.dimension), value, g.accounts, *g.win_rate,
                      *g.revenue_per_account, *g.churn_rate], text)  # fmt: skip
     if im.segments_reason:
         _row(ws, 1, [_("Not available"), im.segments_reason], text)

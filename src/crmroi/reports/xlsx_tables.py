@@ -78,7 +78,7 @@ def write_tables(wb: Workbook, model: ReportModel, lang: Lang, text: TextWriter)
             text(ws, i, 1, method_label(lang, a.method), None)
             for j, v in enumerate((a.effect, a.ci_low, a.ci_high, a.naive_change)):
                 _num(ws, i, 2 + j, v)
-            text(ws, i, 6, "; ".join(a.notes), None)
+            text(ws, i, 6, lang.semicolon.join(a.notes), None)
     if model.accounts:
         heads = [_("Account"), _("Owner"), _("Won deals"), _("Won amount")]
         ws = _sheet(wb, _("Accounts"), heads, head)

@@ -167,12 +167,13 @@ class Fmt:
         return self.day(value)
 
     def text(self, *values: Any) -> str:
-        """The first value that is a real name or id, else an em dash (never 'nan')."""
+        """The first value that is a real name or id, else an em dash (never 'nan'); the
+        engines' "(none)" of a missing group in the page's language."""
         for value in values:
             if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
                 continue
             if str(value).strip():
-                return str(value)
+                return str(self.ui.data_value(str(value)))
         return self.NO_TEXT
 
 
