@@ -6,7 +6,7 @@ stay as they were, and it keeps its parts (`field`, `value`, `effect`) for the A
 `reason_codes` and for `render(lang)`: in ru, bg, fa and zh the feature's name comes
 from the catalogue (`FEATURE_LABELS`), a weekday is CLDR's name of the day, the "(none)"
 of a missing value is translated, and numbers take the language's digits, separators
-and signs ('источник: referral (+0,88)', 'روز هفتهٔ ایجاد: پنجشنبه (‎+۰٫۰۸)').
+and signs ('источник: referral (+0,88)', 'روز ایجاد: پنجشنبه (‎+۰٫۰۸)').
 Values taken from the data (referral, EMEA Central, R0003) stay as they are.
 
 Pickle rebuilds a `Reason` from its parts (`__getnewargs__`), as the web app's worker
