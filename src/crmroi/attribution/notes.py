@@ -160,8 +160,8 @@ def retention_restated(
 def imputation(used: int, dropped: int, by_unit: bool) -> Said:
     """How the staggered estimate was formed: live team-months (or unit-months, `by_unit`)
     used, compared with what, and how many could not be compared."""
+    rows = _rows(by_unit)
     if by_unit:
-        rows = M_("attribution_unit_months", "unit-months")
         where = M_(
             "attribution_compared_units",
             "each unit's own months before go-live and the units not yet live",
@@ -171,7 +171,6 @@ def imputation(used: int, dropped: int, by_unit: bool) -> Said:
             "that cannot be imputed (no unit left to compare, or no month before go-live)",
         )
     else:
-        rows = M_("attribution_team_months", "team-months")
         where = M_("attribution_compared_teams", "the teams not yet live in the same month")
         why = M_("attribution_dropped_teams", "with no team left to compare")
     left_out: Message | str = (
@@ -198,13 +197,16 @@ def imputation(used: int, dropped: int, by_unit: bool) -> Said:
     )
 
 
+def _rows(by_unit: bool) -> Message:
+    """What an effect averages over: unit-months (rep by rep) or team-months."""
+    if by_unit:
+        return M_("attribution_unit_months", "unit-months")
+    return M_("attribution_team_months", "team-months")
+
+
 def ratio_of_totals(by_unit: bool) -> Said:
     """How a ratio KPI's staggered effect is formed (`ratio.py`): a ratio of sums."""
-    rows = (
-        M_("attribution_unit_months", "unit-months")
-        if by_unit
-        else M_("attribution_team_months", "team-months")
-    )
+    rows = _rows(by_unit)
     return _said(
         M_(
             "attribution_ratio_of_totals",
@@ -217,11 +219,7 @@ def ratio_of_totals(by_unit: bool) -> Said:
 
 
 def weighted(by_unit: bool, weighting: str) -> Said:
-    rows = (
-        M_("attribution_unit_months", "unit-months")
-        if by_unit
-        else M_("attribution_team_months", "team-months")
-    )
+    rows = _rows(by_unit)
     return _said(
         M_(
             "attribution_weighted",

@@ -91,9 +91,8 @@ class Reason(str):
 
     def __new__(cls, field: str, value: object, effect: float) -> Reason:
         kept: str | float = float(value) if isinstance(value, float | np.floating) else str(value)
-        shown = f"{kept:g}" if isinstance(kept, float) else kept
         sign = "+" if effect >= 0 else "-"
-        reason = super().__new__(cls, f"{field}={shown} ({sign}{abs(effect):.2f})")
+        reason = super().__new__(cls, f"{field}={_shown(kept)} ({sign}{abs(effect):.2f})")
         reason.field, reason.value, reason.effect = str(field), kept, float(effect)
         return reason
 
@@ -104,7 +103,7 @@ class Reason(str):
     @property
     def shown_value(self) -> str:
         """The value as the English text shows it ('referral', 'Thursday', '0', '3.2581')."""
-        return f"{self.value:g}" if isinstance(self.value, float) else self.value
+        return _shown(self.value)
 
     def render(self, lang: Wording) -> str:
         """The reason in `lang`; English: the text itself, byte for byte."""
@@ -129,6 +128,11 @@ class Reason(str):
         if self.field in NUMERIC_FEATURES:  # a naive-Bayes bin: '<1', '1-3', '>=3'
             return _NUMBER.sub(lambda m: _number(float(m.group()), lang), value)
         return value  # from the data: as it is
+
+
+def _shown(value: str | float) -> str:
+    """A value as the English text shows it: a number with `{:g}`, text as it is."""
+    return f"{value:g}" if isinstance(value, float) else value
 
 
 def _number(value: float, lang: Wording) -> str:
