@@ -25,15 +25,16 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 Z95 = 1.959963984540054
-BLOCK_CELLS = 1 << 15  # hashes per block (uint64: 256 KB, four weights each: stays in cache)
-THREADS = max(1, min(4, os.cpu_count() or 1))  # blocks of weights made in parallel
+UNIT_BLOCK = 512  # units per block of weights (x 500 replicates, float64: 2 MB)
+LANES = 4  # blocks i, i + LANES, ... summed in lane i; lanes added in order (any threads)
+THREADS = max(1, min(LANES, os.cpu_count() or 1))  # lanes run in parallel
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 # Poisson(1) distribution function P(X <= k) = e^-1 sum_{i <= k} 1 / i!, k = 0..15 (no
@@ -71,42 +72,80 @@ def label_keys(labels: Sequence[str]) -> np.ndarray:
     )  # fmt: skip
 
 
+def unit_keys(seed: int, labels: Sequence[str]) -> np.ndarray:
+    """The 64-bit key of each unit id in the run's `seed` (the hash input of its weights)."""
+    return label_keys(labels) ^ _mix(np.array([seed], dtype=np.uint64) + _GOLDEN)
+
+
+def weight_blocks(
+    keys: np.ndarray, replicates: int, lane: int = 0, lanes: int = 1, block: int = UNIT_BLOCK
+) -> Iterator[tuple[slice, np.ndarray]]:
+    """The rows of the Poisson weights of units `keys` (`unit_keys`), block by block:
+    (the block's rows, its (block units x replicates) float64 weights); only the
+    blocks `lane`, `lane + lanes`, ... Every block is made in the same buffers (the
+    next one overwrites it), so the weights of many units are never held at once
+    (500 replicates: 4 KB per unit).
+
+    One 64-bit hash of (key, q) gives the four 16-bit draws of replicates 4q ..
+    4q + 3. The weights are small integers, exact in any float; they are looked up
+    as bytes (a 64 KB table that stays in cache) and then widened.
+    """
+    quads = -(-replicates // 4)
+    q = (np.arange(quads, dtype=np.uint64) + np.uint64(1)) * _GOLDEN
+    x = np.empty((min(block, len(keys)), quads), dtype=np.uint64)
+    tmp = np.empty_like(x)
+    small = np.empty((len(x), quads * 4), dtype=np.uint8)
+    w = np.empty((len(x), quads * 4), dtype=np.float64)
+    for lo in range(lane * block, len(keys), lanes * block):
+        k = keys[lo : lo + block]
+        n = len(k)
+        with np.errstate(over="ignore"):
+            np.add(k[:, None], q[None, :], out=x[:n])
+            _mix_into(x[:n], tmp[:n])
+        np.take(_POISSON_BYTES, x[:n].view(np.uint16), out=small[:n])
+        w[:n] = small[:n]
+        yield slice(lo, lo + n), w[:n, :replicates]
+
+
+def weighted_sums(
+    keys: np.ndarray, replicates: int, shape: tuple[int, int],
+    product: Callable[[slice, np.ndarray, np.ndarray], None],
+) -> np.ndarray:  # fmt: skip
+    """The sum over blocks of units of `product(units, w, out)`, which writes a `shape`
+    array (from the block's rows `units` and their weights `w`) into `out`: e.g.
+    `W.T @ S` one block at a time. Lane i sums blocks i, i + LANES, ... in order, the
+    lanes run in threads (numpy and BLAS release the GIL; BLAS itself on one thread
+    each) and are added in lane order: the same numbers with any number of cores."""
+    from threadpoolctl import threadpool_limits
+
+    def lane(i: int) -> np.ndarray:
+        total, part = np.zeros(shape), np.empty(shape)
+        for units, w in weight_blocks(keys, replicates, i, LANES):
+            product(units, w, part)
+            total += part
+        return total
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        if THREADS > 1 and len(keys) > UNIT_BLOCK:
+            with ThreadPoolExecutor(THREADS) as pool:
+                parts = list(pool.map(lane, range(LANES)))
+        else:
+            parts = [lane(i) for i in range(LANES)]
+    out = parts[0]
+    for p in parts[1:]:
+        out += p
+    return out
+
+
 def poisson_weights(
     seed: int, replicates: int, labels: Sequence[str], dtype: type = np.float64
 ) -> np.ndarray:
-    """(units x replicates) Poisson(1) weights of the unit ids `labels`.
-
-    One 64-bit hash of (seed, unit, q) gives the four 16-bit draws of replicates
-    4q .. 4q + 3. The weights are small integers, exact in any float `dtype`; they
-    are looked up as bytes (a 64 KB table that stays in cache) and then widened.
-    """
-    keys = label_keys(labels) ^ _mix(np.array([seed], dtype=np.uint64) + _GOLDEN)
-    n, quads = len(keys), -(-replicates // 4)
-    w: np.ndarray = np.empty((n, quads * 4), dtype=dtype)
-    rows = max(1, BLOCK_CELLS // max(quads, 1))
-    q = (np.arange(quads, dtype=np.uint64) + np.uint64(1)) * _GOLDEN
-
-    def fill(starts: range) -> None:
-        x = np.empty((rows, quads), dtype=np.uint64)  # scratch reused by every block
-        tmp = np.empty_like(x)
-        small = np.empty((rows, quads * 4), dtype=np.uint8)
-        for u0 in starts:
-            k = keys[u0 : u0 + rows]
-            xs, ts = x[: len(k)], tmp[: len(k)]
-            with np.errstate(over="ignore"):
-                np.add(k[:, None], q[None, :], out=xs)
-                _mix_into(xs, ts)
-            np.take(_POISSON_BYTES, xs.view(np.uint16), out=small[: len(k)])
-            w[u0 : u0 + len(k)] = small[: len(k)]
-
-    starts = range(0, n, rows)
-    parts = min(THREADS, len(starts))
-    if parts > 1:  # numpy releases the GIL: blocks in parallel, same numbers
-        with ThreadPoolExecutor(parts) as pool:
-            list(pool.map(fill, [starts[i::parts] for i in range(parts)]))
-    else:
-        fill(starts)
-    return w[:, :replicates]
+    """(units x replicates) Poisson(1) weights of the unit ids `labels` (every block of
+    `weight_blocks` in one array)."""
+    w: np.ndarray = np.empty((len(labels), replicates), dtype=dtype)
+    for rows, block in weight_blocks(unit_keys(seed, labels), replicates):
+        w[rows] = block
+    return w
 
 
 @dataclass
@@ -147,6 +186,10 @@ class BootstrapWeights:
     columns) sums are mostly zeros (grouped by rep or segment: each account reaches
     few of the many group cells) is multiplied as a sparse matrix, so the work is
     the nonzero sums times the replicates, not every unit times every column.
+    The weights are made and multiplied one block of units at a time
+    (`weighted_sums`): the (units x replicates) matrix is never held whole (at
+    scale 20 it took 60 MB per team, and touching that much new memory cost more
+    than the products).
     """
 
     SMALL = 5000  # requests with fewer units (reps) are batched apart from accounts
@@ -185,36 +228,49 @@ class BootstrapWeights:
                 [lo + b.c_idx for b, lo in zip(blocks, offsets[:-1], strict=True)]
             )
             vals = np.concatenate([b.val for b in blocks])
-            w = poisson_weights(self.seed, self.replicates, [self.names[c] for c in units])
+            keys = unit_keys(self.seed, [self.names[c] for c in units])
             shape = (len(units), int(offsets[-1]))
             if len(vals) < self.SPARSE * shape[0] * shape[1]:
-                product = _sparse_product(w, rows, cols, vals, shape)
+                product = _sparse_product(keys, rows, cols, vals, shape, self.replicates)
             else:
-                product = _dense_product(w, rows, cols, vals, shape)
+                product = _dense_product(keys, rows, cols, vals, shape, self.replicates)
             for b, lo, hi in zip(blocks, offsets[:-1], offsets[1:], strict=True):
                 b.out[:, b.cols] += product[:, lo:hi]
 
 
 def _dense_product(
-    w: np.ndarray, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape: tuple[int, int]
-) -> np.ndarray:
-    """(replicates x columns) `w.T @ S` with S (units x columns) the summed entries,
-    as a dense product over S's distinct columns."""
-    stacked = np.bincount(rows * shape[1] + cols, weights=vals, minlength=shape[0] * shape[1])
-    stacked = stacked.reshape(shape)
-    distinct, copies = _distinct_columns(stacked)
-    return np.asarray((w.T @ stacked[:, distinct])[:, copies])
+    keys: np.ndarray, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray,
+    shape: tuple[int, int], replicates: int,
+) -> np.ndarray:  # fmt: skip
+    """(replicates x columns) `W.T @ S` with W the (units x replicates) weights of the
+    units `keys` and S (units x columns) the summed entries, as dense products over
+    S's distinct columns, one block of units at a time (`weighted_sums`)."""
+    by_col = np.bincount(cols * shape[0] + rows, weights=vals, minlength=shape[0] * shape[1])
+    by_col = by_col.reshape(shape[::-1])  # S.T: a column's sums contiguous
+    distinct, copies = _distinct_rows(by_col)
+    m = by_col[distinct]
+
+    def product(units: slice, w: np.ndarray, out: np.ndarray) -> None:
+        np.matmul(w.T, m[:, units].T, out=out)
+
+    sums = weighted_sums(keys, replicates, (replicates, len(distinct)), product)
+    return np.asarray(sums[:, copies])
 
 
 def _sparse_product(
-    w: np.ndarray, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape: tuple[int, int]
-) -> np.ndarray:
-    """(replicates x columns) `w.T @ S` with S (units x columns) the summed entries,
-    with S sparse: work in proportion to S's nonzeros times the replicates."""
+    keys: np.ndarray, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray,
+    shape: tuple[int, int], replicates: int,
+) -> np.ndarray:  # fmt: skip
+    """(replicates x columns) `W.T @ S` as in `_dense_product`, with S sparse: work in
+    proportion to S's nonzeros times the replicates."""
     from scipy import sparse  # only grouped reports need it
 
-    s_t = sparse.csr_array((vals, (cols, rows)), shape=(shape[1], shape[0]))
-    return np.ascontiguousarray((s_t @ w).T)
+    s_t = sparse.csc_array((vals, (cols, rows)), shape=(shape[1], shape[0]))
+
+    def product(units: slice, w: np.ndarray, out: np.ndarray) -> None:
+        out[:] = s_t[:, units] @ w
+
+    return np.ascontiguousarray(weighted_sums(keys, replicates, (shape[1], replicates), product).T)
 
 
 def _distinct(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -228,17 +284,19 @@ def _distinct(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     return values, lut[codes]
 
 
-def _distinct_columns(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of m's distinct columns and, per column, the position of its copy among
-    them. (The same cells of several KPIs, or a team's cells in its own windows and
-    in the identical difference-in-differences windows, are equal columns: each is
-    multiplied once.) Candidates share a random projection; equality is then checked."""
-    if m.shape[1] < 2:
-        return np.arange(m.shape[1]), np.arange(m.shape[1])
-    probe = np.random.default_rng(0).standard_normal(m.shape[0]) @ m
+def _distinct_rows(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of m's distinct rows and, per row, the position of its copy among them.
+    (m is S transposed: the same cells of several KPIs, or a team's cells in its own
+    windows and in the identical difference-in-differences windows, are equal
+    columns of S: each is multiplied once.) Candidates share a random projection;
+    equality is then checked, row against row."""
+    if m.shape[0] < 2:
+        return np.arange(m.shape[0]), np.arange(m.shape[0])
+    probe = m @ np.random.default_rng(0).standard_normal(m.shape[1])
     _, first, copies = np.unique(probe, return_index=True, return_inverse=True)
-    if not np.array_equal(m[:, first[copies]], m):  # a projection collision: no merging
-        return np.arange(m.shape[1]), np.arange(m.shape[1])
+    dup = np.flatnonzero(first[copies] != np.arange(m.shape[0]))
+    if any(not np.array_equal(m[i], m[first[copies[i]]]) for i in dup.tolist()):
+        return np.arange(m.shape[0]), np.arange(m.shape[0])  # a collision: no merging
     return first, copies
 
 
