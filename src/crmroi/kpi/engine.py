@@ -43,7 +43,7 @@ from crmroi.kpi.coverage import (
 )
 from crmroi.kpi.definitions import BY_CHOICES, KPI_DEFINITIONS, KpiDefinition
 from crmroi.kpi.exposure import check_exposure
-from crmroi.kpi.facts import Ctx, Recipe, View, cubes_of
+from crmroi.kpi.facts import Ctx, Recipe, View
 from crmroi.kpi.intervals import Z95, BootstrapWeights, normal_ci, percentile_cis
 from crmroi.kpi.report import KpiChange, KpiReport
 from crmroi.kpi.stats import Labels, UnitSums
@@ -472,39 +472,30 @@ def compute_kpi_report(
         """True when table.column holds at least one non-null value."""
         return known.get(qualified, False)
 
-    todo: list[list[KpiChange] | tuple[Interval, float | None]] = []  # or: (span, supplied)
-    for name in names:
+    for i, name in enumerate(names):
         d = KPI_DEFINITIONS[name]
+        if progress:
+            progress(name, i / len(names))
         empty = [t for t in d.tables if counts.get(t, 0) == 0]
         if empty:
-            todo.append([_unavailable(d, reasons.no_rows_in_tables(empty))])
+            results.append([_unavailable(d, reasons.no_rows_in_tables(empty))])
         elif any(not filled(n) for n in d.needs):
             column = next(n for n in d.needs if not filled(n))
-            todo.append([_unavailable(d, reasons.no_values(column))])
+            results.append([_unavailable(d, reasons.no_values(column))])
         elif by is not None and by not in d.dims:
-            todo.append([_unavailable(d, reasons.not_by(by))])
+            results.append([_unavailable(d, reasons.not_by(by))])
         elif (ks := kspans[name]) is None:
             missing = [c for c in columns[name] if c not in spans]
-            todo.append([_unavailable(d, reasons.no_dates(missing))])
+            results.append([_unavailable(d, reasons.no_dates(missing))])
         elif (series := supplied.get(name)) is not None:
             reason = supplied_reason(d, evaluations[(ks, True)][0], series, ks)
-            todo.append([_unavailable(d, reason)] if reason else (ks, series.mean()))
-        elif why := floor_reason(d, evaluations[(ks, d.company_level)][0], columns[name], ks):
-            todo.append([_unavailable(d, why)])
-        else:
-            todo.append((ks, None))
-    # the cubes' queries run on a worker thread while the KPIs are formed from earlier cubes
-    evaluated = [n for n, t in zip(names, todo, strict=True) if isinstance(t, tuple)]
-    ctx.prefetch([b for n in evaluated for b in cubes_of(SPECS[n])])
-    try:
-        for i, (name, t) in enumerate(zip(names, todo, strict=True)):
-            if progress:
-                progress(name, i / len(names))
             results.append(
-                t if isinstance(t, list) else _evaluate(run, KPI_DEFINITIONS[name], by, *t)
+                [_unavailable(d, reason)] if reason else _evaluate(run, d, by, ks, series.mean())
             )
-    finally:
-        ctx.close()
+        elif why := floor_reason(d, evaluations[(ks, d.company_level)][0], columns[name], ks):
+            results.append([_unavailable(d, why)])
+        else:
+            results.append(_evaluate(run, d, by, ks))
     if run.weights is not None:
         run.weights.flush()  # every KPI's replicate sums at once
     changes: list[KpiChange] = []

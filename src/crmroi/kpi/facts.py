@@ -13,9 +13,7 @@ every window set and every engine.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -34,14 +32,7 @@ GROUP_COLUMNS: dict[str, str] = {"team": "team", "rep": "rep", "segment": "seg",
 
 @dataclass
 class Ctx:
-    """The store, the buckets and grouping of a run, and the cubes fetched so far.
-
-    After `prefetch`, every cube is built on one worker thread, in the order asked
-    (the prefetched ones first, then any other in the order the KPIs need it): the
-    database runs the next cube's query while the KPIs of the previous cubes are
-    formed. One thread, so the connection serves one query at a time and the label
-    codes are given in the same order in every run. `close` ends the thread.
-    """
+    """The store, the buckets and grouping of a run, and the cubes fetched so far."""
 
     store: Store
     buckets: Buckets
@@ -51,8 +42,6 @@ class Ctx:
     cubes: dict[str, Cube] = field(default_factory=dict)
     tables: dict[str, ir.Table] = field(default_factory=dict)
     exposure: str = "closed"  # deals: "created" counts only deals created in their window
-    _worker: ThreadPoolExecutor | None = field(default=None, repr=False)
-    _pending: dict[str, Future[Cube]] = field(default_factory=dict, repr=False)
 
     def t(self, name: str) -> ir.Table:
         """A canonical table (looked up once per run: each lookup asks the database)."""
@@ -61,33 +50,10 @@ class Ctx:
         return self.tables[name]
 
     def cube(self, name: str, build: Callable[[Ctx], Cube]) -> Cube:
-        """The cube `name`, fetched once per run (on the worker thread after `prefetch`)."""
+        """The cube `name`, fetched once per run."""
         if name not in self.cubes:
-            if self._worker is None:
-                self.cubes[name] = build(self)
-            else:
-                self._submit(name, build)
-                self.cubes[name] = self._pending.pop(name).result()
+            self.cubes[name] = build(self)
         return self.cubes[name]
-
-    def prefetch(self, builds: Sequence[CubeBuilder]) -> None:
-        """Start building the cubes `builds`, in this order, on the worker thread. The
-        caller must not query the store until `close`."""
-        if self._worker is None:
-            self._worker = ThreadPoolExecutor(1, thread_name_prefix="crmroi-cubes")
-        for build in builds:
-            self._submit(cube_key(build), build)
-
-    def _submit(self, name: str, build: Callable[[Ctx], Cube]) -> None:
-        assert self._worker is not None
-        if name not in self.cubes and name not in self._pending:
-            self._pending[name] = self._worker.submit(build, self)
-
-    def close(self) -> None:
-        """Stop the worker thread (waits for the cube being built; drops the others)."""
-        if self._worker is not None:
-            self._worker.shutdown(wait=True, cancel_futures=True)
-            self._worker, self._pending = None, {}
 
     @cached_property
     def rep_lookup(self) -> ir.Table:
@@ -261,11 +227,6 @@ def _one_row_per_key(group: list[str], keys: Sequence[str], account: bool, by: s
 CubeBuilder = Callable[[Ctx], Cube]
 
 
-def cube_key(build: CubeBuilder) -> str:
-    """The name a cube builder's cube has in a run (`Ctx.cube`)."""
-    return f"{build.__module__}.{build.__qualname__}"
-
-
 class View:
     """The cubes of a run placed in one evaluation (window set), for the KPI recipes.
 
@@ -279,7 +240,7 @@ class View:
 
     def on(self, build: CubeBuilder) -> Placed:
         """The cube made by `build`, placed in this evaluation's periods."""
-        key = cube_key(build)
+        key = f"{build.__module__}.{build.__qualname__}"
         if key not in self._placed:
             cube = self.ctx.cube(key, build)
             self._placed[key] = Placed(
@@ -289,37 +250,3 @@ class View:
 
 
 Recipe = Callable[[View], UnitSums]
-
-
-class _Stop(Exception):
-    """A recipe touched a `_Probe`'s cube: the cubes it asks for first are known."""
-
-
-class _Unread:
-    """A cube as a `_Probe` gives it: reading anything of it stops the recipe."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise _Stop
-
-    def __getitem__(self, name: str) -> Any:
-        raise _Stop
-
-
-class _Probe:
-    """A stand-in View that notes the cubes a recipe asks for, until it reads one."""
-
-    def __init__(self) -> None:
-        self.builds: list[CubeBuilder] = []
-
-    def on(self, build: CubeBuilder) -> Placed:
-        self.builds.append(build)
-        return _Unread()  # type: ignore[return-value]
-
-
-def cubes_of(recipe: Recipe) -> list[CubeBuilder]:
-    """The cubes `recipe` asks for before it reads one (usually all of them), in its
-    order: the cubes to prefetch for a KPI."""
-    probe = _Probe()
-    with contextlib.suppress(Exception):  # _Stop, or it needed more: what it asked so far
-        recipe(probe)  # type: ignore[arg-type]
-    return probe.builds
