@@ -7,6 +7,7 @@
         [--jobs 2]    # companies side by side, one process each
         [--kpis retention_rate,...]   # only these KPIs
         [--npv]   # phased: NPV of examples/case.yaml with `measured` drivers vs the truth
+        [--draws independent|stratified]   # the demo's draws (default: the demo's own)
 
 For each design and seed it builds a demo company (`crmroi.demo.generate_company`),
 loads it into a temporary workspace, runs `attribute_workspace` and compares every
@@ -225,13 +226,15 @@ def run_company(
     scale: float,
     npv: list[NpvGap] | None = None,
     only: tuple[str, ...] = (),
+    draws: str | None = None,
 ) -> list[Row]:
-    """Attribute one generated company and compare every KPI with its truth."""
+    """Attribute one generated company and compare every KPI with its truth
+    (`draws`: the demo's draws, `crmroi.demo.company.Design`; None: the design's own)."""
     from crmroi.attribution.workspace import Unavailable, attribute_workspace
     from crmroi.demo import generate_company, write_demo
     from crmroi.store import Store
 
-    company = generate_company(scale=scale, seed=seed, design=design)
+    company = generate_company(scale=scale, seed=seed, design=design, draws=draws)
     truth = company.truth
     kpis = [k for k in truth["effects"] if not only or k in only]
     rows: list[Row] = []
@@ -277,7 +280,7 @@ def run_company(
     return rows
 
 
-def retruth(rows: list[Row], scale: float) -> None:
+def retruth(rows: list[Row], scale: float, draws: str | None = None) -> None:
     """Set each row's truth from the current demo where the truth is realised on the rows
     (the estimates stay: the demo's tables are the same for the same seed and scale)."""
     from types import SimpleNamespace
@@ -290,7 +293,7 @@ def retruth(rows: list[Row], scale: float) -> None:
             continue
         key = (row.design, row.seed)
         if key not in truths:
-            truths[key] = realised_truth(scale=scale, seed=row.seed, design=row.design)
+            truths[key] = realised_truth(scale=scale, seed=row.seed, design=row.design, draws=draws)
         result = SimpleNamespace(notes=row.notes, method=row.method)
         target = _realised_target(truths[key], row.kpi, result)
         if target is not None:
@@ -298,12 +301,12 @@ def retruth(rows: list[Row], scale: float) -> None:
 
 
 def _company(
-    task: tuple[str, int, float, bool, tuple[str, ...]],
+    task: tuple[str, int, float, bool, tuple[str, ...], str | None],
 ) -> tuple[list[Row], NpvGap | None]:
     """One company's rows (and NPV gap with `npv` under the phased design), for a pool."""
-    design, seed, scale, npv, only = task
+    design, seed, scale, npv, only, draws = task
     gaps: list[NpvGap] = []
-    found = run_company(design, seed, scale, gaps if npv else None, only)
+    found = run_company(design, seed, scale, gaps if npv else None, only, draws)
     return found, (gaps[0] if gaps else None)
 
 
@@ -396,6 +399,11 @@ def main() -> None:
         "--jobs", type=int, default=1, help="companies built and attributed side by side"
     )
     parser.add_argument("--kpis", default="", help="only these KPIs (comma-separated)")
+    parser.add_argument(
+        "--draws",
+        choices=("independent", "stratified"),
+        help="the demo's draws (default: the demo's own; see crmroi.demo.company.Design)",
+    )
     args = parser.parse_args()
     only = tuple(k for k in args.kpis.split(",") if k)
     designs = [d for d in args.designs.split(",") if d]
@@ -413,9 +421,9 @@ def main() -> None:
         if npvs is not None:
             npvs.extend(NpvGap(**n) for n in saved.get("npv", []))
     if args.retruth:
-        retruth(rows, args.scale)
+        retruth(rows, args.scale, args.draws)
     tasks = [
-        (design, seed, args.scale, bool(args.npv), only)
+        (design, seed, args.scale, bool(args.npv), only, args.draws)
         for design in (designs if args.seeds else [])
         for seed in range(args.first_seed, args.first_seed + args.seeds)
     ]

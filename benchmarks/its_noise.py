@@ -40,7 +40,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 GO_LIVE = pd.Timestamp("2024-01-01")
 MOVE = pd.Timestamp("2024-07-01")  # the demo's market moves: the window ends here
-TEAM_KPIS = ("forecast_accuracy", "win_rate", "lead_conversion_rate", "gross_margin", "csat")
+TEAM_KPIS = (
+    "forecast_accuracy", "win_rate", "lead_conversion_rate", "gross_margin", "csat",
+    "sales_cycle_days", "won_deals",
+)  # fmt: skip
+# attributed as `attribute_workspace` does (time-series path): sd of estimates / mean se
+WORKSPACE_KPIS = (
+    "win_rate", "lead_conversion_rate", "gross_margin", "sales_cycle_days", "won_deals",
+    "csat", "avg_deal_size", "sales_volume", "calls_per_won_deal",
+)  # fmt: skip
 
 
 def _frame(panel: pd.DataFrame, kpi: str) -> pd.DataFrame:
@@ -94,29 +102,40 @@ def _residual_lag1(series: pd.DataFrame, cov: pd.DataFrame) -> float:
     return float(np.corrcoef(r[:-1], r[1:])[0, 1])
 
 
-def company(seed: int) -> dict[str, Any]:
-    """One single_placebo company's figures."""
+def company(task: tuple[int, str | None]) -> dict[str, Any]:
+    """One single_placebo company's figures (`task`: seed and the demo's draws)."""
     from attribution_calibration import _write_market_index
     from crmroi.attribution import attribute
     from crmroi.attribution.results import check_panel, company_series
-    from crmroi.attribution.workspace import read_market_index, unit_go_live
+    from crmroi.attribution.workspace import (
+        Unavailable,
+        attribute_workspace,
+        read_market_index,
+        unit_go_live,
+    )
     from crmroi.demo import generate_company, write_demo
     from crmroi.kpi import kpi_panel
     from crmroi.store import Store
 
-    made = generate_company(scale=1, seed=seed, design="single_placebo")
+    seed, draws = task
+    made = generate_company(scale=1, seed=seed, design="single_placebo", draws=draws)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         store = Store.open(folder, create=True)
         try:
             write_demo(store, made, folder)
-            cov = read_market_index(_write_market_index(folder, made.truth))
+            index = _write_market_index(folder, made.truth)
+            cov = read_market_index(index)
+            found = attribute_workspace(store, kpis=list(WORKSPACE_KPIS), market_index=index)
             reps = kpi_panel(store, ["admin_time_share"], unit="rep", exposure="created")
             teams = kpi_panel(store, list(TEAM_KPIS), unit="team", exposure="created")
             dates = unit_go_live(store, "team", None)
         finally:
             store.close()
     out: dict[str, Any] = {"seed": seed}
+    for res in found:
+        if not isinstance(res, Unavailable) and res.method == "its":
+            out[f"its {res.name}"] = (res.effect, _se(res), res.ci_low <= 0 <= res.ci_high)
     admin = _frame(reps, "admin_time_share")
     rep_dates = {u: GO_LIVE.date() for u in admin["unit"].unique()}
     plain = attribute(admin, rep_dates, name="admin_time_share", covariates=cov)
@@ -175,6 +194,9 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--simulate", type=int, default=0, help="designed series only")
+    parser.add_argument(
+        "--draws", choices=("independent", "stratified"), help="the demo's draws (its default)"
+    )
     args = parser.parse_args()
     if args.simulate:
         share = simulate(args.simulate)
@@ -182,13 +204,16 @@ def main() -> None:
         return
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     with ProcessPoolExecutor(args.jobs) as pool:
-        rows = list(pool.map(company, seeds))
+        rows = list(pool.map(company, [(seed, args.draws) for seed in seeds]))
     n = len(rows)
-    print(f"single_placebo seeds {seeds.start}-{seeds.stop - 1} ({n} companies)")
+    draws = args.draws or "the demo's default"
+    print(f"single_placebo seeds {seeds.start}-{seeds.stop - 1} ({n} companies), draws: {draws}")
     head = ("excl. 0", "mean", "sd", "mean se")
     print(f"{'estimator':28s} " + " ".join(f"{h:>9s}" for h in head) + f" {'sd/se':>6s}")
-    for key in ("admin plain", "admin by rep", "admin HAC 1 lag", "admin HAC 2 lag",
-                "forecast_accuracy"):  # fmt: skip
+    keys = ["admin plain", "admin by rep", "admin HAC 1 lag", "admin HAC 2 lag",
+            "forecast_accuracy"]  # fmt: skip
+    keys += [f"its {kpi}" for kpi in WORKSPACE_KPIS if all(f"its {kpi}" in r for r in rows)]
+    for key in keys:
         est = np.array([r[key][0] for r in rows])
         se = np.array([r[key][1] for r in rows])
         held = sum(bool(r[key][2]) for r in rows)

@@ -153,7 +153,9 @@ def test_retention_is_attributed_customer_by_customer(
     assert isinstance(result, Attribution) and result.method == "did"
     target = truth["effects"]["retention_rate"]["change_abs"]  # type: ignore[index]
     assert result.ci_low <= target <= result.ci_high
-    assert result.ci_high - result.ci_low < 0.2  # points of annual retention
+    # points of annual retention: 0.215 on this company with each customer churning on its
+    # own draw (a mean 0.176 over 72 phased companies with stratified draws, be10b32)
+    assert result.ci_high - result.ci_low < 0.25
     assert any("customer by customer" in n for n in result.notes)
     assert "effect: mean over live team-months weighted by customers at risk" in result.notes
 

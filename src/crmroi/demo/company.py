@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import statistics
@@ -24,6 +25,7 @@ TEAM_REGION: tuple[str, ...] = ("EMEA", "Americas", "APAC", "EMEA", "Americas")
 TEAM_WEIGHT: tuple[float, ...] = (0.23, 0.24, 0.17, 0.16, 0.20)
 GO_LIVE_MONTH: tuple[int, ...] = (12, 14, 17, 20, 28)  # month index from START: phased roll-out
 SINGLE_GO_LIVE_MONTH = 12  # the `single` design: every team live from 2024-01-01
+DRAWS: tuple[str, ...] = ("independent", "stratified")
 RAMP_MONTHS = 6  # the `ramp` design: effects reach full size in the sixth live month
 
 
@@ -34,12 +36,19 @@ class Design:
     `effect_scale` multiplies every injected effect (0: no effect at all);
     `ramp_months` > 0 makes effects grow linearly, (k + 1) / ramp_months of full
     size in the k-th calendar month since the team's go-live (k = 0, 1, ...).
+    `draws`: "independent" (the default) draws every deal's, lead's, ticket's and
+    customer's outcome on its own, as real ones are; "stratified" (the demo before this
+    option) spreads the draws of a cell (team x quarter x segment, team x month) evenly
+    over [0, 1), which makes a cell's rate nearly fixed and its months negatively
+    autocorrelated (a lucky month is followed by an unlucky one): intervals that take
+    months as independent, right for real data, were too wide on it.
     """
 
     name: str
     go_live_month: tuple[int, ...]
     effect_scale: float = 1.0
     ramp_months: int = 0
+    draws: str = "independent"
 
     def ramp_by_month(self) -> list[float]:
         """Share of the full effect in each month since go-live (0..35)."""
@@ -133,12 +142,14 @@ class World:
         return np.where(treated, ramp, 0.0)
 
     def strat(self, rng: np.random.Generator, cell: np.ndarray) -> np.ndarray:
-        """Stratified uniforms in [0, 1): within each cell they spread evenly, in random order.
+        """Uniforms in [0, 1), independent or stratified within cells (`Design.draws`).
 
-        Each value is still uniform, but a cell's draws cover [0, 1) evenly, so
-        rates per team and month carry less sampling noise than independent draws.
+        Stratified, each value is still uniform, but a cell's draws cover [0, 1)
+        evenly, so rates per cell carry less sampling noise than independent draws.
         """
         n = len(cell)
+        if self.design.draws == "independent":
+            return rng.random(n)
         order = np.lexsort((rng.random(n), cell))
         sc = np.asarray(cell)[order]
         first = np.concatenate([[0], np.flatnonzero(sc[1:] != sc[:-1]) + 1]).astype(np.int64)
@@ -149,7 +160,9 @@ class World:
         return u
 
     def strat_normal(self, rng: np.random.Generator, cell: np.ndarray) -> np.ndarray:
-        """Standard normal draws stratified within cells (see `strat`)."""
+        """Standard normal draws, independent or stratified within cells (see `strat`)."""
+        if self.design.draws == "independent":
+            return rng.standard_normal(len(cell))
         grid_u, grid_z = _normal_grid()
         return np.interp(self.strat(rng, cell), grid_u, grid_z)
 
@@ -320,13 +333,18 @@ class DemoCompany:
 
 
 def generate_company(
-    scale: float = 1.0, seed: int = 42, progress: Progress | None = None, design: str = "phased"
+    scale: float = 1.0,
+    seed: int = 42,
+    progress: Progress | None = None,
+    design: str = "phased",
+    draws: str | None = None,
 ) -> DemoCompany:
     """Generate the demo company (36 months from 2023-01-01) at `scale` with `seed`.
 
     `design` (see `DESIGNS`): "phased" (the default roll-out), "ramp" (effects grow
     over six months), "single" (one go-live for every team), "placebo" (no effect) or
-    "single_placebo" (one go-live, no effect).
+    "single_placebo" (one go-live, no effect). `draws` ("independent" or "stratified",
+    see `Design`) overrides the design's.
 
     Scale 1 gives about 40 reps, 5,000 accounts and 400k activities; the tables
     are identical for the same seed and scale.
@@ -340,9 +358,7 @@ def generate_company(
 
     if not scale > 0:
         raise ValueError("scale must be positive")
-    if design not in DESIGNS:
-        raise ValueError(f"design must be one of {', '.join(DESIGNS)}")
-    plan = DESIGNS[design]
+    plan = _plan(design, draws)
     report: Progress = progress or (lambda _step, _frac: None)
     timings: dict[str, float] = {}
     tables: dict[str, pa.Table] = {}
@@ -396,6 +412,7 @@ def generate_company(
             "name": plan.name,
             "effect_scale": plan.effect_scale,
             "ramp_months": plan.ramp_months,
+            "draws": plan.draws,
             "ramp_by_month": plan.ramp_by_month(),
             # customers' churn hazard falls at go-live in every design (no ramp)
             "step_effects": ["retention_rate"],
@@ -455,13 +472,26 @@ def generate_company(
     )
 
 
-def realised_truth(scale: float = 1.0, seed: int = 42, design: str = "phased") -> dict[str, Any]:
+def _plan(design: str, draws: str | None) -> Design:
+    """The named design, with `draws` in place of its own when given."""
+    if design not in DESIGNS:
+        raise ValueError(f"design must be one of {', '.join(DESIGNS)}")
+    if draws is None:
+        return DESIGNS[design]
+    if draws not in DRAWS:
+        raise ValueError(f"draws must be one of {', '.join(DRAWS)}")
+    return dataclasses.replace(DESIGNS[design], draws=draws)
+
+
+def realised_truth(
+    scale: float = 1.0, seed: int = 42, design: str = "phased", draws: str | None = None
+) -> dict[str, Any]:
     """The part of truth.json measured on the rows (`realised_by_team_month`, with
     `start` and `go_live_by_team`), from the sales step alone: the same draws as
     `generate_company` with the same arguments, at a fraction of its cost."""
     from crmroi.demo.sales import make_sales
 
-    plan = DESIGNS[design]
+    plan = _plan(design, draws)
     world = make_world(seed, scale, plan)
     sales = make_sales(world, make_reps(world, world.rng()))
     go_live = {t: _add_months(START, g) for t, g in zip(TEAMS, plan.go_live_month, strict=True)}

@@ -116,7 +116,7 @@ def _outcomes(
     p_cf = BASE_WIN + np.array(TEAM_WIN_FE)[team] + skill[rep] + world.win_shift[month]
     p_cf = np.clip(p_cf, 0.02, 0.93)
     p = p_cf + fx.WIN_RATE_ABS * dose
-    # strata: team x quarter x segment x before/after go-live
+    # cells of stratified draws (Design.draws): team x quarter x segment x before/after go-live
     quarter = np.asarray(team) * 12 + month // 3
     cell = (quarter * len(SEGMENTS) + segment) * 2 + treated
     u = world.strat(rng, cell)
