@@ -203,10 +203,12 @@ class BootstrapWeights:
         self, out: np.ndarray, unit: np.ndarray, team: np.ndarray, col: np.ndarray,
         val: np.ndarray,
     ) -> None:  # fmt: skip
-        """Queue sums to resample into `out` (replicates x columns) at the next flush."""
+        """Queue sums to resample into `out` (replicates x columns) at the next flush
+        (the codes kept as int32: a report queues millions of entries until then)."""
         keep = val != 0
         if keep.any():
-            self.pending.append(_Request(out, unit[keep], team[keep], col[keep], val[keep]))
+            u, t, c = (x[keep].astype(np.int32) for x in (unit, team, col))
+            self.pending.append(_Request(out, u, t, c, val[keep]))
 
     def flush(self) -> None:
         """Compute every queued request's replicate sums (added to its `out`)."""
