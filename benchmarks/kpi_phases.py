@@ -7,9 +7,10 @@ and prints the wall and CPU time (user + system, every thread) of each phase:
 every cube's database query (Ibis compilation, the engine and the Arrow result,
 named by the cube function), coding the cube's labels and filling in the account
 and rep lookups in numpy, the bootstrap's replicate sums (with the Poisson
-weights apart), and the report as a whole; the 1-minute load average at the end.
-Phases nest (the bootstrap holds the weights): each line is its own total, the
-lines do not add up. Not a test; wall times on a shared machine move with the load.
+weights made and multiplied block by block apart), and the report as a whole;
+the 1-minute load average at the end. Phases nest (the bootstrap holds the
+weights): each line is its own total, the lines do not add up. Not a test; wall
+times on a shared machine move with the load.
 
 With `--queries N` each cube's SQL (as compiled for DuckDB in that run) is then run
 again N times straight on a read-only DuckDB connection and its best CPU time
@@ -83,7 +84,7 @@ def main() -> None:
     timed(facts, "coded_columns", "label coding (cube rows)")
     timed(facts.Ctx, "cube", "cubes: queries, coding, lookups (numpy), second aggregate")
     timed(intervals.BootstrapWeights, "flush", "bootstrap: replicate sums")
-    timed(intervals, "poisson_weights", "bootstrap: Poisson weights")
+    timed(intervals, "weighted_sums", "bootstrap: Poisson weights and products, in blocks")
     with Store.open(args.workspace) as store:
         started, cpu = time.perf_counter(), _cpu()
         engine.compute_kpi_report(store, bootstrap=args.bootstrap)
