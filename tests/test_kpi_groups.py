@@ -287,6 +287,35 @@ def test_grouped_report_matches_per_group_recomputation(
         assert groups > 2 * checked  # several groups per KPI, so grouping is exercised
 
 
+@pytest.mark.parametrize("by", [None, "team"])
+def test_comparison_rows_formed_once_are_a_full_views_rows(store: Store, by: str | None) -> None:
+    """The engine forms a comparison's rows only for its controls (and treated teams
+    whose windows there are not their own) and takes the treated teams' rows from the
+    report's own: per team, the same rows in the same order as a view of every team."""
+    s = _setup(store, by)
+    reused = 0
+    for d in KPI_DEFINITIONS.values():
+        span = kpi_span(kpi_columns(d.name, s.counts, d.tables), s.spans)
+        if span is None or d.company_level:
+            continue
+        recipe = engine.SPECS[d.name]
+        main_ev, did_evs = s.evs[s.key(d)]
+        main_view, full_views = s.views[s.key(d)]
+        main = recipe(main_view)
+        for g, ev, full in zip(s.groups, did_evs, full_views, strict=True):
+            view = engine._did_view(s.ctx, main_ev, ev, g)
+            own = engine._own_rows(main, view, g, s.ctx.labels)
+            got = recipe(view) if own is None else UnitSums.concat([own, recipe(view)])
+            reused += own is not None and len(own) > 0
+            want = recipe(full)
+            for team in (*g.treated, *g.controls):
+                code = s.ctx.labels.ids.get(team, -2)
+                a, b = (x.take(x.team == code) for x in (got, want))
+                for field in ("grp", "unit", "period", "num", "den"):
+                    np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    assert reused > 10  # treated teams' rows were taken from the report's
+
+
 def test_percentile_cis_are_numpy_percentiles() -> None:
     """Column-wise intervals equal np.percentile of each column's finite values."""
     rng = np.random.default_rng(3)

@@ -228,11 +228,12 @@ def _evaluate(
     recipe = SPECS[d.name]
     groups = run.groups if by in (None, "team") and not company else []
     main = recipe(main_view)
+    own = [_own_rows(main, view, g, labels) for view, g in zip(did_views, groups, strict=False)]
     main = main.take(adjust(d, main, ev, labels))
     plan = _Plan(main, groups, labels)
     parts, cells = [main], [plan.main(main)]
-    for i, view in enumerate(did_views[: len(groups)]):
-        s = recipe(view)
+    for i, (view, reused) in enumerate(zip(did_views, own, strict=False)):
+        s = recipe(view) if reused is None else UnitSums.concat([reused, recipe(view)])
         cell = plan.did(i, s)
         s = s.take(cell >= 0)
         keep = adjust(d, s, did_evs[i], labels)
@@ -244,6 +245,29 @@ def _evaluate(
         return lambda: _median_changes(d, plan, medians, groups, labels, by, supplied)
     box = Cells.build(sums, cell, plan.size, None if supplied is not None else run.weights)
     return lambda: _changes(run, d, by, plan, box, groups, supplied)
+
+
+def _own_rows(sums: UnitSums, view: View, g: DidGroup, labels: Labels) -> UnitSums | None:
+    """The report's own rows (before `adjust`) of comparison g's treated teams that its
+    view leaves out (`_did_view`: their windows are the report's), grouped by team; a
+    team's rows do not depend on other teams' rows, so they are the rows the
+    comparison's view would form."""
+    if view.teams is None:
+        return None
+    codes = [labels.ids.get(t, -2) for t in g.treated if t not in view.teams]
+    if not codes:
+        return None
+    own = sums.take(np.isin(sums.team, codes))
+    own.grp = own.team.copy()
+    return own
+
+
+def _did_view(ctx: Ctx, main: Clipped, ev: Clipped, g: DidGroup) -> View:
+    """Comparison g's view (by team): its control teams, and those of its treated teams
+    whose windows there differ from their windows in the report. The others' rows are
+    the report's own (`_own_rows`): each KPI is formed once for those windows."""
+    formed = [t for t in g.treated if main.window(t) != ev.window(t) or main.span != ev.span]
+    return View(ctx, ev, by_team=True, teams=[*formed, *g.controls])
 
 
 def _changes(
@@ -454,7 +478,10 @@ def compute_kpi_report(
     buckets = Buckets([windows, *(g.windows for g in groups), *evs], list(windows.by_team))
     ctx = Ctx(store, buckets, by, _month_starts(windows), exposure=check_exposure(exposure))
     views = {
-        key: (View(ctx, main_ev), [View(ctx, e, by_team=True) for e in did_evs])
+        key: (
+            View(ctx, main_ev),
+            [_did_view(ctx, main_ev, e, g) for e, g in zip(did_evs, groups, strict=False)],
+        )
         for key, (main_ev, did_evs) in evaluations.items()
     }
     run = _Run(

@@ -231,11 +231,16 @@ class View:
     """The cubes of a run placed in one evaluation (window set), for the KPI recipes.
 
     `by_team` groups by team (the difference-in-differences evaluations) instead
-    of the run's `--by` column.
+    of the run's `--by` column; `teams` (by_team only) keeps the cube rows of those
+    teams alone (None: every team), so rows no comparison uses are never formed.
     """
 
-    def __init__(self, ctx: Ctx, ev: Evaluation, by_team: bool = False) -> None:
+    def __init__(
+        self, ctx: Ctx, ev: Evaluation, by_team: bool = False,
+        teams: Sequence[str] | None = None,
+    ) -> None:  # fmt: skip
         self.ctx, self.ev, self.by_team = ctx, ev, by_team
+        self.teams = None if teams is None else tuple(teams)
         self._placed: dict[str, Placed] = {}
 
     def on(self, build: CubeBuilder) -> Placed:
@@ -243,6 +248,8 @@ class View:
         key = f"{build.__module__}.{build.__qualname__}"
         if key not in self._placed:
             cube = self.ctx.cube(key, build)
+            if self.teams is not None:
+                cube = cube.of_teams([self.ctx.labels.ids.get(t, -2) for t in self.teams])
             self._placed[key] = Placed(
                 cube, self.ctx.buckets, self.ev, self.ctx.labels, self.by_team
             )
