@@ -9,6 +9,12 @@ three ways from `realised_truth` (the same draws; the JSON files must come from 
 demo's current draws): each team-month's counterfactual ratio weighted by its actual
 denominator (the calibration's `realised_change`), each company month's, and the ratio
 of totals. Printed: mean truth, mean miss with its Monte Carlo error, and coverage.
+
+With `--refit`, each company is rebuilt and calls_per_won_deal attributed on the time
+series twice: as `attribute_workspace` does (the company series is the won-weighted mean
+of each team-month's value, which is less its own ratio bias, `ratio_bias_corrected`)
+and with each team-month's plain calls / won (the weighted mean is then the ratio of the
+company's sums); both against the calibration's truth and the ratio of totals.
 """
 
 from __future__ import annotations
@@ -56,10 +62,49 @@ def _truths(seed: int) -> tuple[int, dict[str, tuple[float, float, float, float]
     return seed, out
 
 
+def _refit(seed: int) -> tuple[int, dict[str, tuple[float, float, float]]]:
+    """calls_per_won_deal's relative effect and interval, corrected and plain cell values."""
+    import sys
+    import tempfile
+
+    import pandas as pd
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from attribution_calibration import _write_market_index
+    from crmroi.attribution import attribute
+    from crmroi.attribution.workspace import read_market_index, unit_go_live
+    from crmroi.demo import generate_company, write_demo
+    from crmroi.kpi import kpi_panel
+    from crmroi.store import Store
+
+    made = generate_company(scale=1, seed=seed, design="single")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        store = Store.open(folder, create=True)
+        try:
+            write_demo(store, made, folder)
+            cov = read_market_index(_write_market_index(folder, made.truth))
+            rows = kpi_panel(store, ["calls_per_won_deal"], unit="team", exposure="created")
+            dates = unit_go_live(store, "team", None)
+        finally:
+            store.close()
+    rows = rows[rows["kpi"] == "calls_per_won_deal"]
+    out = {}
+    for name, value in (("corrected", rows["value"]), ("plain", rows["num"] / rows["den"])):
+        frame = pd.DataFrame(
+            {"unit": rows["unit"], "period": rows["month"], "value": value, "weight": rows["den"]}
+        )
+        r = attribute(frame, dates, name="calls_per_won_deal", covariates=cov)
+        per = r.effect / r.effect_rel
+        out[name] = (float(r.effect_rel), r.ci_low / per, r.ci_high / per)
+    return seed, out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("json", type=Path, nargs="+")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--refit", action="store_true", help="rebuild and refit (see above)")
     args = parser.parse_args()
     rows: dict[tuple[int, str], dict[str, Any]] = {}
     for path in args.json:
@@ -83,6 +128,29 @@ def main() -> None:
             held = int(((low <= truth) & (truth <= high)).sum())
             print(
                 f"  {name:22s} truth {truth.mean():+.4f}  miss {miss.mean():+.4f} +- {mc:.4f}"
+                f"  covered {held}/{len(these)}"
+            )
+    if not args.refit:
+        return
+    kpi = "calls_per_won_deal"
+    these = [s for s in seeds if (s, kpi) in rows]
+    with ProcessPoolExecutor(args.jobs) as pool:
+        refits = dict(pool.map(_refit, these))
+    answers = {
+        "calibration's truth": np.array([rows[(s, kpi)]["truth"] for s in these]),
+        "ratio of totals": np.array([truths[s][kpi][2] for s in these]),
+    }
+    print(f"{kpi} refitted on the time series ({len(these)} companies):")
+    for name in ("corrected", "plain"):
+        est = np.array([refits[s][name][0] for s in these])
+        low = np.array([refits[s][name][1] for s in these])
+        high = np.array([refits[s][name][2] for s in these])
+        for label, truth in answers.items():
+            miss = est - truth
+            mc = miss.std(ddof=1) / np.sqrt(len(miss))
+            held = int(((low <= truth) & (truth <= high)).sum())
+            print(
+                f"  cell values {name:9s} vs {label:19s} miss {miss.mean():+.4f} +- {mc:.4f}"
                 f"  covered {held}/{len(these)}"
             )
 
