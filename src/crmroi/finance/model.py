@@ -41,6 +41,9 @@ __all__ = [
 ]
 
 
+MEASURED_LEVEL = 0.95  # the share of a measured change's draws inside its interval
+
+
 @dataclass(frozen=True)
 class MeasuredChange:
     """A KPI change measured on a workspace, in the driver's unit (abs or rel)."""
@@ -50,13 +53,14 @@ class MeasuredChange:
     high: float | None = None
 
     def estimate(self) -> Estimate:
-        """The change as a number, or a range when a confidence interval is known."""
+        """The change as a number, or its 95% interval as a range (`level` 0.95: the
+        simulation draws it with the measured spread, not inside the interval only)."""
         if self.low is None or self.high is None:
             return self.value
         lo, hi = sorted((self.low, self.high))
         if not lo <= self.value <= hi:
             return self.value
-        return Range(low=lo, likely=self.value, high=hi)
+        return Range(low=lo, likely=self.value, high=hi, level=MEASURED_LEVEL)
 
 
 @dataclass

@@ -35,6 +35,7 @@ from crmroi.messages import M_, Message
 
 Widget = Literal["text", "estimate", "select", "bool", "lines", "yaml"]
 PARTS = ("low", "likely", "high")
+LEVEL = "level"  # a range's interval level: kept through the editor in a hidden input
 LIST_SECTIONS = ("costs", "benefits", "do_nothing")
 _SKIP = object()  # a field left empty: the model's default applies
 
@@ -206,6 +207,8 @@ def _field(key: str, name: str, info: Any, kind: Kind, value: Any) -> Field:
     if kind.widget == "estimate":
         if isinstance(value, Mapping):
             f.parts = {p: scalar_text(value.get(p)) for p in PARTS}
+            if value.get(LEVEL) is not None:
+                f.parts[LEVEL] = scalar_text(value.get(LEVEL))
         else:
             f.parts = {"low": "", "likely": scalar_text(value), "high": ""}
     elif kind.widget == "lines":
@@ -350,7 +353,8 @@ def _coerce_value(kind: Kind, raw: Any) -> Any:
             return _SKIP
         if not given["low"] and not given["high"]:
             return _scalar(given["likely"])
-        return {p: _scalar(v) for p, v in given.items() if v}
+        level = str(parts.get(f"~{LEVEL}", "")).strip()
+        return {p: _scalar(v) for p, v in {**given, LEVEL: level}.items() if v}
     if not isinstance(raw, str):
         return _SKIP
     if kind.widget == "lines":
@@ -521,6 +525,8 @@ def form_items(form: CaseForm) -> list[tuple[str, str]]:
     for f in form.fields().values():
         if f.widget == "estimate":
             items += [(f"{f.key}~{p}", f.parts.get(p, "")) for p in PARTS]
+            if f.parts.get(LEVEL):
+                items.append((f"{f.key}~{LEVEL}", f.parts[LEVEL]))
         else:
             items.append((f.key, f.value))
     return items
