@@ -31,7 +31,12 @@ The truth compared is the demo's exact answer for the estimator's target: the ef
 on rows worked after go-live, averaged with the estimator's weights over months since
 go-live (which matters only under `ramp`); for sales volume and won deals the realised
 change (actual against the same draws without the CRM) over exactly the team-months
-the estimator used (`realised_by_team_month` in truth.json).
+the estimator used (`realised_by_team_month` in truth.json). For ratio KPIs each
+month's counterfactual ratio is weighted by its actual denominator; a month is a
+team-month, except for calls per won deal on the time-series path (single and
+single_placebo), whose series is each company month's calls / won deals: there the
+exact answer is each company month's counterfactual ratio (team-months of ~17 won
+deals would inflate it by 1 / won's convexity).
 """
 
 from __future__ import annotations
@@ -51,6 +56,10 @@ from typing import Any
 import numpy as np
 
 DESIGNS = ("phased", "ramp", "single", "placebo", "single_placebo")
+# Ratio KPIs whose time series (and naive) company series is each month's ratio of the
+# company's sums (`crmroi.attribution.attribute` with `ratio`): their exact answer there
+# is by company month (`realised_change(by_month=True)`).
+COMPANY_MONTH_RATIOS = ("calls_per_won_deal",)
 
 
 @dataclass
@@ -105,16 +114,22 @@ def _realised_target(truth: dict[str, Any], kpi: str, result: Any) -> float | No
     if result.method == "did":
         stop = min(stop, max(go_live.values()))
     cells = [(t, m) for t, g in go_live.items() for m in range(g, stop)]
-    return realised_change(grid, cells)
+    by_month = kpi in COMPANY_MONTH_RATIOS and result.method != "did"
+    return realised_change(grid, cells, by_month=by_month)
 
 
-def realised_change(grid: dict[str, Any], cells: list[tuple[str, int]]) -> float | None:
+def realised_change(
+    grid: dict[str, Any], cells: list[tuple[str, int]], by_month: bool = False
+) -> float | None:
     """The exact relative effect over `cells` (team, creation month) of one KPI's grids.
 
     Totals: actual over counterfactual sums, minus 1. Ratios (grids with `actual_den`):
     each month's counterfactual ratio weighted by its actual denominator, as the
     estimator weights its months: sum(actual) / sum(actual_den x cf / cf_den) - 1
-    over months with both denominators positive.
+    over months with both denominators positive. A month is a team-month, or with
+    `by_month` a company month (`COMPANY_MONTH_RATIOS` on the time series: its series is
+    each month's ratio of the company's sums): sums over the month's teams with the
+    denominator positive, sum(actual) / sum_m(actual_den_m x cf_m / cf_den_m) - 1.
     """
     a, c = grid["actual"], grid["counterfactual"]
     if "actual_den" not in grid:
@@ -122,6 +137,16 @@ def realised_change(grid: dict[str, Any], cells: list[tuple[str, int]]) -> float
         counterfactual = sum(c[t][m] for t, m in cells)
         return actual / counterfactual - 1.0 if counterfactual else None
     n, k = grid["actual_den"], grid["counterfactual_den"]
+    if by_month:
+        total, counterfactual = 0.0, 0.0
+        for month in sorted({m for _, m in cells}):
+            here = [t for t, m in cells if m == month]
+            n_m = sum(n[t][month] for t in here if n[t][month] > 0)
+            k_m = sum(k[t][month] for t in here if k[t][month] > 0)
+            if n_m > 0 and k_m > 0:
+                total += sum(a[t][month] for t in here if n[t][month] > 0)
+                counterfactual += n_m * sum(c[t][month] for t in here if k[t][month] > 0) / k_m
+        return total / counterfactual - 1.0 if counterfactual else None
     both = [(t, m) for t, m in cells if n[t][m] > 0 and k[t][m] > 0]
     actual = sum(a[t][m] for t, m in both)
     counterfactual = sum(n[t][m] * c[t][m] / k[t][m] for t, m in both)

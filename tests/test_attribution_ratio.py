@@ -230,3 +230,18 @@ def test_no_shift_with_no_effect_where_the_cell_ratios_read_low() -> None:
     assert mean[0] < -5 * error[0]  # the old form's shift is there to be found
     assert abs(mean[1]) < 3 * error[1]
     assert abs(mean[1]) < 0.004
+
+
+@pytest.mark.parametrize("method", ["its", "naive"])
+def test_time_series_of_a_ratio_is_the_company_months_ratio_of_sums(method: str) -> None:
+    """With `ratio` the time series and naive paths read each cell as its plain num / den
+    (the company series is then each month's calls / won deals), whatever `value` says."""
+    frame = calls_panel(5)
+    single = dict.fromkeys(_dates(), (START + pd.DateOffset(months=13)).date())
+    shifted = frame.assign(value=frame["value"] * (1 - 0.3 / frame["den"]))  # a cell-wise fix
+    got = attribute(shifted, single, name="calls_per_won_deal", method=method, ratio=True)
+    plain = attribute(frame, single, name="calls_per_won_deal", method=method)
+    as_is = attribute(shifted, single, name="calls_per_won_deal", method=method)
+    assert got.effect == pytest.approx(plain.effect, abs=1e-12)
+    assert got.effect_rel == pytest.approx(plain.effect_rel, abs=1e-12)
+    assert abs(as_is.effect - plain.effect) > 1e-6  # the values would have mattered

@@ -81,9 +81,11 @@ def attribute(
     comparison; `carry` (the same two): the share of the effect the months before
     those already carry, divided out (see `difference_in_differences`); `weighted`
     (time series only): months weighted by the panel's summed weight (see
-    `interrupted_time_series`); `ratio` (difference in differences only): the effect as
+    `interrupted_time_series`); `ratio`: on difference in differences the effect as
     a ratio of imputed totals of the panel's `num` and `den` per `exposure` (see
-    `difference_in_differences`)."""
+    `difference_in_differences`); on the time series and naive paths each cell's value
+    is its plain num / den, so the company series (cells weighted by `den`) is each
+    month's ratio of the company's sums, not a mean of cells' bias-corrected values."""
     chosen, reason = choose_method(go_live, has_covariates=covariates is not None)
     if method != "auto":
         chosen, reason = method, notes.requested(method)
@@ -100,6 +102,8 @@ def attribute(
             ratio=ratio,
         )
     else:
+        if ratio and {"num", "den"} <= set(panel.columns):
+            panel = panel.assign(value=panel["num"] / panel["den"])
         checked = check_panel(panel, name)
         series = company_series(checked)
         first = min((d for d in go_live.values() if d is not None), default=None)
