@@ -250,13 +250,15 @@ def npv_gap(store: Any, truth: dict[str, Any]) -> NpvGap:
     changes = {**changes, **attributed_changes(store, attributed)}
 
     def npv(exact: set[str]) -> tuple[float, Any]:
+        """NPV (USD) of the variant with the drivers in `exact` at their true effects,
+        and its model."""
         c = variant(exact)
         model = build_model(c, measured=to_measured(c, changes))
-        return float(evaluate_model(model).summary.npv), to_measured(c, changes)
+        return float(evaluate_model(model).summary.npv), model
 
     kinds = [d.kind for d in case.benefits]
-    measured, values = npv(set())
-    model = build_model(everything, measured=values)
+    measured, model = npv(set())
+    values = to_measured(everything, changes)
     by_kpi = {d.kind: d.kpi for d in everything.benefits}
     return NpvGap(
         simulated=simulated_npv_range(model, as_interval=True),

@@ -100,6 +100,15 @@ def _refit(seed: int) -> tuple[int, dict[str, tuple[float, float, float]]]:
     return seed, out
 
 
+def _against(est: np.ndarray, low: np.ndarray, high: np.ndarray, truth: np.ndarray) -> str:
+    """Mean miss of `est` against `truth` with its Monte Carlo error, and how many of the
+    intervals [low, high] hold the truth."""
+    miss = est - truth
+    mc = miss.std(ddof=1) / np.sqrt(len(miss))
+    held = int(((low <= truth) & (truth <= high)).sum())
+    return f"miss {miss.mean():+.4f} +- {mc:.4f}  covered {held}/{len(truth)}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("json", type=Path, nargs="+")
@@ -123,13 +132,7 @@ def main() -> None:
         print(f"{kpi}: {len(these)} companies, {won:.1f} counterfactual won deals a team-month")
         for i, name in enumerate(("team-month ratios", "company-month ratios", "ratio of totals")):
             truth = np.array([truths[s][kpi][i] for s in these])
-            miss = est - truth
-            mc = miss.std(ddof=1) / np.sqrt(len(miss))
-            held = int(((low <= truth) & (truth <= high)).sum())
-            print(
-                f"  {name:22s} truth {truth.mean():+.4f}  miss {miss.mean():+.4f} +- {mc:.4f}"
-                f"  covered {held}/{len(these)}"
-            )
+            print(f"  {name:22s} truth {truth.mean():+.4f}  {_against(est, low, high, truth)}")
     if not args.refit:
         return
     kpi = "calls_per_won_deal"
@@ -146,13 +149,7 @@ def main() -> None:
         low = np.array([refits[s][name][1] for s in these])
         high = np.array([refits[s][name][2] for s in these])
         for label, truth in answers.items():
-            miss = est - truth
-            mc = miss.std(ddof=1) / np.sqrt(len(miss))
-            held = int(((low <= truth) & (truth <= high)).sum())
-            print(
-                f"  cell values {name:9s} vs {label:19s} miss {miss.mean():+.4f} +- {mc:.4f}"
-                f"  covered {held}/{len(these)}"
-            )
+            print(f"  cell values {name:9s} vs {label:19s} {_against(est, low, high, truth)}")
 
 
 if __name__ == "__main__":
