@@ -256,3 +256,17 @@ def test_time_series_of_a_ratio_is_the_company_months_ratio_of_sums(method: str)
     assert got.effect == pytest.approx(plain.effect, abs=1e-12)
     assert got.effect_rel == pytest.approx(plain.effect_rel, abs=1e-12)
     assert abs(as_is.effect - plain.effect) > 1e-6  # the values would have mattered
+
+
+@pytest.mark.parametrize("method", ["its", "naive"])
+def test_a_cell_without_won_deals_is_left_out_not_infinite(method: str) -> None:
+    """A team-month with calls but no won deal (weight 1 as the workspace gives it) has no
+    ratio: the result equals the panel without that cell, never inf or NaN."""
+    frame = calls_panel(5)
+    single = dict.fromkeys(_dates(), (START + pd.DateOffset(months=13)).date())
+    empty = frame.iloc[[3]].assign(num=12.0, den=0.0, value=np.nan, weight=1.0)
+    with_empty = pd.concat([frame, empty], ignore_index=True)
+    got = attribute(with_empty, single, name="calls_per_won_deal", method=method, ratio=True)
+    without = attribute(frame, single, name="calls_per_won_deal", method=method, ratio=True)
+    assert np.isfinite(got.effect)
+    assert got.effect == pytest.approx(without.effect, abs=1e-12)

@@ -103,7 +103,9 @@ def attribute(
         )
     else:
         if ratio and {"num", "den"} <= set(panel.columns):
-            panel = panel.assign(value=panel["num"] / panel["den"])
+            # a cell without a denominator has no ratio: missing, dropped like any missing value
+            den = panel["den"].where(panel["den"] > 0)
+            panel = panel.assign(value=panel["num"] / den)
         checked = check_panel(panel, name)
         series = company_series(checked)
         first = min((d for d in go_live.values() if d is not None), default=None)
