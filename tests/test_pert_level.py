@@ -102,3 +102,29 @@ def test_the_case_editor_keeps_a_range_level() -> None:
     plain_changes = [b.get("change") for b in plain["benefits"]]
     assert {"low": 0.0, "likely": 0.015, "high": 0.04} in plain_changes
     assert not any(isinstance(c, dict) and "level" in c for c in plain_changes)
+
+
+@pytest.mark.parametrize("level", [0.5, 0.8, 0.95, 0.99, 0.999])
+@pytest.mark.parametrize("likely", [0.0, 1e-6, 0.5, 1.0 - 1e-6, 1.0])
+def test_extreme_intervals_still_solve(level: float, likely: float) -> None:
+    # an estimate at either end of its interval, or lopsided a million to one
+    lo, hi = pert_bounds(Range(low=0.0, likely=likely, high=1.0, level=level))
+    tail_low, tail_high = _tails(lo, likely, hi, 0.0, 1.0)
+    assert tail_low == pytest.approx((1 - level) / 2, abs=1e-7)
+    assert tail_high == pytest.approx((1 - level) / 2, abs=1e-7)
+
+
+def test_a_range_no_pert_fits_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scipy import optimize
+
+    from crmroi.errors import ConfigurationError
+    from crmroi.finance import pert_fit
+
+    class Stuck:
+        x = np.zeros(2)  # a root finder that never moves from its start
+
+    pert_fit._solve.cache_clear()
+    monkeypatch.setattr(optimize, "root", lambda *args, **kwargs: Stuck())
+    with pytest.raises(ConfigurationError, match="no PERT distribution holds"):
+        pert_bounds(Range(low=0.0, likely=0.01, high=0.05, level=0.95))
+    pert_fit._solve.cache_clear()

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import optimize, stats
 
+from crmroi.errors import ConfigurationError
+
 if TYPE_CHECKING:
     from crmroi.finance.estimates import Range
 
@@ -66,8 +68,14 @@ def _solve(m: float, lo: float, hi: float, level: float) -> tuple[float, float]:
             found = optimize.root(residual, np.log(start), method=method)
             if max(abs(r) for r in residual(found.x)) < _TOLERANCE:
                 return lo - float(np.exp(found.x[0])), hi + float(np.exp(found.x[1]))
-    # not found (an estimate at the very edge of its interval): each side scaled alike
-    return m - k * (m - lo), m + k * (hi - m)
+    # never seen (estimates at either end of their interval, intervals lopsided 1e6:1,
+    # levels 0.5-0.999 all solve, tests/test_pert_level.py); an approximate PERT would draw
+    # the change with a spread nobody asked for, so refuse
+    raise ConfigurationError(
+        f"cannot draw the range {lo:g} to {hi:g} (most likely {m:g}) as a {level:.0%} "
+        "interval: no PERT distribution holds that share of its draws inside it; "
+        "give the range without `level` (drawn as minimum and maximum)"
+    )
 
 
 def pert_bounds(value: Range) -> tuple[float, float]:
