@@ -132,3 +132,27 @@ def test_with_reps_coming_and_going_the_interval_holds_zero_at_about_the_nominal
         plain_held += _held(plain)
     assert 0.92 <= held / runs <= 0.98
     assert plain_held / runs < 0.88
+
+
+def test_levels_that_use_up_every_month_before_go_live_are_refused() -> None:
+    # unit i is seen before go-live only in month i: each level rests on one month, so the
+    # fit has no residual left to tell the units' noise (its error would count as zero)
+    from crmroi.attribution.results import AttributionError
+
+    rng = np.random.default_rng(3)
+    rows = [
+        (f"R{i}", period, 0.3 + rng.normal(0, 0.02), 160.0)
+        for i in range(12)
+        for m, period in enumerate(PERIODS)
+        if m == i or period >= pd.Timestamp(GO_LIVE)
+    ]
+    panel = pd.DataFrame(rows, columns=["unit", "period", "value", "weight"])
+    with pytest.raises(AttributionError, match="nothing is left to tell their noise"):
+        interrupted_time_series(panel, GO_LIVE, name="x", by_unit=True)
+    # two units seen in the same two months before go-live leave a residual: then it is
+    # measured (a unit-month chain without a cycle, R0 in months 0 and 1 alone, would not)
+    extra = pd.DataFrame(
+        [("R0", PERIODS[1], 0.31, 160.0), ("R1", PERIODS[0], 0.29, 160.0)], columns=panel.columns
+    )
+    got = interrupted_time_series(pd.concat([panel, extra]), GO_LIVE, name="x", by_unit=True)
+    assert np.isfinite(got.effect) and got.ci_low < got.ci_high

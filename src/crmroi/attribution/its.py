@@ -160,6 +160,8 @@ def interrupted_time_series(
         levels = own_levels(data, data["period"] < before_lead, scale == "log")
         if levels.kept == 0:
             raise AttributionError(reasons.its_short(name, MIN_MONTHS_BEFORE))
+        if levels.noise_df == 0:  # the levels' error would count as nothing
+            raise AttributionError(reasons.its_levels_without_noise(name))
         notes.append(said.its_unit_levels(levels.kept, levels.left_out))
         if why_units:
             notes.append(why_units)

@@ -42,6 +42,15 @@ def its_short(name: str, months: int) -> Message:
     )
 
 
+def its_levels_without_noise(name: str) -> Message:
+    return M_(
+        "attribution_its_levels_without_noise",
+        "%(kpi)s: the units' own levels use up every unit-month before go-live, so "
+        "nothing is left to tell their noise and an interval would be too narrow",
+        kpi=name,
+    )
+
+
 def its_no_counterfactual(name: str, idle: list[str]) -> Message:
     return M_(
         "attribution_its_no_counterfactual",
