@@ -81,7 +81,7 @@ class Setup:
 
 def _setup(store: Store, by: str | None) -> Setup:
     windows = resolve_windows(store.settings(), None, 12, 12)
-    counts = engine._counts(store)
+    counts = engine.table_counts(store)
     spans = column_spans(store, counts)
     groups = engine.did_groups(windows) if by in (None, "team") else []
     evs = {}

@@ -23,7 +23,6 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import ibis
 import numpy as np
 
 from crmroi.errors import ConfigurationError
@@ -45,12 +44,19 @@ from crmroi.kpi.definitions import BY_CHOICES, KPI_DEFINITIONS, KpiDefinition
 from crmroi.kpi.exposure import check_exposure
 from crmroi.kpi.facts import Ctx, Recipe, View
 from crmroi.kpi.intervals import Z95, BootstrapWeights, normal_ci, percentile_cis
+from crmroi.kpi.probes import data_span, filled_columns, table_counts
 from crmroi.kpi.report import KpiChange, KpiReport
 from crmroi.kpi.stats import Labels, UnitSums
 from crmroi.kpi.supplied import mark_supplied, supplied_for, supplied_reason
-from crmroi.kpi.windows import PERIODS, Windows, add_months, resolve_windows
+from crmroi.kpi.windows import (
+    PERIODS,
+    DidGroup,
+    Windows,
+    add_months,
+    did_groups,
+    resolve_windows,
+)
 from crmroi.messages import Message
-from crmroi.store.schema import TABLES
 from crmroi.store.store import Store
 
 Progress = Callable[[str, float], None]
@@ -63,67 +69,6 @@ SPECS: dict[str, Recipe] = {
     **service.SPECS,
     **sources.SPECS,
 }
-SPAN_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("deals", "created_at"), ("deals", "closed_at"), ("leads", "created_at"),
-    ("activities", "occurred_at"), ("orders", "ordered_at"), ("tickets", "opened_at"),
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class DidGroup:
-    """Teams going live on one date and the teams not yet live throughout their windows."""
-
-    windows: Windows
-    treated: tuple[str, ...]
-    controls: tuple[str, ...]
-
-
-def did_groups(windows: Windows) -> list[DidGroup]:
-    """The difference-in-differences comparisons a phased roll-out allows."""
-    out = []
-    for day in sorted({w.go_live for w in windows.by_team.values()}):
-        same = Windows.build(day, None, windows.baseline_months, windows.after_months)
-        treated = tuple(t for t, w in windows.by_team.items() if w.go_live == day)
-        end = same.default.after_end
-        controls = tuple(t for t, w in windows.by_team.items() if w.go_live >= end)
-        if controls:
-            out.append(DidGroup(same, treated, controls))
-    return out
-
-
-def data_span(store: Store, counts: dict[str, int]) -> tuple[dt.datetime, dt.datetime] | None:
-    """First and last event time over deals, leads, activities, orders and tickets."""
-    parts = []
-    for table, column in SPAN_COLUMNS:  # one query for all of them
-        if counts.get(table, 0):
-            col = store.table(table)[column].cast("timestamp")
-            parts.append(store.table(table).aggregate(lo=col.min(), hi=col.max()))
-    if not parts:
-        return None
-    rows = ibis.union(*parts).to_pyarrow()
-    lows = [v for v in rows.column("lo").to_pylist() if v is not None]
-    highs = [v for v in rows.column("hi").to_pylist() if v is not None]
-    return (min(lows), max(highs)) if lows else None
-
-
-def _counts(store: Store) -> dict[str, int]:
-    """Rows of every canonical table, in one query."""
-    parts = [store.table(n).aggregate(t=ibis.literal(n), n=lambda t: t.count()) for n in TABLES]
-    rows = ibis.union(*parts).to_pyarrow().to_pylist()
-    return {r["t"]: int(r["n"]) for r in rows}
-
-
-def _filled(ctx: Ctx, columns: list[str]) -> dict[str, bool]:
-    """Whether each table.column holds a non-null value, in one query."""
-    parts = []
-    for qualified in columns:
-        table, column = qualified.split(".")
-        t = ctx.t(table)
-        parts.append(t.aggregate(c=ibis.literal(qualified), n=t[column].count()))
-    if not parts:
-        return {}
-    rows = ibis.union(*parts).to_pyarrow().to_pylist()
-    return {r["c"]: int(r["n"]) > 0 for r in rows}
 
 
 def _month_starts(windows: Windows) -> list[dt.datetime]:
@@ -459,7 +404,7 @@ def compute_kpi_report(
     if unknown:
         raise ConfigurationError(reasons.unknown_kpi(unknown[0], list(SPECS)))
     windows = resolve_windows(store.settings(), go_live, baseline_months, after_months)
-    counts = _counts(store)
+    counts = table_counts(store)
     span = data_span(store, counts)
     spans = column_spans(store, counts)
     groups = did_groups(windows) if by in (None, "team") else []
@@ -493,7 +438,7 @@ def compute_kpi_report(
     needed = {
         n for name in names for n in KPI_DEFINITIONS[name].needs if counts.get(n.split(".")[0])
     }
-    known = _filled(ctx, sorted(needed))
+    known = filled_columns(ctx, sorted(needed))
 
     def filled(qualified: str) -> bool:
         """True when table.column holds at least one non-null value."""

@@ -115,6 +115,28 @@ class Windows:
         ]
 
 
+@dataclass(frozen=True)
+class DidGroup:
+    """Teams going live on one date and the teams not yet live throughout their windows."""
+
+    windows: Windows
+    treated: tuple[str, ...]
+    controls: tuple[str, ...]
+
+
+def did_groups(windows: Windows) -> list[DidGroup]:
+    """The difference-in-differences comparisons a phased roll-out allows."""
+    out = []
+    for day in sorted({w.go_live for w in windows.by_team.values()}):
+        same = Windows.build(day, None, windows.baseline_months, windows.after_months)
+        treated = tuple(t for t, w in windows.by_team.items() if w.go_live == day)
+        end = same.default.after_end
+        controls = tuple(t for t, w in windows.by_team.items() if w.go_live >= end)
+        if controls:
+            out.append(DidGroup(same, treated, controls))
+    return out
+
+
 def parse_date(value: Any, what: str) -> dt.date:
     """A YYYY-MM-DD date from a setting or option (years 1200-1499 are Solar Hijri:
     `crmroi.calendars.parse_day`), or a ConfigurationError naming it."""
