@@ -15,7 +15,7 @@ from rich.table import Table
 
 from crmroi.cli.app import app, console
 from crmroi.cli.language import LangOption, Speaker, speaker
-from crmroi.messages import M_, N_, Items
+from crmroi.messages import M_, N_, Items, Message
 
 if TYPE_CHECKING:
     from crmroi.finance.evaluate import CaseResult
@@ -185,6 +185,8 @@ def _print_result(r: CaseResult, say: Speaker = ENGLISH) -> None:
     for label, fmt in rows:
         figures.add_row(escape(say(label)), *(fmt(s) for pair in heads for s in pair))
     console.print(figures)
+    if r.measured_range is not None:
+        console.print(escape(say.say(_measured_range_message(r, say))))
 
     _print_roi_ways(r, say)
     _print_tco(r, say)
@@ -203,6 +205,29 @@ def _print_result(r: CaseResult, say: Speaker = ENGLISH) -> None:
                 console.print(f"  - {escape(item)}")
     if r.simulation is not None:
         _print_simulation(r, say)
+
+
+def _measured_range_message(r: CaseResult, say: Speaker) -> Message:
+    """How far the measured changes' own intervals move the NPV (`measured_range`)."""
+    m = r.measured_range
+    assert m is not None
+    return M_(
+        "roi_measured_range",
+        "On the measurement alone (the %(n)s measured changes drawn within their 95%% "
+        "intervals, %(runs)s runs, every other input at its most likely value) the NPV lies "
+        "between %(low)s and %(high)s at %(months)s months (95%%; risk adjusted %(low_r)s to "
+        "%(high_r)s) and between %(short_low)s and %(short_high)s at %(short)s months",
+        n=len(m.inputs),
+        runs=say.digits(m.runs),
+        low=_money(m.npv[0], say),
+        high=_money(m.npv[1], say),
+        months=int(m.horizon_months),
+        low_r=_money(m.npv_risk[0], say),
+        high_r=_money(m.npv_risk[1], say),
+        short_low=_money(m.npv_short[0], say),
+        short_high=_money(m.npv_short[1], say),
+        short=int(m.short_months),
+    )
 
 
 def _months_column(months: int, say: Speaker, risk: bool = False) -> str:

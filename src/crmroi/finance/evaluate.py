@@ -13,6 +13,7 @@ from typing import Any
 
 from crmroi.finance.case import Case
 from crmroi.finance.cashflow import CashFlowTable
+from crmroi.finance.measured_range import MeasuredRange, measured_range
 from crmroi.finance.model import CaseModel
 from crmroi.finance.roi import RoiVariant, roi_variants
 from crmroi.finance.sanity import Check, Warning_, case_checks
@@ -41,6 +42,8 @@ class CaseResult:
     roi_ways: dict[int, dict[bool, list[RoiVariant]]] = field(default_factory=dict)
     """ROI written five ways by horizon (12, H) and risk adjustment (False, True)."""
     tco: TcoRollup | None = None
+    measured_range: MeasuredRange | None = None
+    """The NPV's range on the measured changes' uncertainty alone (None: none measured)."""
 
     def headline(self, horizon: int, risk_adjusted: bool = False) -> RoiVariant:
         """The ROI figure the case leads with (`Case.headline_roi`) at `horizon`."""
@@ -80,6 +83,8 @@ class CaseResult:
         out["risks"] = list(self.case.risks)
         if self.simulation is not None:
             out["simulation"] = self.simulation.as_dict()
+        if self.measured_range is not None:
+            out["measured_range"] = self.measured_range.as_dict()
         return out
 
 
@@ -115,6 +120,7 @@ def evaluate_model(model: CaseModel, *, runs: int | None = None, seed: int = 0) 
             revenue, value = model.revenue_flows(risk_adjusted=risk)
             result.roi_ways[n][risk] = roi_variants(t.truncated(n), revenue, value, rate)
     result.tco = tco_rollup(table)
+    result.measured_range = measured_range(model, seed=seed)
     if runs:
         result.simulation = simulate(model, runs, seed)
     return result

@@ -76,6 +76,8 @@ class Line:
     formula: Callable[[Mapping[str, Num]], Num] | None = None
     kpi: str | None = None
     driver: _Driver | None = None
+    measured: frozenset[str] = frozenset()
+    """Inputs read as `measured` from a workspace (the rest are the case's estimates)."""
 
     def key(self, name: str) -> str:
         """The global name of one of this line's inputs, e.g. 'win rate uplift.change'."""
@@ -121,6 +123,15 @@ class CaseModel:
     def ranged_inputs(self) -> dict[str, Range]:
         """The inputs given as ranges (what the simulation draws)."""
         return {k: v for k, v in self.inputs().items() if isinstance(v, Range)}
+
+    def measured_ranges(self) -> dict[str, Range]:
+        """The measured inputs that came with an interval, by global name."""
+        return {
+            line.key(n): est
+            for line in self.lines
+            for n, est in line.inputs.items()
+            if n in line.measured and isinstance(est, Range)
+        }
 
     def shapes(self) -> FloatArray:
         """lines x periods matrix of shapes."""
@@ -240,6 +251,7 @@ def _driver_line(
     clv: Mapping[str, float] | None = None,
 ) -> Line:
     inputs: dict[str, Estimate] = {}
+    read: set[str] = set()
     for name, est in d.estimates().items():
         if est is None and name == "users":
             est = float(case.users)
@@ -259,6 +271,7 @@ def _driver_line(
                     f"{kpi!r} is available (give --workspace, or estimate it)"
                 )
             est = measured[kpi].estimate()
+            read.add(name)
         assert not isinstance(est, str) and est is not None
         inputs[name] = est
     risk = d.risk_adjustment if d.risk_adjustment is not None else case.risk.benefits
@@ -272,6 +285,7 @@ def _driver_line(
         formula=d.value,
         kpi=d.kpi,
         driver=d,
+        measured=frozenset(read),
     )
 
 

@@ -370,6 +370,7 @@ def build_report(
         simulation=(
             _simulation(result.simulation, result.summary.npv) if result.simulation else None
         ),
+        measured_range=result.measured_range,
         kpis=[_kpi_row(k, language) for k in kpis.kpis] if kpis else [],
         kpi_windows=({"baseline": kpis.baseline, "after": kpis.after} if kpis else {}),
         go_live_by_team=dict(kpis.go_live_by_team) if kpis else {},

@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from crmroi.finance.measured_range import MeasuredRange
 from crmroi.reports.usage import UsageSection
 
 __all__ = [
@@ -605,6 +606,8 @@ class ReportModel:
     intangible_benefits: list[str]
     risks: list[str]
     simulation: SimulationSummary | None = None
+    measured_range: MeasuredRange | None = None
+    """The NPV's range on the measured changes' intervals alone (cases with measured drivers)."""
     kpis: list[KpiRow] = field(default_factory=list)
     kpi_windows: dict[str, tuple[dt.date, dt.date]] = field(default_factory=dict)
     go_live_by_team: dict[str, dt.date] = field(default_factory=dict)
