@@ -382,3 +382,37 @@ def test_a_measured_adoption_ramp_is_read_and_said(app: FastAPI, analyst: TestCl
     page = analyst.get("/cases/measured", headers=HTML)
     assert page.status_code == 200
     assert 'id="case-notes"' in page.text and "adoption: measured in case months 4-" in page.text
+
+
+def test_a_measured_case_says_how_wide_its_npv_is(small_demo_folder: Path, tmp_path: Path) -> None:
+    """With intervals behind the measured changes (bootstrap > 0), the case page, the
+    evaluate API and /api/v1/roi carry the NPV's range on the measurement alone, as
+    `evaluate_case` gives it; a case with nothing measured has none."""
+    from crmroi.casework.evaluate import model_for
+    from crmroi.store import Store
+
+    folder = copy_workspace(small_demo_folder, tmp_path / "ws")
+    text = (folder / "case.yaml").read_text(encoding="utf-8")
+    measured = text.replace("change: {low: 0.0, likely: 0.015, high: 0.04}", "change: measured")
+    assert measured != text
+    app = make_app(str(folder), simulation_runs=RUNS, bootstrap=60)
+    try:
+        analyst = login(app, "analyst")
+        assert analyst.put("/api/v1/cases/measured", content=measured).status_code == 200
+        case = case_from_text(measured)
+        with Store.open(folder) as store:
+            model = model_for(case, store, bootstrap=60)
+        expected = evaluate_case(case, None, runs=RUNS, seed=0, model=model).measured_range
+        assert expected is not None and expected.inputs == ("more deals won.change",)
+        body = analyst.post("/api/v1/cases/measured/evaluate").json()
+        assert body["measured_range"]["npv"] == pytest.approx(list(expected.npv))
+        roi = analyst.get("/api/v1/roi", params={"case": "measured"}).json()
+        assert roi["measured_range"]["npv_risk_adjusted"] == pytest.approx(list(expected.npv_risk))
+        page = analyst.get("/cases/measured", headers=HTML).text
+        low = f"{expected.npv[0]:,.0f}"
+        assert re.search(r'<p id="measured-range">On the measurement alone \(the 1 measured', page)
+        assert low in page.split('id="measured-range"')[1].split("</p>")[0]
+        default = analyst.post("/api/v1/cases/default/evaluate").json()
+        assert default["measured_range"] is None  # nothing measured: ranges are the case's own
+    finally:
+        app.state.crmroi.access.close()

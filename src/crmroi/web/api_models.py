@@ -206,6 +206,20 @@ class CashFlowPoint(BaseModel):
     cumulative_risk_adjusted: float | None = None
 
 
+class MeasuredRangeOut(BaseModel):
+    """The NPV's central 95% with only the measured changes drawn within their intervals,
+    every other input at its most likely value (`crmroi.finance.measured_range`)."""
+
+    inputs: list[str] = Field(description="The measured inputs drawn (line.input).")
+    runs: int
+    level: float = Field(description="Share of the runs the range holds, 0-1.")
+    horizon_months: int
+    short_months: int
+    npv: tuple[float, float] = Field(description="At the horizon, before risk adjustment.")
+    npv_risk_adjusted: tuple[float, float]
+    npv_short: tuple[float, float] = Field(description="At short_months, before risk adjustment.")
+
+
 class RoiOut(BaseModel):
     case: str = Field(description="Saved case name.")
     title: str = Field(description="The case's own name (from case.yaml).")
@@ -221,6 +235,9 @@ class RoiOut(BaseModel):
         default_factory=list,
         description="A stable machine code for each of `warnings`, in order (integration, "
         "benchmark, horizon).",
+    )
+    measured_range: MeasuredRangeOut | None = Field(
+        default=None, description="How wide the NPV is on the measurement alone (measured drivers)."
     )
 
     @classmethod
@@ -242,6 +259,11 @@ class RoiOut(BaseModel):
             cash_flow=[CashFlowPoint.model_validate(row) for row in cumulative(result)],
             warnings=[w.message for w in result.warnings],
             warning_codes=[w.code for w in result.warnings],
+            measured_range=(
+                MeasuredRangeOut.model_validate(result.measured_range.as_dict())
+                if result.measured_range is not None
+                else None
+            ),
         )
 
 

@@ -26,6 +26,7 @@ from crmroi.casework.evaluate import evaluate_case, model_for
 from crmroi.errors import UserError
 from crmroi.finance.case import Case
 from crmroi.finance.evaluate import CaseResult
+from crmroi.finance.measured_range import MeasuredRange
 from crmroi.finance.model import CaseModel
 from crmroi.finance.summary import Summary
 from crmroi.finite import finite
@@ -97,6 +98,8 @@ class CaseFigures:
     """What was read from the workspace and how (measured adoption, exchange rates)."""
     note_codes: list[str] = field(default_factory=list)
     """A stable machine code for each of `notes`, in order ('' for a plain text)."""
+    measured_range: MeasuredRange | None = None
+    """The NPV's range on the measured changes' intervals alone (`measured_range`)."""
 
     def at(self, months: int, risk_adjusted: bool) -> Figures:
         """The figures at `months` (at most the horizon), before or after risk adjustment."""
@@ -150,6 +153,7 @@ def case_figures(result: CaseResult, name: str) -> CaseFigures:
         tco=tco_lines(result, lang),
         notes=[str(n) for n in result.model.notes],
         note_codes=[code_of(n, "") or "" for n in result.model.notes],
+        measured_range=result.measured_range,
     )
 
 
