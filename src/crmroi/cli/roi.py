@@ -218,7 +218,7 @@ def _measured_range_message(r: CaseResult, say: Speaker) -> Message:
         "between %(low)s and %(high)s at %(months)s months (95%%; risk adjusted %(low_r)s to "
         "%(high_r)s) and between %(short_low)s and %(short_high)s at %(short)s months",
         n=len(m.inputs),
-        runs=say.digits(m.runs),
+        runs=say.num(m.runs),
         low=_money(m.npv[0], say),
         high=_money(m.npv[1], say),
         months=int(m.horizon_months),
