@@ -125,6 +125,9 @@ def main() -> None:
         truths = dict(pool.map(_truths, seeds))
     for kpi in KPIS:
         these = [s for s in seeds if (s, kpi) in rows]
+        if not these:
+            print(f"{kpi}: no single go-live rows in the files")
+            continue
         est = np.array([rows[(s, kpi)]["estimate"] for s in these])
         low = np.array([rows[(s, kpi)]["low"] for s in these])
         high = np.array([rows[(s, kpi)]["high"] for s in these])
