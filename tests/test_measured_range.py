@@ -180,3 +180,20 @@ def test_roi_and_the_report_say_how_wide_the_measured_npv_is(
     )  # fmt: skip
     html = report.read_text(encoding="utf-8")
     assert '<p id="measured-range">On the measurement alone (the 2 measured changes' in html
+    from openpyxl import load_workbook
+
+    book = tmp_path / "report.xlsx"
+    subprocess.run(
+        [sys.executable, "-m", "crmroi", "report", str(case), "--workspace",
+         str(small_demo_folder), "--out", str(book)],
+        capture_output=True, text=True, timeout=600, env=env, check=True,
+    )  # fmt: skip
+    sheet = load_workbook(book, read_only=True)["NPV on the measurement"]
+    cells = {c.coordinate: c.value for row in sheet.iter_rows() for c in row if c.value is not None}
+    assert cells["A2"] == "NPV, 36 months" and cells["A4"] == "NPV, 12 months"
+    assert [cells["B2"], cells["C2"]] == pytest.approx([low, high])
+    assert [cells["B3"], cells["C3"]] == pytest.approx(got["measured_range"]["npv_risk_adjusted"])
+    assert cells["B6"] == 4000 and cells["B8"] == 0.95
+    assert cells["A10"] == "Measured changes drawn"
+    drawn = [cells[f"A{r}"] for r in range(11, 20) if f"A{r}" in cells]
+    assert drawn == got["measured_range"]["inputs"]

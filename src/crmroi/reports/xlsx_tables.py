@@ -1,5 +1,5 @@
 """The workbook's value sheets: KPIs, lead sources, attribution, accounts, the improvement
-tools (`xlsx_improve`) and simulation.
+tools (`xlsx_improve`), the NPV on the measurement alone and simulation.
 
 Every text cell goes through the `text` writer given by `crmroi.reports.xlsx`, which
 writes it as a string and neutralises a leading `=`, `+`, `-` or `@`.
@@ -36,6 +36,35 @@ def _sheet(wb: Workbook, title: str, heads: list[str], head_fmt: Any) -> Workshe
     ws.freeze_panes(1, 0)
     ws.set_column(0, len(heads), 16)
     return ws
+
+
+def _measured_range_sheet(
+    wb: Workbook, model: ReportModel, lang: Lang, text: TextWriter, head: Any
+) -> None:
+    """The NPV's central 95% with only the measured changes drawn (values of the case as
+    built, like the simulation's)."""
+    r = model.measured_range
+    assert r is not None
+    _ = lang.gettext
+    ws = _sheet(wb, _("NPV on the measurement"), ["", _("Low"), _("High")], head)
+    ws.write_string(0, 4, _("Values of the case as built: they do not follow the Inputs sheet"))
+    rows = (
+        (_("NPV, %(n)s months") % {"n": lang.number(r.horizon_months)}, r.npv),
+        (_("NPV, %(n)s months, risk adjusted") % {"n": lang.number(r.horizon_months)}, r.npv_risk),
+        (_("NPV, %(n)s months") % {"n": lang.number(r.short_months)}, r.npv_short),
+    )
+    for i, (label, (low, high)) in enumerate(rows, start=1):
+        text(ws, i, 0, label, None)
+        ws.write_number(i, 1, low)
+        ws.write_number(i, 2, high)
+    facts = ((_("Runs"), r.runs), (_("Seed"), r.seed), (_("Share of the runs inside"), r.level))
+    for i, (label, value) in enumerate(facts, start=5):
+        ws.write_string(i, 0, label)
+        ws.write_number(i, 1, value)
+    ws.write_string(9, 0, _("Measured changes drawn"), head)
+    for i, name in enumerate(r.inputs, start=10):
+        text(ws, i, 0, name, None)
+    ws.set_column(0, 0, 44)
 
 
 def _kpi_sheet(
@@ -89,6 +118,8 @@ def write_tables(wb: Workbook, model: ReportModel, lang: Lang, text: TextWriter)
             ws.write_number(i, 3, acc.won_amount)
     if model.improvements is not None:
         write_improvements(wb, model.improvements, lang, text, head)
+    if model.measured_range is not None:
+        _measured_range_sheet(wb, model, lang, text, head)
     sim = model.simulation
     if sim is None:
         return
