@@ -414,5 +414,12 @@ def test_a_measured_case_says_how_wide_its_npv_is(small_demo_folder: Path, tmp_p
         assert low in page.split('id="measured-range"')[1].split("</p>")[0]
         default = analyst.post("/api/v1/cases/default/evaluate").json()
         assert default["measured_range"] is None  # nothing measured: ranges are the case's own
+        # the dashboard shows it beside the active case's figures
+        assert 'data-metric="measured-' not in analyst.get("/dashboard", headers=HTML).text
+        assert analyst.post("/api/v1/cases/measured/activate").status_code == 200
+        dashboard = analyst.get("/dashboard", headers=HTML).text
+        cell = dashboard.split('data-metric="measured-36-p">')[1].split("</td>")[0]
+        assert cell == f"{expected.npv[0]:,.0f} USD – {expected.npv[1]:,.0f} USD"
+        assert 'data-metric="measured-12-r">–</td>' in dashboard
     finally:
         app.state.crmroi.access.close()
