@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crmroi.finance.case import parse_case
 from crmroi.finance.evaluate import evaluate_model
@@ -197,3 +199,24 @@ def test_roi_and_the_report_say_how_wide_the_measured_npv_is(
     assert cells["A10"] == "Measured changes drawn"
     drawn = [cells[f"A{r}"] for r in range(11, 20) if f"A{r}" in cells]
     assert drawn == got["measured_range"]["inputs"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    likely=st.floats(0.005, 0.08),
+    below=st.floats(0.001, 0.05),
+    above=st.floats(0.001, 0.05),
+)
+def test_any_single_interval_maps_to_the_npvs_at_its_ends(
+    likely: float, below: float, above: float
+) -> None:
+    # lopsided either way, as measured changes often are; the NPV is linear in the change
+    low, high = likely - below, likely + above
+    measured = {"win_rate": MeasuredChange(likely, low, high)}
+    model = build_model(parse_case(doc(win_rate("measured"))), measured=measured)
+    got = measured_range(model, runs=40_000)
+    assert got is not None
+    ref_low, ref_high = npv_at(low), npv_at(high)
+    width = ref_high - ref_low
+    assert got.npv[0] == pytest.approx(ref_low, abs=0.03 * width)
+    assert got.npv[1] == pytest.approx(ref_high, abs=0.03 * width)
