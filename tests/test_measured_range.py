@@ -79,7 +79,7 @@ def test_one_measured_change_gives_the_npvs_at_its_interval_ends() -> None:
     assert got is not None and got.inputs == ("more deals won.change",)
     for (low, high), months, risk in (
         (got.npv, None, False),
-        (got.npv_risk, None, True),
+        (got.npv_risk_adjusted, None, True),
         (got.npv_short, 12, False),
     ):
         ref_low, ref_high = npv_at(0.01, months, risk), npv_at(0.06, months, risk)
@@ -140,6 +140,9 @@ def test_the_result_and_its_json_carry_the_range() -> None:
     low_r, high_r = out["npv_risk_adjusted"]
     assert low_r < result.summary_risk.npv < high_r
     assert np.isfinite(out["npv_short"]).all()
+    r = result.measured_range  # by figures column, as the dashboard shows it
+    assert (r.at(36, False), r.at(36, True)) == (r.npv, r.npv_risk_adjusted)
+    assert (r.at(12, False), r.at(12, True)) == (r.npv_short, None)
 
 
 def test_roi_and_the_report_say_how_wide_the_measured_npv_is(

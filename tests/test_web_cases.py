@@ -407,7 +407,9 @@ def test_a_measured_case_says_how_wide_its_npv_is(small_demo_folder: Path, tmp_p
         body = analyst.post("/api/v1/cases/measured/evaluate").json()
         assert body["measured_range"]["npv"] == pytest.approx(list(expected.npv))
         roi = analyst.get("/api/v1/roi", params={"case": "measured"}).json()
-        assert roi["measured_range"]["npv_risk_adjusted"] == pytest.approx(list(expected.npv_risk))
+        risk_adjusted = list(expected.npv_risk_adjusted)
+        assert roi["measured_range"]["npv_risk_adjusted"] == pytest.approx(risk_adjusted)
+        assert roi["measured_range"] == {**body["measured_range"], "inputs": list(expected.inputs)}
         page = analyst.get("/cases/measured", headers=HTML).text
         low = f"{expected.npv[0]:,.0f}"
         assert re.search(r'<p id="measured-range">On the measurement alone \(the 1 measured', page)

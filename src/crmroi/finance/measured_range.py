@@ -14,15 +14,15 @@ NPV at the true effects in 67 (docs/attribution.md, item 8).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from crmroi.finance.cashflow import FloatArray, discount_factors
+from crmroi.finance.cashflow import FloatArray
 from crmroi.finance.estimates import pert_draws
 from crmroi.finance.model import CaseModel
-from crmroi.finance.simulation import SHORT_HORIZON
+from crmroi.finance.simulation import SHORT_HORIZON, npv_roi_at
 
 __all__ = ["MEASUREMENT_LEVEL", "MEASUREMENT_RUNS", "MeasuredRange", "measured_range"]
 
@@ -34,7 +34,7 @@ MEASUREMENT_LEVEL = 0.95  # central share of the NPVs the range holds
 class MeasuredRange:
     """Central `level` of the NPV (money) with only the measured changes drawn.
 
-    `npv`, `npv_risk`: at the horizon, before and after the risk adjustment;
+    `npv`, `npv_risk_adjusted`: at the horizon, before and after the risk adjustment;
     `npv_short`: at `short_months` (12, or the horizon if shorter), before it.
     """
 
@@ -46,27 +46,20 @@ class MeasuredRange:
     horizon_months: int
     npv_short: tuple[float, float]
     npv: tuple[float, float]
-    npv_risk: tuple[float, float]
+    npv_risk_adjusted: tuple[float, float]
+
+    def at(self, months: int, risk_adjusted: bool) -> tuple[float, float] | None:
+        """The range of the figures column (`months`, risk adjusted or not), None where
+        none was drawn (12 months risk adjusted)."""
+        if months == self.horizon_months:
+            return self.npv_risk_adjusted if risk_adjusted else self.npv
+        if months == self.short_months and not risk_adjusted:
+            return self.npv_short
+        return None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "inputs": list(self.inputs),
-            "runs": self.runs,
-            "seed": self.seed,
-            "level": self.level,
-            "short_months": self.short_months,
-            "horizon_months": self.horizon_months,
-            "npv_short": list(self.npv_short),
-            "npv": list(self.npv),
-            "npv_risk_adjusted": list(self.npv_risk),
-        }
-
-
-def _npv(model: CaseModel, amounts: FloatArray, months: int, risk_adjusted: bool) -> FloatArray:
-    """NPV (money) of each run with the flows from month 0 to `months`."""
-    disc = discount_factors(model.case.discount_rate, months + 1)
-    signed = amounts * model.signs(risk_adjusted)
-    return np.asarray(signed * (model.shapes()[:, : len(disc)] @ disc)).sum(axis=1)
+        """The JSON form: the fields, tuples as lists."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 def _central(values: FloatArray, level: float) -> tuple[float, float]:
@@ -95,7 +88,7 @@ def measured_range(
         level=MEASUREMENT_LEVEL,
         short_months=short,
         horizon_months=horizon,
-        npv_short=_central(_npv(model, amounts, short, False), MEASUREMENT_LEVEL),
-        npv=_central(_npv(model, amounts, horizon, False), MEASUREMENT_LEVEL),
-        npv_risk=_central(_npv(model, amounts, horizon, True), MEASUREMENT_LEVEL),
+        npv_short=_central(npv_roi_at(model, amounts, short, False)[0], MEASUREMENT_LEVEL),
+        npv=_central(npv_roi_at(model, amounts, horizon, False)[0], MEASUREMENT_LEVEL),
+        npv_risk_adjusted=_central(npv_roi_at(model, amounts, horizon, True)[0], MEASUREMENT_LEVEL),
     )

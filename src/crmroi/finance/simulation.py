@@ -36,6 +36,7 @@ __all__ = [
     "TornadoRow",
     "deterministic_npv",
     "draw_inputs",
+    "npv_roi_at",
     "simulate",
     "tornado",
 ]
@@ -187,12 +188,20 @@ def _evaluate_amounts(
     return npv, roi, payback_many(net)
 
 
-def _roi_at(model: CaseModel, amounts: FloatArray, months: int, risk_adjusted: bool) -> FloatArray:
-    """ROI of each run with the flows cut at `months` (month 0 to `months`)."""
+def npv_roi_at(
+    model: CaseModel, amounts: FloatArray, months: int, risk_adjusted: bool
+) -> tuple[FloatArray, FloatArray]:
+    """NPV (money) and ROI of each run of `amounts` (runs x lines) with the flows cut at
+    `months` (month 0 to `months`, at most the horizon)."""
     signs = model.signs(risk_adjusted)
     n = min(months, model.case.horizon_months) + 1
     disc = discount_factors(model.case.discount_rate, n)
-    return _npv_roi(amounts * signs, model.shapes(), signs, disc)[1]
+    return _npv_roi(amounts * signs, model.shapes(), signs, disc)
+
+
+def _roi_at(model: CaseModel, amounts: FloatArray, months: int, risk_adjusted: bool) -> FloatArray:
+    """ROI of each run with the flows cut at `months` (month 0 to `months`)."""
+    return npv_roi_at(model, amounts, months, risk_adjusted)[1]
 
 
 def simulate(

@@ -48,9 +48,10 @@ def _measured_range_sheet(
     _ = lang.gettext
     ws = _sheet(wb, _("NPV on the measurement"), ["", _("Low"), _("High")], head)
     ws.write_string(0, 4, _("Values of the case as built: they do not follow the Inputs sheet"))
+    horizon = {"n": lang.number(r.horizon_months)}
     rows = (
-        (_("NPV, %(n)s months") % {"n": lang.number(r.horizon_months)}, r.npv),
-        (_("NPV, %(n)s months, risk adjusted") % {"n": lang.number(r.horizon_months)}, r.npv_risk),
+        (_("NPV, %(n)s months") % horizon, r.npv),
+        (_("NPV, %(n)s months, risk adjusted") % horizon, r.npv_risk_adjusted),
         (_("NPV, %(n)s months") % {"n": lang.number(r.short_months)}, r.npv_short),
     )
     for i, (label, (low, high)) in enumerate(rows, start=1):

@@ -212,6 +212,7 @@ class MeasuredRangeOut(BaseModel):
 
     inputs: list[str] = Field(description="The measured inputs drawn (line.input).")
     runs: int
+    seed: int
     level: float = Field(description="Share of the runs the range holds, 0-1.")
     horizon_months: int
     short_months: int
