@@ -223,3 +223,78 @@ def test_any_single_interval_maps_to_the_npvs_at_its_ends(
     width = ref_high - ref_low
     assert got.npv[0] == pytest.approx(ref_low, abs=0.03 * width)
     assert got.npv[1] == pytest.approx(ref_high, abs=0.03 * width)
+
+
+def test_a_measured_change_without_an_interval_is_named_as_held(tmp_path: Path) -> None:
+    """A measured change without an interval enters as a number: the range draws only the
+    other one, names the held one, and equals the range with that change written as a
+    plain number; roi's text, the HTML report and the workbook say which it is."""
+    measured = {
+        "win_rate": MeasuredChange(0.03, 0.01, 0.06),
+        "avg_deal_size": MeasuredChange(0.05),  # no interval (e.g. withheld by attribute)
+    }
+    model = build_model(
+        parse_case(doc(win_rate("measured"), deal_size("measured"))), measured=measured
+    )
+    got = measured_range(model)
+    plain = measured_range(
+        build_model(
+            parse_case(doc(win_rate("measured"), deal_size(0.05))),
+            measured={"win_rate": measured["win_rate"]},
+        )
+    )
+    assert got is not None and plain is not None
+    assert got.inputs == ("more deals won.change",) and got.held == ("bigger deals.change",)
+    assert plain.held == () and got.npv == pytest.approx(plain.npv, rel=1e-12)
+    assert got.as_dict()["held"] == ["bigger deals.change"]
+
+    import contextlib
+    import io
+
+    from rich.console import Console
+
+    from crmroi.cli import roi as roi_cli
+    from crmroi.cli.language import speaker
+
+    result = evaluate_model(model)
+    for lang, words in (("en", "held at their estimates in that range: bigger deals.change"),
+                        ("ru", "зафиксированы на своих оценках: bigger deals.change")):  # fmt: skip
+        out = io.StringIO()
+        wide = Console(file=out, width=400, color_system=None)
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(pytest.MonkeyPatch.context()).setattr(roi_cli, "console", wide)
+            roi_cli._print_result(result, speaker(lang))
+        assert words in out.getvalue(), out.getvalue()[-1500:]
+    without = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(roi_cli, "console", Console(file=without, width=400, color_system=None))
+        roi_cli._print_result(evaluate_model(build_model(
+            parse_case(doc(win_rate("measured"))), measured={"win_rate": measured["win_rate"]}
+        )))  # fmt: skip
+    assert "On the measurement alone" in without.getvalue()
+    assert "without an interval" not in without.getvalue()
+
+
+def test_the_report_and_workbook_name_the_held_changes(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from crmroi.finance.simulation import simulate
+    from crmroi.reports.build import build_report
+    from crmroi.reports.html import render_html
+    from crmroi.reports.xlsx import write_xlsx
+
+    measured = {"win_rate": MeasuredChange(0.03, 0.01, 0.06), "avg_deal_size": MeasuredChange(0.05)}
+    model = build_model(
+        parse_case(doc(win_rate("measured"), deal_size("measured"))), measured=measured
+    )
+    result = evaluate_model(model)
+    result.simulation = simulate(model, runs=500, seed=1)
+    for lang, words in (("en", "held at their estimates in that range: bigger deals.change"),
+                        ("zh", "固定为其估计值：bigger deals.change")):  # fmt: skip
+        html = render_html(build_report(result, lang=lang))
+        assert '<p id="measured-range-held">' in html and words in html
+    book = write_xlsx(build_report(result), tmp_path / "r.xlsx")
+    sheet = load_workbook(book, read_only=True)["NPV on the measurement"]
+    column = [row[0].value for row in sheet.iter_rows(min_row=1, max_col=1)]
+    at = column.index("Measured without an interval, held at their estimates")
+    assert column[10] == "more deals won.change" and column[at + 1] == "bigger deals.change"

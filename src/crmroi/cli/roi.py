@@ -187,6 +187,13 @@ def _print_result(r: CaseResult, say: Speaker = ENGLISH) -> None:
     console.print(figures)
     if r.measured_range is not None:
         console.print(escape(say.say(_measured_range_message(r, say))))
+        if r.measured_range.held:
+            held = M_(
+                "roi_measured_range_held",
+                "Measured without an interval, so held at their estimates in that range: %(names)s",
+                names=", ".join(r.measured_range.held),
+            )
+            console.print(escape(say.say(held)))
 
     _print_roi_ways(r, say)
     _print_tco(r, say)

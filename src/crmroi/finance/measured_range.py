@@ -47,6 +47,9 @@ class MeasuredRange:
     npv_short: tuple[float, float]
     npv: tuple[float, float]
     npv_risk_adjusted: tuple[float, float]
+    held: tuple[str, ...] = ()
+    """Measured inputs without an interval: held at their estimates in every run, so the
+    range says nothing of their uncertainty."""
 
     def at(self, months: int, risk_adjusted: bool) -> tuple[float, float] | None:
         """The range of the figures column (`months`, risk adjusted or not), None where
@@ -91,4 +94,5 @@ def measured_range(
         npv_short=_central(npv_roi_at(model, amounts, short, False)[0], MEASUREMENT_LEVEL),
         npv=_central(npv_roi_at(model, amounts, horizon, False)[0], MEASUREMENT_LEVEL),
         npv_risk_adjusted=_central(npv_roi_at(model, amounts, horizon, True)[0], MEASUREMENT_LEVEL),
+        held=model.measured_held(),
     )

@@ -133,6 +133,18 @@ class CaseModel:
             if n in line.measured and isinstance(est, Range)
         }
 
+    def measured_held(self) -> tuple[str, ...]:
+        """The measured inputs that came without an interval (they enter as numbers), by
+        global name, sorted."""
+        return tuple(
+            sorted(
+                line.key(n)
+                for line in self.lines
+                for n, est in line.inputs.items()
+                if n in line.measured and not isinstance(est, Range)
+            )
+        )
+
     def shapes(self) -> FloatArray:
         """lines x periods matrix of shapes."""
         return np.vstack([line.shape for line in self.lines])

@@ -65,6 +65,11 @@ def _measured_range_sheet(
     ws.write_string(9, 0, _("Measured changes drawn"), head)
     for i, name in enumerate(r.inputs, start=10):
         text(ws, i, 0, name, None)
+    if r.held:
+        row = 11 + len(r.inputs)
+        ws.write_string(row, 0, _("Measured without an interval, held at their estimates"), head)
+        for i, name in enumerate(r.held, start=row + 1):
+            text(ws, i, 0, name, None)
     ws.set_column(0, 0, 44)
 
 

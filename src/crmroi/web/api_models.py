@@ -219,6 +219,10 @@ class MeasuredRangeOut(BaseModel):
     npv: tuple[float, float] = Field(description="At the horizon, before risk adjustment.")
     npv_risk_adjusted: tuple[float, float]
     npv_short: tuple[float, float] = Field(description="At short_months, before risk adjustment.")
+    held: list[str] = Field(
+        default_factory=list,
+        description="Measured inputs without an interval, held at their estimates in every run.",
+    )
 
 
 class RoiOut(BaseModel):
