@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from crmroi.web.routes import admin, auth, cases, dashboard, dashboard_api, imports
+from crmroi.web.routes import admin, auth, cases, cases_api, dashboard, dashboard_api, imports
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -13,4 +13,5 @@ ROUTERS: list[APIRouter] = [
     dashboard_api.router,
     imports.router,
     cases.router,
+    cases_api.router,
 ]
