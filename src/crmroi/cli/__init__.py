@@ -14,6 +14,7 @@ from rich.markup import escape
 from crmroi.cli import (  # noqa: F401  (registers the commands)
     attribute,
     demo,
+    followups,
     forecast,
     importing,
     improve,
