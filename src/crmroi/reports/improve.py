@@ -27,8 +27,7 @@ from crmroi.errors import UserError
 from crmroi.finite import finite
 from crmroi.messages import M_, Items, Message, Said, Worded, render, said_of
 from crmroi.reports.i18n import N_, Lang
-from crmroi.reports.labels import followup_label
-from crmroi.reports.model import (
+from crmroi.reports.improve_model import (
     BacktestRow,
     ClvComparison,
     ClvSegmentRow,
@@ -44,6 +43,7 @@ from crmroi.reports.model import (
     ScoringSection,
     SegmentRow,
 )
+from crmroi.reports.labels import followup_label
 
 __all__ = [
     "FRAMES",
