@@ -21,8 +21,8 @@ from crmroi.web import dashboard_data as data
 from crmroi.web import dashboard_improve as improve
 from crmroi.web.api_actuals import ActualsOut
 from crmroi.web.api_forecast import ForecastOut
+from crmroi.web.api_improve_models import ClvOut, ScoresOut, SegmentOut, SegmentsOut
 from crmroi.web.api_models import (
-    ClvOut,
     FiguresOut,
     FiltersOut,
     FollowupsOut,
@@ -30,9 +30,6 @@ from crmroi.web.api_models import (
     KpisOut,
     ProbabilityOut,
     RoiOut,
-    ScoresOut,
-    SegmentOut,
-    SegmentsOut,
     SeriesOut,
     SourceOut,
     SourcesOut,
