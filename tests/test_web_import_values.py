@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from crmroi.cli import app as cli_app
 from crmroi.ingest.mapping import load_mapping
 from crmroi.store import Store
-from crmroi.web.import_wizard import canonical_columns, mapping_yaml
+from crmroi.web.import_mapping import canonical_columns, mapping_yaml
 from tests.web_support import login, make_app
 
 DEALS_NAME, CALLS_NAME = "сделки.csv", "звонки.csv"

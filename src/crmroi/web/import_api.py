@@ -20,6 +20,7 @@ from crmroi.messages import M_, Said, said_of
 from crmroi.store.undo import BatchInfo, UndoRefused, UnknownBatch, list_batches, undo_batch
 from crmroi.web.api_types import UtcDateTime
 from crmroi.web.deps import Analyst, State, Viewer
+from crmroi.web.import_mapping import mapping_of, read_mapping_upload
 from crmroi.web.import_wizard import (
     Preview,
     audit_import,
@@ -27,8 +28,6 @@ from crmroi.web.import_wizard import (
     commit,
     delimiter_name,
     dry_run,
-    mapping_of,
-    read_mapping_upload,
     upload_area,
 )
 from crmroi.web.streamed_form import streamed_post

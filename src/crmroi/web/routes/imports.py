@@ -26,25 +26,27 @@ from crmroi.web.auth import Role, Session
 from crmroi.web.dashboard_view import Fmt
 from crmroi.web.deps import Analyst, State, Viewer
 from crmroi.web.import_api import router as api_router
-from crmroi.web.import_wizard import (
+from crmroi.web.import_mapping import (
     DATE_ORDERS,
     DECIMALS,
     ENCODINGS,
-    SOURCES,
     ColumnChoices,
-    Preview,
-    audit_import,
-    audit_undo,
     build_mapping,
     choices_from_form,
-    commit,
-    dry_run,
-    file_forms,
     form_encoding,
     mapping_of,
     mapping_yaml,
-    read_header,
     read_mapping_upload,
+)
+from crmroi.web.import_wizard import (
+    SOURCES,
+    Preview,
+    audit_import,
+    audit_undo,
+    commit,
+    dry_run,
+    file_forms,
+    read_header,
     upload_area,
 )
 from crmroi.web.language import page_language
