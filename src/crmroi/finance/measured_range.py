@@ -8,8 +8,8 @@ measured changes says how wide the NPV is on the measurement alone: the central 
 the NPV over `MEASUREMENT_RUNS` runs that draw only the measured changes (each from the
 PERT whose central 95% is its interval, `crmroi.finance.pert_fit`), every other input at
 its most likely value. It is not the case's full uncertainty (`--simulate` draws every
-range); it is what the data could not pin down. On 72 demo companies this range held the
-NPV at the true effects in 67 (docs/attribution.md, item 8).
+range); it is what the data could not pin down. On 144 demo companies this range held the
+NPV at the true effects in 139 (docs/attribution.md, item 8).
 """
 
 from __future__ import annotations
