@@ -59,9 +59,9 @@ def _map(frame: pd.DataFrame) -> tuple[object, ...]:
     return (m.table, m.rejects, m.values, m.detected, m.warnings, m.lines, m.refused_keys)
 
 
-def _every_row(col, values, source, mapping, refuse, detected):  # type: ignore[no-untyped-def]
+def _every_row(col, values, source, mapping, refuse, detected, guesses):  # type: ignore[no-untyped-def]
     text = transform.stripped(values.astype(STR))
-    return transform._parse_cells(col, text, source, mapping, refuse, detected, None)
+    return transform._parse_cells(col, text, source, mapping, refuse, detected, None, guesses)
 
 
 @settings(

@@ -22,6 +22,12 @@ if TYPE_CHECKING:  # the importer is loaded by the command, not by `crmroi --hel
 VALUES_SHOWN = 12  # source values per categorical column in the printed summary
 
 
+class DateOrderOption(StrEnum):
+    DMY = "DMY"
+    MDY = "MDY"
+    YMD = "YMD"
+
+
 class ImportFormat(StrEnum):
     table = "table"
     json = "json"
@@ -69,12 +75,20 @@ def import_(
             help="Row number of the header (title rows above it are skipped); default: found.",
         ),
     ] = None,
+    date_order: Annotated[
+        DateOrderOption | None,
+        typer.Option(
+            help="Day/month order of dates the files leave ambiguous (every part 12 or "
+            "less); dates that show their order keep it."
+        ),
+    ] = None,
     lang: LangOption = None,
 ) -> None:
     """Load CRM exports into the workspace's canonical tables (atomic, idempotent)."""
     from crmroi.errors import ConfigurationError
     from crmroi.ingest.encodings import with_encoding
     from crmroi.ingest.headers import with_header_row
+    from crmroi.ingest.mapping import with_date_order
     from crmroi.ingest.pipeline import import_files, resolve_mapping
     from crmroi.limits import command_line_limits
     from crmroi.store import open_store
@@ -87,6 +101,7 @@ def import_(
     except ValueError as exc:
         raise ConfigurationError(f"--encoding: {exc}") from None
     mapping_file = with_header_row(mapping_file, header_row)
+    mapping_file = with_date_order(mapping_file, None if date_order is None else date_order.value)
     with (
         command_line_limits(),
         open_store(workspace, create=True) as store,

@@ -56,6 +56,9 @@ class Parsed:
     values: pd.Series
     bad: pd.Series
     detail: str
+    guessed: pd.Series | None = None
+    """Cells read by a convention rather than by evidence in the column (a lone "1.500":
+    thousands or decimals?), which the import names in a warning; None when none are."""
 
 
 def mask(b: pd.Series) -> pd.Series:

@@ -185,6 +185,30 @@ def _cp1251_or_gbk(data: bytes) -> str:
     return "gbk" if common > rare else "cp1251"
 
 
+_RUSSIAN_LETTERS = frozenset("АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯабвгдеёжзийклмнопрстуфхцчшщъыьэюя")
+
+
+def _well_formed_cyrillic(data: bytes) -> bool:
+    """Whether ``data`` read as cp1251 is Cyrillic words as people write them: at least four
+    distinct words with Cyrillic letters, nine in ten of them only Russian/Bulgarian letters
+    in lower, upper or title case ("Иван", "ИСТИНА"). Uppercase words ("ИСТИНА", "ЛОЖЬ")
+    are valid GBK made of common characters, so the byte statistics take them for Chinese;
+    Chinese read as cp1251 gives words such as "ЙПєЈГіТЧ" (one in two at best)."""
+    try:
+        text = data[:_SAMPLE_BYTES].decode("cp1251")
+    except UnicodeDecodeError:
+        return False
+    words = {w for w in _WORD.findall(text) if any("\u0400" <= c <= "\u04ff" for c in w)}
+    if len(words) < 4:
+        return False
+    good = sum(
+        1
+        for w in words
+        if set(w) <= _RUSSIAN_LETTERS and (w.islower() or w.isupper() or w.istitle())
+    )
+    return good * 10 >= len(words) * 9
+
+
 def _western(data: bytes) -> str:
     """cp1252, ISO-8859-15 or ISO-8859-1 for Western European bytes.
 
@@ -248,6 +272,8 @@ def guess_encoding(data: bytes) -> EncodingGuess:
     if utf16 is not None:
         return EncodingGuess(utf16, ("utf-8", utf16))
     eastern = _cp1251_or_gbk(data)
+    if eastern == "gbk" and _well_formed_cyrillic(data):
+        eastern = "cp1251"
     other = "gbk" if eastern == "cp1251" else "cp1251"
     tried = ("utf-8", eastern, other, _western(data))
     scored: list[tuple[float, int, str, tuple[int, int, list[str]]]] = []

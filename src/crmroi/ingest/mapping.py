@@ -264,3 +264,18 @@ def choose_table_mapping(
         kinds = Items(s[2].label for s in best)
         raise MappingError(refusals.several_exports(path.name, kinds))
     return best[0][2]
+
+
+def with_date_order(mapping: MappingFile, order: str | None) -> MappingFile:
+    """``mapping`` with every table's ambiguous dates read in ``order`` (DMY, MDY or YMD;
+    `crmroi import --date-order`), overriding the mapping's own `dates: {order: ...}`.
+    A column whose dates show their order (a part above 12) keeps it."""
+    if order is None:
+        return mapping
+    if order not in ("DMY", "MDY", "YMD"):
+        raise ValueError(f"the date order must be DMY, MDY or YMD, not {order!r}")
+    tables = [
+        t.model_copy(update={"dates": t.dates.model_copy(update={"order": order})})
+        for t in mapping.tables
+    ]
+    return mapping.model_copy(update={"tables": tables})

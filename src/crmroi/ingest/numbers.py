@@ -40,6 +40,10 @@ def _number_regex(decimal: str, thousands: str | None) -> str:
     return rf"^[+-]?(?:{body}(?:{d}[0-9]*)?|{d}[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 
 
+_LONE_GROUP = r"^[+-]?[1-9][0-9]{0,2}[.,][0-9]{3}$"
+"""A number with one separator followed by exactly three digits: 1.500 or 1,500."""
+
+
 def _vote_decimal(st: pd.Series, counts: np.ndarray) -> tuple[str | None, str]:
     """Detect the decimal separator of a cleaned number column; returns (sep or None, why).
 
@@ -123,6 +127,7 @@ def parse_numbers(
     st = st.str.replace(ARABIC_THOUSANDS, "", regex=False)
 
     how = "given"
+    guessed = None
     if decimal is None:
         if thousands in (",", "."):
             decimal = "." if thousands == "," else ","
@@ -131,6 +136,16 @@ def parse_numbers(
             decimal = found or "."
             if found is None:
                 how = "ambiguous, assumed"
+                lone = mask(st.str.contains(_LONE_GROUP, regex=True))
+                if powers is not None:
+                    lone &= powers == 0  # 1.000万: decimals before the unit
+                if lone.any():
+                    # "1.500" and "1,500" alone: a lone separator before exactly three
+                    # digits groups thousands (money has two decimals); said in a warning
+                    guessed = lone
+                    dots = mask(lone & st.str.contains(".", regex=False)).any()
+                    commas = mask(lone & st.str.contains(",", regex=False)).any()
+                    decimal = "," if dots and not commas else "."
     st = st.str.replace(ARABIC_DECIMAL, decimal, regex=False)
     if thousands is None:
         thousands = "," if decimal == "." else "." if decimal == "," else None
@@ -157,4 +172,6 @@ def parse_numbers(
     detail = f"{name} ({how}), thousands {thousands!r}" if thousands else f"{name} ({how})"
     if powers is not None:
         detail += f"; {int(weights[powers > 0].sum())} values with 万/亿 units"
-    return Parsed(values, bad, detail)
+    if guessed is not None:
+        guessed = pd.Series(guessed.to_numpy() & ~bad.to_numpy(), index=s.index)
+    return Parsed(values, bad, detail, guessed if guessed is not None and guessed.any() else None)

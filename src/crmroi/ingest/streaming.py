@@ -44,6 +44,7 @@ from crmroi.ingest.reading import (
     _skip_title_rows,
     _to_object_none,
     detect_delimiter,
+    sep_line,
 )
 from crmroi.limits import current_limits, refuse_many_cells, refuse_wide_header
 from crmroi.messages import Said
@@ -297,6 +298,8 @@ def open_stream(
         raise NotStreamable(f"{used} is not ASCII-compatible")
     if not text.strip():
         raise NotStreamable("blank sample")
+    if sep_line(text)[0] is not None:
+        raise NotStreamable("a sep= line")
     if delimiter is None:
         delim = detect_delimiter(text[:64_000])
     elif len(delimiter) != 1 or delimiter in '"\r\n':

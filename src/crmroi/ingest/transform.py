@@ -29,6 +29,14 @@ from crmroi.ingest.columns import (
     stripped,
 )
 from crmroi.ingest.currency import FxRates, apply_cell_currencies, cell_currencies
+from crmroi.ingest.guesses import (
+    SPREADSHEET_ID,
+    TOTALS_ROW,
+    Guesses,
+    file_date_order,
+    spreadsheet_ids,
+    totals_rows,
+)
 from crmroi.ingest.mapping import TableMapping
 from crmroi.ingest.reading import RawTable
 from crmroi.ingest.rejects import Reject, reason_text
@@ -144,15 +152,21 @@ def map_table(
     given = {c.name for c in wanted if has_source(c, mapping, file)}
     if mapping.partial and "amount" in given:
         given |= {"currency", "amount_original"}
+    texts: dict[str, tuple[pd.Series, str] | None] = {}
     for col in wanted:
         skip = (hashed and col.name == id_name) or (mapping.partial and col.name not in given)
-        text = None if skip else _text(col, mapping, file, refuse, notes)
+        texts[col.name] = None if skip else _text(col, mapping, file, refuse, notes)
+    dated = [t[0] for c in wanted if c.kind in ("timestamp", "date") and (t := texts[c.name])]
+    guesses = Guesses(order=mapping.dates.order or file_date_order(dated))
+    for col in wanted:
+        text = texts[col.name]
         if text is None:
             columns[col.name] = _Cell(_empty(col, n), col.name)
             continue
         raw_values, source = text
-        cell = _parse(col, raw_values, source, mapping, refuse, detected)
+        cell = _parse(col, raw_values, source, mapping, refuse, detected, guesses)
         columns[col.name] = cell
+    notes.warnings.extend(guesses.warnings(raw.path.name))
     if hashed and id_name is not None:
         columns[id_name] = _Cell(row_keys(table, columns, id_name), id_name)
         spec = mapping.columns.get(id_name)
@@ -173,6 +187,12 @@ def map_table(
     if table.has_currency:
         _convert_currency(table, columns, rates, refuse)
 
+    if footer:
+        for i in np.flatnonzero(totals_rows(frame)):
+            label = next(c for c in frame.columns if _filled(frame.at[i, c]))
+            shown = str(frame.at[i, label]).strip()
+            why = reason_text(TOTALS_ROW, shown)
+            problems[int(i)] = [Reject(raw.path.name, int(rows.iloc[i]), label, why, shown)]
     bad = np.zeros(n, dtype=bool)
     bad[list(problems)] = True
     keep = ~bad
@@ -322,6 +342,10 @@ def mapping_text(value: object, mapping: TableMapping) -> str | None:
     return str(value)
 
 
+def _filled(value: object) -> bool:
+    return value is not None and value is not pd.NA and bool(str(value).strip())
+
+
 def _parse(
     col: Column,
     values: pd.Series,
@@ -329,6 +353,7 @@ def _parse(
     mapping: TableMapping,
     refuse: Refuse,
     detected: dict[str, str],
+    guesses: Guesses | None = None,
 ) -> _Cell:
     """Parse strings into the column's kind, refusing unreadable cells.
 
@@ -337,13 +362,14 @@ def _parse(
     comma, a date order), then spread back to its rows: the same values, refusals and notes
     as parsing every row."""
     text = values.astype(STR)
+    guesses = guesses or Guesses()
     if col.kind == "id" or (col.kind == "text" and not col.choices):
-        return _parse_cells(col, stripped(text), source, mapping, refuse, detected, None)
+        return _parse_cells(col, stripped(text), source, mapping, refuse, detected, None, guesses)
     if mostly_distinct(text):  # e.g. timestamps: counting them first is wasted work
-        return _parse_cells(col, stripped(text), source, mapping, refuse, detected, None)
+        return _parse_cells(col, stripped(text), source, mapping, refuse, detected, None, guesses)
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
     if len(uniques) * 2 > len(text):
-        return _parse_cells(col, stripped(text), source, mapping, refuse, detected, None)
+        return _parse_cells(col, stripped(text), source, mapping, refuse, detected, None, guesses)
     counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
 
     def rows(distinct: pd.Series) -> pd.Series:
@@ -358,7 +384,7 @@ def _parse(
         refuse(rows(flags), column, reason, None if shown is None else rows(shown))
 
     distinct = stripped(pd.Series(uniques, dtype=STR))
-    cell = _parse_cells(col, distinct, source, mapping, refuse_distinct, detected, counts)
+    cell = _parse_cells(col, distinct, source, mapping, refuse_distinct, detected, counts, guesses)
     signs = None if cell.signs is None else rows(cell.signs)
     return _Cell(rows(cell.values), source, signs)
 
@@ -371,9 +397,13 @@ def _parse_cells(
     refuse: Refuse,
     detected: dict[str, str],
     counts: np.ndarray | None,
+    guesses: Guesses,
 ) -> _Cell:
-    """`_parse` of stripped cells, each standing for `counts` rows (one if None)."""
+    """`_parse` of stripped cells, each standing for `counts` rows (one if None); what is
+    read by a convention only is noted in `guesses`."""
     spec = mapping.columns.get(col.name)
+    if col.kind == "id":
+        refuse(spreadsheet_ids(text), source, SPREADSHEET_ID, text)
     if col.kind in ("id", "text"):
         if col.choices:
             norm = text.str.casefold().str.replace(" ", "_", regex=False)
@@ -396,6 +426,7 @@ def _parse_cells(
             counts=counts,
         )
         refuse(parsed.bad, source, reasons.NOT_A_NUMBER, text)
+        guesses.note("numbers", source, parsed, text, counts)
         numbers = parsed.values.astype("float64")
         if spec is not None and spec.multiply is not None:
             numbers = numbers * spec.multiply
@@ -408,10 +439,11 @@ def _parse_cells(
         return _Cell(numbers, source, signs if has_signs else None)
     if col.kind in ("timestamp", "date"):
         fmt = spec.format if spec is not None else None
-        order = fmt if fmt in ORDERS else mapping.dates.order
+        order = fmt if fmt in ORDERS else guesses.order
         strftime = fmt if fmt and fmt not in ORDERS else mapping.dates.format
         parsed = parse_dates(text, fmt=strftime, order=order, counts=counts)  # type: ignore[arg-type]
         refuse(parsed.bad, source, reasons.NOT_A_DATE, text)
+        guesses.note("dates", source, parsed, text, counts)
         detected[col.name] = parsed.detail
         return _Cell(parsed.values, source)
     if col.kind == "boolean":

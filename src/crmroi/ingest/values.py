@@ -34,8 +34,14 @@ __all__ = [
 
 DateOrder = Literal["DMY", "MDY", "YMD"]
 
-TRUE_VALUES: tuple[str, ...] = ("true", "yes", "y", "t", "1", "да", "д", "是", "بله", "on")
-FALSE_VALUES: tuple[str, ...] = ("false", "no", "n", "f", "0", "нет", "н", "否", "خیر", "off")
+TRUE_VALUES: tuple[str, ...] = (
+    *("true", "yes", "y", "t", "1", "да", "д", "是", "بله", "on"),
+    *("истина", "wahr", "vrai"),  # TRUE as a Russian/Bulgarian, German, French Excel saves it
+)
+FALSE_VALUES: tuple[str, ...] = (
+    *("false", "no", "n", "f", "0", "нет", "н", "否", "خیر", "off"),
+    *("ложь", "неистина", "falsch", "faux"),
+)
 
 # --------------------------------------------------------------------------- dates
 
@@ -125,9 +131,14 @@ def _every_iso(st: pd.Series) -> pd.Series | None:
 
 
 def _parse_shapes(
-    vals: pd.Series, weights: np.ndarray, order: DateOrder | None, out: pd.Series
+    vals: pd.Series,
+    weights: np.ndarray,
+    order: DateOrder | None,
+    out: pd.Series,
+    guessed: pd.Series,
 ) -> list[str]:
-    """`parse_dates` of present cells of any shape, into `out`; the notes."""
+    """`parse_dates` of present cells of any shape, into `out`; the notes. Cells whose
+    day/month order is only assumed are marked in `guessed`."""
     notes: list[str] = []
     numeric = mask(vals.str.contains(_NUMERIC, regex=True))
     handled = None
@@ -144,8 +155,9 @@ def _parse_shapes(
     rest = (~iso & ~numeric).to_numpy(dtype=bool)
     other = vals[rest]
     if len(other):
-        general, gnotes = _parse_general(other, order, weights[rest])
+        general, gnotes, assumed = _parse_general(other, order, weights[rest])
         out[other.index] = general
+        guessed[other.index] = assumed
         notes.extend(gnotes)
     return notes
 
@@ -298,17 +310,19 @@ def _pattern_name(order: DateOrder, sep: str, with_time: bool) -> str:
 
 def _parse_general(
     st: pd.Series, order: DateOrder | None, counts: np.ndarray
-) -> tuple[np.ndarray, list[str]]:
-    """Y-M-D / D.M.Y / M/D/Y shapes with optional time, AM/PM and offset."""
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Y-M-D / D.M.Y / M/D/Y shapes with optional time, AM/PM and offset; also which cells'
+    day/month order is only assumed (no part above 12 anywhere, no order given)."""
     n = len(st)
     out = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+    assumed = np.zeros(n, dtype=bool)
     notes: list[str] = []
     parts = pc.extract_regex(_arrow(st), _GENERAL)
     s1 = pc.struct_field(parts, "s1")
     same_sep = pc.equal(s1, pc.struct_field(parts, "s2"))
     matched = _np_bool(same_sep)
     if not matched.any():
-        return out, notes
+        return out, notes, assumed
     a = _f64(_field(parts, "a"))
     b = _f64(_field(parts, "b"))
     c = _f64(_field(parts, "c"))
@@ -345,11 +359,13 @@ def _parse_general(
             ord_, note = overall, " (ambiguous: same order as the rest of the column)"
         else:
             ord_, note = _resolve_order(ga, gb, order, default, counts[grp])
+            if note == " (ambiguous: assumed from the separator)":
+                assumed |= grp & (a != b)  # 05.05.2024 reads the same either way
         year[grp] = year_last[grp]
         day[grp], month[grp] = (ga, gb) if ord_ == "DMY" else (gb, ga)
         notes.append(_pattern_name(ord_, sep, bool(has_time[grp].any())) + note)
     out = _assemble(year, month, day, parts)
-    return out, notes
+    return out, notes, assumed
 
 
 def _parse_all_numeric(st: pd.Series, counts: np.ndarray) -> tuple[pd.Series, str] | None:
@@ -396,6 +412,7 @@ def parse_dates(
     st = _clean_dates(s)
     present = st.notna()
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    guessed = pd.Series(False, index=s.index, dtype=bool)
     notes: list[str] = []
     if fmt is not None:
         with warnings.catch_warnings():
@@ -414,12 +431,13 @@ def parse_dates(
             out[vals.index] = every_iso
             notes.append("ISO 8601")
         else:
-            notes += _parse_shapes(vals, weights, order, out)
+            notes += _parse_shapes(vals, weights, order, out, guessed)
     bad = pd.Series(present.to_numpy(dtype=bool) & out.isna().to_numpy(), index=s.index)
     detail = "dates " + "; ".join(notes) if notes else "no dates"
     if notes and notes[0].startswith(("dates", "Excel", "epoch")):
         detail = "; ".join(notes)
-    return Parsed(out, bad, detail)
+    guessed &= ~bad
+    return Parsed(out, bad, detail, guessed if bool(guessed.any()) else None)
 
 
 # --------------------------------------------------------------------------- booleans
@@ -448,3 +466,22 @@ def parse_booleans(
     trues_n, falses_n = int(weights[is_true].sum()), int(weights[is_false].sum())
     detail = f"booleans ({trues_n} true, {falses_n} false)"
     return Parsed(values, bad, detail)
+
+
+def date_order_votes(s: pd.Series) -> tuple[int, int]:
+    """(cells that can only be day-first, cells that can only be month-first) among the
+    year-last dates of a column of raw strings: a first part above 12 is a day, a second
+    part above 12 is a day. Evidence for the columns of the same file (`parse_dates`'s
+    `order`), whose own dates may all be ambiguous."""
+    st = _clean_dates(s)
+    st = st[st.notna()]
+    if not len(st):
+        return 0, 0
+    parts = pc.extract_regex(_arrow(st), _GENERAL)
+    matched = _np_bool(pc.equal(pc.struct_field(parts, "s1"), pc.struct_field(parts, "s2")))
+    a = _f64(_field(parts, "a"))
+    b = _f64(_field(parts, "b"))
+    alen = np.asarray(pc.fill_null(pc.utf8_length(pc.struct_field(parts, "a")), 0), dtype="int64")
+    clen = np.asarray(pc.fill_null(pc.utf8_length(pc.struct_field(parts, "c")), 0), dtype="int64")
+    rest = matched & (alen <= 2) & ((clen == 2) | (clen == 4))
+    return int((rest & (a > 12) & (b <= 12)).sum()), int((rest & (b > 12) & (a <= 12)).sum())

@@ -1,0 +1,165 @@
+"""What an import could only have guessed, found and said: totals rows below the data,
+ids a spreadsheet rounded to scientific notation, a lone "1.500" (thousands or
+decimals?) and dates whose day/month order nothing in the file tells.
+
+Pure: takes raw string columns, returns masks, a date order, and warnings as messages
+(`crmroi.messages`) naming file, column, an example and what to do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from crmroi.ingest.rejects import CELL_REPR
+from crmroi.ingest.values import DateOrder, Parsed, date_order_votes
+from crmroi.messages import M_, Said
+
+__all__ = [
+    "SPREADSHEET_ID",
+    "TOTALS_ROW",
+    "Guesses",
+    "file_date_order",
+    "spreadsheet_ids",
+    "totals_rows",
+]
+
+TOTALS_ROW = M_("import_totals_row", "a totals row (%(value)s), not a record", value=CELL_REPR)
+SPREADSHEET_ID = M_(
+    "import_spreadsheet_id",
+    "%(value)s is an id a spreadsheet rounded to scientific notation, so the real id is "
+    "lost: import the CRM's own export file, not one re-saved from a spreadsheet",
+    value=CELL_REPR,
+)
+
+_TOTALS_LABEL = re.compile(
+    r"^(?:grand\s+)?(?:totals?|sub-?totals?|sum|summe|gesamt(?:summe)?|insgesamt|"
+    r"total\s+g[ée]n[ée]ral|totale|totaal|razem|suma|итого|итог|всего|общо|"
+    r"合计|合計|总计|總計|小计|小計|共计|共計|جمع(?:\s+کل)?|مجموع(?:\s+کل)?|الإجمالي)"
+    r"\s*[:：]?\s*(?:\(.*\)|（.*）)?$",
+    re.IGNORECASE,
+)
+_SCIENTIFIC_ID = r"^[0-9][.,][0-9]+[eE]\+[0-9]{1,3}$"
+
+
+def totals_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows that are a report's totals ("Total", "Grand Totals (12 records)", "Итого",
+    "合计", "جمع کل" as the first filled cell), in the block of rows ending the file and
+    with fewer cells filled than the fullest row: a record that happens to be named
+    "Total" (the company) fills its row and is kept."""
+    n = len(frame)
+    found = np.zeros(n, dtype=bool)
+    if not n or not len(frame.columns):
+        return found
+    cells = frame.to_numpy(dtype=object)
+    filled = pd.notna(frame).to_numpy().sum(axis=1)
+    widest = int(filled.max())
+    for i in range(n - 1, -1, -1):
+        row = cells[i]
+        first = next((str(v).strip() for v in row if v is not None and str(v).strip()), None)
+        if first is None:
+            continue  # blank rows between totals
+        if not _TOTALS_LABEL.match(first) or filled[i] >= widest:
+            break
+        found[i] = True
+    return found
+
+
+def spreadsheet_ids(text: pd.Series) -> pd.Series:
+    """Id cells such as 1.23457E+11: a long id a spreadsheet showed in scientific notation
+    and saved so; its digits are lost."""
+    return text.str.contains(_SCIENTIFIC_ID, regex=True).fillna(False).astype(bool)
+
+
+def file_date_order(columns: Iterable[pd.Series]) -> DateOrder | None:
+    """The day/month order the file's date columns show together (a part above 12 in any
+    of them), or None when they show none or contradict each other."""
+    dmy = mdy = 0
+    for text in columns:
+        d, m = date_order_votes(text)
+        dmy, mdy = dmy + d, mdy + m
+    if dmy and not mdy:
+        return "DMY"
+    if mdy and not dmy:
+        return "MDY"
+    return None
+
+
+_ASSUMED_MDY = re.compile(r"M([./-])D\1YYYY[^;]*assumed from the separator")
+
+
+@dataclass
+class Guesses:
+    """Cells read by a convention, per source column: (rows, an example, how it was read);
+    `order`: the day/month order given or shown by the file's dates, for every date column."""
+
+    order: DateOrder | None = None
+    numbers: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+    dates: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+
+    def note(
+        self,
+        kind: str,
+        column: str,
+        parsed: Parsed,
+        text: pd.Series,
+        counts: np.ndarray | None,
+    ) -> None:
+        """Remember `parsed`'s guessed cells of source `column` (each `counts` rows)."""
+        if parsed.guessed is None:
+            return
+        flags = parsed.guessed.to_numpy(dtype=bool)
+        rows = int(flags.sum()) if counts is None else int(np.asarray(counts)[flags].sum())
+        example = str(text[parsed.guessed].iloc[0])
+        found = self.numbers if kind == "numbers" else self.dates
+        before = found.get(column, (0, example, parsed.detail))
+        found[column] = (before[0] + rows, before[1], parsed.detail)
+
+    def warnings(self, file: str) -> list[str]:
+        out: list[str] = []
+        for column, (n, example, detail) in self.numbers.items():
+            separator = "." if "thousands '.'" in detail else ","
+            decimal = "." if separator == "." else ","
+            out.append(
+                Said(
+                    M_(
+                        "import_guessed_thousands",
+                        "%(file)s, column %(column)s: %(n)s numbers such as %(example)s have "
+                        "one separator before three digits, and no value of the column tells "
+                        "whether it groups thousands or starts decimals; they were read with "
+                        "%(separator)s grouping thousands. If they are decimals, set numbers: "
+                        '{decimal: "%(decimal)s"} in a mapping',
+                        file=file,
+                        column=repr(column),
+                        n=str(n),
+                        example=repr(example),
+                        separator=repr(separator),
+                        decimal=decimal,
+                    )
+                )
+            )
+        for column, (n, example, detail) in self.dates.items():
+            read = "MDY" if _ASSUMED_MDY.search(detail) else "DMY"
+            other = "MDY" if read == "DMY" else "DMY"
+            out.append(
+                Said(
+                    M_(
+                        "import_guessed_date_order",
+                        "%(file)s, column %(column)s: %(n)s dates such as %(example)s could be "
+                        "day-first or month-first, and no date of the file tells which; they "
+                        "were read as %(read)s. If that is wrong, import again with "
+                        "--date-order %(other)s (or dates: {order: %(other)s} in a mapping)",
+                        file=file,
+                        column=repr(column),
+                        n=str(n),
+                        example=repr(example),
+                        read=read,
+                        other=other,
+                    )
+                )
+            )
+        return out
