@@ -284,3 +284,74 @@ def test_uppercase_russian_is_not_read_as_chinese(text: str, encoding: str) -> N
     from crmroi.ingest.encodings import detect_encoding
 
     assert detect_encoding(text.encode(encoding)) == encoding
+
+
+# ---------------------------------------------------------------- second round
+
+
+def test_a_utf8_export_with_a_line_in_another_encoding(workspace: Store, tmp_path: Path) -> None:
+    """A UTF-8 export with one line appended in cp1252 was read whole as cp1252, every
+    Cyrillic name garbled ("Ð˜Ð²Ð°Ð½"); now UTF-8, and the odd row refused with the
+    reason."""
+    data = f"{HEAD}\r\nD1,Иван Петров,10,2024-01-02,2024-02-01,true\r\n".encode()
+    data += "D2,Müller,20,2024-01-03,2024-02-02,false\r\n".encode()
+    data += "D3,Café Noël,30,2024-01-04,2024-02-03,false\r\n".encode("cp1252")
+    path = tmp_path / "deals.csv"
+    path.write_bytes(data)
+    report = import_files(workspace, [path], mapping=mapping(tmp_path))
+    got = {k: r["name"] for k, r in deals(workspace).items()}
+    assert got == {"D1": "Иван Петров", "D2": "Müller"}
+    assert [(r.row, "not UTF-8" in r.reason) for r in report.rejects] == [(4, True)]
+
+
+def test_a_cp1251_file_is_not_taken_for_broken_utf8() -> None:
+    """Russian cp1251 text holds a UTF-8 sequence only by chance ("С»" in "ЛЮКС»"): it
+    is still read as cp1251, not as UTF-8 with refused rows."""
+    from crmroi.ingest.encodings import mostly_utf8
+
+    text = "ООО «ЛЮКС»;Иван Петров;Сделка успешна\nЗАО «ВЕКТОР»;Да\n"
+    assert mostly_utf8(text.encode("cp1251")) is None
+    assert mostly_utf8("Müller;Søren;Café «François»".encode("cp1252")) is None
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [("$ (1,200.00)", -1200.0), ("($350.10)", -350.1), ("-$1,200.00", -1200.0)],
+)
+def test_accounting_negatives_with_a_sign_outside_the_parentheses(cell: str, value: float) -> None:
+    parsed = parse_numbers(pd.Series([cell, "((5))"], dtype="string[pyarrow]"))
+    assert parsed.values.iloc[0] == value
+    assert list(parsed.bad) == [False, True]
+
+
+def test_bulgarian_and_persian_no(workspace: Store, tmp_path: Path) -> None:
+    """Bulgarian "да"/"не" and Persian "بله"/"نه": "не" was refused."""
+    lines = [HEAD, "D1,A,1,2024-01-02,2024-02-01,да", "D2,B,2,2024-01-03,2024-02-02,не"]
+    lines += ["D3,C,3,2024-01-04,2024-02-03,نه"]
+    path = write(tmp_path / "deals.csv", "\n".join(lines) + "\n")
+    report = import_files(workspace, [path], mapping=mapping(tmp_path))
+    assert not report.rejects
+    assert [deals(workspace)[k]["is_won"] for k in ("D1", "D2", "D3")] == [True, False, False]
+
+
+@pytest.mark.parametrize(
+    ("amounts", "costs", "want"),
+    [
+        (["1,234.56", "980.00"], ["1.500", "2.250"], [1.5, 2.25]),  # the file's '.' decimal
+        (["1.234,56", "980,00"], ["1.500", "2.000"], [1500.0, 2000.0]),  # the file's ','
+    ],
+)
+def test_a_lone_group_follows_the_other_number_columns_of_the_file(
+    workspace: Store, tmp_path: Path, amounts: list[str], costs: list[str], want: list[float]
+) -> None:
+    """Amounts that show the decimal separator settle a cost column of lone "1.500"
+    cells, with no warning (it was read as thousands against the file's own evidence)."""
+    text = mapping(tmp_path, GENERIC + "      cost: Cost\n")
+    lines = [HEAD.replace(",", ";") + ";Cost"]
+    for i, (amount, cost) in enumerate(zip(amounts, costs, strict=True)):
+        lines.append(f"D{i};N;{amount};2024-01-02;2024-02-01;true;{cost}")
+    path = write(tmp_path / "deals.csv", "\n".join(lines) + "\n")
+    report = import_files(workspace, [path], mapping=text)
+    got = deals(workspace)
+    assert [got[f"D{i}"]["cost"] for i in range(len(costs))] == want
+    assert not [w for w in report.summary.warnings if "separator" in w]

@@ -321,3 +321,23 @@ def with_encoding(mapping: MappingFile, encoding: str | None) -> MappingFile:
         for t in mapping.tables
     ]
     return mapping.model_copy(update={"tables": tables})
+
+
+def mostly_utf8(data: bytes) -> str | None:
+    """``data`` decoded as UTF-8 with U+FFFD for the bytes that are not, when nearly all of
+    it is UTF-8: an export with a few lines another program appended in cp1252 or cp1251
+    ("Café" as one byte). Reading the whole file in that other encoding would garble every
+    UTF-8 name ("Ð˜Ð²Ð°Ð½"); read as UTF-8, only the rows holding U+FFFD are wrong, and the
+    import refuses them. None when the file is valid UTF-8 or not mostly UTF-8 (at least
+    three UTF-8 characters beyond ASCII per byte that is not: cp1251 and cp1252 text holds
+    UTF-8 sequences only by chance, "С»" in "ЛЮКС»", among many bytes that are not)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return None
+    text = data.decode("utf-8", errors="replace")
+    invalid = text.count("\ufffd")
+    valid = sum(1 for ch in text if ord(ch) > 0x7F) - invalid
+    return text if valid >= 3 * invalid else None

@@ -9,21 +9,29 @@ Pure: takes raw string columns, returns masks, a date order, and warnings as mes
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
-from crmroi.ingest.rejects import CELL_REPR
+from crmroi.ingest.mapping import TableMapping
+from crmroi.ingest.rejects import CELL_REPR, Reject, reason_text
 from crmroi.ingest.values import DateOrder, Parsed, date_order_votes
-from crmroi.messages import M_, Said
+from crmroi.messages import M_, Message, Said
+from crmroi.store.schema import Column
+
+T = TypeVar("T")
 
 __all__ = [
     "SPREADSHEET_ID",
     "TOTALS_ROW",
     "Guesses",
+    "content_rows",
     "file_date_order",
+    "refuse_totals",
+    "settle_numbers",
     "spreadsheet_ids",
     "totals_rows",
 ]
@@ -69,6 +77,72 @@ def totals_rows(frame: pd.DataFrame) -> np.ndarray:
     return found
 
 
+def content_rows(frame: pd.DataFrame, max_footer_rows: int = 5) -> np.ndarray:
+    """Rows that hold data: not blank, not a report footer.
+
+    Spreadsheet and CRM report exports (Salesforce reports among them) end with a
+    blank line and a few one-cell lines such as "Confidential Information - Do Not
+    Distribute"; those are layout, not records.
+    """
+    filled = frame.notna().to_numpy().sum(axis=1) if len(frame.columns) else np.zeros(0)
+    keep = filled > 0
+    blanks = np.flatnonzero(~keep)
+    if len(blanks):
+        tail = filled[blanks[-1] + 1 :]
+        if 0 < len(tail) <= max_footer_rows and (tail <= 1).all() and len(frame.columns) > 1:
+            keep[blanks[-1] + 1 :] = False
+    return keep
+
+
+def _filled(value: object) -> bool:
+    return value is not None and value is not pd.NA and bool(str(value).strip())
+
+
+def refuse_totals(frame: pd.DataFrame, rows: pd.Series, file: str) -> dict[int, list[Reject]]:
+    """The refusal of each totals row of `frame` (`totals_rows`), by position; `rows`: the
+    file row number of each position. It replaces the row's other reasons (an empty id)."""
+    out: dict[int, list[Reject]] = {}
+    for i in np.flatnonzero(totals_rows(frame)):
+        label = next(c for c in frame.columns if _filled(frame.at[i, c]))
+        shown = str(frame.at[i, label]).strip()
+        why = reason_text(TOTALS_ROW, shown)
+        out[int(i)] = [Reject(file, int(rows.iloc[i]), str(label), why, shown)]
+    return out
+
+
+def _ignore(mask: pd.Series, column: str, reason: str | Message, values: pd.Series | None) -> None:
+    """A `Refuse` for a second reading whose refusals the first one made."""
+
+
+def settle_numbers(
+    wanted: Sequence[Column],
+    texts: dict[str, tuple[pd.Series, str] | None],
+    mapping: TableMapping,
+    guesses: Guesses,
+    detected: dict[str, str],
+    parse: Callable[..., T],
+) -> dict[str, T]:
+    """Number columns read again, with the decimal separator the file's other number
+    columns show, whose lone "1.500" cells were read by convention (amounts "1,234.56"
+    make a cost of "1.500" 1.5); `parse`: the transform's column parser. The cells the
+    first reading refused are the same (only lone separators read differently)."""
+    settled = guesses.settled_numbers()
+    out: dict[str, T] = {}
+    for col in wanted:
+        text = texts.get(col.name)
+        if text is None or text[1] not in settled:
+            continue
+        decimal = settled[text[1]]
+        if detected.get(col.name, "").startswith(
+            "decimal comma" if decimal == "," else "decimal point"
+        ):
+            continue  # the convention read them as the file does
+        numbers = mapping.numbers.model_copy(update={"decimal": decimal, "thousands": None})
+        again = mapping.model_copy(update={"numbers": numbers})
+        out[col.name] = parse(col, text[0], text[1], again, _ignore, detected)
+    return out
+
+
 def spreadsheet_ids(text: pd.Series) -> pd.Series:
     """Id cells such as 1.23457E+11: a long id a spreadsheet showed in scientific notation
     and saved so; its digits are lost."""
@@ -100,6 +174,8 @@ class Guesses:
     order: DateOrder | None = None
     numbers: dict[str, tuple[int, str, str]] = field(default_factory=dict)
     dates: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+    decimals: set[str] = field(default_factory=set)
+    """decimal separators the file's number columns showed ("1.234,56" or "2.5")"""
 
     def note(
         self,
@@ -110,6 +186,8 @@ class Guesses:
         counts: np.ndarray | None,
     ) -> None:
         """Remember `parsed`'s guessed cells of source `column` (each `counts` rows)."""
+        if kind == "numbers" and "(detected)" in parsed.detail:
+            self.decimals.add("," if parsed.detail.startswith("decimal comma") else ".")
         if parsed.guessed is None:
             return
         flags = parsed.guessed.to_numpy(dtype=bool)
@@ -118,6 +196,17 @@ class Guesses:
         found = self.numbers if kind == "numbers" else self.dates
         before = found.get(column, (0, example, parsed.detail))
         found[column] = (before[0] + rows, before[1], parsed.detail)
+
+    def settled_numbers(self) -> dict[str, str]:
+        """Guessed number columns the file's other number columns settle: source column ->
+        the file's decimal separator (their warnings dropped). A column whose guess agrees
+        is listed too; one that does not must be read again with that separator."""
+        if len(self.decimals) != 1:
+            return {}
+        decimal = next(iter(self.decimals))
+        settled = {column: decimal for column in self.numbers}
+        self.numbers.clear()
+        return settled
 
     def warnings(self, file: str) -> list[str]:
         out: list[str] = []

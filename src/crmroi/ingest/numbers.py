@@ -125,6 +125,10 @@ def parse_numbers(
     st = st.str.replace(CELL_SIGN_PATTERN, "", regex=True)
     st = st.str.replace(_SPACES, "", regex=True)
     st = st.str.replace(ARABIC_THOUSANDS, "", regex=False)
+    inner = mask(st.str.contains(r"^\(.*\)$", regex=True)) & ~paren  # "$ (1,200.00)"
+    if inner.any():
+        st = st.where(~inner.to_numpy(), st.str.replace(r"^\((.*)\)$", r"\1", regex=True))
+        paren = paren | inner
 
     how = "given"
     guessed = None

@@ -38,9 +38,10 @@ from crmroi.ingest.encodings import (
     detect_encoding,
     garbled_words,
     guess_encoding,
+    mostly_utf8,
 )
 from crmroi.ingest.headers import HEADER_SCAN_ROWS, dedupe_names, find_header_row
-from crmroi.ingest.reasons import wrong_field_count
+from crmroi.ingest.reasons import NOT_UTF8_ROW, wrong_field_count
 from crmroi.ingest.xlsx_bounded import read_xlsx_sparse
 from crmroi.limits import current_limits
 from crmroi.messages import Items, Said
@@ -94,6 +95,8 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str, tu
     Without ``encoding`` the candidates are scored by `guess_encoding`; a decoding that still
     holds improbable mixed-script words ("Mьller") gives a warning naming the encodings tried.
     """
+    if encoding is None and (lenient := mostly_utf8(data)) is not None:
+        return lenient.lstrip(_BOM_CHARS).replace("\x00", ""), "utf-8", ()
     if encoding is None:
         guess = guess_encoding(data)
         candidates = [guess.encoding, *(e for e in guess.tried if e != guess.encoding)]
@@ -226,6 +229,11 @@ def _to_object_none(col: pd.Series) -> np.ndarray:
     if empty.any():
         arr[empty] = None
     return arr
+
+
+def _not_utf8(row: pd.Series) -> bool:
+    """Whether a row holds U+FFFD: bytes a mostly UTF-8 file has in another encoding."""
+    return any(isinstance(v, str) and "\ufffd" in v for v in row)
 
 
 def _drop_trailing_blank(frame: pd.DataFrame) -> pd.DataFrame:
@@ -384,6 +392,9 @@ def _read_text(
             _long_fields(frame, max_field_chars, 2, bad)
     refuse_long_fields(path, frame, len(text), limits)
     frame = _drop_trailing_blank(frame)
+    if used == "utf-8" and "\ufffd" in text:
+        for pos in np.flatnonzero(frame.apply(_not_utf8, axis=1).to_numpy(dtype=bool)):
+            bad.setdefault(2 + int(pos), Said(NOT_UTF8_ROW))
     shifted = {line + skipped: reason for line, reason in sorted(bad.items())}
     return RawTable(path, frame, used, delim, None, 2 + skipped, shifted, notes, dupes)
 

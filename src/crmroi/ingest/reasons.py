@@ -19,6 +19,7 @@ __all__ = [
     "NOT_A_DATE",
     "NOT_A_NUMBER",
     "NOT_BOOLEAN",
+    "NOT_UTF8_ROW",
     "NOT_WHOLE",
     "NO_ID",
     "duplicate_id",
@@ -36,6 +37,12 @@ NO_ID = M_("import_no_id", "row has no id")
 NOT_A_NUMBER = M_("import_not_a_number", "cannot read %(value)s as a number", value=CELL_REPR)
 NOT_WHOLE = M_("import_not_whole", "%(value)s is not a whole number", value=CELL_REPR)
 NOT_A_DATE = M_("import_not_a_date", "cannot read %(value)s as a date", value=CELL_REPR)
+NOT_UTF8_ROW = M_(
+    "import_not_utf8_row",
+    "this row holds bytes that are not UTF-8, unlike the rest of the file (another program "
+    "wrote it in another encoding), so its text cannot be read exactly; save the whole file "
+    "as UTF-8 and import it again",
+)
 NOT_BOOLEAN = M_("import_not_boolean", "cannot read %(value)s as true/false", value=CELL_REPR)
 
 

@@ -300,6 +300,8 @@ def open_stream(
         raise NotStreamable("blank sample")
     if sep_line(text)[0] is not None:
         raise NotStreamable("a sep= line")
+    if "\ufffd" in text:
+        raise NotStreamable("bytes that are not UTF-8 in a UTF-8 file")
     if delimiter is None:
         delim = detect_delimiter(text[:64_000])
     elif len(delimiter) != 1 or delimiter in '"\r\n':

@@ -31,11 +31,12 @@ from crmroi.ingest.columns import (
 from crmroi.ingest.currency import FxRates, apply_cell_currencies, cell_currencies
 from crmroi.ingest.guesses import (
     SPREADSHEET_ID,
-    TOTALS_ROW,
     Guesses,
+    content_rows,
     file_date_order,
+    refuse_totals,
+    settle_numbers,
     spreadsheet_ids,
-    totals_rows,
 )
 from crmroi.ingest.mapping import TableMapping
 from crmroi.ingest.reading import RawTable
@@ -108,7 +109,7 @@ def map_table(
     streamed file is mapped with `footer` False (unless it is the last one: a report
     footer ends the file) and `dedupe` False (duplicates are found over the whole file)."""
     table = TABLES[mapping.entity]
-    keep_rows = _content_rows(raw.frame, 5 if footer else 0)
+    keep_rows = content_rows(raw.frame, 5 if footer else 0)
     frame = raw.frame[keep_rows].reset_index(drop=True)
     n = len(frame)
     all_rows = np.arange(len(raw.frame)) + raw.first_data_line
@@ -166,6 +167,7 @@ def map_table(
         raw_values, source = text
         cell = _parse(col, raw_values, source, mapping, refuse, detected, guesses)
         columns[col.name] = cell
+    columns.update(settle_numbers(wanted, texts, mapping, guesses, detected, _parse))
     notes.warnings.extend(guesses.warnings(raw.path.name))
     if hashed and id_name is not None:
         columns[id_name] = _Cell(row_keys(table, columns, id_name), id_name)
@@ -188,11 +190,7 @@ def map_table(
         _convert_currency(table, columns, rates, refuse)
 
     if footer:
-        for i in np.flatnonzero(totals_rows(frame)):
-            label = next(c for c in frame.columns if _filled(frame.at[i, c]))
-            shown = str(frame.at[i, label]).strip()
-            why = reason_text(TOTALS_ROW, shown)
-            problems[int(i)] = [Reject(raw.path.name, int(rows.iloc[i]), label, why, shown)]
+        problems.update(refuse_totals(frame, rows, raw.path.name))
     bad = np.zeros(n, dtype=bool)
     bad[list(problems)] = True
     keep = ~bad
@@ -286,23 +284,6 @@ def value_problem(col: Column, value: str, mapping: TableMapping) -> str | None:
     return problems[0] if problems else None
 
 
-def _content_rows(frame: pd.DataFrame, max_footer_rows: int = 5) -> np.ndarray:
-    """Rows that hold data: not blank, not a report footer.
-
-    Spreadsheet and CRM report exports (Salesforce reports among them) end with a
-    blank line and a few one-cell lines such as "Confidential Information - Do Not
-    Distribute"; those are layout, not records.
-    """
-    filled = frame.notna().to_numpy().sum(axis=1) if len(frame.columns) else np.zeros(0)
-    keep = filled > 0
-    blanks = np.flatnonzero(~keep)
-    if len(blanks):
-        tail = filled[blanks[-1] + 1 :]
-        if 0 < len(tail) <= max_footer_rows and (tail <= 1).all() and len(frame.columns) > 1:
-            keep[blanks[-1] + 1 :] = False
-    return keep
-
-
 EMPTY_DTYPES = {
     "money": "float64",
     "number": "float64",
@@ -340,10 +321,6 @@ def mapping_text(value: object, mapping: TableMapping) -> str | None:
         decimal = numbers.decimal or ("." if numbers.thousands in (None, ",") else ",")
         return np.format_float_positional(value, trim="-").replace(".", decimal)
     return str(value)
-
-
-def _filled(value: object) -> bool:
-    return value is not None and value is not pd.NA and bool(str(value).strip())
 
 
 def _parse(

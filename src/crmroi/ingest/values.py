@@ -39,7 +39,7 @@ TRUE_VALUES: tuple[str, ...] = (
     *("истина", "wahr", "vrai"),  # TRUE as a Russian/Bulgarian, German, French Excel saves it
 )
 FALSE_VALUES: tuple[str, ...] = (
-    *("false", "no", "n", "f", "0", "нет", "н", "否", "خیر", "off"),
+    *("false", "no", "n", "f", "0", "нет", "н", "не", "否", "خیر", "نه", "off"),
     *("ложь", "неистина", "falsch", "faux"),
 )
 
