@@ -3,7 +3,7 @@
 A 0.9 MB CSV with 100,000 columns, or a few megabytes of delimiters, becomes millions of
 Python objects once parsed; these checks look at the header record and at the line count
 first and refuse such files with a one-line reason naming the setting that allows more
-(:class:`crmroi.limits.InputLimits`).
+(:class:`crmroi.limits.InputLimits`). Also: cells written as Excel text formulas.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from crmroi.errors import InputFileError
 from crmroi.ingest import refusals
 from crmroi.limits import InputLimits, refuse_many_cells, refuse_wide_header
 
-__all__ = ["check_text_shape", "csv_error", "refuse_long_fields"]
+__all__ = ["check_text_shape", "csv_error", "excel_text_formulas", "refuse_long_fields"]
 
 
 def _records(text: str, delimiter: str, limits: InputLimits) -> Iterator[list[str]]:
@@ -69,3 +69,21 @@ def refuse_long_fields(
         if len(lengths) and int(lengths.max()) > limit:
             row = int(lengths.to_numpy().argmax()) + 2
             raise InputFileError(path, refusals.long_field(row, name or position + 1, limit))
+
+
+def excel_text_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cells written as Excel text formulas, ="00123" (exports that keep Excel from
+    dropping an id's leading zeros), as the text they show: 00123."""
+    out = frame
+    for name in frame.columns:
+        col = frame[name].astype("string[pyarrow]")
+        wrapped = col.str.match(r'^="(?:[^"]|"")*"$').fillna(False).to_numpy(dtype=bool)
+        if not wrapped.any():
+            continue
+        if out is frame:
+            out = frame.copy()
+        inner = col.str.slice(2, -1).str.replace('""', '"', regex=False)
+        values = out[name].to_numpy(dtype=object).copy()
+        values[wrapped] = inner.to_numpy(dtype=object)[wrapped]
+        out[name] = pd.Series(values, index=frame.index, dtype=frame[name].dtype)
+    return out

@@ -312,3 +312,23 @@ def currency_clash(column: str, code: str, written: str, currency: str) -> Messa
         written=written,
         currency=currency,
     )
+
+
+def stated_codes(stated: pd.Series, base_currency: str) -> pd.Series:
+    """A currency column's values as ISO codes: a sign or word written there instead of a
+    code (`€`, `руб.`, `₽`, `zł`) read as in an amount cell (`$` and `¥`: the base currency
+    when it is in the sign's family, else USD and JPY), an old code as its replacement
+    (RUR: RUB), lower case as upper case. Signs that need a hint or a factor (kr, Rs,
+    toman) are left as written, so the row is refused with them."""
+    text = stated.astype(pd.StringDtype("pyarrow")).str.strip()
+    base = base_currency.upper()
+    codes: dict[str, str] = {}
+    for value in text.dropna().unique():
+        meaning = CELL_SIGNS.get(str(value)) or CELL_SIGNS.get(str(value).lower())
+        if meaning is not None and meaning.factor == 1.0:
+            code = meaning.code or (base if base in meaning.family else meaning.default)
+            if code is not None:
+                codes[str(value)] = code
+        elif str(value).upper() in CODE_ALIASES:
+            codes[str(value)] = CODE_ALIASES[str(value).upper()]
+    return text.replace(codes) if codes else text

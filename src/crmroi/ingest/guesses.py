@@ -17,26 +17,25 @@ import numpy as np
 import pandas as pd
 
 from crmroi.ingest.mapping import TableMapping
-from crmroi.ingest.rejects import CELL_REPR, Reject, reason_text
+from crmroi.ingest.reading import RawTable
+from crmroi.ingest.rejects import CELL_REPR
 from crmroi.ingest.values import DateOrder, Parsed, date_order_votes
-from crmroi.messages import M_, Message, Said
+from crmroi.messages import M_, Items, Message, Said
 from crmroi.store.schema import Column
 
 T = TypeVar("T")
 
 __all__ = [
     "SPREADSHEET_ID",
-    "TOTALS_ROW",
     "Guesses",
     "content_rows",
     "file_date_order",
-    "refuse_totals",
+    "leave_out_totals",
     "settle_numbers",
     "spreadsheet_ids",
     "totals_rows",
 ]
 
-TOTALS_ROW = M_("import_totals_row", "a totals row (%(value)s), not a record", value=CELL_REPR)
 SPREADSHEET_ID = M_(
     "import_spreadsheet_id",
     "%(value)s is an id a spreadsheet rounded to scientific notation, so the real id is "
@@ -98,16 +97,27 @@ def _filled(value: object) -> bool:
     return value is not None and value is not pd.NA and bool(str(value).strip())
 
 
-def refuse_totals(frame: pd.DataFrame, rows: pd.Series, file: str) -> dict[int, list[Reject]]:
-    """The refusal of each totals row of `frame` (`totals_rows`), by position; `rows`: the
-    file row number of each position. It replaces the row's other reasons (an empty id)."""
-    out: dict[int, list[Reject]] = {}
-    for i in np.flatnonzero(totals_rows(frame)):
-        label = next(c for c in frame.columns if _filled(frame.at[i, c]))
-        shown = str(frame.at[i, label]).strip()
-        why = reason_text(TOTALS_ROW, shown)
-        out[int(i)] = [Reject(file, int(rows.iloc[i]), str(label), why, shown)]
-    return out
+def leave_out_totals(raw: RawTable, keep: np.ndarray) -> str | None:
+    """Clear in `keep` (the rows of `raw.frame` that hold data) the totals rows ending the
+    data (`totals_rows`): layout, like a report's footer, not records; a warning naming
+    their file rows and labels, or None when there are none."""
+    kept = np.flatnonzero(keep)
+    found = kept[totals_rows(raw.frame.iloc[kept].reset_index(drop=True))]
+    if not len(found):
+        return None
+    keep[found] = False
+    shown = []
+    for i in found:
+        label = next(str(v).strip() for v in raw.frame.iloc[int(i)] if _filled(v))
+        shown.append(f"{raw.row_number(int(i))} ({label!r})")
+    return Said(
+        M_(
+            "import_totals_rows",
+            "%(file)s: rows %(rows)s are totals of the rows above, not records; left out",
+            file=raw.path.name,
+            rows=Items(shown),
+        )
+    )
 
 
 def _ignore(mask: pd.Series, column: str, reason: str | Message, values: pd.Series | None) -> None:

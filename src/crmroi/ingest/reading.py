@@ -32,7 +32,12 @@ import pandas as pd
 
 from crmroi.errors import InputFileError
 from crmroi.ingest import import_notes, refusals
-from crmroi.ingest.csv_bounded import check_text_shape, csv_error, refuse_long_fields
+from crmroi.ingest.csv_bounded import (
+    check_text_shape,
+    csv_error,
+    excel_text_formulas,
+    refuse_long_fields,
+)
 from crmroi.ingest.encodings import (
     check_encoding_name,
     detect_encoding,
@@ -391,7 +396,7 @@ def _read_text(
         if len(text) > max_field_chars:
             _long_fields(frame, max_field_chars, 2, bad)
     refuse_long_fields(path, frame, len(text), limits)
-    frame = _drop_trailing_blank(frame)
+    frame = excel_text_formulas(_drop_trailing_blank(frame))
     if used == "utf-8" and "\ufffd" in text:
         for pos in np.flatnonzero(frame.apply(_not_utf8, axis=1).to_numpy(dtype=bool)):
             bad.setdefault(2 + int(pos), Said(NOT_UTF8_ROW))

@@ -33,7 +33,7 @@ import pyarrow.csv as pacsv
 
 from crmroi.errors import InputFileError
 from crmroi.ingest import refusals
-from crmroi.ingest.csv_bounded import csv_error
+from crmroi.ingest.csv_bounded import csv_error, excel_text_formulas
 from crmroi.ingest.headers import dedupe_names
 from crmroi.ingest.reading import (
     RawTable,
@@ -170,7 +170,7 @@ class StreamedText:
         notes = self.warnings if first_line == 2 + self.skipped else ()
         return RawTable(
             self.path,
-            frame,
+            excel_text_formulas(frame),
             self.encoding,
             self.delimiter,
             None,

@@ -28,13 +28,18 @@ from crmroi.ingest.columns import (
     source_text,
     stripped,
 )
-from crmroi.ingest.currency import FxRates, apply_cell_currencies, cell_currencies
+from crmroi.ingest.currency import (
+    FxRates,
+    apply_cell_currencies,
+    cell_currencies,
+    stated_codes,
+)
 from crmroi.ingest.guesses import (
     SPREADSHEET_ID,
     Guesses,
     content_rows,
     file_date_order,
-    refuse_totals,
+    leave_out_totals,
     settle_numbers,
     spreadsheet_ids,
 )
@@ -110,6 +115,7 @@ def map_table(
     footer ends the file) and `dedupe` False (duplicates are found over the whole file)."""
     table = TABLES[mapping.entity]
     keep_rows = content_rows(raw.frame, 5 if footer else 0)
+    totals = leave_out_totals(raw, keep_rows) if footer else None
     frame = raw.frame[keep_rows].reset_index(drop=True)
     n = len(frame)
     all_rows = np.arange(len(raw.frame)) + raw.first_data_line
@@ -143,6 +149,8 @@ def map_table(
         wanted.append(table.column("source_id"))
     file = FileColumns(raw.path.name, frame, header, columns_optional)
     notes = ColumnNotes(max_values=max_values)
+    if totals is not None:
+        notes.warnings.append(totals)
     id_name = ID_COLUMN.get(table.name)
     hashed = (
         mapping.missing_id == "row_hash"
@@ -189,8 +197,6 @@ def map_table(
     if table.has_currency:
         _convert_currency(table, columns, rates, refuse)
 
-    if footer:
-        problems.update(refuse_totals(frame, rows, raw.path.name))
     bad = np.zeros(n, dtype=bool)
     bad[list(problems)] = True
     keep = ~bad
@@ -477,7 +483,7 @@ def _convert_currency(
     table: Table, columns: dict[str, _Cell], rates: FxRates, refuse: Refuse
 ) -> None:
     """Convert money columns into the base currency, keeping the original amount."""
-    currency = columns["currency"].values
+    currency = stated_codes(columns["currency"].values, rates.base_currency)
     signs = {n: s for n in table.money_columns if (s := columns[n].signs) is not None}
     if signs:  # "EUR 1,000.00", "1 000 руб.": the cell states the row's currency
         cells = apply_cell_currencies(currency, signs, rates.base_currency)
