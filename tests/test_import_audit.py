@@ -405,3 +405,16 @@ def test_a_currency_column_holding_signs_and_old_codes(workspace: Store, tmp_pat
     assert [got[f"D{i}"]["amount"] for i in range(5)] == pytest.approx(
         [110.0, 1.1, 1.1, 1.1, 100.0]
     )
+
+
+def test_odoo_probability_with_a_decimal_comma(workspace: Store, tmp_path: Path) -> None:
+    """An Odoo opportunities export re-saved by a spreadsheet in a Russian locale writes
+    the probability "100,0" and "0,0": won and lost were read as open deals, silently."""
+    head = "ID;Opportunity;Customer;Created on;Closed Date;Stage;Probability;Expected Revenue"
+    lines = [head, "x1;A;C;05.01.2024 10:00:00;01.02.2024 10:00:00;Выиграно;100,0;10,5"]
+    lines += ["x2;B;C;06.01.2024 10:00:00;02.02.2024 10:00:00;Проиграно;0,0;20"]
+    lines += ["x3;C;C;07.01.2024 10:00:00;;Новая;33,33;30"]
+    path = write(tmp_path / "crm.lead.csv", "\n".join(lines) + "\n", "cp1251")
+    import_files(workspace, [path], source="odoo")
+    got = {k: (r["is_won"], r["is_closed"], r["amount"]) for k, r in deals(workspace).items()}
+    assert got == {"x1": (True, True, 10.5), "x2": (False, True, 20.0), "x3": (False, False, 30.0)}
