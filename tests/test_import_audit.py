@@ -418,3 +418,9 @@ def test_odoo_probability_with_a_decimal_comma(workspace: Store, tmp_path: Path)
     import_files(workspace, [path], source="odoo")
     got = {k: (r["is_won"], r["is_closed"], r["amount"]) for k, r in deals(workspace).items()}
     assert got == {"x1": (True, True, 10.5), "x2": (False, True, 20.0), "x3": (False, False, 30.0)}
+
+
+def test_a_given_thousands_space_keeps_a_lone_dot_a_decimal_point() -> None:
+    """numbers: {thousands: " "} says the file groups with spaces: "1.500" is 1.5 then."""
+    parsed = parse_numbers(pd.Series(["1.500", "2 000"], dtype="string[pyarrow]"), thousands=" ")
+    assert list(parsed.values) == [1.5, 2000.0] and parsed.guessed is None

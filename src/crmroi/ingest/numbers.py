@@ -143,7 +143,7 @@ def parse_numbers(
                 lone = mask(st.str.contains(_LONE_GROUP, regex=True))
                 if powers is not None:
                     lone &= powers == 0  # 1.000万: decimals before the unit
-                if lone.any():
+                if thousands is None and lone.any():  # a space given: "1.500" is 1.5
                     # "1.500" and "1,500" alone: a lone separator before exactly three
                     # digits groups thousands (money has two decimals); said in a warning
                     guessed = lone
