@@ -17,8 +17,13 @@ weights: customers at risk) and restated in points of annual retention:
 
 - `oracle`: every customer at risk from its first month as a customer (or the data's
   start) to its true departure month, where it lapses (no months left out, no lead);
+- `oracle, whole months`: the same from the first month it was a customer for the whole
+  of (a customer won mid-month is not at risk in that month);
 - `product`: `crmroi.kpi.lapses.lapse_cells` on the purchases (won deals at `closed_at`,
   orders), with its `anticipation` and `carry`;
+- `product, first months out`: the same without the months before the demo's start
+  month + `anticipation` (where customers first seen in the data, possibly buying long
+  before, lapse far more often: the left-truncated start);
 - `true status`: the product's months at risk and lapse dates (its last purchase), but
   a customer lapses if and only if it truly left (the product's gap rule replaced);
 - `true status, from start`: the same, customers already buying before the data's first
@@ -44,10 +49,12 @@ import numpy as np
 import pandas as pd
 
 OFF = 12  # months before the demo's start kept in the pooled grid (warm-up deals)
-KEYS = ("oracle", "product", "status", "start", "nocarry")
+KEYS = ("oracle", "whole", "product", "late", "status", "start", "nocarry")
 LABEL = {
     "oracle": "oracle",
+    "whole": "oracle, whole months",
     "product": "product",
+    "late": "product, first months out",
     "status": "true status",
     "start": "true status, from start",
     "nocarry": "true status, no carry",
@@ -100,7 +107,7 @@ def _company(design: str, seed: int, sales_effects: bool) -> dict[str, object]:
     )  # fmt: skip
     panel, gap = lapse_cells(buys)
     shape = (2, len(TEAMS), N_MONTHS + OFF)
-    grids = {k: np.zeros(shape) for k in KEYS if k != "nocarry"}
+    grids = {k: np.zeros(shape) for k in KEYS if k not in ("nocarry", "late")}
     index = {t: i for i, t in enumerate(TEAMS)}
     start = pd.Timestamp(START)
     m0 = start.year * 12 + start.month - 1
@@ -130,8 +137,10 @@ def _company(design: str, seed: int, sales_effects: bool) -> dict[str, object]:
     cust = np.flatnonzero((sales.active_from < never) & (sales.active_to >= world.start_us))
     out = sales.active_to[cust] < world.end_us
     departed = np.where(out, world.month_of(sales.active_to[cust]), N_MONTHS - 1) + OFF
-    _add(grids["oracle"], sales.account_team[cust],
-         world.month_of(sales.active_from[cust]) + OFF, departed, out)  # fmt: skip
+    since = world.month_of(sales.active_from[cust])
+    _add(grids["oracle"], sales.account_team[cust], since + OFF, departed, out)
+    whole = since + (sales.active_from[cust] > world.month_us[since])  # won mid-month: next
+    _add(grids["whole"], sales.account_team[cust], whole + OFF, departed, out)
     return {"grids": grids, "lead": int(panel.attrs["anticipation"]),
             "carry": list(panel.attrs["carry"])}  # fmt: skip
 
@@ -157,9 +166,10 @@ def _chunk(task: tuple[str, int, int, bool]) -> dict[str, float]:
     }
     months = [pd.Timestamp(START) + pd.DateOffset(months=k) for k in range(-OFF, N_MONTHS)]
 
-    def points(grid: np.ndarray, lead: int, carry: list[float]) -> float:
+    def points(grid: np.ndarray, lead: int, carry: list[float], start: int = 0) -> float:
         num, den = grid
         i, m = np.nonzero(den > 0)
+        i, m = i[m >= start], m[m >= start]
         frame = pd.DataFrame(
             {"unit": np.array(TEAMS, dtype=object)[i], "period": [months[k] for k in m],
              "value": num[i, m] / den[i, m], "weight": den[i, m]}
@@ -170,7 +180,9 @@ def _chunk(task: tuple[str, int, int, bool]) -> dict[str, float]:
 
     return {
         "oracle": points(grids["oracle"], 0, []),
+        "whole": points(grids["whole"], 0, []),
         "product": points(grids["product"], lead, carry),
+        "late": points(grids["product"], lead, carry, OFF + lead),
         "status": points(grids["status"], lead, carry),
         "start": points(grids["start"], lead, carry),
         "nocarry": points(grids["status"], lead, []),
@@ -225,8 +237,10 @@ def main() -> None:
             x = [r[key] for r in rows]
             rel = f"{(statistics.fmean(x) - truth) / truth:+6.1%}" if truth else "     -"
             diff = [r[key] - r["oracle"] for r in rows]
-            print(f"  {LABEL[key]:24} {_mean(x)}  bias/eff {rel}   - oracle {_mean(diff)}")
-        for a, b in (("product", "status"), ("start", "status"), ("status", "nocarry")):
+            print(f"  {LABEL[key]:26} {_mean(x)}  bias/eff {rel}   - oracle {_mean(diff)}")
+        pairs = (("whole", "oracle"), ("late", "product"), ("product", "status"),
+                 ("start", "status"), ("status", "nocarry"))  # fmt: skip
+        for a, b in pairs:
             d = [r[a] - r[b] for r in rows]
             print(f"  paired {LABEL[a]} - {LABEL[b]}: {_mean(d)}")
 
