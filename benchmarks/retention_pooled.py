@@ -35,7 +35,9 @@ in closed form from the demo's hazards and the product's conversion of a monthly
 rate, `(1 - p) ** 12` with `p = 1 - exp(-h)` per month. `--no-sales-effects` switches
 off the CRM's effects on deals and leads (win rate, cycle, size, conversion: the demo's
 dose is 0) and keeps its effect on churn: a diagnostic of how those effects reach the
-lapse panel, not a demo design.
+lapse panel, not a demo design. `--off win_rate,sales_cycle,lead_conversion` switches
+off only the CRM effects named (`crmroi.demo.effects` constants set to 0), to tell
+which of them reaches the panel.
 """
 
 from __future__ import annotations
@@ -72,9 +74,20 @@ def _add(grid: np.ndarray, team: np.ndarray, first: np.ndarray, end: np.ndarray,
     np.add.at(grid[0], (team[row], month), (lapse[row] & (month == end[row])) * 1.0)
 
 
-def _company(design: str, seed: int, sales_effects: bool) -> dict[str, object]:
+OFF_EFFECTS = {
+    "win_rate": "WIN_RATE_ABS",
+    "sales_cycle": "SALES_CYCLE_REL",
+    "deal_size": "DEAL_SIZE_REL",
+    "lead_conversion": "LEAD_CONVERSION_ABS",
+}
+
+
+def _company(
+    design: str, seed: int, sales_effects: bool, off: tuple[str, ...] = ()
+) -> dict[str, object]:
     """Lapse cells of one demo company: per panel a (2, teams, months) grid."""
     from crmroi.demo import company as demo
+    from crmroi.demo import effects as fx
     from crmroi.demo.company import DESIGNS, N_MONTHS, START, TEAMS, make_reps, make_world
     from crmroi.demo.sales import make_sales
     from crmroi.demo.service import make_service
@@ -82,6 +95,11 @@ def _company(design: str, seed: int, sales_effects: bool) -> dict[str, object]:
 
     if not sales_effects:
         demo.World.dose = lambda self, team, us: np.zeros(np.shape(us))  # type: ignore[method-assign]
+    for name in off:
+        value = getattr(fx, OFF_EFFECTS[name])
+        setattr(
+            fx, OFF_EFFECTS[name], tuple(0.0 for _ in value) if isinstance(value, tuple) else 0.0
+        )
     world = make_world(seed, 1.0, DESIGNS[design])
     reps = make_reps(world, world.rng())
     sales = make_sales(world, reps)
@@ -145,14 +163,15 @@ def _company(design: str, seed: int, sales_effects: bool) -> dict[str, object]:
             "carry": list(panel.attrs["carry"])}  # fmt: skip
 
 
-def _chunk(task: tuple[str, int, int, bool]) -> dict[str, float]:
+def _chunk(task: tuple[str, int, int, bool, tuple[str, ...]]) -> dict[str, float]:
     """Points of annual retention per panel on `size` companies' summed cells."""
     from crmroi.attribution import attribute
     from crmroi.attribution.retention import lapse_to_retention
     from crmroi.demo.company import DESIGNS, N_MONTHS, START, TEAMS
 
-    design, first_seed, size, sales_effects = task
-    parts = [_company(design, s, sales_effects) for s in range(first_seed, first_seed + size)]
+    design, first_seed, size, sales_effects, off = task
+    seeds = range(first_seed, first_seed + size)
+    parts = [_company(design, s, sales_effects, off) for s in seeds]
     grids = {k: sum(p["grids"][k] for p in parts) for k in parts[0]["grids"]}  # type: ignore[index]
     lead = int(np.median([p["lead"] for p in parts]))
     longest = max(len(p["carry"]) for p in parts)  # type: ignore[arg-type]
@@ -215,7 +234,14 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--no-sales-effects", action="store_true")
+    parser.add_argument(
+        "--off", default="", help="CRM effects to switch off: " + ",".join(OFF_EFFECTS)
+    )
     args = parser.parse_args()
+    off = tuple(x for x in args.off.split(",") if x)
+    unknown = [x for x in off if x not in OFF_EFFECTS]
+    if unknown:
+        parser.error(f"unknown --off: {', '.join(unknown)}")
     from crmroi.demo.company import DESIGNS
     from crmroi.demo.effects import RETENTION_ABS
 
@@ -223,7 +249,7 @@ def main() -> None:
         scale = DESIGNS[design].effect_scale
         tasks = [
             (design, args.first_seed + c * args.chunk_size, args.chunk_size,
-             not args.no_sales_effects)
+             not args.no_sales_effects, off)
             for c in range(args.chunks)
         ]  # fmt: skip
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -231,7 +257,8 @@ def main() -> None:
         truth = RETENTION_ABS * scale
         print(f"{design}: {args.chunks} chunks of {args.chunk_size} companies (seeds "
               f"{args.first_seed}-{args.first_seed + args.chunks * args.chunk_size - 1})"
-              f"{', no sales effects' if args.no_sales_effects else ''}; truth {truth:+.5f}, "
+              f"{', no sales effects' if args.no_sales_effects else ''}"
+              f"{', off: ' + ','.join(off) if off else ''}; truth {truth:+.5f}, "
               f"closed form {closed_form(scale):+.5f}")  # fmt: skip
         for key in KEYS:
             x = [r[key] for r in rows]
