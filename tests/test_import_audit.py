@@ -424,3 +424,23 @@ def test_a_given_thousands_space_keeps_a_lone_dot_a_decimal_point() -> None:
     """numbers: {thousands: " "} says the file groups with spaces: "1.500" is 1.5 then."""
     parsed = parse_numbers(pd.Series(["1.500", "2 000"], dtype="string[pyarrow]"), thousands=" ")
     assert list(parsed.values) == [1.5, 2000.0] and parsed.guessed is None
+
+
+@pytest.mark.parametrize(
+    ("names", "encoding"),
+    [
+        (["王䶮科技有限公司", "上海贸易公司"], "gb18030"),  # 䶮 needs GB18030's four bytes
+        (["台北科技股份有限公司", "高雄貿易公司"], "big5"),  # traditional, Taiwan and Hong Kong
+        (["北京科技有限公司", "深圳市腾讯计算机系统有限公司"], "gbk"),
+    ],
+)
+def test_chinese_exports_in_gb18030_and_big5(
+    workspace: Store, tmp_path: Path, names: list[str], encoding: str
+) -> None:
+    """A GB18030 file with a four-byte character was read as cp1251 and a Big5 one as
+    Chinese-looking nonsense; each now lands exactly, named in the summary."""
+    lines = [HEAD] + [f"C{i},{n},1,2024-01-02,2024-02-01,true" for i, n in enumerate(names)]
+    path = write(tmp_path / "deals.csv", "\n".join(lines) + "\n", encoding)
+    report = import_files(workspace, [path], mapping=mapping(tmp_path))
+    assert report.files[0].encoding == encoding
+    assert [deals(workspace)[f"C{i}"]["name"] for i in range(len(names))] == names

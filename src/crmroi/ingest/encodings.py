@@ -12,6 +12,7 @@ reader warns, naming the file and the encodings it tried.
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -156,7 +157,7 @@ def _utf16_non_latin(data: bytes) -> str | None:
 
 
 def _cp1251_or_gbk(data: bytes) -> str:
-    """Decide between cp1251 (Cyrillic) and GBK (Chinese) for non-UTF-8 bytes.
+    """Decide between cp1251 (Cyrillic) and GBK or GB18030 (Chinese) for non-UTF-8 bytes.
 
     Russian text in cp1251 is mostly letters 0xC0-0xFF separated by ASCII spaces, which is rarely
     valid GBK; when it is, its "lead bytes" sit in GBK's rare-character rows (0xD8-0xFE). Real
@@ -164,12 +165,9 @@ def _cp1251_or_gbk(data: bytes) -> str:
     punctuation (0xA1-0xA9).
     """
     sample = data[:_SAMPLE_BYTES]
-    try:
-        sample.decode("gbk")
-    except UnicodeDecodeError as exc:
-        # a truncated final character at the sample's end is not evidence against GBK
-        if len(data) <= len(sample) or exc.start < len(sample) - 2:
-            return "cp1251"
+    chinese = _chinese(sample, cut=len(data) > len(sample))
+    if chinese is None:
+        return "cp1251"
     common = rare = 0
     i, n = 0, len(sample)
     while i < n:
@@ -182,7 +180,59 @@ def _cp1251_or_gbk(data: bytes) -> str:
         else:
             rare += 1
         i += 2
-    return "gbk" if common > rare else "cp1251"
+    return chinese if common > rare else "cp1251"
+
+
+def _chinese(sample: bytes, cut: bool) -> str | None:
+    """GBK when ``sample`` decodes as GBK, else GB18030 (GBK's superset: four-byte
+    characters such as 䶮 in names) when it decodes so, else None. `cut`: the sample is
+    the start of a longer file, so a character cut at its end is not evidence against."""
+    for encoding, longest in (("gbk", 2), ("gb18030", 4)):
+        try:
+            sample.decode(encoding)
+        except UnicodeDecodeError as exc:
+            if cut and exc.start >= len(sample) - longest:
+                return encoding
+            continue
+        return encoding
+    return None
+
+
+@functools.cache
+def _common_han() -> frozenset[str]:
+    """The Han characters Chinese text is mostly made of: GB2312's level 1 (3,755 simplified
+    characters, rows 0xB0-0xD7) and Big5's frequently used block (5,401 traditional ones,
+    0xA440-0xC67E)."""
+    gb = bytes(b for lead in range(0xB0, 0xD8) for cell in range(0xA1, 0xFF) for b in (lead, cell))
+    big5 = bytes(
+        b
+        for lead in range(0xA4, 0xC7)
+        for cell in (*range(0x40, 0x7F), *range(0xA1, 0xFF))
+        for b in (lead, cell)
+    )
+    chars = gb.decode("gb2312", errors="ignore") + big5.decode("big5", errors="ignore")
+    return frozenset(ch for ch in chars if _script(ch) == "han")
+
+
+def _common_share(text: str) -> float:
+    """The share of the non-ASCII characters of ``text`` that are common Han characters."""
+    common = _common_han()
+    wide = [ch for ch in text if ord(ch) > 0x2FFF]
+    return sum(ch in common for ch in wide) / len(wide) if wide else 0.0
+
+
+def _gbk_or_big5(data: bytes, chinese: str) -> str:
+    """Simplified (GBK/GB18030) or traditional (Big5) Chinese: both decode much of the
+    other's bytes, into rare characters; the decoding made of common characters wins."""
+    sample = data[:_SAMPLE_BYTES]
+    try:
+        big5 = sample.decode("big5")
+    except UnicodeDecodeError as exc:
+        if len(data) <= len(sample) or exc.start < len(sample) - 2:
+            return chinese
+        big5 = sample[: exc.start].decode("big5")
+    simplified = sample.decode(chinese, errors="replace")
+    return "big5" if _common_share(big5) > _common_share(simplified) + 0.2 else chinese
 
 
 _RUSSIAN_LETTERS = frozenset("АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯабвгдеёжзийклмнопрстуфхцчшщъыьэюя")
@@ -272,9 +322,11 @@ def guess_encoding(data: bytes) -> EncodingGuess:
     if utf16 is not None:
         return EncodingGuess(utf16, ("utf-8", utf16))
     eastern = _cp1251_or_gbk(data)
-    if eastern == "gbk" and _well_formed_cyrillic(data):
+    if eastern != "cp1251" and _well_formed_cyrillic(data):
         eastern = "cp1251"
-    other = "gbk" if eastern == "cp1251" else "cp1251"
+    if eastern != "cp1251":
+        eastern = _gbk_or_big5(data, eastern)
+    other = (_chinese(data[:_SAMPLE_BYTES], False) or "gbk") if eastern == "cp1251" else "cp1251"
     tried = ("utf-8", eastern, other, _western(data))
     scored: list[tuple[float, int, str, tuple[int, int, list[str]]]] = []
     for rank, enc in enumerate(tried[1:]):
