@@ -444,3 +444,21 @@ def test_chinese_exports_in_gb18030_and_big5(
     report = import_files(workspace, [path], mapping=mapping(tmp_path))
     assert report.files[0].encoding == encoding
     assert [deals(workspace)[f"C{i}"]["name"] for i in range(len(names))] == names
+
+
+def test_a_salesforce_report_without_won_and_closed_reads_the_stage(
+    workspace: Store, tmp_path: Path
+) -> None:
+    """A report with Stage but no "Won"/"Closed" columns loaded every deal with won and
+    closed empty, silently; now the default stages say it, and a custom stage is refused
+    with its name."""
+    lines = ["Opportunity Name,Account Name,Stage,Amount,Close Date,Created Date"]
+    lines += ['Big,Acme,Closed Won,"1,234.56",1/31/2024,1/5/2024']
+    lines += ["Small,Beta,Closed Lost,980.00,2/15/2024,1/10/2024"]
+    lines += ["Open,Gamma,Negotiation/Review,500.00,3/15/2024,1/13/2024"]
+    lines += ["Custom,Delta,Pilot running,700.00,3/20/2024,1/14/2024"]
+    path = write(tmp_path / "report.csv", "\n".join(lines) + "\n")
+    report = import_files(workspace, [path], source="salesforce")
+    got = {k: (r["is_won"], r["is_closed"]) for k, r in deals(workspace).items()}
+    assert got == {"Big": (True, True), "Small": (False, True), "Open": (False, False)}
+    assert {(r.row, "'Pilot running'" in r.reason) for r in report.rejects} == {(5, True)}
