@@ -462,3 +462,15 @@ def test_a_salesforce_report_without_won_and_closed_reads_the_stage(
     got = {k: (r["is_won"], r["is_closed"]) for k, r in deals(workspace).items()}
     assert got == {"Big": (True, True), "Small": (False, True), "Open": (False, False)}
     assert {(r.row, "'Pilot running'" in r.reason) for r in report.rejects} == {(5, True)}
+
+
+def test_a_salesforce_object_export_without_iswon_reads_the_stage(
+    workspace: Store, tmp_path: Path
+) -> None:
+    """A Data Loader export of chosen fields (no IsWon / IsClosed) reads the stage."""
+    lines = ["Id,StageName,CloseDate,Amount", "0061,Closed Won,2024-01-31,100"]
+    lines += ["0062,Closed Lost,2024-02-01,200", "0063,Prospecting,2024-05-01,300"]
+    path = write(tmp_path / "extract.csv", "\n".join(lines) + "\n")
+    import_files(workspace, [path], source="salesforce")
+    got = {k: (r["is_won"], r["is_closed"]) for k, r in deals(workspace).items()}
+    assert got == {"0061": (True, True), "0062": (False, True), "0063": (False, False)}
