@@ -474,3 +474,19 @@ def test_a_salesforce_object_export_without_iswon_reads_the_stage(
     import_files(workspace, [path], source="salesforce")
     got = {k: (r["is_won"], r["is_closed"]) for k, r in deals(workspace).items()}
     assert got == {"0061": (True, True), "0062": (False, True), "0063": (False, False)}
+
+
+def test_a_preset_says_when_no_column_fills_a_kpi_column(workspace: Store, tmp_path: Path) -> None:
+    """An amoCRM export whose budget column the preset does not know ("Бюджет (USD)")
+    loaded every deal without an amount, silently; now a warning names the columns looked
+    for. "Бюджет ₽" is read."""
+    head = "ID;Название сделки;{};Этап сделки;Дата создания;Дата закрытия"
+    row = "301;Сделка А;50000;Успешно реализовано;01.02.2024 10:00:00;05.03.2024 11:00:00"
+    path = write(tmp_path / "amo.csv", head.format("Бюджет (USD)") + "\n" + row + "\n")
+    report = import_files(workspace, [path], source="amocrm", base_currency="RUB")
+    said = [w for w in report.summary.warnings if "deals.amount" in w]
+    assert len(said) == 1 and "Бюджет ₽" in said[0] and "amo.csv" in said[0]
+    path = write(tmp_path / "amo2.csv", head.format("Бюджет ₽") + "\n" + row + "\n")
+    report = import_files(workspace, [path], source="amocrm")
+    assert deals(workspace)["301"]["amount"] == 50000.0
+    assert not [w for w in report.summary.warnings if "deals.amount" in w]

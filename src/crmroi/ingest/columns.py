@@ -21,7 +21,7 @@ from crmroi.ingest import import_notes, refusals
 from crmroi.ingest.mapping import ColumnSpec, TableMapping
 from crmroi.ingest.patterns import pattern_matches
 from crmroi.ingest.reasons import not_in_value_map
-from crmroi.messages import Message
+from crmroi.messages import Items, Message
 from crmroi.store.schema import ID_COLUMN, Column
 
 STR = pd.StringDtype("pyarrow")
@@ -85,6 +85,20 @@ class FileColumns:
         )
 
 
+KPI_COLUMNS = frozenset(
+    {
+        ("deals", "amount"),
+        ("deals", "created_at"),
+        ("deals", "closed_at"),
+        ("deals", "is_won"),
+        ("deals", "is_closed"),
+        ("leads", "created_at"),
+        ("activities", "occurred_at"),
+    }
+)
+"""Columns the sales KPIs read: a mapped one that finds no column in a file is said."""
+
+
 def source_text(
     col: Column,
     mapping: TableMapping,
@@ -119,6 +133,11 @@ def source_text(
                 refusals.missing_required(file.name, mapping.entity, col.name, spec.alternatives)
             )
         if spec.default is None:
+            if (mapping.entity, col.name) in KPI_COLUMNS:
+                looked = Items(spec.alternatives or [col.name])
+                notes.warnings.append(
+                    import_notes.left_empty(file.name, mapping.entity, col.name, looked)
+                )
             return None
         return pd.Series([text_of(spec.default)] * n, dtype=STR), col.name
     if spec.pattern:

@@ -9,7 +9,15 @@ from collections.abc import Sequence
 
 from crmroi.messages import M_, Items, Message, Said
 
-__all__ = ["ambiguous_links", "by_name", "garbled", "hashed_ids", "several_ids", "unlinked"]
+__all__ = [
+    "ambiguous_links",
+    "by_name",
+    "garbled",
+    "hashed_ids",
+    "left_empty",
+    "several_ids",
+    "unlinked",
+]
 
 
 def garbled(
@@ -98,5 +106,21 @@ def hashed_ids(file: str, entity: str, looked: str) -> str:
             file=file,
             entity=entity,
             looked=looked,
+        )
+    )
+
+
+def left_empty(file: str, entity: str, column: str, looked: str) -> str:
+    """A column the KPIs read that no column of the file fills (a preset's optional one)."""
+    return Said(
+        M_(
+            "import_left_empty",
+            "%(file)s: none of the columns %(looked)s is in the file, so %(entity)s.%(column)s "
+            "is left empty and the KPIs that read it are unavailable; add the column to the "
+            "export",
+            file=file,
+            looked=looked,
+            entity=entity,
+            column=column,
         )
     )
