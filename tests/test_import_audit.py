@@ -490,3 +490,30 @@ def test_a_preset_says_when_no_column_fills_a_kpi_column(workspace: Store, tmp_p
     report = import_files(workspace, [path], source="amocrm")
     assert deals(workspace)["301"]["amount"] == 50000.0
     assert not [w for w in report.summary.warnings if "deals.amount" in w]
+
+
+def test_a_mac_excel_csv_in_mac_roman(workspace: Store, tmp_path: Path) -> None:
+    """Excel for Mac saves "Comma Separated Values" in Mac Roman with CR line ends: names
+    were read as ISO-8859-1 with control characters ("M\\x9fller"), no warning."""
+    names = ["Müller & Söhne GmbH", "Société Générale", "Peña y Cía", "Ålesund Fisk AS"]
+    lines = [HEAD] + [f"D{i},{n},1,2024-01-02,2024-02-01,true" for i, n in enumerate(names)]
+    path = write(tmp_path / "deals.csv", "\r".join(lines) + "\r", "mac_roman")
+    report = import_files(workspace, [path], mapping=mapping(tmp_path))
+    assert report.files[0].encoding == "mac_roman"
+    assert [deals(workspace)[f"D{i}"]["name"] for i in range(len(names))] == names
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Müller & Söhne GmbH; Société Générale; Straße Café",
+        "It’s “quoted” – Müller, Größe",
+        "Œuvre, Škoda, Žilina, naïve, cœur",
+        "„Zitat“ – Größe, Ärger; Bjørn Ærø, Crème brûlée",
+    ],
+)
+def test_cp1252_is_not_taken_for_mac_roman(text: str) -> None:
+    """Quotes, dashes and Š/Ž starting Slavic names keep a cp1252 file cp1252."""
+    from crmroi.ingest.encodings import detect_encoding
+
+    assert detect_encoding(text.encode("cp1252")) == "cp1252"

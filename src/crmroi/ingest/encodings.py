@@ -266,13 +266,46 @@ def _western(data: bytes) -> str:
     Without any byte 0x80-0x9F (cp1252's € and quotes) a 0xA4 is read as the euro sign.
     """
     sample = data[:_SAMPLE_BYTES]
-    if 0xA4 in sample and not any(0x80 <= b <= 0x9F for b in sample):
+    high = any(0x80 <= b <= 0x9F for b in sample)
+    if 0xA4 in sample and not high:
         return "iso-8859-15"
+    if high and _mac_letters(sample):
+        return "mac_roman"
     try:
         sample.decode("cp1252")
     except UnicodeDecodeError:
-        return "iso-8859-1"  # bytes cp1252 leaves undefined (0x81, 0x8D, ...): C1 controls
+        # bytes cp1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) are C1 controls in
+        # ISO-8859-1, never text; in Mac Roman they are Å ç è ê ù
+        return "mac_roman"
     return "cp1252"
+
+
+_MAC_VOWELS = frozenset(b"\x83\x8a\x8e\x9a\x9e\x9f")
+"""Mac Roman's É ä é ö û ü, which end words ("Café"); in cp1252 ƒ Š Ž š ž Ÿ, which rarely
+end a word (they start Slavic names: "Škoda", "Žilina")."""
+_C1 = re.compile(rb"[\x80-\x91\x93-\x9f]")  # 0x92 left out: cp1252's apostrophe (It’s)
+
+
+def _mac_letters(sample: bytes) -> bool:
+    """Whether bytes 0x80-0x9F are Mac Roman's accented letters ("Müller" saved as "CSV" by
+    Excel for Mac: ü is 0x9F) rather than cp1252's quotes, dashes and € (“, –, €): letters
+    sit between letters ("M?ller", "Soci?t?"), punctuation beside a space or a digit.
+    Mac Roman when most of them sit between two letters."""
+
+    def letter(b: int) -> bool:
+        return (0x41 <= (b | 0x20) <= 0x7A and (b | 0x20) >= 0x61) or b >= 0x80
+
+    inside = outside = 0
+    for found in _C1.finditer(sample):
+        at = found.start()
+        b = sample[at]
+        before = letter(sample[at - 1]) if at else False
+        after = letter(sample[at + 1]) if at + 1 < len(sample) else False
+        if before and (after or b in _MAC_VOWELS):
+            inside += 1
+        else:
+            outside += 1
+    return inside > outside
 
 
 def _decodes(data: bytes, encoding: str) -> str | None:
