@@ -90,13 +90,17 @@ def test_a_decided_column_and_a_given_separator_are_not_warned(
 def test_lone_groups_are_thousands_whatever_the_separator(
     values: list[int], thousands: str
 ) -> None:
-    """Every "a.bcd" / "a,bcd" alone in its column is a * 1000 + bcd, each cell marked as
-    guessed; an independent reference: int(cell without the separator)."""
+    """In money, every "a.bcd" / "a,bcd" alone in its column is a * 1000 + bcd, each cell
+    marked as guessed; an independent reference: int(cell without the separator)."""
     cells = [f"{v}{thousands}{(v * 7) % 1000:03d}" for v in values]
-    parsed = parse_numbers(pd.Series(cells, dtype="string[pyarrow]"))
+    parsed = parse_numbers(pd.Series(cells, dtype="string[pyarrow]"), money=True)
     assert list(parsed.values) == [float(c.replace(thousands, "")) for c in cells]
     assert parsed.guessed is not None and bool(parsed.guessed.all())
     assert not parsed.bad.any()
+    # not money (a market index "101.250"): the decimal point stays the default, marked
+    other = parse_numbers(pd.Series(cells, dtype="string[pyarrow]"))
+    assert list(other.values) == [float(c.replace(",", "")) for c in cells]
+    assert other.guessed is not None and bool(other.guessed.all())
 
 
 # ---------------------------------------------------------------- totals rows

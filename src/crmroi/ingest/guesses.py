@@ -184,6 +184,8 @@ class Guesses:
     order: DateOrder | None = None
     numbers: dict[str, tuple[int, str, str]] = field(default_factory=dict)
     dates: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+    read: dict[str, float] = field(default_factory=dict)
+    """the number each guessed column's example was read as"""
     decimals: set[str] = field(default_factory=set)
     """decimal separators the file's number columns showed ("1.234,56" or "2.5")"""
 
@@ -206,6 +208,8 @@ class Guesses:
         found = self.numbers if kind == "numbers" else self.dates
         before = found.get(column, (0, example, parsed.detail))
         found[column] = (before[0] + rows, before[1], parsed.detail)
+        if kind == "numbers" and column not in self.read:
+            self.read[column] = float(parsed.values[parsed.guessed].iloc[0])
 
     def settled_numbers(self) -> dict[str, str]:
         """Guessed number columns the file's other number columns settle: source column ->
@@ -220,24 +224,26 @@ class Guesses:
 
     def warnings(self, file: str) -> list[str]:
         out: list[str] = []
-        for column, (n, example, detail) in self.numbers.items():
-            separator = "." if "thousands '.'" in detail else ","
-            decimal = "." if separator == "." else ","
+        for column, (n, example, _) in self.numbers.items():
+            separator = "." if "." in example else ","
+            value = self.read.get(column, float("nan"))
+            grouped = abs(value) >= 1000  # "1.500" read as 1500: the separator grouped
+            other = separator if grouped else ("," if separator == "." else ".")
             out.append(
                 Said(
                     M_(
-                        "import_guessed_thousands",
+                        "import_guessed_separator",
                         "%(file)s, column %(column)s: %(n)s numbers such as %(example)s have "
-                        "one separator before three digits, and no value of the column tells "
-                        "whether it groups thousands or starts decimals; they were read with "
-                        "%(separator)s grouping thousands. If they are decimals, set numbers: "
-                        '{decimal: "%(decimal)s"} in a mapping',
+                        "one separator before three digits, and no number of the file tells "
+                        "whether it groups thousands or starts decimals; %(example)s was read "
+                        'as %(read)s. If that is wrong, set numbers: {decimal: "%(decimal)s"} '
+                        "in a mapping",
                         file=file,
                         column=repr(column),
                         n=str(n),
                         example=repr(example),
-                        separator=repr(separator),
-                        decimal=decimal,
+                        read=f"{value:g}" if not grouped else f"{value:.0f}",
+                        decimal=other,
                     )
                 )
             )

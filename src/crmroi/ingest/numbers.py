@@ -101,6 +101,7 @@ def parse_numbers(
     decimal: str | None = None,
     thousands: str | None = None,
     counts: np.ndarray | None = None,
+    money: bool = False,
 ) -> Parsed:
     """Parse numbers written in any common locale into float64.
 
@@ -110,9 +111,11 @@ def parse_numbers(
     the Chinese units 万 (10^4) and 亿 (10^8), accounting negatives "(12)" and scientific
     notation. The decimal separator is decided for the whole column unless given; a lone
     separator followed by exactly three digits is ambiguous and resolved by the other values,
-    defaulting to '.'. `counts`: how many rows each value of `s` stands for (its weight in
-    that decision and in the counts described; one each when not given), so a column can be
-    parsed once per distinct value with the whole column's evidence.
+    defaulting to '.' (for `money`, the separator of lone "1.500" cells groups thousands;
+    such cells are marked in `Parsed.guessed`). `counts`: how many rows each value of `s`
+    stands for (its weight in that decision and in the counts described; one each when not
+    given), so a column can be parsed once per distinct value with the whole column's
+    evidence.
     """
     weights = np.ones(len(s), dtype="int64") if counts is None else np.asarray(counts)
     st = clean_strings(s)
@@ -144,12 +147,14 @@ def parse_numbers(
                 if powers is not None:
                     lone &= powers == 0  # 1.000万: decimals before the unit
                 if thousands is None and lone.any():  # a space given: "1.500" is 1.5
-                    # "1.500" and "1,500" alone: a lone separator before exactly three
-                    # digits groups thousands (money has two decimals); said in a warning
+                    # "1.500" and "1,500" alone: marked guessed (the import says so); in
+                    # money a lone separator before three digits groups thousands (money
+                    # has two decimals), elsewhere the decimal point stays the default
                     guessed = lone
                     dots = mask(lone & st.str.contains(".", regex=False)).any()
                     commas = mask(lone & st.str.contains(",", regex=False)).any()
-                    decimal = "," if dots and not commas else "."
+                    if money and dots and not commas:
+                        decimal = ","
     st = st.str.replace(ARABIC_DECIMAL, decimal, regex=False)
     if thousands is None:
         thousands = "," if decimal == "." else "." if decimal == "," else None

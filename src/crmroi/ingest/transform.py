@@ -407,6 +407,7 @@ def _parse_cells(
             decimal=mapping.numbers.decimal,
             thousands=mapping.numbers.thousands,
             counts=counts,
+            money=col.kind == "money",
         )
         refuse(parsed.bad, source, reasons.NOT_A_NUMBER, text)
         guesses.note("numbers", source, parsed, text, counts)
