@@ -27,9 +27,32 @@ from __future__ import annotations
 import argparse
 import statistics
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+
+def purchases(sales: Any, service: Any, reps: Any) -> pd.DataFrame:
+    """A demo company's purchases as `lapse_cells` takes them: won deals at `closed_at` and
+    orders at `ordered_at`, each with its account (`acc`), the account owner's team (`unit`),
+    the time (`at`) and the table (`src`)."""
+    deals = sales.tables["deals"].to_pandas()
+    orders = service.tables["orders"].to_pandas()
+    owner = sales.tables["accounts"].to_pandas()[["account_id", "owner_rep_id"]]
+    team = owner.merge(reps.table.to_pandas()[["rep_id", "team"]], left_on="owner_rep_id",
+                       right_on="rep_id")[["account_id", "team"]]  # fmt: skip
+    won = deals[deals["is_won"].fillna(False) & deals["closed_at"].notna()]
+    buys = pd.concat(
+        [
+            pd.DataFrame({"acc": won["account_id"], "at": won["closed_at"], "src": "deals"}),
+            pd.DataFrame(
+                {"acc": orders["account_id"], "at": orders["ordered_at"], "src": "orders"}
+            ),
+        ]
+    ).merge(team, left_on="acc", right_on="account_id")
+    at = pd.to_datetime(buys["at"])
+    return pd.DataFrame({"acc": buys["acc"], "unit": buys["team"], "at": at, "src": buys["src"]})
 
 
 def _company(task: tuple[str, int, float]) -> tuple[float, float, float, float, float]:
@@ -48,22 +71,7 @@ def _company(task: tuple[str, int, float]) -> tuple[float, float, float, float, 
     reps = make_reps(world, world.rng())
     sales = make_sales(world, reps)
     service = make_service(world, reps, sales)
-    deals = sales.tables["deals"].to_pandas()
-    orders = service.tables["orders"].to_pandas()
-    owner = sales.tables["accounts"].to_pandas()[["account_id", "owner_rep_id"]]
-    team = owner.merge(reps.table.to_pandas()[["rep_id", "team"]], left_on="owner_rep_id",
-                       right_on="rep_id")[["account_id", "team"]]  # fmt: skip
-    won = deals[deals["is_won"].fillna(False) & deals["closed_at"].notna()]
-    buys = pd.concat(
-        [
-            pd.DataFrame({"acc": won["account_id"], "at": won["closed_at"], "src": "deals"}),
-            pd.DataFrame(
-                {"acc": orders["account_id"], "at": orders["ordered_at"], "src": "orders"}
-            ),
-        ]
-    ).merge(team, left_on="acc", right_on="account_id")
-    at = pd.to_datetime(buys["at"])
-    buys = pd.DataFrame({"acc": buys["acc"], "unit": buys["team"], "at": at, "src": buys["src"]})
+    buys = purchases(sales, service, reps)
     single = design.startswith("single")
     panel, gap = lapse_cells(buys, stationary=single)
     go_live = {

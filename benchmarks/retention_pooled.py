@@ -45,10 +45,14 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
+import sys
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # retention_calibration
 
 OFF = 12  # months before the demo's start kept in the pooled grid (warm-up deals)
 KEYS = ("oracle", "whole", "product", "late", "status", "start", "nocarry")
@@ -92,6 +96,7 @@ def _company(
     from crmroi.demo.sales import make_sales
     from crmroi.demo.service import make_service
     from crmroi.kpi.lapses import lapse_cells
+    from retention_calibration import purchases
 
     if not sales_effects:
         demo.World.dose = lambda self, team, us: np.zeros(np.shape(us))  # type: ignore[method-assign]
@@ -104,25 +109,8 @@ def _company(
     reps = make_reps(world, world.rng())
     sales = make_sales(world, reps)
     service = make_service(world, reps, sales)
-    deals = sales.tables["deals"].to_pandas()
-    orders = service.tables["orders"].to_pandas()
     accounts = sales.tables["accounts"].to_pandas()
-    team = accounts[["account_id", "owner_rep_id"]].merge(
-        reps.table.to_pandas()[["rep_id", "team"]], left_on="owner_rep_id", right_on="rep_id"
-    )[["account_id", "team"]]
-    won = deals[deals["is_won"].fillna(False) & deals["closed_at"].notna()]
-    buys = pd.concat(
-        [
-            pd.DataFrame({"acc": won["account_id"], "at": won["closed_at"], "src": "deals"}),
-            pd.DataFrame(
-                {"acc": orders["account_id"], "at": orders["ordered_at"], "src": "orders"}
-            ),
-        ]
-    ).merge(team, left_on="acc", right_on="account_id")
-    buys = pd.DataFrame(
-        {"acc": buys["acc"], "unit": buys["team"], "at": pd.to_datetime(buys["at"]),
-         "src": buys["src"]}
-    )  # fmt: skip
+    buys = purchases(sales, service, reps)
     panel, gap = lapse_cells(buys)
     shape = (2, len(TEAMS), N_MONTHS + OFF)
     grids = {k: np.zeros(shape) for k in KEYS if k not in ("nocarry", "late")}
