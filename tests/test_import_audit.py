@@ -245,6 +245,25 @@ def test_an_order_nothing_tells_is_said_and_can_be_given(tmp_path: Path) -> None
     assert got["D2"]["closed_at"] == dt.datetime(2024, 8, 7)
 
 
+def test_a_dotted_order_nothing_tells_is_said_day_first(tmp_path: Path) -> None:
+    """01.02.2024 alone: the "." convention reads it day-first, and the warning says so
+    (the order named is the one the dates were read in, not the "/" one)."""
+    text = f"{HEAD}\nD1,A,10,01.02.2024,03.04.2024,true\nD2,B,20,05.06.2024,07.08.2024,no\n"
+    path = write(tmp_path / "deals.csv", text)
+    code, out = run(
+        ["import", str(tmp_path / "ws"), str(path), "--mapping", str(mapping(tmp_path)),
+         "--format", "json"]
+    )  # fmt: skip
+    assert code == 0, out
+    said = [w for w in json.loads(out)["warnings"] if "'01.02.2024'" in w]
+    assert len(said) == 1 and "read as DMY" in said[0] and "--date-order MDY" in said[0]
+    store = Store.open(tmp_path / "ws")
+    try:
+        assert deals(store)["D1"]["created_at"] == dt.datetime(2024, 2, 1)
+    finally:
+        store.close()
+
+
 # ---------------------------------------------------------------- ids and booleans
 
 

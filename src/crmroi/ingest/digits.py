@@ -59,6 +59,10 @@ class Parsed:
     guessed: pd.Series | None = None
     """Cells read by a convention rather than by evidence in the column (a lone "1.500":
     thousands or decimals?), which the import names in a warning; None when none are."""
+    decimal: str | None = None
+    """Numbers: the decimal separator the column was read with."""
+    decimal_shown: bool = False
+    """Numbers: whether the column's own values showed that separator ("1.234,56", "2.5")."""
 
 
 def mask(b: pd.Series) -> pd.Series:

@@ -19,7 +19,7 @@ import pandas as pd
 from crmroi.ingest.mapping import TableMapping
 from crmroi.ingest.reading import RawTable
 from crmroi.ingest.rejects import CELL_REPR
-from crmroi.ingest.values import DateOrder, Parsed, date_order_votes
+from crmroi.ingest.values import DateOrder, Parsed, assumed_date_order, date_order_votes
 from crmroi.messages import M_, Items, Message, Said
 from crmroi.store.schema import Column
 
@@ -133,9 +133,9 @@ def settle_numbers(
     parse: Callable[..., T],
 ) -> dict[str, T]:
     """Number columns read again, with the decimal separator the file's other number
-    columns show, whose lone "1.500" cells were read by convention (amounts "1,234.56"
-    make a cost of "1.500" 1.5); `parse`: the transform's column parser. The cells the
-    first reading refused are the same (only lone separators read differently)."""
+    columns show, whose lone "1.500" cells the convention read otherwise (amounts
+    "1,234.56" make a cost of "1.500" 1.5); `parse`: the transform's column parser. The
+    cells the first reading refused are the same (only lone separators read differently)."""
     settled = guesses.settled_numbers()
     out: dict[str, T] = {}
     for col in wanted:
@@ -143,10 +143,6 @@ def settle_numbers(
         if text is None or text[1] not in settled:
             continue
         decimal = settled[text[1]]
-        if detected.get(col.name, "").startswith(
-            "decimal comma" if decimal == "," else "decimal point"
-        ):
-            continue  # the convention read them as the file does
         numbers = mapping.numbers.model_copy(update={"decimal": decimal, "thousands": None})
         again = mapping.model_copy(update={"numbers": numbers})
         out[col.name] = parse(col, text[0], text[1], again, _ignore, detected)
@@ -173,13 +169,11 @@ def file_date_order(columns: Iterable[pd.Series]) -> DateOrder | None:
     return None
 
 
-_ASSUMED_MDY = re.compile(r"M([./-])D\1YYYY[^;]*assumed from the separator")
-
-
 @dataclass
 class Guesses:
-    """Cells read by a convention, per source column: (rows, an example, how it was read);
-    `order`: the day/month order given or shown by the file's dates, for every date column."""
+    """Cells read by a convention, per source column: (rows, an example, how it was read:
+    the decimal separator of numbers, the day/month order of dates); `order`: the
+    day/month order given or shown by the file's dates, for every date column."""
 
     order: DateOrder | None = None
     numbers: dict[str, tuple[int, str, str]] = field(default_factory=dict)
@@ -198,29 +192,34 @@ class Guesses:
         counts: np.ndarray | None,
     ) -> None:
         """Remember `parsed`'s guessed cells of source `column` (each `counts` rows)."""
-        if kind == "numbers" and "(detected)" in parsed.detail:
-            self.decimals.add("," if parsed.detail.startswith("decimal comma") else ".")
+        if kind == "numbers" and parsed.decimal_shown and parsed.decimal is not None:
+            self.decimals.add(parsed.decimal)
         if parsed.guessed is None:
             return
         flags = parsed.guessed.to_numpy(dtype=bool)
         rows = int(flags.sum()) if counts is None else int(np.asarray(counts)[flags].sum())
         example = str(text[parsed.guessed].iloc[0])
-        found = self.numbers if kind == "numbers" else self.dates
-        before = found.get(column, (0, example, parsed.detail))
-        found[column] = (before[0] + rows, before[1], parsed.detail)
+        if kind == "numbers":
+            found, how = self.numbers, str(parsed.decimal)
+        else:  # every guessed date was read in its separator's default order
+            found, how = self.dates, assumed_date_order(example)
+        before = found.get(column, (0, example, how))
+        found[column] = (before[0] + rows, before[1], how)
         if kind == "numbers" and column not in self.read:
             self.read[column] = float(parsed.values[parsed.guessed].iloc[0])
 
     def settled_numbers(self) -> dict[str, str]:
-        """Guessed number columns the file's other number columns settle: source column ->
-        the file's decimal separator (their warnings dropped). A column whose guess agrees
-        is listed too; one that does not must be read again with that separator."""
+        """Guessed number columns the file's other number columns settle, their warnings
+        dropped: those the convention read with another separator, source column -> the
+        file's decimal separator to read them again with."""
         if len(self.decimals) != 1:
             return {}
         decimal = next(iter(self.decimals))
-        settled = {column: decimal for column in self.numbers}
+        again = {
+            column: decimal for column, (_, _, used) in self.numbers.items() if used != decimal
+        }
         self.numbers.clear()
-        return settled
+        return again
 
     def warnings(self, file: str) -> list[str]:
         out: list[str] = []
@@ -247,8 +246,7 @@ class Guesses:
                     )
                 )
             )
-        for column, (n, example, detail) in self.dates.items():
-            read = "MDY" if _ASSUMED_MDY.search(detail) else "DMY"
+        for column, (n, example, read) in self.dates.items():
             other = "MDY" if read == "DMY" else "DMY"
             out.append(
                 Said(

@@ -183,4 +183,11 @@ def parse_numbers(
         detail += f"; {int(weights[powers > 0].sum())} values with 万/亿 units"
     if guessed is not None:
         guessed = pd.Series(guessed.to_numpy() & ~bad.to_numpy(), index=s.index)
-    return Parsed(values, bad, detail, guessed if guessed is not None and guessed.any() else None)
+    return Parsed(
+        values,
+        bad,
+        detail,
+        guessed if guessed is not None and guessed.any() else None,
+        decimal=decimal,
+        decimal_shown=how == "detected",
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -308,6 +308,54 @@ def _pattern_name(order: DateOrder, sep: str, with_time: bool) -> str:
     return names[order] + (" HH:MM" if with_time else "")
 
 
+class _GeneralParts(NamedTuple):
+    """The Y-M-D / D.M.Y / M/D/Y parts of date strings (`_GENERAL`): `matched` where both
+    separators agree, `a`, `b`, `c` the three numbers, `alen`, `clen` the first's and the
+    last's digits."""
+
+    parts: pa.ChunkedArray
+    matched: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    alen: np.ndarray
+    clen: np.ndarray
+
+    @property
+    def year_last(self) -> np.ndarray:
+        """D.M.Y or M/D/Y with a two- or four-digit year: the ones whose order may be unsure."""
+        return self.matched & (self.alen <= 2) & ((self.clen == 2) | (self.clen == 4))
+
+    @property
+    def separators(self) -> np.ndarray:
+        s1 = pc.struct_field(self.parts, "s1")
+        return np.asarray(pc.fill_null(s1, "").to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _general_parts(st: pd.Series) -> _GeneralParts:
+    parts = pc.extract_regex(_arrow(st), _GENERAL)
+    matched = _np_bool(pc.equal(pc.struct_field(parts, "s1"), pc.struct_field(parts, "s2")))
+
+    def digits(name: str) -> np.ndarray:
+        length = pc.utf8_length(pc.struct_field(parts, name))
+        return np.asarray(pc.fill_null(length, 0), dtype="int64")
+
+    a, b, c = (_f64(_field(parts, k)) for k in ("a", "b", "c"))
+    return _GeneralParts(parts, matched, a, b, c, digits("a"), digits("c"))
+
+
+def separator_order(sep: str) -> DateOrder:
+    """The day/month order of year-last dates that nothing else tells: month first with
+    '/' (as US exports write them), day first with '.' and '-'."""
+    return "MDY" if sep == "/" else "DMY"
+
+
+def assumed_date_order(text: str) -> DateOrder:
+    """The order `parse_dates` read year-last date `text` in when nothing told it."""
+    found = _general_parts(_clean_dates(pd.Series([text], dtype=object)).fillna(""))
+    return separator_order(str(found.separators[0]))
+
+
 def _parse_general(
     st: pd.Series, order: DateOrder | None, counts: np.ndarray
 ) -> tuple[np.ndarray, list[str], np.ndarray]:
@@ -317,23 +365,16 @@ def _parse_general(
     out = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
     assumed = np.zeros(n, dtype=bool)
     notes: list[str] = []
-    parts = pc.extract_regex(_arrow(st), _GENERAL)
-    s1 = pc.struct_field(parts, "s1")
-    same_sep = pc.equal(s1, pc.struct_field(parts, "s2"))
-    matched = _np_bool(same_sep)
+    found = _general_parts(st)
+    parts, matched, a, b, c, alen, clen = found
     if not matched.any():
         return out, notes, assumed
-    a = _f64(_field(parts, "a"))
-    b = _f64(_field(parts, "b"))
-    c = _f64(_field(parts, "c"))
-    alen = np.asarray(pc.fill_null(pc.utf8_length(pc.struct_field(parts, "a")), 0), dtype="int64")
-    clen = np.asarray(pc.fill_null(pc.utf8_length(pc.struct_field(parts, "c")), 0), dtype="int64")
     has_time = _np_bool(pc.is_valid(_field(parts, "H")))
-    seps = np.asarray(pc.fill_null(s1, "").to_numpy(zero_copy_only=False), dtype=object)
+    seps = found.separators
     nan = np.full(n, np.nan)
 
     ymd = matched & (alen == 4)
-    rest = matched & (alen <= 2) & ((clen == 2) | (clen == 4))
+    rest = found.year_last
     year_last = np.where(clen == 4, c, c + np.where(c <= 68, 2000, 1900))
     overall, _ = _resolve_order(a[rest], b[rest], None, "DMY", counts[rest])
     any_evidence = bool(((a[rest] > 12) | (b[rest] > 12)).any())
@@ -354,7 +395,7 @@ def _parse_general(
         if not grp.any():
             continue
         ga, gb = a[grp], b[grp]
-        default: DateOrder = "MDY" if sep == "/" else "DMY"
+        default = separator_order(sep)
         if not bool(((ga > 12) | (gb > 12)).any()) and any_evidence:
             ord_, note = overall, " (ambiguous: same order as the rest of the column)"
         else:
@@ -477,11 +518,6 @@ def date_order_votes(s: pd.Series) -> tuple[int, int]:
     st = st[st.notna()]
     if not len(st):
         return 0, 0
-    parts = pc.extract_regex(_arrow(st), _GENERAL)
-    matched = _np_bool(pc.equal(pc.struct_field(parts, "s1"), pc.struct_field(parts, "s2")))
-    a = _f64(_field(parts, "a"))
-    b = _f64(_field(parts, "b"))
-    alen = np.asarray(pc.fill_null(pc.utf8_length(pc.struct_field(parts, "a")), 0), dtype="int64")
-    clen = np.asarray(pc.fill_null(pc.utf8_length(pc.struct_field(parts, "c")), 0), dtype="int64")
-    rest = matched & (alen <= 2) & ((clen == 2) | (clen == 4))
+    found = _general_parts(st)
+    rest, a, b = found.year_last, found.a, found.b
     return int((rest & (a > 12) & (b <= 12)).sum()), int((rest & (b > 12) & (a <= 12)).sum())
