@@ -15,7 +15,7 @@ might bring; revenue effects are valued at gross margin.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -124,26 +124,21 @@ class CaseModel:
         """The inputs given as ranges (what the simulation draws)."""
         return {k: v for k, v in self.inputs().items() if isinstance(v, Range)}
 
+    def _measured(self) -> Iterator[tuple[str, Estimate]]:
+        """Every measured input, by global name, with its estimate."""
+        for line in self.lines:
+            for n, est in line.inputs.items():
+                if n in line.measured:
+                    yield line.key(n), est
+
     def measured_ranges(self) -> dict[str, Range]:
         """The measured inputs that came with an interval, by global name."""
-        return {
-            line.key(n): est
-            for line in self.lines
-            for n, est in line.inputs.items()
-            if n in line.measured and isinstance(est, Range)
-        }
+        return {key: est for key, est in self._measured() if isinstance(est, Range)}
 
     def measured_held(self) -> tuple[str, ...]:
         """The measured inputs that came without an interval (they enter as numbers), by
         global name, sorted."""
-        return tuple(
-            sorted(
-                line.key(n)
-                for line in self.lines
-                for n, est in line.inputs.items()
-                if n in line.measured and not isinstance(est, Range)
-            )
-        )
+        return tuple(sorted(key for key, est in self._measured() if not isinstance(est, Range)))
 
     def shapes(self) -> FloatArray:
         """lines x periods matrix of shapes."""
