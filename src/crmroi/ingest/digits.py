@@ -63,6 +63,10 @@ class Parsed:
     """Numbers: the decimal separator the column was read with."""
     decimal_shown: bool = False
     """Numbers: whether the column's own values showed that separator ("1.234,56", "2.5")."""
+    order_assumed: bool = False
+    """Dates: whether some year-last dates' day/month order came from the separator's
+    convention (nothing in the column told it, none was given): an order given would read
+    those dates, and only those."""
 
 
 def mask(b: pd.Series) -> pd.Series:

@@ -151,7 +151,10 @@ def settle_numbers(
 
 def spreadsheet_ids(text: pd.Series) -> pd.Series:
     """Id cells such as 1.23457E+11: a long id a spreadsheet showed in scientific notation
-    and saved so; its digits are lost."""
+    and saved so; its digits are lost. A literal search for the exponent's "+" first: ids
+    almost never hold one, so the pattern runs on few columns, not on every id cell."""
+    if not bool(text.str.contains("+", regex=False).fillna(False).any()):
+        return pd.Series(False, index=text.index, dtype=bool)
     return text.str.contains(_SCIENTIFIC_ID, regex=True).fillna(False).astype(bool)
 
 
@@ -173,15 +176,26 @@ def file_date_order(columns: Iterable[pd.Series]) -> DateOrder | None:
 class Guesses:
     """Cells read by a convention, per source column: (rows, an example, how it was read:
     the decimal separator of numbers, the day/month order of dates); `order`: the
-    day/month order given or shown by the file's dates, for every date column."""
+    day/month order given for every date column; `dated`: the file's date columns (raw
+    text), whose order settles a column whose own dates do not (`shown_order`)."""
 
     order: DateOrder | None = None
+    dated: Sequence[pd.Series] = ()
+    _shown: tuple[DateOrder | None] | None = field(default=None, repr=False)
     numbers: dict[str, tuple[int, str, str]] = field(default_factory=dict)
     dates: dict[str, tuple[int, str, str]] = field(default_factory=dict)
     read: dict[str, float] = field(default_factory=dict)
     """the number each guessed column's example was read as"""
     decimals: set[str] = field(default_factory=set)
     """decimal separators the file's number columns showed ("1.234,56" or "2.5")"""
+
+    def shown_order(self) -> DateOrder | None:
+        """The day/month order the file's date columns show together (`file_date_order`),
+        worked out once and only when a column needs it: a pass over every date cell,
+        which files of ISO dates never pay."""
+        if self._shown is None:
+            self._shown = (file_date_order(self.dated),)
+        return self._shown[0]
 
     def note(
         self,

@@ -38,7 +38,6 @@ from crmroi.ingest.guesses import (
     SPREADSHEET_ID,
     Guesses,
     content_rows,
-    file_date_order,
     leave_out_totals,
     settle_numbers,
     spreadsheet_ids,
@@ -166,7 +165,7 @@ def map_table(
         skip = (hashed and col.name == id_name) or (mapping.partial and col.name not in given)
         texts[col.name] = None if skip else _text(col, mapping, file, refuse, notes)
     dated = [t[0] for c in wanted if c.kind in ("timestamp", "date") and (t := texts[c.name])]
-    guesses = Guesses(order=mapping.dates.order or file_date_order(dated))
+    guesses = Guesses(order=mapping.dates.order, dated=dated)
     for col in wanted:
         text = texts[col.name]
         if text is None:
@@ -426,6 +425,9 @@ def _parse_cells(
         order = fmt if fmt in ORDERS else guesses.order
         strftime = fmt if fmt and fmt not in ORDERS else mapping.dates.format
         parsed = parse_dates(text, fmt=strftime, order=order, counts=counts)  # type: ignore[arg-type]
+        if order is None and parsed.order_assumed and (shown := guesses.shown_order()):
+            # nothing in the column told the order: the file's other date columns may
+            parsed = parse_dates(text, fmt=strftime, order=shown, counts=counts)
         refuse(parsed.bad, source, reasons.NOT_A_DATE, text)
         guesses.note("dates", source, parsed, text, counts)
         detected[col.name] = parsed.detail

@@ -136,9 +136,10 @@ def _parse_shapes(
     order: DateOrder | None,
     out: pd.Series,
     guessed: pd.Series,
-) -> list[str]:
-    """`parse_dates` of present cells of any shape, into `out`; the notes. Cells whose
-    day/month order is only assumed are marked in `guessed`."""
+) -> tuple[list[str], bool]:
+    """`parse_dates` of present cells of any shape, into `out`; the notes, and whether a
+    day/month order was assumed. Cells whose order is only assumed are marked in
+    `guessed`."""
     notes: list[str] = []
     numeric = mask(vals.str.contains(_NUMERIC, regex=True))
     handled = None
@@ -146,7 +147,7 @@ def _parse_shapes(
         handled = _parse_all_numeric(vals, weights)
     if handled is not None:
         out[vals.index] = handled[0]
-        return [handled[1]]
+        return [handled[1]], False
     iso = mask(vals.str.contains(_ISO, regex=True))
     iso &= ~mask(vals.str.contains("^1[2-4][0-9][0-9]-", regex=True))  # Solar Hijri
     if iso.any():
@@ -154,12 +155,13 @@ def _parse_shapes(
         notes.append("ISO 8601")
     rest = (~iso & ~numeric).to_numpy(dtype=bool)
     other = vals[rest]
+    defaulted = False
     if len(other):
-        general, gnotes, assumed = _parse_general(other, order, weights[rest])
+        general, gnotes, assumed, defaulted = _parse_general(other, order, weights[rest])
         out[other.index] = general
         guessed[other.index] = assumed
         notes.extend(gnotes)
-    return notes
+    return notes, defaulted
 
 
 def _num(x: pd.Series) -> pd.Series:
@@ -286,17 +288,18 @@ def _resolve_order(
     given: DateOrder | None,
     default: DateOrder,
     counts: np.ndarray,
-) -> tuple[DateOrder, str]:
-    """Decide DMY vs MDY for values whose year is last (each value counted `counts` times)."""
+) -> tuple[DateOrder, str, bool]:
+    """Decide DMY vs MDY for values whose year is last (each value counted `counts` times);
+    also whether nothing told it, so `default` (the separator's convention) decided."""
     dmy = int(counts[first > 12].sum())
     mdy = int(counts[second > 12].sum())
     if dmy or mdy:
         order: DateOrder = "DMY" if dmy >= mdy else "MDY"
         note = "" if not (dmy and mdy) else f" (conflicting: {dmy} DMY vs {mdy} MDY values)"
-        return order, note
+        return order, note, False
     if given in ("DMY", "MDY"):
-        return given, " (ambiguous: order given)"
-    return default, " (ambiguous: assumed from the separator)"
+        return given, " (ambiguous: order given)", False
+    return default, " (ambiguous: assumed from the separator)", True
 
 
 def _pattern_name(order: DateOrder, sep: str, with_time: bool) -> str:
@@ -358,17 +361,19 @@ def assumed_date_order(text: str) -> DateOrder:
 
 def _parse_general(
     st: pd.Series, order: DateOrder | None, counts: np.ndarray
-) -> tuple[np.ndarray, list[str], np.ndarray]:
+) -> tuple[np.ndarray, list[str], np.ndarray, bool]:
     """Y-M-D / D.M.Y / M/D/Y shapes with optional time, AM/PM and offset; also which cells'
-    day/month order is only assumed (no part above 12 anywhere, no order given)."""
+    day/month order is only assumed (no part above 12 anywhere, no order given) and
+    whether any group's order was (`order` would have decided it)."""
     n = len(st)
     out = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
     assumed = np.zeros(n, dtype=bool)
+    any_defaulted = False
     notes: list[str] = []
     found = _general_parts(st)
     parts, matched, a, b, c, alen, clen = found
     if not matched.any():
-        return out, notes, assumed
+        return out, notes, assumed, False
     has_time = _np_bool(pc.is_valid(_field(parts, "H")))
     seps = found.separators
     nan = np.full(n, np.nan)
@@ -376,7 +381,7 @@ def _parse_general(
     ymd = matched & (alen == 4)
     rest = found.year_last
     year_last = np.where(clen == 4, c, c + np.where(c <= 68, 2000, 1900))
-    overall, _ = _resolve_order(a[rest], b[rest], None, "DMY", counts[rest])
+    overall, _, _ = _resolve_order(a[rest], b[rest], None, "DMY", counts[rest])
     any_evidence = bool(((a[rest] > 12) | (b[rest] > 12)).any())
     year, month, day = nan.copy(), nan.copy(), nan.copy()
     year[ymd], month[ymd], day[ymd] = a[ymd], b[ymd], c[ymd]
@@ -399,14 +404,15 @@ def _parse_general(
         if not bool(((ga > 12) | (gb > 12)).any()) and any_evidence:
             ord_, note = overall, " (ambiguous: same order as the rest of the column)"
         else:
-            ord_, note = _resolve_order(ga, gb, order, default, counts[grp])
-            if note == " (ambiguous: assumed from the separator)":
+            ord_, note, defaulted = _resolve_order(ga, gb, order, default, counts[grp])
+            if defaulted:
+                any_defaulted = True
                 assumed |= grp & (a != b)  # 05.05.2024 reads the same either way
         year[grp] = year_last[grp]
         day[grp], month[grp] = (ga, gb) if ord_ == "DMY" else (gb, ga)
         notes.append(_pattern_name(ord_, sep, bool(has_time[grp].any())) + note)
     out = _assemble(year, month, day, parts)
-    return out, notes, assumed
+    return out, notes, assumed, any_defaulted
 
 
 def _parse_all_numeric(st: pd.Series, counts: np.ndarray) -> tuple[pd.Series, str] | None:
@@ -454,6 +460,7 @@ def parse_dates(
     present = st.notna()
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
     guessed = pd.Series(False, index=s.index, dtype=bool)
+    order_assumed = False
     notes: list[str] = []
     if fmt is not None:
         with warnings.catch_warnings():
@@ -472,13 +479,15 @@ def parse_dates(
             out[vals.index] = every_iso
             notes.append("ISO 8601")
         else:
-            notes += _parse_shapes(vals, weights, order, out, guessed)
+            shaped, order_assumed = _parse_shapes(vals, weights, order, out, guessed)
+            notes += shaped
     bad = pd.Series(present.to_numpy(dtype=bool) & out.isna().to_numpy(), index=s.index)
     detail = "dates " + "; ".join(notes) if notes else "no dates"
     if notes and notes[0].startswith(("dates", "Excel", "epoch")):
         detail = "; ".join(notes)
     guessed &= ~bad
-    return Parsed(out, bad, detail, guessed if bool(guessed.any()) else None)
+    found = guessed if bool(guessed.any()) else None
+    return Parsed(out, bad, detail, found, order_assumed=order_assumed)
 
 
 # --------------------------------------------------------------------------- booleans
