@@ -10,7 +10,7 @@ from __future__ import annotations
 import ibis
 import numpy as np
 
-from crmroi.kpi.facts import Ctx, Recipe, View, fetch_cube
+from crmroi.kpi.facts import Ctx, Recipe, View, fetch_cube, uses
 from crmroi.kpi.sales import deals_cube, rep_months_cube, worked
 from crmroi.kpi.sources import spend_cube
 from crmroi.kpi.stats import Cube, UnitSums
@@ -67,14 +67,17 @@ def _calls(v: View, measure: str) -> UnitSums:
     return c.sums("rep", c[measure], c[measure], c[measure] > 0)
 
 
+@uses(activities_cube)
 def calls_inbound(v: View) -> UnitSums:
     return _calls(v, "calls_in")
 
 
+@uses(activities_cube)
 def calls_outbound(v: View) -> UnitSums:
     return _calls(v, "calls_out")
 
 
+@uses(activities_cube, deals_cube)
 def calls_per_won_deal(v: View) -> UnitSums:
     a, d = v.on(activities_cube), v.on(deals_cube)
     return UnitSums.concat(
@@ -85,6 +88,7 @@ def calls_per_won_deal(v: View) -> UnitSums:
     )
 
 
+@uses(rep_months_cube, spend_cube, activities_cube)
 def cost_per_sales_call(v: View) -> UnitSums:
     """Reps' monthly cost and sales spend (USD) over outbound calls and visits."""
     m, s, a = v.on(rep_months_cube), v.on(spend_cube), v.on(activities_cube)
@@ -97,6 +101,7 @@ def cost_per_sales_call(v: View) -> UnitSums:
     )
 
 
+@uses(time_cube)
 def admin_time_share(v: View) -> UnitSums:
     t = v.on(time_cube)
     return t.sums("rep", t["admin"], t["hours"], t["n"] > 0)

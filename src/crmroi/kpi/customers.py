@@ -16,9 +16,9 @@ import ibis.expr.types as ir
 import numpy as np
 
 from crmroi.kpi.buckets import NO_BUCKET
-from crmroi.kpi.facts import Ctx, Recipe, View, fetch_cube, flag, real, when
+from crmroi.kpi.facts import Ctx, Recipe, View, fetch_cube, flag, real, uses, when
 from crmroi.kpi.sales import won_filter
-from crmroi.kpi.sources import spend
+from crmroi.kpi.sources import spend, spend_cube
 from crmroi.kpi.stats import Cube, Placed, UnitSums
 
 
@@ -75,6 +75,7 @@ def new_customers_cube(ctx: Ctx) -> Cube:
     return fetch_cube(ctx, s, ts=s.since, account=s.since_acc, keys=["acc"])
 
 
+@uses(revenue_cube)
 def new_customer_revenue(v: View) -> UnitSums:
     """Revenue at or after `since`, when `since` falls in the same window as the row."""
     c = v.on(revenue_cube)
@@ -89,17 +90,20 @@ def _existing(c: Placed) -> np.ndarray:
     return (sb < 0) | (sb <= c.start)
 
 
+@uses(revenue_cube)
 def upsell_rate(v: View) -> UnitSums:
     """Existing buying customers: any upsell (num) / bought (den), per account and window."""
     c = v.on(revenue_cube)
     return c.maxima("acc", {"num": c["up"], "den": np.ones(len(c.cube))}, _existing(c))
 
 
+@uses(new_customers_cube, spend_cube)
 def cac(v: View) -> UnitSums:
     n = v.on(new_customers_cube)
     return UnitSums.concat([spend(v, ("marketing", "sales")), n.sums("acc", 0.0, n["n"])])
 
 
+@uses(revenue_cube)
 def revenue_per_customer(v: View) -> UnitSums:
     c = v.on(revenue_cube)
     bought = c.maxima("acc", {"num": c["amount"], "den": np.ones(len(c.cube))}, c["n"] > 0)
@@ -108,6 +112,7 @@ def revenue_per_customer(v: View) -> UnitSums:
     return bought
 
 
+@uses(revenue_cube)
 def retention_rate(v: View) -> UnitSums:
     """Per account and window: bought in the first half (den) and in both halves (num)."""
     c = v.on(revenue_cube)
@@ -117,11 +122,13 @@ def retention_rate(v: View) -> UnitSums:
     return both
 
 
+@uses(revenue_cube)
 def gross_margin(v: View) -> UnitSums:
     c = v.on(revenue_cube)
     return c.sums("acc", c["margin"], c["margin_base"], c["margin_n"] > 0)
 
 
+@uses(revenue_cube, spend_cube)
 def cost_per_customer(v: View) -> UnitSums:
     c = v.on(revenue_cube)
     n = len(c.cube)

@@ -42,8 +42,9 @@ from crmroi.kpi.coverage import (
 )
 from crmroi.kpi.definitions import BY_CHOICES, KPI_DEFINITIONS, KpiDefinition
 from crmroi.kpi.exposure import check_exposure
-from crmroi.kpi.facts import Ctx, Recipe, View
+from crmroi.kpi.facts import Ctx, Recipe, View, cubes_of
 from crmroi.kpi.intervals import Z95, BootstrapWeights, normal_ci, percentile_cis
+from crmroi.kpi.prefetch import Prefetch, prefetchable
 from crmroi.kpi.probes import data_span, filled_columns, table_counts
 from crmroi.kpi.report import KpiChange, KpiReport
 from crmroi.kpi.stats import Labels, UnitSums
@@ -434,40 +435,50 @@ def compute_kpi_report(
         [View(ctx, g.windows, by_team=True) for g in groups], span,
         BootstrapWeights(seed, bootstrap, ctx.labels.names) if bootstrap > 0 else None, views,
     )  # fmt: skip
-    results: list[list[KpiChange] | Finish] = []
     needed = {
         n for name in names for n in KPI_DEFINITIONS[name].needs if counts.get(n.split(".")[0])
     }
     known = filled_columns(ctx, sorted(needed))
 
-    def filled(qualified: str) -> bool:
-        """True when table.column holds at least one non-null value."""
-        return known.get(qualified, False)
-
-    for i, name in enumerate(names):
+    def blocked(name: str) -> list[KpiChange] | None:
+        """Why KPI `name` cannot be formed (its one unavailable row), None when it can."""
         d = KPI_DEFINITIONS[name]
-        if progress:
-            progress(name, i / len(names))
         empty = [t for t in d.tables if counts.get(t, 0) == 0]
         if empty:
-            results.append([_unavailable(d, reasons.no_rows_in_tables(empty))])
-        elif any(not filled(n) for n in d.needs):
-            column = next(n for n in d.needs if not filled(n))
-            results.append([_unavailable(d, reasons.no_values(column))])
-        elif by is not None and by not in d.dims:
-            results.append([_unavailable(d, reasons.not_by(by))])
-        elif (ks := kspans[name]) is None:
+            return [_unavailable(d, reasons.no_rows_in_tables(empty))]
+        if any(not known.get(n, False) for n in d.needs):
+            column = next(n for n in d.needs if not known.get(n, False))
+            return [_unavailable(d, reasons.no_values(column))]
+        if by is not None and by not in d.dims:
+            return [_unavailable(d, reasons.not_by(by))]
+        if (ks := kspans[name]) is None:
             missing = [c for c in columns[name] if c not in spans]
-            results.append([_unavailable(d, reasons.no_dates(missing))])
-        elif (series := supplied.get(name)) is not None:
+            return [_unavailable(d, reasons.no_dates(missing))]
+        if (series := supplied.get(name)) is not None:
             reason = supplied_reason(d, evaluations[(ks, True)][0], series, ks)
-            results.append(
-                [_unavailable(d, reason)] if reason else _evaluate(run, d, by, ks, series.mean())
-            )
-        elif why := floor_reason(d, evaluations[(ks, d.company_level)][0], columns[name], ks):
-            results.append([_unavailable(d, why)])
-        else:
-            results.append(_evaluate(run, d, by, ks))
+            return [_unavailable(d, reason)] if reason else None
+        why = floor_reason(d, evaluations[(ks, d.company_level)][0], columns[name], ks)
+        return [_unavailable(d, why)] if why else None
+
+    unavailable = {name: blocked(name) for name in names}
+    results: list[list[KpiChange] | Finish] = []
+    ctx.prefetch = Prefetch(store) if prefetchable(store) else None
+    try:
+        formed = [n for n in names if unavailable[n] is None]
+        ctx.send_ahead(list(dict.fromkeys(b for n in formed for b in cubes_of(SPECS[n]))))
+        for i, name in enumerate(names):
+            if progress:
+                progress(name, i / len(names))
+            if (why := unavailable[name]) is not None:
+                results.append(why)
+                continue
+            series, ks = supplied.get(name), kspans[name]
+            assert ks is not None  # `blocked` refuses a KPI without a span
+            mean = None if series is None else series.mean()
+            results.append(_evaluate(run, KPI_DEFINITIONS[name], by, ks, mean))
+    finally:
+        if ctx.prefetch is not None:
+            ctx.prefetch.close()
     if run.weights is not None:
         run.weights.flush()  # every KPI's replicate sums at once
     changes: list[KpiChange] = []

@@ -21,9 +21,11 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import numpy as np
+import pyarrow as pa
 
 from crmroi.kpi.buckets import Buckets, Evaluation
 from crmroi.kpi.lookups import Lookups, regroup
+from crmroi.kpi.prefetch import Planned, Prefetch
 from crmroi.kpi.stats import NONE, Cube, Labels, Placed, UnitSums, coded_columns
 from crmroi.store.store import Store
 
@@ -42,6 +44,9 @@ class Ctx:
     cubes: dict[str, Cube] = field(default_factory=dict)
     tables: dict[str, ir.Table] = field(default_factory=dict)
     exposure: str = "closed"  # deals: "created" counts only deals created in their window
+    prefetch: Prefetch | None = None  # cube queries sent ahead (`send_ahead`)
+    _building: list[str] = field(default_factory=list)  # names of the cubes being built
+    _planning: bool = False  # builders run only to send their query ahead
 
     def t(self, name: str) -> ir.Table:
         """A canonical table (looked up once per run: each lookup asks the database)."""
@@ -52,8 +57,47 @@ class Ctx:
     def cube(self, name: str, build: Callable[[Ctx], Cube]) -> Cube:
         """The cube `name`, fetched once per run."""
         if name not in self.cubes:
-            self.cubes[name] = build(self)
+            self._building.append(name)
+            try:
+                self.cubes[name] = build(self)
+            finally:
+                self._building.pop()
         return self.cubes[name]
+
+    def send_ahead(self, builders: Sequence[CubeBuilder]) -> None:
+        """Send the queries of these cubes (in the order they will be needed) to the
+        prefetch worker (`crmroi.kpi.prefetch`): each builder runs until its query is
+        built, then stops; nothing is fetched or coded here."""
+        if self.prefetch is None:
+            return
+        self._planning = True
+        try:
+            for build in builders:
+                name = cube_name(build)
+                if name in self.cubes:
+                    continue
+                self._building.append(name)
+                try:
+                    build(self)
+                except Planned:
+                    pass
+                finally:
+                    self._building.pop()
+        finally:
+            self._planning = False
+
+    def arrow(self, expr: ir.Table, exact: bool) -> pa.Table:
+        """The result of a cube's aggregate query: sent ahead (`send_ahead`) when the
+        query was, else run here. While planning, the query is sent and `Planned` raised."""
+        name = self._building[-1] if self._building and not exact else None
+        if self._planning:
+            if self.prefetch is not None and name is not None:
+                self.prefetch.send(name, expr)
+            raise Planned(name)
+        found = None
+        if self.prefetch is not None and name is not None:
+            found = self.prefetch.take(name, expr)
+        return expr.to_pyarrow() if found is None else found
 
     @cached_property
     def rep_lookup(self) -> ir.Table:
@@ -164,7 +208,7 @@ def fetch_cube(
         **{f"_m_{k}": pre[f"_m_{k}"].max() for k in maxes},
     )
     nulls = {f"_m_{k}": -np.inf for k in maxes}  # lose in the maxima, like SQL's NULL
-    cols = coded_columns(agg.to_pyarrow(), ctx.labels, nulls)
+    cols = coded_columns(ctx.arrow(agg, exact), ctx.labels, nulls)
     none = np.full(len(cols["_b"]), NONE, dtype=np.int64)
     cols |= {k: none for k in optional if k not in cols}
     if account is not None:  # the account's segment, owner (the rep when none), team
@@ -227,6 +271,27 @@ def _one_row_per_key(group: list[str], keys: Sequence[str], account: bool, by: s
 CubeBuilder = Callable[[Ctx], Cube]
 
 
+def cube_name(build: CubeBuilder) -> str:
+    """The name a cube is kept under in a run (its builder's qualified name)."""
+    return f"{build.__module__}.{build.__qualname__}"
+
+
+def uses(*builders: CubeBuilder) -> Callable[[Recipe], Recipe]:
+    """Declare the cubes a KPI recipe reads (`View.on`), in the order it reads them,
+    so the report can send their queries ahead (`Ctx.send_ahead`)."""
+
+    def mark(recipe: Recipe) -> Recipe:
+        recipe.cubes = builders  # type: ignore[attr-defined]
+        return recipe
+
+    return mark
+
+
+def cubes_of(recipe: Recipe) -> tuple[CubeBuilder, ...]:
+    """The cubes `recipe` declares with `uses` (none when it declares none)."""
+    return tuple(getattr(recipe, "cubes", ()))
+
+
 class View:
     """The cubes of a run placed in one evaluation (window set), for the KPI recipes.
 
@@ -245,7 +310,7 @@ class View:
 
     def on(self, build: CubeBuilder) -> Placed:
         """The cube made by `build`, placed in this evaluation's periods."""
-        key = f"{build.__module__}.{build.__qualname__}"
+        key = cube_name(build)
         if key not in self._placed:
             cube = self.ctx.cube(key, build)
             if self.teams is not None:

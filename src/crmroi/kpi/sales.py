@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from crmroi.kpi.exposure import exposure_time
-from crmroi.kpi.facts import Ctx, Recipe, View, days_between, fetch_cube, flag, when
+from crmroi.kpi.facts import Ctx, Recipe, View, days_between, fetch_cube, flag, uses, when
 from crmroi.kpi.lookups import packed_key
 from crmroi.kpi.stats import Cube, Placed, UnitSums, values_in
 from crmroi.kpi.windows import add_months
@@ -162,14 +162,17 @@ def won(v: View, unit: str, num: str, den: str) -> UnitSums:
     return c.sums(unit, c[num], c[den], (c["won"] > 0) & worked(c))
 
 
+@uses(deals_cube)
 def sales_volume(v: View) -> UnitSums:
     return won(v, "acc", "won_amount", "won")
 
 
+@uses(deals_cube)
 def won_deals(v: View) -> UnitSums:
     return won(v, "acc", "won", "won")
 
 
+@uses(deals_cube, rep_months_cube)
 def sales_per_rep(v: View) -> UnitSums:
     c, m = v.on(deals_cube), v.on(rep_months_cube)
     return UnitSums.concat(
@@ -180,26 +183,31 @@ def sales_per_rep(v: View) -> UnitSums:
     )
 
 
+@uses(deals_cube)
 def avg_deal_size(v: View) -> UnitSums:
     return won(v, "acc", "won_amount", "won_has_amount")
 
 
+@uses(deals_cube)
 def win_rate(v: View) -> UnitSums:
     c = v.on(deals_cube)
     return c.sums("acc", c["win_num"], c["closed"], (c["closed"] > 0) & worked(c))
 
 
+@uses(cycle_cube)
 def sales_cycle_days(v: View) -> UnitSums:
     """Cycle lengths (num) and counts (den): the engine takes the median."""
     c = v.on(cycle_cube)
     return values_in(c, "v", "n", np.ones(len(c.cube), dtype=bool) & worked(c))
 
 
+@uses(forecast_cube)
 def forecast_accuracy(v: View) -> UnitSums:
     c = v.on(forecast_cube)
     return c.sums("cell", c["accuracy"], c["n"])
 
 
+@uses(relationship_cube)
 def relationship_concentration(v: View) -> UnitSums:
     """Per account and window: share of its activities by its most active rep."""
     c = v.on(relationship_cube)

@@ -5,7 +5,7 @@ Tickets count in the window of `opened_at` and belong to their account owner's t
 
 from __future__ import annotations
 
-from crmroi.kpi.facts import Ctx, Recipe, View, fetch_cube, flag, when
+from crmroi.kpi.facts import Ctx, Recipe, View, fetch_cube, flag, uses, when
 from crmroi.kpi.stats import Cube, UnitSums
 
 
@@ -22,12 +22,14 @@ def tickets_cube(ctx: Ctx) -> Cube:
     )  # fmt: skip
 
 
+@uses(tickets_cube)
 def csat(v: View) -> UnitSums:
     """Answered tickets: score (1-5) over count."""
     c = v.on(tickets_cube)
     return c.sums("acc", c["csat"], c["csat_n"], c["csat_n"] > 0)
 
 
+@uses(tickets_cube)
 def service_cost_per_ticket(v: View) -> UnitSums:
     """Tickets with a cost: cost (USD) over count."""
     c = v.on(tickets_cube)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ibis
 import numpy as np
 
-from crmroi.kpi.facts import Ctx, Recipe, View, fetch_cube, flag
+from crmroi.kpi.facts import Ctx, Recipe, View, fetch_cube, flag, uses
 from crmroi.kpi.sales import deals_cube, worked
 from crmroi.kpi.stats import NONE, Cube, UnitSums
 
@@ -55,25 +55,30 @@ def spend(v: View, categories: tuple[str, ...], den: str | None = None) -> UnitS
     return s.sums(None, s["amount"], s[den] if den else 0.0, mask)
 
 
+@uses(leads_cube)
 def leads(v: View) -> UnitSums:
     c = v.on(leads_cube)
     return c.sums("unit", c["n"], c["n"])
 
 
+@uses(leads_cube)
 def lead_conversion_rate(v: View) -> UnitSums:
     c = v.on(leads_cube)
     return c.sums("unit", c["converted"], c["n"])
 
 
+@uses(spend_cube)
 def marketing_spend(v: View) -> UnitSums:
     return spend(v, ("marketing",), "n")
 
 
+@uses(leads_cube, spend_cube)
 def cost_per_lead(v: View) -> UnitSums:
     c = v.on(leads_cube)
     return UnitSums.concat([spend(v, ("marketing",)), c.sums("unit", 0.0, c["n"])])
 
 
+@uses(deals_cube, spend_cube)
 def cost_per_won_deal(v: View) -> UnitSums:
     """Marketing spend over won deals that came from a lead source."""
     d = v.on(deals_cube)
