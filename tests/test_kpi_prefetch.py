@@ -40,7 +40,7 @@ def test_prefetched_report_is_the_same(
     take = prefetch.Prefetch.take
 
     def counting(self: prefetch.Prefetch, key: str, expr: object) -> object:
-        found = take(self, key, expr)  # type: ignore[arg-type]
+        found = take(self, key, expr)
         if found is not None:
             taken.append(key)
         return found
