@@ -399,6 +399,28 @@ def compute_kpi_report(
     `exposure` "created" (deals count in the window they were created and closed in)
     or "closed" (deals count in the window they closed in): `crmroi.kpi.exposure`.
     """
+    with store.reading():  # each table looked up once
+        return _report(
+            store, go_live=go_live, baseline_months=baseline_months, after_months=after_months,
+            by=by, bootstrap=bootstrap, seed=seed, progress=progress, kpis=kpis,
+            exposure=exposure,
+        )  # fmt: skip
+
+
+def _report(
+    store: Store,
+    *,
+    go_live: dt.date | None,
+    baseline_months: int,
+    after_months: int,
+    by: str | None,
+    bootstrap: int,
+    seed: int,
+    progress: Progress | None,
+    kpis: Sequence[str] | None,
+    exposure: str,
+) -> KpiReport:
+    """`compute_kpi_report` within `Store.reading`."""
     if by not in (None, *BY_CHOICES):
         raise ConfigurationError(reasons.one_of("--by", BY_CHOICES, str(by)))
     unknown = [n for n in kpis or () if n not in KPI_DEFINITIONS]

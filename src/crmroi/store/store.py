@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ class Store:
         self.location = location
         self._folder = folder
         self._on_close = on_close  # e.g. stops the Spark session crmroi started
+        self._reading = threading.local()  # `reading`: this thread's looked-up tables
 
     # -- opening ------------------------------------------------------------------
     @classmethod
@@ -219,10 +221,30 @@ class Store:
         """The Ibis expression for a canonical table (lazy: nothing is read yet)."""
         if name not in TABLES and name not in (BATCHES_TABLE, SETTINGS_TABLE):
             raise WorkspaceError(f"unknown table {name!r}; tables are: {', '.join(TABLES)}")
+        cache: dict[str, ibis.Table] | None = getattr(self._reading, "tables", None)
+        if cache is not None and name in cache:
+            return cache[name]
         refresh = getattr(self.engine, "refresh", None)
         if refresh is not None:  # a lake: see a version another process committed since
             refresh()
-        return self.backend.table(name)
+        found = self.backend.table(name)
+        if cache is not None:
+            cache[name] = found
+        return found
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """A read-only run (a report): within it each table is looked up once, in this
+        thread (every lookup asks the database for the table's columns: about 50 per
+        KPI report, 0.2 s at demo scale 20). Nested blocks share the outer one."""
+        if getattr(self._reading, "tables", None) is not None:
+            yield
+            return
+        self._reading.tables = {}
+        try:
+            yield
+        finally:
+            self._reading.tables = None
 
     def to_arrow(self, name: str, *, order_by: list[str] | None = None) -> pa.Table:
         """A whole table as Arrow, optionally sorted (for stable comparisons)."""
