@@ -19,6 +19,7 @@ with the market; the net change removes what happened to the control teams.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -498,6 +499,13 @@ def _report(
             assert ks is not None  # `blocked` refuses a KPI without a span
             mean = None if series is None else series.mean()
             results.append(_evaluate(run, KPI_DEFINITIONS[name], by, ks, mean))
+            if run.weights is not None:
+                run.weights.flush_ahead()
+    except BaseException:
+        if run.weights is not None:  # stop the background sums; the error is this one
+            with contextlib.suppress(Exception):
+                run.weights.close()
+        raise
     finally:
         if ctx.prefetch is not None:
             ctx.prefetch.close()
