@@ -20,13 +20,15 @@ and reads Delta tables on a local disk and on S3, GCS and Azure.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.dataset as pads
 
 from crmroi.errors import ConfigurationError, WorkspaceError
 from crmroi.store.lake_files import LakeRoot
+
+if TYPE_CHECKING:  # pyarrow.dataset loads pandas: 0.4 s for every command that opens a store
+    import pyarrow.dataset as pads
 
 
 def _deltalake() -> Any:

@@ -27,15 +27,16 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 from urllib.parse import parse_qs
 
 import pyarrow as pa
-import pyarrow.dataset as pads
 import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
 from crmroi.errors import ConfigurationError, WorkspaceError
+
+if TYPE_CHECKING:  # loaded where used: pyarrow.dataset loads pandas (0.4 s per command)
+    import pyarrow.dataset as pads
 
 OBJECT_STORES = ("s3://", "gs://", "gcs://", "abfs://", "abfss://")
 """URL schemes of the object stores pyarrow.fs reaches (the lake's own URL scheme)."""
@@ -125,6 +126,8 @@ class LakeRoot:
     # -- table files ------------------------------------------------------------------
     def write_parquet(self, relative: str, reader: pa.RecordBatchReader) -> None:
         """Write a stream of record batches as one ZSTD Parquet file (bounded memory)."""
+        import pyarrow.parquet as pq
+
         with (
             self.fs.open_output_stream(self.path(relative)) as stream,
             pq.ParquetWriter(stream, reader.schema, compression="zstd") as writer,
@@ -134,6 +137,8 @@ class LakeRoot:
 
     def dataset(self, relatives: list[str], schema: pa.Schema | None = None) -> pads.Dataset:
         """Parquet files of the lake as one Arrow dataset (read lazily, as scanned)."""
+        import pyarrow.dataset as pads
+
         paths = [self.path(r) for r in relatives]
         return pads.dataset(paths, schema=schema, format="parquet", filesystem=self.fs)
 
