@@ -26,7 +26,7 @@ import hashlib
 import math
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -194,28 +194,10 @@ class BootstrapWeights:
 
     SMALL = 5000  # requests with fewer units (reps) are batched apart from accounts
     SPARSE = 0.05  # batches with fewer nonzero sums than this share: sparse product
-    AHEAD = 500_000  # queued entries from which `flush_ahead` computes them in the background
 
     def __init__(self, seed: int, replicates: int, names: Sequence[str]) -> None:
         self.seed, self.replicates, self.names = seed, replicates, names
         self.pending: list[_Request] = []
-        self._keys = np.zeros(0, dtype=np.uint64)  # unit_keys per label code, once hashed
-        self._hashed = np.zeros(0, dtype=bool)
-        self._pool: ThreadPoolExecutor | None = None
-        self._running: list[Future[None]] = []
-
-    def flush_ahead(self) -> None:
-        """With `AHEAD` entries or more queued, compute them in a background thread while
-        the caller forms more KPIs (numpy and BLAS release the GIL), so `flush` has
-        less left to do. Which entries go together depends only on the queue, so the
-        replicate sums are the same from run to run."""
-        if sum(len(r.val) for r in self.pending) < self.AHEAD:
-            return
-        requests, self.pending = self.pending, []
-        keys = self._keys_of(requests)  # hashed here: Python, which holds the GIL anyway
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crmroi-bootstrap")
-        self._running.append(self._pool.submit(self._compute, requests, keys))
 
     def add(
         self, out: np.ndarray, unit: np.ndarray, team: np.ndarray, col: np.ndarray,
@@ -229,46 +211,11 @@ class BootstrapWeights:
             self.pending.append(_Request(out, u, t, c, val[keep]))
 
     def flush(self) -> None:
-        """Compute every queued request's replicate sums (added to its `out`), and wait
-        for those `flush_ahead` started (their errors are raised here)."""
+        """Compute every queued request's replicate sums (added to its `out`)."""
         requests, self.pending = self.pending, []
-        try:
-            if requests:
-                self._compute(requests, self._keys_of(requests))
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        """Wait for the background computations and stop their thread."""
-        running, self._running = self._running, []
-        try:
-            for future in running:
-                future.result()
-        finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)
-                self._pool = None
-
-    def _keys_of(self, requests: list[_Request]) -> np.ndarray:
-        """`unit_keys` of every label code so far (each label hashed once per run; a
-        new array when labels were added, so a computation under way keeps its own)."""
+        if not requests:
+            return
         size = len(self.names)
-        if len(self._keys) < size:
-            self._keys = np.concatenate([self._keys, np.zeros(size - len(self._keys), np.uint64)])
-            self._hashed = np.concatenate([self._hashed, np.zeros(size - len(self._hashed), bool)])
-        used = np.zeros(size, dtype=bool)
-        for r in requests:
-            used[r.unit] = True
-        missing = np.flatnonzero(used & ~self._hashed)
-        if len(missing):
-            keys = self._keys.copy()
-            keys[missing] = unit_keys(self.seed, [self.names[c] for c in missing.tolist()])
-            self._keys, self._hashed = keys, self._hashed | used
-        return self._keys
-
-    def _compute(self, requests: list[_Request], key_of: np.ndarray) -> None:
-        """The replicate sums of `requests` (`key_of`: the unit key per label code)."""
-        size = len(key_of)
         batches: dict[tuple[int, bool], list[_Block]] = {}
         for r in requests:
             small = bool(np.count_nonzero(np.bincount(r.unit, minlength=size)) < self.SMALL)
@@ -283,7 +230,7 @@ class BootstrapWeights:
                 [lo + b.c_idx for b, lo in zip(blocks, offsets[:-1], strict=True)]
             )
             vals = np.concatenate([b.val for b in blocks])
-            keys = key_of[units]
+            keys = unit_keys(self.seed, [self.names[c] for c in units])
             shape = (len(units), int(offsets[-1]))
             if len(vals) < self.SPARSE * shape[0] * shape[1]:
                 product = _sparse_product(keys, rows, cols, vals, shape, self.replicates)
