@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
@@ -153,6 +153,9 @@ class Clipped:
 
     windows: Windows
     span: Interval
+    _shares: dict[tuple[str | None, str], float] = field(
+        default_factory=dict, compare=False, repr=False
+    )  # `share` per (team, period), computed once: the engine asks for it per KPI and row group
 
     def window(self, team: str | None) -> Window:
         return self.windows.window(team)
@@ -165,8 +168,12 @@ class Clipped:
 
     def share(self, team: str | None, period: str) -> float:
         """Covered share of a team's window (0..1): covered months / nominal months."""
-        start, end = (_ts(d) for d in self.window(team).bounds(period))
-        return calendar_months(*self.clip(team, period)) / calendar_months(start, end)
+        found = self._shares.get((team, period))
+        if found is None:
+            start, end = (_ts(d) for d in self.window(team).bounds(period))
+            found = calendar_months(*self.clip(team, period)) / calendar_months(start, end)
+            self._shares[(team, period)] = found
+        return found
 
     def months(self, team: str | None, period: str) -> float:
         """Covered months of a team's window (share x nominal months)."""

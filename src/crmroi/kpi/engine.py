@@ -19,7 +19,6 @@ with the market; the net change removes what happened to the control teams.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -145,6 +144,7 @@ class _Run:
     span: Span
     weights: BootstrapWeights | None
     views: dict[tuple[Interval, bool], tuple[View, list[View]]]
+    evaluations: dict[tuple[Interval, bool], tuple[Clipped, list[Clipped]]]
 
 
 Finish = Callable[[], list[KpiChange]]
@@ -170,7 +170,7 @@ def _evaluate(
     a supplied baseline value (company windows, no interval: `crmroi.kpi.supplied`)."""
     labels = run.ctx.labels
     company = d.company_level or supplied is not None
-    ev, did_evs = _evaluations(run.windows, run.groups, span, company)
+    ev, did_evs = run.evaluations[(span, company)]  # one per span: `Clipped` keeps its shares
     main_view, did_views = run.views[(span, company)]
     recipe = SPECS[d.name]
     groups = run.groups if by in (None, "team") and not company else []
@@ -456,7 +456,8 @@ def _report(
     run = _Run(
         ctx, windows, View(ctx, windows), groups,
         [View(ctx, g.windows, by_team=True) for g in groups], span,
-        BootstrapWeights(seed, bootstrap, ctx.labels.names) if bootstrap > 0 else None, views,
+        BootstrapWeights(seed, bootstrap, ctx.labels.names) if bootstrap > 0 else None,
+        views, evaluations,
     )  # fmt: skip
     needed = {
         n for name in names for n in KPI_DEFINITIONS[name].needs if counts.get(n.split(".")[0])
@@ -499,13 +500,6 @@ def _report(
             assert ks is not None  # `blocked` refuses a KPI without a span
             mean = None if series is None else series.mean()
             results.append(_evaluate(run, KPI_DEFINITIONS[name], by, ks, mean))
-            if run.weights is not None:
-                run.weights.flush_ahead()
-    except BaseException:
-        if run.weights is not None:  # stop the background sums; the error is this one
-            with contextlib.suppress(Exception):
-                run.weights.close()
-        raise
     finally:
         if ctx.prefetch is not None:
             ctx.prefetch.close()
