@@ -28,6 +28,7 @@ import numpy as np
 from crmroi.errors import ConfigurationError
 from crmroi.kpi import activity, customers, reasons, sales, service, sources
 from crmroi.kpi.buckets import Buckets
+from crmroi.kpi.cell_plan import CellPlan, bound, change, pooled_weights, unavailable
 from crmroi.kpi.changes import Cells, MedianCells, Sums, ci, did, value
 from crmroi.kpi.coverage import (
     PER_MONTH,
@@ -43,7 +44,8 @@ from crmroi.kpi.coverage import (
 from crmroi.kpi.definitions import BY_CHOICES, KPI_DEFINITIONS, KpiDefinition
 from crmroi.kpi.exposure import check_exposure
 from crmroi.kpi.facts import Ctx, Recipe, View, cubes_of
-from crmroi.kpi.intervals import Z95, BootstrapWeights, normal_ci, percentile_cis
+from crmroi.kpi.intervals import BootstrapWeights, percentile_cis
+from crmroi.kpi.medians import median_changes
 from crmroi.kpi.prefetch import Prefetch, prefetchable
 from crmroi.kpi.probes import data_span, filled_columns, table_counts
 from crmroi.kpi.report import KpiChange, KpiReport
@@ -57,7 +59,6 @@ from crmroi.kpi.windows import (
     did_groups,
     resolve_windows,
 )
-from crmroi.messages import Message
 from crmroi.store.store import Store
 
 Progress = Callable[[str, float], None]
@@ -80,56 +81,6 @@ def _month_starts(windows: Windows) -> list[dt.datetime]:
         out.append(dt.datetime(day.year, day.month, 1))
         day = add_months(day, 1)
     return out
-
-
-class _Plan:
-    """Cell numbers of one KPI: main (group, period) cells, then per comparison i
-    (team, period) cells of its treated and control teams."""
-
-    def __init__(self, main: UnitSums, groups: list[DidGroup], labels: Labels) -> None:
-        self.grps = np.unique(main.grp)
-        self.teams = [
-            np.array([labels.ids.get(t, -2) for t in (*g.treated, *g.controls)]) for g in groups
-        ]
-        self.n_treated = [len(g.treated) for g in groups]
-        self.offsets = np.cumsum([len(self.grps) * 2] + [len(t) * 2 for t in self.teams])
-        self.size = int(self.offsets[-1])
-
-    def main(self, sums: UnitSums) -> np.ndarray:
-        return np.searchsorted(self.grps, sums.grp) * 2 + sums.period
-
-    def did(self, i: int, sums: UnitSums) -> np.ndarray:
-        """Cells of comparison i's rows (-1: a team outside the comparison)."""
-        teams = self.teams[i]
-        ok = np.flatnonzero(teams >= 0)  # -2: a team no cube holds
-        lut = np.full(max(int(sums.team.max(initial=0)), int(teams.max(initial=0))) + 2, -1)
-        lut[teams[ok] + 1] = ok  # team code + 1 (NONE = -1) -> position in the comparison
-        pos = lut[sums.team + 1]
-        return np.where(pos >= 0, self.offsets[i] + pos * 2 + sums.period, -1)
-
-    def group_cells(self) -> np.ndarray:
-        """(group, period, 1) main cell numbers: group j's period p is cell 2 j + p."""
-        return (np.arange(len(self.grps))[:, None] * 2 + np.arange(2))[..., None]
-
-    def order(self, labels: Labels) -> list[int]:
-        """Group positions in report order (by label text)."""
-        names = [str(labels.name(g)) for g in self.grps.tolist()]
-        return sorted(range(len(names)), key=names.__getitem__)
-
-    def controls(self, i: int) -> list[int]:
-        """Team codes of comparison i's control teams."""
-        return list(self.teams[i][self.n_treated[i] :])
-
-    def did_cells(self, i: int, teams: Sequence[int], period: int) -> list[int]:
-        """Cells of comparison `i` for the team codes `teams` in `period`."""
-        return [
-            int(self.offsets[i]) + j * 2 + period for j, t in enumerate(self.teams[i]) if t in teams
-        ]
-
-
-def _unavailable(d: KpiDefinition, reason: Message | str, group: str | None = None) -> KpiChange:
-    why = reason if isinstance(reason, Message) else Message("unavailable", reason)
-    return KpiChange(d.name, d.unit, d.area, available=False, reason=str(why), group=group, why=why)
 
 
 @dataclass
@@ -177,7 +128,7 @@ def _evaluate(
     main = recipe(main_view)
     own = [_own_rows(main, view, g, labels) for view, g in zip(did_views, groups, strict=False)]
     main = main.take(adjust(d, main, ev, labels))
-    plan = _Plan(main, groups, labels)
+    plan = CellPlan(main, groups, labels)
     parts, cells = [main], [plan.main(main)]
     for i, (view, reused) in enumerate(zip(did_views, own, strict=False)):
         s = recipe(view) if reused is None else UnitSums.concat([reused, recipe(view)])
@@ -189,7 +140,7 @@ def _evaluate(
     sums, cell = UnitSums.concat(parts), np.concatenate(cells).astype(np.int64)
     if d.kind == "median":
         medians = MedianCells(sums, cell)
-        return lambda: _median_changes(d, plan, medians, groups, labels, by, supplied)
+        return lambda: median_changes(d, plan, medians, groups, labels, by, supplied)
     box = Cells.build(sums, cell, plan.size, None if supplied is not None else run.weights)
     return lambda: _changes(run, d, by, plan, box, groups, supplied)
 
@@ -221,7 +172,7 @@ def _changes(
     run: _Run,
     d: KpiDefinition,
     by: str | None,
-    plan: _Plan,
+    plan: CellPlan,
     box: Cells,
     groups: list[DidGroup],
     supplied: float | None = None,
@@ -253,9 +204,9 @@ def _changes(
         b = b if supplied is None else supplied
         if not np.isfinite(b) or not np.isfinite(a):
             missing = "baseline" if not np.isfinite(b) else "after"
-            out.append(_unavailable(d, reasons.no_rows_in_window(missing), label))
+            out.append(unavailable(d, reasons.no_rows_in_window(missing), label))
             continue
-        k = _change(d, b, a, _bound(lo[j]), _bound(hi[j]), label)
+        k = change(d, b, a, bound(lo[j]), bound(hi[j]), label)
         # net change: this team's own comparison, or all comparisons pooled
         teams = {
             i: list(plan.teams[i][: len(g.treated)]) if by is None else [grp]
@@ -263,15 +214,15 @@ def _changes(
             if by is None or label in g.treated
         }
         if teams:
-            _net_change(k, d, plan, box, teams, values, run.weights is not None)
+            _netchange(k, d, plan, box, teams, values, run.weights is not None)
         out.append(k)
     return out
 
 
-def _net_change(
+def _netchange(
     k: KpiChange,
     d: KpiDefinition,
-    plan: _Plan,
+    plan: CellPlan,
     box: Cells,
     teams: dict[int, list[int]],
     values: Callable[[Sums], np.ndarray],
@@ -296,87 +247,13 @@ def _net_change(
     nets = {i: n for i, n in found.items() if n is not None and np.isfinite(n[0])}
     if not nets:
         return
-    w = _weights([box.point(plan.did_cells(i, teams[i], 0))[1] for i in nets])
+    w = pooled_weights([box.point(plan.did_cells(i, teams[i], 0))[1] for i in nets])
     k.net_change_abs = float(sum(wi * n[0] for wi, n in zip(w, nets.values(), strict=True)))
     k.net_change_rel = float(sum(wi * n[1] for wi, n in zip(w, nets.values(), strict=True)))
     rep_nets = [did_of(i, True) for i in nets]
     if bootstrap and all(r is not None for r in rep_nets):
         samples = sum(wi * r[0] for wi, r in zip(w, rep_nets, strict=True) if r is not None)
         k.net_ci_low, k.net_ci_high = ci(np.asarray(samples))
-
-
-def _bound(x: float) -> float | None:
-    """An interval bound, None when the interval is undefined (NaN)."""
-    return None if np.isnan(x) else float(x)
-
-
-def _weights(raw: list[float] | list[np.ndarray]) -> np.ndarray:
-    w = np.asarray(raw, dtype=np.float64)
-    return w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / max(len(w), 1))
-
-
-def _change(
-    d: KpiDefinition, b: float, a: float, lo: float | None, hi: float | None, group: str | None
-) -> KpiChange:
-    """A change from finite baseline `b` and after `a` (relative change NaN when b = 0)."""
-    relative = (a - b) / b if b != 0 else float("nan")
-    k = KpiChange(d.name, d.unit, d.area, b, a, a - b, relative, lo, hi, group=group)
-    k.significant = lo is not None and hi is not None and (lo > 0 or hi < 0)
-    return k
-
-
-def _median_changes(
-    d: KpiDefinition,
-    plan: _Plan,
-    mc: MedianCells,
-    groups: list[DidGroup],
-    labels: Labels,
-    by: str | None,
-    supplied: float | None = None,
-) -> list[KpiChange]:
-    """Median KPIs: order-statistic intervals (every group's medians at once); net
-    change on the log scale (delta method). `supplied`: the baseline (no interval)."""
-    medians, ses = (x.reshape(-1, 2) for x in mc.per_cell(2 * len(plan.grps)))
-    out = []
-    for j in plan.order(labels):
-        grp = int(plan.grps[j])
-        label = None if by is None else labels.name(grp)
-        (b, a), (se_b, se_a) = medians[j].tolist(), ses[j].tolist()
-        b, se_b = (b, se_b) if supplied is None else (supplied, float("nan"))
-        if np.isnan(b) or np.isnan(a):
-            missing = "baseline" if np.isnan(b) else "after"
-            out.append(_unavailable(d, reasons.no_rows_in_window(missing), label))
-            continue
-        se = None if np.isnan(se_b) or np.isnan(se_a) else float(np.hypot(se_b, se_a))
-        k = _change(d, b, a, *normal_ci(a - b, se), label)
-        nets: list[tuple[float, float, float, float]] = []  # net_rel, t_b, variance, weight
-        for i, g in enumerate(groups):
-            if by is not None and label not in g.treated:
-                continue
-            treated = list(plan.teams[i][: len(g.treated)]) if by is None else [grp]
-            meds = [
-                mc.median(plan.did_cells(i, side, p))
-                for side in (treated, plan.controls(i))
-                for p in (0, 1)
-            ]
-            ok = [(m, sd) for m, sd in meds if m is not None and sd is not None and m > 0]
-            if len(ok) < 4:
-                continue
-            (tb, _), (ta, _), (cb, _), (ca, _) = ok
-            var = sum((sd / m) ** 2 for m, sd in ok)
-            weight = float(mc.count(plan.did_cells(i, treated, 0)))
-            nets.append((float(np.log(ta / tb) - np.log(ca / cb)), tb, var, weight))
-        if nets:
-            w = _weights([n[3] for n in nets])
-            log_net = float(sum(wi * n[0] for wi, n in zip(w, nets, strict=True)))
-            base = float(sum(wi * n[1] for wi, n in zip(w, nets, strict=True)))
-            sd = float(np.sqrt(sum(wi**2 * n[2] for wi, n in zip(w, nets, strict=True))))
-            k.net_change_rel = float(np.expm1(log_net))
-            k.net_change_abs = k.net_change_rel * base
-            k.net_ci_low = base * float(np.expm1(log_net - Z95 * sd))
-            k.net_ci_high = base * float(np.expm1(log_net + Z95 * sd))
-        out.append(k)
-    return out
 
 
 def compute_kpi_report(
@@ -469,31 +346,31 @@ def _report(
         d = KPI_DEFINITIONS[name]
         empty = [t for t in d.tables if counts.get(t, 0) == 0]
         if empty:
-            return [_unavailable(d, reasons.no_rows_in_tables(empty))]
+            return [unavailable(d, reasons.no_rows_in_tables(empty))]
         if any(not known.get(n, False) for n in d.needs):
             column = next(n for n in d.needs if not known.get(n, False))
-            return [_unavailable(d, reasons.no_values(column))]
+            return [unavailable(d, reasons.no_values(column))]
         if by is not None and by not in d.dims:
-            return [_unavailable(d, reasons.not_by(by))]
+            return [unavailable(d, reasons.not_by(by))]
         if (ks := kspans[name]) is None:
             missing = [c for c in columns[name] if c not in spans]
-            return [_unavailable(d, reasons.no_dates(missing))]
+            return [unavailable(d, reasons.no_dates(missing))]
         if (series := supplied.get(name)) is not None:
             reason = supplied_reason(d, evaluations[(ks, True)][0], series, ks)
-            return [_unavailable(d, reason)] if reason else None
+            return [unavailable(d, reason)] if reason else None
         why = floor_reason(d, evaluations[(ks, d.company_level)][0], columns[name], ks)
-        return [_unavailable(d, why)] if why else None
+        return [unavailable(d, why)] if why else None
 
-    unavailable = {name: blocked(name) for name in names}
+    refused = {name: blocked(name) for name in names}
     results: list[list[KpiChange] | Finish] = []
     ctx.prefetch = Prefetch(store) if prefetchable(store) else None
     try:
-        formed = [n for n in names if unavailable[n] is None]
+        formed = [n for n in names if refused[n] is None]
         ctx.send_ahead(list(dict.fromkeys(b for n in formed for b in cubes_of(SPECS[n]))))
         for i, name in enumerate(names):
             if progress:
                 progress(name, i / len(names))
-            if (why := unavailable[name]) is not None:
+            if (why := refused[name]) is not None:
                 results.append(why)
                 continue
             series, ks = supplied.get(name), kspans[name]
@@ -509,7 +386,7 @@ def _report(
     for name, r in zip(names, results, strict=True):
         found = r if isinstance(r, list) else r()
         d = KPI_DEFINITIONS[name]
-        found = found or [_unavailable(d, reasons.no_usable_rows())]
+        found = found or [unavailable(d, reasons.no_usable_rows())]
         ks = kspans[name]
         company = d.company_level or name in supplied
         cov = None if ks is None else coverage_info(evaluations[(ks, company)][0], d)
