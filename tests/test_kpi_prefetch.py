@@ -123,3 +123,20 @@ def test_a_failing_report_leaves_no_worker(demo: Store, monkeypatch: pytest.Monk
         compute_kpi_report(demo, bootstrap=0)
     assert not [t for t in threading.enumerate() if t.name.startswith("crmroi-prefetch")]
     assert compute_kpi_report(demo, bootstrap=0, kpis=["sales_volume"]).kpis[0].available
+
+
+def test_closing_interrupts_a_query_still_running(demo: Store) -> None:
+    """A report that ends early (an error, Ctrl-C) does not wait for a query it will not
+    use: `close` interrupts it. The query here would run for hours."""
+    t = demo.table("activities")
+    a, b, c = (t.select(**{name: t.activity_id}) for name in ("a", "b", "c"))
+    huge = a.cross_join(b).cross_join(c).aggregate(n=lambda r: r.count())
+    ahead = prefetch.Prefetch(demo)
+    ahead.send("huge", huge)
+    (future,) = [f for _, f in ahead._sent.values()]
+    while not future.running():
+        threading.Event().wait(0.01)
+    ahead.close()
+    assert future.done()
+    assert future.exception() is not None  # interrupted, not finished
+    assert compute_kpi_report(demo, bootstrap=0, kpis=["win_rate"]).kpis[0].available

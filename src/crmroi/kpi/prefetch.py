@@ -71,10 +71,17 @@ class Prefetch:
         return expr.__pyarrow_result__(sent[1].result(), data_mapper=DuckDBPyArrowData)
 
     def close(self) -> None:
-        """Drop what was never taken, wait for the running query, close the cursor."""
-        for _, future in self._sent.values():
-            future.cancel()
+        """Drop what was never taken: the queries not started are cancelled and a running
+        one interrupted (a report that failed, or was stopped with Ctrl-C, does not wait
+        for it); then the worker stops and its connection closes."""
+        running = [f for _, f in self._sent.values() if not f.cancel() and not f.done()]
         self._sent.clear()
+        for future in running:  # again until it stops: an interrupt sent just before
+            while not future.done():  # the query reached DuckDB would be lost
+                with contextlib.suppress(Exception):
+                    self._cursor.interrupt()
+                with contextlib.suppress(Exception):
+                    future.exception(timeout=0.05)
         self._pool.shutdown(wait=True)
         with contextlib.suppress(Exception):
             self._cursor.close()
