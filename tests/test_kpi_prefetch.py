@@ -16,6 +16,7 @@ import crmroi.kpi.prefetch as prefetch
 from crmroi.kpi import compute_kpi_report
 from crmroi.kpi.facts import View, cube_name, cubes_of
 from crmroi.store import Store
+from tests.conftest import copy_workspace
 
 
 @pytest.fixture
@@ -140,3 +141,21 @@ def test_closing_interrupts_a_query_still_running(demo: Store) -> None:
     assert future.done()
     assert future.exception() is not None  # interrupted, not finished
     assert compute_kpi_report(demo, bootstrap=0, kpis=["win_rate"]).kpis[0].available
+
+
+def test_a_report_inside_a_transaction_reads_its_rows(
+    small_demo_folder: Path, tmp_path: Path
+) -> None:
+    """Inside a transaction the report must see the transaction's own, uncommitted
+    rows; the worker's connection would read the committed ones (wrong by 10x here), so
+    the report fetches on its own connection then."""
+    with Store.open(copy_workspace(small_demo_folder, tmp_path / "ws")) as store:
+        committed = compute_kpi_report(store, bootstrap=0, kpis=["sales_volume"]).kpis[0]
+        with pytest.raises(RuntimeError, match="roll back"), store.transaction() as tx:
+            tx.execute("UPDATE deals SET amount = amount * 10")
+            inside = compute_kpi_report(store, bootstrap=0, kpis=["sales_volume"]).kpis[0]
+            raise RuntimeError("roll back")
+        after = compute_kpi_report(store, bootstrap=0, kpis=["sales_volume"]).kpis[0]
+    assert committed.baseline and inside.baseline
+    assert inside.baseline == pytest.approx(10 * committed.baseline, rel=1e-12)
+    assert after.baseline == pytest.approx(committed.baseline, rel=1e-12)

@@ -35,8 +35,10 @@ class Planned(Exception):
 
 
 def prefetchable(store: Store) -> bool:
-    """True for a DuckDB workspace file (one process, a second connection is free)."""
-    return isinstance(store.engine, DuckDBEngine)
+    """True for a DuckDB workspace file (one process, a second connection is free) with
+    no transaction open: the worker's connection would read the committed rows, not the
+    transaction's."""
+    return isinstance(store.engine, DuckDBEngine) and not store.engine.open
 
 
 class Prefetch:

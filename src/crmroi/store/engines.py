@@ -294,7 +294,9 @@ class DuckDBEngine:
 
     `writes` counts the committed transactions that ran anything but SELECT: as no
     other process can write the file meanwhile, an unchanged count means unchanged
-    data (the web app caches small lookups on it).
+    data (the web app caches small lookups on it). `open` is True inside a
+    transaction: another connection (a report's prefetch worker) would not see its
+    uncommitted rows.
     """
 
     name = "duckdb"
@@ -302,16 +304,20 @@ class DuckDBEngine:
     def __init__(self, backend: BaseBackend) -> None:
         self.con = backend.con
         self.writes = 0
+        self.open = False
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
         self.con.execute("BEGIN TRANSACTION")
         tx = DuckDBTransaction(self.con)
+        self.open = True
         try:
             yield tx
         except BaseException:
+            self.open = False
             self.con.execute("ROLLBACK")
             raise
+        self.open = False
         try:
             self.con.execute("COMMIT")
         finally:
