@@ -7,6 +7,7 @@ import threading
 import ibis
 
 from crmroi.store import Store
+from crmroi.store.store import within_reading
 
 
 def test_tables_are_looked_up_once_within_reading(workspace: Store) -> None:
@@ -32,3 +33,16 @@ def test_tables_are_looked_up_once_within_reading(workspace: Store) -> None:
     workspace.table("deals")  # after the block: asked again (columns may have changed)
     assert calls == ["deals", "deals", "deals"]
     assert workspace.table("deals").count().execute() == 0
+
+
+def test_within_reading_runs_a_function_in_one_block(workspace: Store) -> None:
+    """`within_reading` (the KPI report and the monthly panel use it): every lookup of
+    the call shares one block."""
+
+    @within_reading
+    def twice(store: Store, name: str) -> tuple[ibis.Table, ibis.Table]:
+        return store.table(name), store.table(name)
+
+    first, second = twice(workspace, "orders")
+    assert first is second
+    assert workspace.table("orders") is not first  # the block ended with the call

@@ -59,7 +59,7 @@ from crmroi.kpi.windows import (
     did_groups,
     resolve_windows,
 )
-from crmroi.store.store import Store
+from crmroi.store.store import Store, within_reading
 
 Progress = Callable[[str, float], None]
 Span = tuple[dt.datetime, dt.datetime] | None
@@ -214,12 +214,12 @@ def _changes(
             if by is None or label in g.treated
         }
         if teams:
-            _netchange(k, d, plan, box, teams, values, run.weights is not None)
+            _net_change(k, d, plan, box, teams, values, run.weights is not None)
         out.append(k)
     return out
 
 
-def _netchange(
+def _net_change(
     k: KpiChange,
     d: KpiDefinition,
     plan: CellPlan,
@@ -256,6 +256,7 @@ def _netchange(
         k.net_ci_low, k.net_ci_high = ci(np.asarray(samples))
 
 
+@within_reading
 def compute_kpi_report(
     store: Store,
     *,
@@ -277,28 +278,6 @@ def compute_kpi_report(
     `exposure` "created" (deals count in the window they were created and closed in)
     or "closed" (deals count in the window they closed in): `crmroi.kpi.exposure`.
     """
-    with store.reading():  # each table looked up once
-        return _report(
-            store, go_live=go_live, baseline_months=baseline_months, after_months=after_months,
-            by=by, bootstrap=bootstrap, seed=seed, progress=progress, kpis=kpis,
-            exposure=exposure,
-        )  # fmt: skip
-
-
-def _report(
-    store: Store,
-    *,
-    go_live: dt.date | None,
-    baseline_months: int,
-    after_months: int,
-    by: str | None,
-    bootstrap: int,
-    seed: int,
-    progress: Progress | None,
-    kpis: Sequence[str] | None,
-    exposure: str,
-) -> KpiReport:
-    """`compute_kpi_report` within `Store.reading`."""
     if by not in (None, *BY_CHOICES):
         raise ConfigurationError(reasons.one_of("--by", BY_CHOICES, str(by)))
     unknown = [n for n in kpis or () if n not in KPI_DEFINITIONS]

@@ -13,7 +13,8 @@ every window set and every engine.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -42,27 +43,30 @@ class Ctx:
     month_starts: list[Any] = field(default_factory=list)  # datetimes for rep-month rows
     labels: Labels = field(default_factory=Labels)
     cubes: dict[str, Cube] = field(default_factory=dict)
-    tables: dict[str, ir.Table] = field(default_factory=dict)
     exposure: str = "closed"  # deals: "created" counts only deals created in their window
     prefetch: Prefetch | None = None  # cube queries sent ahead (`send_ahead`)
     _building: list[str] = field(default_factory=list)  # names of the cubes being built
     _planning: bool = False  # builders run only to send their query ahead
 
     def t(self, name: str) -> ir.Table:
-        """A canonical table (looked up once per run: each lookup asks the database)."""
-        if name not in self.tables:
-            self.tables[name] = self.store.table(name)
-        return self.tables[name]
+        """A canonical table (runs are made within `Store.reading`: looked up once)."""
+        return self.store.table(name)
 
     def cube(self, name: str, build: Callable[[Ctx], Cube]) -> Cube:
         """The cube `name`, fetched once per run."""
         if name not in self.cubes:
-            self._building.append(name)
-            try:
+            with self._as_building(name):
                 self.cubes[name] = build(self)
-            finally:
-                self._building.pop()
         return self.cubes[name]
+
+    @contextlib.contextmanager
+    def _as_building(self, name: str) -> Iterator[None]:
+        """Within: `fetch_cube` queries are cube `name`'s (`arrow` keys them by it)."""
+        self._building.append(name)
+        try:
+            yield
+        finally:
+            self._building.pop()
 
     def send_ahead(self, builders: Sequence[CubeBuilder]) -> None:
         """Send the queries of these cubes (in the order they will be needed) to the
@@ -76,13 +80,8 @@ class Ctx:
                 name = cube_name(build)
                 if name in self.cubes:
                     continue
-                self._building.append(name)
-                try:
+                with self._as_building(name), contextlib.suppress(Planned):
                     build(self)
-                except Planned:
-                    pass
-                finally:
-                    self._building.pop()
         finally:
             self._planning = False
 

@@ -33,7 +33,7 @@ from crmroi.kpi.engine import SPECS
 from crmroi.kpi.facts import Ctx, View
 from crmroi.kpi.intervals import median_of_counts
 from crmroi.kpi.windows import add_months
-from crmroi.store.store import Store
+from crmroi.store.store import Store, within_reading
 
 PANEL_COLUMNS = ["kpi", "unit", "month", "num", "den", "value"]
 Exposure = Literal["closed", "created"]
@@ -102,6 +102,7 @@ def kpi_panel(
     return _panel(store, wanted, unit, freq)
 
 
+@within_reading
 def _panel(store: Store, names: Sequence[str], unit: str, freq: str) -> pd.DataFrame:
     """The engine's panel: every KPI placed by its own date column."""
     if freq != "month":

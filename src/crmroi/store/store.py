@@ -10,12 +10,13 @@ workspace as it was).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import ibis
 import pyarrow as pa
@@ -297,6 +298,21 @@ class Store:
     def transaction(self) -> contextlib.AbstractContextManager[Any]:
         """One all-or-nothing unit of work (see `crmroi.store.engines.Transaction`)."""
         return self.engine.transaction()
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def within_reading(run: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Store, P], R]:
+    """`run(store, ...)` within `store.reading()`: each table it reads looked up once."""
+
+    @functools.wraps(run)
+    def within(store: Store, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with store.reading():
+            return run(store, *args, **kwargs)
+
+    return within
 
 
 def _connect_url(url: str) -> BaseBackend:
