@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import sys
 
-from rich.markup import escape
+from crmroi.cli.allocators import prefer_fast_allocators
 
-from crmroi.cli import (  # noqa: F401  (registers the commands)
+prefer_fast_allocators()  # before any command module can load numpy or pyarrow
+
+from rich.markup import escape  # noqa: E402
+
+from crmroi.cli import (  # noqa: E402, F401  (registers the commands)
     attribute,
     demo,
     followups,
@@ -25,8 +29,8 @@ from crmroi.cli import (  # noqa: F401  (registers the commands)
     undo,
     users,
 )
-from crmroi.cli.app import app, err_console
-from crmroi.errors import CrmroiError, InputFileError
+from crmroi.cli.app import app, err_console  # noqa: E402
+from crmroi.errors import CrmroiError, InputFileError  # noqa: E402
 
 __all__ = ["app", "main"]
 
