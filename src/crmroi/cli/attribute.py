@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from crmroi.cli.allocators import prefer_fast_allocators
 from crmroi.cli.app import WorkspaceArg, app, console, progress_bar
 from crmroi.cli.language import LangOption, Speaker, speaker
 from crmroi.messages import M_, N_
@@ -75,6 +76,7 @@ def attribute(
     lang: LangOption = None,
 ) -> None:
     """Estimate each KPI's change caused by the CRM, with a 95% interval and the method used."""
+    prefer_fast_allocators(report=True)  # before pyarrow loads
     from crmroi.attribution.workspace import Unavailable, attribute_workspace
     from crmroi.errors import ConfigurationError
     from crmroi.store import open_store

@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from crmroi.cli.allocators import prefer_fast_allocators
 from crmroi.cli.app import WorkspaceArg, app, console, progress_bar
 from crmroi.cli.report import Language
 from crmroi.languages import locale_language
@@ -244,6 +245,7 @@ def kpis(
     ] = None,
 ) -> None:
     """Every KPI for the baseline and after windows, the change and its 95% interval."""
+    prefer_fast_allocators(report=True)  # before pyarrow loads
     from crmroi.kpi import compute_kpi_report
     from crmroi.kpi.windows import parse_date
     from crmroi.store import open_store

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from crmroi.cli.allocators import prefer_fast_allocators
 from crmroi.cli.app import app, console, err_console
 from crmroi.languages import LANGUAGES
 
@@ -64,6 +65,7 @@ def report(
     ] = None,
 ) -> None:
     """Write the report of CASE.yaml (and WORKSPACE's evidence) to --out."""
+    prefer_fast_allocators(report=True)  # before pyarrow loads
     from rich.markup import escape
 
     from crmroi.cli.language import speaker

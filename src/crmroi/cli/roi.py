@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from crmroi.cli.allocators import prefer_fast_allocators
 from crmroi.cli.app import app, console
 from crmroi.cli.language import LangOption, Speaker, speaker
 from crmroi.messages import M_, N_, Items, Message
@@ -46,6 +47,7 @@ def roi(
     lang: LangOption = None,
 ) -> None:
     """ROI, NPV, IRR and payback of CASE.yaml, before and after risk adjustment."""
+    prefer_fast_allocators(report=True)  # before pyarrow loads
     from crmroi.casework.evaluate import evaluate_case, model_for
     from crmroi.errors import ConfigurationError
     from crmroi.finance.case import load_case
