@@ -15,7 +15,8 @@ from pathlib import Path
 
 from crmroi.cli.allocators import EVERY_COMMAND, REPORT_COMMANDS, prefer_fast_allocators
 
-# Runs `crmroi ARGS` (argv[1], JSON; none: only loads the CLI), then reports the settings.
+# Runs `crmroi ARGS` through the entry point (argv[1], JSON; none: only loads the CLI),
+# then reports the settings.
 PROBE = """
 import contextlib, io, json, sys
 from crmroi.cli import main
@@ -29,6 +30,7 @@ import pyarrow
 print(json.dumps({"hugepage": multiarray._get_madvise_hugepage(),
                   "pool": pyarrow.default_memory_pool().backend_name}))
 """
+WITHOUT_CRMROI = "import json\n" + PROBE[PROBE.index("import numpy._core") :]  # the report alone
 CHOSEN = {**EVERY_COMMAND, **REPORT_COMMANDS}
 
 
@@ -44,19 +46,27 @@ def settings(args: list[str] | None = None, **env: str) -> dict[str, object]:
     return result
 
 
-def library_default_pool() -> str:
-    """pyarrow's own default pool here (mimalloc or jemalloc, by how it was built)."""
+def library_defaults() -> dict[str, object]:
+    """numpy's advice and pyarrow's pool here without crmroi (numpy advises huge pages on
+    Linux 4.6 and later; pyarrow's pool is mimalloc or jemalloc, by how it was built)."""
     clean = {k: v for k, v in os.environ.items() if k not in CHOSEN}
-    probe = "import pyarrow; print(pyarrow.default_memory_pool().backend_name)"
-    return subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=clean, check=True
-    ).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", WITHOUT_CRMROI], capture_output=True, text=True, env=clean,
+        timeout=300, check=True,
+    ).stdout  # fmt: skip
+    result: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    return result
 
 
 def test_every_command_loads_numpy_without_huge_page_advice() -> None:
-    found = settings()
+    found = settings(["--help"])  # the entry point sets it before running any command
     assert found["hugepage"] is False
-    assert found["pool"] == library_default_pool() != "system"  # imports keep their pool
+    assert found["pool"] == library_defaults()["pool"] != "system"  # imports keep their pool
+
+
+def test_loading_the_cli_changes_no_environment() -> None:
+    """Only running a command does: a program that imports `crmroi.cli` keeps its own."""
+    assert settings() == library_defaults()
 
 
 def test_a_report_command_uses_the_system_allocator(small_demo_folder: Path) -> None:

@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import sys
 
-from crmroi.cli.allocators import prefer_fast_allocators
+from rich.markup import escape
 
-prefer_fast_allocators()  # before any command module can load numpy or pyarrow
-
-from rich.markup import escape  # noqa: E402
-
-from crmroi.cli import (  # noqa: E402, F401  (registers the commands)
+from crmroi.cli import (  # noqa: F401  (registers the commands)
     attribute,
     demo,
     followups,
@@ -29,8 +25,9 @@ from crmroi.cli import (  # noqa: E402, F401  (registers the commands)
     undo,
     users,
 )
-from crmroi.cli.app import app, err_console  # noqa: E402
-from crmroi.errors import CrmroiError, InputFileError  # noqa: E402
+from crmroi.cli.allocators import prefer_fast_allocators
+from crmroi.cli.app import app, err_console
+from crmroi.errors import CrmroiError, InputFileError
 
 __all__ = ["app", "main"]
 
@@ -38,6 +35,7 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Entry point: run the app, turning crmroi's own errors into one line and exit 1;
     usage errors (exit 2) in the CLI's language too (`crmroi.cli.usage`)."""
+    prefer_fast_allocators()  # before any command loads numpy (loading the CLI does not)
     from crmroi.cli.language import speaker
     from crmroi.cli.usage import speak_usage_errors
 

@@ -19,8 +19,9 @@ each on a virtual machine, and two library defaults made them worse:
 Both are the libraries' own documented environment variables, read once when the
 library is first imported. They are set only where the user has not set them
 (export either to choose otherwise), and only take effect if numpy and pyarrow are
-not yet imported: the CLI sets the first before loading any command, and the report
-commands set the second before they load pyarrow.
+not yet imported: the entry point (`crmroi.cli.main`) sets the first before running
+any command, and the report commands set the second before they load pyarrow;
+loading `crmroi.cli` itself changes no environment.
 """
 
 from __future__ import annotations
