@@ -15,30 +15,31 @@ from crmroi.kpi.sales import deals_cube, rep_months_cube, worked
 from crmroi.kpi.sources import spend_cube
 from crmroi.kpi.stats import Cube, UnitSums
 
-# activity kinds as one small code per row (`activities_cube`)
-OTHER, CALL_IN, CALL_OUT, CALL, VISIT = 0, 1, 2, 3, 4  # CALL: a call of no known direction
+# the kinds of the activities that count in an activity KPI, as one small code per row
+CALL_IN, CALL_OUT, CALL, VISIT = 1, 2, 3, 4  # CALL: a call of no known direction
+COUNTED_KINDS = ("call", "visit")
 
 
 def activities_cube(ctx: Ctx) -> Cube:
-    """Activities per team, grp, rep (the account owner when none) and bucket:
+    """Calls and visits per team, grp, rep (the account owner when none) and bucket:
     calls_in, calls_out, calls (any direction), visits (outbound calls and visits).
 
-    The database groups the rows by one kind code (`OTHER`...`VISIT`) instead of
-    summing four flags over every row (fewer string comparisons: about 0.3 of 0.8
-    CPU seconds at demo scale 20); the counts are formed from the code here, so
-    the cube has a row per code present (the KPIs only sum them).
+    Only calls and visits are aggregated: every other kind (emails, tasks, meetings,
+    chats: about 89% of the rows at demo scale 20) counts in no activity KPI, and
+    leaving them out of the groups cut the query from 0.46-0.49 to 0.32-0.37 s.
+    The database groups the rows by one kind code (`CALL_IN`...`VISIT`) instead of
+    summing four flags over every row (fewer string comparisons); the counts are
+    formed from the code here, so the cube has a row per code present (the KPIs
+    only sum them).
     """
     a = ctx.t("activities")
+    a = a.filter(a.kind.isin(COUNTED_KINDS))
     direction = ibis.cases(
         (a.direction == "inbound", ibis.literal(CALL_IN, type="int8")),
         (a.direction == "outbound", ibis.literal(CALL_OUT, type="int8")),
         else_=ibis.literal(CALL, type="int8"),
     )
-    code = ibis.cases(
-        (a.kind == "call", direction),
-        (a.kind == "visit", ibis.literal(VISIT, type="int8")),
-        else_=ibis.literal(OTHER, type="int8"),
-    )
+    code = ibis.cases((a.kind == "call", direction), else_=ibis.literal(VISIT, type="int8"))
     cube = fetch_cube(
         ctx, a, ts=a.occurred_at, rep=a.rep_id, account=a.account_id, keys=["rep", "code"],
         account_for_team_only=True, extra={"code": code},
